@@ -1,0 +1,101 @@
+"""Diagnostics: one shape for every problem found in a policy, rendered for people or machines."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from policydsl.source import Span
+
+Severity = Literal["error", "warning"]
+
+
+@attrs.frozen
+class Diagnostic:
+    """A problem with a stable code, a location, a lowercase message and optional help."""
+
+    code: str
+    message: str
+    span: Span | None = None
+    help: str | None = None
+    severity: Severity = "error"
+
+    @property
+    def file(self) -> str | None:
+        return self.span.file if self.span else None
+
+    @property
+    def line(self) -> int | None:
+        return self.span.line if self.span else None
+
+    @property
+    def col(self) -> int | None:
+        return self.span.col if self.span else None
+
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.file or "", self.span.start if self.span else -1, self.code)
+
+    def to_dict(self) -> dict[str, Any]:
+        span = self.span
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "file": span.file if span else None,
+            "line": span.line if span else None,
+            "col": span.col if span else None,
+            "end_line": span.end_line if span else None,
+            "end_col": span.end_col if span else None,
+            "help": self.help,
+        }
+
+    def render(self) -> str:
+        """`file:line:col: error[P201]: message`, the source line, a caret underline, the help."""
+        head = f"{self.severity}[{self.code}]: {self.message}"
+        lines = [f"{self.span}: {head}" if self.span else head]
+        if self.span is not None:
+            lines.extend(_snippet(self.span))
+        if self.help:
+            lines.append(f"  = help: {self.help}")
+        return "\n".join(lines)
+
+
+def _snippet(span: Span, max_width: int = 160) -> list[str]:
+    line_no, col = span.line, span.col
+    text = span.source.line_text(line_no)
+    if len(text) > max_width:  # keep huge one-line files readable
+        left = max(0, col - 1 - max_width // 2)
+        text = text[left : left + max_width]
+        col -= left
+    text = text.replace("\t", " ")
+    width = span.end_col - span.col if span.end_line == line_no else len(text) - col + 1
+    width = max(1, min(width, len(text) - col + 1 if col <= len(text) else 1))
+    gutter = " " * len(str(line_no))
+    return [
+        f"{gutter} |",
+        f"{line_no} | {text}",
+        f"{gutter} | {' ' * (col - 1)}{'^' * width}",
+    ]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A `help` text naming the closest candidate, if one is close enough."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+class PolicyError(Exception):
+    """Raised when policy sources have errors; carries every diagnostic, sorted by position."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        first = (errors or self.diagnostics)[0].render() if self.diagnostics else "invalid policy"
+        more = len(errors) - 1
+        super().__init__(first + (f"\n(and {more} more errors)" if more > 0 else ""))
+
+    def render(self) -> str:
+        return "\n\n".join(d.render() for d in self.diagnostics)

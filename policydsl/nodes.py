@@ -1,0 +1,347 @@
+"""The syntax tree: frozen attrs nodes with source spans, produced by `transform` from Lark's tree.
+
+Spans are excluded from equality, so two parses of equivalent text compare equal.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from policydsl.source import Span
+
+
+def _span() -> Span | None:
+    return attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class Ident:
+    """A name as written, with its own position (rule names, effects, members, columns)."""
+
+    name: str
+    span: Span | None = _span()
+
+
+# ---- types ------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class NamedType:
+    """`bool`, `int[0..]`, `string`, or an enum name."""
+
+    name: str
+    lo: int | None = None
+    hi: int | None = None
+    has_range: bool = False
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class CollectionType:
+    kind: Literal["list", "set"]
+    element: TypeExpr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Field:
+    name: Ident
+    type: TypeExpr
+    default: Expr | None = None
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class RecordType:
+    fields: tuple[Field, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class OptionalType:
+    inner: TypeExpr
+    span: Span | None = _span()
+
+
+TypeExpr = NamedType | CollectionType | RecordType | OptionalType
+
+
+# ---- expressions ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class IntLit:
+    value: int
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class StrLit:
+    value: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class BoolLit:
+    value: bool
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Absent:
+    """`-` in a table cell: the column has no value in this row."""
+
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Path:
+    """A name or a dotted path: `minor`, `user.age`, `r.severity`, `Domain.healthcare`."""
+
+    parts: tuple[str, ...]
+    span: Span | None = _span()
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.parts)
+
+
+@attrs.frozen
+class ListLit:
+    items: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Call:
+    func: Ident
+    args: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class And:
+    operands: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Or:
+    operands: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Not:
+    operand: Expr
+    span: Span | None = _span()
+
+
+CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
+SetOp = Literal["contains", "contains_any", "contains_all", "starts_with", "ends_with", "like"]
+ArithOp = Literal["+", "-", "*"]
+
+
+@attrs.frozen
+class Compare:
+    op: CompareOp
+    left: Expr
+    right: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class SetTest:
+    op: SetOp
+    left: Expr
+    right: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class In:
+    element: Expr
+    collection: Expr
+    negated: bool = False
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Has:
+    path: Path
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Arith:
+    """`a + b - c`: the first operand, then (operator, operand) pairs, left to right."""
+
+    first: Expr
+    rest: tuple[tuple[ArithOp, Expr], ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Neg:
+    operand: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Quantifier:
+    kind: Literal["some", "all"]
+    var: Ident
+    collection: Expr
+    body: Expr
+    span: Span | None = _span()
+
+
+Expr = (
+    IntLit | StrLit | BoolLit | Absent | Path | ListLit | Call | And | Or | Not | Compare
+    | SetTest | In | Has | Arith | Neg | Quantifier
+)
+
+
+# ---- declarations -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class EnumDecl:
+    name: Ident
+    members: tuple[Ident, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class ContextDecl:
+    fields: tuple[Field, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class EffectsDecl:
+    order: tuple[Ident, ...]  # strongest first
+    default: Ident
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class AnnotationDecl:
+    name: Ident
+    type: TypeExpr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class ObligationsDecl:
+    names: tuple[Ident, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class DefDecl:
+    name: Ident
+    type: TypeExpr | None
+    value: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Column:
+    name: Ident
+    type: TypeExpr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Row:
+    cells: tuple[Expr, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class TableDecl:
+    name: Ident
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class WhenClause:
+    condition: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class CiteClause:
+    value: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class ReasonClause:
+    template: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class ObligationsClause:
+    names: tuple[Ident, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class TagsClause:
+    names: tuple[Ident, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class AnnotationClause:
+    name: Ident
+    value: Expr
+    span: Span | None = _span()
+
+
+RuleClause = (
+    WhenClause | CiteClause | ReasonClause | ObligationsClause | TagsClause | AnnotationClause
+)
+
+
+@attrs.frozen
+class RuleDecl:
+    name: Ident
+    table: Ident | None
+    effect: Ident
+    clauses: tuple[RuleClause, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class OutputCase:
+    condition: Expr | None  # None: `otherwise`
+    value: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class OutputDecl:
+    name: Ident
+    type: TypeExpr
+    cases: tuple[OutputCase, ...]
+    span: Span | None = _span()
+
+
+Decl = (
+    EnumDecl | ContextDecl | EffectsDecl | AnnotationDecl | ObligationsDecl | DefDecl | TableDecl
+    | RuleDecl | OutputDecl
+)
+
+
+@attrs.frozen
+class PolicyFile:
+    decls: tuple[Decl, ...]
+    span: Span | None = _span()
