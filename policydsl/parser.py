@@ -1,0 +1,200 @@
+"""Parsing: policy bytes → checked-for-sanity text → Lark tree → syntax nodes, with diagnostics.
+
+No Lark exception and no Lark tree leaves this module and `transform`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from policydsl import nodes, resources
+from policydsl.diagnostics import Diagnostic
+from policydsl.source import Source, Span
+from policydsl.syntax_hints import describe_expected, hint_for_token
+from policydsl.transform import to_nodes
+
+MAX_SOURCE_CHARS = 1_000_000  # a policy file larger than this is a mistake, not a policy
+MAX_NESTING = 64  # brackets open at once
+MAX_TREE_DEPTH = 200  # nesting of the parse tree (operators without brackets, e.g. `not not ...`)
+
+
+@cache
+def _lark() -> lark.Lark:
+    return lark.Lark(
+        resources.grammar_text(),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def read_source(path: Path, display_name: str | None = None) -> Source | Diagnostic:
+    """Read a policy file as UTF-8 text, or say precisely why it cannot be one."""
+    name = display_name or str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return Diagnostic("P001", f"cannot read file: {err.strerror or err}", help=name)
+    empty = Source(name, "")
+    if len(data) > MAX_SOURCE_CHARS * 4 or len(data) > MAX_SOURCE_CHARS and b"\n" not in data:
+        return _too_large(empty, len(data))
+    if b"\x00" in data:
+        offset = data.index(b"\x00")
+        text = data[:offset].decode("utf-8", errors="replace")
+        return Diagnostic(
+            "P002",
+            "file is binary, not policy text (it contains a NUL byte)",
+            Span(Source(name, text + "\x00"), len(text), len(text) + 1),
+            help="policy files are UTF-8 text",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = data[: err.start].decode("utf-8", errors="replace")
+        return Diagnostic(
+            "P003",
+            f"file is not valid UTF-8 (byte 0x{data[err.start]:02x})",
+            Span(Source(name, before + "\ufffd"), len(before), len(before) + 1),
+            help="save the file as UTF-8",
+        )
+    return Source(name, text.removeprefix("\ufeff"))
+
+
+def _too_large(source: Source, size: int) -> Diagnostic:
+    return Diagnostic(
+        "P004",
+        f"file is too large to be a policy ({size:,} characters; the limit is "
+        f"{MAX_SOURCE_CHARS:,})",
+        Span(source, 0, 0),
+        help="split the policy into several files in one folder",
+    )
+
+
+def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
+    """Parse one source; on failure return no file and the diagnostics that say why."""
+    if len(source.text) > MAX_SOURCE_CHARS:
+        return None, [_too_large(source, len(source.text))]
+    nesting = _check_nesting(source)
+    if nesting is not None:
+        return None, [nesting]
+    try:
+        tree = _lark().parse(source.text)
+    except UnexpectedInput as err:
+        return None, [_syntax_error(source, err)]
+    deep = _check_tree_depth(source, tree)
+    if deep is not None:
+        return None, [deep]
+    return to_nodes(tree, source), []
+
+
+def _check_nesting(source: Source) -> Diagnostic | None:
+    """Refuse absurd bracket nesting before Lark builds a tree thousands of levels deep."""
+    depth = 0
+    in_string = in_comment = escaped = False
+    for offset, ch in enumerate(source.text):
+        if in_comment:
+            in_comment = ch != "\n"
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch in '"\n':
+                in_string = False
+        elif ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return Diagnostic(
+                    "P005",
+                    f"brackets nest too deeply (more than {MAX_NESTING} levels)",
+                    Span(source, offset, offset + 1),
+                    help="name a sub-expression with `def` to flatten it",
+                )
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+    return None
+
+
+def _check_tree_depth(source: Source, tree: lark.Tree) -> Diagnostic | None:
+    stack: list[tuple[lark.Tree, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            meta = node.meta
+            start = getattr(meta, "start_pos", 0)
+            return Diagnostic(
+                "P005",
+                f"expression nests too deeply (more than {MAX_TREE_DEPTH} levels)",
+                Span(source, start, start + 1),
+                help="name a sub-expression with `def` to flatten it",
+            )
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, lark.Tree))
+    return None
+
+
+def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
+    if isinstance(err, UnexpectedCharacters):
+        offset = err.pos_in_stream
+        ch = source.text[offset] if offset < len(source.text) else ""
+        if ch == '"':
+            end = source.text.find("\n", offset)
+            end = len(source.text) if end < 0 else end
+            return Diagnostic(
+                "P102",
+                "unterminated string",
+                Span(source, offset, end),
+                help='close the string with `"` on the same line; write `\\"` for a quote inside',
+            )
+        return Diagnostic(
+            "P101",
+            f"unexpected character `{ch}`" if ch.isprintable() else "unexpected character",
+            Span(source, offset, offset + 1),
+            help=hint_for_token(ch, set(err.allowed or ())) or describe_expected(err.allowed),
+        )
+    if isinstance(err, UnexpectedToken):
+        token = err.token
+        if token.type == "$END":
+            end = len(source.text)
+            return Diagnostic(
+                "P103",
+                "unexpected end of file",
+                Span(source, end, end),
+                help=describe_expected(err.accepts or err.expected),
+            )
+        start = token.start_pos or 0
+        expected = set(err.accepts or err.expected)
+        return Diagnostic(
+            "P100",
+            f"unexpected `{_clip(str(token))}`",
+            Span(source, start, token.end_pos or start + 1),
+            help=hint_for_token(str(token), expected) or describe_expected(expected),
+        )
+    if isinstance(err, UnexpectedEOF):
+        end = len(source.text)
+        return Diagnostic(
+            "P103",
+            "unexpected end of file",
+            Span(source, end, end),
+            help=describe_expected(err.expected),
+        )
+    return Diagnostic("P100", "syntax error", Span(source, 0, 0))  # pragma: no cover
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def terminal_text(name: str) -> str | None:
+    """The literal text of a grammar terminal (`RBRACE` → `}`), if it has one."""
+    for term in _lark().terminals:
+        if term.name == name and isinstance(term.pattern, lark.lexer.PatternStr):
+            return term.pattern.value
+    return None

@@ -1,0 +1,245 @@
+"""Lark tree → syntax nodes with spans. The only module besides `parser` that knows Lark's tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lark
+from lark import Token, Transformer_NonRecursive, v_args
+
+from policydsl import nodes
+from policydsl.source import Source, Span
+
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def unescape(literal: str) -> str:
+    """The value of a STRING token (quotes stripped, escapes resolved)."""
+    body = literal[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    chars = iter(body)
+    for ch in chars:
+        out.append(_ESCAPES.get(next(chars, ""), "") if ch == "\\" else ch)
+    return "".join(out)
+
+
+def to_nodes(tree: lark.Tree, source: Source) -> nodes.PolicyFile:
+    result = _ToNodes(source).transform(tree)
+    assert isinstance(result, nodes.PolicyFile)
+    return result
+
+
+@v_args(meta=True)
+class _ToNodes(Transformer_NonRecursive):
+    def __init__(self, source: Source):
+        super().__init__()
+        self.source = source
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _span(self, meta: Any) -> Span | None:
+        if getattr(meta, "empty", True):
+            return None
+        return Span(self.source, meta.start_pos, meta.end_pos)
+
+    def _tok_span(self, tok: Token) -> Span:
+        return Span(self.source, tok.start_pos or 0, tok.end_pos or 0)
+
+    def _ident(self, tok: Token) -> nodes.Ident:
+        return nodes.Ident(str(tok), span=self._tok_span(tok))
+
+    # ---- declarations -----------------------------------------------------------------------
+
+    def start(self, meta: Any, items: list[Any]) -> nodes.PolicyFile:
+        return nodes.PolicyFile(tuple(items), span=Span(self.source, 0, len(self.source.text)))
+
+    def name_list(self, meta: Any, toks: list[Token]) -> tuple[nodes.Ident, ...]:
+        return tuple(self._ident(t) for t in toks)
+
+    def enum_decl(self, meta: Any, c: list[Any]) -> nodes.EnumDecl:
+        return nodes.EnumDecl(self._ident(c[0]), c[1], span=self._span(meta))
+
+    def context_decl(self, meta: Any, c: list[Any]) -> nodes.ContextDecl:
+        return nodes.ContextDecl(c[0], span=self._span(meta))
+
+    def record_body(self, meta: Any, fields: list[nodes.Field]) -> tuple[nodes.Field, ...]:
+        return tuple(fields)
+
+    def field(self, meta: Any, c: list[Any]) -> nodes.Field:
+        default = c[2] if len(c) > 2 else None
+        return nodes.Field(self._ident(c[0]), c[1], default, span=self._span(meta))
+
+    def default(self, meta: Any, c: list[Any]) -> Any:
+        return c[0]
+
+    def optional_type(self, meta: Any, c: list[Any]) -> nodes.OptionalType:
+        return nodes.OptionalType(c[0], span=self._span(meta))
+
+    def named_type(self, meta: Any, c: list[Any]) -> nodes.NamedType:
+        if len(c) > 1 and c[1] is not None:
+            lo, hi = c[1]
+            return nodes.NamedType(str(c[0]), lo, hi, has_range=True, span=self._span(meta))
+        return nodes.NamedType(str(c[0]), span=self._span(meta))
+
+    def int_range(self, meta: Any, c: list[Any]) -> tuple[int | None, int | None]:
+        # `[0..]` has one bound child; the `..` position tells which side it is on.
+        bounds = [b for b in c if b is not None]
+        if len(bounds) == 2:
+            return bounds[0][1], bounds[1][1]
+        if not bounds:
+            return None, None
+        (pos, value), dots = bounds[0], self.source.text.index("..", meta.start_pos)
+        return (value, None) if pos < dots else (None, value)
+
+    def bound(self, meta: Any, c: list[Token]) -> tuple[int, int]:
+        return (c[0].start_pos or 0, int(c[0]))
+
+    def list_type(self, meta: Any, c: list[Any]) -> nodes.CollectionType:
+        return nodes.CollectionType("list", c[0], span=self._span(meta))
+
+    def set_type(self, meta: Any, c: list[Any]) -> nodes.CollectionType:
+        return nodes.CollectionType("set", c[0], span=self._span(meta))
+
+    def record_type(self, meta: Any, c: list[Any]) -> nodes.RecordType:
+        return nodes.RecordType(c[0], span=self._span(meta))
+
+    def effects_decl(self, meta: Any, c: list[Token]) -> nodes.EffectsDecl:
+        idents = [self._ident(t) for t in c]
+        return nodes.EffectsDecl(tuple(idents[:-1]), idents[-1], span=self._span(meta))
+
+    def annotation_decl(self, meta: Any, c: list[Any]) -> nodes.AnnotationDecl:
+        return nodes.AnnotationDecl(self._ident(c[0]), c[1], span=self._span(meta))
+
+    def obligations_decl(self, meta: Any, c: list[Any]) -> nodes.ObligationsDecl:
+        return nodes.ObligationsDecl(c[0], span=self._span(meta))
+
+    def def_decl(self, meta: Any, c: list[Any]) -> nodes.DefDecl:
+        if len(c) == 3:
+            return nodes.DefDecl(self._ident(c[0]), c[1], c[2], span=self._span(meta))
+        return nodes.DefDecl(self._ident(c[0]), None, c[1], span=self._span(meta))
+
+    def table_decl(self, meta: Any, c: list[Any]) -> nodes.TableDecl:
+        columns = tuple(x for x in c[1:] if isinstance(x, nodes.Column))
+        rows = tuple(x for x in c[1:] if isinstance(x, nodes.Row))
+        return nodes.TableDecl(self._ident(c[0]), columns, rows, span=self._span(meta))
+
+    def column(self, meta: Any, c: list[Any]) -> nodes.Column:
+        return nodes.Column(self._ident(c[0]), c[1], span=self._span(meta))
+
+    def row(self, meta: Any, cells: list[Any]) -> nodes.Row:
+        return nodes.Row(tuple(cells), span=self._span(meta))
+
+    def name_cell(self, meta: Any, c: list[Token]) -> nodes.Path:
+        return nodes.Path((str(c[0]),), span=self._tok_span(c[0]))
+
+    def list_cell(self, meta: Any, c: list[Any]) -> nodes.ListLit:
+        return nodes.ListLit(tuple(x for x in c if x is not None), span=self._span(meta))
+
+    def absent_cell(self, meta: Any, c: list[Any]) -> nodes.Absent:
+        return nodes.Absent(span=self._span(meta))
+
+    def rule_decl(self, meta: Any, c: list[Any]) -> nodes.RuleDecl:
+        name, table, effect, *clauses = c
+        return nodes.RuleDecl(
+            self._ident(name),
+            self._ident(table) if table is not None else None,
+            self._ident(effect),
+            tuple(clauses),
+            span=self._span(meta),
+        )
+
+    def when_clause(self, meta: Any, c: list[Any]) -> nodes.WhenClause:
+        return nodes.WhenClause(c[0], span=self._span(meta))
+
+    def cite_clause(self, meta: Any, c: list[Any]) -> nodes.CiteClause:
+        return nodes.CiteClause(c[0], span=self._span(meta))
+
+    def reason_clause(self, meta: Any, c: list[Token]) -> nodes.ReasonClause:
+        return nodes.ReasonClause(unescape(str(c[0])), span=self._span(meta))
+
+    def obligations_clause(self, meta: Any, c: list[Any]) -> nodes.ObligationsClause:
+        return nodes.ObligationsClause(c[0], span=self._span(meta))
+
+    def tags_clause(self, meta: Any, c: list[Any]) -> nodes.TagsClause:
+        return nodes.TagsClause(c[0], span=self._span(meta))
+
+    def annotation_clause(self, meta: Any, c: list[Any]) -> nodes.AnnotationClause:
+        return nodes.AnnotationClause(self._ident(c[0]), c[1], span=self._span(meta))
+
+    def output_decl(self, meta: Any, c: list[Any]) -> nodes.OutputDecl:
+        return nodes.OutputDecl(self._ident(c[0]), c[1], tuple(c[2:]), span=self._span(meta))
+
+    def when_case(self, meta: Any, c: list[Any]) -> nodes.OutputCase:
+        return nodes.OutputCase(c[0], c[1], span=self._span(meta))
+
+    def otherwise_case(self, meta: Any, c: list[Any]) -> nodes.OutputCase:
+        return nodes.OutputCase(None, c[0], span=self._span(meta))
+
+    # ---- expressions ------------------------------------------------------------------------
+
+    def quantifier_kind(self, meta: Any, c: list[Token]) -> str:
+        return str(c[0])
+
+    def set_op(self, meta: Any, c: list[Token]) -> str:
+        return str(c[0])
+
+    def quantifier(self, meta: Any, c: list[Any]) -> nodes.Quantifier:
+        kind, var, coll, body = c
+        return nodes.Quantifier(kind, self._ident(var), coll, body, span=self._span(meta))
+
+    def or_(self, meta: Any, c: list[Any]) -> nodes.Or:
+        return nodes.Or(tuple(c), span=self._span(meta))
+
+    def and_(self, meta: Any, c: list[Any]) -> nodes.And:
+        return nodes.And(tuple(c), span=self._span(meta))
+
+    def not_(self, meta: Any, c: list[Any]) -> nodes.Not:
+        return nodes.Not(c[0], span=self._span(meta))
+
+    def compare(self, meta: Any, c: list[Any]) -> nodes.Compare:
+        return nodes.Compare(str(c[1]), c[0], c[2], span=self._span(meta))  # type: ignore[arg-type]
+
+    def set_test(self, meta: Any, c: list[Any]) -> nodes.SetTest:
+        return nodes.SetTest(c[1], c[0], c[2], span=self._span(meta))
+
+    def in_(self, meta: Any, c: list[Any]) -> nodes.In:
+        return nodes.In(c[0], c[1], span=self._span(meta))
+
+    def not_in(self, meta: Any, c: list[Any]) -> nodes.In:
+        return nodes.In(c[0], c[1], negated=True, span=self._span(meta))
+
+    def has(self, meta: Any, c: list[Any]) -> nodes.Has:
+        return nodes.Has(c[0], span=self._span(meta))
+
+    def arith(self, meta: Any, c: list[Any]) -> nodes.Arith:
+        rest = tuple((str(c[i]), c[i + 1]) for i in range(1, len(c), 2))
+        return nodes.Arith(c[0], rest, span=self._span(meta))  # type: ignore[arg-type]
+
+    def neg(self, meta: Any, c: list[Any]) -> nodes.Expr:
+        if isinstance(c[0], nodes.IntLit):  # `-5` is a literal, not an operation
+            return nodes.IntLit(-c[0].value, span=self._span(meta))
+        return nodes.Neg(c[0], span=self._span(meta))
+
+    def call(self, meta: Any, c: list[Any]) -> nodes.Call:
+        args = tuple(a for a in c[1:] if a is not None)
+        return nodes.Call(self._ident(c[0]), args, span=self._span(meta))
+
+    def list_lit(self, meta: Any, c: list[Any]) -> nodes.ListLit:
+        return nodes.ListLit(tuple(x for x in c if x is not None), span=self._span(meta))
+
+    def path(self, meta: Any, c: list[Token]) -> nodes.Path:
+        return nodes.Path(tuple(str(t) for t in c), span=self._span(meta))
+
+    def int_lit(self, meta: Any, c: list[Token]) -> nodes.IntLit:
+        return nodes.IntLit(int(c[0]), span=self._tok_span(c[0]))
+
+    def str_lit(self, meta: Any, c: list[Token]) -> nodes.StrLit:
+        return nodes.StrLit(unescape(str(c[0])), span=self._tok_span(c[0]))
+
+    def true_lit(self, meta: Any, c: list[Any]) -> nodes.BoolLit:
+        return nodes.BoolLit(True, span=self._span(meta))
+
+    def false_lit(self, meta: Any, c: list[Any]) -> nodes.BoolLit:
+        return nodes.BoolLit(False, span=self._span(meta))
