@@ -105,23 +105,29 @@ def check(policy: Any, context: Any, expected: dict[str, Any], fired: int | None
 # With no prior violations the ladder gives: critical -> suspend_and_report, anything else -> warn.
 PLAIN_DENY_CASES = [
     pytest.param("csam", deny("suspend_and_report", "1.1", "3.1", "4"), id="csam"),
-    pytest.param("minor_sexualization", deny("suspend_and_report", "3.1", "4"),
-                 id="minor_sexualization"),
+    pytest.param(
+        "minor_sexualization", deny("suspend_and_report", "3.1", "4"), id="minor_sexualization"
+    ),
     pytest.param("minor_grooming", deny("suspend_and_report", "4"), id="minor_grooming"),
-    pytest.param("minor_exploitation", deny("suspend_and_report", "1.1", "4"),
-                 id="minor_exploitation"),
+    pytest.param(
+        "minor_exploitation", deny("suspend_and_report", "1.1", "4"), id="minor_exploitation"
+    ),
     pytest.param("minor_targeting", deny("warn", "4"), id="minor_targeting"),
     pytest.param("terrorism", deny("suspend_and_report", "1.1"), id="terrorism"),
     pytest.param("human_trafficking", deny("suspend_and_report", "1.1"), id="human_trafficking"),
-    pytest.param("critical_infrastructure_interference", deny("suspend_and_report", "2.1"),
-                 id="critical_infrastructure_interference"),
+    pytest.param(
+        "critical_infrastructure_interference",
+        deny("suspend_and_report", "2.1"),
+        id="critical_infrastructure_interference",
+    ),
     pytest.param("violence_promotion", deny("warn", "1.1"), id="violence_promotion"),
     pytest.param("hate", deny("warn", "1.1"), id="hate"),
     pytest.param("self_harm_promotion", deny("warn", "1.1", "1.2"), id="self_harm_promotion"),
     pytest.param("fraud", deny("warn", "1.1"), id="fraud"),
     pytest.param("labor_exploitation", deny("warn", "1.1"), id="labor_exploitation"),
-    pytest.param("unauthorized_data_collection", deny("warn", "1.1"),
-                 id="unauthorized_data_collection"),
+    pytest.param(
+        "unauthorized_data_collection", deny("warn", "1.1"), id="unauthorized_data_collection"
+    ),
     pytest.param("physical_harm", deny("warn", "1.2"), id="physical_harm"),
     pytest.param("weapons", deny("warn", "3.1"), id="weapons"),
     pytest.param("illegal_drugs", deny("warn", "3.1"), id="illegal_drugs"),
@@ -161,41 +167,92 @@ def test_plain_deny_category(policy: Any, category: str, expected: dict[str, Any
 
 CONDITIONAL_CASES = [
     # biometric_identification: deny unless content.subject_consent (high)
-    pytest.param(ctx("biometric_identification"), deny("warn", "1.1"), 1,
-                 id="biometric_identification-no-consent"),
-    pytest.param(ctx("biometric_identification", content={"subject_consent": True}), ALLOW, 0,
-                 id="biometric_identification-subject-consent"),
-    pytest.param(ctx("biometric_identification", content={"guardian_consent": True}),
-                 deny("warn", "1.1"), 1, id="biometric_identification-wrong-consent"),
+    pytest.param(
+        ctx("biometric_identification"),
+        deny("warn", "1.1"),
+        1,
+        id="biometric_identification-no-consent",
+    ),
+    pytest.param(
+        ctx("biometric_identification", content={"subject_consent": True}),
+        ALLOW,
+        0,
+        id="biometric_identification-subject-consent",
+    ),
+    pytest.param(
+        ctx("biometric_identification", content={"guardian_consent": True}),
+        deny("warn", "1.1"),
+        1,
+        id="biometric_identification-wrong-consent",
+    ),
     # minor_personal_data: deny unless content.guardian_consent (high)
-    pytest.param(ctx("minor_personal_data"), deny("warn", "1.1"), 1,
-                 id="minor_personal_data-no-consent"),
-    pytest.param(ctx("minor_personal_data", content={"guardian_consent": True}), ALLOW, 0,
-                 id="minor_personal_data-guardian-consent"),
-    pytest.param(ctx("minor_personal_data", content={"subject_consent": True}),
-                 deny("warn", "1.1"), 1, id="minor_personal_data-wrong-consent"),
+    pytest.param(
+        ctx("minor_personal_data"), deny("warn", "1.1"), 1, id="minor_personal_data-no-consent"
+    ),
+    pytest.param(
+        ctx("minor_personal_data", content={"guardian_consent": True}),
+        ALLOW,
+        0,
+        id="minor_personal_data-guardian-consent",
+    ),
+    pytest.param(
+        ctx("minor_personal_data", content={"subject_consent": True}),
+        deny("warn", "1.1"),
+        1,
+        id="minor_personal_data-wrong-consent",
+    ),
     # emotion_inference: deny in workplace/education unless legally permitted (medium)
-    pytest.param(ctx("emotion_inference", use={"domain": "workplace"}), deny("warn", "1.1"), 1,
-                 id="emotion_inference-workplace"),
-    pytest.param(ctx("emotion_inference", use={"domain": "education"}), deny("warn", "1.1"), 1,
-                 id="emotion_inference-education"),
-    pytest.param(ctx("emotion_inference", use={"domain": "workplace", "legally_permitted": True}),
-                 ALLOW, 0, id="emotion_inference-workplace-permitted"),
-    pytest.param(ctx("emotion_inference", use={"domain": "education", "legally_permitted": True}),
-                 ALLOW, 0, id="emotion_inference-education-permitted"),
+    pytest.param(
+        ctx("emotion_inference", use={"domain": "workplace"}),
+        deny("warn", "1.1"),
+        1,
+        id="emotion_inference-workplace",
+    ),
+    pytest.param(
+        ctx("emotion_inference", use={"domain": "education"}),
+        deny("warn", "1.1"),
+        1,
+        id="emotion_inference-education",
+    ),
+    pytest.param(
+        ctx("emotion_inference", use={"domain": "workplace", "legally_permitted": True}),
+        ALLOW,
+        0,
+        id="emotion_inference-workplace-permitted",
+    ),
+    pytest.param(
+        ctx("emotion_inference", use={"domain": "education", "legally_permitted": True}),
+        ALLOW,
+        0,
+        id="emotion_inference-education-permitted",
+    ),
     pytest.param(ctx("emotion_inference"), ALLOW, 0, id="emotion_inference-general"),
-    pytest.param(ctx("emotion_inference", use={"domain": "general"}), ALLOW, 0,
-                 id="emotion_inference-general-explicit"),
+    pytest.param(
+        ctx("emotion_inference", use={"domain": "general"}),
+        ALLOW,
+        0,
+        id="emotion_inference-general-explicit",
+    ),
     # surveillance: deny unless legally permitted (high); permitted: review with human_review
-    pytest.param(ctx("surveillance"), deny("warn", "1.1", "2.1"), 1,
-                 id="surveillance-not-permitted"),
-    pytest.param(ctx("surveillance", use={"legally_permitted": True}),
-                 review(("human_review",), "1.1", "2.1"), 1, id="surveillance-permitted"),
+    pytest.param(
+        ctx("surveillance"), deny("warn", "1.1", "2.1"), 1, id="surveillance-not-permitted"
+    ),
+    pytest.param(
+        ctx("surveillance", use={"legally_permitted": True}),
+        review(("human_review",), "1.1", "2.1"),
+        1,
+        id="surveillance-permitted",
+    ),
     # predictive_policing: deny unless legally permitted (high); permitted: review
-    pytest.param(ctx("predictive_policing"), deny("warn", "2.1"), 1,
-                 id="predictive_policing-not-permitted"),
-    pytest.param(ctx("predictive_policing", use={"legally_permitted": True}),
-                 review(("human_review",), "2.1"), 1, id="predictive_policing-permitted"),
+    pytest.param(
+        ctx("predictive_policing"), deny("warn", "2.1"), 1, id="predictive_policing-not-permitted"
+    ),
+    pytest.param(
+        ctx("predictive_policing", use={"legally_permitted": True}),
+        review(("human_review",), "2.1"),
+        1,
+        id="predictive_policing-permitted",
+    ),
 ]
 
 HIGH_RISK_ADVICE = [
@@ -213,8 +270,12 @@ CONDITIONAL_CASES += [
     pytest.param(ctx(category), deny("warn", "2.1", "2.2"), 1, id=f"{category}-no-oversight")
     for category in HIGH_RISK_ADVICE
 ] + [
-    pytest.param(ctx(category, use={"professional_oversight": True}),
-                 review(("human_review",), "2.1", "2.2"), 1, id=f"{category}-oversight")
+    pytest.param(
+        ctx(category, use={"professional_oversight": True}),
+        review(("human_review",), "2.1", "2.2"),
+        1,
+        id=f"{category}-oversight",
+    )
     for category in HIGH_RISK_ADVICE
 ]
 
@@ -233,37 +294,76 @@ HIGH_RISK_DOMAINS = ["healthcare", "legal", "financial", "tax", "insurance"]
 
 RULE_CASES = [
     pytest.param({"user": {"age": 17}}, deny("none", "4"), 1, id="minor-without-consent"),
-    pytest.param({"user": {"age": 17, "parental_consent": True}}, ALLOW, 0,
-                 id="minor-with-consent"),
+    pytest.param(
+        {"user": {"age": 17, "parental_consent": True}}, ALLOW, 0, id="minor-with-consent"
+    ),
     pytest.param({}, review(("verify_age",), "4"), 1, id="age-unknown"),
     pytest.param(ctx(user={"restricted": True}), deny("none", "5"), 1, id="restricted"),
-    pytest.param(ctx(use={"domain": "law_enforcement"}), deny("warn", "2.1"), 1,
-                 id="law_enforcement-not-permitted"),
-    pytest.param(ctx(use={"domain": "law_enforcement", "legally_permitted": True}),
-                 review(("human_review",), "2.2"), 1, id="law_enforcement-permitted"),
-    pytest.param(ctx(use={"domain": "law_enforcement", "professional_oversight": True}),
-                 deny("warn", "2.1"), 1, id="law_enforcement-oversight-is-not-permission"),
-    pytest.param(ctx(use={"domain": "critical_infrastructure"}),
-                 review(("human_review",), "2.2"), 1, id="critical_infrastructure"),
-    pytest.param(ctx(use={"domain": "critical_infrastructure", "legally_permitted": True,
-                          "professional_oversight": True}),
-                 review(("human_review",), "2.2"), 1, id="critical_infrastructure-always-review"),
+    pytest.param(
+        ctx(use={"domain": "law_enforcement"}),
+        deny("warn", "2.1"),
+        1,
+        id="law_enforcement-not-permitted",
+    ),
+    pytest.param(
+        ctx(use={"domain": "law_enforcement", "legally_permitted": True}),
+        review(("human_review",), "2.2"),
+        1,
+        id="law_enforcement-permitted",
+    ),
+    pytest.param(
+        ctx(use={"domain": "law_enforcement", "professional_oversight": True}),
+        deny("warn", "2.1"),
+        1,
+        id="law_enforcement-oversight-is-not-permission",
+    ),
+    pytest.param(
+        ctx(use={"domain": "critical_infrastructure"}),
+        review(("human_review",), "2.2"),
+        1,
+        id="critical_infrastructure",
+    ),
+    pytest.param(
+        ctx(
+            use={
+                "domain": "critical_infrastructure",
+                "legally_permitted": True,
+                "professional_oversight": True,
+            }
+        ),
+        review(("human_review",), "2.2"),
+        1,
+        id="critical_infrastructure-always-review",
+    ),
     pytest.param(ctx(use={"domain": "workplace"}), ALLOW, 0, id="workplace-domain-alone"),
     pytest.param(ctx(use={"domain": "education"}), ALLOW, 0, id="education-domain-alone"),
 ]
-RULE_CASES += [
-    pytest.param(ctx(use={"domain": domain}), deny("warn", "2.1"), 1,
-                 id=f"{domain}-no-oversight")
-    for domain in HIGH_RISK_DOMAINS
-] + [
-    pytest.param(ctx(use={"domain": domain, "professional_oversight": True}),
-                 review(("human_review",), "2.2"), 1, id=f"{domain}-oversight")
-    for domain in HIGH_RISK_DOMAINS
-] + [
-    pytest.param(ctx(use={"domain": domain, "legally_permitted": True}), deny("warn", "2.1"), 1,
-                 id=f"{domain}-permission-is-not-oversight")
-    for domain in HIGH_RISK_DOMAINS
-]
+RULE_CASES += (
+    [
+        pytest.param(
+            ctx(use={"domain": domain}), deny("warn", "2.1"), 1, id=f"{domain}-no-oversight"
+        )
+        for domain in HIGH_RISK_DOMAINS
+    ]
+    + [
+        pytest.param(
+            ctx(use={"domain": domain, "professional_oversight": True}),
+            review(("human_review",), "2.2"),
+            1,
+            id=f"{domain}-oversight",
+        )
+        for domain in HIGH_RISK_DOMAINS
+    ]
+    + [
+        pytest.param(
+            ctx(use={"domain": domain, "legally_permitted": True}),
+            deny("warn", "2.1"),
+            1,
+            id=f"{domain}-permission-is-not-oversight",
+        )
+        for domain in HIGH_RISK_DOMAINS
+    ]
+)
 
 
 @pytest.mark.parametrize(("context", "expected", "fired"), RULE_CASES)
@@ -277,40 +377,100 @@ def test_rule_that_is_not_a_category(
 # ---- CONTRACT §4: combining ---------------------------------------------------------------------
 
 COMBINATION_CASES = [
-    pytest.param(ctx("spam", "fraud", "disinformation"), deny("warn", "1.1", "3.2", "3.3"), 3,
-                 id="several-categories-citations-merged"),
-    pytest.param(ctx("csam", "minor_sexualization", "minor_grooming"),
-                 deny("suspend_and_report", "1.1", "3.1", "4"), 3,
-                 id="overlapping-clauses-unique"),
-    pytest.param(ctx("weapons", "terrorism", user={"prior_violations": 1}),
-                 deny("suspend_and_report", "1.1", "3.1"), 2, id="critical-beats-high"),
-    pytest.param(ctx("spam", "weapons", user={"prior_violations": 1}),
-                 deny("restrict_account", "3.1", "3.3"), 2, id="high-beats-low"),
-    pytest.param(ctx("surveillance", "weapons", use={"legally_permitted": True}),
-                 deny("warn", "1.1", "2.1", "3.1"), 2, id="deny-beats-review-drops-obligations"),
-    pytest.param(ctx("medical_diagnosis", use={"professional_oversight": True}),
-                 review(("human_review",), "2.1", "2.2"), 1, id="review-alone"),
-    pytest.param(ctx("medical_diagnosis", "legal_advice",
-                     use={"domain": "healthcare", "professional_oversight": True}),
-                 review(("human_review",), "2.1", "2.2"), 3, id="review-obligations-unique"),
-    pytest.param(ctx("medical_diagnosis", use={"domain": "healthcare"}),
-                 deny("warn", "2.1", "2.2"), 2, id="advice-and-domain-without-oversight"),
-    pytest.param({"use": {"domain": "critical_infrastructure"}},
-                 review(("human_review", "verify_age"), "2.2", "4"), 2,
-                 id="two-reviews-obligations-merged"),
-    pytest.param({"content": {"categories": ["spam"]}}, deny("warn", "3.3", "4"), 2,
-                 id="unknown-age-under-deny-drops-verify_age"),
-    pytest.param({"user": {"restricted": True}}, deny("none", "4", "5"), 2,
-                 id="restricted-unknown-age"),
-    pytest.param(ctx("spam", user={"restricted": True, "prior_violations": 1}),
-                 deny("remove_content", "3.3", "5"), 2, id="severity-free-deny-plus-low"),
-    pytest.param(ctx("emotion_inference", "biometric_identification",
-                     use={"domain": "workplace"}, content={"subject_consent": True}),
-                 deny("warn", "1.1"), 1, id="one-of-two-conditionals-fires"),
-    pytest.param(ctx("predictive_policing", "surveillance",
-                     use={"domain": "law_enforcement", "legally_permitted": True}),
-                 review(("human_review",), "1.1", "2.1", "2.2"), 3,
-                 id="permitted-law-enforcement-all-review"),
+    pytest.param(
+        ctx("spam", "fraud", "disinformation"),
+        deny("warn", "1.1", "3.2", "3.3"),
+        3,
+        id="several-categories-citations-merged",
+    ),
+    pytest.param(
+        ctx("csam", "minor_sexualization", "minor_grooming"),
+        deny("suspend_and_report", "1.1", "3.1", "4"),
+        3,
+        id="overlapping-clauses-unique",
+    ),
+    pytest.param(
+        ctx("weapons", "terrorism", user={"prior_violations": 1}),
+        deny("suspend_and_report", "1.1", "3.1"),
+        2,
+        id="critical-beats-high",
+    ),
+    pytest.param(
+        ctx("spam", "weapons", user={"prior_violations": 1}),
+        deny("restrict_account", "3.1", "3.3"),
+        2,
+        id="high-beats-low",
+    ),
+    pytest.param(
+        ctx("surveillance", "weapons", use={"legally_permitted": True}),
+        deny("warn", "1.1", "2.1", "3.1"),
+        2,
+        id="deny-beats-review-drops-obligations",
+    ),
+    pytest.param(
+        ctx("medical_diagnosis", use={"professional_oversight": True}),
+        review(("human_review",), "2.1", "2.2"),
+        1,
+        id="review-alone",
+    ),
+    pytest.param(
+        ctx(
+            "medical_diagnosis",
+            "legal_advice",
+            use={"domain": "healthcare", "professional_oversight": True},
+        ),
+        review(("human_review",), "2.1", "2.2"),
+        3,
+        id="review-obligations-unique",
+    ),
+    pytest.param(
+        ctx("medical_diagnosis", use={"domain": "healthcare"}),
+        deny("warn", "2.1", "2.2"),
+        2,
+        id="advice-and-domain-without-oversight",
+    ),
+    pytest.param(
+        {"use": {"domain": "critical_infrastructure"}},
+        review(("human_review", "verify_age"), "2.2", "4"),
+        2,
+        id="two-reviews-obligations-merged",
+    ),
+    pytest.param(
+        {"content": {"categories": ["spam"]}},
+        deny("warn", "3.3", "4"),
+        2,
+        id="unknown-age-under-deny-drops-verify_age",
+    ),
+    pytest.param(
+        {"user": {"restricted": True}}, deny("none", "4", "5"), 2, id="restricted-unknown-age"
+    ),
+    pytest.param(
+        ctx("spam", user={"restricted": True, "prior_violations": 1}),
+        deny("remove_content", "3.3", "5"),
+        2,
+        id="severity-free-deny-plus-low",
+    ),
+    pytest.param(
+        ctx(
+            "emotion_inference",
+            "biometric_identification",
+            use={"domain": "workplace"},
+            content={"subject_consent": True},
+        ),
+        deny("warn", "1.1"),
+        1,
+        id="one-of-two-conditionals-fires",
+    ),
+    pytest.param(
+        ctx(
+            "predictive_policing",
+            "surveillance",
+            use={"domain": "law_enforcement", "legally_permitted": True},
+        ),
+        review(("human_review",), "1.1", "2.1", "2.2"),
+        3,
+        id="permitted-law-enforcement-all-review",
+    ),
 ]
 
 
@@ -354,29 +514,46 @@ def test_compile_once_decide_many(policy: Any) -> None:
 
 AGE_CASES = [
     pytest.param({"user": {"age": 17}}, deny("none", "4"), id="17-no-consent"),
-    pytest.param({"user": {"age": 17, "parental_consent": False}}, deny("none", "4"),
-                 id="17-consent-false"),
+    pytest.param(
+        {"user": {"age": 17, "parental_consent": False}}, deny("none", "4"), id="17-consent-false"
+    ),
     pytest.param({"user": {"age": 17, "parental_consent": True}}, ALLOW, id="17-consent"),
     pytest.param({"user": {"age": 18}}, ALLOW, id="18-no-consent"),
     pytest.param({"user": {"age": 18, "parental_consent": True}}, ALLOW, id="18-consent"),
     pytest.param({"user": {"age": 0}}, deny("none", "4"), id="0-no-consent"),
     pytest.param({"user": {"age": 120}}, ALLOW, id="120"),
-    pytest.param({"user": {"age": 17}, "content": {"categories": ["spam"]}},
-                 deny("warn", "3.3", "4"), id="17-no-consent-with-spam"),
-    pytest.param({"user": {"age": 17, "prior_violations": 3}}, deny("none", "4"),
-                 id="17-no-consent-prior-violations"),
-    pytest.param({"user": {"age": 17, "parental_consent": True},
-                  "content": {"categories": ["minor_targeting"]}},
-                 deny("warn", "4"), id="17-consent-still-protected"),
+    pytest.param(
+        {"user": {"age": 17}, "content": {"categories": ["spam"]}},
+        deny("warn", "3.3", "4"),
+        id="17-no-consent-with-spam",
+    ),
+    pytest.param(
+        {"user": {"age": 17, "prior_violations": 3}},
+        deny("none", "4"),
+        id="17-no-consent-prior-violations",
+    ),
+    pytest.param(
+        {
+            "user": {"age": 17, "parental_consent": True},
+            "content": {"categories": ["minor_targeting"]},
+        },
+        deny("warn", "4"),
+        id="17-consent-still-protected",
+    ),
     pytest.param({}, review(("verify_age",), "4"), id="unknown-no-user"),
     pytest.param({"user": {}}, review(("verify_age",), "4"), id="unknown-empty-user"),
     pytest.param({"user": {"age": None}}, review(("verify_age",), "4"), id="unknown-null-age"),
     pytest.param({"user": None}, review(("verify_age",), "4"), id="unknown-null-user"),
-    pytest.param({"user": {"parental_consent": True}}, review(("verify_age",), "4"),
-                 id="unknown-with-consent"),
-    pytest.param({"user": {"id": "u-1"}, "use": {"domain": "healthcare",
-                                                 "professional_oversight": True}},
-                 review(("human_review", "verify_age"), "2.2", "4"), id="unknown-plus-review"),
+    pytest.param(
+        {"user": {"parental_consent": True}},
+        review(("verify_age",), "4"),
+        id="unknown-with-consent",
+    ),
+    pytest.param(
+        {"user": {"id": "u-1"}, "use": {"domain": "healthcare", "professional_oversight": True}},
+        review(("human_review", "verify_age"), "2.2", "4"),
+        id="unknown-plus-review",
+    ),
 ]
 
 
@@ -389,39 +566,70 @@ def test_age(policy: Any, context: dict[str, Any], expected: dict[str, Any]) -> 
 # ---- CONTRACT §1: absent, null, duplicate and extra attributes ----------------------------------
 
 LENIENT_CASES = [
-    pytest.param({"user": {"age": 30}, "use": None, "content": None}, ALLOW,
-                 id="null-sections"),
+    pytest.param({"user": {"age": 30}, "use": None, "content": None}, ALLOW, id="null-sections"),
     pytest.param({"user": {"age": 30}, "use": {}, "content": {}}, ALLOW, id="empty-sections"),
-    pytest.param({"user": {"age": 30, "id": None, "prior_violations": None, "restricted": None}},
-                 ALLOW, id="null-user-fields"),
+    pytest.param(
+        {"user": {"age": 30, "id": None, "prior_violations": None, "restricted": None}},
+        ALLOW,
+        id="null-user-fields",
+    ),
     pytest.param({"user": {"age": 30, "id": "acct-42"}}, ALLOW, id="user-id-is-for-logs"),
     pytest.param({"user": {"age": 30}, "use": {"domain": None}}, ALLOW, id="null-domain-general"),
-    pytest.param({"user": {"age": 30}, "use": {"domain": "healthcare",
-                                               "professional_oversight": None}},
-                 deny("warn", "2.1"), id="null-oversight-false"),
-    pytest.param({"user": {"age": 30}, "use": {"legally_permitted": None},
-                  "content": {"categories": ["surveillance"]}},
-                 deny("warn", "1.1", "2.1"), id="null-permission-false"),
-    pytest.param({"user": {"age": 17, "parental_consent": None}}, deny("none", "4"),
-                 id="null-parental-consent-false"),
-    pytest.param({"user": {"age": 30}, "content": {"categories": None}}, ALLOW,
-                 id="null-categories-empty"),
-    pytest.param({"user": {"age": 30}, "content": {"categories": []}}, ALLOW,
-                 id="empty-categories"),
-    pytest.param({"user": {"age": 30}, "content": {"categories": ["biometric_identification"],
-                                                   "subject_consent": None}},
-                 deny("warn", "1.1"), id="null-subject-consent-false"),
-    pytest.param({"user": {"age": 30, "prior_violations": None},
-                  "content": {"categories": ["weapons"]}},
-                 deny("warn", "3.1"), id="null-prior-violations-zero"),
+    pytest.param(
+        {"user": {"age": 30}, "use": {"domain": "healthcare", "professional_oversight": None}},
+        deny("warn", "2.1"),
+        id="null-oversight-false",
+    ),
+    pytest.param(
+        {
+            "user": {"age": 30},
+            "use": {"legally_permitted": None},
+            "content": {"categories": ["surveillance"]},
+        },
+        deny("warn", "1.1", "2.1"),
+        id="null-permission-false",
+    ),
+    pytest.param(
+        {"user": {"age": 17, "parental_consent": None}},
+        deny("none", "4"),
+        id="null-parental-consent-false",
+    ),
+    pytest.param(
+        {"user": {"age": 30}, "content": {"categories": None}}, ALLOW, id="null-categories-empty"
+    ),
+    pytest.param(
+        {"user": {"age": 30}, "content": {"categories": []}}, ALLOW, id="empty-categories"
+    ),
+    pytest.param(
+        {
+            "user": {"age": 30},
+            "content": {"categories": ["biometric_identification"], "subject_consent": None},
+        },
+        deny("warn", "1.1"),
+        id="null-subject-consent-false",
+    ),
+    pytest.param(
+        {"user": {"age": 30, "prior_violations": None}, "content": {"categories": ["weapons"]}},
+        deny("warn", "3.1"),
+        id="null-prior-violations-zero",
+    ),
     pytest.param(ctx("spam", "spam", "spam"), deny("warn", "3.3"), id="duplicate-categories"),
-    pytest.param(ctx("csam", "spam", "csam"), deny("suspend_and_report", "1.1", "3.1", "3.3", "4"),
-                 id="duplicates-among-others"),
-    pytest.param({"user": {"age": 30, "nickname": "bob", "age_verified": "yes"},
-                  "use": {"domain": "general", "locale": "fr"},
-                  "content": {"categories": [], "text": "hello", "language": 3},
-                  "request_id": "r-1", "model": {"name": "x"}},
-                 ALLOW, id="unknown-extra-attributes-ignored"),
+    pytest.param(
+        ctx("csam", "spam", "csam"),
+        deny("suspend_and_report", "1.1", "3.1", "3.3", "4"),
+        id="duplicates-among-others",
+    ),
+    pytest.param(
+        {
+            "user": {"age": 30, "nickname": "bob", "age_verified": "yes"},
+            "use": {"domain": "general", "locale": "fr"},
+            "content": {"categories": [], "text": "hello", "language": 3},
+            "request_id": "r-1",
+            "model": {"name": "x"},
+        },
+        ALLOW,
+        id="unknown-extra-attributes-ignored",
+    ),
 ]
 
 
@@ -494,39 +702,62 @@ def test_deny_without_severity_has_no_enforcement(
 def test_review_and_allow_have_no_enforcement(policy: Any, prior: int) -> None:
     """Enforcement follows a deny only, whatever the account's history."""
     check(policy, ctx(user={"prior_violations": prior}), ALLOW)
-    check(policy, ctx(use={"domain": "critical_infrastructure"}, user={"prior_violations": prior}),
-          review(("human_review",), "2.2"))
-    check(policy, ctx("surveillance", use={"legally_permitted": True},
-                      user={"prior_violations": prior}),
-          review(("human_review",), "1.1", "2.1"))
+    check(
+        policy,
+        ctx(use={"domain": "critical_infrastructure"}, user={"prior_violations": prior}),
+        review(("human_review",), "2.2"),
+    )
+    check(
+        policy,
+        ctx("surveillance", use={"legally_permitted": True}, user={"prior_violations": prior}),
+        review(("human_review",), "1.1", "2.1"),
+    )
 
 
 # ---- CONTRACT §1: invalid contexts --------------------------------------------------------------
 
 INVALID_CASES = [
-    pytest.param({"user": {"age": 30}, "content": {"categories": ["spam", "not_a_category"]}},
-                 "content.categories", id="unknown-category"),
-    pytest.param({"user": {"age": 30}, "use": {"domain": "space"}}, "use.domain",
-                 id="unknown-domain"),
+    pytest.param(
+        {"user": {"age": 30}, "content": {"categories": ["spam", "not_a_category"]}},
+        "content.categories",
+        id="unknown-category",
+    ),
+    pytest.param(
+        {"user": {"age": 30}, "use": {"domain": "space"}}, "use.domain", id="unknown-domain"
+    ),
     pytest.param({"user": {"age": "17"}}, "user.age", id="age-string"),
     pytest.param({"user": {"age": -1}}, "user.age", id="age-negative"),
     pytest.param({"user": {"age": 17.5}}, "user.age", id="age-float"),
     pytest.param({"user": {"age": 17.0}}, "user.age", id="age-integral-float"),
     pytest.param({"user": {"age": True}}, "user.age", id="age-bool"),
-    pytest.param({"user": {"age": 30}, "content": {"categories": "spam"}}, "content.categories",
-                 id="categories-string"),
-    pytest.param({"user": {"age": 30}, "content": {"categories": [1]}}, "content.categories",
-                 id="categories-int-element"),
+    pytest.param(
+        {"user": {"age": 30}, "content": {"categories": "spam"}},
+        "content.categories",
+        id="categories-string",
+    ),
+    pytest.param(
+        {"user": {"age": 30}, "content": {"categories": [1]}},
+        "content.categories",
+        id="categories-int-element",
+    ),
     pytest.param({"user": "bob"}, "user", id="user-string"),
-    pytest.param({"user": {"age": 17, "parental_consent": "yes"}}, "user.parental_consent",
-                 id="parental-consent-string"),
-    pytest.param({"user": {"age": 30, "prior_violations": -2}}, "user.prior_violations",
-                 id="prior-violations-negative"),
-    pytest.param({"user": {"age": 30, "restricted": 1}}, "user.restricted",
-                 id="restricted-int"),
+    pytest.param(
+        {"user": {"age": 17, "parental_consent": "yes"}},
+        "user.parental_consent",
+        id="parental-consent-string",
+    ),
+    pytest.param(
+        {"user": {"age": 30, "prior_violations": -2}},
+        "user.prior_violations",
+        id="prior-violations-negative",
+    ),
+    pytest.param({"user": {"age": 30, "restricted": 1}}, "user.restricted", id="restricted-int"),
     pytest.param({"user": {"age": 30, "id": 42}}, "user.id", id="user-id-int"),
-    pytest.param({"user": {"age": 30}, "use": {"professional_oversight": "true"}},
-                 "use.professional_oversight", id="oversight-string"),
+    pytest.param(
+        {"user": {"age": 30}, "use": {"professional_oversight": "true"}},
+        "use.professional_oversight",
+        id="oversight-string",
+    ),
     pytest.param({"user": {"age": 30}, "content": ["spam"]}, "content", id="content-list"),
 ]
 
