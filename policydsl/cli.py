@@ -1,0 +1,567 @@
+"""`policyc`: the command line around the library (check, eval, test, fmt, explain, compile).
+
+The outer layer only: it reads files and requests, calls the public `policydsl` API, prints, and
+turns every expected failure into one clean message and a documented exit code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
+
+import click
+
+import policydsl
+from policydsl import testing
+
+if TYPE_CHECKING:
+    from policydsl import Policy
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # policy errors, failed test cases, files `fmt --check` would change
+EXIT_USAGE = 2  # bad options or arguments (click's own), a feature not available yet
+EXIT_BAD_REQUEST = 3  # a request that is not JSON, too large or deep, or breaks the schema
+EXIT_INTERNAL = 4  # a bug in policydsl itself
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+BACKENDS = ("interpreted", "compiled")
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success (warnings allowed)
+  1  policy errors, failed test cases, files `fmt --check` would change
+  2  usage errors: bad options or arguments, a feature not available yet
+  3  invalid request: not JSON, too large or deeply nested, or a context
+     that breaks the policy's schema
+  4  internal error (a bug in policydsl: rerun with --debug)
+"""
+
+F = TypeVar("F", bound=Callable[..., Any])
+_DEBUG_KEY = "policydsl.debug"
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line on stderr, then exit with `exit_code`."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class RequestError(ValueError):
+    """A request (or one batch line) that cannot become a context: not JSON, too big, too deep."""
+
+
+# ---- error handling ---------------------------------------------------------------------------
+
+
+def _exception(name: str) -> type[BaseException]:
+    """A `policydsl` exception class, or a class nothing raises while the core lacks it."""
+    found = getattr(policydsl, name, None)
+    if isinstance(found, type) and issubclass(found, BaseException):
+        return found
+    return type(f"_Missing{name}", (Exception,), {})
+
+
+def _describe(err: BaseException) -> tuple[str, int]:
+    """The message and exit code of an exception that escaped a command."""
+    if isinstance(err, CliError):
+        return str(err), err.exit_code
+    if isinstance(err, _exception("PolicyError")):
+        rendered = err.render() if hasattr(err, "render") else str(err)
+        return rendered, EXIT_FAILED
+    if isinstance(err, _exception("ContextError")):
+        return f"invalid request: {err}", EXIT_BAD_REQUEST
+    if isinstance(err, _exception("EvaluationError")):
+        return f"evaluation failed: {err}", EXIT_FAILED
+    if isinstance(err, RecursionError):
+        return "input nests too deeply", EXIT_FAILED
+    if isinstance(err, UnicodeDecodeError):
+        return f"cannot read a file as UTF-8 text: {err}", EXIT_FAILED
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror or err}", EXIT_FAILED
+    return (
+        f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback)",
+        EXIT_INTERNAL,
+    )
+
+
+class _Cli(click.Group):
+    """Turns expected exceptions into clean messages; `--debug` lets them through."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as err:
+            if ctx.meta.get(_DEBUG_KEY):
+                raise
+            if isinstance(err, OSError) and err.errno == errno.EPIPE:
+                raise  # click exits quietly on a closed pipe (`policyc eval ... | head`)
+            message, code = _describe(err)
+            click.echo(f"policyc: {message}" if "\n" not in message else message, err=True)
+            ctx.exit(code)
+
+
+def _debug_option(f: F) -> F:
+    def enable(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.meta[_DEBUG_KEY] = True
+
+    option = click.option(
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=enable,
+        help="Show full tracebacks instead of one-line errors.",
+    )
+    return option(f)
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    version = getattr(policydsl, "__version__", None)
+    if version is None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("policydsl")
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+    click.echo(f"policyc (policydsl) {version}")
+    ctx.exit(EXIT_OK)
+
+
+# ---- shared pieces ----------------------------------------------------------------------------
+
+_policy_option = click.option(
+    "--policy",
+    "-p",
+    "policies",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A .policy file or folder (repeatable). Default: the standard library.",
+)
+_backend_option = click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default=None,
+    help="Evaluator to use. Default: the library's default.",
+)
+_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output for people or for machines.",
+)
+
+
+def _load(
+    policies: Sequence[Path], *, backend: str | None = None, fail_closed: bool = False
+) -> Policy:
+    """Compile the given policies (the stdlib when none), passing through only what was asked."""
+    kwargs: dict[str, Any] = {"fail_closed": fail_closed}
+    if backend is not None:
+        kwargs["backend"] = backend
+    try:
+        if not policies:
+            return policydsl.load_stdlib(**kwargs)
+        return policydsl.load(policies[0] if len(policies) == 1 else list(policies), **kwargs)
+    except (ValueError, NotImplementedError, TypeError) as err:
+        if backend is None or isinstance(err, _exception("PolicyError")):
+            raise
+        raise CliError(f"backend `{backend}` is not available: {err}", EXIT_USAGE) from err
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"`{name}` is not allowed in JSON")
+
+
+def parse_request(data: bytes) -> dict[str, Any]:
+    """Bytes to a request object; every way this fails is a `RequestError` with a clear message."""
+    if len(data) > MAX_REQUEST_BYTES:
+        raise RequestError(f"request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise RequestError(f"request is not valid UTF-8 (byte {err.start})") from None
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise RequestError("request nests too deeply") from None
+    except json.JSONDecodeError as err:
+        where = f"line {err.lineno} column {err.colno}"
+        raise RequestError(f"request is not valid JSON: {err.msg} ({where})") from None
+    except ValueError as err:  # `NaN`, integers too long to convert
+        raise RequestError(f"request is not valid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise RequestError(f"a request must be a JSON object, not {_json_kind(value)}")
+    return value
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null"
+
+
+def _open_binary(path: str) -> BinaryIO:
+    if path == "-":
+        return click.get_binary_stream("stdin")
+    return open(path, "rb")  # closed by the caller's `with`
+
+
+def _read_request(path: str) -> dict[str, Any]:
+    name = "<stdin>" if path == "-" else path
+    if path == "-" and sys.stdin is not None and sys.stdin.isatty():
+        raise CliError("no request given: pass REQUEST.json, or `-` and pipe JSON in", EXIT_USAGE)
+    try:
+        with _open_binary(path) as stream:
+            data = stream.read(MAX_REQUEST_BYTES + 1)
+    except OSError as err:
+        raise CliError(f"{name}: cannot read: {err.strerror or err}", EXIT_BAD_REQUEST) from err
+    try:
+        return parse_request(data)
+    except RequestError as err:
+        raise CliError(f"{name}: {err}", EXIT_BAD_REQUEST) from err
+
+
+def _iter_lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """Numbered lines; a line longer than `limit` is skipped whole and yields `None`."""
+    lineno = 0
+    while line := stream.readline(limit + 1):
+        lineno += 1
+        if len(line) > limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(limit + 1)
+            yield lineno, None
+        else:
+            yield lineno, line
+
+
+def _dump(value: Any, pretty: bool) -> str:
+    return json.dumps(value, indent=2 if pretty else None)
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+@click.group(
+    cls=_Cli,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXIT_CODES_HELP,
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
+@_debug_option
+def cli() -> None:
+    """Check, evaluate, test and format policydsl policies.
+
+    Without --policy, commands use the standard library (the usage policy).
+    """
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@_format_option
+@_debug_option
+def check(paths: tuple[Path, ...], output_format: str) -> None:
+    """Parse and check policies (default: the standard library).
+
+    Exits 1 on any error; warnings are reported but allowed.
+    """
+    targets = list(paths) or [policydsl.stdlib_path()]
+    diagnostics = list(policydsl.check(targets))
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    if output_format == "json":
+        report = {"ok": errors == 0, "diagnostics": [d.to_dict() for d in diagnostics]}
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for diagnostic in diagnostics:
+            click.echo(diagnostic.render() + "\n")
+        files = len(_policy_files(targets))
+        verdict = "ok" if errors == 0 else "failed"
+        click.echo(
+            f"{verdict}: {_plural(files, 'file')} checked, "
+            f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+        )
+    click.get_current_context().exit(EXIT_FAILED if errors else EXIT_OK)
+
+
+@cli.command("eval", epilog=EXIT_CODES_HELP)
+@click.argument(
+    "request",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+)
+@_policy_option
+@click.option(
+    "--batch",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="Decide every line of a JSON Lines file (`-`: stdin), one decision per line.",
+)
+@click.option("--pretty", is_flag=True, help="Indent the decision JSON.")
+@click.option(
+    "--fail-closed", is_flag=True, help="Decide `deny` for an invalid context instead of failing."
+)
+@_backend_option
+@_debug_option
+def eval_(
+    request: str | None,
+    policies: tuple[Path, ...],
+    batch: str | None,
+    pretty: bool,
+    fail_closed: bool,
+    backend: str | None,
+) -> None:
+    """Decide REQUEST.json (or `-`: stdin) and print the decision as JSON.
+
+    With --batch, an invalid line prints {"line": N, "error": "..."} in its place, is reported on
+    stderr, and the other lines are still decided; the exit code is then 3.
+    """
+    ctx = click.get_current_context()
+    if batch is not None and request is not None:
+        raise click.UsageError("give either REQUEST or --batch, not both")
+    policy = _load(policies, backend=backend, fail_closed=fail_closed)
+    if batch is not None:
+        ctx.exit(_eval_batch(policy, batch, pretty))
+    decision = policy.decide(_read_request(request or "-"))
+    click.echo(_dump(decision.to_dict(), pretty))
+
+
+def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
+    """Decide each line; returns the exit code (3 if a line was invalid, 1 if evaluation failed)."""
+    context_error = _exception("ContextError")
+    evaluation_error = _exception("EvaluationError")
+    name = "<stdin>" if path == "-" else path
+    out = click.get_text_stream("stdout")
+    invalid = failed = False
+    with _open_binary(path) as stream:
+        for lineno, line in _iter_lines(stream, MAX_REQUEST_BYTES):
+            if line is not None and not line.strip():
+                continue  # blank lines are not requests
+            try:
+                if line is None:
+                    raise RequestError(
+                        f"request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MB"
+                    )
+                decision = policy.decide(parse_request(line))
+            except (RequestError, context_error) as err:
+                invalid, message = True, str(err)
+            except evaluation_error as err:
+                failed, message = True, f"evaluation failed: {err}"
+            else:
+                out.write(_dump(decision.to_dict(), pretty) + "\n")
+                continue
+            out.write(json.dumps({"line": lineno, "error": message}) + "\n")
+            click.echo(f"policyc: {name}:{lineno}: {message}", err=True)
+    if invalid:
+        return EXIT_BAD_REQUEST
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument(
+    "request",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+)
+@_policy_option
+@_backend_option
+@_debug_option
+def explain(request: str | None, policies: tuple[Path, ...], backend: str | None) -> None:
+    """Explain which rules fire for REQUEST.json (or `-`: stdin), and why."""
+    policy = _load(policies, backend=backend)
+    if not hasattr(policy, "explain"):
+        raise CliError("`explain` is not available yet", EXIT_USAGE)
+    click.echo(policy.explain(_read_request(request or "-")))
+
+
+@cli.command("test", epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@_policy_option
+@_backend_option
+@_format_option
+@_debug_option
+def test_(
+    paths: tuple[Path, ...],
+    policies: tuple[Path, ...],
+    backend: str | None,
+    output_format: str,
+) -> None:
+    """Run policy test cases: *.cases.json and *.cases.jsonl files, or folders of them.
+
+    \b
+    A .cases.json file:  {"policy": "my.policy", "cases": [CASE, ...]}
+    A .cases.jsonl file: one CASE per line; `#` lines are comments; a first
+                         line {"policy": "my.policy"} names the policy.
+    CASE: {"name": "...", "context": {...}, "expect": {...}}
+
+    `expect` is a partial decision: each key given must equal the decision's
+    (e.g. {"decision": "deny", "enforcement": "warn"}); {"context_error":
+    "user.age"} expects the context to be rejected at that attribute.
+    A file's "policy" is relative to the file; without one, --policy or the
+    standard library is used.
+    """
+    files = testing.discover(paths)
+    if not files:
+        raise CliError("no test files found (*.cases.json, *.cases.jsonl)", EXIT_USAGE)
+
+    def load(policy: Path | None) -> Policy:
+        return _load([policy] if policy else policies, backend=backend)
+
+    results = testing.run_files(files, load)
+    failed = [r for r in results if not r.passed]
+    if output_format == "json":
+        report = {
+            "ok": not failed,
+            "passed": len(results) - len(failed),
+            "failed": len(failed),
+            "cases": [r.to_dict() for r in results],
+        }
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for result in results:
+            click.echo(result.render())
+        click.echo(
+            f"{'ok' if not failed else 'failed'}: "
+            f"{len(results) - len(failed)} passed, {len(failed)} failed"
+        )
+    click.get_current_context().exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@cli.command("fmt", epilog=EXIT_CODES_HELP)
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True, path_type=Path)
+)
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file would.")
+@click.option("--diff", is_flag=True, help="Print a unified diff instead of rewriting files.")
+@_debug_option
+def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
+    """Format .policy files (or folders of them) in place; `-` formats stdin to stdout."""
+    format_source = getattr(policydsl, "format_source", None)
+    if format_source is None:
+        raise CliError("`fmt` is not available yet", EXIT_USAGE)
+    policy_error = _exception("PolicyError")
+    changed = broken = 0
+    for path in _policy_files(paths):
+        name = "<stdin>" if str(path) == "-" else str(path)
+        try:
+            original = _read_policy_text(path)
+            formatted = format_source(original, name=name)
+        except (policy_error, OSError, UnicodeDecodeError) as err:
+            broken += 1
+            message, _ = _describe(err)
+            click.echo(message if isinstance(err, policy_error) else f"{name}: {message}", err=True)
+            continue
+        if formatted == original:
+            if name == "<stdin>" and not (check_only or diff):
+                click.echo(formatted, nl=False)
+            continue
+        changed += 1
+        if diff:
+            click.echo(_unified_diff(original, formatted, name), nl=False)
+        if name == "<stdin>" and not (check_only or diff):
+            click.echo(formatted, nl=False)
+        elif check_only or diff:
+            click.echo(f"would reformat {name}", err=True)
+        else:
+            path.write_text(formatted, encoding="utf-8", newline="")
+            click.echo(f"reformatted {name}", err=True)
+    verb = "would be reformatted" if check_only or diff else "reformatted"
+    summary = f"{_plural(changed, 'file')} {verb}, {_plural(broken, 'file')} with errors"
+    click.echo(summary, err=True)
+    failing = broken or (check_only and changed)
+    click.get_current_context().exit(EXIT_FAILED if failing else EXIT_OK)
+
+
+def _read_policy_text(path: Path) -> str:
+    data = click.get_binary_stream("stdin").read() if str(path) == "-" else path.read_bytes()
+    return data.decode("utf-8")
+
+
+def _unified_diff(before: str, after: str, name: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=name,
+        tofile=f"{name} (formatted)",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+@cli.command("compile", epilog=EXIT_CODES_HELP)
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--emit",
+    type=click.Choice(["ir", "python"]),
+    default="ir",
+    show_default=True,
+    help="What to print: the IR disassembly or the generated Python.",
+)
+@_debug_option
+def compile_(path: Path | None, emit: str) -> None:
+    """Print a policy's compiled form (default: the standard library)."""
+    compile_policy = getattr(policydsl, "compile_policy", None)
+    if compile_policy is None:
+        raise CliError("`compile` is not available yet", EXIT_USAGE)
+    click.echo(compile_policy(path or policydsl.stdlib_path(), emit=emit))
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _policy_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given, folders expanded to their `.policy` files (sorted, recursive)."""
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        files.extend(sorted(path.rglob("*.policy")) if path.is_dir() else [path])
+    return files
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def main(argv: Sequence[str] | None = None, prog_name: str = "policyc") -> int:
+    """Run `policyc` with `argv` (default: the process arguments); returns the exit code."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name=prog_name)
+    except SystemExit as exit_:
+        code = exit_.code
+        if code is None:
+            return EXIT_OK
+        if isinstance(code, int):
+            return code
+        click.echo(str(code), err=True)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Policy test cases: read `*.cases.json` / `*.cases.jsonl` files and check decisions against them.
+
+Kept out of the CLI so a pytest suite can run the same files; policies come from a caller's loader.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+import policydsl
+
+if TYPE_CHECKING:
+    from policydsl import Policy
+
+SUFFIXES = (".cases.json", ".cases.jsonl")
+_ABSENT = object()
+
+
+class CaseFileError(ValueError):
+    """A test file that cannot be read as cases (bad JSON, wrong shape)."""
+
+
+@attrs.frozen
+class Case:
+    name: str
+    context: Mapping[str, Any]
+    expect: Mapping[str, Any]
+
+
+@attrs.frozen
+class CaseFile:
+    path: Path
+    policy: Path | None  # resolved against the file's folder; None: the caller's default
+    cases: tuple[Case, ...]
+
+
+@attrs.frozen
+class Mismatch:
+    field: str
+    expected: Any
+    actual: Any
+
+    def render(self) -> str:
+        actual = "absent" if self.actual is _ABSENT else json.dumps(self.actual)
+        return f"{self.field}: expected {json.dumps(self.expected)}, got {actual}"
+
+
+@attrs.frozen
+class CaseResult:
+    file: str
+    name: str
+    mismatches: tuple[Mismatch, ...] = ()
+    error: str | None = None
+
+    @property
+    def status(self) -> Literal["pass", "fail", "error"]:
+        if self.error is not None:
+            return "error"
+        return "fail" if self.mismatches else "pass"
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "name": self.name,
+            "status": self.status,
+            "mismatches": [
+                {
+                    "field": m.field,
+                    "expected": m.expected,
+                    "actual": None if m.actual is _ABSENT else m.actual,
+                }
+                for m in self.mismatches
+            ],
+            "error": self.error,
+        }
+
+    def render(self) -> str:
+        lines = [f"{self.status.upper():5} {self.file}::{self.name}"]
+        lines.extend(f"      {m.render()}" for m in self.mismatches)
+        if self.error is not None:
+            lines.extend(f"      {line}" for line in self.error.splitlines())
+        return "\n".join(lines)
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders expanded to their case files (sorted, recursive)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.name.endswith(SUFFIXES)))
+        else:
+            found.append(path)
+    return found
+
+
+def read_case_file(path: Path) -> CaseFile:
+    """Parse one test file; `.jsonl` is one case a line, anything else one JSON document."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CaseFileError(f"cannot read: {err}") from None
+    if path.suffix == ".jsonl":
+        return _read_lines(path, text)
+    document = _json(text, "")
+    if not isinstance(document, dict) or not isinstance(document.get("cases"), list):
+        raise CaseFileError('expected an object {"policy": ..., "cases": [...]}')
+    cases = tuple(_case(item, f"case {i}") for i, item in enumerate(document["cases"], 1))
+    return CaseFile(path, _policy(path, document), cases)
+
+
+def _read_lines(path: Path, text: str) -> CaseFile:
+    policy: Path | None = None
+    cases: list[Case] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        item = _json(line, f"line {lineno}: ")
+        if isinstance(item, dict) and set(item) == {"policy"}:
+            if cases or policy is not None:
+                raise CaseFileError(f'line {lineno}: {{"policy": ...}} must come before the cases')
+            policy = _policy(path, item)
+            continue
+        cases.append(_case(item, f"line {lineno}"))
+    return CaseFile(path, policy, tuple(cases))
+
+
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise CaseFileError(f"{where}JSON nests too deeply") from None
+    except ValueError as err:
+        raise CaseFileError(f"{where}not valid JSON: {err}") from None
+
+
+def _policy(path: Path, document: Mapping[str, Any]) -> Path | None:
+    policy = document.get("policy")
+    if policy is None:
+        return None
+    if not isinstance(policy, str):
+        raise CaseFileError('"policy" must be a path string')
+    return path.parent / policy
+
+
+def _case(item: Any, where: str) -> Case:
+    if not isinstance(item, dict):
+        raise CaseFileError(f"{where}: a case must be a JSON object")
+    name = item.get("name", where)
+    context, expect = item.get("context"), item.get("expect")
+    if not isinstance(name, str):
+        raise CaseFileError(f'{where}: "name" must be a string')
+    if not isinstance(context, dict):
+        raise CaseFileError(f'{where}: "context" must be a JSON object')
+    if not isinstance(expect, dict) or not expect:
+        raise CaseFileError(f'{where}: "expect" must be a non-empty JSON object')
+    return Case(name, context, expect)
+
+
+def run_case(policy: Policy, case: Case) -> tuple[Mismatch, ...]:
+    """Decide one case; each expected key that differs from the decision is a mismatch."""
+    expect = dict(case.expect)
+    wanted_error = expect.pop("context_error", _ABSENT)
+    try:
+        decision = policy.decide(case.context)
+    except policydsl.ContextError as err:
+        got = getattr(err, "attribute", str(err))
+        if wanted_error is _ABSENT:
+            return (Mismatch("context_error", None, got),)
+        return () if got == wanted_error else (Mismatch("context_error", wanted_error, got),)
+    mismatches = []
+    if wanted_error is not _ABSENT:
+        mismatches.append(Mismatch("context_error", wanted_error, _ABSENT))
+    actual = decision.to_dict()
+    for field, expected in expect.items():
+        got = actual.get(field, _ABSENT)
+        if got != expected:
+            mismatches.append(Mismatch(field, expected, got))
+    return tuple(mismatches)
+
+
+def run_files(files: Iterable[Path], load: Callable[[Path | None], Policy]) -> list[CaseResult]:
+    """Run every case of every file; a file or policy that fails to load is one error result."""
+    cache: dict[Path | None, Policy] = {}
+    results: list[CaseResult] = []
+    for path in files:
+        shown = str(path)
+        try:
+            case_file = read_case_file(path)
+            if case_file.policy not in cache:
+                cache[case_file.policy] = load(case_file.policy)
+            policy = cache[case_file.policy]
+        except CaseFileError as err:
+            results.append(CaseResult(shown, "<file>", error=str(err)))
+            continue
+        except policydsl.PolicyError as err:
+            results.append(CaseResult(shown, "<policy>", error=err.render()))
+            continue
+        except OSError as err:
+            results.append(CaseResult(shown, "<policy>", error=f"cannot load the policy: {err}"))
+            continue
+        for case in case_file.cases:
+            try:
+                results.append(CaseResult(shown, case.name, run_case(policy, case)))
+            except policydsl.EvaluationError as err:  # fails its case, not the run
+                results.append(CaseResult(shown, case.name, error=f"evaluation failed: {err}"))
+    return results
