@@ -199,8 +199,23 @@ class Quantifier:
 
 
 Expr = (
-    IntLit | StrLit | BoolLit | Absent | Path | ListLit | Call | And | Or | Not | Compare
-    | SetTest | In | Has | Arith | Neg | Quantifier
+    IntLit
+    | StrLit
+    | BoolLit
+    | Absent
+    | Path
+    | ListLit
+    | Call
+    | And
+    | Or
+    | Not
+    | Compare
+    | SetTest
+    | In
+    | Has
+    | Arith
+    | Neg
+    | Quantifier
 )
 
 
@@ -336,8 +351,15 @@ class OutputDecl:
 
 
 Decl = (
-    EnumDecl | ContextDecl | EffectsDecl | AnnotationDecl | ObligationsDecl | DefDecl | TableDecl
-    | RuleDecl | OutputDecl
+    EnumDecl
+    | ContextDecl
+    | EffectsDecl
+    | AnnotationDecl
+    | ObligationsDecl
+    | DefDecl
+    | TableDecl
+    | RuleDecl
+    | OutputDecl
 )
 
 

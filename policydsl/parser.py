@@ -40,7 +40,7 @@ def read_source(path: Path, display_name: str | None = None) -> Source | Diagnos
     except OSError as err:
         return Diagnostic("P001", f"cannot read file: {err.strerror or err}", help=name)
     empty = Source(name, "")
-    if len(data) > MAX_SOURCE_CHARS * 4 or len(data) > MAX_SOURCE_CHARS and b"\n" not in data:
+    if len(data) > MAX_SOURCE_CHARS * 4:  # more bytes than any allowed text could take
         return _too_large(empty, len(data))
     if b"\x00" in data:
         offset = data.index(b"\x00")

@@ -55,7 +55,39 @@ def describe_expected(terminals: Iterable[str] | None) -> str | None:
 
 
 _RESERVED = frozenset(
-    """enum context effects default annotation obligations def table rule for output when otherwise
-    cite reason tags and or not in has some all true false list set contains contains_any
-    contains_all starts_with ends_with like""".split()
+    [
+        "enum",
+        "context",
+        "effects",
+        "default",
+        "annotation",
+        "obligations",
+        "def",
+        "table",
+        "rule",
+        "for",
+        "output",
+        "when",
+        "otherwise",
+        "cite",
+        "reason",
+        "tags",
+        "and",
+        "or",
+        "not",
+        "in",
+        "has",
+        "some",
+        "all",
+        "true",
+        "false",
+        "list",
+        "set",
+        "contains",
+        "contains_any",
+        "contains_all",
+        "starts_with",
+        "ends_with",
+        "like",
+    ]
 )

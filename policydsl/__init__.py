@@ -1,0 +1,25 @@
+"""policydsl: a declarative policy language for Python, its compiler and its evaluator."""
+
+from policydsl.context import ContextError
+from policydsl.decision import Decision
+from policydsl.diagnostics import Diagnostic, PolicyError
+from policydsl.engine import BACKENDS, Policy, check, load, load_stdlib, loads, stdlib_path
+from policydsl.interp import EvaluationError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKENDS",
+    "ContextError",
+    "Decision",
+    "Diagnostic",
+    "EvaluationError",
+    "Policy",
+    "PolicyError",
+    "__version__",
+    "check",
+    "load",
+    "load_stdlib",
+    "loads",
+    "stdlib_path",
+]

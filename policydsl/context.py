@@ -1,0 +1,141 @@
+"""Request contexts: validate a JSON-like mapping against the policy's `context` schema.
+
+The result is normalised: defaults filled in, `null` treated as absent, sets as frozensets, lists
+as tuples, unknown extra attributes dropped. Anything else is a `ContextError` naming the attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policydsl import typesys as t
+
+MAX_COLLECTION = 10_000  # elements in one list or set of a request
+
+
+class ContextError(ValueError):
+    """A request context that breaks the schema; `attribute` is the dotted path at fault."""
+
+    def __init__(self, attribute: str, message: str):
+        self.attribute = attribute
+        self.detail = message
+        super().__init__(
+            f"invalid context: `{attribute}`: {message}"
+            if attribute
+            else f"invalid context: {message}"
+        )
+
+
+def describe(type_: t.Type) -> str:
+    """How a type reads in an error message: `an integer ≥ 0`, `one of: a, b`."""
+    match type_:
+        case t.BoolType():
+            return "true or false"
+        case t.IntType(lo, hi):
+            if lo is not None and hi is not None:
+                return f"an integer from {lo} to {hi}"
+            if lo is not None:
+                return f"an integer ≥ {lo}"
+            if hi is not None:
+                return f"an integer ≤ {hi}"
+            return "an integer"
+        case t.StringType():
+            return "a string"
+        case t.EnumType(name, members):
+            shown = ", ".join(members[:12]) + (", …" if len(members) > 12 else "")
+            return f"a {name} ({shown})"
+        case t.CollectionType(kind, element):
+            return (
+                f"a list of {describe(element)}"
+                if kind == "list"
+                else f"a set of {describe(element)}"
+            )
+        case t.RecordType():
+            return "an object"
+    return str(type_)
+
+
+def show_value(value: Any) -> str:
+    """A short, safe rendering of a request value for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:39] + "…"
+        return f"string {text!r}"
+    if isinstance(value, int | float):
+        text = repr(value)
+        return f"number {text if len(text) <= 40 else text[:39] + '…'}"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def validate(schema: t.RecordType, data: Any) -> dict[str, Any]:
+    """The normalised context, or `ContextError` for the first attribute that breaks the schema."""
+    if not isinstance(data, Mapping):
+        raise ContextError("", f"a request context must be an object, not {show_value(data)}")
+    return _record(schema, data, "")
+
+
+def _record(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in record.fields:
+        path = f"{prefix}{field.name}"
+        value = data.get(field.name)
+        if value is None:
+            if field.default is not t.MISSING:
+                out[field.name] = field.default
+            elif isinstance(field.type, t.RecordType) and not field.optional:
+                out[field.name] = _record(field.type, {}, path + ".")
+            elif not field.optional:
+                raise ContextError(path, "is required")
+            continue
+        out[field.name] = _value(field.type, value, path)
+    return out
+
+
+def _value(type_: t.Type, value: Any, path: str) -> Any:
+    match type_:
+        case t.BoolType():
+            if isinstance(value, bool):
+                return value
+        case t.IntType(lo, hi):
+            if isinstance(value, int) and not isinstance(value, bool):
+                if (lo is not None and value < lo) or (hi is not None and value > hi):
+                    raise ContextError(path, f"expected {describe(type_)}, got {value}")
+                return value
+        case t.StringType():
+            if isinstance(value, str):
+                return value
+        case t.EnumType(name, members):
+            if isinstance(value, str):
+                if value in members:
+                    return value
+                raise ContextError(
+                    path, f"unknown {name} {value!r:.60}; expected {describe(type_)}"
+                )
+        case t.CollectionType(kind, element):
+            if isinstance(value, list | tuple):
+                if len(value) > MAX_COLLECTION:
+                    raise ContextError(
+                        path, f"has {len(value):,} elements; the limit is {MAX_COLLECTION:,}"
+                    )
+                items = [_element(element, v, path, i) for i, v in enumerate(value)]
+                return frozenset(items) if kind == "set" else tuple(items)
+        case t.RecordType():
+            if isinstance(value, Mapping):
+                return _record(type_, value, path + ".")
+    raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
+
+
+def _element(type_: t.Type, value: Any, path: str, index: int) -> Any:
+    """An element of a list or set: errors name the collection and the element's position."""
+    try:
+        return _value(type_, value, path)
+    except ContextError as err:
+        raise ContextError(path, f"element {index}: {err.detail}") from None

@@ -1,0 +1,120 @@
+"""The engine: a loaded policy set and its `decide()`, on the backend the caller chose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from policydsl import interp, resources
+from policydsl.context import ContextError, validate
+from policydsl.decision import Decision
+from policydsl.diagnostics import Diagnostic, PolicyError
+from policydsl.loader import PolicyPath, check_sources, load_checked
+from policydsl.model import CheckedPolicy
+from policydsl.source import Source
+
+BACKENDS = ("interpreted",)
+DEFAULT_BACKEND = "interpreted"
+
+
+class Policy:
+    """A checked policy set, ready to decide requests. Compile once, decide many times."""
+
+    def __init__(
+        self,
+        checked: CheckedPolicy,
+        *,
+        backend: str = DEFAULT_BACKEND,
+        fail_closed: bool = False,
+        warnings: Sequence[Diagnostic] = (),
+    ):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+        self.checked = checked
+        self.backend = backend
+        self.fail_closed = fail_closed
+        self.warnings = list(warnings)
+        self._decide: Callable[[Mapping[str, Any]], Decision] = self._interpreted
+
+    def _interpreted(self, context: Mapping[str, Any]) -> Decision:
+        return interp.decide(self.checked, validate(self.checked.schema, context))
+
+    def decide(self, context: Mapping[str, Any]) -> Decision:
+        """Decide one request; `ContextError` if it breaks the schema (unless fail-closed)."""
+        try:
+            return self._decide(context)
+        except ContextError as err:
+            if not self.fail_closed:
+                raise
+            return self._refusal(err)
+
+    def _refusal(self, err: ContextError) -> Decision:
+        """Fail-closed: the strongest effect, the error as reason, outputs of an empty request."""
+        strongest = self.checked.effects[0]
+        try:
+            defaults = validate(self.checked.schema, {})
+            outputs = interp.derive_outputs(self.checked, defaults, strongest, [])
+        except ContextError:
+            outputs = tuple((o.name, None) for o in self.checked.outputs)
+        return Decision(strongest, (), (), (), (str(err),), outputs, error=str(err))
+
+    def explain(self, context: Mapping[str, Any]) -> str:
+        """A readable account of the decision: each fired rule with its reason and clauses."""
+        decision = self.decide(context)
+        by_id = {r.id: r for r in self.checked.rules}
+        lines = [f"decision: {decision.decision}"]
+        lines.extend(
+            f"{name}: {value}"
+            for name, value in decision.to_dict().items()
+            if name not in ("decision", "rules", "reasons")
+        )
+        if not decision.rules:
+            lines.append(f"no rule fired; the default effect is `{self.checked.default_effect}`")
+        for rule_id in decision.rules:
+            rule = by_id[rule_id]
+            where = f" ({rule.span})" if rule.span else ""
+            lines.append(f"- {rule.effect} by `{rule.id}`{where}: {rule.reason}")
+            if rule.cite:
+                lines.append(f"    cites {', '.join(rule.cite)}")
+        return "\n".join(lines)
+
+
+def _paths(path: PolicyPath | Sequence[PolicyPath]) -> list[PolicyPath]:
+    return [path] if isinstance(path, str | Path) else list(path)
+
+
+def load(
+    path: PolicyPath | Sequence[PolicyPath],
+    *,
+    backend: str = DEFAULT_BACKEND,
+    fail_closed: bool = False,
+) -> Policy:
+    """Compile a `.policy` file, a folder of them, or a list of both; `PolicyError` on errors."""
+    checked, diags, _ = load_checked(_paths(path))
+    if checked is None:
+        raise PolicyError(diags)
+    return Policy(checked, backend=backend, fail_closed=fail_closed, warnings=diags)
+
+
+def loads(text: str, *, name: str = "<string>", **options: Any) -> Policy:
+    """Compile a policy held in a string."""
+    checked, diags = check_sources([Source(name, text)])
+    if checked is None:
+        raise PolicyError(diags)
+    return Policy(checked, warnings=diags, **options)
+
+
+def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) -> Policy:
+    """The standard library: the Usage Policy as shipped in `stdlib_rules/`."""
+    return load(resources.stdlib_path(), backend=backend, fail_closed=fail_closed)
+
+
+def check(paths: Sequence[PolicyPath]) -> list[Diagnostic]:
+    """Every diagnostic for a policy set (errors and warnings); never raises for policy problems."""
+    _, diags, _ = load_checked(list(paths) or [resources.stdlib_path()])
+    return diags
+
+
+def stdlib_path() -> Path:
+    return resources.stdlib_path()

@@ -1,0 +1,177 @@
+"""The reference interpreter: walks the checked model, rule by rule. Small and obviously right.
+
+It is the semantic ground truth the compiled backend is tested against, so it favours clarity over
+speed: no indexing, no sharing, every rule's condition evaluated from scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policydsl import model, nodes
+from policydsl.decision import Decision, combine
+from policydsl.glob import glob_match
+
+
+class EvaluationError(RuntimeError):
+    """A run-time error while deciding; checked policies are built so that it cannot happen."""
+
+
+class _Env:
+    def __init__(
+        self,
+        policy: model.CheckedPolicy,
+        context: Mapping[str, Any],
+        outcome: Mapping[str, Any] | None = None,
+    ):
+        self.policy = policy
+        self.context = context
+        self.outcome = outcome or {}
+        self.locals: dict[str, Any] = {}
+        self.defs: dict[str, Any] = {}
+
+
+def decide(policy: model.CheckedPolicy, context: Mapping[str, Any]) -> Decision:
+    """Decide a validated, normalised context."""
+    env = _Env(policy, context)
+    fired = [rule for rule in policy.rules if evaluate(rule.condition, env) is True]
+    decision, obligations, citations, rule_ids, reasons = combine(policy, fired)
+    outputs = derive_outputs(policy, context, decision, fired)
+    return Decision(decision, obligations, citations, rule_ids, reasons, outputs)
+
+
+def derive_outputs(
+    policy: model.CheckedPolicy, context: Mapping[str, Any], decision: str, fired: list[model.Rule]
+) -> tuple[tuple[str, Any], ...]:
+    """Each output's value: the value of its first case whose condition holds."""
+    outcome = {"decision": decision, "fired": tuple(fired_record(r) for r in fired)}
+    env = _Env(policy, context, outcome)
+    values = []
+    for output in policy.outputs:
+        for condition, value in output.cases:
+            if condition is None or evaluate(condition, env) is True:
+                values.append((output.name, evaluate(value, env)))
+                break
+    return tuple(values)
+
+
+def fired_record(rule: model.Rule) -> dict[str, Any]:
+    """A fired rule as a value of `fired`: its id, effect, citations, tags and annotations."""
+    record: dict[str, Any] = {
+        "id": rule.id,
+        "effect": rule.effect,
+        "cite": frozenset(rule.cite),
+        "tags": frozenset(rule.tags),
+    }
+    record.update(rule.annotations)
+    return record
+
+
+def evaluate(expr: Any, env: _Env) -> Any:
+    match expr:
+        case model.Const(value):
+            return value
+        case model.Attr(path):
+            value: Any = env.context
+            for part in path:
+                if part not in value:
+                    raise EvaluationError(f"`{'.'.join(path)}` is absent")
+                value = value[part]
+            return value
+        case model.Present(path):
+            value = env.context
+            for part in path:
+                if part not in value:
+                    return False
+                value = value[part]
+            return True
+        case model.DefRef(name):
+            if name not in env.defs:
+                env.defs[name] = evaluate(env.policy.definitions[name].expr, env)
+            return env.defs[name]
+        case model.Local(name):
+            return env.locals[name]
+        case model.FieldOf(base, name):
+            record = evaluate(base, env)
+            if name not in record:
+                raise EvaluationError(f"`{name}` is absent")
+            return record[name]
+        case model.FieldPresent(base, name):
+            return name in evaluate(base, env)
+        case model.Outcome(name):
+            return env.outcome[name]
+        case model.Size(arg):
+            return len(evaluate(arg, env))
+        case nodes.And(operands):
+            return all(evaluate(o, env) for o in operands)
+        case nodes.Or(operands):
+            return any(evaluate(o, env) for o in operands)
+        case nodes.Not(operand):
+            return not evaluate(operand, env)
+        case nodes.Compare(op, left, right):
+            return _compare(op, evaluate(left, env), evaluate(right, env))
+        case nodes.In(element, collection, negated):
+            return (evaluate(element, env) in evaluate(collection, env)) != negated
+        case nodes.SetTest(op, left, right):
+            return _set_test(op, evaluate(left, env), evaluate(right, env))
+        case nodes.Arith(first, rest):
+            total = evaluate(first, env)
+            for op, operand in rest:
+                value = evaluate(operand, env)
+                total = (
+                    total + value if op == "+" else total - value if op == "-" else total * value
+                )
+            return total
+        case nodes.Neg(operand):
+            return -evaluate(operand, env)
+        case nodes.Quantifier(kind, var, collection, body):
+            items = evaluate(collection, env)
+            saved = env.locals.get(var.name, _UNBOUND)
+            try:
+                results = []
+                for item in items:
+                    env.locals[var.name] = item
+                    results.append(evaluate(body, env) is True)
+                    if results[-1] == (kind == "some"):
+                        break
+                return any(results) if kind == "some" else all(results)
+            finally:
+                if saved is _UNBOUND:
+                    env.locals.pop(var.name, None)
+                else:
+                    env.locals[var.name] = saved
+        case nodes.ListLit(items):
+            return tuple(evaluate(i, env) for i in items)
+    raise EvaluationError(f"cannot evaluate {type(expr).__name__}")  # pragma: no cover
+
+
+_UNBOUND = object()
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
+    if op == "==":
+        return bool(a == b)
+    if op == "!=":
+        return bool(a != b)
+    if op == "<":
+        return bool(a < b)
+    if op == "<=":
+        return bool(a <= b)
+    if op == ">":
+        return bool(a > b)
+    return bool(a >= b)
+
+
+def _set_test(op: str, a: Any, b: Any) -> bool:
+    if op == "contains":
+        return b in a
+    if op == "contains_any":
+        return any(x in a for x in b)
+    if op == "contains_all":
+        return all(x in a for x in b)
+    if op == "starts_with":
+        return bool(a.startswith(b))
+    if op == "ends_with":
+        return bool(a.endswith(b))
+    return glob_match(a, b)

@@ -1,0 +1,200 @@
+"""The checked policy: names resolved, types known, table rules expanded, metadata constant.
+
+Expressions here are syntax nodes whose leaves the checker replaced by resolved references
+(`Attr`, `DefRef`, `Const`, ...). Both the reference interpreter and the lowering read this model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from policydsl import nodes
+from policydsl.source import Span
+from policydsl.typesys import EnumType, RecordType, Type
+
+
+def _span() -> Span | None:
+    return attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen
+class Const:
+    """A value known at compile time: a literal, an enum member, a table cell, a folded result."""
+
+    value: Any
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Attr:
+    """A context attribute read, e.g. `("user", "age")`; the checker proved it is present."""
+
+    path: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Present:
+    """`has user.age`: the optional attribute (and every record on its path) is present."""
+
+    path: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class DefRef:
+    name: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Local:
+    """A quantifier variable or, before a table rule is expanded, a column."""
+
+    name: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class FieldOf:
+    """A field of a record value bound to a local, e.g. a fired rule's `r.severity`."""
+
+    base: Expr
+    name: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class FieldPresent:
+    base: Expr
+    name: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Outcome:
+    """`decision` or `fired`, only inside outputs."""
+
+    name: str
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Size:
+    arg: Expr
+    span: Span | None = _span()
+
+
+Expr = (
+    Const
+    | Attr
+    | Present
+    | DefRef
+    | Local
+    | FieldOf
+    | FieldPresent
+    | Outcome
+    | Size
+    | nodes.And
+    | nodes.Or
+    | nodes.Not
+    | nodes.Compare
+    | nodes.SetTest
+    | nodes.In
+    | nodes.Arith
+    | nodes.Neg
+    | nodes.Quantifier
+    | nodes.ListLit
+)
+
+
+def map_children(expr: Any, fn: Callable[[Any], Any]) -> Any:
+    """Rebuild `expr` with `fn` applied to each direct sub-expression."""
+    match expr:
+        case nodes.And(operands) | nodes.Or(operands):
+            return attrs.evolve(expr, operands=tuple(fn(e) for e in operands))
+        case nodes.ListLit(items):
+            return attrs.evolve(expr, items=tuple(fn(e) for e in items))
+        case nodes.Not(operand) | nodes.Neg(operand):
+            return attrs.evolve(expr, operand=fn(operand))
+        case nodes.Compare(_, left, right) | nodes.SetTest(_, left, right):
+            return attrs.evolve(expr, left=fn(left), right=fn(right))
+        case nodes.In(element, collection):
+            return attrs.evolve(expr, element=fn(element), collection=fn(collection))
+        case nodes.Arith(first, rest):
+            return attrs.evolve(expr, first=fn(first), rest=tuple((op, fn(e)) for op, e in rest))
+        case nodes.Quantifier(_, _, collection, body):
+            return attrs.evolve(expr, collection=fn(collection), body=fn(body))
+        case FieldOf(base) | FieldPresent(base):
+            return attrs.evolve(expr, base=fn(base))
+        case Size(arg):
+            return attrs.evolve(expr, arg=fn(arg))
+    return expr
+
+
+def children(expr: Any) -> list[Any]:
+    found: list[Any] = []
+
+    def collect(e: Any) -> Any:
+        found.append(e)
+        return e
+
+    map_children(expr, collect)
+    return found
+
+
+@attrs.frozen
+class Rule:
+    """One rule as decided: a table rule yields one of these per row."""
+
+    id: str
+    effect: str
+    condition: Expr
+    cite: tuple[str, ...]
+    reason: str
+    obligations: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    annotations: tuple[tuple[str, Any], ...] = ()
+    span: Span | None = _span()
+
+    def annotation(self, name: str, default: Any = None) -> Any:
+        return dict(self.annotations).get(name, default)
+
+
+@attrs.frozen
+class Definition:
+    name: str
+    expr: Expr
+    type: Type
+    uses_outcome: bool
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class Output:
+    name: str
+    type: Type
+    cases: tuple[tuple[Expr | None, Expr], ...]  # (condition or None for `otherwise`, value)
+    span: Span | None = _span()
+
+
+@attrs.frozen
+class CheckedPolicy:
+    schema: RecordType
+    enums: dict[str, EnumType]
+    effects: tuple[str, ...]  # strongest first
+    default_effect: str
+    effect_type: EnumType
+    rule_type: RecordType  # the type of each element of `fired`
+    annotations: dict[str, Type]
+    obligations: tuple[str, ...]
+    definitions: dict[str, Definition]
+    rules: tuple[Rule, ...]
+    outputs: tuple[Output, ...]
+
+    def rank(self, effect: str) -> int:
+        """Lower is stronger."""
+        return self.effects.index(effect)

@@ -1,0 +1,143 @@
+"""The type system: the types of context attributes, table columns, definitions and expressions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class BoolType:
+    def __str__(self) -> str:
+        return "bool"
+
+
+@attrs.frozen
+class IntType:
+    lo: int | None = None
+    hi: int | None = None
+
+    def __str__(self) -> str:
+        if self.lo is None and self.hi is None:
+            return "int"
+        return f"int[{'' if self.lo is None else self.lo}..{'' if self.hi is None else self.hi}]"
+
+
+@attrs.frozen
+class StringType:
+    def __str__(self) -> str:
+        return "string"
+
+
+@attrs.frozen
+class EnumType:
+    name: str
+    members: tuple[str, ...] = attrs.field(eq=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@attrs.frozen
+class CollectionType:
+    kind: str  # "list" | "set"
+    element: Type
+
+    def __str__(self) -> str:
+        return f"{self.kind}<{self.element}>"
+
+
+class _Missing:
+    """The default of a field that has none."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+@attrs.frozen
+class FieldType:
+    name: str
+    type: Type
+    optional: bool = False
+    default: Any = MISSING
+
+    @property
+    def required(self) -> bool:
+        return not self.optional and self.default is MISSING
+
+
+@attrs.frozen
+class RecordType:
+    name: str
+    fields: tuple[FieldType, ...] = attrs.field(eq=False)
+
+    def field(self, name: str) -> FieldType | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@attrs.frozen
+class AnyType:
+    """The type of an expression that already has an error: compatible with everything."""
+
+    def __str__(self) -> str:
+        return "?"
+
+
+@attrs.frozen
+class NothingType:
+    """The element type of `[]`: compatible with every element type."""
+
+    def __str__(self) -> str:
+        return "nothing"
+
+
+Type = (
+    BoolType | IntType | StringType | EnumType | CollectionType | RecordType | AnyType | NothingType
+)
+
+BOOL = BoolType()
+INT = IntType()
+STRING = StringType()
+ANY = AnyType()
+NOTHING = NothingType()
+
+
+def compatible(a: Type, b: Type) -> bool:
+    """Whether values of `a` and `b` can be compared or assigned to each other."""
+    if isinstance(a, AnyType | NothingType) or isinstance(b, AnyType | NothingType):
+        return True
+    if isinstance(a, IntType) and isinstance(b, IntType):
+        return True
+    if isinstance(a, CollectionType) and isinstance(b, CollectionType):
+        return compatible(a.element, b.element)
+    return a == b
+
+
+def is_int(t: Type) -> bool:
+    return isinstance(t, IntType | AnyType)
+
+
+def is_bool(t: Type) -> bool:
+    return isinstance(t, BoolType | AnyType)
+
+
+def is_string(t: Type) -> bool:
+    return isinstance(t, StringType | AnyType)
+
+
+def element_of(t: Type) -> Type | None:
+    if isinstance(t, CollectionType):
+        return t.element
+    if isinstance(t, AnyType):
+        return ANY
+    return None
