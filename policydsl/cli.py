@@ -11,6 +11,7 @@ import errno
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 
@@ -76,7 +77,7 @@ def _describe(err: BaseException) -> tuple[str, int]:
         rendered = err.render() if hasattr(err, "render") else str(err)
         return rendered, EXIT_FAILED
     if isinstance(err, _exception("ContextError")):
-        return f"invalid request: {err}", EXIT_BAD_REQUEST
+        return str(err), EXIT_BAD_REQUEST
     if isinstance(err, _exception("EvaluationError")):
         return f"evaluation failed: {err}", EXIT_FAILED
     if isinstance(err, RecursionError):
@@ -222,10 +223,11 @@ def _json_kind(value: object) -> str:
     return "null"
 
 
-def _open_binary(path: str) -> BinaryIO:
+def _open_binary(path: str) -> AbstractContextManager[BinaryIO]:
+    """The file, or stdin left open for whoever owns it."""
     if path == "-":
-        return click.get_binary_stream("stdin")
-    return open(path, "rb")  # closed by the caller's `with`
+        return nullcontext(sys.stdin.buffer)
+    return open(path, "rb")
 
 
 def _read_request(path: str) -> dict[str, Any]:
@@ -338,7 +340,9 @@ def eval_(
     fail_closed: bool,
     backend: str | None,
 ) -> None:
-    """Decide REQUEST.json (or `-`: stdin) and print the decision as JSON.
+    """Decide a request and print the decision as JSON.
+
+    REQUEST.json is a JSON object; `-` or no argument reads stdin.
 
     With --batch, an invalid line prints {"line": N, "error": "..."} in its place, is reported on
     stderr, and the other lines are still decided; the exit code is then 3.
@@ -358,7 +362,7 @@ def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
     context_error = _exception("ContextError")
     evaluation_error = _exception("EvaluationError")
     name = "<stdin>" if path == "-" else path
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     invalid = failed = False
     with _open_binary(path) as stream:
         for lineno, line in _iter_lines(stream, MAX_REQUEST_BYTES):
@@ -394,7 +398,10 @@ def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
 @_backend_option
 @_debug_option
 def explain(request: str | None, policies: tuple[Path, ...], backend: str | None) -> None:
-    """Explain which rules fire for REQUEST.json (or `-`: stdin), and why."""
+    """Show which rules fire for a request, and why.
+
+    REQUEST.json is a JSON object; `-` or no argument reads stdin.
+    """
     policy = _load(policies, backend=backend)
     if not hasattr(policy, "explain"):
         raise CliError("`explain` is not available yet", EXIT_USAGE)
@@ -413,7 +420,7 @@ def test_(
     backend: str | None,
     output_format: str,
 ) -> None:
-    """Run policy test cases: *.cases.json and *.cases.jsonl files, or folders of them.
+    """Run policy test cases (*.cases.json, *.cases.jsonl, or folders).
 
     \b
     A .cases.json file:  {"policy": "my.policy", "cases": [CASE, ...]}
@@ -462,7 +469,10 @@ def test_(
 @click.option("--diff", is_flag=True, help="Print a unified diff instead of rewriting files.")
 @_debug_option
 def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
-    """Format .policy files (or folders of them) in place; `-` formats stdin to stdout."""
+    """Format .policy files in place.
+
+    PATH is a file or a folder of .policy files; `-` formats stdin to stdout.
+    """
     format_source = getattr(policydsl, "format_source", None)
     if format_source is None:
         raise CliError("`fmt` is not available yet", EXIT_USAGE)
@@ -500,7 +510,7 @@ def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
 
 
 def _read_policy_text(path: Path) -> str:
-    data = click.get_binary_stream("stdin").read() if str(path) == "-" else path.read_bytes()
+    data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     return data.decode("utf-8")
 
 
@@ -525,7 +535,10 @@ def _unified_diff(before: str, after: str, name: str) -> str:
 )
 @_debug_option
 def compile_(path: Path | None, emit: str) -> None:
-    """Print a policy's compiled form (default: the standard library)."""
+    """Print a policy's compiled form (IR or Python).
+
+    PATH defaults to the standard library.
+    """
     compile_policy = getattr(policydsl, "compile_policy", None)
     if compile_policy is None:
         raise CliError("`compile` is not available yet", EXIT_USAGE)
