@@ -16,6 +16,8 @@ from click.testing import CliRunner, Result
 import policydsl
 from policydsl import cli as cli_module
 from policydsl.cli import cli, main
+from policydsl.diagnostics import Diagnostic
+from policydsl.source import Source, Span
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -431,6 +433,42 @@ def test_fmt_syntax_error(tmp_path: Path) -> None:
     result = run("fmt", broken)
     assert_clean_failure(result, 1)
     assert re.search(rf"{re.escape(str(broken))}:\d+:\d+", result.stderr)
+
+
+def fake_format(text: str, name: str = "<string>") -> str:
+    """Stands in for the formatter: the CLI's job is reading, diffing and writing around it."""
+    if "{{" in text:
+        source = Source(name, text)
+        raise policydsl.PolicyError([Diagnostic("P100", "bad braces", Span(source, 0, 2))])
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def test_fmt_plumbing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(policydsl, "format_source", fake_format, raising=False)
+    tidy, messy, broken = (tmp_path / f"{n}.policy" for n in ("tidy", "messy", "broken"))
+    tidy.write_text("rule a: deny {}\n")
+    messy.write_text("rule a: deny {}   \n")
+    broken.write_text("{{\n")
+
+    checked = run("fmt", "--check", tidy, messy)
+    assert checked.exit_code == 1
+    assert checked.stderr.splitlines() == [
+        f"would reformat {messy}",
+        "1 file would be reformatted, 0 files with errors",
+    ]
+    diffed = run("fmt", "--diff", messy)
+    assert diffed.exit_code == 0
+    assert "-rule a: deny {}   \n+rule a: deny {}\n" in diffed.stdout
+    assert messy.read_text() == "rule a: deny {}   \n", "--check and --diff change nothing"
+
+    failed = run("fmt", tmp_path)
+    assert failed.exit_code == 1, "a file with errors fails the run"
+    assert f"{broken}:1:1: error[P100]: bad braces" in failed.stderr
+    assert messy.read_text() == "rule a: deny {}\n", "the other files are still formatted"
+    assert run("fmt", "--check", tidy, messy).exit_code == 0
+
+    piped = run("fmt", "-", input="rule a: deny {}  \n")
+    assert (piped.exit_code, piped.stdout) == (0, "rule a: deny {}\n")
 
 
 def test_fmt_without_formatter_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
