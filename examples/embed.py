@@ -1,6 +1,6 @@
 """Embedding policydsl: compile a policy once, then decide many requests.
 
-Run from the repository root: `python examples/embed.py`.
+Run it after `pip install .` (or with `PYTHONPATH=.` in a checkout): `python examples/embed.py`.
 """
 
 from pathlib import Path

@@ -524,3 +524,15 @@ def test_broken_policy_in_eval_is_rendered(tmp_path: Path) -> None:
     result = run("eval", "--policy", broken, REQUESTS / "allow.json")
     assert_clean_failure(result, 1)
     assert f"{broken}:" in result.stderr
+
+
+def test_embed_example_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "embed.py")],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "rejected at user.age" in done.stdout
