@@ -19,6 +19,7 @@ import click
 
 import policydsl
 from policydsl import testing
+from policydsl.loader import policy_files
 
 if TYPE_CHECKING:
     from policydsl import Policy
@@ -185,6 +186,10 @@ def _load(
         raise CliError(f"backend `{backend}` is not available: {err}", EXIT_USAGE) from err
 
 
+def _too_large() -> RequestError:
+    return RequestError(f"request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MB")
+
+
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"`{name}` is not allowed in JSON")
 
@@ -192,7 +197,7 @@ def _reject_constant(name: str) -> NoReturn:
 def parse_request(data: bytes) -> dict[str, Any]:
     """Bytes to a request object; every way this fails is a `RequestError` with a clear message."""
     if len(data) > MAX_REQUEST_BYTES:
-        raise RequestError(f"request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MB")
+        raise _too_large()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -370,9 +375,7 @@ def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
                 continue  # blank lines are not requests
             try:
                 if line is None:
-                    raise RequestError(
-                        f"request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MB"
-                    )
+                    raise _too_large()
                 decision = policy.decide(parse_request(line))
             except (RequestError, context_error) as err:
                 invalid, message = True, str(err)
@@ -549,11 +552,10 @@ def compile_(path: Path | None, emit: str) -> None:
 
 
 def _policy_files(paths: Sequence[Path]) -> list[Path]:
-    """Files as given, folders expanded to their `.policy` files (sorted, recursive)."""
+    """The files `load` would read (folders expanded the same way); `-` stays itself."""
     files: list[Path] = []
     for path in paths:
-        path = Path(path)
-        files.extend(sorted(path.rglob("*.policy")) if path.is_dir() else [path])
+        files.extend([path] if str(path) == "-" else policy_files([path])[0])
     return files
 
 
