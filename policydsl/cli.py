@@ -62,24 +62,15 @@ class RequestError(ValueError):
 # ---- error handling ---------------------------------------------------------------------------
 
 
-def _exception(name: str) -> type[BaseException]:
-    """A `policydsl` exception class, or a class nothing raises while the core lacks it."""
-    found = getattr(policydsl, name, None)
-    if isinstance(found, type) and issubclass(found, BaseException):
-        return found
-    return type(f"_Missing{name}", (Exception,), {})
-
-
 def _describe(err: BaseException) -> tuple[str, int]:
     """The message and exit code of an exception that escaped a command."""
     if isinstance(err, CliError):
         return str(err), err.exit_code
-    if isinstance(err, _exception("PolicyError")):
-        rendered = err.render() if hasattr(err, "render") else str(err)
-        return rendered, EXIT_FAILED
-    if isinstance(err, _exception("ContextError")):
+    if isinstance(err, policydsl.PolicyError):
+        return err.render(), EXIT_FAILED
+    if isinstance(err, policydsl.ContextError):
         return str(err), EXIT_BAD_REQUEST
-    if isinstance(err, _exception("EvaluationError")):
+    if isinstance(err, policydsl.EvaluationError):
         return f"evaluation failed: {err}", EXIT_FAILED
     if isinstance(err, RecursionError):
         return "input nests too deeply", EXIT_FAILED
@@ -131,15 +122,7 @@ def _debug_option(f: F) -> F:
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    version = getattr(policydsl, "__version__", None)
-    if version is None:
-        from importlib import metadata
-
-        try:
-            version = metadata.version("policydsl")
-        except metadata.PackageNotFoundError:
-            version = "unknown"
-    click.echo(f"policyc (policydsl) {version}")
+    click.echo(f"policyc (policydsl) {policydsl.__version__}")
     ctx.exit(EXIT_OK)
 
 
@@ -181,7 +164,7 @@ def _load(
             return policydsl.load_stdlib(**kwargs)
         return policydsl.load(policies[0] if len(policies) == 1 else list(policies), **kwargs)
     except (ValueError, NotImplementedError, TypeError) as err:
-        if backend is None or isinstance(err, _exception("PolicyError")):
+        if backend is None or isinstance(err, policydsl.PolicyError):
             raise
         raise CliError(f"backend `{backend}` is not available: {err}", EXIT_USAGE) from err
 
@@ -364,8 +347,6 @@ def eval_(
 
 def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
     """Decide each line; returns the exit code (3 if a line was invalid, 1 if evaluation failed)."""
-    context_error = _exception("ContextError")
-    evaluation_error = _exception("EvaluationError")
     name = "<stdin>" if path == "-" else path
     out = sys.stdout
     invalid = failed = False
@@ -377,9 +358,9 @@ def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
                 if line is None:
                     raise _too_large()
                 decision = policy.decide(parse_request(line))
-            except (RequestError, context_error) as err:
+            except (RequestError, policydsl.ContextError) as err:
                 invalid, message = True, str(err)
-            except evaluation_error as err:
+            except policydsl.EvaluationError as err:
                 failed, message = True, f"evaluation failed: {err}"
             else:
                 out.write(_dump(decision.to_dict(), pretty) + "\n")
@@ -479,17 +460,18 @@ def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
     format_source = getattr(policydsl, "format_source", None)
     if format_source is None:
         raise CliError("`fmt` is not available yet", EXIT_USAGE)
-    policy_error = _exception("PolicyError")
     changed = broken = 0
     for path in _policy_files(paths):
         name = "<stdin>" if str(path) == "-" else str(path)
         try:
             original = _read_policy_text(path)
             formatted = format_source(original, name=name)
-        except (policy_error, OSError, UnicodeDecodeError) as err:
+        except (policydsl.PolicyError, OSError, UnicodeDecodeError) as err:
             broken += 1
-            message, _ = _describe(err)
-            click.echo(message if isinstance(err, policy_error) else f"{name}: {message}", err=True)
+            message, _ = _describe(err)  # an OSError already names its file
+            click.echo(
+                f"{name}: {message}" if isinstance(err, UnicodeDecodeError) else message, err=True
+            )
             continue
         if formatted == original:
             if name == "<stdin>" and not (check_only or diff):
