@@ -10,7 +10,6 @@ _TERMINAL_WORDS = {
     "SIGNED_INT": "an integer",
     "STRING": "a string",
     "COMPARE_OP": "a comparison",
-    "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*`",
     "$END": "end of file",
 }

@@ -185,6 +185,9 @@ class _ToNodes(Transformer_NonRecursive):
     def set_op(self, meta: Any, c: list[Token]) -> str:
         return str(c[0])
 
+    def add_op(self, meta: Any, c: list[Token]) -> str:
+        return str(c[0])
+
     def quantifier(self, meta: Any, c: list[Any]) -> nodes.Quantifier:
         kind, var, coll, body = c
         return nodes.Quantifier(kind, self._ident(var), coll, body, span=self._span(meta))
