@@ -65,6 +65,8 @@ def show_value(value: Any) -> str:
     if isinstance(value, str):
         text = value if len(value) <= 40 else value[:39] + "…"
         return f"string {text!r}"
+    if isinstance(value, int) and value.bit_length() > 256:  # repr() refuses > 4,300 digits
+        return f"a {value.bit_length():,}-bit number"
     if isinstance(value, int | float):
         text = repr(value)
         return f"number {text if len(text) <= 40 else text[:39] + '…'}"
@@ -107,7 +109,7 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
         case t.IntType(lo, hi):
             if isinstance(value, int) and not isinstance(value, bool):
                 if (lo is not None and value < lo) or (hi is not None and value > hi):
-                    raise ContextError(path, f"expected {describe(type_)}, got {value}")
+                    raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
                 return value
         case t.StringType():
             if isinstance(value, str):
