@@ -493,7 +493,7 @@ class _Checker:
                     id=rule_id,
                     effect=effect,
                     condition=_substitute(condition, bindings),
-                    cite=tuple(sorted({cite} if isinstance(cite, str) else set(cite))),
+                    cite=_cite_strings(cite),
                     reason=_render_template(reason, bindings),
                     obligations=tuple(obligations),
                     tags=tuple(tags),
@@ -1008,6 +1008,14 @@ def _coerce(value: Any, type_: t.Type) -> Any:
         items = [_coerce(v, type_.element) for v in value]
         return frozenset(items) if type_.kind == "set" else tuple(items)
     return value
+
+
+def _cite_strings(cite: Any) -> tuple[str, ...]:
+    """A rule's citations, sorted; values of a mistyped `cite` (already reported) are dropped."""
+    if isinstance(cite, str):
+        return (cite,)
+    values = cite if isinstance(cite, tuple | frozenset) else ()
+    return tuple(sorted({c for c in values if isinstance(c, str)}))
 
 
 def _hashable(value: Any) -> Any:
