@@ -107,7 +107,8 @@ class _Checker:
         )
         for d in decls:
             if isinstance(d, nodes.DefDecl):
-                self._definition(d.name.name)
+                if self.def_decls.get(d.name.name) is d:  # a clashing name was reported (P202)
+                    self._definition(d.name.name)
             elif isinstance(d, nodes.TableDecl):
                 self._check_table(d)
         rules: list[model.Rule] = []
@@ -146,8 +147,11 @@ class _Checker:
         for d in decls:
             if isinstance(d, nodes.EnumDecl | nodes.DefDecl | nodes.TableDecl):
                 name = d.name.name
-                if name in seen or name in BUILTIN_TYPES:
-                    where = f"the other is at {seen[name]}" if name in seen else None
+                if name in BUILTIN_TYPES:
+                    self.error("P202", f"`{name}` is a built-in type", d.name.span)
+                    continue
+                if name in seen:
+                    where = f"the other is at {seen[name]}"
                     self.error("P202", f"`{name}` is defined twice", d.name.span, help=where)
                     continue
                 seen[name] = d.name.span
