@@ -67,6 +67,8 @@ class _Checker:
         self.effect_type = t.EnumType("effect", ())
         self.rule_type = t.RecordType("rule", ())
         self._checking: list[str] = []  # definitions being checked, to report cycles
+        self._row_cache: dict[int, list[Any]] = {}  # by id(row): each row is checked once
+        self._column_cache: dict[int, tuple[t.Type, bool]] = {}  # by id(column)
 
     # ---- reporting ----------------------------------------------------------------------------
 
@@ -339,12 +341,16 @@ class _Checker:
             keys[key] = row.span
 
     def _column_type(self, col: nodes.Column) -> tuple[t.Type, bool]:
-        if isinstance(col.type, nodes.OptionalType):
-            return self._type(col.type.inner), True
-        return self._type(col.type), False
+        if id(col) not in self._column_cache:  # resolve (and report) each column's type once
+            optional = isinstance(col.type, nodes.OptionalType)
+            inner = col.type.inner if isinstance(col.type, nodes.OptionalType) else col.type
+            self._column_cache[id(col)] = (self._type(inner), optional)
+        return self._column_cache[id(col)]
 
     def _row_values(self, table: nodes.TableDecl, row: nodes.Row) -> list[Any]:
-        values = []
+        if id(row) in self._row_cache:
+            return self._row_cache[id(row)]
+        values: list[Any] = []
         for col, cell in zip(table.columns, row.cells, strict=True):
             ctype, optional = self._column_type(col)
             if isinstance(cell, nodes.Absent):
@@ -358,6 +364,7 @@ class _Checker:
                 values.append(None)
             else:
                 values.append(self._constant(cell, ctype, f"column `{col.name.name}`"))
+        self._row_cache[id(row)] = values
         return values
 
     def _constant(self, node: Any, expected: t.Type, what: str) -> Any:
@@ -411,8 +418,7 @@ class _Checker:
         for clause in by_kind.get(nodes.WhenClause, [])[:1]:
             typed = self._expr(clause.condition, scope, frozenset(), t.BOOL)
             self._expect(typed, t.BOOL, clause.condition.span)
-            condition = typed.expr
-            self._no_outcome(condition, clause.condition.span)
+            condition = typed.expr  # `decision` and outcome definitions: reported by _path
         cite_expr: Any = None
         for clause in by_kind.get(nodes.CiteClause, [])[:1]:
             typed = self._expr(clause.value, scope, frozenset(), None)
@@ -471,25 +477,34 @@ class _Checker:
         if table is None:
             rows.append((d.name.name, {}, d.name.span))
         else:
+            keys: set[Any] = set()
             for row in table.rows:
                 if len(row.cells) != len(table.columns):
                     continue  # reported by the table check
                 values = self._row_values(table, row)
+                if values and _hashable(values[0]) in keys:
+                    continue  # a second row for one key: reported by the table check
+                keys.add(_hashable(values[0]) if values else None)
                 bindings = {c.name.name: v for c, v in zip(table.columns, values, strict=True)}
                 key = _render(values[0]) if values else ""
                 rows.append((f"{d.name.name}[{key}]", bindings, row.span or d.name.span))
 
         rules = []
+        not_constant: set[str] = set()  # reported once per rule, not once per row
         for rule_id, bindings, span in rows:
             cite = _const_value(_substitute(cite_expr, bindings)) if cite_expr else ()
             if cite is _NOT_CONST:
-                self.error("P304", "`cite` must be a constant", d.span)
+                if "cite" not in not_constant:
+                    self.error("P304", "`cite` must be a constant", cite_expr.span)
+                not_constant.add("cite")
                 cite = ()
             ann: list[tuple[str, Any]] = []
-            for name, expr, clause in annotations:
+            for name, expr, _clause in annotations:
                 value = _const_value(_substitute(expr, bindings))
                 if value is _NOT_CONST:
-                    self.error("P304", f"annotation `{name}` must be a constant", clause.span)
+                    if name not in not_constant:
+                        self.error("P304", f"annotation `{name}` must be a constant", expr.span)
+                    not_constant.add(name)
                 elif value is not None:
                     ann.append((name, _coerce(value, self.annotations[name])))
             rules.append(
