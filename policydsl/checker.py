@@ -380,7 +380,7 @@ class _Checker:
 
     def _check_rule(self, d: nodes.RuleDecl) -> list[model.Rule]:
         effect = d.effect.name
-        if effect not in self.effect_type.members:
+        if effect not in self.effect_type.members and self.effect_type.members:  # else P401
             self.error(
                 "P201",
                 f"unknown effect `{effect}`",
@@ -943,7 +943,10 @@ class _Checker:
                     "P201",
                     f"unknown attribute `{'.'.join(e.parts[: i + 1])}`",
                     e.span,
-                    help=did_you_mean(part, [f.name for f in ltype.fields]),
+                    help=did_you_mean(
+                        ".".join(e.parts[: i + 1]),
+                        [".".join((*e.parts[:i], f.name)) for f in ltype.fields],
+                    ),
                 )
                 return _Typed(Const(None, span=e.span), t.ANY)
             if field.optional and ("local", head, part) not in facts:
