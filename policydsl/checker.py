@@ -87,6 +87,14 @@ class _Checker:
         self._declare_enums([d for d in decls if isinstance(d, nodes.EnumDecl)])
         self._declare_effects([d for d in decls if isinstance(d, nodes.EffectsDecl)], first_span)
         self._declare_schema([d for d in decls if isinstance(d, nodes.ContextDecl)], first_span)
+        for name, decl in self.def_decls.items():
+            if self.schema.field(name) is not None:  # the def would silently win in every rule
+                self.error(
+                    "P202",
+                    f"definition `{name}` has the name of a context attribute",
+                    decl.name.span,
+                    help="rename the definition",
+                )
         for d in decls:
             if isinstance(d, nodes.AnnotationDecl):
                 self._declare_annotation(d)
