@@ -3,7 +3,16 @@
 from policydsl.context import ContextError
 from policydsl.decision import Decision
 from policydsl.diagnostics import Diagnostic, PolicyError
-from policydsl.engine import BACKENDS, Policy, check, load, load_stdlib, loads, stdlib_path
+from policydsl.engine import (
+    BACKENDS,
+    Policy,
+    check,
+    compile_policy,
+    load,
+    load_stdlib,
+    loads,
+    stdlib_path,
+)
 from policydsl.interp import EvaluationError
 
 __version__ = "0.1.0"
@@ -18,6 +27,7 @@ __all__ = [
     "PolicyError",
     "__version__",
     "check",
+    "compile_policy",
     "load",
     "load_stdlib",
     "loads",

@@ -10,16 +10,23 @@ from policydsl import interp, resources
 from policydsl.context import ContextError, validate
 from policydsl.decision import Decision
 from policydsl.diagnostics import Diagnostic, PolicyError
+from policydsl.ir import dump
 from policydsl.loader import PolicyPath, check_sources, load_checked
 from policydsl.model import CheckedPolicy
+from policydsl.runtime import CompiledEvaluator
 from policydsl.source import Source
 
-BACKENDS = ("interpreted",)
-DEFAULT_BACKEND = "interpreted"
+BACKENDS = ("compiled", "interpreted", "naive")
+DEFAULT_BACKEND = "compiled"
 
 
 class Policy:
-    """A checked policy set, ready to decide requests. Compile once, decide many times."""
+    """A checked policy set, ready to decide requests. Compile once, decide many times.
+
+    Backends: `compiled` (the default) runs Python generated from the indexed decision-tree IR;
+    `naive` generates code from the unindexed IR (the baseline the index is measured against);
+    `interpreted` walks the checked model, the semantic ground truth. All decide identically.
+    """
 
     def __init__(
         self,
@@ -28,6 +35,7 @@ class Policy:
         backend: str = DEFAULT_BACKEND,
         fail_closed: bool = False,
         warnings: Sequence[Diagnostic] = (),
+        sources: Sequence[Source] = (),
     ):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
@@ -35,7 +43,24 @@ class Policy:
         self.backend = backend
         self.fail_closed = fail_closed
         self.warnings = list(warnings)
-        self._decide: Callable[[Mapping[str, Any]], Decision] = self._interpreted
+        self.sources = tuple(sources)
+        self.evaluator: CompiledEvaluator | None = None
+        if backend == "interpreted":
+            self._decide: Callable[[Mapping[str, Any]], Decision] = self._interpreted
+        else:
+            filename = sources[0].name if sources else "<policy>"
+            self.evaluator = CompiledEvaluator(
+                checked, indexed=backend == "compiled", filename=filename
+            )
+            self._decide = self.evaluator.decide
+        if not fail_closed:
+            # the hot path: calling the backend directly saves a frame per decision
+            self.decide = self._decide  # type: ignore[method-assign]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the sources: a worker process rebuilds the same policy."""
+        texts = tuple((s.name, s.text) for s in self.sources)
+        return (_rebuild, (texts, self.backend, self.fail_closed))
 
     def _interpreted(self, context: Mapping[str, Any]) -> Decision:
         return interp.decide(self.checked, validate(self.checked.schema, context))
@@ -48,6 +73,15 @@ class Policy:
             if not self.fail_closed:
                 raise
             return self._refusal(err)
+
+    def compiled(self, emit: str = "ir") -> str:
+        """The compiled form: the IR's text dump (`ir`) or the generated Python (`python`)."""
+        evaluator = self.evaluator or CompiledEvaluator(self.checked)
+        if emit == "ir":
+            return dump(evaluator.program)
+        if emit == "python":
+            return evaluator.generated.source()
+        raise ValueError(f"unknown form {emit!r}; choose `ir` or `python`")
 
     def _refusal(self, err: ContextError) -> Decision:
         """Fail-closed: the strongest effect, the error as reason, outputs of an empty request."""
@@ -91,18 +125,36 @@ def load(
     fail_closed: bool = False,
 ) -> Policy:
     """Compile a `.policy` file, a folder of them, or a list of both; `PolicyError` on errors."""
-    checked, diags, _ = load_checked(_paths(path))
+    checked, diags, sources = load_checked(_paths(path))
     if checked is None:
         raise PolicyError(diags)
-    return Policy(checked, backend=backend, fail_closed=fail_closed, warnings=diags)
+    return Policy(
+        checked, backend=backend, fail_closed=fail_closed, warnings=diags, sources=sources
+    )
 
 
 def loads(text: str, *, name: str = "<string>", **options: Any) -> Policy:
     """Compile a policy held in a string."""
-    checked, diags = check_sources([Source(name, text)])
+    source = Source(name, text)
+    checked, diags = check_sources([source])
     if checked is None:
         raise PolicyError(diags)
-    return Policy(checked, warnings=diags, **options)
+    return Policy(checked, warnings=diags, sources=[source], **options)
+
+
+def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool) -> Policy:
+    sources = [Source(name, text) for name, text in texts]
+    checked, diags = check_sources(sources)
+    if checked is None:
+        raise PolicyError(diags)
+    return Policy(
+        checked, backend=backend, fail_closed=fail_closed, warnings=diags, sources=sources
+    )
+
+
+def compile_policy(path: PolicyPath | Sequence[PolicyPath], *, emit: str = "ir") -> str:
+    """`policyc compile`: the IR dump or the generated Python of a policy set."""
+    return load(path).compiled(emit)
 
 
 def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) -> Policy:

@@ -1,0 +1,540 @@
+"""Code generation: the IR → a Python function, built as `ast` nodes (never as source text).
+
+Safe by construction: every identifier is generated (`_s3`, `_t0`, `_K2`); policy strings and
+values only ever appear as `ast.Constant`s or as entries of the function's own namespace, which
+has no builtins. Validation is fused into the code: each attribute is read once, checked with
+exact type tests, and anything unusual goes to `_fallback`, which validates precisely.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+from policydsl import ir, nodes
+from policydsl import typesys as t
+from policydsl.context import MAX_COLLECTION
+from policydsl.glob import compile_glob
+from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, Size
+
+_SCALAR_CONSTANTS = (str, int, bool, type(None))
+_LOAD, _STORE = ast.Load(), ast.Store()
+
+
+def _name(id_: str) -> ast.Name:
+    return ast.Name(id_, _LOAD)
+
+
+def _store(id_: str) -> ast.Name:
+    return ast.Name(id_, _STORE)
+
+
+def _assign(target: str, value: ast.expr) -> ast.stmt:
+    return ast.Assign([_store(target)], value)
+
+
+def _is(left: ast.expr, right: ast.expr, negate: bool = False) -> ast.expr:
+    return ast.Compare(left, [ast.IsNot() if negate else ast.Is()], [right])
+
+
+def _none() -> ast.expr:
+    return ast.Constant(None)
+
+
+def _class_of(value: ast.expr) -> ast.expr:
+    return ast.Attribute(value, "__class__", _LOAD)
+
+
+def _call(func: str, *args: ast.expr) -> ast.expr:
+    return ast.Call(_name(func), list(args), [])
+
+
+def _or_all(tests: list[ast.expr]) -> ast.expr:
+    return tests[0] if len(tests) == 1 else ast.BoolOp(ast.Or(), tests)
+
+
+_COMPARE_OPS: dict[str, Callable[[], ast.cmpop]] = {
+    "==": ast.Eq,
+    "!=": ast.NotEq,
+    "<": ast.Lt,
+    "<=": ast.LtE,
+    ">": ast.Gt,
+    ">=": ast.GtE,
+}
+_ARITH_OPS: dict[str, Callable[[], ast.operator]] = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult}
+
+
+class Generated:
+    """The generated module: its `ast`, the namespace it runs in, and the functions it defines."""
+
+    def __init__(self, module: ast.Module, namespace: dict[str, Any], filename: str):
+        self.module = module
+        self.namespace = namespace
+        code = compile(module, filename, "exec")
+        exec(code, namespace)  # the namespace has empty builtins; the code is ours
+        self.decide = namespace["_decide"]
+        self.flags = namespace["_flags"]
+
+    def source(self) -> str:
+        """Readable Python for `policyc compile --emit python` (never executed)."""
+        return ast.unparse(self.module)
+
+
+def generate(program: ir.Program, runtime: dict[str, Any], filename: str) -> Generated:
+    """Build `_decide(_fallback, ctx)` and `_flags(_decision, _fired)` for `program`.
+
+    `runtime` supplies `_CACHE`, `_miss` and `_finish` (see `runtime`).
+    """
+    gen = _Gen(program)
+    module = ast.Module([gen.decide_function(), gen.flags_function()], [])
+    ast.fix_missing_locations(module)
+    namespace: dict[str, Any] = {
+        "__builtins__": {},
+        "_dict": dict,
+        "_str": str,
+        "_int": int,
+        "_bool": bool,
+        "_len": len,
+        "_any": any,
+        "_all": all,
+        "_frozenset": frozenset,
+        "_tuple": tuple,
+        "_SEQS": frozenset({list, tuple, frozenset, set}),
+        "_EMPTY": {},
+        "_Errors": (TypeError, KeyError, AttributeError),
+        "_contains_any": _contains_any,
+        "_contains_all": _contains_all,
+        "_glob": _glob,
+        **gen.namespace,
+        **runtime,
+    }
+    return Generated(module, namespace, filename)
+
+
+def _contains_any(items: Any, wanted: Any) -> bool:
+    return any(w in items for w in wanted)
+
+
+def _contains_all(items: Any, wanted: Any) -> bool:
+    return all(w in items for w in wanted)
+
+
+def _glob(text: str, pattern: str) -> bool:
+    return compile_glob(pattern).fullmatch(text) is not None
+
+
+class _Gen:
+    def __init__(self, program: ir.Program):
+        self.program = program
+        self.slots = program.slots
+        self.namespace: dict[str, Any] = {}
+        self._constants: dict[tuple[type, Any] | None, str] = {}
+        self._locals: list[dict[str, str]] = [{}]
+        self._counter = 0
+        self.member_index = {ix.slot: ix for ix in program.indexes if ix.kind == "member"}
+
+    # ---- names and constants ----------------------------------------------------------------
+
+    def hoist(self, value: Any, prefix: str = "_K") -> ast.expr:
+        """A constant that is not a plain literal lives in the namespace under a generated name.
+
+        Equal hashable constants share one name; tables (dicts) are never shared.
+        """
+        key = None if isinstance(value, dict) else (type(value), value)
+        name = self._constants.get(key) if key is not None else None
+        if name is None:
+            name = f"{prefix}{len(self.namespace)}"
+            self.namespace[name] = value
+            if key is not None:
+                self._constants[key] = name
+        return _name(name)
+
+    def const(self, value: Any) -> ast.expr:
+        if type(value) in _SCALAR_CONSTANTS:
+            return ast.Constant(value)
+        return self.hoist(value)
+
+    def fresh(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}{self._counter}"
+
+    @staticmethod
+    def slot(index: int) -> str:
+        return f"_s{index}"
+
+    # ---- the decide function ----------------------------------------------------------------
+
+    def decide_function(self) -> ast.FunctionDef:
+        body: list[ast.stmt] = [
+            ast.If(
+                _is(_class_of(_name("ctx")), _name("_dict"), negate=True),
+                [self._fallback()],
+                [],
+            )
+        ]
+        body.extend(self._load_record(None, _name("ctx"), present=True))
+        body.append(_assign("_mask", ast.Constant(_bits(self.program.always))))
+        for i, test in enumerate(self.program.tests):
+            body.append(_assign(f"_t{i}", self.expr(test)))
+        body.extend(self._checks(self.program.checks))
+        for n, ix in enumerate(self.program.indexes):
+            body.extend(self._index(n, ix))
+        body.extend(self._finish())
+        guarded = ast.Try(
+            body,
+            [ast.ExceptHandler(_name("_Errors"), None, [self._fallback()])],
+            [],
+            [],
+        )
+        args = ast.arguments([], [ast.arg("_fallback"), ast.arg("ctx")], None, [], [], None, [])
+        return ast.FunctionDef("_decide", args, [guarded], [], None, None)
+
+    def _fallback(self) -> ast.stmt:
+        return ast.Return(_call("_fallback", _name("ctx")))
+
+    def _load_record(self, parent: int | None, source: ast.expr, present: bool) -> list[ast.stmt]:
+        """Read and validate the fields of one record (`source` is a dict)."""
+        out: list[ast.stmt] = []
+        for s in self.slots:
+            if s.parent != parent:
+                continue
+            name = self.slot(s.index)
+            read = ast.Call(ast.Attribute(source, "get", _LOAD), [ast.Constant(s.path[-1])], [])
+            out.append(_assign(name, read))
+            out.extend(self._validate(s))
+        return out
+
+    def _validate(self, s: ir.Slot) -> list[ast.stmt]:
+        name = self.slot(s.index)
+        value = _name(name)
+        if isinstance(s.type, t.RecordType):
+            wrong = _is(_class_of(value), _name("_dict"), negate=True)
+            children = self._load_record(s.index, value, present=True)
+            if s.optional:
+                absent = [_assign(self.slot(d), _none()) for d in self._descendants(s.index)]
+                return [
+                    ast.If(
+                        _is(value, _none()),
+                        absent or [ast.Pass()],
+                        [ast.If(wrong, [self._fallback()], []), *children],
+                    )
+                ]
+            return [
+                ast.If(
+                    _is(value, _none()),
+                    [_assign(name, _name("_EMPTY"))],
+                    [ast.If(wrong, [self._fallback()], [])],
+                ),
+                *children,
+            ]
+        if s.default is not t.MISSING:
+            when_absent: list[ast.stmt] = [_assign(name, self.const(s.default))]
+        elif s.optional:
+            when_absent = []
+        else:
+            when_absent = [self._fallback()]  # required: the fallback names it
+        if not isinstance(s.type, t.CollectionType):
+            invalid = self._invalid(s.type, value)
+        else:
+            invalid = _or_all(
+                [
+                    ast.Compare(_class_of(value), [ast.NotIn()], [_name("_SEQS")]),
+                    ast.Compare(_call("_len", value), [ast.Gt()], [ast.Constant(MAX_COLLECTION)]),
+                ]
+            )
+        stmts: list[ast.stmt]
+        if when_absent:
+            stmts = [
+                ast.If(_is(value, _none()), when_absent, [ast.If(invalid, [self._fallback()], [])])
+            ]
+        else:
+            stmts = [
+                ast.If(
+                    ast.BoolOp(ast.And(), [_is(value, _none(), negate=True), invalid]),
+                    [self._fallback()],
+                    [],
+                )
+            ]
+        if isinstance(s.type, t.CollectionType):
+            stmts.extend(self._collection(s))
+        return stmts
+
+    def _collection(self, s: ir.Slot) -> list[ast.stmt]:
+        """Check the elements (unless an index loop will) and build the value if it is read."""
+        assert isinstance(s.type, t.CollectionType)
+        value = _name(self.slot(s.index))
+        out: list[ast.stmt] = []
+        element = s.type.element
+        if s.index not in self.member_index:
+            if isinstance(element, t.EnumType):
+                check: ast.stmt = ast.If(
+                    ast.UnaryOp(
+                        ast.Not(),
+                        ast.Call(
+                            ast.Attribute(
+                                self.hoist(frozenset(element.members), "_M"), "issuperset", _LOAD
+                            ),
+                            [value],
+                            [],
+                        ),
+                    ),
+                    [self._fallback()],
+                    [],
+                )
+            else:
+                var = self.fresh("_e")
+                check = ast.For(
+                    _store(var),
+                    value,
+                    [ast.If(self._invalid(element, _name(var)), [self._fallback()], [])],
+                    [],
+                )
+            out.extend(self._if_present(s, [check]))
+        if s.materialize:
+            make = "_frozenset" if s.type.kind == "set" else "_tuple"
+            out.extend(self._if_present(s, [_assign(self.slot(s.index), _call(make, value))]))
+        return out
+
+    def _if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]:
+        """Guard `body` when the slot can be empty (it, or a record around it, is optional)."""
+        index: int | None = s.index
+        while index is not None:
+            if self.slots[index].optional:
+                return [ast.If(_is(_name(self.slot(s.index)), _none(), negate=True), body, [])]
+            index = self.slots[index].parent
+        return body
+
+    def _descendants(self, index: int) -> list[int]:
+        found = []
+        for s in self.slots:
+            p = s.parent
+            while p is not None:
+                if p == index:
+                    found.append(s.index)
+                    break
+                p = self.slots[p].parent
+        return found
+
+    def _invalid(self, type_: t.Type, value: ast.expr) -> ast.expr:
+        """An expression true when `value` (not None) is not a valid `type_`."""
+        match type_:
+            case t.BoolType():
+                return _is(_class_of(value), _name("_bool"), negate=True)
+            case t.StringType():
+                return _is(_class_of(value), _name("_str"), negate=True)
+            case t.IntType(lo, hi):
+                tests = [_is(_class_of(value), _name("_int"), negate=True)]
+                if lo is not None:
+                    tests.append(ast.Compare(value, [ast.Lt()], [ast.Constant(lo)]))
+                if hi is not None:
+                    tests.append(ast.Compare(value, [ast.Gt()], [ast.Constant(hi)]))
+                return _or_all(tests)
+            case t.EnumType(_, members):
+                return ast.Compare(value, [ast.NotIn()], [self.hoist(frozenset(members), "_M")])
+        raise AssertionError(type_)  # pragma: no cover
+
+    # ---- rules ------------------------------------------------------------------------------
+
+    def _fire(self, rule: int) -> ast.stmt:
+        stmt = ast.AugAssign(_store("_mask"), ast.BitOr(), ast.Constant(1 << rule))
+        line = self.program.rules[rule].line
+        if line is not None:
+            # a traceback through the generated code names the rule's line
+            stmt.lineno = stmt.end_lineno = line
+            stmt.col_offset = stmt.end_col_offset = 0
+        return stmt
+
+    def _checks(self, checks: tuple[ir.Check, ...]) -> list[ast.stmt]:
+        return [ast.If(self.expr(c.condition), [self._fire(c.rule)], []) for c in checks]
+
+    def _index(self, n: int, ix: ir.Index) -> list[ast.stmt]:
+        always = {b.key: _bits(b.always) for b in ix.buckets if b.always}
+        # keys whose buckets make the same checks share one branch of the dispatch tree
+        branches: dict[tuple[ir.Check, ...], int] = {}
+        dispatch = {}
+        for b in ix.buckets:
+            if b.checks:
+                dispatch[b.key] = branches.setdefault(b.checks, len(branches))
+        checked = [ir.Bucket(None, (), checks) for checks in branches]
+        slot = self.slots[ix.slot]
+        body: list[ast.stmt] = []
+        if ix.kind == "eq":
+            key: ast.expr = _name(self.slot(ix.slot))
+            if always:
+                lookup = ast.Call(
+                    ast.Attribute(self.hoist(always, "_IA"), "get", _LOAD),
+                    [key, ast.Constant(0)],
+                    [],
+                )
+                body.append(ast.AugAssign(_store("_mask"), ast.BitOr(), lookup))
+            if checked:
+                body.extend(self._dispatch(dispatch, checked, key))
+            return body
+        # member index: one pass over the collection both validates and selects rules
+        assert isinstance(slot.type, t.CollectionType)
+        element = slot.type.element
+        var = self.fresh("_e")
+        key = _name(var)
+        loop: list[ast.stmt] = []
+        if isinstance(element, t.EnumType):
+            table = {m: always.get(m, 0) for m in element.members}
+            lookup = ast.Subscript(self.hoist(table, "_IA"), key, _LOAD)  # KeyError: not a member
+        else:
+            loop.append(ast.If(self._invalid(element, key), [self._fallback()], []))
+            lookup = ast.Call(
+                ast.Attribute(self.hoist(always, "_IA"), "get", _LOAD), [key, ast.Constant(0)], []
+            )
+        loop.append(ast.AugAssign(_store("_mask"), ast.BitOr(), lookup))
+        if checked:
+            loop.extend(self._dispatch(dispatch, checked, key))
+        source = _name(self.slot(ix.slot))
+        body.extend(self._if_present(slot, [ast.For(_store(var), source, loop, [])]))
+        return body
+
+    def _dispatch(
+        self, numbers: dict[Any, int], buckets: list[ir.Bucket], key: ast.expr
+    ) -> list[ast.stmt]:
+        """`_k = TABLE.get(key)`, then a balanced tree of `_k < n` tests down to each bucket."""
+        k = self.fresh("_k")
+        table = ast.Call(ast.Attribute(self.hoist(numbers, "_IR"), "get", _LOAD), [key], [])
+
+        def tree(lo: int, hi: int) -> list[ast.stmt]:
+            if hi - lo == 1:
+                return self._checks(buckets[lo].checks)
+            mid = (lo + hi) // 2
+            test = ast.Compare(_name(k), [ast.Lt()], [ast.Constant(mid)])
+            return [ast.If(test, tree(lo, mid), tree(mid, hi))]
+
+        return [
+            _assign(k, table),
+            ast.If(_is(_name(k), _none(), negate=True), tree(0, len(buckets)), []),
+        ]
+
+    # ---- outcome ----------------------------------------------------------------------------
+
+    def _finish(self) -> list[ast.stmt]:
+        """Look the fired set up in the cache, compute the outputs, return the shared decision."""
+        entry = _name("_entry")
+        out: list[ast.stmt] = [
+            _assign(
+                "_entry",
+                ast.Call(ast.Attribute(_name("_CACHE"), "get", _LOAD), [_name("_mask")], []),
+            ),
+            ast.If(_is(entry, _none()), [_assign("_entry", _call("_miss", _name("_mask")))], []),
+        ]
+        if not self.program.outputs:
+            out.append(ast.Return(ast.Subscript(entry, ast.Constant(2), _LOAD)))
+            return out
+        out.append(_assign("_f", ast.Subscript(entry, ast.Constant(0), _LOAD)))
+        names = []
+        for i, output in enumerate(self.program.outputs):
+            target = f"_o{i}"
+            names.append(target)
+            chain: list[ast.stmt] = []
+            for cond, value in reversed(output.cases):
+                assign = [_assign(target, self.expr(value))]
+                chain = assign if cond is None else [ast.If(self.expr(cond), assign, chain)]
+            out.extend(chain)
+        key = _name(names[0]) if len(names) == 1 else ast.Tuple([_name(n) for n in names], _LOAD)
+        decisions = ast.Subscript(entry, ast.Constant(1), _LOAD)
+        out.append(_assign("_d", ast.Call(ast.Attribute(decisions, "get", _LOAD), [key], [])))
+        out.append(
+            ast.If(_is(_name("_d"), _none()), [_assign("_d", _call("_finish", entry, key))], [])
+        )
+        out.append(ast.Return(_name("_d")))
+        return out
+
+    def flags_function(self) -> ast.FunctionDef:
+        values = [self.expr(f) for f in self.program.flags]
+        body: list[ast.stmt] = [ast.Return(ast.Tuple(values, _LOAD))]
+        args = ast.arguments([], [ast.arg("_decision"), ast.arg("_fired")], None, [], [], None, [])
+        return ast.FunctionDef("_flags", args, body, [], None, None)
+
+    # ---- expressions ------------------------------------------------------------------------
+
+    def expr(self, e: Any) -> ast.expr:
+        match e:
+            case Const(value):
+                return self.const(value)
+            case ir.SlotRef(s):
+                return _name(self.slot(s))
+            case ir.SlotPresent(s):
+                return _is(_name(self.slot(s)), _none(), negate=True)
+            case ir.TestRef(i):
+                return _name(f"_t{i}")
+            case ir.FlagRef(i):
+                return ast.Subscript(_name("_f"), ast.Constant(i), _LOAD)
+            case Local(name):
+                return _name(self._local(name))
+            case Outcome(name):
+                return _name("_decision" if name == "decision" else "_fired")
+            case FieldOf(base, name):
+                return ast.Subscript(self.expr(base), ast.Constant(name), _LOAD)
+            case FieldPresent(base, name):
+                return ast.Compare(ast.Constant(name), [ast.In()], [self.expr(base)])
+            case Size(arg):
+                return _call("_len", self.expr(arg))
+            case nodes.And(ops):
+                return ast.BoolOp(ast.And(), [self.expr(o) for o in ops])
+            case nodes.Or(ops):
+                return ast.BoolOp(ast.Or(), [self.expr(o) for o in ops])
+            case nodes.Not(op):
+                return ast.UnaryOp(ast.Not(), self.expr(op))
+            case nodes.Compare(op, left, right):
+                return ast.Compare(self.expr(left), [_COMPARE_OPS[op]()], [self.expr(right)])
+            case nodes.In(element, collection, negated):
+                op = ast.NotIn() if negated else ast.In()
+                return ast.Compare(self.expr(element), [op], [self.expr(collection)])
+            case nodes.SetTest(op, left, right):
+                return self._set_test(op, left, right)
+            case nodes.Arith(first, rest):
+                result = self.expr(first)
+                for op, operand in rest:
+                    result = ast.BinOp(result, _ARITH_OPS[op](), self.expr(operand))
+                return result
+            case nodes.Neg(op):
+                return ast.UnaryOp(ast.USub(), self.expr(op))
+            case nodes.Quantifier(kind, var, collection, body):
+                source = self.expr(collection)
+                name = self.fresh("_v")
+                self._locals.append({var.name: name})
+                try:
+                    element = self.expr(body)
+                finally:
+                    self._locals.pop()
+                gen = ast.GeneratorExp(element, [ast.comprehension(_store(name), source, [], 0)])
+                return _call("_any" if kind == "some" else "_all", gen)
+            case nodes.ListLit(items):
+                return ast.Tuple([self.expr(i) for i in items], _LOAD)
+        raise AssertionError(f"cannot generate {e!r}")  # pragma: no cover
+
+    def _local(self, name: str) -> str:
+        for frame in reversed(self._locals):
+            if name in frame:
+                return frame[name]
+        raise AssertionError(f"unbound local {name}")  # pragma: no cover
+
+    def _set_test(self, op: str, left: Any, right: Any) -> ast.expr:
+        a, b = self.expr(left), self.expr(right)
+        if op == "contains":
+            return ast.Compare(b, [ast.In()], [a])
+        if op == "contains_any":
+            return _call("_contains_any", a, b)
+        if op == "contains_all":
+            return _call("_contains_all", a, b)
+        if op in ("starts_with", "ends_with"):
+            method = "startswith" if op == "starts_with" else "endswith"
+            return ast.Call(ast.Attribute(a, method, _LOAD), [b], [])
+        if isinstance(right, Const) and isinstance(right.value, str):
+            pattern = self.hoist(compile_glob(right.value), "_G")
+            match = ast.Call(ast.Attribute(pattern, "fullmatch", _LOAD), [a], [])
+            return _is(match, _none(), negate=True)
+        return _call("_glob", a, b)
+
+
+def _bits(rules: tuple[int, ...] | list[int]) -> int:
+    mask = 0
+    for r in rules:
+        mask |= 1 << r
+    return mask

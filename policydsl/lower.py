@@ -1,0 +1,423 @@
+"""Lowering: a checked policy → the decision-tree IR.
+
+Definitions are inlined, constants folded, dead rules dropped; each rule's condition is split into
+its conjuncts, and one equality or membership conjunct becomes the rule's key in an index (the
+attribute most rules are keyed on wins, as in OPA's rule indexer). Tests made by several rules are
+hoisted; the parts of outputs that depend only on the fired rules become per-rule-set flags.
+`indexed=False` gives the naive lowering: every rule checked in turn, nothing shared.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import Counter, defaultdict
+from typing import Any
+
+import attrs
+
+from policydsl import ir, nodes
+from policydsl import typesys as t
+from policydsl.model import (
+    Attr,
+    CheckedPolicy,
+    Const,
+    DefRef,
+    FieldOf,
+    FieldPresent,
+    Local,
+    Outcome,
+    Present,
+    Size,
+    map_children,
+)
+
+
+def lower(policy: CheckedPolicy, *, indexed: bool = True) -> ir.Program:
+    slots = _slots(policy.schema)
+    by_path = {s.path: s.index for s in slots}
+    lowerer = _Lowerer(policy, by_path)
+
+    rules: list[ir.RuleInfo] = []
+    always: list[int] = []
+    dead: list[int] = []
+    conjuncts: dict[int, list[Any]] = {}
+    for bit, rule in enumerate(policy.rules):
+        rules.append(
+            ir.RuleInfo(
+                bit,
+                rule.id,
+                rule.effect,
+                rule.cite,
+                rule.obligations,
+                rule.reason,
+                rule.tags,
+                rule.annotations,
+                rule.span.line if rule.span else None,
+            )
+        )
+        cond = fold(lowerer.expr(rule.condition))
+        if cond == Const(True):
+            always.append(bit)
+        elif cond == Const(False):
+            dead.append(bit)
+        else:
+            conjuncts[bit] = _conjuncts(cond)
+
+    checks: list[ir.Check] = []
+    indexes: list[ir.Index] = []
+    if indexed:
+        keyed = _choose_keys(conjuncts, slots)
+        groups: dict[tuple[str, int], dict[Any, tuple[list[int], list[ir.Check]]]] = defaultdict(
+            dict
+        )
+        for bit, parts in conjuncts.items():
+            if bit not in keyed:
+                checks.append(ir.Check(bit, _and(parts)))
+                continue
+            (kind, slot, values), position = keyed[bit]
+            residual = parts[:position] + parts[position + 1 :]
+            for value in sorted(values, key=repr):
+                always_bits, bucket_checks = groups[(kind, slot)].setdefault(value, ([], []))
+                if residual:
+                    bucket_checks.append(ir.Check(bit, _and(residual)))
+                else:
+                    always_bits.append(bit)
+        for (kind, slot), buckets in sorted(groups.items()):
+            indexes.append(
+                ir.Index(
+                    kind,
+                    slot,
+                    tuple(
+                        ir.Bucket(key, tuple(a), tuple(c))
+                        for key, (a, c) in sorted(buckets.items(), key=lambda kv: repr(kv[0]))
+                    ),
+                )
+            )
+    else:
+        checks = [ir.Check(bit, _and(parts)) for bit, parts in conjuncts.items()]
+
+    tests: list[Any] = []
+    if indexed:
+        checks, indexes, tests = _hoist_shared_tests(checks, indexes, slots)
+
+    flags: list[Any] = []
+    outputs = []
+    for output in policy.outputs:
+        cases = []
+        for cond, value in output.cases:
+            lowered_cond = None if cond is None else _flagged(fold(lowerer.expr(cond)), flags)
+            cases.append((lowered_cond, _flagged(fold(lowerer.expr(value)), flags)))
+        outputs.append(ir.OutputIR(output.name, tuple(cases)))
+
+    used = _collection_uses([c.condition for c in checks], indexes, tests, outputs)
+    slots = tuple(
+        attrs.evolve(s, materialize=True)
+        if s.index in used and isinstance(s.type, t.CollectionType)
+        else s
+        for s in slots
+    )
+    return ir.Program(
+        version=ir.IR_VERSION,
+        indexed=indexed,
+        effects=policy.effects,
+        default_effect=policy.default_effect,
+        slots=slots,
+        rules=tuple(rules),
+        always=tuple(always),
+        dead=tuple(dead),
+        tests=tuple(tests),
+        checks=tuple(checks),
+        indexes=tuple(indexes),
+        flags=tuple(flags),
+        outputs=tuple(outputs),
+    )
+
+
+# ---- slots --------------------------------------------------------------------------------
+
+
+def _slots(schema: t.RecordType) -> tuple[ir.Slot, ...]:
+    out: list[ir.Slot] = []
+
+    def walk(record: t.RecordType, prefix: tuple[str, ...], parent: int | None) -> None:
+        for field in record.fields:
+            slot = ir.Slot(
+                len(out), (*prefix, field.name), field.type, field.optional, field.default, parent
+            )
+            out.append(slot)
+            if isinstance(field.type, t.RecordType):
+                walk(field.type, slot.path, slot.index)
+
+    walk(schema, (), None)
+    return tuple(out)
+
+
+# ---- expressions ----------------------------------------------------------------------------
+
+
+class _Lowerer:
+    def __init__(self, policy: CheckedPolicy, by_path: dict[tuple[str, ...], int]):
+        self.policy = policy
+        self.by_path = by_path
+
+    def expr(self, e: Any) -> Any:
+        """Inline definitions; context reads become slot reads."""
+        match e:
+            case Attr(path):
+                return ir.SlotRef(self.by_path[path])
+            case Present(path):
+                # `has a.b` holds when every optional record on the path and the leaf are present;
+                # an absent record leaves its fields' slots empty, so the leaf's slot says it all.
+                return ir.SlotPresent(self.by_path[path])
+            case DefRef(name):
+                return self.expr(self.policy.definitions[name].expr)
+        return map_children(e, self.expr)
+
+
+def fold(e: Any) -> Any:
+    """Constant folding and boolean simplification, bottom-up."""
+    e = map_children(e, fold)
+    match e:
+        case nodes.And(ops):
+            kept = []
+            for op in ops:
+                if op == Const(False):
+                    return Const(False)
+                if op != Const(True):
+                    kept.extend(op.operands if isinstance(op, nodes.And) else [op])
+            return _and(kept)
+        case nodes.Or(ops):
+            kept = []
+            for op in ops:
+                if op == Const(True):
+                    return Const(True)
+                if op != Const(False):
+                    kept.extend(op.operands if isinstance(op, nodes.Or) else [op])
+            return _or(kept)
+        case nodes.Not(Const(value)):
+            return Const(not value)
+        case nodes.Not(nodes.Not(inner)):
+            return inner
+        case nodes.ListLit(items) if all(isinstance(i, Const) for i in items):
+            return Const(tuple(i.value for i in items))
+        case nodes.Compare(op, Const(a), Const(b)):
+            return Const(_compare(op, a, b))
+        case nodes.In(Const(a), Const(b), negated):
+            return Const((a in b) != negated)
+        case nodes.In(_, Const(b), _) if isinstance(b, tuple):
+            return attrs.evolve(e, collection=Const(frozenset(b)))
+        case nodes.Arith(Const(first), rest) if all(isinstance(x, Const) for _, x in rest):
+            total = first
+            for op, x in rest:
+                total = (
+                    total + x.value
+                    if op == "+"
+                    else total - x.value
+                    if op == "-"
+                    else total * x.value
+                )
+            return Const(total)
+        case nodes.Neg(Const(value)):
+            return Const(-value)
+        case Size(Const(value)):
+            return Const(len(value))
+    return e
+
+
+_COMPARE = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
+    return bool(_COMPARE[op](a, b))
+
+
+def _and(parts: list[Any]) -> Any:
+    if not parts:
+        return Const(True)
+    return parts[0] if len(parts) == 1 else nodes.And(tuple(parts))
+
+
+def _or(parts: list[Any]) -> Any:
+    if not parts:
+        return Const(False)
+    return parts[0] if len(parts) == 1 else nodes.Or(tuple(parts))
+
+
+def _conjuncts(e: Any) -> list[Any]:
+    return list(e.operands) if isinstance(e, nodes.And) else [e]
+
+
+# ---- rule keys ------------------------------------------------------------------------------
+
+Key = tuple[str, int, frozenset[Any]]  # (kind, slot, values)
+
+
+def _key_of(part: Any, slots: tuple[ir.Slot, ...]) -> Key | None:
+    """The index key a conjunct offers: `c in attr-collection` or `attr == c` / `attr in [..]`."""
+    match part:
+        case nodes.In(Const(value), ir.SlotRef(s), False) | nodes.SetTest(
+            "contains", ir.SlotRef(s), Const(value)
+        ) if isinstance(slots[s].type, t.CollectionType):
+            return ("member", s, frozenset({value}))
+        case nodes.Compare("==", ir.SlotRef(s), Const(value)) | nodes.Compare(
+            "==", Const(value), ir.SlotRef(s)
+        ) if _scalar(slots[s]):
+            return ("eq", s, frozenset({value}))
+        case nodes.In(ir.SlotRef(s), Const(values), False) if _scalar(slots[s]):
+            return ("eq", s, frozenset(values))
+    return None
+
+
+def _scalar(slot: ir.Slot) -> bool:
+    return isinstance(slot.type, t.EnumType | t.StringType | t.IntType | t.BoolType)
+
+
+def _choose_keys(
+    conjuncts: dict[int, list[Any]], slots: tuple[ir.Slot, ...]
+) -> dict[int, tuple[Key, int]]:
+    """Each rule's key: among its conjuncts' keys, the one on the attribute most rules share."""
+    offered: dict[int, list[tuple[Key, int]]] = {}
+    popularity: Counter[tuple[str, int]] = Counter()
+    for bit, parts in conjuncts.items():
+        keys = [(k, i) for i, p in enumerate(parts) if (k := _key_of(p, slots)) is not None]
+        if keys:
+            offered[bit] = keys
+            popularity.update({(k[0], k[1]) for k, _ in keys})
+    chosen = {}
+    for bit, keys in offered.items():
+        chosen[bit] = max(
+            keys,
+            key=lambda ki: (
+                popularity[(ki[0][0], ki[0][1])],
+                ki[0][0] == "member",
+                -ki[0][1],
+                -ki[1],
+            ),
+        )
+    return chosen
+
+
+# ---- shared tests ---------------------------------------------------------------------------
+
+
+def _atoms(e: Any) -> list[Any]:
+    """The tests of a condition: its maximal parts that are not `and`, `or` or `not`."""
+    if isinstance(e, nodes.And | nodes.Or):
+        return [a for op in e.operands for a in _atoms(op)]
+    if isinstance(e, nodes.Not):
+        return _atoms(e.operand)
+    if isinstance(e, Const):
+        return []
+    return [e]
+
+
+def _hoistable(e: Any, slots: tuple[ir.Slot, ...]) -> bool:
+    """Safe to compute before any rule: reads no optional slot and no quantifier variable."""
+    if isinstance(e, ir.SlotRef):
+        return not _optional(slots, e.slot)
+    if isinstance(e, Local | Outcome | FieldOf | FieldPresent):
+        return False
+    return all(_hoistable(c, slots) for c in ir.ir_children(e))
+
+
+def _optional(slots: tuple[ir.Slot, ...], index: int | None) -> bool:
+    while index is not None:
+        if slots[index].optional:
+            return True
+        index = slots[index].parent
+    return False
+
+
+def _hoist_shared_tests(
+    checks: list[ir.Check], indexes: list[ir.Index], slots: tuple[ir.Slot, ...]
+) -> tuple[list[ir.Check], list[ir.Index], list[Any]]:
+    all_checks = [*checks, *(c for ix in indexes for b in ix.buckets for c in b.checks)]
+    counts: Counter[Any] = Counter(a for c in all_checks for a in _atoms(c.condition))
+    shared = sorted(
+        (
+            a
+            for a, n in counts.items()
+            if n > 1 and _hoistable(a, slots) and not isinstance(a, ir.SlotRef)
+        ),
+        key=lambda a: ir.show(a, slots),
+    )
+    if not shared:
+        return checks, indexes, []
+    number = {a: i for i, a in enumerate(shared)}
+
+    def replace(e: Any) -> Any:
+        if e in number:
+            return ir.TestRef(number[e])
+        return map_children(e, replace)
+
+    def rewrite(cs: tuple[ir.Check, ...] | list[ir.Check]) -> tuple[ir.Check, ...]:
+        return tuple(ir.Check(c.rule, replace(c.condition)) for c in cs)
+
+    new_indexes = [
+        attrs.evolve(
+            ix, buckets=tuple(attrs.evolve(b, checks=rewrite(b.checks)) for b in ix.buckets)
+        )
+        for ix in indexes
+    ]
+    return list(rewrite(checks)), new_indexes, shared
+
+
+# ---- outputs --------------------------------------------------------------------------------
+
+
+def _outcome_only(e: Any, bound: frozenset[str] = frozenset()) -> bool:
+    """Depends on the fired rules or the decision, and on nothing of the request."""
+    found = {"outcome": False}
+
+    def visit(x: Any, bound: frozenset[str]) -> bool:
+        if isinstance(x, ir.SlotRef | ir.SlotPresent | ir.TestRef):
+            return False
+        if isinstance(x, Local) and x.name not in bound:
+            return False
+        if isinstance(x, Outcome):
+            found["outcome"] = True
+        if isinstance(x, nodes.Quantifier):
+            return visit(x.collection, bound) and visit(x.body, bound | {x.var.name})
+        return all(visit(c, bound) for c in ir.ir_children(x))
+
+    return visit(e, bound) and found["outcome"]
+
+
+def _flagged(e: Any, flags: list[Any]) -> Any:
+    """Replace each maximal outcome-only part of an output by a flag computed per rule set."""
+    if isinstance(e, Const):
+        return e
+    if _outcome_only(e):
+        if e not in flags:
+            flags.append(e)
+        return ir.FlagRef(flags.index(e))
+    return map_children(e, lambda c: _flagged(c, flags))
+
+
+def _collection_uses(
+    conditions: list[Any], indexes: list[ir.Index], tests: list[Any], outputs: list[ir.OutputIR]
+) -> set[int]:
+    """Slots whose collection value is read by an expression (not only looked up by an index)."""
+    used: set[int] = set()
+
+    def visit(e: Any) -> None:
+        if isinstance(e, ir.SlotRef):
+            used.add(e.slot)
+        for c in ir.ir_children(e):
+            visit(c)
+
+    exprs = [*conditions, *tests]
+    exprs.extend(c.condition for ix in indexes for b in ix.buckets for c in b.checks)
+    for out in outputs:
+        for cond, value in out.cases:
+            exprs.extend(x for x in (cond, value) if x is not None)
+    for e in exprs:
+        visit(e)
+    return used

@@ -1,0 +1,113 @@
+"""The compiled backend at run time: the generated function, its caches and its slow path.
+
+Everything that depends only on which rules fired (the decision, obligations, citations, reasons,
+the outcome-only parts of outputs) is computed once per set of fired rules and cached; decisions
+are immutable, so one object serves every request that ends the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from policydsl import ir
+from policydsl.codegen import generate
+from policydsl.context import validate
+from policydsl.decision import Decision
+from policydsl.lower import lower
+from policydsl.model import CheckedPolicy
+
+MAX_CACHED_RULE_SETS = 65_536
+MAX_CACHED_OUTPUTS = 256  # decisions kept per rule set (outputs may read the request)
+
+
+class CompiledEvaluatorError(RuntimeError):
+    """The generated code refused a context the validator accepted: a bug in policydsl."""
+
+
+class CompiledEvaluator:
+    """Decides with Python code generated from the decision-tree IR."""
+
+    def __init__(self, policy: CheckedPolicy, *, indexed: bool = True, filename: str = "<policy>"):
+        self.program = lower(policy, indexed=indexed)
+        self._schema = policy.schema
+        self._rules = self.program.rules
+        self._rank = {effect: i for i, effect in enumerate(self.program.effects)}
+        self._output_names = tuple(o.name for o in self.program.outputs)
+        self._cache: dict[int, tuple[tuple[Any, ...], dict[Any, Decision], Decision]] = {}
+        runtime = {"_CACHE": self._cache, "_miss": self._miss, "_finish": self._finish}
+        self.generated = generate(self.program, runtime, filename)
+        self._decide = self.generated.decide
+        # `decide(context)`: the generated function with its fallback bound, no Python frame between
+        self.decide: Callable[[Mapping[str, Any]], Decision] = functools.partial(
+            self._decide, self._slow
+        )
+
+    def _slow(self, context: Any) -> Decision:
+        """Anything the fast path did not accept: validate precisely (raising `ContextError`),
+        then decide the normalised context, which the fast path always accepts."""
+        return self._decide(_refuse, validate(self._schema, context))  # type: ignore[no-any-return]
+
+    def _miss(self, mask: int) -> tuple[tuple[Any, ...], dict[Any, Decision], Decision]:
+        """Combine a set of fired rules the first time it is seen."""
+        fired = [self._rules[bit] for bit in _set_bits(mask)]
+        decision = self.program.default_effect
+        if fired:
+            decision = min((r.effect for r in fired), key=self._rank.__getitem__)
+        obligations = tuple(
+            sorted({o for r in fired if r.effect == decision for o in r.obligations})
+        )
+        citations = tuple(sorted({c for r in fired for c in r.cite}))
+        base = Decision(
+            decision,
+            obligations,
+            citations,
+            tuple(r.id for r in fired),
+            tuple(r.reason for r in fired),
+        )
+        flags = self.generated.flags(decision, tuple(_record(r) for r in fired))
+        entry = (flags, {}, base)
+        if len(self._cache) < MAX_CACHED_RULE_SETS:
+            self._cache[mask] = entry
+        return entry
+
+    def _finish(self, entry: tuple[Any, dict[Any, Decision], Decision], key: Any) -> Decision:
+        """The decision for a rule set and output values, built once and then shared."""
+        values = key if len(self._output_names) > 1 else (key,)
+        base = entry[2]
+        decision = Decision(
+            base.decision,
+            base.obligations,
+            base.citations,
+            base.rules,
+            base.reasons,
+            tuple(zip(self._output_names, values, strict=True)),
+        )
+        if len(entry[1]) < MAX_CACHED_OUTPUTS:
+            entry[1][key] = decision
+        return decision
+
+
+def _set_bits(mask: int) -> list[int]:
+    bits = []
+    while mask:
+        low = mask & -mask
+        bits.append(low.bit_length() - 1)
+        mask ^= low
+    return bits
+
+
+def _record(rule: ir.RuleInfo) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": rule.id,
+        "effect": rule.effect,
+        "cite": frozenset(rule.cite),
+        "tags": frozenset(rule.tags),
+    }
+    record.update(rule.annotations)
+    return record
+
+
+def _refuse(context: Any) -> Decision:
+    raise CompiledEvaluatorError("the compiled evaluator rejected a validated context")
