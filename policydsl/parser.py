@@ -5,10 +5,12 @@ No Lark exception and no Lark tree leaves this module and `transform`.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
 import lark
+import lark.lexer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from policydsl import nodes, resources
@@ -22,14 +24,30 @@ MAX_NESTING = 64  # brackets open at once
 MAX_TREE_DEPTH = 200  # nesting of the parse tree (operators without brackets, e.g. `not not ...`)
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 @cache
 def _lark() -> lark.Lark:
-    return lark.Lark(
-        resources.grammar_text(),
-        parser="lalr",
-        propagate_positions=True,
-        maybe_placeholders=True,
-    )
+    """The parser, built once per process.
+
+    With `interegular` installed, Lark re-proves at every build that no two terminals collide,
+    which costs more than everything else in loading the standard library. The grammar's
+    terminals are proven once, by `tests/test_grammar.py` in strict mode; here that check is
+    skipped (under a lock, and restored at once).
+    """
+    with _BUILD_LOCK:
+        saved = lark.lexer.has_interegular
+        lark.lexer.has_interegular = False
+        try:
+            return lark.Lark(
+                resources.grammar_text(),
+                parser="lalr",
+                propagate_positions=True,
+                maybe_placeholders=True,
+            )
+        finally:
+            lark.lexer.has_interegular = saved
 
 
 def read_source(path: Path, display_name: str | None = None) -> Source | Diagnostic:

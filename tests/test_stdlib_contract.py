@@ -19,7 +19,7 @@ import policydsl
 DECISION_KEYS = {"decision", "enforcement", "obligations", "citations", "rules", "reasons"}
 
 
-@pytest.fixture(scope="module", params=["interpreted"])
+@pytest.fixture(scope="module", params=list(policydsl.BACKENDS))
 def policy(request: pytest.FixtureRequest) -> Any:
     """The stdlib, compiled once per backend: `decide` is the hot path, loading is not."""
     return policydsl.load_stdlib(backend=request.param)
