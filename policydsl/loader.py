@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from policydsl import nodes
+from policydsl.analysis import analyse
 from policydsl.checker import check as check_files
 from policydsl.diagnostics import Diagnostic
 from policydsl.model import CheckedPolicy
@@ -52,7 +53,7 @@ def load_checked(
             parsed.append(tree)
     if diags and any(d.severity == "error" for d in diags):
         return None, sorted(diags, key=Diagnostic.sort_key), sources
-    policy, check_diags = check_files(parsed)
+    policy, check_diags = _check_and_analyse(parsed)
     return policy, sorted(diags + check_diags, key=Diagnostic.sort_key), sources
 
 
@@ -66,4 +67,14 @@ def check_sources(sources: Sequence[Source]) -> tuple[CheckedPolicy | None, list
             parsed.append(tree)
     if diags:
         return None, diags
-    return check_files(parsed)
+    return _check_and_analyse(parsed)
+
+
+def _check_and_analyse(
+    parsed: list[nodes.PolicyFile],
+) -> tuple[CheckedPolicy | None, list[Diagnostic]]:
+    """The checker's verdict, plus the analysis' warnings when the policy is sound."""
+    policy, diags = check_files(parsed)
+    if policy is not None:
+        diags = sorted(diags + analyse(policy), key=Diagnostic.sort_key)
+    return policy, diags

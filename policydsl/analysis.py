@@ -1,0 +1,128 @@
+"""Analysis of a checked policy: rules that can never fire, and rules that fire together.
+
+Runs on the naive lowering (definitions inlined, constants folded, conditions split into their
+conjuncts), so what it reports is what the engines will run. Findings are warnings: the policy
+still loads, but its author is told where it does not say what they probably meant.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from policydsl import ir, nodes
+from policydsl import typesys as t
+from policydsl.diagnostics import Diagnostic
+from policydsl.lower import lower
+from policydsl.model import CheckedPolicy, Const
+
+
+def analyse(policy: CheckedPolicy) -> list[Diagnostic]:
+    program = lower(policy, indexed=False)
+    spans = {r.id: r.span for r in policy.rules}
+    found: list[Diagnostic] = []
+    for bit in program.dead:
+        rule = program.rules[bit]
+        found.append(_never(rule, "its condition is always false", spans))
+    conditions: dict[frozenset[Any], list[ir.RuleInfo]] = defaultdict(list)
+    for check in program.checks:
+        rule = program.rules[check.rule]
+        parts = _conjuncts(check.condition)
+        why = _contradiction(parts, program.slots)
+        if why is not None:
+            found.append(_never(rule, why, spans))
+            continue
+        conditions[frozenset(parts)].append(rule)
+    always = [program.rules[b] for b in program.always]
+    if len(always) > 1:
+        conditions[frozenset()] = always
+    for group in conditions.values():
+        first = group[0]
+        for other in group[1:]:
+            found.append(_same_condition(first, other, program.effects, spans))
+    return found
+
+
+def _never(rule: ir.RuleInfo, why: str, spans: dict[str, Any]) -> Diagnostic:
+    return Diagnostic(
+        "W201",
+        f"rule `{rule.id}` can never fire: {why}",
+        spans.get(rule.id),
+        help="check the condition's tests against each other",
+        severity="warning",
+    )
+
+
+def _same_condition(
+    a: ir.RuleInfo, b: ir.RuleInfo, effects: tuple[str, ...], spans: dict[str, Any]
+) -> Diagnostic:
+    if a.effect == b.effect:
+        message = f"rules `{a.id}` and `{b.id}` have the same condition and effect"
+        help_ = "one of them is redundant; merge their citations"
+    else:
+        strong, weak = sorted((a, b), key=lambda r: effects.index(r.effect))
+        message = (
+            f"rules `{strong.id}` ({strong.effect}) and `{weak.id}` ({weak.effect}) fire on "
+            f"exactly the same requests"
+        )
+        help_ = f"`{weak.id}` can never decide: `{strong.effect}` always wins"
+    return Diagnostic("W202", message, spans.get(b.id), help=help_, severity="warning")
+
+
+def _conjuncts(e: Any) -> list[Any]:
+    return list(e.operands) if isinstance(e, nodes.And) else [e]
+
+
+def _contradiction(parts: list[Any], slots: tuple[ir.Slot, ...]) -> str | None:
+    """Why a conjunction is unsatisfiable, for the contradictions that are easy to be sure of."""
+    present = set(parts)
+    for part in parts:
+        if nodes.Not(part) in present:
+            return f"it requires `{ir.show(part, slots)}` and its negation"
+    allowed: dict[int, frozenset[Any]] = {}
+    low: dict[int, int] = {}
+    high: dict[int, int] = {}
+    for s in slots:
+        if isinstance(s.type, t.IntType):
+            if s.type.lo is not None:
+                low[s.index] = s.type.lo
+            if s.type.hi is not None:
+                high[s.index] = s.type.hi
+    for part in parts:
+        match part:
+            case nodes.Compare("==", ir.SlotRef(s), Const(v)) | nodes.Compare(
+                "==", Const(v), ir.SlotRef(s)
+            ):
+                values: frozenset[Any] = frozenset({v})
+                if _is_int(v):
+                    _narrow("==", v, s, low, high)
+            case nodes.In(ir.SlotRef(s), Const(v), False) if isinstance(v, frozenset):
+                values = v
+            case nodes.Compare(op, ir.SlotRef(s), Const(v)) if _is_int(v):
+                _narrow(op, v, s, low, high)
+                continue
+            case _:
+                continue
+        allowed[s] = allowed.get(s, values) & values
+        if not allowed[s]:
+            return f"`{slots[s].dotted}` cannot take all the values it is compared with"
+    for s in set(low) & set(high):
+        if low[s] > high[s]:
+            return f"no value of `{slots[s].dotted}` passes all of its comparisons"
+    return None
+
+
+def _narrow(op: str, v: int, s: int, low: dict[int, int], high: dict[int, int]) -> None:
+    if op in (">", ">="):
+        bound = v + 1 if op == ">" else v
+        low[s] = max(low.get(s, bound), bound)
+    elif op in ("<", "<="):
+        bound = v - 1 if op == "<" else v
+        high[s] = min(high.get(s, bound), bound)
+    elif op == "==":
+        low[s] = max(low.get(s, v), v)
+        high[s] = min(high.get(s, v), v)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
