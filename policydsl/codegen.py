@@ -174,7 +174,8 @@ class _Gen:
             )
         ]
         body.extend(self._load_record(None, _name("ctx"), present=True))
-        body.append(_assign("_mask", ast.Constant(_bits(self.program.always))))
+        always = [ast.Constant(r) for r in self.program.always]
+        body.append(_assign("_fired", ast.List(always, _LOAD)))
         for i, test in enumerate(self.program.tests):
             body.append(_assign(f"_t{i}", self.expr(test)))
         body.extend(self._checks(self.program.checks))
@@ -337,7 +338,8 @@ class _Gen:
     # ---- rules ------------------------------------------------------------------------------
 
     def _fire(self, rule: int) -> ast.stmt:
-        stmt = ast.AugAssign(_store("_mask"), ast.BitOr(), ast.Constant(1 << rule))
+        append = ast.Attribute(_name("_fired"), "append", _LOAD)
+        stmt: ast.stmt = ast.Expr(ast.Call(append, [ast.Constant(rule)], []))
         line = self.program.rules[rule].line
         if line is not None:
             # a traceback through the generated code names the rule's line
@@ -349,7 +351,7 @@ class _Gen:
         return [ast.If(self.expr(c.condition), [self._fire(c.rule)], []) for c in checks]
 
     def _index(self, n: int, ix: ir.Index) -> list[ast.stmt]:
-        always = {b.key: _bits(b.always) for b in ix.buckets if b.always}
+        always = {b.key: b.always for b in ix.buckets if b.always}
         # keys whose buckets make the same checks share one branch of the dispatch tree
         branches: dict[tuple[ir.Check, ...], int] = {}
         dispatch = {}
@@ -364,10 +366,10 @@ class _Gen:
             if always:
                 lookup = ast.Call(
                     ast.Attribute(self.hoist(always, "_IA"), "get", _LOAD),
-                    [key, ast.Constant(0)],
+                    [key, self.const(())],
                     [],
                 )
-                body.append(ast.AugAssign(_store("_mask"), ast.BitOr(), lookup))
+                body.append(ast.AugAssign(_store("_fired"), ast.Add(), lookup))
             if checked:
                 body.extend(self._dispatch(dispatch, checked, key))
             return body
@@ -378,14 +380,14 @@ class _Gen:
         key = _name(var)
         loop: list[ast.stmt] = []
         if isinstance(element, t.EnumType):
-            table = {m: always.get(m, 0) for m in element.members}
+            table = {m: always.get(m, ()) for m in element.members}
             lookup = ast.Subscript(self.hoist(table, "_IA"), key, _LOAD)  # KeyError: not a member
         else:
             loop.append(ast.If(self._invalid(element, key), [self._fallback()], []))
             lookup = ast.Call(
-                ast.Attribute(self.hoist(always, "_IA"), "get", _LOAD), [key, ast.Constant(0)], []
+                ast.Attribute(self.hoist(always, "_IA"), "get", _LOAD), [key, self.const(())], []
             )
-        loop.append(ast.AugAssign(_store("_mask"), ast.BitOr(), lookup))
+        loop.append(ast.AugAssign(_store("_fired"), ast.Add(), lookup))
         if checked:
             loop.extend(self._dispatch(dispatch, checked, key))
         source = _name(self.slot(ix.slot))
@@ -417,11 +419,12 @@ class _Gen:
         """Look the fired set up in the cache, compute the outputs, return the shared decision."""
         entry = _name("_entry")
         out: list[ast.stmt] = [
+            _assign("_key", _call("_tuple", _name("_fired"))),
             _assign(
                 "_entry",
-                ast.Call(ast.Attribute(_name("_CACHE"), "get", _LOAD), [_name("_mask")], []),
+                ast.Call(ast.Attribute(_name("_CACHE"), "get", _LOAD), [_name("_key")], []),
             ),
-            ast.If(_is(entry, _none()), [_assign("_entry", _call("_miss", _name("_mask")))], []),
+            ast.If(_is(entry, _none()), [_assign("_entry", _call("_miss", _name("_key")))], []),
         ]
         if not self.program.outputs:
             out.append(ast.Return(ast.Subscript(entry, ast.Constant(2), _LOAD)))
@@ -531,10 +534,3 @@ class _Gen:
             match = ast.Call(ast.Attribute(pattern, "fullmatch", _LOAD), [a], [])
             return _is(match, _none(), negate=True)
         return _call("_glob", a, b)
-
-
-def _bits(rules: tuple[int, ...] | list[int]) -> int:
-    mask = 0
-    for r in rules:
-        mask |= 1 << r
-    return mask

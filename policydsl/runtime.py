@@ -35,7 +35,9 @@ class CompiledEvaluator:
         self._rules = self.program.rules
         self._rank = {effect: i for i, effect in enumerate(self.program.effects)}
         self._output_names = tuple(o.name for o in self.program.outputs)
-        self._cache: dict[int, tuple[tuple[Any, ...], dict[Any, Decision], Decision]] = {}
+        self._cache: dict[
+            tuple[int, ...], tuple[tuple[Any, ...], dict[Any, Decision], Decision]
+        ] = {}
         runtime = {"_CACHE": self._cache, "_miss": self._miss, "_finish": self._finish}
         self.generated = generate(self.program, runtime, filename)
         self._decide = self.generated.decide
@@ -49,9 +51,13 @@ class CompiledEvaluator:
         then decide the normalised context, which the fast path always accepts."""
         return self._decide(_refuse, validate(self._schema, context))  # type: ignore[no-any-return]
 
-    def _miss(self, mask: int) -> tuple[tuple[Any, ...], dict[Any, Decision], Decision]:
-        """Combine a set of fired rules the first time it is seen."""
-        fired = [self._rules[bit] for bit in _set_bits(mask)]
+    def _miss(self, key: tuple[int, ...]) -> tuple[tuple[Any, ...], dict[Any, Decision], Decision]:
+        """Combine the fired rules the first time this list of them is seen.
+
+        The key lists rule numbers in the order they fired, repeats included (a label given
+        twice fires its rule twice); rules are numbered in id order, so sorting them sorts ids.
+        """
+        fired = [self._rules[number] for number in sorted(set(key))]
         decision = self.program.default_effect
         if fired:
             decision = min((r.effect for r in fired), key=self._rank.__getitem__)
@@ -69,7 +75,7 @@ class CompiledEvaluator:
         flags = self.generated.flags(decision, tuple(_record(r) for r in fired))
         entry = (flags, {}, base)
         if len(self._cache) < MAX_CACHED_RULE_SETS:
-            self._cache[mask] = entry
+            self._cache[key] = entry
         return entry
 
     def _finish(self, entry: tuple[Any, dict[Any, Decision], Decision], key: Any) -> Decision:
@@ -87,15 +93,6 @@ class CompiledEvaluator:
         if len(entry[1]) < MAX_CACHED_OUTPUTS:
             entry[1][key] = decision
         return decision
-
-
-def _set_bits(mask: int) -> list[int]:
-    bits = []
-    while mask:
-        low = mask & -mask
-        bits.append(low.bit_length() - 1)
-        mask ^= low
-    return bits
 
 
 def _record(rule: ir.RuleInfo) -> dict[str, Any]:
