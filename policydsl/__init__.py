@@ -13,6 +13,7 @@ from policydsl.engine import (
     loads,
     stdlib_path,
 )
+from policydsl.formatter import format_source
 from policydsl.interp import EvaluationError
 
 __version__ = "0.1.0"
@@ -28,6 +29,7 @@ __all__ = [
     "__version__",
     "check",
     "compile_policy",
+    "format_source",
     "load",
     "load_stdlib",
     "loads",
