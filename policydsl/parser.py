@@ -106,7 +106,42 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
     deep = _check_tree_depth(source, tree)
     if deep is not None:
         return None, [deep]
+    reserved = _reserved_names(source, tree)
+    if reserved:
+        return None, reserved
     return to_nodes(tree, source), []
+
+
+@cache
+def _keywords() -> frozenset[str]:
+    """The grammar's word literals (`rule`, `in`, ...): LANGUAGE.md reserves them all."""
+    return frozenset(
+        term.pattern.value
+        for term in _lark().terminals
+        if isinstance(term.pattern, lark.lexer.PatternStr) and term.pattern.value.isidentifier()
+    )
+
+
+def _reserved_names(source: Source, tree: lark.Tree) -> list[Diagnostic]:
+    """Keywords used as names. The contextual lexer reads `rule` as a NAME wherever the keyword
+    cannot occur (`def rule = 1`, `when in > 1`), so the reservation is enforced here. A field
+    after a dot may be a keyword: a fired rule's `r.tags` and `r.cite` are built in."""
+    keywords = _keywords()
+    fields = {id(tok) for path in tree.find_data("path") for tok in path.children[1:]}
+    found = tree.scan_values(
+        lambda v: (
+            isinstance(v, lark.Token) and v.type == "NAME" and v in keywords and id(v) not in fields
+        )
+    )
+    return [
+        Diagnostic(
+            "P100",
+            f"unexpected `{tok}`",
+            Span(source, tok.start_pos or 0, tok.end_pos or 0),
+            help=hint_for_token(str(tok), {"NAME"}),
+        )
+        for tok in sorted(found, key=lambda tok: tok.start_pos or 0)
+    ]
 
 
 def _check_nesting(source: Source) -> Diagnostic | None:
