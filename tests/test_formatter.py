@@ -358,3 +358,10 @@ def test_comments_anywhere(source: Path, data: st.DataObject) -> None:
         comment = f"\n# own {n}\n" if own_line else f" # trailing {n}\n"
         text = text[:offset] + comment + text[offset:]
     assert_sound(text)
+
+
+@pytest.mark.parametrize("path", REPO_POLICIES, ids=lambda p: p.name)
+def test_shipped_policies_are_canonical(path: Path) -> None:
+    """`policyc fmt --check stdlib_rules examples` stays clean."""
+    text = path.read_text(encoding="utf-8")
+    assert format_source(text, str(path)) == text
