@@ -31,7 +31,7 @@ EXIT_BAD_REQUEST = 3  # a request that is not JSON, too large or deep, or breaks
 EXIT_INTERNAL = 4  # a bug in policydsl itself
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
-BACKENDS = ("interpreted", "compiled")
+BACKENDS = policydsl.BACKENDS
 
 EXIT_CODES_HELP = """\b
 Exit codes:
