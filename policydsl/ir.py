@@ -7,6 +7,7 @@ order; tests shared by several rules are hoisted. `dump()` is a stable, versione
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
@@ -151,11 +152,11 @@ def dump(program: Program) -> str:
     lines.append("")
     lines.append("rules:")
     for r in program.rules:
-        meta = f" cite {','.join(r.cite)}" if r.cite else ""
+        meta = f" cite {','.join(map(_text, r.cite))}" if r.cite else ""
         if r.obligations:
             meta += f" obligations {','.join(r.obligations)}"
         meta += "".join(f" {k}={_value(v)}" for k, v in r.annotations)
-        lines.append(f"  r{r.bit} {r.id} -> {r.effect}{meta}")
+        lines.append(f"  r{r.bit} {_text(r.id)} -> {r.effect}{meta}")
     if program.always:
         lines.append(f"always: {_rules(program.always)}")
     if program.dead:
@@ -190,6 +191,14 @@ def dump(program: Program) -> str:
 
 def _rules(bits: tuple[int, ...]) -> str:
     return " ".join(f"r{b}" for b in bits)
+
+
+_PLAIN_TEXT = re.compile(r"[\w.\[\]-]+", re.ASCII)
+
+
+def _text(s: str) -> str:
+    """A rule id or citation as is when plain, quoted when it could break the dump's layout."""
+    return s if _PLAIN_TEXT.fullmatch(s) else repr(s)
 
 
 def _value(v: Any) -> str:
