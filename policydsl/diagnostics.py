@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -79,6 +80,14 @@ def _snippet(span: Span, max_width: int = 160) -> list[str]:
         f"{line_no} | {text}",
         f"{gutter} | {' ' * (col - 1)}{'^' * width}",
     ]
+
+
+_QUOTED = re.compile(r"`([^`\n]{41,})`")
+
+
+def clip_quoted(text: str, limit: int = 40) -> str:
+    """Shorten every `quoted` name longer than `limit`: a 100 kB identifier is not a message."""
+    return _QUOTED.sub(lambda m: f"`{m.group(1)[: limit - 1]}…`", text)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

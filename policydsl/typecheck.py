@@ -12,7 +12,7 @@ import attrs
 
 from policydsl import model, nodes
 from policydsl import typesys as t
-from policydsl.diagnostics import Diagnostic, did_you_mean
+from policydsl.diagnostics import Diagnostic, clip_quoted, did_you_mean
 from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, Outcome, Present
 from policydsl.source import Span
 
@@ -55,10 +55,12 @@ class ExprChecker:
         self._checking: list[str] = []  # definitions being checked, to report cycles
 
     def error(self, code: str, message: str, span: Span | None, help: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, help))
+        self.diagnostics.append(Diagnostic(code, clip_quoted(message), span, _clip(help)))
 
     def warn(self, code: str, message: str, span: Span | None, help: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, help, severity="warning"))
+        self.diagnostics.append(
+            Diagnostic(code, clip_quoted(message), span, _clip(help), severity="warning")
+        )
 
     # ---- types and definitions ----------------------------------------------------------------
 
@@ -514,6 +516,10 @@ class ExprChecker:
 
 
 # ---- helpers on resolved expressions ---------------------------------------------------------
+
+
+def _clip(help: str | None) -> str | None:
+    return clip_quoted(help) if help is not None else None
 
 
 def _field_names(record: t.RecordType) -> list[str]:
