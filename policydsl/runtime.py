@@ -49,7 +49,8 @@ class CompiledEvaluator:
     def _slow(self, context: Any) -> Decision:
         """Anything the fast path did not accept: validate precisely (raising `ContextError`),
         then decide the normalised context, which the fast path always accepts."""
-        return self._decide(_refuse, validate(self._schema, context))  # type: ignore[no-any-return]
+        normalised = _exact(validate(self._schema, context))
+        return self._decide(_refuse, normalised)  # type: ignore[no-any-return]
 
     def _miss(self, key: tuple[int, ...]) -> tuple[tuple[Any, ...], dict[Any, Decision], Decision]:
         """Combine the fired rules the first time this list of them is seen.
@@ -104,6 +105,22 @@ def _record(rule: ir.RuleInfo) -> dict[str, Any]:
     }
     record.update(rule.annotations)
     return record
+
+
+def _exact(value: Any) -> Any:
+    """A validated value rebuilt from exact built-in types, as the fast path's class tests want
+    them: the validator accepts and keeps subclasses (an `IntEnum`, a `str` subclass)."""
+    if isinstance(value, dict):
+        return {key: _exact(v) for key, v in value.items()}
+    if isinstance(value, tuple | frozenset):
+        return type(value)(_exact(v) for v in value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    return value
 
 
 def _refuse(context: Any) -> Decision:
