@@ -100,7 +100,7 @@ def generate(program: ir.Program, runtime: dict[str, Any], filename: str) -> Gen
         "_all": all,
         "_frozenset": frozenset,
         "_tuple": tuple,
-        "_SEQS": frozenset({list, tuple, frozenset, set}),
+        "_SEQS": frozenset({list, tuple}),  # what the validator takes for a list or a set
         "_EMPTY": {},
         "_Errors": (TypeError, KeyError, AttributeError),
         "_contains_any": _contains_any,

@@ -109,11 +109,12 @@ def _record(rule: ir.RuleInfo) -> dict[str, Any]:
 
 def _exact(value: Any) -> Any:
     """A validated value rebuilt from exact built-in types, as the fast path's class tests want
-    them: the validator accepts and keeps subclasses (an `IntEnum`, a `str` subclass)."""
+    them: the validator accepts and keeps subclasses (an `IntEnum`, a `str` subclass), and makes
+    sets frozensets, which the fast path refuses like any Python set (the validator does too)."""
     if isinstance(value, dict):
         return {key: _exact(v) for key, v in value.items()}
     if isinstance(value, tuple | frozenset):
-        return type(value)(_exact(v) for v in value)
+        return tuple(_exact(v) for v in value)
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
