@@ -18,7 +18,7 @@ from policydsl import typesys as t
 from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.model import Const, Local
 from policydsl.source import Span
-from policydsl.typecheck import BUILTIN_TYPES, ExprChecker, Scope
+from policydsl.typecheck import BUILTIN_TYPES, NOT_CONST, ExprChecker, Scope, const_value
 
 _RULE_CLAUSE_WORDS = ("when", "cite", "reason", "obligations", "tags")
 
@@ -286,8 +286,8 @@ class _Checker(ExprChecker):
     def _constant(self, node: Any, expected: t.Type, what: str) -> Any:
         typed = self._expr(node, Scope(), frozenset(), expected)
         self._expect(typed, expected, node.span)
-        value = _const_value(typed.expr)
-        if value is _NOT_CONST:
+        value = const_value(typed.expr)
+        if value is NOT_CONST:
             self.error("P304", f"{what} must be a constant", node.span)
             return None
         return _coerce(value, expected)
@@ -408,16 +408,16 @@ class _Checker(ExprChecker):
         rules = []
         not_constant: set[str] = set()  # reported once per rule, not once per row
         for rule_id, bindings, span in rows:
-            cite = _const_value(_substitute(cite_expr, bindings)) if cite_expr else ()
-            if cite is _NOT_CONST:
+            cite = const_value(_substitute(cite_expr, bindings)) if cite_expr else ()
+            if cite is NOT_CONST:
                 if "cite" not in not_constant:
                     self.error("P304", "`cite` must be a constant", cite_expr.span)
                 not_constant.add("cite")
                 cite = ()
             ann: list[tuple[str, Any]] = []
             for name, expr, _clause in annotations:
-                value = _const_value(_substitute(expr, bindings))
-                if value is _NOT_CONST:
+                value = const_value(_substitute(expr, bindings))
+                if value is NOT_CONST:
                     if name not in not_constant:
                         self.error("P304", f"annotation `{name}` must be a constant", expr.span)
                     not_constant.add(name)
@@ -484,7 +484,6 @@ class _Checker(ExprChecker):
 # ---- helpers on rules, tables and constants -------------------------------------------------
 
 _STRINGS = t.CollectionType("set", t.STRING)
-_NOT_CONST = object()
 
 
 def _substitute(expr: Any, bindings: dict[str, Any]) -> Any:
@@ -501,15 +500,6 @@ def _substitute(expr: Any, bindings: dict[str, Any]) -> Any:
             body=_substitute(expr.body, inner),
         )
     return model.map_children(expr, lambda c: _substitute(c, bindings))
-
-
-def _const_value(expr: Any) -> Any:
-    if isinstance(expr, Const):
-        return expr.value
-    if isinstance(expr, nodes.ListLit):
-        values = [_const_value(i) for i in expr.items]
-        return _NOT_CONST if _NOT_CONST in values else tuple(values)
-    return _NOT_CONST
 
 
 def _coerce(value: Any, type_: t.Type) -> Any:

@@ -177,8 +177,8 @@ class ExprChecker:
                         if not t.is_int(side.type):
                             self.error("P301", f"`{op}` compares integers, not {side.type}", e.span)
                             break
-                elif not t.compatible(lt.type, rt.type):
-                    self.error("P301", f"cannot compare {lt.type} with {rt.type}", e.span)
+                else:
+                    lt, rt = self._set_and_list(lt, rt, e.span)
                 return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
             case nodes.In(element, collection):
                 if isinstance(collection, nodes.ListLit):
@@ -267,6 +267,22 @@ class ExprChecker:
                     self.error("P301", f"cannot compare {lt.type} with {rt.type}", e.span)
         return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
 
+    def _set_and_list(self, lt: Typed, rt: Typed, span: Span | None) -> tuple[Typed, Typed]:
+        """The operands of `==`/`!=`, checked. A set never equals a list, so a constant list
+        compared with a set is read as a set (`labels == []`); any other list is an error."""
+        sides = []
+        for side, other in ((lt, rt), (rt, lt)):
+            if _kind(side.type) == "list" and _kind(other.type) == "set":
+                value = const_value(side.expr)
+                if value is NOT_CONST:
+                    break
+                side = Typed(Const(frozenset(value), span=side.expr.span), _as_set(side.type))
+            sides.append(side)
+        if len(sides) < 2 or not t.compatible(lt.type, rt.type):
+            self.error("P301", f"cannot compare {lt.type} with {rt.type}", span)
+            return lt, rt
+        return sides[0], sides[1]
+
     def _list(
         self,
         e: nodes.ListLit,
@@ -286,7 +302,12 @@ class ExprChecker:
             elif not t.compatible(elem, typed.type):
                 self.error("P301", f"list mixes {elem} and {typed.type}", item.span)
             out.append(typed.expr)
-        return Typed(attrs.evolve(e, items=tuple(out)), t.CollectionType("list", elem))
+        literal = attrs.evolve(e, items=tuple(out))
+        if _kind(expected) == "set":  # `[a, b]` where a set is meant: unordered, no duplicates
+            value = const_value(literal)
+            if value is not NOT_CONST:
+                return Typed(Const(frozenset(value), span=e.span), t.CollectionType("set", elem))
+        return Typed(literal, t.CollectionType("list", elem))
 
     def _call(
         self,
@@ -516,6 +537,27 @@ class ExprChecker:
 
 
 # ---- helpers on resolved expressions ---------------------------------------------------------
+
+
+NOT_CONST: Any = object()
+
+
+def const_value(expr: Any) -> Any:
+    """The value of a constant expression (a list literal is a tuple), or `NOT_CONST`."""
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, nodes.ListLit):
+        values = [const_value(i) for i in expr.items]
+        return NOT_CONST if any(v is NOT_CONST for v in values) else tuple(values)
+    return NOT_CONST
+
+
+def _kind(type_: t.Type | None) -> str | None:
+    return type_.kind if isinstance(type_, t.CollectionType) else None
+
+
+def _as_set(type_: t.Type) -> t.Type:
+    return t.CollectionType("set", type_.element) if isinstance(type_, t.CollectionType) else type_
 
 
 def _clip(help: str | None) -> str | None:
