@@ -337,18 +337,24 @@ class _Gen:
 
     # ---- rules ------------------------------------------------------------------------------
 
-    def _fire(self, rule: int) -> ast.stmt:
-        append = ast.Attribute(_name("_fired"), "append", _LOAD)
-        stmt: ast.stmt = ast.Expr(ast.Call(append, [ast.Constant(rule)], []))
+    def _at_rule(self, rule: int, stmt: ast.stmt) -> ast.stmt:
+        """Give `stmt` (and, through `fix_missing_locations`, its expressions) the rule's line,
+        so that a traceback through the generated code names it."""
         line = self.program.rules[rule].line
         if line is not None:
-            # a traceback through the generated code names the rule's line
             stmt.lineno = stmt.end_lineno = line
             stmt.col_offset = stmt.end_col_offset = 0
         return stmt
 
+    def _fire(self, rule: int) -> ast.stmt:
+        append = ast.Attribute(_name("_fired"), "append", _LOAD)
+        return self._at_rule(rule, ast.Expr(ast.Call(append, [ast.Constant(rule)], [])))
+
     def _checks(self, checks: tuple[ir.Check, ...]) -> list[ast.stmt]:
-        return [ast.If(self.expr(c.condition), [self._fire(c.rule)], []) for c in checks]
+        return [
+            self._at_rule(c.rule, ast.If(self.expr(c.condition), [self._fire(c.rule)], []))
+            for c in checks
+        ]
 
     def _index(self, n: int, ix: ir.Index) -> list[ast.stmt]:
         always = {b.key: b.always for b in ix.buckets if b.always}
