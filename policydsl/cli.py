@@ -527,7 +527,8 @@ def compile_(path: Path | None, emit: str) -> None:
     compile_policy = getattr(policydsl, "compile_policy", None)
     if compile_policy is None:
         raise CliError("`compile` is not available yet", EXIT_USAGE)
-    click.echo(compile_policy(path or policydsl.stdlib_path(), emit=emit))
+    text = compile_policy(path or policydsl.stdlib_path(), emit=emit)
+    click.echo(text, nl=not text.endswith("\n"))
 
 
 # ---- helpers ----------------------------------------------------------------------------------
