@@ -1,0 +1,104 @@
+def _decide(_fallback, ctx):
+    try:
+        if ctx.__class__ is not _dict:
+            return _fallback(ctx)
+        _s0 = ctx.get('actor')
+        if _s0 is None:
+            _s0 = _EMPTY
+        elif _s0.__class__ is not _dict:
+            return _fallback(ctx)
+        _s1 = _s0.get('id')
+        if _s1 is None:
+            return _fallback(ctx)
+        elif _s1.__class__ is not _str:
+            return _fallback(ctx)
+        _s2 = _s0.get('role')
+        if _s2 is None:
+            return _fallback(ctx)
+        elif _s2 not in _M0:
+            return _fallback(ctx)
+        _s3 = ctx.get('document')
+        if _s3 is None:
+            _s3 = _EMPTY
+        elif _s3.__class__ is not _dict:
+            return _fallback(ctx)
+        _s4 = _s3.get('owner_id')
+        if _s4 is None:
+            return _fallback(ctx)
+        elif _s4.__class__ is not _str:
+            return _fallback(ctx)
+        _s5 = _s3.get('level')
+        if _s5 is None:
+            _s5 = 'internal'
+        elif _s5 not in _M1:
+            return _fallback(ctx)
+        _s6 = ctx.get('share')
+        if _s6 is None:
+            _s6 = _EMPTY
+        elif _s6.__class__ is not _dict:
+            return _fallback(ctx)
+        _s7 = _s6.get('audience')
+        if _s7 is None:
+            return _fallback(ctx)
+        elif _s7 not in _M2:
+            return _fallback(ctx)
+        _s8 = _s6.get('recipients')
+        if _s8 is None:
+            _s8 = _K3
+        elif _s8.__class__ not in _SEQS or _len(_s8) > 10000:
+            return _fallback(ctx)
+        for _e1 in _s8:
+            if _e1.__class__ is not _str:
+                return _fallback(ctx)
+        _s8 = _tuple(_s8)
+        _s9 = _s6.get('expires_days')
+        if _s9 is not None and (_s9.__class__ is not _int or _s9 < 1):
+            return _fallback(ctx)
+        _fired = []
+        _t0 = _s2 in _K4
+        _t1 = _s4 == _s1
+        if _t1 or _t0:
+            _fired.append(1)
+        if _s7 != 'external' and _any((not _v2.endswith('@example.com') for _v2 in _s8)):
+            _fired.append(3)
+        _k3 = _IR5.get(_s5)
+        if _k3 is not None:
+            if _k3 < 2:
+                if _k3 < 1:
+                    if _t1 or _t0:
+                        _fired.append(0)
+                    if _s7 not in _K6:
+                        _fired.append(4)
+                elif _s7 not in _K7:
+                    _fired.append(5)
+            elif _k3 < 3:
+                if _s7 not in _M2:
+                    _fired.append(6)
+            elif _s7 not in _K8:
+                _fired.append(7)
+        _k4 = _IR9.get(_s7)
+        if _k4 is not None:
+            if not (_s9 is not None and _s9 <= 30):
+                _fired.append(2)
+        _key = _tuple(_fired)
+        _entry = _CACHE.get(_key)
+        if _entry is None:
+            _entry = _miss(_key)
+        _f = _entry[0]
+        if _f[0]:
+            _o0 = 'alert'
+        elif _f[1]:
+            _o0 = 'logged'
+        elif _f[2]:
+            _o0 = 'logged'
+        else:
+            _o0 = 'quiet'
+        _d = _entry[1].get(_o0)
+        if _d is None:
+            _d = _finish(_entry, _o0)
+        return _d
+    except _Errors:
+        return _fallback(ctx)
+
+def _flags(_decision, _fired):
+    return (_decision == 'forbid' and _any(('risk' in _v5 and _v5['risk'] == 'high' for _v5 in _fired)), _decision == 'forbid', _any(('sensitive' in _v6['tags'] for _v6 in _fired)))

@@ -1,0 +1,180 @@
+def _decide(_fallback, ctx):
+    try:
+        if ctx.__class__ is not _dict:
+            return _fallback(ctx)
+        _s0 = ctx.get('user')
+        if _s0 is None:
+            _s0 = _EMPTY
+        elif _s0.__class__ is not _dict:
+            return _fallback(ctx)
+        _s1 = _s0.get('id')
+        if _s1 is not None and _s1.__class__ is not _str:
+            return _fallback(ctx)
+        _s2 = _s0.get('age')
+        if _s2 is not None and (_s2.__class__ is not _int or _s2 < 0):
+            return _fallback(ctx)
+        _s3 = _s0.get('parental_consent')
+        if _s3 is None:
+            _s3 = False
+        elif _s3.__class__ is not _bool:
+            return _fallback(ctx)
+        _s4 = _s0.get('prior_violations')
+        if _s4 is None:
+            _s4 = 0
+        elif _s4.__class__ is not _int or _s4 < 0:
+            return _fallback(ctx)
+        _s5 = _s0.get('restricted')
+        if _s5 is None:
+            _s5 = False
+        elif _s5.__class__ is not _bool:
+            return _fallback(ctx)
+        _s6 = ctx.get('use')
+        if _s6 is None:
+            _s6 = _EMPTY
+        elif _s6.__class__ is not _dict:
+            return _fallback(ctx)
+        _s7 = _s6.get('domain')
+        if _s7 is None:
+            _s7 = 'general'
+        elif _s7 not in _M0:
+            return _fallback(ctx)
+        _s8 = _s6.get('professional_oversight')
+        if _s8 is None:
+            _s8 = False
+        elif _s8.__class__ is not _bool:
+            return _fallback(ctx)
+        _s9 = _s6.get('legally_permitted')
+        if _s9 is None:
+            _s9 = False
+        elif _s9.__class__ is not _bool:
+            return _fallback(ctx)
+        _s10 = ctx.get('content')
+        if _s10 is None:
+            _s10 = _EMPTY
+        elif _s10.__class__ is not _dict:
+            return _fallback(ctx)
+        _s11 = _s10.get('categories')
+        if _s11 is None:
+            _s11 = _K1
+        elif _s11.__class__ not in _SEQS or _len(_s11) > 10000:
+            return _fallback(ctx)
+        _s12 = _s10.get('subject_consent')
+        if _s12 is None:
+            _s12 = False
+        elif _s12.__class__ is not _bool:
+            return _fallback(ctx)
+        _s13 = _s10.get('guardian_consent')
+        if _s13 is None:
+            _s13 = False
+        elif _s13.__class__ is not _bool:
+            return _fallback(ctx)
+        _fired = []
+        _t0 = _s2 is not None
+        if not _t0:
+            _fired.append(14)
+        if _t0 and _s2 < 18 and (not _s3):
+            _fired.append(26)
+        if _s5:
+            _fired.append(51)
+        _fired += _IA2.get(_s7, _K3)
+        _k1 = _IR4.get(_s7)
+        if _k1 is not None:
+            if _k1 < 1:
+                if _s8:
+                    _fired.append(18)
+                if not _s8:
+                    _fired.append(19)
+            else:
+                if not _s9:
+                    _fired.append(21)
+                if _s9:
+                    _fired.append(22)
+        for _e2 in _s11:
+            _fired += _IA5[_e2]
+            _k3 = _IR6.get(_e2)
+            if _k3 is not None:
+                if _k3 < 6:
+                    if _k3 < 3:
+                        if _k3 < 1:
+                            if not _s12:
+                                _fired.append(15)
+                        elif _k3 < 2:
+                            if _s7 in _K7 and (not _s9):
+                                _fired.append(17)
+                        else:
+                            if _s8:
+                                _fired.append(0)
+                            if not _s8:
+                                _fired.append(7)
+                    elif _k3 < 4:
+                        if _s8:
+                            _fired.append(1)
+                        if not _s8:
+                            _fired.append(8)
+                    elif _k3 < 5:
+                        if _s8:
+                            _fired.append(2)
+                        if not _s8:
+                            _fired.append(9)
+                    else:
+                        if _s8:
+                            _fired.append(3)
+                        if not _s8:
+                            _fired.append(10)
+                elif _k3 < 9:
+                    if _k3 < 7:
+                        if not _s13:
+                            _fired.append(23)
+                    elif _k3 < 8:
+                        if _s8:
+                            _fired.append(4)
+                        if not _s8:
+                            _fired.append(11)
+                    else:
+                        if not _s9:
+                            _fired.append(27)
+                        if _s9:
+                            _fired.append(28)
+                elif _k3 < 10:
+                    if not _s9:
+                        _fired.append(52)
+                    if _s9:
+                        _fired.append(53)
+                elif _k3 < 11:
+                    if _s8:
+                        _fired.append(5)
+                    if not _s8:
+                        _fired.append(12)
+                else:
+                    if _s8:
+                        _fired.append(6)
+                    if not _s8:
+                        _fired.append(13)
+        _key = _tuple(_fired)
+        _entry = _CACHE.get(_key)
+        if _entry is None:
+            _entry = _miss(_key)
+        _f = _entry[0]
+        if _f[0]:
+            _o0 = 'none'
+        elif _f[1]:
+            _o0 = 'none'
+        elif _f[2]:
+            _o0 = 'suspend_and_report'
+        elif _s4 >= 1 and _f[3]:
+            _o0 = 'restrict_account'
+        elif _s4 >= 3:
+            _o0 = 'restrict_account'
+        elif _s4 >= 1:
+            _o0 = 'remove_content'
+        else:
+            _o0 = 'warn'
+        _d = _entry[1].get(_o0)
+        if _d is None:
+            _d = _finish(_entry, _o0)
+        return _d
+    except _Errors:
+        return _fallback(ctx)
+
+def _flags(_decision, _fired):
+    return (_decision != 'deny', not _any((_v4['effect'] == 'deny' and 'severity' in _v4 for _v4 in _fired)), _any((_v5['effect'] == 'deny' and 'severity' in _v5 and (_v5['severity'] == 'critical') for _v5 in _fired)), _any((_v6['effect'] == 'deny' and 'severity' in _v6 and (_v6['severity'] == 'high') for _v6 in _fired)))
