@@ -1,0 +1,128 @@
+"""The layering of `policydsl/`, read from each module's imports with `ast`.
+
+Dependencies point one way (STYLE.md): the Lark tree stays inside the parser, the reference
+interpreter and the compiled backend never lean on each other (so they stay two independent
+witnesses of the semantics), and the CLI is the outermost layer.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "policydsl"
+MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
+MAX_LINES = 800
+
+COMPILED = {"ir", "lower", "codegen", "runtime"}
+FRONT_END = {"source", "diagnostics", "nodes", "parser", "transform", "syntax_hints"}
+BACK_END = {
+    "checker",
+    "typecheck",
+    "model",
+    "analysis",
+    "interp",
+    "context",
+    "decision",
+    "engine",
+    "loader",
+    *COMPILED,
+}
+FOUNDATIONS = {"source", "typesys", "glob", "resources"}  # import nothing from the package
+ROOT = "policydsl"  # the package's `__init__`: the public API
+
+
+@cache
+def _imports(module: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(package modules, outside top-level names) that `module` imports, anywhere in the file:
+    lazy imports inside functions count. `from policydsl import X` imports module `X` when there
+    is one, and the package root (the public API) otherwise."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    local: set[str] = set()
+    outside: set[str] = set()
+
+    def add(dotted: str) -> None:
+        head, _, rest = dotted.partition(".")
+        if head == ROOT:
+            local.add(rest.split(".")[0] if rest else ROOT)
+        else:
+            outside.add(head)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            base = ROOT if node.level else node.module or ""
+            if node.level and node.module:
+                base = f"{ROOT}.{node.module}"
+            if base == ROOT:
+                local.update(a.name if a.name in MODULES else ROOT for a in node.names)
+            else:
+                add(base)
+    return frozenset(local), frozenset(outside)
+
+
+def imports(module: str) -> frozenset[str]:
+    """The package modules `module` imports (`ROOT` for the package itself)."""
+    return _imports(module)[0]
+
+
+def external(module: str) -> frozenset[str]:
+    """The top-level names of everything else `module` imports: `lark`, `re`, `click`."""
+    return _imports(module)[1]
+
+
+def importers(target: str) -> set[str]:
+    return {m for m in MODULES if target in imports(m)}
+
+
+def test_imports_are_read() -> None:
+    """A guard on the reader itself: known imports, a lazy one inside a function included."""
+    assert {"parser", "checker", "interp", "engine", "cli"} <= set(MODULES)
+    assert imports("parser") >= {"nodes", "transform"} and "lark" in external("parser")
+    assert "parser" in imports("syntax_hints")  # imported inside `describe_expected`
+    assert imports("__main__") == {"cli"}
+
+
+def test_interpreter_and_compiled_backend_are_independent() -> None:
+    """`interp` reads the checked model, never the IR; the compiler never calls `interp`."""
+    assert imports("interp").isdisjoint(COMPILED)
+    leaning = {m for m in COMPILED & set(MODULES) if "interp" in imports(m)}
+    assert not leaning, f"{sorted(leaning)} import `interp`"
+
+
+def test_only_the_parser_knows_lark() -> None:
+    assert {m for m in MODULES if "lark" in external(m)} <= {"parser", "transform"}
+
+
+def test_cli_is_the_outer_layer() -> None:
+    """Nothing in the package imports the CLI but `python -m policydsl`."""
+    assert importers("cli") <= {"__main__"}
+    assert "cli" not in imports("__init__")
+
+
+def test_front_end_never_imports_the_back_end() -> None:
+    """Parsing does not depend on checking or deciding: the grammar can change behind it."""
+    for module in FRONT_END:
+        assert imports(module).isdisjoint(BACK_END), module
+
+
+def test_foundations_import_nothing_from_the_package() -> None:
+    for module in FOUNDATIONS:
+        assert imports(module).isdisjoint({*MODULES, ROOT}), module
+
+
+def test_core_never_imports_the_public_api() -> None:
+    """The core builds the API; only the outer layers (CLI, test runner) use it."""
+    assert importers(ROOT) <= {"cli", "testing", "__main__"}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_size(module: str) -> None:
+    """STYLE.md: keep modules under ~600 lines, split above ~800."""
+    lines = len((PACKAGE / f"{module}.py").read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{module}.py has {lines} lines; split it"
