@@ -11,14 +11,18 @@ from __future__ import annotations
 import ast
 import collections
 import enum
+import random
 import re
 import string
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import policydsl
+from policydsl.glob import glob_match
 
 # ---- what the generated module may contain ---------------------------------------------------
 
@@ -535,3 +539,60 @@ def test_generated_code_cannot_reach_builtins(stdlib: dict[str, policydsl.Policy
     with pytest.raises(NameError):
         eval(probe, dict(namespace))
     assert not {"__import__", "open", "eval", "exec", "getattr"} & set(namespace)
+
+
+# ---- `like` against hostile text -----------------------------------------------------------
+
+
+def reference_glob(text: str, pattern: str) -> bool:
+    """`like` by its definition: `*` any run, `?` one character (dynamic programming)."""
+    matches = [True] + [False] * len(text)  # pattern so far against each prefix of text
+    for p in pattern:
+        if p == "*":
+            matches = [any(matches[: i + 1]) for i in range(len(text) + 1)]
+        else:
+            matches = [False] + [
+                matches[i] and (p == "?" or p == text[i]) for i in range(len(text))
+            ]
+    return matches[-1]
+
+
+def test_like_means_what_the_language_says() -> None:
+    rng = random.Random(7)
+    for _ in range(20_000):
+        pattern = "".join(rng.choice("ab*?.\n\\") for _ in range(rng.randint(0, 7)))
+        text = "".join(rng.choice("ab.\n\\") for _ in range(rng.randint(0, 9)))
+        assert glob_match(text, pattern) == reference_glob(text, pattern), (text, pattern)
+
+
+LIKE_POLICY = """\
+context { text: string = "" }
+effects deny > allow default allow
+rule many_stars: deny { when text like "*a*a*a*a*a*a*b" reason "stars" }
+rule many_stars_fit: deny { when text like "*a*a*a*a*a*a*" reason "stars that fit" }
+"""
+
+LIKE_CHILD = """\
+import sys
+sys.path.insert(0, sys.argv[1])
+import policydsl
+for backend in policydsl.BACKENDS:
+    policy = policydsl.loads(sys.argv[2], backend=backend)
+    print(backend, policy.decide({"text": "a" * 100_000}).rules)
+"""
+
+
+def test_like_is_not_a_denial_of_service() -> None:
+    """A pattern with many stars against 100 kB of text decides at once (backtracking regexes
+    took time in the text's length to the power of the number of stars)."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", LIKE_CHILD, str(root), LIKE_POLICY],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.split("\n")[:3] == [
+        f"{backend} ('many_stars_fit',)" for backend in policydsl.BACKENDS
+    ]
