@@ -174,6 +174,9 @@ class _Lowerer:
         return map_children(e, self.expr)
 
 
+MAX_FOLDED_BITS = 13_000  # about 3,900 digits: repr() refuses an int of more than 4,300
+
+
 def fold(e: Any) -> Any:
     """Constant folding and boolean simplification, bottom-up."""
     e = map_children(e, fold)
@@ -216,6 +219,8 @@ def fold(e: Any) -> Any:
                     if op == "-"
                     else total * x.value
                 )
+            if abs(total).bit_length() > MAX_FOLDED_BITS:
+                return e  # left to run time: its digits could not be written in a dump or source
             return Const(total)
         case nodes.Neg(Const(value)):
             return Const(-value)
