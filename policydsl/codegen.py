@@ -9,6 +9,7 @@ exact type tests, and anything unusual goes to `_fallback`, which validates prec
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,9 @@ from policydsl.glob import compile_glob
 from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, Size
 
 _SCALAR_CONSTANTS = (str, int, bool, type(None))
+# Longer sums and products call `_sum`/`_prod` on a flat tuple: a chain of nested `BinOp`s as
+# deep as the policy's `n + n + ...` overflows the recursion of `ast` helpers and the compiler.
+_MAX_CHAIN = 32
 _LOAD, _STORE = ast.Load(), ast.Store()
 
 
@@ -98,6 +102,8 @@ def generate(program: ir.Program, runtime: dict[str, Any], filename: str) -> Gen
         "_len": len,
         "_any": any,
         "_all": all,
+        "_sum": sum,
+        "_prod": math.prod,
         "_frozenset": frozenset,
         "_tuple": tuple,
         "_SEQS": frozenset({list, tuple}),  # what the validator takes for a list or a set
@@ -498,6 +504,13 @@ class _Gen:
             case nodes.SetTest(op, left, right):
                 return self._set_test(op, left, right)
             case nodes.Arith(first, rest):
+                ops = {op for op, _ in rest}
+                if len(rest) >= _MAX_CHAIN and (ops == {"*"} or "*" not in ops):
+                    terms = [self.expr(first)]
+                    for op, operand in rest:
+                        term = self.expr(operand)
+                        terms.append(ast.UnaryOp(ast.USub(), term) if op == "-" else term)
+                    return _call("_prod" if ops == {"*"} else "_sum", ast.Tuple(terms, _LOAD))
                 result = self.expr(first)
                 for op, operand in rest:
                     result = ast.BinOp(result, _ARITH_OPS[op](), self.expr(operand))
