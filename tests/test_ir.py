@@ -298,6 +298,34 @@ def test_a_folded_constant_too_long_to_print_is_left_to_run_time(backend: str) -
         assert policy.decide({"n": n}) == interpreted.decide({"n": n})
 
 
+def depth(node: ast.AST) -> int:
+    """How deeply the generated tree nests (iteratively: the point is that it may be deep)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*"])
+@pytest.mark.parametrize("backend", ["compiled", "naive"])
+def test_a_long_arithmetic_chain_stays_a_shallow_tree(op: str, backend: str) -> None:
+    """`n + n + ...` is one flat node of the language; nested `BinOp`s as deep as it is broke
+    `ast.fix_missing_locations` (RecursionError at load) and `ast.unparse` (`--emit python`)."""
+    text = (
+        "context { n: int = 0 }\neffects deny > allow default allow\n"
+        f'rule long: deny {{ when {f" {op} ".join(["n"] * 2000)} > 5 reason "x" }}\n'
+    )
+    policy = policydsl.loads(text, backend=backend)
+    assert policy.evaluator is not None
+    assert depth(policy.evaluator.generated.module) < 40
+    ast.parse(policy.compiled("python"))
+    interpreted = policydsl.loads(text, backend="interpreted")
+    for n in (0, 1, 2, -3):
+        assert policy.decide({"n": n}) == interpreted.decide({"n": n})
+
+
 # ---- policyc compile ---------------------------------------------------------------------------
 
 
