@@ -344,9 +344,9 @@ STRING_VALUES: list[str] = [p.values[0] for p in HOSTILE_STRINGS]  # type: ignor
 
 
 def strings_policy() -> str:
-    """Every hostile string as a literal, a table key, a citation, a pattern and a reason.
-
-    Each string appears eight times: the 100 kB one keeps the policy under the 1 MB file limit.
+    """Every hostile string as a literal, a table key, a citation, a pattern, an annotation and
+    a reason; some as output values. Each string appears nine times: the 100 kB one keeps the
+    policy under the 1 MB file limit.
     """
     rows = "\n".join(f"  {literal(s)}" for s in STRING_VALUES)
     members = ", ".join(literal(s) for s in STRING_VALUES)
@@ -360,6 +360,14 @@ context {{
   }}
 }}
 effects deny > review > allow default allow
+annotation note: string
+
+output echo: string {{
+  when some r in fired: has r.note and r.note == {literal(STRING_VALUES[1])}
+       => {literal(STRING_VALUES[2])}
+  when decision == deny => {literal(STRING_VALUES[0])}
+  otherwise => ""
+}}
 
 table exact(key: string) {{
 {rows}
@@ -385,6 +393,7 @@ rule s{i}: review {{
        or {literal(s)} in subject.picked
        or (some w in subject.words: w == {literal(s)} and subject.text ends_with w)
   cite {literal(s)}
+  note {literal(s)}
   reason {reason(s)}
 }}
 """
@@ -425,7 +434,10 @@ def test_hostile_strings_decide_like_the_interpreter(
     assert f"exact_match[{value}]" in exact.rules
     assert f"matched `{value}`" in exact.reasons
     assert value in exact.citations
-    assert value in hostile_strings["compiled"].decide({"subject": {"picked": [value]}}).reasons
+    picked = hostile_strings["compiled"].decide({"subject": {"picked": [value]}})
+    assert value in picked.reasons
+    if value == STRING_VALUES[1]:
+        assert picked.outputs == (("echo", STRING_VALUES[2]),)
 
 
 def test_hostile_strings_are_never_executed(
