@@ -6,10 +6,23 @@ import os
 import platform
 from typing import Any
 
+_LOADAVG: dict[str, list[float]] = {}
+
+
+def _loadavg() -> list[float] | None:
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
+def pytest_sessionstart(session: Any) -> None:
+    start = _loadavg()
+    if start is not None:
+        _LOADAVG["start"] = start
+
 
 def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, Any]) -> None:
-    """`report.py` prints these; the load average says whether something else was running."""
+    """`report.py` prints these; the load averages say whether something else was running."""
     machine_info["platform"] = platform.platform()
     machine_info["cpu_count"] = os.cpu_count()
-    if hasattr(os, "getloadavg"):
-        machine_info["loadavg"] = list(os.getloadavg())
+    end = _loadavg()
+    if end is not None:
+        machine_info["loadavg"] = {"start": _LOADAVG.get("start"), "end": end}

@@ -92,10 +92,10 @@ def machine_line(info: dict[str, Any]) -> str:
     brand = cpu.get("brand_raw") or info.get("processor") or "unknown CPU"
     python = f"{info.get('python_implementation', 'Python')} {info.get('python_version')}"
     line = f"{where}; {brand}, {count} CPUs; {python}"
-    if "loadavg" in info:
-        line += "; load average at the end of the run " + " / ".join(
-            f"{x:.2f}" for x in info["loadavg"]
-        )
+    loadavg = info.get("loadavg") or {}
+    if loadavg.get("start") and loadavg.get("end"):
+        start, end = (" / ".join(f"{x:.2f}" for x in loadavg[k]) for k in ("start", "end"))
+        line += f"; load average (1/5/15 min) {start} before the run, {end} after"
     return line
 
 
