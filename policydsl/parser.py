@@ -122,7 +122,7 @@ def _keywords() -> frozenset[str]:
     )
 
 
-def _reserved_names(source: Source, tree: lark.Tree) -> list[Diagnostic]:
+def _reserved_names(source: Source, tree: lark.Tree[lark.Token]) -> list[Diagnostic]:
     """Keywords used as names. The contextual lexer reads `rule` as a NAME wherever the keyword
     cannot occur (`def rule = 1`, `when in > 1`), so the reservation is enforced here. A field
     after a dot may be a keyword: a fired rule's `r.tags` and `r.cite` are built in."""
