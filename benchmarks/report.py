@@ -117,9 +117,11 @@ def report(data: dict[str, Any], command: str) -> str:
     out = ["### Benchmarks", ""]
     out.append(f"- Machine: {machine_line(data['machine_info'])}")
     when = data.get("datetime", "?")[:19].replace("T", " ")
+    run = f"- Run: {when} UTC"
     if commit.get("id"):
         dirty = ", with uncommitted changes" if commit.get("dirty") else ""
-        out.append(f"- Run: {when} UTC at commit `{commit['id'][:10]}`{dirty}")
+        run += f" at commit `{commit['id'][:10]}`{dirty}"
+    out.append(run)
     out.append(f"- Command: `{command}`")
     out.append("")
 
