@@ -93,9 +93,13 @@ def machine_line(info: dict[str, Any]) -> str:
     python = f"{info.get('python_implementation', 'Python')} {info.get('python_version')}"
     line = f"{where}; {brand}, {count} CPUs; {python}"
     loadavg = info.get("loadavg") or {}
-    if loadavg.get("start") and loadavg.get("end"):
-        start, end = (" / ".join(f"{x:.2f}" for x in loadavg[k]) for k in ("start", "end"))
-        line += f"; load average (1/5/15 min) {start} before the run, {end} after"
+    if isinstance(loadavg, list):  # written by an earlier conftest: the end of the run only
+        loadavg = {"end": loadavg}
+    start, end = (" / ".join(f"{x:.2f}" for x in loadavg.get(k) or ()) for k in ("start", "end"))
+    if start:
+        line += f"; load average (1/5/15 min) {start} before the run"
+    if end:
+        line += f"{',' if start else '; load average (1/5/15 min)'} {end} after"
     return line
 
 
