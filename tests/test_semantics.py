@@ -379,12 +379,8 @@ rule t for by_string: yes { when s == k  cite "S"  reason "[{k}]" }
     assert policy.decide({"s": "a b"}).to_dict()["reasons"] == ["[a b]"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: rows have no separator, so `-5` in a cell is read as `-` (absent) and a "
-    "new row `5`; a negative literal cannot be a cell (a grammar decision, reported)",
-)
 def test_negative_integer_cell() -> None:
+    """`-5` is one cell; a lone `-` is an absent cell (maximal munch decides)."""
     policy = policydsl.loads(
         "context { n: int = 0 }\neffects yes > no default no\n"
         "table t(k: int?) {\n  -5\n}\n"
