@@ -75,9 +75,11 @@ def assert_safe(policy: policydsl.Policy) -> None:
     # no statement beyond plain control flow: no imports, no nested code, no global writes
     forbidden = (ast.Import, ast.ImportFrom, ast.Lambda, ast.ClassDef, ast.Global, ast.Nonlocal)
     assert not [n for n in ast.walk(module) if isinstance(n, forbidden)]
+    assert all(GENERATED_NAME.fullmatch(k) for k in generated.namespace if k != "__builtins__")
     hoisted = {k: v for k, v in generated.namespace.items() if re.fullmatch(r"_[A-Z]+\d+", k)}
     assert all(isinstance(v, HOISTED_TYPES) and plain(v) for v in hoisted.values()), hoisted
-    # the emitted Python keeps every policy string a constant: parsing it gives the same module
+    # the emitted Python keeps every policy string a constant: parsing it gives back the same
+    # names, attribute reads and strings
     emitted = ast.parse(policy.compiled("python"))
     assert identifiers(emitted) == names
     assert attributes(emitted) == attributes(module)
