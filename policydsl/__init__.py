@@ -1,7 +1,7 @@
 """policydsl: a declarative policy language for Python, its compiler and its evaluator."""
 
 from policydsl.context import ContextError
-from policydsl.decision import Decision
+from policydsl.decision import Decision, EvaluationError
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.engine import (
     BACKENDS,
@@ -14,7 +14,6 @@ from policydsl.engine import (
     stdlib_path,
 )
 from policydsl.formatter import format_source
-from policydsl.interp import EvaluationError
 
 __version__ = "0.1.0"
 

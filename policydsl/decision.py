@@ -10,6 +10,10 @@ import attrs
 from policydsl.model import CheckedPolicy, Rule
 
 
+class EvaluationError(RuntimeError):
+    """A run-time error while deciding; checked policies are built so that it cannot happen."""
+
+
 @attrs.frozen
 class Decision:
     """The outcome of one request. `to_dict()` is the contract's JSON shape."""

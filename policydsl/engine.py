@@ -8,7 +8,7 @@ from typing import Any
 
 from policydsl import interp, resources
 from policydsl.context import ContextError, validate
-from policydsl.decision import Decision
+from policydsl.decision import Decision, EvaluationError
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.ir import dump
 from policydsl.loader import PolicyPath, check_sources, load_checked
@@ -66,10 +66,14 @@ class Policy:
         return interp.decide(self.checked, validate(self.checked.schema, context))
 
     def decide(self, context: Mapping[str, Any]) -> Decision:
-        """Decide one request; `ContextError` if it breaks the schema (unless fail-closed)."""
+        """Decide one request; `ContextError` if it breaks the schema.
+
+        In fail-closed mode an invalid context, or an error while evaluating, is refused with the
+        strongest effect instead: never an exception, never a silent allow.
+        """
         try:
             return self._decide(context)
-        except ContextError as err:
+        except (ContextError, EvaluationError) as err:
             if not self.fail_closed:
                 raise
             return self._refusal(err)
@@ -83,7 +87,7 @@ class Policy:
             return evaluator.generated.source()
         raise ValueError(f"unknown form {emit!r}; choose `ir` or `python`")
 
-    def _refusal(self, err: ContextError) -> Decision:
+    def _refusal(self, err: ContextError | EvaluationError) -> Decision:
         """Fail-closed: the strongest effect, the error as reason, outputs of an empty request."""
         strongest = self.checked.effects[0]
         try:

@@ -10,12 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from policydsl import model, nodes
-from policydsl.decision import Decision, combine
+from policydsl.decision import Decision, EvaluationError, combine
 from policydsl.glob import glob_match
-
-
-class EvaluationError(RuntimeError):
-    """A run-time error while deciding; checked policies are built so that it cannot happen."""
 
 
 class _Env:

@@ -14,7 +14,7 @@ from typing import Any
 from policydsl import ir
 from policydsl.codegen import generate
 from policydsl.context import validate
-from policydsl.decision import Decision
+from policydsl.decision import Decision, EvaluationError
 from policydsl.lower import lower
 from policydsl.model import CheckedPolicy
 
@@ -22,7 +22,7 @@ MAX_CACHED_RULE_SETS = 65_536
 MAX_CACHED_OUTPUTS = 256  # decisions kept per rule set (outputs may read the request)
 
 
-class CompiledEvaluatorError(RuntimeError):
+class CompiledEvaluatorError(EvaluationError):
     """The generated code refused a context the validator accepted: a bug in policydsl."""
 
 

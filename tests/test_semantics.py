@@ -693,3 +693,27 @@ def test_invalid_contexts(backend: str, request_: Any, attribute: str) -> None:
         load(CONTEXT, backend).decide(request_)
     assert info.value.attribute == attribute
     assert str(info.value).startswith("invalid context")
+
+
+def test_fail_closed_refuses_an_evaluation_error_too() -> None:
+    """An error while evaluating (which checked policies are built never to meet) is refused with
+    the strongest effect in fail-closed mode, and raised otherwise: never a silent allow."""
+    text = (
+        "context { n: int = 0 }\neffects block > pass default pass\n"
+        'rule r: block { when n > 1 cite "1" reason "r" }\n'
+    )
+
+    def broken(context: object) -> policydsl.Decision:
+        raise policydsl.EvaluationError("boom")
+
+    closed = policydsl.loads(text, fail_closed=True)
+    closed._decide = broken  # simulate a defect inside the backend
+    refused = closed.decide({"n": 0})
+    assert refused.decision == "block"
+    assert refused.to_dict()["error"] == "boom"
+
+    open_ = policydsl.loads(text)
+    open_._decide = broken
+    open_.decide = broken  # the fast path binds the backend directly
+    with pytest.raises(policydsl.EvaluationError):
+        open_.decide({"n": 0})
