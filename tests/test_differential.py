@@ -1,0 +1,263 @@
+"""Differential tests: every backend decides every request as the reference interpreter does.
+
+`compiled` and `naive` must give the interpreter's `to_dict()` (rules and reasons included) or a
+`ContextError` naming the same attribute with the same message, in normal and in fail-closed
+mode, on seeded random requests to the stdlib and on seeded random policies (`randpolicy`), from
+many threads at once, and after pickling. `POLICYDSL_DIFF_N` sets the campaign's size (stdlib
+requests; a fiftieth of it is the number of random policies) and `POLICYDSL_DIFF_SEED` its seed;
+a failure names the seed to replay with `python tests/randpolicy.py SEED`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import re
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import randpolicy
+from randpolicy import outcome, snapshot
+
+import policydsl
+from policydsl import Policy
+
+N = int(os.environ.get("POLICYDSL_DIFF_N", "10000"))
+SEED = int(os.environ.get("POLICYDSL_DIFF_SEED", "20261124"))
+POLICIES = max(200, N // 50)
+CONTEXTS_PER_POLICY = 50
+REFERENCE = "interpreted"
+OTHERS = tuple(b for b in policydsl.BACKENDS if b != REFERENCE)
+
+Outcome = tuple[Any, ...]
+
+
+def backends(policy: Policy, *, fail_closed: bool = False) -> dict[str, Policy]:
+    """The same checked policy on every backend: checking once keeps random campaigns fast."""
+    return {
+        b: Policy(policy.checked, backend=b, fail_closed=fail_closed, sources=policy.sources)
+        for b in policydsl.BACKENDS
+    }
+
+
+def disagreements(
+    policies: dict[str, Policy], contexts: Sequence[Any], stats: Counter[str] | None = None
+) -> Iterator[tuple[int, Any, dict[str, Outcome]]]:
+    """Each context some backend decides differently from the reference (or mutates)."""
+    for i, context in enumerate(contexts):
+        before = snapshot(context)
+        seen = {b: outcome(p.decide, context) for b, p in policies.items()}
+        if snapshot(context) != before:
+            seen["mutated the context"] = (repr(context),)
+        ref = seen[REFERENCE]
+        if stats is not None:
+            stats[ref[0]] += 1
+            stats["fired"] += ref[0] == "decision" and bool(ref[1]["rules"])
+        if any(v != ref for v in seen.values()):
+            yield i, context, seen
+
+
+def report(where: str, found: list[tuple[int, Any, dict[str, Outcome]]]) -> str:
+    i, context, seen = found[0]
+    lines = [f"{len(found)} disagreement(s) {where}; the first, context #{i}: {context!r:.2000}"]
+    lines.extend(f"  {b}: {v!r:.2000}" for b, v in seen.items())
+    return "\n".join(lines)
+
+
+# ---- the stdlib -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stdlib() -> Policy:
+    return policydsl.load_stdlib(backend=REFERENCE)
+
+
+@pytest.fixture(scope="module")
+def stdlib_contexts() -> list[Any]:
+    return randpolicy.stdlib_contexts(N, SEED)
+
+
+@pytest.mark.parametrize("fail_closed", [False, True], ids=["raising", "fail-closed"])
+def test_stdlib_backends_agree(
+    stdlib: Policy, stdlib_contexts: list[Any], fail_closed: bool
+) -> None:
+    stats: Counter[str] = Counter()
+    policies = backends(stdlib, fail_closed=fail_closed)
+    found = list(disagreements(policies, stdlib_contexts, stats))
+    assert not found, report(f"on the stdlib (seed {SEED})", found)
+    # the mix reaches every kind of outcome, so agreement means something
+    assert stats["decision"] >= 0.6 * len(stdlib_contexts), stats
+    assert stats["fired"] >= 0.4 * len(stdlib_contexts), stats
+    if not fail_closed:
+        assert stats["ContextError"] >= 0.1 * len(stdlib_contexts), stats
+
+
+def test_stdlib_contexts_cover_the_contract(stdlib: Policy, stdlib_contexts: list[Any]) -> None:
+    """Every rule of the stdlib fires and every enforcement rung is reached somewhere."""
+    fired: set[str] = set()
+    enforcement: set[str] = set()
+    errors: set[str] = set()
+    for context in stdlib_contexts:
+        got = outcome(stdlib.decide, context)
+        if got[0] == "decision":
+            fired.update(got[1]["rules"])
+            enforcement.add(got[1]["enforcement"])
+        else:
+            errors.add(got[1])
+    assert fired == {r.id for r in stdlib.checked.rules}
+    assert enforcement == {
+        "none",
+        "warn",
+        "remove_content",
+        "restrict_account",
+        "suspend_and_report",
+    }
+    assert {"", "user", "user.age", "use.domain", "content.categories"} <= errors
+
+
+def test_collection_limit_agrees(stdlib: Policy) -> None:
+    """At the limit a request is decided, one element over it is refused, on every backend."""
+    policies = backends(stdlib)
+    at, over = (
+        {"user": {"age": 30}, "content": {"categories": ["spam"] * size}}
+        for size in (10_000, 10_001)
+    )
+    found = list(disagreements(policies, [at, over]))
+    assert not found, report("at the collection limit", found)
+    assert outcome(stdlib.decide, at)[0] == "decision"
+    assert outcome(stdlib.decide, over)[:2] == ("ContextError", "content.categories")
+
+
+# ---- random policies ------------------------------------------------------------------------
+
+
+def test_random_policies_backends_agree() -> None:
+    stats: Counter[str] = Counter()
+    failures: list[str] = []
+    for k in range(POLICIES):
+        seed = SEED + k
+        case = randpolicy.make_case(seed)
+        try:
+            reference = policydsl.loads(case.text, backend=REFERENCE)
+        except policydsl.PolicyError as err:
+            pytest.fail(f"generated policy of seed {seed} does not check:\n{err}\n\n{case.text}")
+        contexts = case.contexts(CONTEXTS_PER_POLICY)
+        for fail_closed in (False, True):
+            policies = backends(reference, fail_closed=fail_closed)
+            found = list(disagreements(policies, contexts, None if fail_closed else stats))
+            if found:
+                mode = "fail-closed" if fail_closed else "raising"
+                failures.append(f"seed {seed} ({mode}): " + report("", found) + "\n" + case.text)
+    assert not failures, f"{len(failures)} random policies disagree\n" + failures[0]
+    total = POLICIES * CONTEXTS_PER_POLICY
+    assert stats["decision"] + stats["ContextError"] == total, stats
+    assert stats["decision"] >= 0.5 * total and stats["ContextError"] >= 0.1 * total, stats
+    assert stats["fired"] >= 0.3 * total, stats
+
+
+def test_random_policies_are_replayable() -> None:
+    """A seed names one policy and one list of contexts, whatever ran before."""
+    a, b = randpolicy.make_case(SEED), randpolicy.make_case(SEED)
+    assert a.text == b.text
+    address = re.compile(r" at 0x[0-9a-f]+")  # an iterator in a request shows its address
+    assert address.sub("", repr(a.contexts(50))) == address.sub("", repr(b.contexts(50)))
+    assert randpolicy.make_case(SEED + 1).text != a.text
+
+
+# ---- threads, pickling, processes -------------------------------------------------------------
+
+
+def _random_case() -> randpolicy.Case:
+    """A random policy with outputs, whose decisions are cached per rule list and output values."""
+    seed = SEED
+    while "output " not in randpolicy.make_case(seed).text:
+        seed += 1
+    return randpolicy.make_case(seed)
+
+
+def _policy(kind: str, backend: str, fail_closed: bool = False) -> Policy:
+    if kind == "stdlib":
+        return policydsl.load_stdlib(backend=backend, fail_closed=fail_closed)
+    return policydsl.loads(_random_case().text, backend=backend, fail_closed=fail_closed)
+
+
+def _contexts(kind: str, n: int) -> list[Any]:
+    if kind == "stdlib":
+        return randpolicy.stdlib_contexts(n, SEED + 1)
+    return _random_case().contexts(n)
+
+
+@pytest.mark.parametrize("kind", ["stdlib", "random"])
+@pytest.mark.parametrize("backend", policydsl.BACKENDS)
+def test_threads_decide_as_sequential(kind: str, backend: str) -> None:
+    """8 threads share one policy, fresh so that its caches fill up concurrently."""
+    contexts = _contexts(kind, 2000)
+    sequential = _policy(kind, backend)
+    expected = [outcome(sequential.decide, c) for c in contexts]
+    policy = _policy(kind, backend)
+    start = threading.Barrier(8)
+
+    def work(first: int) -> list[tuple[int, Outcome]]:
+        start.wait()
+        return [(i, outcome(policy.decide, contexts[i])) for i in range(first, len(contexts), 8)]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)  # switch threads far more often than the default 5 ms
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = [r for part in pool.map(work, range(8)) for r in part]
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(results) == len(contexts)
+    wrong = [(i, got, expected[i]) for i, got in results if got != expected[i]]
+    assert not wrong, f"{len(wrong)} decisions differ under threads; first: {wrong[0]}"
+
+
+@pytest.mark.parametrize("fail_closed", [False, True])
+@pytest.mark.parametrize("kind", ["stdlib", "random"])
+@pytest.mark.parametrize("backend", policydsl.BACKENDS)
+def test_pickled_policy_decides_identically(kind: str, backend: str, fail_closed: bool) -> None:
+    policy = _policy(kind, backend, fail_closed)
+    clone = pickle.loads(pickle.dumps(policy))
+    assert (clone.backend, clone.fail_closed) == (backend, fail_closed)
+    found = list(disagreements({REFERENCE: policy, "unpickled": clone}, _contexts(kind, 300)))
+    assert not found, report(f"after pickling ({kind}, {backend})", found)
+
+
+def _picklable(contexts: list[Any]) -> list[Any]:
+    """The contexts a process can receive (an iterator in a request cannot be pickled)."""
+    found = []
+    for c in contexts:
+        try:
+            pickle.dumps(c)
+        except (TypeError, pickle.PicklingError):
+            continue
+        found.append(c)
+    return found
+
+
+def test_process_pool_decides_identically() -> None:
+    """Two fresh interpreters (spawned, nothing inherited) rebuild pickled policies."""
+    jobs: list[tuple[Policy, list[Any]]] = [
+        (policydsl.load_stdlib(), _picklable(_contexts("stdlib", 200))),
+        (_policy("random", "naive"), _picklable(_contexts("random", 100))),
+        (_policy("stdlib", "interpreted", fail_closed=True), _picklable(_contexts("stdlib", 60))),
+    ]
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=spawn) as pool:
+        futures = [
+            pool.submit(randpolicy.decide_pickled, pickle.dumps(policy), contexts[half::2])
+            for policy, contexts in jobs
+            for half in (0, 1)
+        ]
+        results = [f.result(timeout=120) for f in futures]
+    for n, (policy, contexts) in enumerate(jobs):
+        for half in (0, 1):
+            expected = [outcome(policy.decide, c) for c in contexts[half::2]]
+            assert results[2 * n + half] == expected, f"job {n} ({policy.backend}) half {half}"
