@@ -268,12 +268,16 @@ class _Gen:
         return stmts
 
     def _collection(self, s: ir.Slot) -> list[ast.stmt]:
-        """Check the elements (unless an index loop will) and build the value if it is read."""
+        """Check the elements (unless an index loop will) and build the value if it is read.
+
+        A value that is built is checked first, even when an index loop checks it again: a
+        frozenset merges `True`, `1.0` and `1`, so the loop would never see the wrong element.
+        """
         assert isinstance(s.type, t.CollectionType)
         value = _name(self.slot(s.index))
         out: list[ast.stmt] = []
         element = s.type.element
-        if s.index not in self.member_index:
+        if s.index not in self.member_index or s.materialize:
             if isinstance(element, t.EnumType):
                 check: ast.stmt = ast.If(
                     ast.UnaryOp(

@@ -261,3 +261,31 @@ def test_process_pool_decides_identically() -> None:
         for half in (0, 1):
             expected = [outcome(policy.decide, c) for c in contexts[half::2]]
             assert results[2 * n + half] == expected, f"job {n} ({policy.backend}) half {half}"
+
+
+# ---- disagreements found here, kept as regression tests -----------------------------------------
+
+INDEXED_AND_READ = """
+effects deny > allow default allow
+context { xs: set<int[0..]> = []  ys: list<int[0..]> = [] }
+rule one: deny { when 1 in xs and size(xs) >= 1 cite "1" reason "one" }
+rule two: deny { when 2 in ys and size(ys) >= 1 cite "2" reason "two" }
+output count: int { otherwise => size(xs) + size(ys) }
+"""
+
+
+@pytest.mark.parametrize("attribute", ["xs", "ys"])
+@pytest.mark.parametrize(
+    "value", [[1, True], [True, 1], [0, False], [2, 2.0, 1], [1, 1], [2, 2]], ids=repr
+)
+def test_indexed_collection_read_whole_is_checked_first(attribute: str, value: list[Any]) -> None:
+    """Random campaign, seed 4177: a set both indexed (`1 in xs`) and read whole (`size(xs)`) was
+    built as a frozenset before its elements were checked, and `{1, True}` is `{1}`: the compiled
+    backend decided what the others refused."""
+    policies = backends(policydsl.loads(INDEXED_AND_READ, backend=REFERENCE))
+    found = list(disagreements(policies, [{attribute: value}]))
+    assert not found, report(f"for {attribute} = {value!r}", found)
+    valid = all(type(v) is int for v in value)
+    assert outcome(policies["compiled"].decide, {attribute: value})[0] == (
+        "decision" if valid else "ContextError"
+    )
