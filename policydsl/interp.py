@@ -28,12 +28,24 @@ class _Env:
         self.defs: dict[str, Any] = {}
 
 
+# What a Python operation raises on a value of the wrong type; the compiled backend turns the same
+# errors into its own `EvaluationError`.
+_PYTHON_ERRORS = (TypeError, AttributeError, KeyError, ValueError)
+
+
 def decide(policy: model.CheckedPolicy, context: Mapping[str, Any]) -> Decision:
-    """Decide a validated, normalised context."""
+    """Decide a validated, normalised context.
+
+    A Python error while evaluating (a checked policy should never meet one) is an
+    `EvaluationError`, as LANGUAGE.md says: raised, or refused in fail-closed mode.
+    """
     env = _Env(policy, context)
-    fired = [rule for rule in policy.rules if evaluate(rule.condition, env) is True]
-    decision, obligations, citations, rule_ids, reasons = combine(policy, fired)
-    outputs = derive_outputs(policy, context, decision, fired)
+    try:
+        fired = [rule for rule in policy.rules if evaluate(rule.condition, env) is True]
+        decision, obligations, citations, rule_ids, reasons = combine(policy, fired)
+        outputs = derive_outputs(policy, context, decision, fired)
+    except _PYTHON_ERRORS as err:
+        raise EvaluationError(f"cannot evaluate the policy: {type(err).__name__}: {err}") from err
     return Decision(decision, obligations, citations, rule_ids, reasons, outputs)
 
 

@@ -21,12 +21,13 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
+import attrs
 import pytest
 import randpolicy
 from randpolicy import outcome, snapshot
 
 import policydsl
-from policydsl import Policy
+from policydsl import Policy, model, nodes
 
 N = int(os.environ.get("POLICYDSL_DIFF_N", "10000"))
 SEED = int(os.environ.get("POLICYDSL_DIFF_SEED", "20261124"))
@@ -289,3 +290,24 @@ def test_indexed_collection_read_whole_is_checked_first(attribute: str, value: l
     assert outcome(policies["compiled"].decide, {attribute: value})[0] == (
         "decision" if valid else "ContextError"
     )
+
+
+def test_an_evaluation_error_is_one_on_every_backend() -> None:
+    """Found with `annotation id: int` (the checker types a fired rule's `r.id` as a string, the
+    annotation makes it an int, `r.id starts_with "r"` fails): the interpreter let the Python
+    AttributeError escape, even in fail-closed mode, where the compiled backends raised
+    EvaluationError or refused. A checked policy never meets such an error, so this test breaks a
+    checked condition by hand: `n starts_with "x"` on an integer."""
+    text = """
+effects block > pass default pass
+context { n: int = 0 }
+rule r: block { when n > 1 cite "1" reason "r" }
+"""
+    checked = policydsl.loads(text).checked
+    broken = nodes.SetTest("starts_with", model.Attr(("n",)), model.Const("x"))
+    checked = attrs.evolve(checked, rules=(attrs.evolve(checked.rules[0], condition=broken),))
+    for backend in policydsl.BACKENDS:
+        with pytest.raises(policydsl.EvaluationError):
+            Policy(checked, backend=backend).decide({"n": 3})
+        refused = Policy(checked, backend=backend, fail_closed=True).decide({"n": 3})
+        assert (refused.decision, bool(refused.error)) == ("block", True), backend
