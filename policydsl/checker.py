@@ -225,6 +225,13 @@ class _Checker(ExprChecker):
             self.error("P202", f"annotation `{name}` is declared twice", d.name.span)
         elif name in _RULE_CLAUSE_WORDS:
             self.error("P202", f"`{name}` is a rule clause, not an annotation", d.name.span)
+        elif name in ("id", "effect"):
+            self.error(
+                "P202",
+                f"`{name}` is a field of every fired rule, not an annotation",
+                d.name.span,
+                help="choose another name for the annotation",
+            )
         self.annotations[name] = self._type(d.type)
 
     # ---- tables -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from policydsl import nodes, resources
 from policydsl.diagnostics import Diagnostic
 from policydsl.source import Source, Span
 from policydsl.syntax_hints import describe_expected, hint_for_token
-from policydsl.transform import to_nodes
+from policydsl.transform import MAX_INT_DIGITS, LiteralTooLarge, to_nodes
 
 MAX_SOURCE_CHARS = 1_000_000  # a policy file larger than this is a mistake, not a policy
 MAX_NESTING = 64  # brackets open at once
@@ -109,7 +109,17 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
     reserved = _reserved_names(source, tree)
     if reserved:
         return None, reserved
-    return to_nodes(tree, source), []
+    try:
+        return to_nodes(tree, source), []
+    except LiteralTooLarge as err:
+        return None, [
+            Diagnostic(
+                "P104",
+                f"integer literal is too large (more than {MAX_INT_DIGITS} digits)",
+                err.span,
+                help="policies compare ages, counts and limits; write a smaller number",
+            )
+        ]
 
 
 @cache

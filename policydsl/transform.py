@@ -25,8 +25,22 @@ def unescape(literal: str) -> str:
     return "".join(out)
 
 
+MAX_INT_DIGITS = 100  # a policy's integers are ages, counts and limits, not cryptography
+
+
+class LiteralTooLarge(Exception):
+    """An integer literal with more digits than any policy needs."""
+
+    def __init__(self, span: Span):
+        super().__init__("integer literal too large")
+        self.span = span
+
+
 def to_nodes(tree: lark.Tree, source: Source) -> nodes.PolicyFile:
-    result = _ToNodes(source).transform(tree)
+    try:
+        result = _ToNodes(source).transform(tree)
+    except lark.exceptions.VisitError as err:  # the transformer wraps what its callbacks raise
+        raise err.orig_exc from None
     assert isinstance(result, nodes.PolicyFile)
     return result
 
@@ -94,7 +108,7 @@ class _ToNodes(Transformer_NonRecursive):
         return (value, None) if pos < dots else (None, value)
 
     def bound(self, meta: Any, c: list[Token]) -> tuple[int, int]:
-        return (c[0].start_pos or 0, int(c[0]))
+        return (c[0].start_pos or 0, self._int(c[0]))
 
     def list_type(self, meta: Any, c: list[Any]) -> nodes.CollectionType:
         return nodes.CollectionType("list", c[0], span=self._span(meta))
@@ -236,7 +250,12 @@ class _ToNodes(Transformer_NonRecursive):
         return nodes.Path(tuple(str(t) for t in c), span=self._span(meta))
 
     def int_lit(self, meta: Any, c: list[Token]) -> nodes.IntLit:
-        return nodes.IntLit(int(c[0]), span=self._tok_span(c[0]))
+        return nodes.IntLit(self._int(c[0]), span=self._tok_span(c[0]))
+
+    def _int(self, tok: Token) -> int:
+        if len(tok.lstrip("-")) > MAX_INT_DIGITS:
+            raise LiteralTooLarge(self._tok_span(tok))
+        return int(tok)
 
     def str_lit(self, meta: Any, c: list[Token]) -> nodes.StrLit:
         return nodes.StrLit(unescape(str(c[0])), span=self._tok_span(c[0]))

@@ -578,3 +578,20 @@ def test_goldens_are_paired() -> None:
     policies = {p.stem for p in GOLDENS.glob("*.policy")}
     outputs = {p.name.removesuffix(".expected.txt") for p in GOLDENS.glob("*.expected.txt")}
     assert policies and policies == outputs
+
+
+def test_a_huge_integer_literal_is_a_diagnostic() -> None:
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.loads("def x = " + "9" * 5000, name="big.policy")
+    [diag] = caught.value.diagnostics
+    assert (diag.code, diag.line, diag.col) == ("P104", 1, 9)
+
+
+@pytest.mark.parametrize("name", ["id", "effect"])
+def test_an_annotation_cannot_shadow_a_fired_rule_field(name: str) -> None:
+    text = f"context {{ n: int = 0 }}\neffects a > b default b\nannotation {name}: int\n"
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.loads(text)
+    [diag] = caught.value.diagnostics
+    assert diag.code == "P202"
+    assert f"`{name}` is a field of every fired rule" in diag.message
