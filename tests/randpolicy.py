@@ -1,18 +1,17 @@
-"""Random valid policies and matching request contexts, for differential tests of the backends.
+"""Random valid policies for the differential tests of the backends.
 
-`make_case(seed)` draws a policy text that exercises the whole language, and a context generator
-driven by the same schema (valid and invalid requests). Everything comes from one
-`random.Random(seed)`, so a failing seed replays exactly: `python tests/randpolicy.py SEED`.
+`make_case(seed)` draws a policy text that exercises the whole language, plus the schema and the
+values its contexts draw from (`randcontext`). Everything comes from one `random.Random(seed)`,
+so a failing seed replays exactly: `python tests/randpolicy.py SEED`.
 """
 
 from __future__ import annotations
 
-import collections
-import pickle
 import random
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 
@@ -56,14 +55,6 @@ STRINGS = (
 )
 PATTERNS = ("a*", "*b", "a?c", "*", "?", "*.*", "[a]*", "*\\*", "ab*c?", "")
 CLAUSES = ("1", "1.1", "2.1", "2.2", "3", "3.3", "4", "5")
-
-
-class _Absent:
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT: Any = _Absent()  # a default that is not given
 
 
 @dataclass(frozen=True)
@@ -170,8 +161,10 @@ class Case:
     patterns: list[str]
 
     def contexts(self, n: int) -> list[Any]:
-        rng = random.Random(self.seed * 7919 + 1)
-        return [ContextGen(self, rng).context() for _ in range(n)]
+        """`n` valid and invalid contexts for this schema (`randcontext.contexts`)."""
+        import randcontext  # it builds on this module's types
+
+        return randcontext.contexts(self, n)
 
 
 class PolicyGen:
@@ -465,6 +458,17 @@ class PolicyGen:
         if rng.random() < 0.35:
             return self.bool_(sc, rng.randint(1, 4))
         parts = [self.keyable(sc) for _ in range(rng.randint(1, 2))]
+        if sc.locals and rng.random() < 0.6:  # a table rule keyed on its row: `column in attr`
+            column, ty = rng.choice(sc.locals)
+            attrs = [leaf for leaf in self.leaves if not leaf.needs and self.free(sc, leaf)]
+            rng.shuffle(attrs)
+            for leaf in attrs:
+                if leaf.ty.collection and leaf.ty.elem and compatible(leaf.ty.elem, ty):
+                    parts.insert(0, f"{column} in {leaf.dotted}")
+                    break
+                if compatible(leaf.ty, ty):
+                    parts.insert(0, f"{leaf.dotted} == {column}")
+                    break
         parts += [self.bool_(sc, rng.randint(0, 3)) for _ in range(rng.randint(0, 2))]
         rng.shuffle(parts)
         return " and ".join(parts)
@@ -549,6 +553,10 @@ class PolicyGen:
         r = rng.random()
         if depth > 0 and r < 0.3:
             ops = [rng.choice(("+", "-", "*")) for _ in range(rng.randint(1, 2))]
+            if r < 0.01:  # a long chain: the compiled backend sums or multiplies a flat tuple
+                kind = rng.choice(("+-", "*", "+-*"))
+                ops = [rng.choice(kind) for _ in range(rng.randint(31, 40))]
+                depth = 1
             items = [self.int_(sc, depth - 1) for _ in range(len(ops) + 1)]
             text = items[0] + "".join(f" {op} {x}" for op, x in zip(ops, items[1:], strict=True))
             return f"({text})"
@@ -795,301 +803,8 @@ def make_case(seed: int) -> Case:
     return PolicyGen(seed).build()
 
 
-# ---- contexts -------------------------------------------------------------------------------
+if __name__ == "__main__":  # python tests/randpolicy.py SEED [N]: replay one seed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import randcontext
 
-
-class StrSub(str):
-    """A `str` subclass: a valid string whose class is not exactly `str`."""
-
-
-class IntSub(int):
-    """An `int` subclass (think `IntEnum`): a valid integer whose class is not exactly `int`."""
-
-
-class ReadOnly(Mapping[str, Any]):
-    """A mapping that is not a dict: valid wherever a record is."""
-
-    def __init__(self, data: Mapping[str, Any]):
-        self._data = dict(data)
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-class ContextGen:
-    """Request contexts for one schema: mostly valid (absent, null, boundary values, odd but valid
-    Python types), a quarter with one attribute broken."""
-
-    def __init__(self, case: Case, rng: random.Random):
-        self.case = case
-        self.rng = rng
-
-    def context(self) -> Any:
-        rng = self.rng
-        ctx: Any = self.record(self.case.schema)
-        if rng.random() < 0.25:
-            if rng.random() < 0.08:
-                return rng.choice((None, [], "ctx", 3, [("a", 1)]))
-            self.break_one(ctx, self.case.schema)
-        return self.wrap(ctx)
-
-    def wrap(self, data: dict[str, Any]) -> Mapping[str, Any]:
-        r = self.rng.random()
-        if r < 0.06:
-            return collections.OrderedDict(data)
-        if r < 0.1:
-            return ReadOnly(data)
-        return data
-
-    def record(self, fields: Sequence[Fld]) -> dict[str, Any]:
-        rng = self.rng
-        out: dict[str, Any] = {}
-        for f in fields:
-            r = rng.random()
-            required = not f.optional and f.default is None and f.ty.kind != "record"
-            if r < (0.02 if required else 0.18):
-                continue
-            if r < (0.03 if required else 0.25):
-                out[f.name] = None
-                continue
-            out[f.name] = self.valid(f.ty)
-        if rng.random() < 0.1:
-            out[rng.choice(("extra", "__class__", "zz"))] = rng.choice((1, "x", [1.5], {"a": None}))
-        return out
-
-    def valid(self, ty: Ty) -> Any:
-        rng = self.rng
-        if ty.kind == "record":
-            return self.wrap(self.record(ty.fields))
-        if ty.kind == "bool":
-            return rng.random() < 0.5
-        if ty.kind == "int":
-            value = rng.choice(self.ints(ty))
-            return IntSub(value) if rng.random() < 0.04 else value
-        if ty.kind == "string":
-            value = self.string()
-            return StrSub(value) if rng.random() < 0.04 else value
-        if ty.kind == "enum":
-            value = rng.choice(self.case.enums[ty.enum])
-            return StrSub(value) if rng.random() < 0.03 else value
-        assert ty.elem is not None
-        pool = [self.valid(ty.elem) for _ in range(rng.randint(1, 3))]
-        items = [rng.choice(pool) for _ in range(rng.choice((0, 1, 1, 2, 3, 5)))]  # duplicates
-        return tuple(items) if rng.random() < 0.15 else items
-
-    def ints(self, ty: Ty) -> list[int]:
-        lo, hi = ty.lo, ty.hi
-        found = {v + d for v in self.case.ints for d in (-1, 0, 1)}
-        found.update(v for v in (lo, hi) if v is not None)
-        if hi is None:
-            found.add(2**70)
-        if lo is None:
-            found.add(-(2**70))
-        return sorted(v for v in found if (lo is None or v >= lo) and (hi is None or v <= hi))
-
-    def string(self) -> str:
-        rng = self.rng
-        r = rng.random()
-        if r < 0.35:
-            return rng.choice(self.case.strings)
-        if r < 0.65:  # a string some `like` pattern matches
-            pattern = rng.choice(self.case.patterns)
-            return "".join(
-                rng.choice(("", "q", "a.b")) if c == "*" else "z" if c == "?" else c
-                for c in pattern
-            )
-        base = rng.choice(self.case.strings)
-        return rng.choice((base + "!", "x" + base, base[:-1], base.upper(), rng.choice(STRINGS)))
-
-    def invalid(self, ty: Ty) -> Any:
-        rng = self.rng
-        if ty.kind == "record":
-            return rng.choice(("x", 3, True, [1], ("a",), 1.5))
-        if ty.kind == "bool":
-            return rng.choice((1, 0, "true", "false", 1.0, [True], {}, IntSub(1)))
-        if ty.kind == "int":
-            bad: list[Any] = [True, False, 1.0, 17.5, "17", [1], {"v": 1}, float("nan")]
-            if ty.lo is not None:
-                bad += [ty.lo - 1, ty.lo - 2**80]
-            if ty.hi is not None:
-                bad += [ty.hi + 1, 2**5000]
-            return rng.choice(bad)
-        if ty.kind == "string":
-            return rng.choice((3, True, ["a"], {"a": 1}, b"bytes", 1.5))
-        if ty.kind == "enum":
-            member = rng.choice(self.case.enums[ty.enum])
-            return rng.choice(("nope", member.upper() + "_", "", 3, [member], member + " ", True))
-        assert ty.elem is not None
-        good = [self.valid(ty.elem) for _ in range(2)]
-        hashable = [v for v in good if not isinstance(v, list | dict)]
-        return rng.choice(
-            (
-                set(hashable),
-                frozenset(hashable),
-                collections.deque(good),
-                "m",
-                {"m": True},
-                7,
-                [*good, self.invalid(ty.elem)],
-                [*good, None],
-                [good],
-                iter(good),
-            )
-        )
-
-    def break_one(self, ctx: dict[str, Any], fields: Sequence[Fld]) -> None:
-        """Give one attribute (possibly nested, possibly a record) a wrong value."""
-        rng = self.rng
-        f = rng.choice(fields)
-        if f.ty.kind == "record" and rng.random() < 0.7:
-            inner = ctx.get(f.name)
-            if not isinstance(inner, dict):
-                inner = ctx[f.name] = {}
-            self.break_one(inner, f.ty.fields)
-            return
-        if f.ty.kind == "record" or rng.random() < 0.9 or not f.ty.fields:
-            ctx[f.name] = self.invalid(f.ty)
-
-
-# ---- stdlib contexts ------------------------------------------------------------------------
-
-AGES: tuple[Any, ...] = (None, 0, 1, 16, 17, 18, 19, 30, 99, 2**70)
-PRIORS: tuple[Any, ...] = (None, 0, 1, 2, 3, 4, 7)
-_STDLIB_FLAGS = {
-    "user": ("parental_consent", "restricted"),
-    "use": ("professional_oversight", "legally_permitted"),
-    "content": ("subject_consent", "guardian_consent"),
-}
-
-
-def _stdlib_invalid(rng: random.Random) -> tuple[str, str | None, Any]:
-    """One way to break a stdlib request: (section, key or None for the section, value)."""
-    from benchmarks.contexts import CATEGORIES
-
-    labels = rng.sample(CATEGORIES, 2)
-    section = rng.choice(("user", "use", "content"))
-    flag = rng.choice(_STDLIB_FLAGS[section])
-    return rng.choice(
-        (
-            (section, None, rng.choice(("u1", 3, True, ["age", 30], ("a",), 1.5))),
-            (section, flag, rng.choice((1, 0, "true", "false", 1.0, [True], {}, IntSub(1)))),
-            ("user", "age", rng.choice(("17", 17.0, 17.5, True, False, -1, [17], {"y": 17}))),
-            ("user", "age", rng.choice((-(2**70), IntSub(-1), float("nan"), b"17"))),
-            ("user", "prior_violations", rng.choice((-1, 1.0, "3", True, False, -(2**5000)))),
-            ("user", "id", rng.choice((123, ["u"], b"u", True, {"id": 1}))),
-            ("use", "domain", rng.choice(("medical", "General", "", 3, ["general"], "legal "))),
-            ("content", "categories", rng.choice(("spam", {"spam": True}, 7, set(labels)))),
-            ("content", "categories", rng.choice((frozenset(labels), collections.deque(labels)))),
-            ("content", "categories", rng.choice(([*labels, "nope"], ["Spam"], [None], [1]))),
-            (
-                "content",
-                "categories",
-                rng.choice(([labels], [True], iter(labels), ["spam"] * 10_001)),
-            ),
-        )
-    )
-
-
-def stdlib_contexts(n: int, seed: int) -> list[Any]:
-    """`n` stdlib requests: the benchmark's fixed mix and invalid table, then random ones
-    (category mixes with repeats, every domain, ages around 17/18, flags, prior violations,
-    absent or null sections, extra attributes, odd valid types), a quarter of them broken."""
-    from benchmarks.contexts import CATEGORIES, DOMAINS, make_contexts, make_invalid_contexts
-
-    rng = random.Random(seed)
-    out: list[Any] = make_contexts(n // 10, seed) + [c for c, _ in make_invalid_contexts(seed)]
-    gen = ContextGen(Case(seed, "", (), {}, [], [], []), rng)
-    while len(out) < n:
-        ctx: dict[str, Any] = {}
-        user: dict[str, Any] = {}
-        if rng.random() < 0.9:
-            user["age"] = rng.choice(AGES)
-            user["prior_violations"] = rng.choice(PRIORS)
-            user["id"] = rng.choice((None, "u1", StrSub("u2"), ""))
-        use: dict[str, Any] = {"domain": rng.choice((None, *DOMAINS))}
-        if rng.random() < 0.05:
-            use["domain"] = StrSub(use["domain"] or "general")
-        labels = [rng.choice(CATEGORIES) for _ in range(rng.choice((0, 1, 1, 2, 3, 5)))]
-        labels += rng.sample(labels, min(len(labels), rng.randint(0, 1)))  # a repeat
-        content: dict[str, Any] = {"categories": tuple(labels) if rng.random() < 0.1 else labels}
-        for section, values in (("user", user), ("use", use), ("content", content)):
-            for flag in _STDLIB_FLAGS[section]:
-                values[flag] = rng.choice((None, False, True, True))
-            values = {k: v for k, v in values.items() if rng.random() < 0.85}
-            if rng.random() < 0.1:
-                values["extra"] = rng.choice((1, "x", [0.5], {"deep": None}))
-            r = rng.random()
-            if r < 0.06:
-                continue  # the section is absent
-            ctx[section] = None if r < 0.1 else gen.wrap(values)
-        if rng.random() < 0.25:
-            section, key, value = _stdlib_invalid(rng)
-            if key is None:
-                ctx[section] = value
-            else:
-                ctx[section] = dict(ctx.get(section) or {}, **{key: value})
-        if rng.random() < 0.05:
-            ctx["request"] = {"id": "r1", "scores": [0.5]}
-        out.append(gen.wrap(ctx) if rng.random() < 0.9 else rng.choice((None, [], "ctx", 3)))
-    return out[:n]
-
-
-# ---- comparing backends ---------------------------------------------------------------------
-
-
-def outcome(decide: Callable[[Any], Any], context: Any) -> tuple[Any, ...]:
-    """What a backend makes of one context, in a form to compare: the decision or the error."""
-    from policydsl import ContextError
-
-    try:
-        return ("decision", decide(context).to_dict())
-    except ContextError as err:
-        return ("ContextError", err.attribute, str(err))
-    except Exception as err:  # any other exception is a finding, reported by the caller
-        return (type(err).__name__, str(err))
-
-
-def snapshot(value: Any) -> Any:
-    """A deep, comparable copy of a context, classes included: deciding must not mutate it."""
-    if isinstance(value, Mapping):
-        return (type(value), tuple((k, snapshot(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple | collections.deque):
-        return (type(value), tuple(snapshot(v) for v in value))
-    if isinstance(value, set | frozenset):
-        return (type(value), frozenset(value))
-    return (type(value), value)
-
-
-def decide_pickled(payload: bytes, contexts: list[Any]) -> list[tuple[Any, ...]]:
-    """In a worker process: rebuild a pickled policy and decide each context."""
-    policy = pickle.loads(payload)
-    return [outcome(policy.decide, c) for c in contexts]
-
-
-def replay(seed: int, n: int = 50) -> int:
-    """Print the policy of `seed` and every context the backends disagree on; the exit status."""
-    import policydsl
-
-    case = make_case(seed)
-    print(case.text)
-    policies = {b: policydsl.loads(case.text, backend=b) for b in policydsl.BACKENDS}
-    failures = 0
-    for i, context in enumerate(case.contexts(n)):
-        seen = {b: outcome(p.decide, context) for b, p in policies.items()}
-        if len({repr(v) for v in seen.values()}) > 1:
-            failures += 1
-            print(f"context {i}: {context!r}")
-            for b, v in seen.items():
-                print(f"  {b}: {v}")
-    print(f"{failures} disagreement(s) in {n} contexts of seed {seed}")
-    return 1 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(replay(int(sys.argv[1]), *(int(a) for a in sys.argv[2:3])))
+    sys.exit(randcontext.replay(int(sys.argv[1]), *(int(a) for a in sys.argv[2:3])))

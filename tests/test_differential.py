@@ -23,8 +23,9 @@ from typing import Any
 
 import attrs
 import pytest
+import randcontext
 import randpolicy
-from randpolicy import outcome, snapshot
+from randcontext import outcome, snapshot
 
 import policydsl
 from policydsl import Policy, model, nodes
@@ -81,7 +82,7 @@ def stdlib() -> Policy:
 
 @pytest.fixture(scope="module")
 def stdlib_contexts() -> list[Any]:
-    return randpolicy.stdlib_contexts(N, SEED)
+    return randcontext.stdlib_contexts(N, SEED)
 
 
 @pytest.mark.parametrize("fail_closed", [False, True], ids=["raising", "fail-closed"])
@@ -190,7 +191,7 @@ def _policy(kind: str, backend: str, fail_closed: bool = False) -> Policy:
 
 def _contexts(kind: str, n: int) -> list[Any]:
     if kind == "stdlib":
-        return randpolicy.stdlib_contexts(n, SEED + 1)
+        return randcontext.stdlib_contexts(n, SEED + 1)
     return _random_case().contexts(n)
 
 
@@ -253,7 +254,7 @@ def test_process_pool_decides_identically() -> None:
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(2, mp_context=spawn) as pool:
         futures = [
-            pool.submit(randpolicy.decide_pickled, pickle.dumps(policy), contexts[half::2])
+            pool.submit(randcontext.decide_pickled, pickle.dumps(policy), contexts[half::2])
             for policy, contexts in jobs
             for half in (0, 1)
         ]
