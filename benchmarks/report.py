@@ -122,7 +122,7 @@ def report(data: dict[str, Any], command: str) -> str:
     out.append(f"- Machine: {machine_line(data['machine_info'])}")
     when = data.get("datetime", "?")[:19].replace("T", " ")
     run = f"- Run: {when} UTC"
-    if commit.get("id"):
+    if commit.get("id") and commit["id"] != "unversioned":  # not a git checkout
         dirty = ", with uncommitted changes" if commit.get("dirty") else ""
         run += f" at commit `{commit['id'][:10]}`{dirty}"
     out.append(run)
