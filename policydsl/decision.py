@@ -25,6 +25,25 @@ class Decision:
     reasons: tuple[str, ...]
     outputs: tuple[tuple[str, Any], ...] = ()
     error: str | None = None  # set only by fail-closed mode, for an invalid context
+    # `to_dict()`'s content, computed once: decisions are shared by every request that ends the
+    # same way, so building the JSON shape per call would cost more than deciding.
+    _json: tuple[tuple[str, Any, int], ...] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        items: list[tuple[str, Any]] = [("decision", self.decision)]
+        items.extend((k, to_json(v)) for k, v in self.outputs)
+        items.append(("obligations", list(self.obligations)))
+        items.append(("citations", list(self.citations)))
+        items.append(("rules", list(self.rules)))
+        items.append(("reasons", list(self.reasons)))
+        if self.error is not None:
+            items.append(("error", self.error))
+        # (key, value, kind): lists are copied per call so callers may change theirs; kind 1 is a
+        # flat list (a slice copies it), kind 2 a list of lists
+        json = tuple((k, v, _list_kind(v)) for k, v in items)
+        object.__setattr__(self, "_json", json)
 
     def output(self, name: str) -> Any:
         return dict(self.outputs)[name]
@@ -36,15 +55,18 @@ class Decision:
         raise AttributeError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"decision": self.decision}
-        out.update((k, to_json(v)) for k, v in self.outputs)
-        out["obligations"] = list(self.obligations)
-        out["citations"] = list(self.citations)
-        out["rules"] = list(self.rules)
-        out["reasons"] = list(self.reasons)
-        if self.error is not None:
-            out["error"] = self.error
-        return out
+        """A fresh dict in the contract's shape; changing it never changes the decision."""
+        return {k: v if not kind else v[:] if kind == 1 else _fresh(v) for k, v, kind in self._json}
+
+
+def _list_kind(value: Any) -> int:
+    if not isinstance(value, list):
+        return 0
+    return 2 if any(isinstance(v, list) for v in value) else 1
+
+
+def _fresh(value: list[Any]) -> list[Any]:
+    return [_fresh(v) if isinstance(v, list) else v for v in value]
 
 
 def to_json(value: Any) -> Any:
