@@ -140,12 +140,12 @@ class _Checker(ExprChecker):
 
     def _declare_enums(self, decls: list[nodes.EnumDecl]) -> None:
         for d in decls:
-            members: list[str] = []
+            members: dict[str, None] = {}  # ordered, and a quick test for repeats
             for m in d.members:
                 if m.name in members:
                     self.error("P202", f"enum `{d.name.name}` lists `{m.name}` twice", m.span)
                 else:
-                    members.append(m.name)
+                    members[m.name] = None
             self.enums[d.name.name] = t.EnumType(d.name.name, tuple(members))
 
     def _declare_effects(self, decls: list[nodes.EffectsDecl], file_span: Span | None) -> None:
@@ -303,7 +303,7 @@ class _Checker(ExprChecker):
 
     def _check_rule(self, d: nodes.RuleDecl) -> list[model.Rule]:
         effect = d.effect.name
-        if effect not in self.effect_type.members and self.effect_type.members:  # else P401
+        if not self.effect_type.has(effect) and self.effect_type.members:  # else P401
             self.error(
                 "P201",
                 f"unknown effect `{effect}`",

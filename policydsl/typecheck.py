@@ -453,7 +453,7 @@ class ExprChecker:
             return Typed(Outcome(head, span=e.span), otype)
         if head in self.enums and len(e.parts) == 2:
             enum = self.enums[head]
-            if rest[0] not in enum.members:
+            if not enum.has(rest[0]):
                 self._unknown_member(enum, rest[0], e.span)
                 return Typed(Const(None, span=e.span), t.ANY)
             return Typed(Const(rest[0], span=e.span), enum)
@@ -479,9 +479,9 @@ class ExprChecker:
         return Typed(Const(None, span=e.span), t.ANY)
 
     def _bare_member(self, name: str, expected: t.Type | None, span: Span | None) -> Typed | None:
-        if isinstance(expected, t.EnumType) and name in expected.members:
+        if isinstance(expected, t.EnumType) and expected.has(name):
             return Typed(Const(name, span=span), expected)
-        owners = [en for en in (*self.enums.values(), self.effect_type) if name in en.members]
+        owners = [en for en in (*self.enums.values(), self.effect_type) if en.has(name)]
         if len(owners) == 1:
             return Typed(Const(name, span=span), owners[0])
         if len(owners) > 1:

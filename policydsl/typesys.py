@@ -34,6 +34,14 @@ class StringType:
 class EnumType:
     name: str
     members: tuple[str, ...] = attrs.field(eq=False)
+    # for membership tests: an enum of thousands of members must not make checking quadratic
+    _member_set: frozenset[str] = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_member_set", frozenset(self.members))
+
+    def has(self, name: str) -> bool:
+        return name in self._member_set
 
     def __str__(self) -> str:
         return self.name
