@@ -35,7 +35,6 @@ SEED = int(os.environ.get("POLICYDSL_DIFF_SEED", "20261124"))
 POLICIES = max(200, N // 50)
 CONTEXTS_PER_POLICY = 50
 REFERENCE = "interpreted"
-OTHERS = tuple(b for b in policydsl.BACKENDS if b != REFERENCE)
 
 Outcome = tuple[Any, ...]
 
