@@ -272,15 +272,28 @@ def stdlib_contexts(n: int, seed: int) -> list[Any]:
 
 
 def outcome(decide: Callable[[Any], Any], context: Any) -> tuple[Any, ...]:
-    """What a backend makes of one context, in a form to compare: the decision or the error."""
+    """What a backend makes of one context, in a form to compare: the decision or the error.
+
+    The compiled backends share one decision among the requests that end alike, so a caller that
+    changes the dict it got must not change what the next caller gets: each first dict is spoilt.
+    """
     from policydsl import ContextError
 
     try:
-        return ("decision", decide(context).to_dict())
+        decision = decide(context)
     except ContextError as err:
         return ("ContextError", err.attribute, str(err))
     except Exception as err:  # any other exception is a finding, reported by the caller
         return (type(err).__name__, str(err))
+    spoilt = decision.to_dict()
+    for value in spoilt.values():
+        if isinstance(value, list):
+            value.append("<changed by a caller>")
+            for item in value:
+                if isinstance(item, list):
+                    item.append("<changed by a caller>")
+    spoilt["decision"] = "<changed by a caller>"
+    return ("decision", decision.to_dict())
 
 
 def snapshot(value: Any) -> Any:
