@@ -239,7 +239,7 @@ def test_eval_unreadable_request_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_eval_request_and_batch_together_is_a_usage_error() -> None:
-    result = run("eval", REQUESTS / "allow.json", "--batch", EXAMPLES / "batch.jsonl")
+    result = run("eval", REQUESTS / "allow.json", "--batch", EXAMPLES / "batch_with_errors.jsonl")
     assert_clean_failure(result, 2)
 
 
@@ -260,14 +260,33 @@ def test_eval_unknown_backend_is_a_usage_error() -> None:
 # ---- eval --batch -----------------------------------------------------------------------------
 
 
-def test_batch_example_reports_the_invalid_line_and_decides_the_rest() -> None:
+def test_readme_main_job_decides_every_example_line() -> None:
+    """The README's first command: every line of `examples/batch.jsonl` decided, exit 0."""
     result = run("eval", "--batch", EXAMPLES / "batch.jsonl")
+    assert result.exit_code == 0, result.output
+    decided = [contract(json.loads(line)) for line in result.stdout.splitlines()]
+    assert decided == [
+        ("allow", "none", []),
+        ("review", "none", ["human_review"]),
+        ("review", "none", ["verify_age"]),
+        ("deny", "warn", []),
+        ("deny", "remove_content", []),
+        ("deny", "restrict_account", []),
+        ("deny", "suspend_and_report", []),
+        ("deny", "none", []),
+        ("review", "none", ["human_review"]),
+        ("deny", "warn", []),
+    ]
+
+
+def test_batch_example_reports_the_invalid_line_and_decides_the_rest() -> None:
+    result = run("eval", "--batch", EXAMPLES / "batch_with_errors.jsonl")
     assert result.exit_code == 3
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 6
     assert lines[2]["line"] == 3
     assert "user.age" in lines[2]["error"]
-    assert "batch.jsonl:3:" in result.stderr
+    assert "batch_with_errors.jsonl:3:" in result.stderr
     assert "Traceback" not in result.output
     decided = [contract(d) for i, d in enumerate(lines) if i != 2]
     assert decided == [
@@ -301,7 +320,7 @@ def test_batch_all_valid_exits_zero(tmp_path: Path) -> None:
 
 
 def test_batch_fail_closed_decides_invalid_contexts() -> None:
-    result = run("eval", "--fail-closed", "--batch", EXAMPLES / "batch.jsonl")
+    result = run("eval", "--fail-closed", "--batch", EXAMPLES / "batch_with_errors.jsonl")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.splitlines()[2])["decision"] == "deny"
 
