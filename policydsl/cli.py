@@ -380,16 +380,30 @@ def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
 )
 @_policy_option
 @_backend_option
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    metavar="ID",
+    help="Also explain why this rule did not fire (repeatable).",
+)
 @_debug_option
-def explain(request: str | None, policies: tuple[Path, ...], backend: str | None) -> None:
-    """Show which rules fire for a request, and why.
+def explain(
+    request: str | None, policies: tuple[Path, ...], backend: str | None, rules: tuple[str, ...]
+) -> None:
+    """Show which rules fire for a request, and why: each test with the values it read.
 
-    REQUEST.json is a JSON object; `-` or no argument reads stdin.
+    REQUEST.json is a JSON object; `-` or no argument reads stdin. With `--rule ID`, a rule that
+    did not fire is shown too, with the tests it failed.
     """
     policy = _load(policies, backend=backend)
-    if not hasattr(policy, "explain"):
-        raise CliError("`explain` is not available yet", EXIT_USAGE)
-    click.echo(policy.explain(_read_request(request or "-")))
+    context = _read_request(request or "-")
+    try:
+        click.echo(policy.explain(context, rules))
+    except ValueError as err:
+        if isinstance(err, policydsl.ContextError):
+            raise
+        raise CliError(str(err), EXIT_USAGE) from err
 
 
 @cli.command("test", epilog=EXIT_CODES_HELP)

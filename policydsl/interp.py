@@ -64,6 +64,44 @@ def derive_outputs(
     return tuple(values)
 
 
+def trace(
+    policy: model.CheckedPolicy, context: Mapping[str, Any], rule: model.Rule
+) -> list[tuple[Any, Any, list[tuple[str, Any]]]]:
+    """Each test of a rule's condition (its `and`-ed parts), its value for this request, and the
+    attributes and definitions it reads with their values: what `explain` shows."""
+    env = _Env(policy, context)
+    condition = rule.condition
+    parts = condition.operands if isinstance(condition, nodes.And) else (condition,)
+    traced = []
+    for part in parts:
+        value = evaluate(part, env)
+        reads: dict[str, Any] = {}
+        for leaf in _leaves(part):
+            if isinstance(leaf, model.Attr | model.DefRef):
+                name = ".".join(leaf.path) if isinstance(leaf, model.Attr) else leaf.name
+                try:
+                    reads[name] = evaluate(leaf, env)
+                except EvaluationError:
+                    reads[name] = ABSENT
+        traced.append((part, value, list(reads.items())))
+    return traced
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "absent"
+
+
+ABSENT: Any = _Absent()
+
+
+def _leaves(expr: Any) -> list[Any]:
+    found = [expr]
+    for child in model.children(expr):
+        found.extend(_leaves(child))
+    return found
+
+
 def fired_record(rule: model.Rule) -> dict[str, Any]:
     """A fired rule as a value of `fired`: its id, effect, citations, tags and annotations."""
     record: dict[str, Any] = {

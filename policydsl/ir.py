@@ -12,9 +12,9 @@ from typing import Any
 
 import attrs
 
-from policydsl import nodes
 from policydsl import typesys as t
-from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, Size, map_children
+from policydsl.model import map_children
+from policydsl.render import render, value_text
 
 IR_VERSION = 1
 
@@ -145,7 +145,7 @@ def dump(program: Program) -> str:
     for s in slots:
         extra = " optional" if s.optional else ""
         if s.default is not t.MISSING:
-            extra += f" = {_value(s.default)}"
+            extra += f" = {value_text(s.default)}"
         if s.materialize:
             extra += " (materialized)"
         lines.append(f"  s{s.index} {s.dotted}: {s.type}{extra}")
@@ -155,7 +155,7 @@ def dump(program: Program) -> str:
         meta = f" cite {','.join(map(_text, r.cite))}" if r.cite else ""
         if r.obligations:
             meta += f" obligations {','.join(r.obligations)}"
-        meta += "".join(f" {k}={_value(v)}" for k, v in r.annotations)
+        meta += "".join(f" {k}={value_text(v)}" for k, v in r.annotations)
         lines.append(f"  r{r.bit} {_text(r.id)} -> {r.effect}{meta}")
     if program.always:
         lines.append(f"always: {_rules(program.always)}")
@@ -175,7 +175,7 @@ def dump(program: Program) -> str:
         for b in ix.buckets:
             parts = [_rules(b.always)] if b.always else []
             parts.extend(f"r{c.rule} if {show(c.condition, slots)}" for c in b.checks)
-            lines.append(f"  {_value(b.key)} -> {'; '.join(parts)}")
+            lines.append(f"  {value_text(b.key)} -> {'; '.join(parts)}")
     if program.flags:
         lines.append("")
         lines.append("flags (per set of fired rules):")
@@ -201,75 +201,22 @@ def _text(s: str) -> str:
     return s if _PLAIN_TEXT.fullmatch(s) else repr(s)
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, str):
-        return repr(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, frozenset):
-        return "{" + ", ".join(_value(x) for x in sorted(v, key=repr)) + "}"
-    if isinstance(v, tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    return repr(v)
-
-
-_PRECEDENCE = {nodes.Or: 1, nodes.And: 2, nodes.Not: 3}
-
-
 def show(e: Any, slots: tuple[Slot, ...]) -> str:
     """An IR expression in the language's own notation, slots by name."""
-    match e:
-        case Const(value):
-            return _value(value)
-        case SlotRef(s):
-            return slots[s].dotted
-        case SlotPresent(s):
-            return f"has {slots[s].dotted}"
-        case TestRef(i):
-            return f"t{i}"
-        case FlagRef(i):
-            return f"f{i}"
-        case Local(name):
-            return name
-        case Outcome(name):
-            return name
-        case FieldOf(base, name):
-            return f"{show(base, slots)}.{name}"
-        case FieldPresent(base, name):
-            return f"has {show(base, slots)}.{name}"
-        case Size(arg):
-            return f"size({show(arg, slots)})"
-        case nodes.And(ops) | nodes.Or(ops):
-            word = " and " if isinstance(e, nodes.And) else " or "
-            return word.join(_wrap(o, e, slots) for o in ops)
-        case nodes.Not(op):
-            return f"not {_wrap(op, e, slots)}"
-        case nodes.Compare(op, left, right) | nodes.SetTest(op, left, right):
-            return f"{_wrap(left, e, slots)} {op} {_wrap(right, e, slots)}"
-        case nodes.In(el, coll, negated):
-            return f"{_wrap(el, e, slots)} {'not in' if negated else 'in'} {_wrap(coll, e, slots)}"
-        case nodes.Arith(first, rest):
-            return _wrap(first, e, slots) + "".join(f" {op} {_wrap(x, e, slots)}" for op, x in rest)
-        case nodes.Neg(op):
-            return f"-{_wrap(op, e, slots)}"
-        case nodes.Quantifier(kind, var, coll, body):
-            return f"({kind} {var.name} in {show(coll, slots)}: {show(body, slots)})"
-        case nodes.ListLit(items):
-            return "[" + ", ".join(show(i, slots) for i in items) + "]"
-    raise AssertionError(e)  # pragma: no cover
 
+    def leaf(x: Any) -> str | None:
+        match x:
+            case SlotRef(s):
+                return slots[s].dotted
+            case SlotPresent(s):
+                return f"has {slots[s].dotted}"
+            case TestRef(i):
+                return f"t{i}"
+            case FlagRef(i):
+                return f"f{i}"
+        return None
 
-def _wrap(child: Any, parent: Any, slots: tuple[Slot, ...]) -> str:
-    text = show(child, slots)
-    if isinstance(
-        child,
-        nodes.And | nodes.Or | nodes.Not | nodes.Compare | nodes.SetTest | nodes.In | nodes.Arith,
-    ):
-        mine = _PRECEDENCE.get(type(parent), 4)
-        theirs = _PRECEDENCE.get(type(child), 4)
-        if theirs <= mine:
-            return f"({text})"
-    return text
+    return render(e, leaf)
 
 
 def ir_children(e: Any) -> list[Any]:
