@@ -186,8 +186,8 @@ def _check_nesting(source: Source) -> Diagnostic | None:
     return None
 
 
-def _check_tree_depth(source: Source, tree: lark.Tree) -> Diagnostic | None:
-    stack: list[tuple[lark.Tree, int]] = [(tree, 1)]
+def _check_tree_depth(source: Source, tree: lark.Tree[lark.Token]) -> Diagnostic | None:
+    stack: list[tuple[lark.Tree[lark.Token], int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_TREE_DEPTH:
@@ -205,7 +205,8 @@ def _check_tree_depth(source: Source, tree: lark.Tree) -> Diagnostic | None:
 
 def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
     if isinstance(err, UnexpectedCharacters):
-        offset = err.pos_in_stream
+        # lark declares `pos_in_stream = None` on the base class; the lexer always sets it
+        offset = err.pos_in_stream or 0
         ch = source.text[offset] if offset < len(source.text) else ""
         if ch == '"':
             end = source.text.find("\n", offset)

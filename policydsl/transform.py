@@ -36,7 +36,7 @@ class LiteralTooLarge(Exception):
         self.span = span
 
 
-def to_nodes(tree: lark.Tree, source: Source) -> nodes.PolicyFile:
+def to_nodes(tree: lark.Tree[Token], source: Source) -> nodes.PolicyFile:
     try:
         result = _ToNodes(source).transform(tree)
     except lark.exceptions.VisitError as err:  # the transformer wraps what its callbacks raise
@@ -46,7 +46,7 @@ def to_nodes(tree: lark.Tree, source: Source) -> nodes.PolicyFile:
 
 
 @v_args(meta=True)
-class _ToNodes(Transformer_NonRecursive):
+class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
     def __init__(self, source: Source):
         super().__init__()
         self.source = source
@@ -216,6 +216,7 @@ class _ToNodes(Transformer_NonRecursive):
         return nodes.Not(c[0], span=self._span(meta))
 
     def compare(self, meta: Any, c: list[Any]) -> nodes.Compare:
+        # a COMPARE_OP token is one of `nodes.CompareOp` by the grammar; Lark types it as `str`
         return nodes.Compare(str(c[1]), c[0], c[2], span=self._span(meta))  # type: ignore[arg-type]
 
     def set_test(self, meta: Any, c: list[Any]) -> nodes.SetTest:
@@ -232,6 +233,7 @@ class _ToNodes(Transformer_NonRecursive):
 
     def arith(self, meta: Any, c: list[Any]) -> nodes.Arith:
         rest = tuple((str(c[i]), c[i + 1]) for i in range(1, len(c), 2))
+        # each operator token is one of `nodes.ArithOp` by the grammar; Lark types it as `str`
         return nodes.Arith(c[0], rest, span=self._span(meta))  # type: ignore[arg-type]
 
     def neg(self, meta: Any, c: list[Any]) -> nodes.Expr:
