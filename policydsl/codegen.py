@@ -17,7 +17,7 @@ from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.context import MAX_COLLECTION
 from policydsl.glob import compile_glob
-from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, Size
+from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, SetOf, Size
 
 _SCALAR_CONSTANTS = (str, int, bool, type(None))
 # Longer sums and products call `_sum`/`_prod` on a flat tuple: a chain of nested `BinOp`s as
@@ -494,6 +494,8 @@ class _Gen:
                 return ast.Compare(ast.Constant(name), [ast.In()], [self.expr(base)])
             case Size(arg):
                 return _call("_len", self.expr(arg))
+            case SetOf(items):
+                return _call("_frozenset", self.expr(items))
             case nodes.And(ops):
                 return ast.BoolOp(ast.And(), [self.expr(o) for o in ops])
             case nodes.Or(ops):

@@ -149,6 +149,8 @@ def evaluate(expr: Any, env: _Env) -> Any:
             return env.outcome[name]
         case model.Size(arg):
             return len(evaluate(arg, env))
+        case model.SetOf(items):
+            return frozenset(evaluate(items, env))
         case nodes.And(operands):
             return all(evaluate(o, env) for o in operands)
         case nodes.Or(operands):

@@ -8,12 +8,13 @@ order; tests shared by several rules are hoisted. `dump()` is a stable, versione
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
+from policydsl import nodes
 from policydsl import typesys as t
-from policydsl.model import map_children
+from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, Size, children
 from policydsl.render import render, value_text
 
 IR_VERSION = 1
@@ -46,6 +47,31 @@ class FlagRef:
     """A part of an output that depends only on the fired rules: computed once per rule set."""
 
     flag: int
+
+
+# An IR expression: the model's, with context reads and definitions replaced by the leaves above.
+Expr: TypeAlias = """
+    SlotRef
+    | SlotPresent
+    | TestRef
+    | FlagRef
+    | Const
+    | Local
+    | Outcome
+    | FieldOf[Expr]
+    | FieldPresent[Expr]
+    | Size[Expr]
+    | nodes.And[Expr]
+    | nodes.Or[Expr]
+    | nodes.Not[Expr]
+    | nodes.Compare[Expr]
+    | nodes.SetTest[Expr]
+    | nodes.In[Expr]
+    | nodes.Arith[Expr]
+    | nodes.Neg[Expr]
+    | nodes.Quantifier[Expr]
+    | nodes.ListLit[Expr]
+"""
 
 
 # ---- structure ----------------------------------------------------------------------------
@@ -86,7 +112,7 @@ class Check:
     """Fire `rule` when `condition` holds."""
 
     rule: int
-    condition: Any
+    condition: Expr
 
 
 @attrs.frozen
@@ -110,7 +136,7 @@ class Index:
 @attrs.frozen
 class OutputIR:
     name: str
-    cases: tuple[tuple[Any, Any], ...]  # (condition or None, value)
+    cases: tuple[tuple[Expr | None, Expr], ...]  # (condition or None, value)
 
 
 @attrs.frozen
@@ -123,10 +149,10 @@ class Program:
     rules: tuple[RuleInfo, ...]
     always: tuple[int, ...]  # rules whose condition folded to true
     dead: tuple[int, ...]  # rules whose condition folded to false
-    tests: tuple[Any, ...]
+    tests: tuple[Expr, ...]
     checks: tuple[Check, ...]  # rules reached by no index
     indexes: tuple[Index, ...]
-    flags: tuple[Any, ...]  # outcome-only parts of outputs
+    flags: tuple[Expr, ...]  # outcome-only parts of outputs
     outputs: tuple[OutputIR, ...]
 
 
@@ -201,10 +227,10 @@ def _text(s: str) -> str:
     return s if _PLAIN_TEXT.fullmatch(s) else repr(s)
 
 
-def show(e: Any, slots: tuple[Slot, ...]) -> str:
+def show(e: Expr, slots: tuple[Slot, ...]) -> str:
     """An IR expression in the language's own notation, slots by name."""
 
-    def leaf(x: Any) -> str | None:
+    def leaf(x: object) -> str | None:
         match x:
             case SlotRef(s):
                 return slots[s].dotted
@@ -219,7 +245,5 @@ def show(e: Any, slots: tuple[Slot, ...]) -> str:
     return render(e, leaf)
 
 
-def ir_children(e: Any) -> list[Any]:
-    found: list[Any] = []
-    map_children(e, lambda c: found.append(c) or c)
-    return found
+def ir_children(e: Expr) -> list[Expr]:
+    return children(e)

@@ -27,6 +27,7 @@ from policydsl.model import (
     Local,
     Outcome,
     Present,
+    SetOf,
     Size,
     map_children,
 )
@@ -224,6 +225,8 @@ def fold(e: Any) -> Any:
             return Const(total)
         case nodes.Neg(Const(value)):
             return Const(-value)
+        case SetOf(Const(value)):
+            return Const(frozenset(value))
         case Size(Const(value)):
             return Const(len(value))
     return e

@@ -7,17 +7,20 @@ Expressions here are syntax nodes whose leaves the checker replaced by resolved 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeAlias
 
 import attrs
 
 from policydsl import nodes
+from policydsl.nodes import E_co
 from policydsl.source import Span
 from policydsl.typesys import EnumType, RecordType, Type
 
 
 def _span() -> Span | None:
-    return attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    # what a class body would declare; attrs types `field()` as the attribute's own type
+    span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    return span
 
 
 @attrs.frozen
@@ -59,17 +62,17 @@ class Local:
 
 
 @attrs.frozen
-class FieldOf:
+class FieldOf(Generic[E_co]):
     """A field of a record value bound to a local, e.g. a fired rule's `r.severity`."""
 
-    base: Expr
+    base: E_co
     name: str
     span: Span | None = _span()
 
 
 @attrs.frozen
-class FieldPresent:
-    base: Expr
+class FieldPresent(Generic[E_co]):
+    base: E_co
     name: str
     span: Span | None = _span()
 
@@ -83,32 +86,42 @@ class Outcome:
 
 
 @attrs.frozen
-class Size:
-    arg: Expr
+class Size(Generic[E_co]):
+    arg: E_co
     span: Span | None = _span()
 
 
-Expr = (
+@attrs.frozen
+class SetOf(Generic[E_co]):
+    """A list literal written where a set is meant, with items known only per request."""
+
+    items: nodes.ListLit[E_co]
+    span: Span | None = _span()
+
+
+# A checked expression: the syntax tree's compound nodes over resolved leaves.
+Expr: TypeAlias = """
     Const
     | Attr
     | Present
     | DefRef
     | Local
-    | FieldOf
-    | FieldPresent
+    | FieldOf[Expr]
+    | FieldPresent[Expr]
     | Outcome
-    | Size
-    | nodes.And
-    | nodes.Or
-    | nodes.Not
-    | nodes.Compare
-    | nodes.SetTest
-    | nodes.In
-    | nodes.Arith
-    | nodes.Neg
-    | nodes.Quantifier
-    | nodes.ListLit
-)
+    | Size[Expr]
+    | SetOf[Expr]
+    | nodes.And[Expr]
+    | nodes.Or[Expr]
+    | nodes.Not[Expr]
+    | nodes.Compare[Expr]
+    | nodes.SetTest[Expr]
+    | nodes.In[Expr]
+    | nodes.Arith[Expr]
+    | nodes.Neg[Expr]
+    | nodes.Quantifier[Expr]
+    | nodes.ListLit[Expr]
+"""
 
 
 def map_children(expr: Any, fn: Callable[[Any], Any]) -> Any:
@@ -132,6 +145,8 @@ def map_children(expr: Any, fn: Callable[[Any], Any]) -> Any:
             return attrs.evolve(expr, base=fn(base))
         case Size(arg):
             return attrs.evolve(expr, arg=fn(arg))
+        case SetOf(items):
+            return attrs.evolve(expr, items=fn(items))
     return expr
 
 

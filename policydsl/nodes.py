@@ -1,11 +1,13 @@
 """The syntax tree: frozen attrs nodes with source spans, produced by `transform` from Lark's tree.
 
-Spans are excluded from equality, so two parses of equivalent text compare equal.
+Spans are excluded from equality, so two parses of equivalent text compare equal. The compound
+expression nodes are generic in their sub-expressions: the checked model (`model.Expr`) and the
+IR (`ir.Expr`) reuse them with their own leaves in place of names and literals.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Generic, Literal, TypeAlias, TypeVar
 
 import attrs
 
@@ -13,7 +15,9 @@ from policydsl.source import Span
 
 
 def _span() -> Span | None:
-    return attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    # what a class body would declare; attrs types `field()` as the attribute's own type
+    span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    return span
 
 
 @attrs.frozen
@@ -70,6 +74,10 @@ TypeExpr = NamedType | CollectionType | RecordType | OptionalType
 
 # ---- expressions ------------------------------------------------------------------------------
 
+# The type of a compound node's sub-expressions: `Expr` in the syntax tree, `model.Expr` once the
+# checker has resolved its leaves, `ir.Expr` after lowering. Nodes are frozen, hence covariant.
+E_co = TypeVar("E_co", covariant=True)
+
 
 @attrs.frozen
 class IntLit:
@@ -109,33 +117,33 @@ class Path:
 
 
 @attrs.frozen
-class ListLit:
-    items: tuple[Expr, ...]
+class ListLit(Generic[E_co]):
+    items: tuple[E_co, ...]
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Call:
+class Call(Generic[E_co]):
     func: Ident
-    args: tuple[Expr, ...]
+    args: tuple[E_co, ...]
     span: Span | None = _span()
 
 
 @attrs.frozen
-class And:
-    operands: tuple[Expr, ...]
+class And(Generic[E_co]):
+    operands: tuple[E_co, ...]
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Or:
-    operands: tuple[Expr, ...]
+class Or(Generic[E_co]):
+    operands: tuple[E_co, ...]
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Not:
-    operand: Expr
+class Not(Generic[E_co]):
+    operand: E_co
     span: Span | None = _span()
 
 
@@ -145,25 +153,25 @@ ArithOp = Literal["+", "-", "*"]
 
 
 @attrs.frozen
-class Compare:
+class Compare(Generic[E_co]):
     op: CompareOp
-    left: Expr
-    right: Expr
+    left: E_co
+    right: E_co
     span: Span | None = _span()
 
 
 @attrs.frozen
-class SetTest:
+class SetTest(Generic[E_co]):
     op: SetOp
-    left: Expr
-    right: Expr
+    left: E_co
+    right: E_co
     span: Span | None = _span()
 
 
 @attrs.frozen
-class In:
-    element: Expr
-    collection: Expr
+class In(Generic[E_co]):
+    element: E_co
+    collection: E_co
     negated: bool = False
     span: Span | None = _span()
 
@@ -175,48 +183,48 @@ class Has:
 
 
 @attrs.frozen
-class Arith:
+class Arith(Generic[E_co]):
     """`a + b - c`: the first operand, then (operator, operand) pairs, left to right."""
 
-    first: Expr
-    rest: tuple[tuple[ArithOp, Expr], ...]
+    first: E_co
+    rest: tuple[tuple[ArithOp, E_co], ...]
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Neg:
-    operand: Expr
+class Neg(Generic[E_co]):
+    operand: E_co
     span: Span | None = _span()
 
 
 @attrs.frozen
-class Quantifier:
+class Quantifier(Generic[E_co]):
     kind: Literal["some", "all"]
     var: Ident
-    collection: Expr
-    body: Expr
+    collection: E_co
+    body: E_co
     span: Span | None = _span()
 
 
-Expr = (
+Expr: TypeAlias = """
     IntLit
     | StrLit
     | BoolLit
     | Absent
     | Path
-    | ListLit
-    | Call
-    | And
-    | Or
-    | Not
-    | Compare
-    | SetTest
-    | In
+    | ListLit[Expr]
+    | Call[Expr]
+    | And[Expr]
+    | Or[Expr]
+    | Not[Expr]
+    | Compare[Expr]
+    | SetTest[Expr]
+    | In[Expr]
     | Has
-    | Arith
-    | Neg
-    | Quantifier
-)
+    | Arith[Expr]
+    | Neg[Expr]
+    | Quantifier[Expr]
+"""
 
 
 # ---- declarations -----------------------------------------------------------------------------

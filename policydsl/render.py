@@ -19,15 +19,14 @@ from policydsl.model import (
     Local,
     Outcome,
     Present,
+    SetOf,
     Size,
 )
 
 Leaf = Callable[[Any], str | None]
 
 _PRECEDENCE = {nodes.Or: 1, nodes.And: 2, nodes.Not: 3}
-_OPERATORS = (
-    nodes.And | nodes.Or | nodes.Not | nodes.Compare | nodes.SetTest | nodes.In | nodes.Arith
-)
+_OPERATORS = (nodes.And, nodes.Or, nodes.Not, nodes.Compare, nodes.SetTest, nodes.In, nodes.Arith)
 
 
 def value_text(v: Any) -> str:
@@ -76,6 +75,8 @@ def render(e: Any, leaf: Leaf | None = None) -> str:
             return f"has {sub(base)}.{name}"
         case Size(arg):
             return f"size({sub(arg)})"
+        case SetOf(items):
+            return sub(items)
         case nodes.And(ops) | nodes.Or(ops):
             word = " and " if isinstance(e, nodes.And) else " or "
             return word.join(wrap(o) for o in ops)

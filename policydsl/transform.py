@@ -148,7 +148,7 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
     def name_cell(self, meta: Any, c: list[Token]) -> nodes.Path:
         return nodes.Path((str(c[0]),), span=self._tok_span(c[0]))
 
-    def list_cell(self, meta: Any, c: list[Any]) -> nodes.ListLit:
+    def list_cell(self, meta: Any, c: list[Any]) -> nodes.ListLit[nodes.Expr]:
         return nodes.ListLit(tuple(x for x in c if x is not None), span=self._span(meta))
 
     def absent_cell(self, meta: Any, c: list[Any]) -> nodes.Absent:
@@ -202,36 +202,36 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
     def add_op(self, meta: Any, c: list[Token]) -> str:
         return str(c[0])
 
-    def quantifier(self, meta: Any, c: list[Any]) -> nodes.Quantifier:
+    def quantifier(self, meta: Any, c: list[Any]) -> nodes.Quantifier[nodes.Expr]:
         kind, var, coll, body = c
         return nodes.Quantifier(kind, self._ident(var), coll, body, span=self._span(meta))
 
-    def or_(self, meta: Any, c: list[Any]) -> nodes.Or:
+    def or_(self, meta: Any, c: list[Any]) -> nodes.Or[nodes.Expr]:
         return nodes.Or(tuple(c), span=self._span(meta))
 
-    def and_(self, meta: Any, c: list[Any]) -> nodes.And:
+    def and_(self, meta: Any, c: list[Any]) -> nodes.And[nodes.Expr]:
         return nodes.And(tuple(c), span=self._span(meta))
 
-    def not_(self, meta: Any, c: list[Any]) -> nodes.Not:
+    def not_(self, meta: Any, c: list[Any]) -> nodes.Not[nodes.Expr]:
         return nodes.Not(c[0], span=self._span(meta))
 
-    def compare(self, meta: Any, c: list[Any]) -> nodes.Compare:
+    def compare(self, meta: Any, c: list[Any]) -> nodes.Compare[nodes.Expr]:
         # a COMPARE_OP token is one of `nodes.CompareOp` by the grammar; Lark types it as `str`
         return nodes.Compare(str(c[1]), c[0], c[2], span=self._span(meta))  # type: ignore[arg-type]
 
-    def set_test(self, meta: Any, c: list[Any]) -> nodes.SetTest:
+    def set_test(self, meta: Any, c: list[Any]) -> nodes.SetTest[nodes.Expr]:
         return nodes.SetTest(c[1], c[0], c[2], span=self._span(meta))
 
-    def in_(self, meta: Any, c: list[Any]) -> nodes.In:
+    def in_(self, meta: Any, c: list[Any]) -> nodes.In[nodes.Expr]:
         return nodes.In(c[0], c[1], span=self._span(meta))
 
-    def not_in(self, meta: Any, c: list[Any]) -> nodes.In:
+    def not_in(self, meta: Any, c: list[Any]) -> nodes.In[nodes.Expr]:
         return nodes.In(c[0], c[1], negated=True, span=self._span(meta))
 
     def has(self, meta: Any, c: list[Any]) -> nodes.Has:
         return nodes.Has(c[0], span=self._span(meta))
 
-    def arith(self, meta: Any, c: list[Any]) -> nodes.Arith:
+    def arith(self, meta: Any, c: list[Any]) -> nodes.Arith[nodes.Expr]:
         rest = tuple((str(c[i]), c[i + 1]) for i in range(1, len(c), 2))
         # each operator token is one of `nodes.ArithOp` by the grammar; Lark types it as `str`
         return nodes.Arith(c[0], rest, span=self._span(meta))  # type: ignore[arg-type]
@@ -241,11 +241,11 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
             return nodes.IntLit(-c[0].value, span=self._span(meta))
         return nodes.Neg(c[0], span=self._span(meta))
 
-    def call(self, meta: Any, c: list[Any]) -> nodes.Call:
+    def call(self, meta: Any, c: list[Any]) -> nodes.Call[nodes.Expr]:
         args = tuple(a for a in c[1:] if a is not None)
         return nodes.Call(self._ident(c[0]), args, span=self._span(meta))
 
-    def list_lit(self, meta: Any, c: list[Any]) -> nodes.ListLit:
+    def list_lit(self, meta: Any, c: list[Any]) -> nodes.ListLit[nodes.Expr]:
         return nodes.ListLit(tuple(x for x in c if x is not None), span=self._span(meta))
 
     def path(self, meta: Any, c: list[Token]) -> nodes.Path:

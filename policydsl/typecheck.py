@@ -70,7 +70,16 @@ class ExprChecker:
                 self.error("P301", "`?` is only allowed on a context attribute", node.span)
                 return self._type(node.inner)
             case nodes.CollectionType(kind, element):
-                return t.CollectionType(kind, self._type(element))
+                inner = self._type(element)
+                if isinstance(inner, t.CollectionType):
+                    self.error(
+                        "P301",
+                        f"a {kind} holds enum members, strings, integers or booleans, not {inner}",
+                        node.span,
+                        help="collections do not nest",
+                    )
+                    return t.CollectionType(kind, t.ANY)
+                return t.CollectionType(kind, inner)
             case nodes.RecordType():
                 self.error("P301", "records are only allowed in `context`", node.span)
                 return t.ANY
@@ -134,6 +143,14 @@ class ExprChecker:
     def _expect(self, typed: Typed, expected: t.Type, span: Span | None) -> None:
         if not t.compatible(typed.type, expected):
             self.error("P301", f"expected {expected}, found {typed.type}", span)
+        elif _kind(expected) == "set" and _kind(typed.type) == "list":
+            # constant literals were made sets already; a list read from the request may repeat
+            self.error(
+                "P301",
+                f"expected {expected}, found {typed.type}",
+                span,
+                help="a list keeps order and repeats; declare the attribute a `set` to use it here",
+            )
 
     def _expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
         match e:
@@ -307,6 +324,7 @@ class ExprChecker:
             value = const_value(literal)
             if value is not NOT_CONST:
                 return Typed(Const(frozenset(value), span=e.span), t.CollectionType("set", elem))
+            return Typed(model.SetOf(literal, span=e.span), t.CollectionType("set", elem))
         return Typed(literal, t.CollectionType("list", elem))
 
     def _call(

@@ -132,15 +132,15 @@ def compatible(a: Type, b: Type) -> bool:
 
 
 def is_int(t: Type) -> bool:
-    return isinstance(t, IntType | AnyType)
+    return isinstance(t, IntType | AnyType | NothingType)
 
 
 def is_bool(t: Type) -> bool:
-    return isinstance(t, BoolType | AnyType)
+    return isinstance(t, BoolType | AnyType | NothingType)
 
 
 def is_string(t: Type) -> bool:
-    return isinstance(t, StringType | AnyType)
+    return isinstance(t, StringType | AnyType | NothingType)
 
 
 def element_of(t: Type) -> Type | None:

@@ -595,3 +595,25 @@ def test_an_annotation_cannot_shadow_a_fired_rule_field(name: str) -> None:
     [diag] = caught.value.diagnostics
     assert diag.code == "P202"
     assert f"`{name}` is a field of every fired rule" in diag.message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "context { xs: set<set<int>> = [] }",
+            "a set holds enum members, strings, integers or booleans, not set<int>",
+            id="nested-collection",
+        ),
+        pytest.param(
+            "context { xs: list<int> = [] }\noutput o: set<int> { otherwise => xs }",
+            "expected set<int>, found list<int>",
+            id="list-attribute-as-set",
+        ),
+    ],
+)
+def test_collection_shapes(text: str, message: str) -> None:
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.loads(text + "\neffects a > b default b\n")
+    [diag] = caught.value.diagnostics
+    assert (diag.code, diag.message) == ("P301", message)

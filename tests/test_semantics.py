@@ -717,3 +717,27 @@ def test_fail_closed_refuses_an_evaluation_error_too() -> None:
     open_.decide = broken  # the fast path binds the backend directly
     with pytest.raises(policydsl.EvaluationError):
         open_.decide({"n": 0})
+
+
+def test_a_list_literal_where_a_set_is_meant_is_a_set(backend: str) -> None:
+    """`[n, n, 2]` for a `set<int>`: no repeats, whether its items are constants or not."""
+    policy = load(
+        "context { n: int = 0 }\neffects a > b default b\n"
+        "def d: set<int> = [n, n, 2]\n"
+        "output p: set<int> { otherwise => [n, 1, 1] }\n"
+        'rule r: a { when size(d) == 2 and d contains_all [n, 2]  cite "1"  reason "x" }\n',
+        backend,
+    )
+    assert policy.decide({"n": 5}).to_dict()["p"] == [1, 5]
+    assert policy.decide({"n": 5}).decision == "a"
+    assert policy.decide({"n": 2}).decision == "b"  # {2} has one element
+
+
+def test_a_quantifier_over_the_empty_list_is_vacuous(backend: str) -> None:
+    policy = load(
+        "context { n: int = 0 }\neffects a > b default b\n"
+        'rule every: a { when all q in []: q > n  cite "1"  reason "x" }\n'
+        'rule any: b { when some q in []: q > n  cite "1"  reason "x" }\n',
+        backend,
+    )
+    assert policy.decide({}).rules == ("every",)
