@@ -8,13 +8,14 @@ still loads, but its author is told where it does not say what they probably mea
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypeGuard
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.diagnostics import Diagnostic
 from policydsl.lower import lower
 from policydsl.model import CheckedPolicy, Const
+from policydsl.source import Span
 
 
 def analyse(policy: CheckedPolicy) -> list[Diagnostic]:
@@ -24,7 +25,7 @@ def analyse(policy: CheckedPolicy) -> list[Diagnostic]:
     for bit in program.dead:
         rule = program.rules[bit]
         found.append(_never(rule, "its condition is always false", spans))
-    conditions: dict[frozenset[Any], list[ir.RuleInfo]] = defaultdict(list)
+    conditions: dict[frozenset[ir.Expr], list[ir.RuleInfo]] = defaultdict(list)
     for check in program.checks:
         rule = program.rules[check.rule]
         parts = _conjuncts(check.condition)
@@ -43,7 +44,7 @@ def analyse(policy: CheckedPolicy) -> list[Diagnostic]:
     return found
 
 
-def _never(rule: ir.RuleInfo, why: str, spans: dict[str, Any]) -> Diagnostic:
+def _never(rule: ir.RuleInfo, why: str, spans: dict[str, Span | None]) -> Diagnostic:
     return Diagnostic(
         "W201",
         f"rule `{rule.id}` can never fire: {why}",
@@ -54,7 +55,7 @@ def _never(rule: ir.RuleInfo, why: str, spans: dict[str, Any]) -> Diagnostic:
 
 
 def _same_condition(
-    a: ir.RuleInfo, b: ir.RuleInfo, effects: tuple[str, ...], spans: dict[str, Any]
+    a: ir.RuleInfo, b: ir.RuleInfo, effects: tuple[str, ...], spans: dict[str, Span | None]
 ) -> Diagnostic:
     if a.effect == b.effect:
         message = f"rules `{a.id}` and `{b.id}` have the same condition and effect"
@@ -69,11 +70,11 @@ def _same_condition(
     return Diagnostic("W202", message, spans.get(b.id), help=help_, severity="warning")
 
 
-def _conjuncts(e: Any) -> list[Any]:
+def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
     return list(e.operands) if isinstance(e, nodes.And) else [e]
 
 
-def _contradiction(parts: list[Any], slots: tuple[ir.Slot, ...]) -> str | None:
+def _contradiction(parts: list[ir.Expr], slots: tuple[ir.Slot, ...]) -> str | None:
     """Why a conjunction is unsatisfiable, for the contradictions that are easy to be sure of."""
     present = set(parts)
     for part in parts:
@@ -82,12 +83,12 @@ def _contradiction(parts: list[Any], slots: tuple[ir.Slot, ...]) -> str | None:
     allowed: dict[int, frozenset[Any]] = {}
     low: dict[int, int] = {}
     high: dict[int, int] = {}
-    for s in slots:
-        if isinstance(s.type, t.IntType):
-            if s.type.lo is not None:
-                low[s.index] = s.type.lo
-            if s.type.hi is not None:
-                high[s.index] = s.type.hi
+    for slot in slots:
+        if isinstance(slot.type, t.IntType):
+            if slot.type.lo is not None:
+                low[slot.index] = slot.type.lo
+            if slot.type.hi is not None:
+                high[slot.index] = slot.type.hi
     for part in parts:
         match part:
             case nodes.Compare("==", ir.SlotRef(s), Const(v)) | nodes.Compare(
@@ -124,5 +125,5 @@ def _narrow(op: str, v: int, s: int, low: dict[int, int], high: dict[int, int]) 
         high[s] = min(high.get(s, v), v)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

@@ -14,7 +14,7 @@ import attrs
 
 from policydsl import nodes
 from policydsl import typesys as t
-from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, Size, children
+from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, SetOf, Size, children
 from policydsl.render import render, value_text
 
 IR_VERSION = 1
@@ -61,6 +61,7 @@ Expr: TypeAlias = """
     | FieldOf[Expr]
     | FieldPresent[Expr]
     | Size[Expr]
+    | SetOf[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
     | nodes.Not[Expr]
