@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import operator
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import attrs
 
-from policydsl import ir, nodes
+from policydsl import ir, model, nodes
 from policydsl import typesys as t
 from policydsl.model import (
     Attr,
@@ -41,7 +41,7 @@ def lower(policy: CheckedPolicy, *, indexed: bool = True) -> ir.Program:
     rules: list[ir.RuleInfo] = []
     always: list[int] = []
     dead: list[int] = []
-    conjuncts: dict[int, list[Any]] = {}
+    conjuncts: dict[int, list[ir.Expr]] = {}
     for bit, rule in enumerate(policy.rules):
         rules.append(
             ir.RuleInfo(
@@ -97,16 +97,16 @@ def lower(policy: CheckedPolicy, *, indexed: bool = True) -> ir.Program:
     else:
         checks = [ir.Check(bit, _and(parts)) for bit, parts in conjuncts.items()]
 
-    tests: list[Any] = []
+    tests: list[ir.Expr] = []
     if indexed:
         checks, indexes, tests = _hoist_shared_tests(checks, indexes, slots)
 
-    flags: list[Any] = []
-    outputs = []
+    flags: list[ir.Expr] = []
+    outputs: list[ir.OutputIR] = []
     for output in policy.outputs:
-        cases = []
-        for cond, value in output.cases:
-            lowered_cond = None if cond is None else _flagged(fold(lowerer.expr(cond)), flags)
+        cases: list[tuple[ir.Expr | None, ir.Expr]] = []
+        for when, value in output.cases:
+            lowered_cond = None if when is None else _flagged(fold(lowerer.expr(when)), flags)
             cases.append((lowered_cond, _flagged(fold(lowerer.expr(value)), flags)))
         outputs.append(ir.OutputIR(output.name, tuple(cases)))
 
@@ -161,7 +161,7 @@ class _Lowerer:
         self.policy = policy
         self.by_path = by_path
 
-    def expr(self, e: Any) -> Any:
+    def expr(self, e: model.Expr) -> ir.Expr:
         """Inline definitions; context reads become slot reads."""
         match e:
             case Attr(path):
@@ -172,40 +172,42 @@ class _Lowerer:
                 return ir.SlotPresent(self.by_path[path])
             case DefRef(name):
                 return self.expr(self.policy.definitions[name].expr)
-        return map_children(e, self.expr)
+        # Any other node keeps its class over lowered children, which makes it an IR node (the
+        # leaves left, constants, locals and outcomes, are both): mypy cannot follow the stages.
+        return cast("ir.Expr", map_children(e, self.expr))
 
 
 MAX_FOLDED_BITS = 13_000  # about 3,900 digits: repr() refuses an int of more than 4,300
 
 
-def fold(e: Any) -> Any:
+def fold(e: ir.Expr) -> ir.Expr:
     """Constant folding and boolean simplification, bottom-up."""
     e = map_children(e, fold)
     match e:
         case nodes.And(ops):
-            kept = []
-            for op in ops:
-                if op == Const(False):
+            kept: list[ir.Expr] = []
+            for operand in ops:
+                if operand == Const(False):
                     return Const(False)
-                if op != Const(True):
-                    kept.extend(op.operands if isinstance(op, nodes.And) else [op])
+                if operand != Const(True):
+                    kept.extend(operand.operands if isinstance(operand, nodes.And) else [operand])
             return _and(kept)
         case nodes.Or(ops):
             kept = []
-            for op in ops:
-                if op == Const(True):
+            for operand in ops:
+                if operand == Const(True):
                     return Const(True)
-                if op != Const(False):
-                    kept.extend(op.operands if isinstance(op, nodes.Or) else [op])
+                if operand != Const(False):
+                    kept.extend(operand.operands if isinstance(operand, nodes.Or) else [operand])
             return _or(kept)
         case nodes.Not(Const(value)):
             return Const(not value)
         case nodes.Not(nodes.Not(inner)):
             return inner
-        case nodes.ListLit(items) if all(isinstance(i, Const) for i in items):
+        case nodes.ListLit(items) if _constants(items):
             return Const(tuple(i.value for i in items))
-        case nodes.Compare(op, Const(a), Const(b)):
-            return Const(_compare(op, a, b))
+        case nodes.Compare(cmp, Const(a), Const(b)):
+            return Const(_compare(cmp, a, b))
         case nodes.In(Const(a), Const(b), negated):
             return Const((a in b) != negated)
         case nodes.In(_, Const(b), _) if isinstance(b, tuple):
@@ -213,6 +215,7 @@ def fold(e: Any) -> Any:
         case nodes.Arith(Const(first), rest) if all(isinstance(x, Const) for _, x in rest):
             total = first
             for op, x in rest:
+                assert isinstance(x, Const)  # by the guard
                 total = (
                     total + x.value
                     if op == "+"
@@ -242,23 +245,27 @@ _COMPARE = {
 }
 
 
+def _constants(items: tuple[ir.Expr, ...]) -> TypeGuard[tuple[Const, ...]]:
+    return all(isinstance(i, Const) for i in items)
+
+
 def _compare(op: str, a: Any, b: Any) -> bool:
     return bool(_COMPARE[op](a, b))
 
 
-def _and(parts: list[Any]) -> Any:
+def _and(parts: list[ir.Expr]) -> ir.Expr:
     if not parts:
         return Const(True)
     return parts[0] if len(parts) == 1 else nodes.And(tuple(parts))
 
 
-def _or(parts: list[Any]) -> Any:
+def _or(parts: list[ir.Expr]) -> ir.Expr:
     if not parts:
         return Const(False)
     return parts[0] if len(parts) == 1 else nodes.Or(tuple(parts))
 
 
-def _conjuncts(e: Any) -> list[Any]:
+def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
     return list(e.operands) if isinstance(e, nodes.And) else [e]
 
 
@@ -267,7 +274,7 @@ def _conjuncts(e: Any) -> list[Any]:
 Key = tuple[str, int, frozenset[Any]]  # (kind, slot, values)
 
 
-def _key_of(part: Any, slots: tuple[ir.Slot, ...]) -> Key | None:
+def _key_of(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> Key | None:
     """The index key a conjunct offers: `c in attr-collection` or `attr == c` / `attr in [..]`."""
     match part:
         case nodes.In(Const(value), ir.SlotRef(s), False) | nodes.SetTest(
@@ -288,7 +295,7 @@ def _scalar(slot: ir.Slot) -> bool:
 
 
 def _choose_keys(
-    conjuncts: dict[int, list[Any]], slots: tuple[ir.Slot, ...]
+    conjuncts: dict[int, list[ir.Expr]], slots: tuple[ir.Slot, ...]
 ) -> dict[int, tuple[Key, int]]:
     """Each rule's key: among its conjuncts' keys, the one on the attribute most rules share."""
     offered: dict[int, list[tuple[Key, int]]] = {}
@@ -315,7 +322,7 @@ def _choose_keys(
 # ---- shared tests ---------------------------------------------------------------------------
 
 
-def _atoms(e: Any) -> list[Any]:
+def _atoms(e: ir.Expr) -> list[ir.Expr]:
     """The tests of a condition: its maximal parts that are not `and`, `or` or `not`."""
     if isinstance(e, nodes.And | nodes.Or):
         return [a for op in e.operands for a in _atoms(op)]
@@ -326,7 +333,7 @@ def _atoms(e: Any) -> list[Any]:
     return [e]
 
 
-def _hoistable(e: Any, slots: tuple[ir.Slot, ...]) -> bool:
+def _hoistable(e: ir.Expr, slots: tuple[ir.Slot, ...]) -> bool:
     """Safe to compute before any rule: reads no optional slot and no quantifier variable."""
     if isinstance(e, ir.SlotRef):
         return not _optional(slots, e.slot)
@@ -345,10 +352,10 @@ def _optional(slots: tuple[ir.Slot, ...], index: int | None) -> bool:
 
 def _hoist_shared_tests(
     checks: list[ir.Check], indexes: list[ir.Index], slots: tuple[ir.Slot, ...]
-) -> tuple[list[ir.Check], list[ir.Index], list[Any]]:
+) -> tuple[list[ir.Check], list[ir.Index], list[ir.Expr]]:
     all_checks = [*checks, *(c for ix in indexes for b in ix.buckets for c in b.checks)]
-    counts: Counter[Any] = Counter(a for c in all_checks for a in _atoms(c.condition))
-    shared = sorted(
+    counts: Counter[ir.Expr] = Counter(a for c in all_checks for a in _atoms(c.condition))
+    shared: list[ir.Expr] = sorted(
         (
             a
             for a, n in counts.items()
@@ -360,7 +367,7 @@ def _hoist_shared_tests(
         return checks, indexes, []
     number = {a: i for i, a in enumerate(shared)}
 
-    def replace(e: Any) -> Any:
+    def replace(e: ir.Expr) -> ir.Expr:
         if e in number:
             return ir.TestRef(number[e])
         return map_children(e, replace)
@@ -380,11 +387,11 @@ def _hoist_shared_tests(
 # ---- outputs --------------------------------------------------------------------------------
 
 
-def _outcome_only(e: Any, bound: frozenset[str] = frozenset()) -> bool:
+def _outcome_only(e: ir.Expr, bound: frozenset[str] = frozenset()) -> bool:
     """Depends on the fired rules or the decision, and on nothing of the request."""
     found = {"outcome": False}
 
-    def visit(x: Any, bound: frozenset[str]) -> bool:
+    def visit(x: ir.Expr, bound: frozenset[str]) -> bool:
         if isinstance(x, ir.SlotRef | ir.SlotPresent | ir.TestRef):
             return False
         if isinstance(x, Local) and x.name not in bound:
@@ -398,7 +405,7 @@ def _outcome_only(e: Any, bound: frozenset[str] = frozenset()) -> bool:
     return visit(e, bound) and found["outcome"]
 
 
-def _flagged(e: Any, flags: list[Any]) -> Any:
+def _flagged(e: ir.Expr, flags: list[ir.Expr]) -> ir.Expr:
     """Replace each maximal outcome-only part of an output by a flag computed per rule set."""
     if isinstance(e, Const):
         return e
@@ -410,12 +417,15 @@ def _flagged(e: Any, flags: list[Any]) -> Any:
 
 
 def _collection_uses(
-    conditions: list[Any], indexes: list[ir.Index], tests: list[Any], outputs: list[ir.OutputIR]
+    conditions: list[ir.Expr],
+    indexes: list[ir.Index],
+    tests: list[ir.Expr],
+    outputs: list[ir.OutputIR],
 ) -> set[int]:
     """Slots whose collection value is read by an expression (not only looked up by an index)."""
     used: set[int] = set()
 
-    def visit(e: Any) -> None:
+    def visit(e: ir.Expr) -> None:
         if isinstance(e, ir.SlotRef):
             used.add(e.slot)
         for c in ir.ir_children(e):

@@ -7,7 +7,7 @@ Expressions here are syntax nodes whose leaves the checker replaced by resolved 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeAlias
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import attrs
 
@@ -95,7 +95,7 @@ class Size(Generic[E_co]):
 class SetOf(Generic[E_co]):
     """A list literal written where a set is meant, with items known only per request."""
 
-    items: nodes.ListLit[E_co]
+    items: E_co  # a `ListLit`; constant folding may make it a `Const` before folding the set
     span: Span | None = _span()
 
 
@@ -124,8 +124,16 @@ Expr: TypeAlias = """
 """
 
 
-def map_children(expr: Any, fn: Callable[[Any], Any]) -> Any:
-    """Rebuild `expr` with `fn` applied to each direct sub-expression."""
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
+
+
+def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
+    """Rebuild `expr` with `fn` applied to each direct sub-expression.
+
+    Works on the expressions of every stage. The node keeps its class: a leaf stays of `expr`'s
+    stage, a compound node takes `fn`'s (when `fn` lowers, a node over IR children is IR).
+    """
     match expr:
         case nodes.And(operands) | nodes.Or(operands):
             return attrs.evolve(expr, operands=tuple(fn(e) for e in operands))
