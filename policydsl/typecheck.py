@@ -247,10 +247,10 @@ class ExprChecker:
 
     def _set_test(
         self,
-        e: nodes.SetTest,
+        e: nodes.SetTest[nodes.Expr],
         op: str,
-        left: Any,
-        right: Any,
+        left: nodes.Expr,
+        right: nodes.Expr,
         scope: Scope,
         facts: frozenset[Fact],
     ) -> Typed:
@@ -302,8 +302,8 @@ class ExprChecker:
 
     def _list(
         self,
-        e: nodes.ListLit,
-        items: tuple[Any, ...],
+        e: nodes.ListLit[nodes.Expr],
+        items: tuple[nodes.Expr, ...],
         scope: Scope,
         facts: frozenset[Fact],
         expected: t.Type | None,
@@ -329,9 +329,9 @@ class ExprChecker:
 
     def _call(
         self,
-        e: nodes.Call,
+        e: nodes.Call[nodes.Expr],
         func: nodes.Ident,
-        args: tuple[Any, ...],
+        args: tuple[nodes.Expr, ...],
         scope: Scope,
         facts: frozenset[Fact],
     ) -> Typed:
