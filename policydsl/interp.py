@@ -66,7 +66,7 @@ def derive_outputs(
 
 def trace(
     policy: model.CheckedPolicy, context: Mapping[str, Any], rule: model.Rule
-) -> list[tuple[Any, Any, list[tuple[str, Any]]]]:
+) -> list[tuple[model.Expr, Any, list[tuple[str, Any]]]]:
     """Each test of a rule's condition (its `and`-ed parts), its value for this request, and the
     attributes and definitions it reads with their values: what `explain` shows."""
     env = _Env(policy, context)
@@ -95,7 +95,7 @@ class _Absent:
 ABSENT: Any = _Absent()
 
 
-def _leaves(expr: Any) -> list[Any]:
+def _leaves(expr: model.Expr) -> list[model.Expr]:
     found = [expr]
     for child in model.children(expr):
         found.extend(_leaves(child))
@@ -114,23 +114,23 @@ def fired_record(rule: model.Rule) -> dict[str, Any]:
     return record
 
 
-def evaluate(expr: Any, env: _Env) -> Any:
+def evaluate(expr: model.Expr, env: _Env) -> Any:
     match expr:
         case model.Const(value):
             return value
         case model.Attr(path):
-            value: Any = env.context
+            found: Any = env.context
             for part in path:
-                if part not in value:
+                if part not in found:
                     raise EvaluationError(f"`{'.'.join(path)}` is absent")
-                value = value[part]
-            return value
+                found = found[part]
+            return found
         case model.Present(path):
-            value = env.context
+            found = env.context
             for part in path:
-                if part not in value:
+                if part not in found:
                     return False
-                value = value[part]
+                found = found[part]
             return True
         case model.DefRef(name):
             if name not in env.defs:
@@ -157,12 +157,12 @@ def evaluate(expr: Any, env: _Env) -> Any:
             return any(evaluate(o, env) for o in operands)
         case nodes.Not(operand):
             return not evaluate(operand, env)
-        case nodes.Compare(op, left, right):
-            return _compare(op, evaluate(left, env), evaluate(right, env))
+        case nodes.Compare(cmp, left, right):
+            return _compare(cmp, evaluate(left, env), evaluate(right, env))
         case nodes.In(element, collection, negated):
             return (evaluate(element, env) in evaluate(collection, env)) != negated
-        case nodes.SetTest(op, left, right):
-            return _set_test(op, evaluate(left, env), evaluate(right, env))
+        case nodes.SetTest(test, left, right):
+            return _set_test(test, evaluate(left, env), evaluate(right, env))
         case nodes.Arith(first, rest):
             total = evaluate(first, env)
             for op, operand in rest:
