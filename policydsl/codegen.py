@@ -16,6 +16,7 @@ from typing import Any
 from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.context import MAX_COLLECTION
+from policydsl.decision import Decision
 from policydsl.glob import compile_glob
 from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, SetOf, Size
 
@@ -69,6 +70,12 @@ _COMPARE_OPS: dict[str, Callable[[], ast.cmpop]] = {
 _ARITH_OPS: dict[str, Callable[[], ast.operator]] = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult}
 
 
+# The generated functions: `_decide(_fallback, ctx)`, which calls `_fallback(ctx)` on anything it
+# does not accept, and `_flags(_decision, _fired)`, the outcome-only parts of the outputs.
+DecideFunction = Callable[[Callable[[object], Decision], object], Decision]
+FlagsFunction = Callable[[str, tuple[dict[str, Any], ...]], tuple[Any, ...]]
+
+
 class Generated:
     """The generated module: its `ast`, the namespace it runs in, and the functions it defines."""
 
@@ -77,8 +84,8 @@ class Generated:
         self.namespace = namespace
         code = compile(module, filename, "exec")
         exec(code, namespace)  # the namespace has empty builtins; the code is ours
-        self.decide = namespace["_decide"]
-        self.flags = namespace["_flags"]
+        self.decide: DecideFunction = namespace["_decide"]
+        self.flags: FlagsFunction = namespace["_flags"]
 
     def source(self) -> str:
         """Readable Python for `policyc compile --emit python` (never executed)."""
@@ -180,7 +187,7 @@ class _Gen:
             )
         ]
         body.extend(self._load_record(None, _name("ctx"), present=True))
-        always = [ast.Constant(r) for r in self.program.always]
+        always: list[ast.expr] = [ast.Constant(r) for r in self.program.always]
         body.append(_assign("_fired", ast.List(always, _LOAD)))
         for i, test in enumerate(self.program.tests):
             body.append(_assign(f"_t{i}", self.expr(test)))
@@ -377,6 +384,7 @@ class _Gen:
         checked = [ir.Bucket(None, (), checks) for checks in branches]
         slot = self.slots[ix.slot]
         body: list[ast.stmt] = []
+        lookup: ast.expr  # the rules a key fires outright
         if ix.kind == "eq":
             key: ast.expr = _name(self.slot(ix.slot))
             if always:
@@ -472,7 +480,7 @@ class _Gen:
 
     # ---- expressions ------------------------------------------------------------------------
 
-    def expr(self, e: Any) -> ast.expr:
+    def expr(self, e: ir.Expr) -> ast.expr:
         match e:
             case Const(value):
                 return self.const(value)
@@ -500,38 +508,38 @@ class _Gen:
                 return ast.BoolOp(ast.And(), [self.expr(o) for o in ops])
             case nodes.Or(ops):
                 return ast.BoolOp(ast.Or(), [self.expr(o) for o in ops])
-            case nodes.Not(op):
-                return ast.UnaryOp(ast.Not(), self.expr(op))
-            case nodes.Compare(op, left, right):
-                return ast.Compare(self.expr(left), [_COMPARE_OPS[op]()], [self.expr(right)])
+            case nodes.Not(operand):
+                return ast.UnaryOp(ast.Not(), self.expr(operand))
+            case nodes.Compare(cmp, left, right):
+                return ast.Compare(self.expr(left), [_COMPARE_OPS[cmp]()], [self.expr(right)])
             case nodes.In(element, collection, negated):
-                op = ast.NotIn() if negated else ast.In()
-                return ast.Compare(self.expr(element), [op], [self.expr(collection)])
-            case nodes.SetTest(op, left, right):
-                return self._set_test(op, left, right)
+                cmpop = ast.NotIn() if negated else ast.In()
+                return ast.Compare(self.expr(element), [cmpop], [self.expr(collection)])
+            case nodes.SetTest(test, left, right):
+                return self._set_test(test, left, right)
             case nodes.Arith(first, rest):
-                ops = {op for op, _ in rest}
-                if len(rest) >= _MAX_CHAIN and (ops == {"*"} or "*" not in ops):
+                operators = {op for op, _ in rest}
+                if len(rest) >= _MAX_CHAIN and (operators == {"*"} or "*" not in operators):
                     terms = [self.expr(first)]
                     for op, operand in rest:
                         term = self.expr(operand)
                         terms.append(ast.UnaryOp(ast.USub(), term) if op == "-" else term)
-                    return _call("_prod" if ops == {"*"} else "_sum", ast.Tuple(terms, _LOAD))
+                    return _call("_prod" if operators == {"*"} else "_sum", ast.Tuple(terms, _LOAD))
                 result = self.expr(first)
                 for op, operand in rest:
                     result = ast.BinOp(result, _ARITH_OPS[op](), self.expr(operand))
                 return result
-            case nodes.Neg(op):
-                return ast.UnaryOp(ast.USub(), self.expr(op))
+            case nodes.Neg(operand):
+                return ast.UnaryOp(ast.USub(), self.expr(operand))
             case nodes.Quantifier(kind, var, collection, body):
                 source = self.expr(collection)
                 name = self.fresh("_v")
                 self._locals.append({var.name: name})
                 try:
-                    element = self.expr(body)
+                    elt = self.expr(body)
                 finally:
                     self._locals.pop()
-                gen = ast.GeneratorExp(element, [ast.comprehension(_store(name), source, [], 0)])
+                gen = ast.GeneratorExp(elt, [ast.comprehension(_store(name), source, [], 0)])
                 return _call("_any" if kind == "some" else "_all", gen)
             case nodes.ListLit(items):
                 return ast.Tuple([self.expr(i) for i in items], _LOAD)
@@ -543,7 +551,7 @@ class _Gen:
                 return frame[name]
         raise AssertionError(f"unbound local {name}")  # pragma: no cover
 
-    def _set_test(self, op: str, left: Any, right: Any) -> ast.expr:
+    def _set_test(self, op: str, left: ir.Expr, right: ir.Expr) -> ast.expr:
         a, b = self.expr(left), self.expr(right)
         if op == "contains":
             return ast.Compare(b, [ast.In()], [a])

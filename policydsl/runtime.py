@@ -21,6 +21,10 @@ from policydsl.model import CheckedPolicy
 MAX_CACHED_RULE_SETS = 65_536
 MAX_CACHED_OUTPUTS = 256  # decisions kept per rule set (outputs may read the request)
 
+# What is cached per set of fired rules: the outcome-only flags, the decisions already built for
+# output values, and the decision without outputs.
+Entry = tuple[tuple[Any, ...], dict[Any, Decision], Decision]
+
 
 class CompiledEvaluatorError(EvaluationError):
     """The generated code refused a context the validator accepted: a bug in policydsl."""
@@ -35,9 +39,7 @@ class CompiledEvaluator:
         self._rules = self.program.rules
         self._rank = {effect: i for i, effect in enumerate(self.program.effects)}
         self._output_names = tuple(o.name for o in self.program.outputs)
-        self._cache: dict[
-            tuple[int, ...], tuple[tuple[Any, ...], dict[Any, Decision], Decision]
-        ] = {}
+        self._cache: dict[tuple[int, ...], Entry] = {}
         runtime = {"_CACHE": self._cache, "_miss": self._miss, "_finish": self._finish}
         self.generated = generate(self.program, runtime, filename)
         self._decide = self.generated.decide
@@ -50,9 +52,9 @@ class CompiledEvaluator:
         """Anything the fast path did not accept: validate precisely (raising `ContextError`),
         then decide the normalised context, which the fast path always accepts."""
         normalised = _exact(validate(self._schema, context))
-        return self._decide(_refuse, normalised)  # type: ignore[no-any-return]
+        return self._decide(_refuse, normalised)
 
-    def _miss(self, key: tuple[int, ...]) -> tuple[tuple[Any, ...], dict[Any, Decision], Decision]:
+    def _miss(self, key: tuple[int, ...]) -> Entry:
         """Combine the fired rules the first time this list of them is seen.
 
         The key lists rule numbers in the order they fired, repeats included (a label given
@@ -74,12 +76,12 @@ class CompiledEvaluator:
             tuple(r.reason for r in fired),
         )
         flags = self.generated.flags(decision, tuple(_record(r) for r in fired))
-        entry = (flags, {}, base)
+        entry: Entry = (flags, {}, base)
         if len(self._cache) < MAX_CACHED_RULE_SETS:
             self._cache[key] = entry
         return entry
 
-    def _finish(self, entry: tuple[Any, dict[Any, Decision], Decision], key: Any) -> Decision:
+    def _finish(self, entry: Entry, key: Any) -> Decision:
         """The decision for a rule set and output values, built once and then shared."""
         values = key if len(self._output_names) > 1 else (key,)
         base = entry[2]
