@@ -57,8 +57,9 @@ class Policy:
             )
             self._decide = self.evaluator.decide
         if not fail_closed:
-            # the hot path: calling the backend directly saves a frame per decision
-            self.decide = self._decide  # type: ignore[method-assign]
+            # the hot path: calling the backend directly saves a frame per decision. mypy forbids
+            # assigning to a method, and compares the callable with its unbound signature
+            self.decide = self._decide  # type: ignore[method-assign,assignment]
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as the sources: a worker process rebuilds the same policy."""
