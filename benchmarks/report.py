@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTEST_ARGS = ["-m", "pytest", "benchmarks", "--benchmark-only", "-q", "-p", "no:cacheprovider"]
 
 SIZES = (10, 100, 1_000, 10_000)
-SHAPES = ("category", "equality")
+SHAPES = ("category", "equality", "pair")
 REQUESTS = ("one", "none")
 DECIDE_ORDER = ("handwritten", "compiled", "compiled + to_dict", "naive", "interpreted")
 

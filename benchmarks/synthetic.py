@@ -4,7 +4,9 @@ They go through `policydsl.loads` like any user's policy, so the benchmarks time
 pipeline (parse, check, lower, generate) and the shapes an index has to handle:
 
 - `category`: a table of N labels and one table rule, `when label in request.labels`;
-- `equality`: N separate rules, `when request.action == aK`.
+- `equality`: N separate rules, `when request.action == aK`;
+- `pair`: a table of N (role, action) grants and one rule testing both, `when request.role == role
+  and request.action == action`: many rules share each key, so the index must go a level deeper.
 
 Each enum has one extra member, `unlisted`, that no rule names, so a request can be valid and
 still match nothing.
@@ -79,7 +81,50 @@ def equality_requests(n: int) -> dict[str, tuple[Context, tuple[str, ...]]]:
     }
 
 
+def _side(n: int) -> int:
+    """Roles and actions per side, so that side * side >= n."""
+    side = 1
+    while side * side < n:
+        side += 1
+    return side
+
+
+def pair_policy(n: int) -> str:
+    """N grants of (role, action), one table rule testing both attributes by equality."""
+    side = _side(n)
+    roles = ", ".join(f"r{i}" for i in range(side))
+    actions = ", ".join(f"a{i}" for i in range(side))
+    rows = "\n".join(f'  "g{k}", r{k // side}, a{k % side}' for k in range(n))
+    return f"""\
+enum Role {{ {roles} }}
+enum Action {{ {actions}, {UNLISTED} }}
+context {{ request: {{ role: Role  action: Action }} }}
+effects allow > deny default deny
+
+table grants(grant: string, role: Role, action: Action) {{
+{rows}
+}}
+
+rule granted for grants: allow {{
+  when request.role == role and request.action == action
+  cite "G"
+  reason "grant {{grant}}"
+}}
+"""
+
+
+def pair_requests(n: int) -> dict[str, tuple[Context, tuple[str, ...]]]:
+    """`one` matches the last grant only, `none` a known role with an action no grant names."""
+    side, last = _side(n), n - 1
+    role, action = f"r{last // side}", f"a{last % side}"
+    return {
+        "one": ({"request": {"role": role, "action": action}}, (f"granted[g{last}]",)),
+        "none": ({"request": {"role": role, "action": UNLISTED}}, ()),
+    }
+
+
 SHAPES: dict[str, tuple[Callable[[int], str], Callable[[int], dict[str, Any]]]] = {
     "category": (category_policy, category_requests),
     "equality": (equality_policy, equality_requests),
+    "pair": (pair_policy, pair_requests),
 }

@@ -376,12 +376,12 @@ class _Gen:
     def _index(self, n: int, ix: ir.Index) -> list[ast.stmt]:
         always = {b.key: b.always for b in ix.buckets if b.always}
         # keys whose buckets make the same checks share one branch of the dispatch tree
-        branches: dict[tuple[ir.Check, ...], int] = {}
+        branches: dict[tuple[tuple[ir.Check, ...], tuple[ir.Index, ...]], int] = {}
         dispatch = {}
         for b in ix.buckets:
-            if b.checks:
-                dispatch[b.key] = branches.setdefault(b.checks, len(branches))
-        checked = [ir.Bucket(None, (), checks) for checks in branches]
+            if b.checks or b.indexes:
+                dispatch[b.key] = branches.setdefault((b.checks, b.indexes), len(branches))
+        checked = [ir.Bucket(None, (), checks, subs) for checks, subs in branches]
         slot = self.slots[ix.slot]
         body: list[ast.stmt] = []
         lookup: ast.expr  # the rules a key fires outright
@@ -427,7 +427,11 @@ class _Gen:
 
         def tree(lo: int, hi: int) -> list[ast.stmt]:
             if hi - lo == 1:
-                return self._checks(buckets[lo].checks)
+                bucket = buckets[lo]
+                body = self._checks(bucket.checks)
+                for sub in bucket.indexes:
+                    body.extend(self._index(0, sub))
+                return body or [ast.Pass()]
             mid = (lo + hi) // 2
             test = ast.Compare(_name(k), [ast.Lt()], [ast.Constant(mid)])
             return [ast.If(test, tree(lo, mid), tree(mid, hi))]

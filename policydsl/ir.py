@@ -118,11 +118,13 @@ class Check:
 
 @attrs.frozen
 class Bucket:
-    """The rules an index reaches for one key value: some fire outright, some need a check."""
+    """The rules an index reaches for one key value: some fire outright, some need a check,
+    and where many do, their other tests are indexed in turn (the index is a trie)."""
 
     key: Any
     always: tuple[int, ...]
     checks: tuple[Check, ...]
+    indexes: tuple[Index, ...] = ()
 
 
 @attrs.frozen
@@ -197,12 +199,7 @@ def dump(program: Program) -> str:
     lines.extend(f"  r{c.rule} if {show(c.condition, slots)}" for c in program.checks)
     for ix in program.indexes:
         lines.append("")
-        verb = "element of" if ix.kind == "member" else "value of"
-        lines.append(f"index {verb} s{ix.slot} {slots[ix.slot].dotted}:")
-        for b in ix.buckets:
-            parts = [_rules(b.always)] if b.always else []
-            parts.extend(f"r{c.rule} if {show(c.condition, slots)}" for c in b.checks)
-            lines.append(f"  {value_text(b.key)} -> {'; '.join(parts)}")
+        lines.extend(_dump_index(ix, slots, ""))
     if program.flags:
         lines.append("")
         lines.append("flags (per set of fired rules):")
@@ -214,6 +211,18 @@ def dump(program: Program) -> str:
             head = "otherwise" if cond is None else f"when {show(cond, slots)}"
             lines.append(f"  {head} => {show(value, slots)}")
     return "\n".join(lines) + "\n"
+
+
+def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
+    verb = "element of" if ix.kind == "member" else "value of"
+    lines = [f"{indent}index {verb} s{ix.slot} {slots[ix.slot].dotted}:"]
+    for b in ix.buckets:
+        parts = [_rules(b.always)] if b.always else []
+        parts.extend(f"r{c.rule} if {show(c.condition, slots)}" for c in b.checks)
+        lines.append(f"{indent}  {value_text(b.key)} -> {'; '.join(parts)}".rstrip())
+        for sub in b.indexes:
+            lines.extend(_dump_index(sub, slots, indent + "    "))
+    return lines
 
 
 def _rules(bits: tuple[int, ...]) -> str:
@@ -244,6 +253,15 @@ def show(e: Expr, slots: tuple[Slot, ...]) -> str:
         return None
 
     return render(e, leaf)
+
+
+def nested_checks(checks: tuple[Check, ...], indexes: tuple[Index, ...]) -> list[Check]:
+    """Every check of a program or bucket, inside its indexes at any depth included."""
+    found = list(checks)
+    for ix in indexes:
+        for b in ix.buckets:
+            found.extend(nested_checks(b.checks, b.indexes))
+    return found
 
 
 def ir_children(e: Expr) -> list[Expr]:

@@ -67,33 +67,7 @@ def lower(policy: CheckedPolicy, *, indexed: bool = True) -> ir.Program:
     checks: list[ir.Check] = []
     indexes: list[ir.Index] = []
     if indexed:
-        keyed = _choose_keys(conjuncts, slots)
-        groups: dict[tuple[str, int], dict[Any, tuple[list[int], list[ir.Check]]]] = defaultdict(
-            dict
-        )
-        for bit, parts in conjuncts.items():
-            if bit not in keyed:
-                checks.append(ir.Check(bit, _and(parts)))
-                continue
-            (kind, slot, values), position = keyed[bit]
-            residual = parts[:position] + parts[position + 1 :]
-            for value in sorted(values, key=repr):
-                always_bits, bucket_checks = groups[(kind, slot)].setdefault(value, ([], []))
-                if residual:
-                    bucket_checks.append(ir.Check(bit, _and(residual)))
-                else:
-                    always_bits.append(bit)
-        for (kind, slot), buckets in sorted(groups.items()):
-            indexes.append(
-                ir.Index(
-                    kind,
-                    slot,
-                    tuple(
-                        ir.Bucket(key, tuple(a), tuple(c))
-                        for key, (a, c) in sorted(buckets.items(), key=lambda kv: repr(kv[0]))
-                    ),
-                )
-            )
+        checks, indexes = _index_rules(list(conjuncts.items()), slots)
     else:
         checks = [ir.Check(bit, _and(parts)) for bit, parts in conjuncts.items()]
 
@@ -210,6 +184,8 @@ def fold(e: ir.Expr) -> ir.Expr:
             return Const(_compare(cmp, a, b))
         case nodes.In(Const(a), Const(b), negated):
             return Const((a in b) != negated)
+        case nodes.In(_, Const(b), negated) if isinstance(b, tuple | frozenset) and not b:
+            return Const(negated)  # nothing is in an empty collection
         case nodes.In(_, Const(b), _) if isinstance(b, tuple):
             return attrs.evolve(e, collection=Const(frozenset(b)))
         case nodes.Arith(Const(first), rest) if all(isinstance(x, Const) for _, x in rest):
@@ -319,6 +295,45 @@ def _choose_keys(
     return chosen
 
 
+TRIE_MIN = 4  # a bucket with this many checks indexes their remaining tests in turn
+
+
+def _index_rules(
+    rules: list[tuple[int, list[ir.Expr]]], slots: tuple[ir.Slot, ...]
+) -> tuple[list[ir.Check], list[ir.Index]]:
+    """Index rules on their keys; what has no key is checked in turn (the wildcard branch).
+
+    A bucket that many rules reach is indexed again on their remaining tests, so rules that
+    share one key and differ on another (`role == r and action == a`) cost a lookup per level.
+    """
+    keyed = _choose_keys(dict(rules), slots)
+    checks: list[ir.Check] = []
+    groups: dict[tuple[str, int], dict[Any, list[tuple[int, list[ir.Expr]]]]] = defaultdict(dict)
+    for bit, parts in rules:
+        if bit not in keyed:
+            checks.append(ir.Check(bit, _and(parts)))
+            continue
+        (kind, slot, values), position = keyed[bit]
+        residual = parts[:position] + parts[position + 1 :]
+        for value in sorted(values, key=repr):
+            groups[(kind, slot)].setdefault(value, []).append((bit, residual))
+    indexes: list[ir.Index] = []
+    for (kind, slot), buckets in sorted(groups.items()):
+        made = []
+        for key, members in sorted(buckets.items(), key=lambda kv: repr(kv[0])):
+            always = tuple(bit for bit, residual in members if not residual)
+            rest = [(bit, residual) for bit, residual in members if residual]
+            if len(rest) >= TRIE_MIN:
+                sub_checks, sub_indexes = _index_rules(rest, slots)
+            else:
+                sub_checks, sub_indexes = [ir.Check(b, _and(r)) for b, r in rest], []
+            if always or sub_checks or sub_indexes:  # else its rules can never fire here
+                made.append(ir.Bucket(key, always, tuple(sub_checks), tuple(sub_indexes)))
+        if made:
+            indexes.append(ir.Index(kind, slot, tuple(made)))
+    return checks, indexes
+
+
 # ---- shared tests ---------------------------------------------------------------------------
 
 
@@ -353,7 +368,7 @@ def _optional(slots: tuple[ir.Slot, ...], index: int | None) -> bool:
 def _hoist_shared_tests(
     checks: list[ir.Check], indexes: list[ir.Index], slots: tuple[ir.Slot, ...]
 ) -> tuple[list[ir.Check], list[ir.Index], list[ir.Expr]]:
-    all_checks = [*checks, *(c for ix in indexes for b in ix.buckets for c in b.checks)]
+    all_checks = ir.nested_checks(tuple(checks), tuple(indexes))
     counts: Counter[ir.Expr] = Counter(a for c in all_checks for a in _atoms(c.condition))
     shared: list[ir.Expr] = sorted(
         (
@@ -375,13 +390,18 @@ def _hoist_shared_tests(
     def rewrite(cs: tuple[ir.Check, ...] | list[ir.Check]) -> tuple[ir.Check, ...]:
         return tuple(ir.Check(c.rule, replace(c.condition)) for c in cs)
 
-    new_indexes = [
-        attrs.evolve(
-            ix, buckets=tuple(attrs.evolve(b, checks=rewrite(b.checks)) for b in ix.buckets)
+    def rewrite_index(ix: ir.Index) -> ir.Index:
+        buckets = tuple(
+            attrs.evolve(
+                b,
+                checks=rewrite(b.checks),
+                indexes=tuple(rewrite_index(sub) for sub in b.indexes),
+            )
+            for b in ix.buckets
         )
-        for ix in indexes
-    ]
-    return list(rewrite(checks)), new_indexes, shared
+        return attrs.evolve(ix, buckets=buckets)
+
+    return list(rewrite(checks)), [rewrite_index(ix) for ix in indexes], shared
 
 
 # ---- outputs --------------------------------------------------------------------------------
@@ -432,7 +452,7 @@ def _collection_uses(
             visit(c)
 
     exprs = [*conditions, *tests]
-    exprs.extend(c.condition for ix in indexes for b in ix.buckets for c in b.checks)
+    exprs.extend(c.condition for c in ir.nested_checks((), tuple(indexes)))
     for out in outputs:
         for cond, value in out.cases:
             exprs.extend(x for x in (cond, value) if x is not None)

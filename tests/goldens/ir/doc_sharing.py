@@ -61,21 +61,19 @@ def _decide(_fallback, ctx):
             _fired.append(1)
         if _s7 != 'external' and _any((not _v2.endswith('@example.com') for _v2 in _s8)):
             _fired.append(3)
-        _k3 = _IR5.get(_s5)
+        _fired += _IA5.get(_s5, _K3)
+        _k3 = _IR6.get(_s5)
         if _k3 is not None:
-            if _k3 < 2:
-                if _k3 < 1:
-                    if _t1 or _t0:
-                        _fired.append(0)
-                    if _s7 not in _K6:
-                        _fired.append(4)
-                elif _s7 not in _K7:
+            if _k3 < 1:
+                if _t1 or _t0:
+                    _fired.append(0)
+                if _s7 not in _K7:
+                    _fired.append(4)
+            elif _k3 < 2:
+                if _s7 not in _K8:
                     _fired.append(5)
-            elif _k3 < 3:
-                if _s7 not in _M2:
-                    _fired.append(6)
-            elif _s7 not in _K8:
-                _fired.append(7)
+            elif _s7 not in _M2:
+                _fired.append(6)
         _k4 = _IR9.get(_s7)
         if _k4 is not None:
             if not (_s9 is not None and _s9 <= 30):
