@@ -60,7 +60,8 @@ class Diagnostic:
         if self.span is not None:
             lines.extend(_snippet(self.span))
         if self.help:
-            lines.append(f"  = help: {self.help}")
+            gutter = len(str(self.span.line)) if self.span is not None else 1
+            lines.append(f"{' ' * (gutter + 1)}= help: {self.help}")
         return "\n".join(lines)
 
 
