@@ -532,16 +532,18 @@ def _unified_diff(before: str, after: str, name: str) -> str:
     show_default=True,
     help="What to print: the IR disassembly or the generated Python.",
 )
+@click.option(
+    "--naive",
+    is_flag=True,
+    help="Show the unindexed lowering (every rule checked in turn), the index's baseline.",
+)
 @_debug_option
-def compile_(path: Path | None, emit: str) -> None:
+def compile_(path: Path | None, emit: str, naive: bool) -> None:
     """Print a policy's compiled form (IR or Python).
 
     PATH defaults to the standard library.
     """
-    compile_policy = getattr(policydsl, "compile_policy", None)
-    if compile_policy is None:
-        raise CliError("`compile` is not available yet", EXIT_USAGE)
-    text = compile_policy(path or policydsl.stdlib_path(), emit=emit)
+    text = policydsl.compile_policy(path or policydsl.stdlib_path(), emit=emit, naive=naive)
     click.echo(text, nl=not text.endswith("\n"))
 
 

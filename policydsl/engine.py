@@ -187,9 +187,12 @@ def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool
     )
 
 
-def compile_policy(path: PolicyPath | Sequence[PolicyPath], *, emit: str = "ir") -> str:
-    """`policyc compile`: the IR dump or the generated Python of a policy set."""
-    return load(path).compiled(emit)
+def compile_policy(
+    path: PolicyPath | Sequence[PolicyPath], *, emit: str = "ir", naive: bool = False
+) -> str:
+    """`policyc compile`: the IR dump or the generated Python of a policy set, indexed or (with
+    `naive`) the unindexed baseline."""
+    return load(path, backend="naive" if naive else "compiled").compiled(emit)
 
 
 def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) -> Policy:

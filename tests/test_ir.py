@@ -477,3 +477,9 @@ def test_rules_sharing_a_key_are_indexed_a_level_deeper() -> None:
             ctx = {"request": {"role": f"r{role}", "action": name}}
             expected = compiled.decide(ctx).to_dict()
             assert all(o.decide(ctx).to_dict() == expected for o in others), ctx
+
+
+def test_cli_compile_naive_prints_the_unindexed_baseline() -> None:
+    result = CliRunner().invoke(cli, ["compile", "--naive"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (GOLDENS / "stdlib.naive.ir").read_text(encoding="utf-8")
