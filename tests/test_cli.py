@@ -513,11 +513,12 @@ def test_explain_invalid_request() -> None:
     assert_clean_failure(run("explain", "-", input="[]"), 3)
 
 
-def test_compile_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(policydsl, "compile_policy", raising=False)
-    result = run("compile", "--emit", "python")
-    assert_clean_failure(result, 2)
-    assert "not available yet" in result.stderr
+def test_compile_of_a_broken_policy_is_a_policy_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.policy"
+    broken.write_text("rule r: deny { when }\n")
+    result = run("compile", broken)
+    assert_clean_failure(result, 1)
+    assert "broken.policy:1:" in result.stderr
 
 
 # ---- errors -----------------------------------------------------------------------------------
