@@ -18,8 +18,11 @@ from policydsl.decision import Decision, EvaluationError
 from policydsl.lower import lower
 from policydsl.model import CheckedPolicy
 
-MAX_CACHED_RULE_SETS = 65_536
+# Bounds on what the caches keep, so that requests built to differ cannot grow memory without
+# limit: past them, decisions are still right, only built afresh.
+MAX_CACHED_RULE_SETS = 16_384
 MAX_CACHED_OUTPUTS = 256  # decisions kept per rule set (outputs may read the request)
+MAX_CACHED_DECISIONS = 65_536  # decisions kept in all
 
 # What is cached per set of fired rules: the outcome-only flags, the decisions already built for
 # output values, and the decision without outputs.
@@ -40,6 +43,7 @@ class CompiledEvaluator:
         self._rank = {effect: i for i, effect in enumerate(self.program.effects)}
         self._output_names = tuple(o.name for o in self.program.outputs)
         self._cache: dict[tuple[int, ...], Entry] = {}
+        self._cached_decisions = 0
         runtime = {"_CACHE": self._cache, "_miss": self._miss, "_finish": self._finish}
         self.generated = generate(self.program, runtime, filename)
         self._decide = self.generated.decide
@@ -93,8 +97,9 @@ class CompiledEvaluator:
             base.reasons,
             tuple(zip(self._output_names, values, strict=True)),
         )
-        if len(entry[1]) < MAX_CACHED_OUTPUTS:
+        if len(entry[1]) < MAX_CACHED_OUTPUTS and self._cached_decisions < MAX_CACHED_DECISIONS:
             entry[1][key] = decision
+            self._cached_decisions += 1  # approximate under threads, which only errs low
         return decision
 
 

@@ -311,3 +311,22 @@ rule r: block { when n > 1 cite "1" reason "r" }
             Policy(checked, backend=backend).decide({"n": 3})
         refused = Policy(checked, backend=backend, fail_closed=True).decide({"n": 3})
         assert (refused.decision, bool(refused.error)) == ("block", True), backend
+
+
+def test_caches_are_bounded_and_decisions_stay_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests built to differ in an output value fill the caches only up to their bounds."""
+    from policydsl import runtime
+
+    monkeypatch.setattr(runtime, "MAX_CACHED_DECISIONS", 10)
+    text = (
+        "context { n: int = 0 }\neffects a > b default b\n"
+        'rule big: a { when n > 5  cite "1"  reason "big" }\n'
+        "output echo: int { otherwise => n }\n"
+    )
+    compiled = policydsl.loads(text)
+    interpreted = policydsl.loads(text, backend="interpreted")
+    for n in range(300):
+        assert compiled.decide({"n": n}).to_dict() == interpreted.decide({"n": n}).to_dict()
+    evaluator = compiled.evaluator
+    assert evaluator is not None
+    assert sum(len(entry[1]) for entry in evaluator._cache.values()) == 10
