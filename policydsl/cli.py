@@ -387,9 +387,14 @@ def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
     metavar="ID",
     help="Also explain why this rule did not fire (repeatable).",
 )
+@_format_option
 @_debug_option
 def explain(
-    request: str | None, policies: tuple[Path, ...], backend: str | None, rules: tuple[str, ...]
+    request: str | None,
+    policies: tuple[Path, ...],
+    backend: str | None,
+    rules: tuple[str, ...],
+    output_format: str,
 ) -> None:
     """Show which rules fire for a request, and why: each test with the values it read.
 
@@ -399,7 +404,10 @@ def explain(
     policy = _load(policies, backend=backend)
     context = _read_request(request or "-")
     try:
-        click.echo(policy.explain(context, rules))
+        if output_format == "json":
+            click.echo(json.dumps(policy.explanation(context, rules), ensure_ascii=False))
+        else:
+            click.echo(policy.explain(context, rules))
     except ValueError as err:
         if isinstance(err, policydsl.ContextError):
             raise

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from policydsl import interp, resources
 from policydsl.context import ContextError, validate
-from policydsl.decision import Decision, EvaluationError, to_json
+from policydsl.decision import Decision, EvaluationError
 from policydsl.diagnostics import Diagnostic, PolicyError
+from policydsl.explain import as_text, explanation
 from policydsl.ir import dump
 from policydsl.loader import PolicyPath, check_sources, load_checked
 from policydsl.model import CheckedPolicy
-from policydsl.render import render
 from policydsl.runtime import CompiledEvaluator
 from policydsl.source import Source
 
@@ -105,48 +103,13 @@ class Policy:
         """A readable account of the decision: each fired rule with its reason, its clauses and
         the tests it passed with the values they read; for each rule named in `rules` that did
         not fire, the tests it failed (a "why not")."""
-        decision = self.decide(context)
-        by_id = {r.id: r for r in self.checked.rules}
-        unknown = [r for r in rules if r not in by_id]
-        if unknown:
-            raise ValueError(
-                f"no rule `{unknown[0]}` in this policy"
-                + (f"; did you mean `{close[0]}`?" if (close := _close(unknown[0], by_id)) else "")
-            )
-        normalised = validate(self.checked.schema, context)
-        lines = [f"decision: {decision.decision}"]
-        lines.extend(
-            f"{name}: {_json_text(value)}"
-            for name, value in decision.to_dict().items()
-            if name not in ("decision", "rules", "reasons")
-        )
-        if not decision.rules:
-            lines.append(f"no rule fired; the default effect is `{self.checked.default_effect}`")
-        shown = [*decision.rules, *(r for r in rules if r not in decision.rules)]
-        for rule_id in shown:
-            rule = by_id[rule_id]
-            fired = rule_id in decision.rules
-            where = f" ({rule.span.file}:{rule.span.line})" if rule.span else ""
-            verb = f"{rule.effect} by" if fired else "did not fire:"
-            lines.append(f"- {verb} `{rule.id}`{where}")
-            cites = f" (cites {', '.join(rule.cite)})" if rule.cite else ""
-            lines.append(f"    {rule.reason}{cites}")
-            for part, value, reads in interp.trace(self.checked, normalised, rule):
-                mark = "yes" if value is True else "no " if value is False else "   "
-                text = render(part)
-                seen = ", ".join(f"{n} = {_json_text(v)}" for n, v in reads if n != text)
-                lines.append(f"    {mark} {text}" + (f"    ({seen})" if seen else ""))
-        return "\n".join(lines)
+        return as_text(self.explanation(context, rules))
 
-
-def _close(name: str, candidates: Mapping[str, Any]) -> list[str]:
-    return difflib.get_close_matches(name, list(candidates), n=1)
-
-
-def _json_text(value: Any) -> str:
-    if value is interp.ABSENT:
-        return "absent"
-    return json.dumps(to_json(value), ensure_ascii=False)
+    def explanation(self, context: Mapping[str, Any], rules: Sequence[str] = ()) -> dict[str, Any]:
+        """`explain` as JSON data: the decision's fields, then `explained`, one entry per rule
+        with `id, effect, fired, file, line, reason, cite` and its `tests` (`test`, `value`,
+        `reads`)."""
+        return explanation(self.checked, self.decide(context), context, rules)
 
 
 def _paths(path: PolicyPath | Sequence[PolicyPath]) -> list[PolicyPath]:

@@ -83,3 +83,31 @@ def test_cli_explain_unknown_rule_is_a_usage_error() -> None:
     assert result.exit_code == 2
     assert "no rule `nope`" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_cli_explain_json_is_the_structured_explanation() -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "explain",
+            "-",
+            "--format",
+            "json",
+            "--rule",
+            "advice_without_oversight[medical_diagnosis]",
+        ],
+        input=json.dumps(REQUEST),
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["decision"] == "review"
+    by_id = {rule["id"]: rule for rule in data["explained"]}
+    missed = by_id["advice_without_oversight[medical_diagnosis]"]
+    assert missed["fired"] is False
+    assert missed["line"] > 0
+    assert {
+        "test": "not use.professional_oversight",
+        "value": False,
+        "reads": {"use.professional_oversight": True},
+    } in missed["tests"]
+    assert by_id["high_risk_domain_with_oversight"]["fired"] is True

@@ -1,0 +1,92 @@
+"""Explanations: why a request was decided as it was, and why a named rule did not fire.
+
+The structure is plain JSON data (for `policyc explain --format json`); the text form is for
+people. Tests are traced by the reference interpreter, the semantic ground truth, whatever
+backend decided.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from policydsl import interp
+from policydsl.context import validate
+from policydsl.decision import Decision, to_json
+from policydsl.model import CheckedPolicy
+from policydsl.render import render
+
+
+def explanation(
+    policy: CheckedPolicy, decision: Decision, context: Mapping[str, Any], rules: Sequence[str]
+) -> dict[str, Any]:
+    """The decision, then each fired rule and each rule named in `rules`, with its tests."""
+    by_id = {r.id: r for r in policy.rules}
+    for name in rules:
+        if name not in by_id:
+            close = difflib.get_close_matches(name, list(by_id), n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise ValueError(f"no rule `{name}` in this policy{hint}")
+    normalised = validate(policy.schema, context)
+    shown = [*decision.rules, *(r for r in rules if r not in decision.rules)]
+    explained = []
+    for rule_id in shown:
+        rule = by_id[rule_id]
+        tests = []
+        for part, value, reads in interp.trace(policy, normalised, rule):
+            text = render(part)
+            tests.append(
+                {
+                    "test": text,
+                    "value": value,
+                    "reads": {n: _json_value(v) for n, v in reads if n != text},
+                }
+            )
+        explained.append(
+            {
+                "id": rule.id,
+                "effect": rule.effect,
+                "fired": rule_id in decision.rules,
+                "file": rule.span.file if rule.span else None,
+                "line": rule.span.line if rule.span else None,
+                "reason": rule.reason,
+                "cite": list(rule.cite),
+                "tests": tests,
+            }
+        )
+    return {
+        **decision.to_dict(),
+        "default_effect": policy.default_effect,
+        "explained": explained,
+    }
+
+
+def _json_value(value: Any) -> Any:
+    return "absent" if value is interp.ABSENT else to_json(value)
+
+
+def as_text(explained: Mapping[str, Any]) -> str:
+    """The explanation for people: one block per rule, one line per test."""
+    skip = {"decision", "rules", "reasons", "default_effect", "explained"}
+    lines = [f"decision: {explained['decision']}"]
+    lines.extend(f"{k}: {_text(v)}" for k, v in explained.items() if k not in skip)
+    if not explained["rules"]:
+        lines.append(f"no rule fired; the default effect is `{explained['default_effect']}`")
+    for rule in explained["explained"]:
+        where = f" ({rule['file']}:{rule['line']})" if rule["file"] else ""
+        verb = f"{rule['effect']} by" if rule["fired"] else "did not fire:"
+        lines.append(f"- {verb} `{rule['id']}`{where}")
+        cites = f" (cites {', '.join(rule['cite'])})" if rule["cite"] else ""
+        lines.append(f"    {rule['reason']}{cites}")
+        for test in rule["tests"]:
+            value = test["value"]
+            mark = "yes" if value is True else "no " if value is False else "   "
+            seen = ", ".join(f"{n} = {_text(v)}" for n, v in test["reads"].items())
+            lines.append(f"    {mark} {test['test']}" + (f"    ({seen})" if seen else ""))
+    return "\n".join(lines)
+
+
+def _text(value: Any) -> str:
+    return "absent" if value == "absent" else json.dumps(value, ensure_ascii=False)
