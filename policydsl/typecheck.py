@@ -491,6 +491,8 @@ class ExprChecker:
             self._unknown_member(expected, head, e.span)
             return Typed(Const(None, span=e.span), t.ANY)
         visible = [*scope.locals, *self.def_decls, *_field_names(self.schema), *self.enums]
+        if not rest:  # a bare name may be a misspelt enum member
+            visible.extend(m for enum in self.enums.values() for m in enum.members)
         if scope.outcome:
             visible.extend(OUTCOME_NAMES)
         self.error("P201", f"unknown name `{e.dotted}`", e.span, help=did_you_mean(head, visible))

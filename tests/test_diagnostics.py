@@ -617,3 +617,16 @@ def test_collection_shapes(text: str, message: str) -> None:
         policydsl.loads(text + "\neffects a > b default b\n")
     [diag] = caught.value.diagnostics
     assert (diag.code, diag.message) == ("P301", message)
+
+
+def test_a_misspelt_member_is_suggested_even_when_its_enum_is_unknown() -> None:
+    """The left side is itself wrong, so no enum is expected; the members still count."""
+    text = (
+        "enum Role { viewer, editor }\ncontext { actor: { role: Role } }\n"
+        "effects deny > allow default allow\n"
+        'rule r: deny { when actor.rol == editr  cite "1"  reason "r" }\n'
+    )
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.loads(text)
+    helps = [d.help for d in caught.value.diagnostics]
+    assert helps == ["did you mean `actor.role`?", "did you mean `editor`?"]
