@@ -6,6 +6,7 @@ as tuples, unknown extra attributes dropped. Anything else is a `ContextError` n
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,11 +117,11 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
                 return value
         case t.EnumType(name, members):
             if isinstance(value, str):
-                if value in members:
+                if type_.has(value):
                     return value
-                raise ContextError(
-                    path, f"unknown {name} {value!r:.60}; expected {describe(type_)}"
-                )
+                close = difflib.get_close_matches(value[:100], members, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"expected {describe(type_)}"
+                raise ContextError(path, f"unknown {name} {value!r:.60}; {hint}")
         case t.CollectionType(kind, element):
             if isinstance(value, list | tuple):
                 if len(value) > MAX_COLLECTION:

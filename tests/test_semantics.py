@@ -741,3 +741,11 @@ def test_a_quantifier_over_the_empty_list_is_vacuous(backend: str) -> None:
         backend,
     )
     assert policy.decide({}).rules == ("every",)
+
+
+def test_an_unknown_member_in_a_request_gets_a_suggestion(backend: str) -> None:
+    policy = policydsl.load_stdlib(backend=backend)
+    with pytest.raises(policydsl.ContextError) as caught:
+        policy.decide({"content": {"categories": ["hate", "spamm"]}})
+    assert caught.value.attribute == "content.categories"
+    assert str(caught.value).endswith("element 1: unknown Category 'spamm'; did you mean 'spam'?")
