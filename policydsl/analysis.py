@@ -13,7 +13,7 @@ from typing import Any, TypeGuard
 from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.diagnostics import Diagnostic
-from policydsl.lower import lower
+from policydsl.lower import conjuncts_of, lower
 from policydsl.model import CheckedPolicy, Const
 from policydsl.source import Span
 
@@ -28,7 +28,7 @@ def analyse(policy: CheckedPolicy) -> list[Diagnostic]:
     conditions: dict[frozenset[ir.Expr], list[ir.RuleInfo]] = defaultdict(list)
     for check in program.checks:
         rule = program.rules[check.rule]
-        parts = _conjuncts(check.condition)
+        parts = conjuncts_of(check.condition)
         why = _contradiction(parts, program.slots)
         if why is not None:
             found.append(_never(rule, why, spans))
@@ -68,10 +68,6 @@ def _same_condition(
         )
         help_ = f"`{weak.id}` can never decide: `{strong.effect}` always wins"
     return Diagnostic("W202", message, spans.get(b.id), help=help_, severity="warning")
-
-
-def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
-    return list(e.operands) if isinstance(e, nodes.And) else [e]
 
 
 def _contradiction(parts: list[ir.Expr], slots: tuple[ir.Slot, ...]) -> str | None:

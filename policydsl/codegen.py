@@ -316,11 +316,8 @@ class _Gen:
 
     def _if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]:
         """Guard `body` when the slot can be empty (it, or a record around it, is optional)."""
-        index: int | None = s.index
-        while index is not None:
-            if self.slots[index].optional:
-                return [ast.If(_is(_name(self.slot(s.index)), _none(), negate=True), body, [])]
-            index = self.slots[index].parent
+        if ir.may_be_absent(self.slots, s.index):
+            return [ast.If(_is(_name(self.slot(s.index)), _none(), negate=True), body, [])]
         return body
 
     def _descendants(self, index: int) -> list[int]:

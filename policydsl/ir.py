@@ -255,6 +255,15 @@ def show(e: Expr, slots: tuple[Slot, ...]) -> str:
     return render(e, leaf)
 
 
+def may_be_absent(slots: tuple[Slot, ...], index: int | None) -> bool:
+    """Whether a slot can be empty: it, or a record around it, is optional."""
+    while index is not None:
+        if slots[index].optional:
+            return True
+        index = slots[index].parent
+    return False
+
+
 def nested_checks(checks: tuple[Check, ...], indexes: tuple[Index, ...]) -> list[Check]:
     """Every check of a program or bucket, inside its indexes at any depth included."""
     found = list(checks)

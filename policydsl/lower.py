@@ -62,7 +62,7 @@ def lower(policy: CheckedPolicy, *, indexed: bool = True) -> ir.Program:
         elif cond == Const(False):
             dead.append(bit)
         else:
-            conjuncts[bit] = _conjuncts(cond)
+            conjuncts[bit] = conjuncts_of(cond)
 
     checks: list[ir.Check] = []
     indexes: list[ir.Index] = []
@@ -241,7 +241,8 @@ def _or(parts: list[ir.Expr]) -> ir.Expr:
     return parts[0] if len(parts) == 1 else nodes.Or(tuple(parts))
 
 
-def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
+def conjuncts_of(e: ir.Expr) -> list[ir.Expr]:
+    """The `and`-ed tests of a folded condition (folding has flattened nested `and`s)."""
     return list(e.operands) if isinstance(e, nodes.And) else [e]
 
 
@@ -351,18 +352,10 @@ def _atoms(e: ir.Expr) -> list[ir.Expr]:
 def _hoistable(e: ir.Expr, slots: tuple[ir.Slot, ...]) -> bool:
     """Safe to compute before any rule: reads no optional slot and no quantifier variable."""
     if isinstance(e, ir.SlotRef):
-        return not _optional(slots, e.slot)
+        return not ir.may_be_absent(slots, e.slot)
     if isinstance(e, Local | Outcome | FieldOf | FieldPresent):
         return False
     return all(_hoistable(c, slots) for c in ir.ir_children(e))
-
-
-def _optional(slots: tuple[ir.Slot, ...], index: int | None) -> bool:
-    while index is not None:
-        if slots[index].optional:
-            return True
-        index = slots[index].parent
-    return False
 
 
 def _hoist_shared_tests(
