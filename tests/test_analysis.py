@@ -64,7 +64,7 @@ def test_same_condition_same_effect_is_redundant() -> None:
     [
         "req.kind == a and req.n > 3",
         "req.n >= 3 and req.n <= 3",
-        "has req.tag and req.tag starts_with \"x\"",
+        'has req.tag and req.tag starts_with "x"',
         "req.flag or not req.flag",
     ],
 )
