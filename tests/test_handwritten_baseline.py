@@ -164,16 +164,28 @@ CASES = [
     deny("restricted", request(restricted=True, prior=7), "none", "5"),
     deny("restricted-minor", request(age=15, restricted=True), "none", "4", "5"),
     deny("restricted-spam", request("spam", restricted=True), "warn", "3.3", "5"),
-    deny("healthcare", request(domain="healthcare"), "warn", "2.1"),
-    deny("insurance-1", request(domain="insurance", prior=1), "remove_content", "2.1"),
+    deny("healthcare", request(domain="healthcare"), "none", "2.1"),
+    deny("insurance-1", request(domain="insurance", prior=1), "none", "2.1"),
+    deny(
+        "insurance-1-and-spam",
+        request("spam", domain="insurance", prior=1),
+        "remove_content",
+        "2.1",
+        "3.3",
+    ),
     review(
         "financial-supervised",
         request(domain="financial", professional_oversight=True),
         [HR],
         "2.2",
     ),
+    deny("law-enforcement-3", request(domain="law_enforcement", prior=3), "none", "2.1"),
     deny(
-        "law-enforcement-3", request(domain="law_enforcement", prior=3), "restrict_account", "2.1"
+        "law-enforcement-3-and-spam",
+        request("spam", domain="law_enforcement", prior=3),
+        "restrict_account",
+        "2.1",
+        "3.3",
     ),
     review(
         "law-enforcement-permitted",

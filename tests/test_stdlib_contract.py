@@ -301,7 +301,7 @@ RULE_CASES = [
     pytest.param(ctx(user={"restricted": True}), deny("none", "5"), 1, id="restricted"),
     pytest.param(
         ctx(use={"domain": "law_enforcement"}),
-        deny("warn", "2.1"),
+        deny("none", "2.1"),
         1,
         id="law_enforcement-not-permitted",
     ),
@@ -313,7 +313,7 @@ RULE_CASES = [
     ),
     pytest.param(
         ctx(use={"domain": "law_enforcement", "professional_oversight": True}),
-        deny("warn", "2.1"),
+        deny("none", "2.1"),
         1,
         id="law_enforcement-oversight-is-not-permission",
     ),
@@ -341,7 +341,7 @@ RULE_CASES = [
 RULE_CASES += (
     [
         pytest.param(
-            ctx(use={"domain": domain}), deny("warn", "2.1"), 1, id=f"{domain}-no-oversight"
+            ctx(use={"domain": domain}), deny("none", "2.1"), 1, id=f"{domain}-no-oversight"
         )
         for domain in HIGH_RISK_DOMAINS
     ]
@@ -357,7 +357,7 @@ RULE_CASES += (
     + [
         pytest.param(
             ctx(use={"domain": domain, "legally_permitted": True}),
-            deny("warn", "2.1"),
+            deny("none", "2.1"),
             1,
             id=f"{domain}-permission-is-not-oversight",
         )
@@ -577,7 +577,7 @@ LENIENT_CASES = [
     pytest.param({"user": {"age": 30}, "use": {"domain": None}}, ALLOW, id="null-domain-general"),
     pytest.param(
         {"user": {"age": 30}, "use": {"domain": "healthcare", "professional_oversight": None}},
-        deny("warn", "2.1"),
+        deny("none", "2.1"),
         id="null-oversight-false",
     ),
     pytest.param(
@@ -684,6 +684,17 @@ def test_enforcement_ladder(policy: Any, severity: str, prior: int, enforcement:
 SEVERITY_FREE_CASES = [
     pytest.param({"user": {"age": 30, "restricted": True}}, "5", id="restricted"),
     pytest.param({"user": {"age": 17}}, "4", id="minor-without-consent"),
+    *(
+        pytest.param(
+            {"user": {"age": 30}, "use": {"domain": domain}}, "2.1", id=f"{domain}-no-oversight"
+        )
+        for domain in HIGH_RISK_DOMAINS
+    ),
+    pytest.param(
+        {"user": {"age": 30}, "use": {"domain": "law_enforcement"}},
+        "2.1",
+        id="law_enforcement-not-permitted",
+    ),
 ]
 
 
@@ -696,6 +707,42 @@ def test_deny_without_severity_has_no_enforcement(
     context = copy.deepcopy(context)
     context["user"]["prior_violations"] = prior
     check(policy, context, deny("none", clause), fired=1)
+
+
+DOMAIN_DENY_WITH_CONTENT_CASES = [
+    # The domain deny adds its clause but no severity: the content rule alone sets the rung.
+    pytest.param(
+        ctx("spam", use={"domain": "healthcare"}), deny("warn", "2.1", "3.3"), id="low-0"
+    ),
+    pytest.param(
+        ctx("spam", use={"domain": "legal"}, user={"prior_violations": 1}),
+        deny("remove_content", "2.1", "3.3"),
+        id="low-1",
+    ),
+    pytest.param(
+        ctx("weapons", use={"domain": "law_enforcement"}, user={"prior_violations": 1}),
+        deny("restrict_account", "2.1", "3.1"),
+        id="high-1",
+    ),
+    pytest.param(
+        ctx("terrorism", use={"domain": "tax"}),
+        deny("suspend_and_report", "1.1", "2.1"),
+        id="critical-0",
+    ),
+    pytest.param(
+        ctx("jailbreak", use={"domain": "financial"}, user={"prior_violations": 3}),
+        deny("restrict_account", "2.1", "3.3"),
+        id="medium-3",
+    ),
+]
+
+
+@pytest.mark.parametrize(("context", "expected"), DOMAIN_DENY_WITH_CONTENT_CASES)
+def test_domain_deny_beside_a_severity_carrying_rule(
+    policy: Any, context: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    """A severity-free domain deny never lowers or raises the rung the content rule gives."""
+    check(policy, context, expected, fired=2)
 
 
 @pytest.mark.parametrize("prior", [0, 1, 3])
