@@ -711,9 +711,7 @@ def test_deny_without_severity_has_no_enforcement(
 
 DOMAIN_DENY_WITH_CONTENT_CASES = [
     # The domain deny adds its clause but no severity: the content rule alone sets the rung.
-    pytest.param(
-        ctx("spam", use={"domain": "healthcare"}), deny("warn", "2.1", "3.3"), id="low-0"
-    ),
+    pytest.param(ctx("spam", use={"domain": "healthcare"}), deny("warn", "2.1", "3.3"), id="low-0"),
     pytest.param(
         ctx("spam", use={"domain": "legal"}, user={"prior_violations": 1}),
         deny("remove_content", "2.1", "3.3"),
