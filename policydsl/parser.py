@@ -5,16 +5,14 @@ No Lark exception and no Lark tree leaves this module and `transform`.
 
 from __future__ import annotations
 
-import threading
-from functools import cache
 from pathlib import Path
 
 import lark
-import lark.lexer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from policydsl import nodes, resources
+from policydsl import nodes
 from policydsl.diagnostics import Diagnostic
+from policydsl.lark_grammar import lark_parser, reserved_words
 from policydsl.source import Source, Span
 from policydsl.syntax_hints import describe_expected, hint_for_token
 from policydsl.transform import MAX_INT_DIGITS, LiteralTooLarge, to_nodes
@@ -22,32 +20,6 @@ from policydsl.transform import MAX_INT_DIGITS, LiteralTooLarge, to_nodes
 MAX_SOURCE_CHARS = 1_000_000  # a policy file larger than this is a mistake, not a policy
 MAX_NESTING = 64  # brackets open at once
 MAX_TREE_DEPTH = 200  # nesting of the parse tree (operators without brackets, e.g. `not not ...`)
-
-
-_BUILD_LOCK = threading.Lock()
-
-
-@cache
-def _lark() -> lark.Lark:
-    """The parser, built once per process.
-
-    With `interegular` installed, Lark re-proves at every build that no two terminals collide,
-    which costs more than everything else in loading the standard library. The grammar's
-    terminals are proven once, by `tests/test_grammar.py` in strict mode; here that check is
-    skipped (under a lock, and restored at once).
-    """
-    with _BUILD_LOCK:
-        saved = lark.lexer.has_interegular
-        lark.lexer.has_interegular = False
-        try:
-            return lark.Lark(
-                resources.grammar_text(),
-                parser="lalr",
-                propagate_positions=True,
-                maybe_placeholders=True,
-            )
-        finally:
-            lark.lexer.has_interegular = saved
 
 
 def read_source(path: Path, display_name: str | None = None) -> Source | Diagnostic:
@@ -100,7 +72,7 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
     if nesting is not None:
         return None, [nesting]
     try:
-        tree = _lark().parse(source.text)
+        tree = lark_parser().parse(source.text)
     except UnexpectedInput as err:
         return None, [_syntax_error(source, err)]
     deep = _check_tree_depth(source, tree)
@@ -122,21 +94,11 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
         ]
 
 
-@cache
-def _keywords() -> frozenset[str]:
-    """The grammar's word literals (`rule`, `in`, ...): LANGUAGE.md reserves them all."""
-    return frozenset(
-        term.pattern.value
-        for term in _lark().terminals
-        if isinstance(term.pattern, lark.lexer.PatternStr) and term.pattern.value.isidentifier()
-    )
-
-
 def _reserved_names(source: Source, tree: lark.Tree[lark.Token]) -> list[Diagnostic]:
     """Keywords used as names. The contextual lexer reads `rule` as a NAME wherever the keyword
     cannot occur (`def rule = 1`, `when in > 1`), so the reservation is enforced here. A field
     after a dot may be a keyword: a fired rule's `r.tags` and `r.cite` are built in."""
-    keywords = _keywords()
+    keywords = reserved_words()
     fields = {id(tok) for path in tree.find_data("path") for tok in path.children[1:]}
     found = tree.scan_values(
         lambda v: (
@@ -254,11 +216,3 @@ def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
 
 def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def terminal_text(name: str) -> str | None:
-    """The literal text of a grammar terminal (`RBRACE` → `}`), if it has one."""
-    for term in _lark().terminals:
-        if term.name == name and isinstance(term.pattern, lark.lexer.PatternStr):
-            return term.pattern.value
-    return None

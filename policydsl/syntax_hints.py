@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policydsl.lark_grammar import reserved_words, terminal_text
+
 _TERMINAL_WORDS = {
     "NAME": "a name",
     "INT": "an integer",
@@ -32,15 +34,13 @@ def hint_for_token(text: str, expected: set[str]) -> str | None:
     """A hint for a common mistake, e.g. `=` where `==` was meant."""
     if text in _MISTAKES:
         return _MISTAKES[text]
-    if text in _RESERVED and "NAME" in expected:
+    if text in reserved_words() and "NAME" in expected:
         return f"`{text}` is a reserved word and cannot be used as a name"
     return None
 
 
 def describe_expected(terminals: Iterable[str] | None) -> str | None:
     """`expected one of: `}`, a name` from Lark's terminal names."""
-    from policydsl.parser import terminal_text
-
     words = set()
     for name in terminals or ():
         text = terminal_text(name)
@@ -51,42 +51,3 @@ def describe_expected(terminals: Iterable[str] | None) -> str | None:
     if len(ordered) > 8:
         ordered = [*ordered[:8], "…"]
     return "expected " + (ordered[0] if len(ordered) == 1 else "one of " + ", ".join(ordered))
-
-
-_RESERVED = frozenset(
-    [
-        "enum",
-        "context",
-        "effects",
-        "default",
-        "annotation",
-        "obligations",
-        "def",
-        "table",
-        "rule",
-        "for",
-        "output",
-        "when",
-        "otherwise",
-        "cite",
-        "reason",
-        "tags",
-        "and",
-        "or",
-        "not",
-        "in",
-        "has",
-        "some",
-        "all",
-        "true",
-        "false",
-        "list",
-        "set",
-        "contains",
-        "contains_any",
-        "contains_all",
-        "starts_with",
-        "ends_with",
-        "like",
-    ]
-)

@@ -8,6 +8,7 @@ witnesses of the semantics), and the CLI is the outermost layer.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
@@ -18,7 +19,15 @@ MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
 MAX_LINES = 800
 
 COMPILED = {"ir", "lower", "codegen", "runtime"}
-FRONT_END = {"source", "diagnostics", "nodes", "parser", "transform", "syntax_hints"}
+FRONT_END = {
+    "source",
+    "diagnostics",
+    "nodes",
+    "parser",
+    "transform",
+    "syntax_hints",
+    "lark_grammar",
+}
 BACK_END = {
     "checker",
     "typecheck",
@@ -84,7 +93,7 @@ def test_imports_are_read() -> None:
     """A guard on the reader itself: known imports, a lazy one inside a function included."""
     assert {"parser", "checker", "interp", "engine", "cli"} <= set(MODULES)
     assert imports("parser") >= {"nodes", "transform"} and "lark" in external("parser")
-    assert "parser" in imports("syntax_hints")  # imported inside `describe_expected`
+    assert imports("syntax_hints") == {"lark_grammar"}
     assert imports("__main__") == {"cli"}
 
 
@@ -96,7 +105,42 @@ def test_interpreter_and_compiled_backend_are_independent() -> None:
 
 
 def test_only_the_parser_knows_lark() -> None:
-    assert {m for m in MODULES if "lark" in external(m)} <= {"parser", "transform"}
+    assert {m for m in MODULES if "lark" in external(m)} <= {"parser", "transform", "lark_grammar"}
+
+
+def _cycle_through(start: str, edges: Callable[[str], Iterable[str]]) -> list[str] | None:
+    """An import path from `start` back to itself, if there is one (depth-first, iterative)."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        module, path = stack.pop()
+        for target in sorted(edges(module)):
+            if target == start:
+                return [*path, start]
+            if target not in seen:
+                seen.add(target)
+                stack.append((target, [*path, target]))
+    return None
+
+
+def _package_edges(module: str) -> frozenset[str]:
+    """Imports between modules; the package root re-exports the API, so it is left out."""
+    return imports(module) - {ROOT} if module in MODULES else frozenset()
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    """A guard on the search itself: a planted `a -> b -> c -> a` is found, a tree is not."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"b"}}
+    assert _cycle_through("a", graph.__getitem__) == ["a", "b", "c", "a"]
+    tree = {"a": {"b", "c"}, "b": {"c"}, "c": set()}
+    assert _cycle_through("a", tree.__getitem__) is None
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m != "__main__"])
+def test_no_import_cycles(module: str) -> None:
+    """Imports form layers: no module reaches itself again, lazily or not."""
+    cycle = _cycle_through(module, _package_edges)
+    assert cycle is None, " -> ".join(cycle or ())
 
 
 def test_cli_is_the_outer_layer() -> None:
