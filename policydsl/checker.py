@@ -15,6 +15,7 @@ import attrs
 
 from policydsl import model, nodes
 from policydsl import typesys as t
+from policydsl.decision import RESERVED_OUTPUT_NAMES
 from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.model import Const, Local
 from policydsl.source import Span
@@ -51,14 +52,7 @@ class _Checker(ExprChecker):
         self._declare_enums([d for d in decls if isinstance(d, nodes.EnumDecl)])
         self._declare_effects([d for d in decls if isinstance(d, nodes.EffectsDecl)], first_span)
         self._declare_schema([d for d in decls if isinstance(d, nodes.ContextDecl)], first_span)
-        for name, decl in self.def_decls.items():
-            if self.schema.field(name) is not None:  # the def would silently win in every rule
-                self.error(
-                    "P202",
-                    f"definition `{name}` has the name of a context attribute",
-                    decl.name.span,
-                    help="rename the definition",
-                )
+        self._declare_global_names(decls)
         for d in decls:
             if isinstance(d, nodes.AnnotationDecl):
                 self._declare_annotation(d)
@@ -134,9 +128,50 @@ class _Checker(ExprChecker):
                 elif isinstance(d, nodes.TableDecl):
                     self.tables[name] = d
             elif isinstance(d, nodes.OutputDecl):
-                if d.name.name in outputs:
-                    self.error("P202", f"output `{d.name.name}` is defined twice", d.name.span)
-                outputs[d.name.name] = d.name.span
+                name = d.name.name
+                if name in RESERVED_OUTPUT_NAMES:
+                    self.error(
+                        "P207",
+                        f"an output cannot be named `{name}`: every decision has that field",
+                        d.name.span,
+                        help="choose another name; reserved: "
+                        + ", ".join(sorted(RESERVED_OUTPUT_NAMES)),
+                    )
+                elif name in outputs:
+                    first = outputs[name]
+                    self.error(
+                        "P202",
+                        f"output `{name}` is defined twice",
+                        d.name.span,
+                        related=((first, "the first is here"),) if first is not None else (),
+                    )
+                outputs[name] = d.name.span
+
+    def _declare_global_names(self, decls: list[Any]) -> None:
+        """What a bare name can mean besides a local, with where it is declared; a definition
+        that would hide an enum member, an effect or a context attribute is an error (P206)."""
+        for d in decls:
+            if isinstance(d, nodes.EnumDecl):
+                for m in d.members:
+                    self.global_names.setdefault(
+                        m.name, (f"the enum member `{d.name.name}.{m.name}`", m.span)
+                    )
+            elif isinstance(d, nodes.EffectsDecl):
+                for ident in d.order:
+                    self.global_names.setdefault(
+                        ident.name, (f"the effect `{ident.name}`", ident.span)
+                    )
+            elif isinstance(d, nodes.ContextDecl):
+                for f in d.fields:
+                    self.global_names[f.name.name] = (
+                        f"the context attribute `{f.name.name}`",
+                        f.name.span,
+                    )
+        for name, decl in list(self.def_decls.items()):
+            if self.hides("definition", decl.name):
+                del self.def_decls[name]  # the def would silently win in every rule
+        for name, decl in self.def_decls.items():
+            self.global_names[name] = (f"the definition `{name}`", decl.name.span)
 
     def _declare_enums(self, decls: list[nodes.EnumDecl]) -> None:
         for d in decls:
@@ -242,6 +277,7 @@ class _Checker(ExprChecker):
             if col.name.name in names:
                 self.error("P202", f"column `{col.name.name}` is declared twice", col.name.span)
             names.add(col.name.name)
+            self.hides("column", col.name)
         keys: dict[Any, Span | None] = {}
         for row in d.rows:
             if len(row.cells) != len(d.columns):
@@ -326,6 +362,10 @@ class _Checker(ExprChecker):
         scope = Scope(
             locals={n: ty for n, (ty, optional) in columns.items() if not optional},
             columns=frozenset(columns),
+            origins={
+                c.name.name: (f"the column `{c.name.name}`", c.name.span)
+                for c in (table.columns if table is not None else ())
+            },
         )
         by_kind: dict[type, list[Any]] = {}
         for clause in d.clauses:

@@ -9,6 +9,13 @@ import attrs
 
 from policydsl.model import CheckedPolicy, Rule
 
+# What an `output` may not be named: the fixed fields of `Decision.to_dict()` and the attributes
+# of a `Decision` (an output is read as `decision.NAME` too), which an output would replace.
+RESERVED_OUTPUT_NAMES = frozenset(
+    {"decision", "obligations", "citations", "rules", "reasons", "error", "outputs", "output"}
+    | {"to_dict"}
+)
+
 
 class EvaluationError(RuntimeError):
     """A run-time error while deciding; checked policies are built so that it cannot happen."""

@@ -12,6 +12,8 @@ import attrs
 from policydsl.source import Span
 
 Severity = Literal["error", "warning"]
+# A second place a problem involves, with a note saying what is there: "declared here".
+Related = tuple[tuple[Span, str], ...]
 
 
 @attrs.frozen
@@ -23,6 +25,7 @@ class Diagnostic:
     span: Span | None = None
     help: str | None = None
     severity: Severity = "error"
+    related: Related = ()
 
     @property
     def file(self) -> str | None:
@@ -51,6 +54,17 @@ class Diagnostic:
             "end_line": span.end_line if span else None,
             "end_col": span.end_col if span else None,
             "help": self.help,
+            "related": [
+                {
+                    "message": note,
+                    "file": where.file,
+                    "line": where.line,
+                    "col": where.col,
+                    "end_line": where.end_line,
+                    "end_col": where.end_col,
+                }
+                for where, note in self.related
+            ],
         }
 
     def render(self) -> str:
@@ -59,6 +73,9 @@ class Diagnostic:
         lines = [f"{self.span}: {head}" if self.span else head]
         if self.span is not None:
             lines.extend(_snippet(self.span))
+        for where, note in self.related:
+            lines.append(f"{where}: note: {note}")
+            lines.extend(_snippet(where))
         if self.help:
             gutter = len(str(self.span.line)) if self.span is not None else 1
             lines.append(f"{' ' * (gutter + 1)}= help: {self.help}")

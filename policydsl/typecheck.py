@@ -12,7 +12,7 @@ import attrs
 
 from policydsl import model, nodes
 from policydsl import typesys as t
-from policydsl.diagnostics import Diagnostic, clip_quoted, did_you_mean
+from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
 from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, Outcome, Present
 from policydsl.source import Span
 
@@ -36,9 +36,13 @@ class Scope:
     locals: dict[str, t.Type] = attrs.Factory(dict)
     outcome: bool = False  # `decision` and `fired` visible (inside outputs and definitions)
     columns: frozenset[str] = frozenset()
+    # where each local and column is declared, so a name that would hide it can point there
+    origins: dict[str, tuple[str, Span | None]] = attrs.Factory(dict)
 
-    def bind(self, name: str, type_: t.Type) -> Scope:
-        return attrs.evolve(self, locals={**self.locals, name: type_})
+    def bind(self, name: str, type_: t.Type, origin: tuple[str, Span | None]) -> Scope:
+        return attrs.evolve(
+            self, locals={**self.locals, name: type_}, origins={**self.origins, name: origin}
+        )
 
 
 class ExprChecker:
@@ -53,9 +57,40 @@ class ExprChecker:
         self.effect_type = t.EnumType("effect", ())
         self.rule_type = t.RecordType("rule", ())
         self._checking: list[str] = []  # definitions being checked, to report cycles
+        # every name an expression can mean besides its locals: what it is, where it is declared
+        self.global_names: dict[str, tuple[str, Span | None]] = {}
 
-    def error(self, code: str, message: str, span: Span | None, help: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, clip_quoted(message), span, _clip(help)))
+    def error(
+        self,
+        code: str,
+        message: str,
+        span: Span | None,
+        help: str | None = None,
+        related: Related = (),
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(code, clip_quoted(message), span, _clip(help), related=related)
+        )
+
+    def hides(self, what: str, name: nodes.Ident, scope: Scope | None = None) -> bool:
+        """Report (P206) a local name that would hide a name declared elsewhere: scoping is never
+        silent, so `action == action` cannot compare a column with itself unnoticed."""
+        found = (scope.origins.get(name.name) if scope is not None else None) or (
+            self.global_names.get(name.name)
+        )
+        if found is None and scope is not None and scope.outcome and name.name in OUTCOME_NAMES:
+            found = (f"the outcome `{name.name}`", None)
+        if found is None:
+            return False
+        other, where = found
+        self.error(
+            "P206",
+            f"{what} `{name.name}` hides {other}",
+            name.span,
+            help=f"rename the {what}: every name means one thing",
+            related=((where, f"{other} is declared here"),) if where is not None else (),
+        )
+        return True
 
     def warn(self, code: str, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(
@@ -225,7 +260,10 @@ class ExprChecker:
                         collection.span,
                     )
                     elem = t.ANY
-                inner = scope.bind(var.name, elem)
+                self.hides("quantifier variable", var, scope)
+                inner = scope.bind(
+                    var.name, elem, (f"the quantifier variable `{var.name}`", var.span)
+                )
                 inner_facts = frozenset(f for f in facts if f[:2] != ("local", var.name))
                 bt = self._expr(body, inner, inner_facts, t.BOOL)
                 self._expect(bt, t.BOOL, body.span)

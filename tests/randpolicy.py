@@ -739,8 +739,7 @@ class PolicyGen:
                 over = (text, ty)
         text, ty = over
         assert ty.elem is not None
-        shadows = [leaf.path[0] for leaf in self.leaves] + [n for n, _ in sc.locals]
-        var = rng.choice(shadows) if rng.random() < 0.15 else self.name("q")
+        var = self.name("q")  # a name that hides another is a check error (P206)
         inner = sc.bind(var, ty.elem)
         body = self.use(var, ty.elem, inner, depth - 1)
         if rng.random() < 0.3:

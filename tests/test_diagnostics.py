@@ -255,7 +255,7 @@ BROKEN = [
     ),
     case(
         "def doc = 1",
-        "P202", 1, 5, "doc", "rename the definition",
+        "P206", 1, 5, "doc", "rename the definition: every name means one thing",
         id="definition-named-like-an-attribute",
     ),
     case(
@@ -548,6 +548,7 @@ def test_diagnostic_json_shape() -> None:
         "end_line": HEADER_LINES + 1,
         "end_col": 30,
         "help": "did you mean `user.age`?",
+        "related": [],
     }
 
 

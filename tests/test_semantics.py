@@ -168,7 +168,7 @@ OPERATORS = [
     ("some x in []: true", {}, False),
     ("all x in []: false", {}, True),
     ('some l in labels: l starts_with "b"', {"labels": ["a", "bc"]}, True),
-    ("some x in nums: some x in [5]: x == 5", {"nums": [1]}, True),
+    ("some x in nums: some y in [5]: y == 5", {"nums": [1]}, True),
     ("some x in nums: (some y in [5]: y == x)", {"nums": [1, 5]}, True),
     ("all r in roles: r != owner", {"roles": ["viewer", "editor"]}, True),
     ("some x in [n, m]: x == 3", {"m": 3}, True),
