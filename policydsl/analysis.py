@@ -8,13 +8,14 @@ still loads, but its author is told where it does not say what they probably mea
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, assert_never
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.diagnostics import Diagnostic
 from policydsl.lower import conjuncts_of, lower
 from policydsl.model import CheckedPolicy, Const
+from policydsl.operators import CompareOp, Op
 from policydsl.source import Span
 
 
@@ -87,12 +88,12 @@ def _contradiction(parts: list[ir.Expr], slots: tuple[ir.Slot, ...]) -> str | No
                 high[slot.index] = slot.type.hi
     for part in parts:
         match part:
-            case nodes.Compare("==", ir.SlotRef(s), Const(v)) | nodes.Compare(
-                "==", Const(v), ir.SlotRef(s)
+            case nodes.Compare(Op.EQ, ir.SlotRef(s), Const(v)) | nodes.Compare(
+                Op.EQ, Const(v), ir.SlotRef(s)
             ):
                 values: frozenset[Any] = frozenset({v})
                 if _is_int(v):
-                    _narrow("==", v, s, low, high)
+                    _narrow(Op.EQ, v, s, low, high)
             case nodes.In(ir.SlotRef(s), Const(v), False) if isinstance(v, frozenset):
                 values = v
             case nodes.Compare(op, ir.SlotRef(s), Const(v)) if _is_int(v):
@@ -109,16 +110,22 @@ def _contradiction(parts: list[ir.Expr], slots: tuple[ir.Slot, ...]) -> str | No
     return None
 
 
-def _narrow(op: str, v: int, s: int, low: dict[int, int], high: dict[int, int]) -> None:
-    if op in (">", ">="):
-        bound = v + 1 if op == ">" else v
-        low[s] = max(low.get(s, bound), bound)
-    elif op in ("<", "<="):
-        bound = v - 1 if op == "<" else v
-        high[s] = min(high.get(s, bound), bound)
-    elif op == "==":
-        low[s] = max(low.get(s, v), v)
-        high[s] = min(high.get(s, v), v)
+def _narrow(op: CompareOp, v: int, s: int, low: dict[int, int], high: dict[int, int]) -> None:
+    """Tighten the known range of slot `s` by the test `s op v`."""
+    match op:
+        case Op.GT | Op.GE:
+            bound = v + 1 if op is Op.GT else v
+            low[s] = max(low.get(s, bound), bound)
+        case Op.LT | Op.LE:
+            bound = v - 1 if op is Op.LT else v
+            high[s] = min(high.get(s, bound), bound)
+        case Op.EQ:
+            low[s] = max(low.get(s, v), v)
+            high[s] = min(high.get(s, v), v)
+        case Op.NE:
+            pass  # excludes one value: no range to tighten
+        case _:
+            assert_never(op)
 
 
 def _is_int(value: object) -> TypeGuard[int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
@@ -19,6 +19,7 @@ from policydsl.context import MAX_COLLECTION
 from policydsl.decision import Decision
 from policydsl.glob import compile_glob
 from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, SetOf, Size
+from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
 
 _SCALAR_CONSTANTS = (str, int, bool, type(None))
 # Longer sums and products call `_sum`/`_prod` on a flat tuple: a chain of nested `BinOp`s as
@@ -59,15 +60,44 @@ def _or_all(tests: list[ast.expr]) -> ast.expr:
     return tests[0] if len(tests) == 1 else ast.BoolOp(ast.Or(), tests)
 
 
-_COMPARE_OPS: dict[str, Callable[[], ast.cmpop]] = {
-    "==": ast.Eq,
-    "!=": ast.NotEq,
-    "<": ast.Lt,
-    "<=": ast.LtE,
-    ">": ast.Gt,
-    ">=": ast.GtE,
-}
-_ARITH_OPS: dict[str, Callable[[], ast.operator]] = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult}
+def _compare_op(op: CompareOp) -> ast.cmpop:
+    match op:
+        case Op.EQ:
+            return ast.Eq()
+        case Op.NE:
+            return ast.NotEq()
+        case Op.LT:
+            return ast.Lt()
+        case Op.LE:
+            return ast.LtE()
+        case Op.GT:
+            return ast.Gt()
+        case Op.GE:
+            return ast.GtE()
+        case _:
+            assert_never(op)
+
+
+def _membership_op(op: MembershipOp) -> ast.cmpop:
+    match op:
+        case Op.IN:
+            return ast.In()
+        case Op.NOT_IN:
+            return ast.NotIn()
+        case _:
+            assert_never(op)
+
+
+def _arith_op(op: ArithOp) -> ast.operator:
+    match op:
+        case Op.ADD:
+            return ast.Add()
+        case Op.SUB:
+            return ast.Sub()
+        case Op.MUL:
+            return ast.Mult()
+        case _:
+            assert_never(op)
 
 
 # The generated functions: `_decide(_fallback, ctx)`, which calls `_fallback(ctx)` on anything it
@@ -512,23 +542,24 @@ class _Gen:
             case nodes.Not(operand):
                 return ast.UnaryOp(ast.Not(), self.expr(operand))
             case nodes.Compare(cmp, left, right):
-                return ast.Compare(self.expr(left), [_COMPARE_OPS[cmp]()], [self.expr(right)])
-            case nodes.In(element, collection, negated):
-                cmpop = ast.NotIn() if negated else ast.In()
+                return ast.Compare(self.expr(left), [_compare_op(cmp)], [self.expr(right)])
+            case nodes.In(element, collection):
+                cmpop = _membership_op(e.op)
                 return ast.Compare(self.expr(element), [cmpop], [self.expr(collection)])
             case nodes.SetTest(test, left, right):
                 return self._set_test(test, left, right)
             case nodes.Arith(first, rest):
                 operators = {op for op, _ in rest}
-                if len(rest) >= _MAX_CHAIN and (operators == {"*"} or "*" not in operators):
+                if len(rest) >= _MAX_CHAIN and (operators == {Op.MUL} or Op.MUL not in operators):
                     terms = [self.expr(first)]
                     for op, operand in rest:
                         term = self.expr(operand)
-                        terms.append(ast.UnaryOp(ast.USub(), term) if op == "-" else term)
-                    return _call("_prod" if operators == {"*"} else "_sum", ast.Tuple(terms, _LOAD))
+                        terms.append(ast.UnaryOp(ast.USub(), term) if op is Op.SUB else term)
+                    chain = "_prod" if operators == {Op.MUL} else "_sum"
+                    return _call(chain, ast.Tuple(terms, _LOAD))
                 result = self.expr(first)
                 for op, operand in rest:
-                    result = ast.BinOp(result, _ARITH_OPS[op](), self.expr(operand))
+                    result = ast.BinOp(result, _arith_op(op), self.expr(operand))
                 return result
             case nodes.Neg(operand):
                 return ast.UnaryOp(ast.USub(), self.expr(operand))
@@ -552,19 +583,24 @@ class _Gen:
                 return frame[name]
         raise AssertionError(f"unbound local {name}")  # pragma: no cover
 
-    def _set_test(self, op: str, left: ir.Expr, right: ir.Expr) -> ast.expr:
+    def _set_test(self, op: SetOp, left: ir.Expr, right: ir.Expr) -> ast.expr:
         a, b = self.expr(left), self.expr(right)
-        if op == "contains":
-            return ast.Compare(b, [ast.In()], [a])
-        if op == "contains_any":
-            return _call("_contains_any", a, b)
-        if op == "contains_all":
-            return _call("_contains_all", a, b)
-        if op in ("starts_with", "ends_with"):
-            method = "startswith" if op == "starts_with" else "endswith"
-            return ast.Call(ast.Attribute(a, method, _LOAD), [b], [])
-        if isinstance(right, Const) and isinstance(right.value, str):
-            pattern = self.hoist(compile_glob(right.value), "_G")
-            match = ast.Call(ast.Attribute(pattern, "fullmatch", _LOAD), [a], [])
-            return _is(match, _none(), negate=True)
-        return _call("_glob", a, b)
+        match op:
+            case Op.CONTAINS:
+                return ast.Compare(b, [ast.In()], [a])
+            case Op.CONTAINS_ANY:
+                return _call("_contains_any", a, b)
+            case Op.CONTAINS_ALL:
+                return _call("_contains_all", a, b)
+            case Op.STARTS_WITH:
+                return ast.Call(ast.Attribute(a, "startswith", _LOAD), [b], [])
+            case Op.ENDS_WITH:
+                return ast.Call(ast.Attribute(a, "endswith", _LOAD), [b], [])
+            case Op.LIKE:
+                if isinstance(right, Const) and isinstance(right.value, str):
+                    pattern = self.hoist(compile_glob(right.value), "_G")
+                    found = ast.Call(ast.Attribute(pattern, "fullmatch", _LOAD), [a], [])
+                    return _is(found, _none(), negate=True)
+                return _call("_glob", a, b)
+            case _:
+                assert_never(op)

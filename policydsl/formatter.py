@@ -36,6 +36,7 @@ import attrs
 
 from policydsl import nodes
 from policydsl.diagnostics import PolicyError
+from policydsl.operators import Level
 from policydsl.parser import parse
 from policydsl.source import Source
 
@@ -44,7 +45,7 @@ INDENT = 2
 KEY_GAP = 2  # spaces after the widest key cell of a table (other columns: 1)
 
 # Binding strength, loosest first: an operand looser than its slot needs parentheses.
-QUANT, OR, AND, NOT, TEST, SUM, PRODUCT, UNARY, ATOM = range(9)
+QUANT, OR, AND, NOT, TEST, SUM, PRODUCT, UNARY, ATOM = Level
 
 T = TypeVar("T")
 
@@ -131,10 +132,12 @@ def precedence(e: nodes.Expr) -> int:
             return AND
         case nodes.Not():
             return NOT
-        case nodes.Compare() | nodes.SetTest() | nodes.In() | nodes.Has():
+        case nodes.Compare() | nodes.SetTest() | nodes.In():
+            return e.op.level
+        case nodes.Has():
             return TEST
         case nodes.Arith():
-            return PRODUCT if all(op == "*" for op, _ in e.rest) else SUM
+            return min(op.level for op, _ in e.rest)  # the grammar never mixes levels in one
         case nodes.Neg():
             return UNARY
         case nodes.IntLit() if e.value < 0:
@@ -157,17 +160,16 @@ def _bare(e: nodes.Expr) -> str:
         case nodes.Not():
             return "not " + expr_text(e.operand, NOT)
         case nodes.Compare() | nodes.SetTest():
-            return f"{expr_text(e.left, SUM)} {e.op} {expr_text(e.right, SUM)}"
+            return f"{expr_text(e.left, SUM)} {e.op.spelling} {expr_text(e.right, SUM)}"
         case nodes.In():
-            op = "not in" if e.negated else "in"
-            return f"{expr_text(e.element, SUM)} {op} {expr_text(e.collection, SUM)}"
+            return f"{expr_text(e.element, SUM)} {e.op.spelling} {expr_text(e.collection, SUM)}"
         case nodes.Has():
             return "has " + e.path.dotted
         case nodes.Arith():
             # operands bind tighter than the chain: a nested chain of one level keeps its brackets
             inner = precedence(e) + 1
             parts = [expr_text(e.first, inner)]
-            parts.extend(f"{op} {expr_text(x, inner)}" for op, x in e.rest)
+            parts.extend(f"{op.spelling} {expr_text(x, inner)}" for op, x in e.rest)
             return " ".join(parts)
         case nodes.Neg():
             operand = expr_text(e.operand, UNARY)

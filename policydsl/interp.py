@@ -7,11 +7,12 @@ speed: no indexing, no sharing, every rule's condition evaluated from scratch.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, assert_never
 
 from policydsl import model, nodes
 from policydsl.decision import Decision, EvaluationError, combine
 from policydsl.glob import glob_match
+from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
 
 
 class _Env:
@@ -159,17 +160,14 @@ def evaluate(expr: model.Expr, env: _Env) -> Any:
             return not evaluate(operand, env)
         case nodes.Compare(cmp, left, right):
             return _compare(cmp, evaluate(left, env), evaluate(right, env))
-        case nodes.In(element, collection, negated):
-            return (evaluate(element, env) in evaluate(collection, env)) != negated
+        case nodes.In(element, collection):
+            return _membership(expr.op, evaluate(element, env), evaluate(collection, env))
         case nodes.SetTest(test, left, right):
             return _set_test(test, evaluate(left, env), evaluate(right, env))
         case nodes.Arith(first, rest):
             total = evaluate(first, env)
             for op, operand in rest:
-                value = evaluate(operand, env)
-                total = (
-                    total + value if op == "+" else total - value if op == "-" else total * value
-                )
+                total = _arith(op, total, evaluate(operand, env))
             return total
         case nodes.Neg(operand):
             return -evaluate(operand, env)
@@ -197,29 +195,59 @@ def evaluate(expr: model.Expr, env: _Env) -> Any:
 _UNBOUND = object()
 
 
-def _compare(op: str, a: Any, b: Any) -> bool:
-    if op == "==":
-        return bool(a == b)
-    if op == "!=":
-        return bool(a != b)
-    if op == "<":
-        return bool(a < b)
-    if op == "<=":
-        return bool(a <= b)
-    if op == ">":
-        return bool(a > b)
-    return bool(a >= b)
+def _compare(op: CompareOp, a: Any, b: Any) -> bool:
+    match op:
+        case Op.EQ:
+            return bool(a == b)
+        case Op.NE:
+            return bool(a != b)
+        case Op.LT:
+            return bool(a < b)
+        case Op.LE:
+            return bool(a <= b)
+        case Op.GT:
+            return bool(a > b)
+        case Op.GE:
+            return bool(a >= b)
+        case _:
+            assert_never(op)
 
 
-def _set_test(op: str, a: Any, b: Any) -> bool:
-    if op == "contains":
-        return b in a
-    if op == "contains_any":
-        return any(x in a for x in b)
-    if op == "contains_all":
-        return all(x in a for x in b)
-    if op == "starts_with":
-        return bool(a.startswith(b))
-    if op == "ends_with":
-        return bool(a.endswith(b))
-    return glob_match(a, b)
+def _set_test(op: SetOp, a: Any, b: Any) -> bool:
+    match op:
+        case Op.CONTAINS:
+            return b in a
+        case Op.CONTAINS_ANY:
+            return any(x in a for x in b)
+        case Op.CONTAINS_ALL:
+            return all(x in a for x in b)
+        case Op.STARTS_WITH:
+            return bool(a.startswith(b))
+        case Op.ENDS_WITH:
+            return bool(a.endswith(b))
+        case Op.LIKE:
+            return glob_match(a, b)
+        case _:
+            assert_never(op)
+
+
+def _membership(op: MembershipOp, element: Any, collection: Any) -> bool:
+    match op:
+        case Op.IN:
+            return element in collection
+        case Op.NOT_IN:
+            return element not in collection
+        case _:
+            assert_never(op)
+
+
+def _arith(op: ArithOp, a: Any, b: Any) -> Any:
+    match op:
+        case Op.ADD:
+            return a + b
+        case Op.SUB:
+            return a - b
+        case Op.MUL:
+            return a * b
+        case _:
+            assert_never(op)

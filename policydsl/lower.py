@@ -9,9 +9,8 @@ hoisted; the parts of outputs that depend only on the fired rules become per-rul
 
 from __future__ import annotations
 
-import operator
 from collections import Counter, defaultdict
-from typing import Any, TypeGuard, cast
+from typing import Any, TypeGuard, assert_never, cast
 
 import attrs
 
@@ -31,6 +30,7 @@ from policydsl.model import (
     Size,
     map_children,
 )
+from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op
 
 
 def lower(policy: CheckedPolicy, *, indexed: bool = True) -> ir.Program:
@@ -182,8 +182,8 @@ def fold(e: ir.Expr) -> ir.Expr:
             return Const(tuple(i.value for i in items))
         case nodes.Compare(cmp, Const(a), Const(b)):
             return Const(_compare(cmp, a, b))
-        case nodes.In(Const(a), Const(b), negated):
-            return Const((a in b) != negated)
+        case nodes.In(Const(a), Const(b)):
+            return Const(_member(e.op, a, b))
         case nodes.In(_, Const(b), negated) if isinstance(b, tuple | frozenset) and not b:
             return Const(negated)  # nothing is in an empty collection
         case nodes.In(_, Const(b), _) if isinstance(b, tuple):
@@ -192,13 +192,7 @@ def fold(e: ir.Expr) -> ir.Expr:
             total = first
             for op, x in rest:
                 assert isinstance(x, Const)  # by the guard
-                total = (
-                    total + x.value
-                    if op == "+"
-                    else total - x.value
-                    if op == "-"
-                    else total * x.value
-                )
+                total = _arith(op, total, x.value)
             if abs(total).bit_length() > MAX_FOLDED_BITS:
                 return e  # left to run time: its digits could not be written in a dump or source
             return Const(total)
@@ -211,22 +205,51 @@ def fold(e: ir.Expr) -> ir.Expr:
     return e
 
 
-_COMPARE = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
 def _constants(items: tuple[ir.Expr, ...]) -> TypeGuard[tuple[Const, ...]]:
     return all(isinstance(i, Const) for i in items)
 
 
-def _compare(op: str, a: Any, b: Any) -> bool:
-    return bool(_COMPARE[op](a, b))
+# Constant folding: what an operator makes of two constants.
+
+
+def _compare(op: CompareOp, a: Any, b: Any) -> bool:
+    match op:
+        case Op.EQ:
+            return bool(a == b)
+        case Op.NE:
+            return bool(a != b)
+        case Op.LT:
+            return bool(a < b)
+        case Op.LE:
+            return bool(a <= b)
+        case Op.GT:
+            return bool(a > b)
+        case Op.GE:
+            return bool(a >= b)
+        case _:
+            assert_never(op)
+
+
+def _member(op: MembershipOp, element: Any, collection: Any) -> bool:
+    match op:
+        case Op.IN:
+            return element in collection
+        case Op.NOT_IN:
+            return element not in collection
+        case _:
+            assert_never(op)
+
+
+def _arith(op: ArithOp, a: int, b: int) -> int:
+    match op:
+        case Op.ADD:
+            return a + b
+        case Op.SUB:
+            return a - b
+        case Op.MUL:
+            return a * b
+        case _:
+            assert_never(op)
 
 
 def _and(parts: list[ir.Expr]) -> ir.Expr:
@@ -255,11 +278,11 @@ def _key_of(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> Key | None:
     """The index key a conjunct offers: `c in attr-collection` or `attr == c` / `attr in [..]`."""
     match part:
         case nodes.In(Const(value), ir.SlotRef(s), False) | nodes.SetTest(
-            "contains", ir.SlotRef(s), Const(value)
+            Op.CONTAINS, ir.SlotRef(s), Const(value)
         ) if isinstance(slots[s].type, t.CollectionType):
             return ("member", s, frozenset({value}))
-        case nodes.Compare("==", ir.SlotRef(s), Const(value)) | nodes.Compare(
-            "==", Const(value), ir.SlotRef(s)
+        case nodes.Compare(Op.EQ, ir.SlotRef(s), Const(value)) | nodes.Compare(
+            Op.EQ, Const(value), ir.SlotRef(s)
         ) if _scalar(slots[s]):
             return ("eq", s, frozenset({value}))
         case nodes.In(ir.SlotRef(s), Const(values), False) if _scalar(slots[s]):

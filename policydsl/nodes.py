@@ -11,6 +11,7 @@ from typing import Generic, Literal, TypeAlias, TypeVar
 
 import attrs
 
+from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
 from policydsl.source import Span
 
 
@@ -147,11 +148,6 @@ class Not(Generic[E_co]):
     span: Span | None = _span()
 
 
-CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
-SetOp = Literal["contains", "contains_any", "contains_all", "starts_with", "ends_with", "like"]
-ArithOp = Literal["+", "-", "*"]
-
-
 @attrs.frozen
 class Compare(Generic[E_co]):
     op: CompareOp
@@ -174,6 +170,10 @@ class In(Generic[E_co]):
     collection: E_co
     negated: bool = False
     span: Span | None = _span()
+
+    @property
+    def op(self) -> MembershipOp:
+        return Op.NOT_IN if self.negated else Op.IN
 
 
 @attrs.frozen

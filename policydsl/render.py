@@ -83,11 +83,11 @@ def render(e: Any, leaf: Leaf | None = None) -> str:
         case nodes.Not(op):
             return f"not {wrap(op)}"
         case nodes.Compare(op, left, right) | nodes.SetTest(op, left, right):
-            return f"{wrap(left)} {op} {wrap(right)}"
-        case nodes.In(el, coll, negated):
-            return f"{wrap(el)} {'not in' if negated else 'in'} {wrap(coll)}"
+            return f"{wrap(left)} {op.spelling} {wrap(right)}"
+        case nodes.In(el, coll):
+            return f"{wrap(el)} {e.op.spelling} {wrap(coll)}"
         case nodes.Arith(first, rest):
-            return wrap(first) + "".join(f" {op} {wrap(x)}" for op, x in rest)
+            return wrap(first) + "".join(f" {op.spelling} {wrap(x)}" for op, x in rest)
         case nodes.Neg(op):
             return f"-{wrap(op)}"
         case nodes.Quantifier(kind, var, coll, body):

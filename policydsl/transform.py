@@ -7,7 +7,7 @@ from typing import Any
 import lark
 from lark import Token, Transformer_NonRecursive, v_args
 
-from policydsl import nodes
+from policydsl import nodes, operators
 from policydsl.source import Source, Span
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
@@ -196,8 +196,8 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
     def quantifier_kind(self, meta: Any, c: list[Token]) -> str:
         return str(c[0])
 
-    def set_op(self, meta: Any, c: list[Token]) -> str:
-        return str(c[0])
+    def set_op(self, meta: Any, c: list[Token]) -> operators.SetOp:
+        return operators.set_op(str(c[0]))
 
     def add_op(self, meta: Any, c: list[Token]) -> str:
         return str(c[0])
@@ -216,8 +216,8 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
         return nodes.Not(c[0], span=self._span(meta))
 
     def compare(self, meta: Any, c: list[Any]) -> nodes.Compare[nodes.Expr]:
-        # a COMPARE_OP token is one of `nodes.CompareOp` by the grammar; Lark types it as `str`
-        return nodes.Compare(str(c[1]), c[0], c[2], span=self._span(meta))  # type: ignore[arg-type]
+        op = operators.compare_op(str(c[1]))
+        return nodes.Compare(op, c[0], c[2], span=self._span(meta))
 
     def set_test(self, meta: Any, c: list[Any]) -> nodes.SetTest[nodes.Expr]:
         return nodes.SetTest(c[1], c[0], c[2], span=self._span(meta))
@@ -232,9 +232,8 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
         return nodes.Has(c[0], span=self._span(meta))
 
     def arith(self, meta: Any, c: list[Any]) -> nodes.Arith[nodes.Expr]:
-        rest = tuple((str(c[i]), c[i + 1]) for i in range(1, len(c), 2))
-        # each operator token is one of `nodes.ArithOp` by the grammar; Lark types it as `str`
-        return nodes.Arith(c[0], rest, span=self._span(meta))  # type: ignore[arg-type]
+        rest = tuple((operators.arith_op(str(c[i])), c[i + 1]) for i in range(1, len(c), 2))
+        return nodes.Arith(c[0], rest, span=self._span(meta))
 
     def neg(self, meta: Any, c: list[Any]) -> nodes.Expr:
         if isinstance(c[0], nodes.IntLit):  # `-5` is a literal, not an operation

@@ -6,7 +6,7 @@ condition, a definition, a table cell, an output case) goes through `ExprChecker
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 import attrs
 
@@ -14,6 +14,7 @@ from policydsl import model, nodes
 from policydsl import typesys as t
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
 from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, Outcome, Present
+from policydsl.operators import ArithOp, Op, SetOp
 from policydsl.source import Span
 
 BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING}
@@ -224,13 +225,17 @@ class ExprChecker:
             case nodes.Compare(op, left, right):
                 lt = self._expr(left, scope, facts, None)
                 rt = self._expr(right, scope, facts, lt.type)
-                if op in ("<", "<=", ">", ">="):
-                    for side in (lt, rt):
-                        if not t.is_int(side.type):
-                            self.error("P301", f"`{op}` compares integers, not {side.type}", e.span)
-                            break
-                else:
-                    lt, rt = self._set_and_list(lt, rt, e.span)
+                match op:
+                    case Op.LT | Op.LE | Op.GT | Op.GE:
+                        for side in (lt, rt):
+                            if not t.is_int(side.type):
+                                msg = f"`{op}` compares integers, not {side.type}"
+                                self.error("P301", msg, e.span)
+                                break
+                    case Op.EQ | Op.NE:
+                        lt, rt = self._set_and_list(lt, rt, e.span)
+                    case _:
+                        assert_never(op)
                 return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
             case nodes.In(element, collection):
                 if isinstance(collection, nodes.ListLit):
@@ -239,13 +244,17 @@ class ExprChecker:
                 else:
                     ct = self._expr(collection, scope, facts, None)
                     et = self._expr(element, scope, facts, t.element_of(ct.type))
-                self._membership(et.type, ct.type, e.span, "in")
+                match e.op:
+                    case Op.IN | Op.NOT_IN:
+                        self._membership(et.type, ct.type, e.span, "in")
+                    case _:
+                        assert_never(e.op)
                 return Typed(attrs.evolve(e, element=et.expr, collection=ct.expr), t.BOOL)
             case nodes.SetTest(op, left, right):
                 return self._set_test(e, op, left, right, scope, facts)
             case nodes.Arith(first, rest):
                 ft = self._int_operand(first, scope, facts)
-                rest_out = [(op, self._int_operand(x, scope, facts).expr) for op, x in rest]
+                rest_out = [(o, self._arith_operand(o, x, scope, facts)) for o, x in rest]
                 return Typed(attrs.evolve(e, first=ft.expr, rest=tuple(rest_out)), t.INT)
             case nodes.Neg(operand):
                 typed = self._int_operand(operand, scope, facts)
@@ -276,6 +285,16 @@ class ExprChecker:
             self.error("P301", f"arithmetic needs integers, not {typed.type}", e.span)
         return typed
 
+    def _arith_operand(
+        self, op: ArithOp, e: nodes.Expr, scope: Scope, facts: frozenset[Fact]
+    ) -> Any:
+        """An operand after `op` (every arithmetic operator takes integers), checked."""
+        match op:
+            case Op.ADD | Op.SUB | Op.MUL:
+                return self._int_operand(e, scope, facts).expr
+            case _:
+                assert_never(op)
+
     def _membership(self, elem: t.Type, coll: t.Type, span: Span | None, op: str) -> None:
         inner = t.element_of(coll)
         if inner is None:
@@ -286,30 +305,25 @@ class ExprChecker:
     def _set_test(
         self,
         e: nodes.SetTest[nodes.Expr],
-        op: str,
+        op: SetOp,
         left: nodes.Expr,
         right: nodes.Expr,
         scope: Scope,
         facts: frozenset[Fact],
     ) -> Typed:
-        if op in ("starts_with", "ends_with", "like"):
-            lt = self._expr(left, scope, facts, t.STRING)
-            rt = self._expr(right, scope, facts, t.STRING)
-            for side, node in ((lt, left), (rt, right)):
-                if not t.is_string(side.type):
-                    self.error("P301", f"`{op}` tests strings, not {side.type}", node.span)
-        else:
-            lt = self._expr(left, scope, facts, None)
-            elem = t.element_of(lt.type)
-            if elem is None:
-                self.error(
-                    "P301", f"`{op}` needs a set or list on its left, not {lt.type}", left.span
-                )
-                elem = t.ANY
-            if op == "contains":
+        match op:
+            case Op.STARTS_WITH | Op.ENDS_WITH | Op.LIKE:
+                lt = self._expr(left, scope, facts, t.STRING)
+                rt = self._expr(right, scope, facts, t.STRING)
+                for side, node in ((lt, left), (rt, right)):
+                    if not t.is_string(side.type):
+                        self.error("P301", f"`{op}` tests strings, not {side.type}", node.span)
+            case Op.CONTAINS:
+                lt, elem = self._collection_operand(op, left, scope, facts)
                 rt = self._expr(right, scope, facts, elem)
-                self._membership(rt.type, lt.type, e.span, op)
-            else:
+                self._membership(rt.type, lt.type, e.span, str(op))
+            case Op.CONTAINS_ANY | Op.CONTAINS_ALL:
+                lt, elem = self._collection_operand(op, left, scope, facts)
                 rt = self._expr(right, scope, facts, t.CollectionType("list", elem))
                 relem = t.element_of(rt.type)
                 if relem is None:
@@ -320,7 +334,20 @@ class ExprChecker:
                     )
                 elif not t.compatible(elem, relem):
                     self.error("P301", f"cannot compare {lt.type} with {rt.type}", e.span)
+            case _:
+                assert_never(op)
         return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
+
+    def _collection_operand(
+        self, op: SetOp, left: nodes.Expr, scope: Scope, facts: frozenset[Fact]
+    ) -> tuple[Typed, t.Type]:
+        """The left operand of a set test, and its element type (`any` after an error)."""
+        lt = self._expr(left, scope, facts, None)
+        elem = t.element_of(lt.type)
+        if elem is None:
+            self.error("P301", f"`{op}` needs a set or list on its left, not {lt.type}", left.span)
+            elem = t.ANY
+        return lt, elem
 
     def _set_and_list(self, lt: Typed, rt: Typed, span: Span | None) -> tuple[Typed, Typed]:
         """The operands of `==`/`!=`, checked. A set never equals a list, so a constant list

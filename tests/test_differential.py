@@ -29,6 +29,7 @@ from randcontext import outcome, snapshot
 
 import policydsl
 from policydsl import Policy, model, nodes
+from policydsl.operators import Op
 
 N = int(os.environ.get("POLICYDSL_DIFF_N", "10000"))
 SEED = int(os.environ.get("POLICYDSL_DIFF_SEED", "20261124"))
@@ -304,7 +305,7 @@ context { n: int = 0 }
 rule r: block { when n > 1 cite "1" reason "r" }
 """
     checked = policydsl.loads(text).checked
-    broken = nodes.SetTest("starts_with", model.Attr(("n",)), model.Const("x"))
+    broken = nodes.SetTest(Op.STARTS_WITH, model.Attr(("n",)), model.Const("x"))
     checked = attrs.evolve(checked, rules=(attrs.evolve(checked.rules[0], condition=broken),))
     for backend in policydsl.BACKENDS:
         with pytest.raises(policydsl.EvaluationError):

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from policydsl import PolicyError, format_source, nodes, resources
 from policydsl.cli import cli
 from policydsl.formatter import WIDTH, expr_text, scan_comments
+from policydsl.operators import Kind, Level, Op
 from policydsl.parser import parse
 from policydsl.source import Source
 
@@ -270,27 +271,36 @@ def _folds(e: nodes.Expr) -> bool:
     return isinstance(e, nodes.IntLit)
 
 
+def _ops(kind: Kind | Level) -> list[Op]:
+    """The operators of one kind, or the arithmetic ones of one level (one `Arith` node's)."""
+    if isinstance(kind, Level):
+        return [op for op in Op if op.kind is Kind.ARITH and op.level is kind]
+    return [op for op in Op if op.kind is kind]
+
+
 def _extend(children: st.SearchStrategy[nodes.Expr]) -> st.SearchStrategy[nodes.Expr]:
     operands = st.lists(children, min_size=2, max_size=3).map(tuple)
     return st.one_of(
         operands.map(nodes.And),
         operands.map(nodes.Or),
         children.map(nodes.Not),
-        st.builds(nodes.Compare, st.sampled_from(["==", "!=", "<", ">="]), children, children),
-        st.builds(nodes.SetTest, st.sampled_from(["contains", "like"]), children, children),
+        st.builds(nodes.Compare, st.sampled_from(_ops(Kind.COMPARE)), children, children),
+        st.builds(nodes.SetTest, st.sampled_from(_ops(Kind.SET_TEST)), children, children),
         st.builds(nodes.In, children, children, st.booleans()),
         PATHS.map(nodes.Has),
         st.builds(
             nodes.Arith,
             children,
-            st.lists(st.tuples(st.sampled_from(["+", "-"]), children), min_size=1, max_size=2).map(
-                tuple
-            ),
+            st.lists(
+                st.tuples(st.sampled_from(_ops(Level.SUM)), children), min_size=1, max_size=2
+            ).map(tuple),
         ),
         st.builds(
             nodes.Arith,
             children,
-            st.lists(st.tuples(st.just("*"), children), min_size=1, max_size=2).map(tuple),
+            st.lists(
+                st.tuples(st.sampled_from(_ops(Level.PRODUCT)), children), min_size=1, max_size=2
+            ).map(tuple),
         ),
         children.filter(lambda e: not _folds(e)).map(nodes.Neg),
         st.builds(

@@ -1,0 +1,268 @@
+"""The operator table (`policydsl.operators`) and the layers that dispatch on it.
+
+Every member of `Op` is spelt by the grammar, kept by the formatter, and evaluated alike by every
+backend; a layer that forgets one is a `mypy --strict` error, proved here on a patched copy of
+the package that declares an operator of each kind no layer knows.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import policydsl
+from policydsl import format_source, nodes
+from policydsl.operators import TABLE, Kind, Op, compare_op, set_op
+from policydsl.parser import parse
+from policydsl.source import Source
+
+PACKAGE = Path(__file__).resolve().parent.parent / "policydsl"
+
+SCHEMA = """\
+context {
+  n: int = 0
+  m: int = 0
+  s: string = ""
+  p: string = ""
+  xs: set<string> = []
+  ys: set<string> = []
+  flag: bool = false
+}
+effects hit > miss default miss
+"""
+
+Context = dict[str, Any]
+
+# One test per operator, and what Python says it means. A new operator needs its line here.
+SAMPLES: dict[Op, tuple[str, Callable[[Context], bool]]] = {
+    Op.EQ: ("n == m", lambda c: c["n"] == c["m"]),
+    Op.NE: ("s != p", lambda c: c["s"] != c["p"]),
+    Op.LT: ("n < m", lambda c: c["n"] < c["m"]),
+    Op.LE: ("n <= m", lambda c: c["n"] <= c["m"]),
+    Op.GT: ("n > m", lambda c: c["n"] > c["m"]),
+    Op.GE: ("n >= m", lambda c: c["n"] >= c["m"]),
+    Op.CONTAINS: ("xs contains s", lambda c: c["s"] in c["xs"]),
+    Op.CONTAINS_ANY: ("xs contains_any ys", lambda c: bool(set(c["xs"]) & set(c["ys"]))),
+    Op.CONTAINS_ALL: ("xs contains_all ys", lambda c: set(c["ys"]) <= set(c["xs"])),
+    Op.STARTS_WITH: ("s starts_with p", lambda c: c["s"].startswith(c["p"])),
+    Op.ENDS_WITH: ("s ends_with p", lambda c: c["s"].endswith(c["p"])),
+    Op.LIKE: ("s like p", lambda c: fnmatch.fnmatchcase(c["s"], c["p"])),
+    Op.IN: ("s in xs", lambda c: c["s"] in c["xs"]),
+    Op.NOT_IN: ("s not in xs", lambda c: c["s"] not in c["xs"]),
+    Op.ADD: ("n + m == 5", lambda c: c["n"] + c["m"] == 5),
+    Op.SUB: ("n - m == 1", lambda c: c["n"] - c["m"] == 1),
+    Op.MUL: ("n * m == 6", lambda c: c["n"] * c["m"] == 6),
+    Op.NEG: ("-n == m", lambda c: -c["n"] == c["m"]),
+    Op.AND: ("flag and n == 2", lambda c: c["flag"] and c["n"] == 2),
+    Op.OR: ("flag or n == 2", lambda c: c["flag"] or c["n"] == 2),
+    Op.NOT: ("not flag", lambda c: not c["flag"]),
+}
+
+# Patterns without `[`: `like` globs only know `*` and `?`, where fnmatch also has classes.
+CONTEXTS: list[Context] = [
+    {},
+    {"n": 2, "m": 3, "s": "spam", "p": "sp", "xs": ["spam", "eggs"], "ys": ["eggs"]},
+    {"n": 3, "m": 2, "s": "spam", "p": "s*m", "xs": ["ham"], "ys": ["spam", "ham"]},
+    {"n": 2, "m": 2, "s": "ham", "p": "am", "xs": ["ham", "a"], "ys": ["a", "ham"], "flag": True},
+    {"n": -2, "m": 2, "s": "h?m", "p": "h?m", "xs": [], "ys": []},
+    {"n": 6, "m": 1, "s": "", "p": "*", "ys": ["x"], "flag": True},
+    {"n": 5, "m": 0, "s": "a*b", "p": "a?", "xs": ["a*b"]},
+]
+
+
+def test_every_operator_has_a_sample() -> None:
+    assert set(SAMPLES) == set(Op)
+
+
+def test_the_table_is_total_and_unambiguous() -> None:
+    assert set(TABLE) == set(Op)
+    # within a kind, a spelling names one operator (`-` is both `SUB` and `NEG`)
+    spellings = [(op.kind, op.spelling) for op in Op]
+    assert len(spellings) == len(set(spellings))
+    assert compare_op("<=") is Op.LE and set_op("like") is Op.LIKE
+    with pytest.raises(ValueError, match="no comparison operator is spelt 'like'"):
+        compare_op("like")
+
+
+def _walk(e: Any) -> Iterator[Any]:
+    yield e
+    if attrs.has(type(e)):
+        for field in attrs.fields(type(e)):
+            value = getattr(e, field.name)
+            for item in value if isinstance(value, tuple) else (value,):
+                for part in item if isinstance(item, tuple) else (item,):
+                    yield from _walk(part)
+
+
+def _operators_in(e: nodes.Expr) -> set[Op]:
+    """The operators of a syntax tree, boolean ones and `-` included."""
+    found: set[Op] = set()
+    for node in _walk(e):
+        match node:
+            case nodes.Compare() | nodes.SetTest() | nodes.In():
+                found.add(node.op)
+            case nodes.Arith():
+                found.update(op for op, _ in node.rest)
+            case nodes.Neg():
+                found.add(Op.NEG)
+            case nodes.And():
+                found.add(Op.AND)
+            case nodes.Or():
+                found.add(Op.OR)
+            case nodes.Not():
+                found.add(Op.NOT)
+    return found
+
+
+def _policy_text(op: Op) -> str:
+    return SCHEMA + f"rule probe: hit {{ when {SAMPLES[op][0]} }}\n"
+
+
+@pytest.mark.parametrize("op", list(Op), ids=lambda op: op.name)
+def test_the_grammar_spells_it_and_the_formatter_keeps_it(op: Op) -> None:
+    text = _policy_text(op)
+    tree, diagnostics = parse(Source("probe.policy", text))
+    assert tree is not None, diagnostics
+    rule = tree.decls[-1]
+    assert isinstance(rule, nodes.RuleDecl) and isinstance(rule.clauses[0], nodes.WhenClause)
+    assert op in _operators_in(rule.clauses[0].condition)
+    # format_source re-parses its output and refuses a different tree
+    formatted = format_source(text)
+    assert f" {op.spelling}" in formatted.splitlines()[-2]
+
+
+@pytest.mark.parametrize("op", list(Op), ids=lambda op: op.name)
+def test_every_backend_evaluates_it_as_python_does(op: Op) -> None:
+    oracle = SAMPLES[op][1]
+    policies = {b: policydsl.loads(_policy_text(op), backend=b) for b in policydsl.BACKENDS}
+    outcomes = set()
+    for context in CONTEXTS:
+        full = {"n": 0, "m": 0, "s": "", "p": "", "xs": [], "ys": [], "flag": False, **context}
+        expected = "hit" if oracle(full) else "miss"
+        outcomes.add(expected)
+        for backend, policy in policies.items():
+            assert policy.decide(context).decision == expected, (backend, context)
+    assert outcomes == {"hit", "miss"}, "the samples should make the test both true and false"
+
+
+FOLDED = {Kind.COMPARE, Kind.MEMBERSHIP, Kind.ARITH, Kind.UNARY, Kind.LOGIC}
+
+
+@pytest.mark.parametrize("op", list(Op), ids=lambda op: op.name)
+def test_on_constants_it_decides_as_python_does(op: Op) -> None:
+    """The same tests with constants for attributes: lowering folds most of them (the rule is
+    then always or never reached), which must not change what they mean."""
+    for context in CONTEXTS[:4]:
+        full = {"n": 0, "m": 0, "s": "", "p": "", "xs": [], "ys": [], "flag": False, **context}
+        names = r"\b(" + "|".join(full) + r")\b"
+        condition = re.sub(names, lambda found, c=full: _literal(c[found[0]]), SAMPLES[op][0])
+        text = SCHEMA + f"rule probe: hit {{ when {condition} }}\n"
+        policies = [policydsl.loads(text, backend=b) for b in policydsl.BACKENDS]
+        decisions = {policy.decide({}).decision for policy in policies}
+        assert decisions == {"hit" if SAMPLES[op][1](full) else "miss"}, condition
+        if op.kind in FOLDED:
+            ir = policies[0].compiled("ir")
+            assert re.search(r"^(always|dead): r0$", ir, re.M), ir
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return f"({value})"
+
+
+# ---- exhaustiveness, proved by mypy ----------------------------------------------------------
+
+# A fake operator of each kind a node carries, and the modules that must then refuse to type-check
+# (the ones that give operators a meaning). Moving one of those arms to another module: update
+# this table.
+FAKES = {
+    "FAKE_COMPARE": (
+        Kind.COMPARE,
+        "CompareOp",
+        {"typecheck", "interp", "codegen", "lower", "analysis"},
+    ),
+    "FAKE_SET": (Kind.SET_TEST, "SetOp", {"typecheck", "interp", "codegen"}),
+    "FAKE_MEMBER": (Kind.MEMBERSHIP, "MembershipOp", {"typecheck", "interp", "codegen", "lower"}),
+    "FAKE_ARITH": (Kind.ARITH, "ArithOp", {"typecheck", "interp", "codegen", "lower"}),
+}
+
+
+def _with_fake_operators(source: str) -> str:
+    """`operators.py` declaring the fake operators: enum member, table entry, node type."""
+    patched = source.replace(
+        '    EQ = "eq"\n',
+        '    EQ = "eq"\n' + "".join(f'    {name} = "{name.lower()}"\n' for name in FAKES),
+        1,
+    )
+    entries = "".join(
+        f'    Op.{name}: OpInfo("{name.lower()}", Kind.{kind.name}, Level.TEST),\n'
+        for name, (kind, _, _) in FAKES.items()
+    )
+    patched = patched.replace(
+        "TABLE: dict[Op, OpInfo] = {\n", "TABLE: dict[Op, OpInfo] = {\n" + entries, 1
+    )
+    for name, (_, alias, _) in FAKES.items():
+        patched = patched.replace(
+            f"{alias}: TypeAlias = Literal[", f"{alias}: TypeAlias = Literal[Op.{name}, ", 1
+        )
+    assert patched.count("FAKE_") == 3 * len(FAKES), "operators.py changed shape: update the patch"
+    return patched
+
+
+def test_mypy_names_every_layer_a_new_operator_lacks(tmp_path: Path) -> None:
+    pytest.importorskip("mypy")
+    copy = tmp_path / "policydsl"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    operators = copy / "operators.py"
+    operators.write_text(_with_fake_operators(operators.read_text(encoding="utf-8")), "utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--python-version",
+            "3.11",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--no-error-summary",
+            "policydsl",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert errors, result.stdout + result.stderr
+    reported: dict[str, set[str]] = {name: set() for name in FAKES}
+    for line in errors:
+        module = Path(line.split(":", 1)[0]).stem
+        names = set(re.findall(r"Op\.(FAKE_\w+)", line))
+        assert names and '"assert_never"' in line, f"an error other than a missing arm: {line}"
+        for name in names:
+            reported[name].add(module)
+    for name, (_, _, layers) in FAKES.items():
+        assert layers <= reported[name], (name, reported[name])
+
+
+def test_a_missing_table_entry_fails_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policydsl import operators
+
+    monkeypatch.delitem(operators.TABLE, Op.LIKE)
+    with pytest.raises(AssertionError, match="without a table entry: \\['LIKE'\\]"):
+        operators._check_table()
