@@ -217,15 +217,14 @@ def _sparse(rng: random.Random, i: int) -> Context:
     return shapes[i % len(shapes)]()
 
 
-def _extra_attributes(rng: random.Random, i: int) -> Context:
-    """Unknown attributes at every level, which the contract says to ignore."""
+def _every_attribute(rng: random.Random, i: int) -> Context:
+    """Every declared attribute given, some as `null` (records are closed: no others)."""
     context = _multi_category(rng, i) if i % 2 else _benign(rng, i)
-    context["request"] = {"id": f"r{i}", "ts": 1_700_000_000 + i}
-    context["user"]["locale"] = rng.choice(("en", "de", "ja"))
-    context["user"]["age_verified"] = "yes"  # an unknown key, so any type is fine
-    context["use"]["channel"] = {"kind": "api", "version": 2}
-    context["content"]["language"] = "en"
-    context["content"]["scores"] = [0.1, 0.7]
+    context["user"].update(id=f"u{i}", parental_consent=None, restricted=False)
+    context["user"].setdefault("prior_violations", None)
+    context.setdefault("use", {}).update(professional_oversight=None, legally_permitted=False)
+    context["use"].setdefault("domain", None)
+    context.setdefault("content", {}).update(subject_consent=None, guardian_consent=False)
     return context
 
 
@@ -238,7 +237,7 @@ _MIX: tuple[Callable[[random.Random, int], Context], ...] = (
     + (_prior_violations,) * 1
     + (_restricted,) * 1
     + (_sparse,) * 2
-    + (_extra_attributes,) * 1
+    + (_every_attribute,) * 1
 )
 
 
@@ -300,6 +299,8 @@ _INVALID: tuple[tuple[str, str | None, object], ...] = (
     ("content", "categories", [["spam"]]),
     ("content", "subject_consent", "yes"),
     ("content", "guardian_consent", 1),
+    ("content", "categoris", ["spam"]),  # records are closed: a misspelt key is invalid
+    ("user", "nickname", None),
 )
 
 

@@ -276,6 +276,26 @@ def _describe(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
+# The declared keys of each record: records are closed (CONTRACT v2).
+_KEYS = {
+    "": frozenset({"user", "use", "content"}),
+    "user": frozenset({"id", "age", "parental_consent", "prior_violations", "restricted"}),
+    "use": frozenset({"domain", "professional_oversight", "legally_permitted"}),
+    "content": frozenset({"categories", "subject_consent", "guardian_consent"}),
+}
+
+
+def _closed(record: Mapping[object, object], name: str) -> None:
+    """Refuse a key the record does not declare."""
+    declared = _KEYS[name]
+    if record.keys() <= declared:
+        return
+    for key in record:
+        if key not in declared:
+            path = f"{name}.{key}" if name else str(key)
+            raise HandwrittenContextError(path, "is not a declared attribute")
+
+
 def _section(context: Mapping[str, object], name: str) -> Mapping[str, object]:
     """A top-level object; absent or null reads as empty."""
     value = context.get(name)
@@ -283,6 +303,7 @@ def _section(context: Mapping[str, object], name: str) -> Mapping[str, object]:
         return _EMPTY
     if type(value) is not dict and not isinstance(value, Mapping):  # dict: skip the ABC check
         raise HandwrittenContextError(name, f"expected an object, got {_describe(value)}")
+    _closed(value, name)
     return value
 
 
@@ -312,6 +333,7 @@ def decide(context: Mapping[str, object]) -> dict[str, object]:
     """Decide one request context against the usage-policy contract."""
     if type(context) is not dict and not isinstance(context, Mapping):
         raise HandwrittenContextError("", f"expected an object, got {_describe(context)}")
+    _closed(context, "")
     user = _section(context, "user")
     use = _section(context, "use")
     content = _section(context, "content")

@@ -238,11 +238,18 @@ class _Gen:
         return ast.Return(_call("_fallback", _name("ctx")))
 
     def _load_record(self, parent: int | None, source: ast.expr, present: bool) -> list[ast.stmt]:
-        """Read and validate the fields of one record (`source` is a dict)."""
-        out: list[ast.stmt] = []
-        for s in self.slots:
-            if s.parent != parent:
-                continue
+        """Read and validate the fields of one record (`source` is a dict).
+
+        Records are closed: a key the record does not declare sends the request to `_fallback`,
+        which names it. One C-level subset test (`source.keys() <= NAMES`) decides it, and counts
+        a declared key holding `null` as declared.
+        """
+        fields = [s for s in self.slots if s.parent == parent]
+        names = self.hoist(frozenset(s.path[-1] for s in fields), "_N")
+        keys = ast.Call(ast.Attribute(source, "keys", _LOAD), [], [])
+        undeclared = ast.UnaryOp(ast.Not(), ast.Compare(keys, [ast.LtE()], [names]))
+        out: list[ast.stmt] = [ast.If(undeclared, [self._fallback()], [])]
+        for s in fields:
             name = self.slot(s.index)
             read = ast.Call(ast.Attribute(source, "get", _LOAD), [ast.Constant(s.path[-1])], [])
             out.append(_assign(name, read))

@@ -1,7 +1,9 @@
 """Request contexts: validate a JSON-like mapping against the policy's `context` schema.
 
 The result is normalised: defaults filled in, `null` treated as absent, sets as frozensets, lists
-as tuples, unknown extra attributes dropped. Anything else is a `ContextError` naming the attribute.
+as tuples. Records are closed: a key the schema does not declare, at any level, is an error (a
+misspelt key must never drop a category and turn a deny into an allow), with the closest declared
+name as a hint. Anything that breaks the schema is a `ContextError` naming the attribute.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def validate(schema: t.RecordType, data: Any) -> dict[str, Any]:
 
 
 def _record(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    _closed(record, data, prefix)
     out: dict[str, Any] = {}
     for field in record.fields:
         path = f"{prefix}{field.name}"
@@ -100,6 +103,28 @@ def _record(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> dict[
             continue
         out[field.name] = _value(field.type, value, path)
     return out
+
+
+def _closed(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> None:
+    """Refuse the first key of `data` that `record` does not declare (or that is not a string)."""
+    names = record.names
+    for key in data:
+        if key.__class__ is str and key in names:
+            continue
+        if not isinstance(key, str):
+            raise ContextError(prefix[:-1], f"has a key that is not a string: {show_value(key)}")
+        if str.__str__(key) in names:  # a `str` subclass spelling a declared name
+            continue
+        close = difflib.get_close_matches(key[:100], record.field_names, n=1)
+        hint = (
+            f"did you mean `{prefix}{close[0]}`?"
+            if close
+            else "declared: " + ", ".join(f"`{n}`" for n in record.field_names[:12])
+            if record.fields
+            else "this record declares no attributes"
+        )
+        shown = key if len(key) <= 60 else key[:59] + "…"
+        raise ContextError(f"{prefix}{shown}", f"is not a declared attribute; {hint}")
 
 
 def _value(type_: t.Type, value: Any, path: str) -> Any:

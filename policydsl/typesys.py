@@ -82,6 +82,15 @@ class FieldType:
 class RecordType:
     name: str
     fields: tuple[FieldType, ...] = attrs.field(eq=False)
+    # the declared names, for the closed-record test every request makes
+    names: frozenset[str] = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset(f.name for f in self.fields))
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
 
     def field(self, name: str) -> FieldType | None:
         for f in self.fields:

@@ -83,8 +83,9 @@ class ContextGen:
                 out[f.name] = None
                 continue
             out[f.name] = self.valid(f.ty)
-        if rng.random() < 0.1:
-            out[rng.choice(("extra", "__class__", "zz"))] = rng.choice((1, "x", [1.5], {"a": None}))
+        if rng.random() < 0.03:  # records are closed: an undeclared key makes the context invalid
+            key = rng.choice(("extra", "__class__", "zz", 1, *(f.name + "s" for f in fields)))
+            out[key] = rng.choice((None, 1, "x", [1.5], {"a": None}))
         return out
 
     def valid(self, ty: Ty) -> Any:
@@ -227,7 +228,7 @@ def _stdlib_invalid(rng: random.Random) -> tuple[str, str | None, Any]:
 def stdlib_contexts(n: int, seed: int) -> list[Any]:
     """`n` stdlib requests: the benchmark's fixed mix and invalid table, then random ones
     (category mixes with repeats, every domain, ages around 17/18, flags, prior violations,
-    absent or null sections, extra attributes, odd valid types), a quarter of them broken."""
+    absent or null sections, undeclared attributes, odd valid types), a quarter of them broken."""
     from benchmarks.contexts import CATEGORIES, DOMAINS, make_contexts, make_invalid_contexts
 
     rng = random.Random(seed)
@@ -250,8 +251,8 @@ def stdlib_contexts(n: int, seed: int) -> list[Any]:
             for flag in _STDLIB_FLAGS[section]:
                 values[flag] = rng.choice((None, False, True, True))
             values = {k: v for k, v in values.items() if rng.random() < 0.85}
-            if rng.random() < 0.1:
-                values["extra"] = rng.choice((1, "x", [0.5], {"deep": None}))
+            if rng.random() < 0.03:  # an undeclared key: invalid, records are closed
+                values[rng.choice(("extra", "categoris", 7))] = rng.choice((None, "x", [0.5]))
             r = rng.random()
             if r < 0.06:
                 continue  # the section is absent
@@ -262,7 +263,7 @@ def stdlib_contexts(n: int, seed: int) -> list[Any]:
                 ctx[section] = value
             else:
                 ctx[section] = dict(ctx.get(section) or {}, **{key: value})
-        if rng.random() < 0.05:
+        if rng.random() < 0.02:
             ctx["request"] = {"id": "r1", "scores": [0.5]}
         out.append(gen.wrap(ctx) if rng.random() < 0.9 else rng.choice((None, [], "ctx", 3)))
     return out[:n]

@@ -205,6 +205,19 @@ def test_eval_fail_closed_denies_invalid_context() -> None:
     assert any("user.age" in reason for reason in decision["reasons"])
 
 
+def test_eval_refuses_a_misspelt_key() -> None:
+    """Records are closed: a misspelt key is an invalid request (exit 3) naming it with a hint,
+    and fail-closed denies it instead of allowing the content it failed to label."""
+    request = '{"user": {"age": 30}, "content": {"categoris": ["spam"]}}'
+    result = run("eval", "-", input=request)
+    assert_clean_failure(result, 3)
+    assert "`content.categoris`" in result.stderr
+    assert "did you mean `content.categories`?" in result.stderr
+    closed = run("eval", "--fail-closed", "-", input=request)
+    assert closed.exit_code == 0, closed.output
+    assert json.loads(closed.output)["decision"] == "deny"
+
+
 @pytest.mark.parametrize(
     ("request_bytes", "message"),
     [

@@ -269,15 +269,6 @@ CASES = [
         },
     ),
     review("null-age", {"user": {"age": None, "parental_consent": True}}, [VA], "4"),
-    allow(
-        "extra-attributes",
-        {
-            "user": {"id": "u1", "age": 30, "nickname": 5},
-            "session": [1, 2],
-            "use": {"domain": "general", "channel": {"x": 1}},
-            "content": {"categories": [], "text": "ignored"},
-        },
-    ),
     deny(
         "mapping-not-dict",
         MappingProxyType(
@@ -434,6 +425,9 @@ INVALID = [
     ({"content": {"subject_consent": "yes"}}, "content.subject_consent"),
     ({"content": {"guardian_consent": 1}}, "content.guardian_consent"),
     (["not", "an", "object"], ""),
+    ({"user": {"age": 30, "nickname": 5}}, "user.nickname"),  # records are closed
+    ({"session": [1, 2]}, "session"),
+    ({"content": {"categoris": ["spam"]}}, "content.categoris"),
 ]
 
 
@@ -513,7 +507,7 @@ def test_make_contexts_covers_the_contract() -> None:
     assert any(len(labels) != len(set(labels)) for labels in multi)
     assert {} in contexts
     assert {"user": None, "use": None, "content": None} in contexts
-    assert any("request" in c for c in contexts)
+    assert any("id" in (c.get("user") or {}) and "restricted" in c["user"] for c in contexts)
 
 
 def test_make_contexts_covers_each_conditional_variant() -> None:

@@ -642,7 +642,6 @@ def rules_for(policy: policydsl.Policy, user: dict[str, Any]) -> tuple[str, ...]
         ({"profile": {"score": 0}}, ("scored", "staff")),
         ({"badge": {"level": 3}}, ("badged", "staff")),
         ({"badge": {"level": 1}}, ("staff",)),
-        ({"extra": {"deep": [1, 2]}, "profile": {"more": True}}, ("staff",)),  # extras ignored
         ({"quota": -10}, ("staff",)),
         ({"quota": 10}, ("staff",)),
         ({"age": 0}, ("minor", "staff")),
@@ -650,7 +649,7 @@ def rules_for(policy: policydsl.Policy, user: dict[str, Any]) -> tuple[str, ...]
     ],
 )
 def test_valid_contexts(backend: str, user: dict[str, Any], rules: tuple[str, ...]) -> None:
-    """`null` is absent, absent takes the default, extras are ignored, bounds are inclusive."""
+    """`null` is absent, absent takes the default, bounds are inclusive."""
     assert rules_for(load(CONTEXT, backend), user) == rules
 
 
@@ -681,6 +680,10 @@ def test_valid_contexts(backend: str, user: dict[str, Any], rules: tuple[str, ..
         ({"user": {"id": "u", "profile": []}}, "user.profile"),
         ({"user": {"id": "u", "badge": {}}}, "user.badge.level"),  # present, so complete
         ({"user": {"id": "u", "badge": {"level": None}}}, "user.badge.level"),
+        ({"user": {"id": "u", "extra": {"deep": [1, 2]}}}, "user.extra"),  # records are closed
+        ({"user": {"id": "u", "profile": {"more": True}}}, "user.profile.more"),
+        ({"user": {"id": "u", "badge": {"level": 3, "lvl": None}}}, "user.badge.lvl"),
+        ({"user": {"id": "u"}, "usr": None}, "usr"),
         ({"user": "u"}, "user"),
         ([], ""),
         ("user", ""),

@@ -563,7 +563,7 @@ def test_age(policy: Any, context: dict[str, Any], expected: dict[str, Any]) -> 
     check(policy, context, expected)
 
 
-# ---- CONTRACT §1: absent, null, duplicate and extra attributes ----------------------------------
+# ---- CONTRACT §1: absent, null and duplicate attributes ----------------------------------
 
 LENIENT_CASES = [
     pytest.param({"user": {"age": 30}, "use": None, "content": None}, ALLOW, id="null-sections"),
@@ -619,17 +619,6 @@ LENIENT_CASES = [
         deny("suspend_and_report", "1.1", "3.1", "3.3", "4"),
         id="duplicates-among-others",
     ),
-    pytest.param(
-        {
-            "user": {"age": 30, "nickname": "bob", "age_verified": "yes"},
-            "use": {"domain": "general", "locale": "fr"},
-            "content": {"categories": [], "text": "hello", "language": 3},
-            "request_id": "r-1",
-            "model": {"name": "x"},
-        },
-        ALLOW,
-        id="unknown-extra-attributes-ignored",
-    ),
 ]
 
 
@@ -637,7 +626,7 @@ LENIENT_CASES = [
 def test_absent_null_duplicate_extra(
     policy: Any, context: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    """`null` is absent, absent takes the default, duplicates collapse, unknown keys are ignored."""
+    """`null` is absent, absent takes the default, duplicates collapse."""
     check(policy, context, expected)
 
 
@@ -805,6 +794,67 @@ INVALID_CASES = [
     ),
     pytest.param({"user": {"age": 30}, "content": ["spam"]}, "content", id="content-list"),
 ]
+
+# CONTRACT v2: records are closed. (attribute at fault, the declared name the hint suggests)
+UNDECLARED_CASES = [
+    pytest.param(
+        {"user": {"age": 30}, "content": {"categoris": ["spam"]}},
+        "content.categoris",
+        "content.categories",
+        id="nested-misspelt",
+    ),
+    pytest.param({"user": {"age": 30}, "contnet": {}}, "contnet", "content", id="top-misspelt"),
+    pytest.param({"usr": {"age": 30}}, "usr", "user", id="top-misspelt-only-key"),
+    pytest.param(
+        {"user": {"age": 30, "prior_violation": 2}},
+        "user.prior_violation",
+        "user.prior_violations",
+        id="beside-declared",
+    ),
+    pytest.param(
+        {"user": {"age": 30, "nickname": None}}, "user.nickname", None, id="undeclared-null"
+    ),
+    pytest.param(
+        {"user": {"age": 30}, "use": None, "request_id": "r-1"}, "request_id", None, id="extra"
+    ),
+]
+
+
+@pytest.mark.parametrize(("context", "attribute", "hint"), UNDECLARED_CASES)
+def test_undeclared_attribute_is_refused(
+    policy: Any, context: dict[str, Any], attribute: str, hint: str | None
+) -> None:
+    """A misspelt key can never drop a category: it is an error naming it, with the closest
+    declared attribute as a hint."""
+    with pytest.raises(policydsl.ContextError) as excinfo:
+        policy.decide(context)
+    assert excinfo.value.attribute == attribute
+    if hint is not None:
+        assert str(excinfo.value).endswith(f"did you mean `{hint}`?")
+
+
+def test_undeclared_attribute_fails_closed() -> None:
+    """`{"content": {"categoris": ["spam"]}}` was an allow, even fail-closed: now it is a deny."""
+    for backend in policydsl.BACKENDS:
+        policy = policydsl.load_stdlib(backend=backend, fail_closed=True)
+        decision = policy.decide({"user": {"age": 30}, "content": {"categoris": ["spam"]}})
+        assert decision.decision == "deny"
+        assert decision.error is not None and "content.categoris" in decision.error
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        pytest.param({1: {}}, id="top"),
+        pytest.param({"user": {"age": 30, ("a", 1): True}}, id="nested-tuple"),
+        pytest.param({"user": {"age": 30, None: 1}}, id="nested-none"),
+    ],
+)
+def test_non_string_key_is_a_context_error(policy: Any, context: dict[Any, Any]) -> None:
+    """A mapping from Python may hold any hashable key: one that is not a string is refused."""
+    with pytest.raises(policydsl.ContextError) as excinfo:
+        policy.decide(context)
+    assert "not a string" in str(excinfo.value)
 
 
 @pytest.mark.parametrize(("context", "attribute"), INVALID_CASES)
