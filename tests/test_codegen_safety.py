@@ -28,7 +28,16 @@ from policydsl.glob import glob_match
 
 GENERATED_NAME = re.compile(r"_[A-Za-z][A-Za-z_]*\d*|ctx")
 CONSTANT_TYPES = {str, int, bool, type(None)}
-ATTRIBUTES = {"get", "__class__", "startswith", "endswith", "fullmatch", "issuperset", "append"}
+ATTRIBUTES = {
+    "get",
+    "__class__",
+    "startswith",
+    "endswith",
+    "fullmatch",
+    "issuperset",
+    "append",
+    "keys",
+}
 HOISTED_TYPES = (frozenset, tuple, dict, re.Pattern)  # what generated names may hold
 
 
