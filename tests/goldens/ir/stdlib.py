@@ -2,10 +2,14 @@ def _decide(_fallback, ctx):
     try:
         if ctx.__class__ is not _dict:
             return _fallback(ctx)
+        if not ctx.keys() <= _N0:
+            return _fallback(ctx)
         _s0 = ctx.get('user')
         if _s0 is None:
             _s0 = _EMPTY
         elif _s0.__class__ is not _dict:
+            return _fallback(ctx)
+        if not _s0.keys() <= _N1:
             return _fallback(ctx)
         _s1 = _s0.get('id')
         if _s1 is not None and _s1.__class__ is not _str:
@@ -33,10 +37,12 @@ def _decide(_fallback, ctx):
             _s6 = _EMPTY
         elif _s6.__class__ is not _dict:
             return _fallback(ctx)
+        if not _s6.keys() <= _N2:
+            return _fallback(ctx)
         _s7 = _s6.get('domain')
         if _s7 is None:
             _s7 = 'general'
-        elif _s7 not in _M0:
+        elif _s7 not in _M3:
             return _fallback(ctx)
         _s8 = _s6.get('professional_oversight')
         if _s8 is None:
@@ -53,9 +59,11 @@ def _decide(_fallback, ctx):
             _s10 = _EMPTY
         elif _s10.__class__ is not _dict:
             return _fallback(ctx)
+        if not _s10.keys() <= _N4:
+            return _fallback(ctx)
         _s11 = _s10.get('categories')
         if _s11 is None:
-            _s11 = _K1
+            _s11 = _K5
         elif _s11.__class__ not in _SEQS or _len(_s11) > 10000:
             return _fallback(ctx)
         _s12 = _s10.get('subject_consent')
@@ -76,8 +84,8 @@ def _decide(_fallback, ctx):
             _fired.append(26)
         if _s5:
             _fired.append(51)
-        _fired += _IA2.get(_s7, _K3)
-        _k1 = _IR4.get(_s7)
+        _fired += _IA6.get(_s7, _K7)
+        _k1 = _IR8.get(_s7)
         if _k1 is not None:
             if _k1 < 1:
                 if _s8:
@@ -90,8 +98,8 @@ def _decide(_fallback, ctx):
                 if _s9:
                     _fired.append(22)
         for _e2 in _s11:
-            _fired += _IA5[_e2]
-            _k3 = _IR6.get(_e2)
+            _fired += _IA9[_e2]
+            _k3 = _IR10.get(_e2)
             if _k3 is not None:
                 if _k3 < 6:
                     if _k3 < 3:
@@ -99,7 +107,7 @@ def _decide(_fallback, ctx):
                             if not _s12:
                                 _fired.append(15)
                         elif _k3 < 2:
-                            if _s7 in _K7 and (not _s9):
+                            if _s7 in _K11 and (not _s9):
                                 _fired.append(17)
                         else:
                             if _s8:
