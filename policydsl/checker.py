@@ -106,6 +106,8 @@ class _Checker(ExprChecker):
             definitions=dict(self.definitions),
             rules=tuple(sorted(rules, key=lambda r: r.id)),
             outputs=tuple(outputs),
+            refuse_effect=self._refuse_effect,
+            effects_span=self._effects_span,
         )
 
     def _declare_names(self, decls: list[Any]) -> None:
@@ -185,6 +187,8 @@ class _Checker(ExprChecker):
 
     def _declare_effects(self, decls: list[nodes.EffectsDecl], file_span: Span | None) -> None:
         self._default_effect = ""
+        self._refuse_effect: str | None = None
+        self._effects_span: Span | None = decls[0].span if decls else None
         if not decls:
             span = Span(file_span.source, 0, 0) if file_span else None
             self.error(
@@ -213,6 +217,16 @@ class _Checker(ExprChecker):
             )
         else:
             self._default_effect = d.default.name
+        if d.refuse is not None:
+            if d.refuse.name not in order:
+                self.error(
+                    "P201",
+                    f"unknown effect `{d.refuse.name}`",
+                    d.refuse.span,
+                    help=did_you_mean(d.refuse.name, order),
+                )
+            else:
+                self._refuse_effect = d.refuse.name
 
     def _declare_schema(self, decls: list[nodes.ContextDecl], file_span: Span | None) -> None:
         if not decls:

@@ -163,6 +163,10 @@ def _load(
         if not policies:
             return policydsl.load_stdlib(**kwargs)
         return policydsl.load(policies[0] if len(policies) == 1 else list(policies), **kwargs)
+    except policydsl.PolicyError as err:
+        if [d.code for d in err.diagnostics] == ["P403"]:  # a sound policy, a flag it cannot honour
+            raise CliError(f"--fail-closed: {err.render()}", EXIT_USAGE) from err
+        raise
     except (ValueError, NotImplementedError, TypeError) as err:
         if backend is None or isinstance(err, policydsl.PolicyError):
             raise
@@ -316,7 +320,9 @@ def check(paths: tuple[Path, ...], output_format: str) -> None:
 )
 @click.option("--pretty", is_flag=True, help="Indent the decision JSON.")
 @click.option(
-    "--fail-closed", is_flag=True, help="Decide `deny` for an invalid context instead of failing."
+    "--fail-closed",
+    is_flag=True,
+    help="Decide the policy's `refuse` effect for an invalid context instead of failing.",
 )
 @_backend_option
 @_debug_option

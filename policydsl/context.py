@@ -82,9 +82,14 @@ def show_value(value: Any) -> str:
 
 def validate(schema: t.RecordType, data: Any) -> dict[str, Any]:
     """The normalised context, or `ContextError` for the first attribute that breaks the schema."""
-    if not isinstance(data, Mapping):
-        raise ContextError("", f"a request context must be an object, not {show_value(data)}")
-    return _record(schema, data, "")
+    try:
+        if not isinstance(data, Mapping):
+            raise ContextError("", f"a request context must be an object, not {show_value(data)}")
+        return _record(schema, data, "")
+    except ContextError:
+        raise
+    except Exception as err:  # the caller's objects: a `get`, `__iter__`, `__eq__` that raises
+        raise ContextError("", f"reading the request raised {type(err).__name__}") from err
 
 
 def _record(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -129,19 +134,23 @@ def _closed(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> None:
 
 def _value(type_: t.Type, value: Any, path: str) -> Any:
     match type_:
+        # Scalars are normalised to the exact built-in type: a subclass's own `__eq__`, `__hash__`
+        # or `__lt__` must not run (or raise) while deciding, on any backend.
         case t.BoolType():
             if isinstance(value, bool):
                 return value
         case t.IntType(lo, hi):
             if isinstance(value, int) and not isinstance(value, bool):
+                value = int.__int__(value)
                 if (lo is not None and value < lo) or (hi is not None and value > hi):
                     raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
                 return value
         case t.StringType():
             if isinstance(value, str):
-                return value
+                return str.__str__(value)
         case t.EnumType(name, members):
             if isinstance(value, str):
+                value = str.__str__(value)
                 if type_.has(value):
                     return value
                 close = difflib.get_close_matches(value[:100], members, n=1)

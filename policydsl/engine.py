@@ -40,6 +40,8 @@ class Policy:
     ):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+        if fail_closed and checked.refuse_effect is None:
+            raise PolicyError([no_refusal(checked)])
         self.checked = checked
         self.backend = backend
         self.fail_closed = fail_closed
@@ -70,12 +72,13 @@ class Policy:
     def decide(self, context: Mapping[str, Any]) -> Decision:
         """Decide one request; `ContextError` if it breaks the schema.
 
-        In fail-closed mode an invalid context, or an error while evaluating, is refused with the
-        strongest effect instead: never an exception, never a silent allow.
+        In fail-closed mode an invalid context, an error while evaluating, or any exception the
+        caller's objects raise while they are read is refused with the effect the policy declares
+        (`refuse EFFECT`): nothing but that decision ever comes out.
         """
         try:
             return self._decide(context)
-        except (ContextError, EvaluationError) as err:
+        except Exception as err:  # fail-closed: whatever the caller's objects raise
             if not self.fail_closed:
                 raise
             return self._refusal(err)
@@ -89,15 +92,17 @@ class Policy:
             return evaluator.generated.source()
         raise ValueError(f"unknown form {emit!r}; choose `ir` or `python`")
 
-    def _refusal(self, err: ContextError | EvaluationError) -> Decision:
-        """Fail-closed: the strongest effect, the error as reason, outputs of an empty request."""
-        strongest = self.checked.effects[0]
+    def _refusal(self, err: Exception) -> Decision:
+        """Fail-closed: the declared refusal, the error as reason, outputs of an empty request."""
+        refuse = self.checked.refuse_effect
+        assert refuse is not None  # by __init__
+        message = _describe(err)
         try:
             defaults = validate(self.checked.schema, {})
-            outputs = interp.derive_outputs(self.checked, defaults, strongest, [])
-        except ContextError:
+            outputs = interp.derive_outputs(self.checked, defaults, refuse, [])
+        except (ContextError, EvaluationError):
             outputs = tuple((o.name, None) for o in self.checked.outputs)
-        return Decision(strongest, (), (), (), (str(err),), outputs, error=str(err))
+        return Decision(refuse, (), (), (), (message,), outputs, error=message)
 
     def explain(self, context: Mapping[str, Any], rules: Sequence[str] = ()) -> str:
         """A readable account of the decision: each fired rule with its reason, its clauses and
@@ -110,6 +115,28 @@ class Policy:
         with `id, effect, fired, file, line, reason, cite` and its `tests` (`test`, `value`,
         `reads`)."""
         return explanation(self.checked, self.decide(context), context, rules)
+
+
+def no_refusal(checked: CheckedPolicy) -> Diagnostic:
+    """Fail-closed mode needs the policy to say which effect refuses: guessing (the strongest
+    effect) answers `allow` when `allow` is strongest."""
+    order = " > ".join(checked.effects)
+    return Diagnostic(
+        "P403",
+        "fail-closed mode needs the policy to declare which effect refuses an invalid request",
+        checked.effects_span,
+        help=f"end the `effects` line with `refuse EFFECT`: "
+        f"`effects {order} default {checked.default_effect} refuse EFFECT`, EFFECT being what an "
+        f"invalid request gets ({' or '.join(checked.effects)})",
+    )
+
+
+def _describe(err: Exception) -> str:
+    """The error as the refusal's reason. A `ContextError` or `EvaluationError` says it all; any
+    other exception came from the caller's objects, whose `str` may itself raise."""
+    if isinstance(err, ContextError | EvaluationError):
+        return str(err)
+    return f"invalid context: reading it raised {type(err).__name__}"
 
 
 def _paths(path: PolicyPath | Sequence[PolicyPath]) -> list[PolicyPath]:

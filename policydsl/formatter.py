@@ -461,6 +461,8 @@ class _Formatter:
             case nodes.EffectsDecl():
                 order = " > ".join(e.name for e in decl.order)
                 self.write(f"effects {order} default {decl.default.name}")
+                if decl.refuse is not None:
+                    self.write(f" refuse {decl.refuse.name}")
             case nodes.AnnotationDecl():
                 self.write(f"annotation {decl.name.name}: ")
                 self.type(decl.type)

@@ -217,6 +217,8 @@ class CheckedPolicy:
     definitions: dict[str, Definition]
     rules: tuple[Rule, ...]
     outputs: tuple[Output, ...]
+    refuse_effect: str | None = None  # `refuse EFFECT`: what fail-closed mode answers
+    effects_span: Span | None = _span()  # the `effects` declaration, where `refuse` belongs
 
     def rank(self, effect: str) -> int:
         """Lower is stronger."""

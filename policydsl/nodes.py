@@ -247,6 +247,7 @@ class ContextDecl:
 class EffectsDecl:
     order: tuple[Ident, ...]  # strongest first
     default: Ident
+    refuse: Ident | None = None  # `refuse deny`: what fail-closed mode answers
     span: Span | None = _span()
 
 

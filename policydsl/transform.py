@@ -119,9 +119,16 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
     def record_type(self, meta: Any, c: list[Any]) -> nodes.RecordType:
         return nodes.RecordType(c[0], span=self._span(meta))
 
-    def effects_decl(self, meta: Any, c: list[Token]) -> nodes.EffectsDecl:
-        idents = [self._ident(t) for t in c]
-        return nodes.EffectsDecl(tuple(idents[:-1]), idents[-1], span=self._span(meta))
+    def effects_decl(self, meta: Any, c: list[Token | nodes.Ident]) -> nodes.EffectsDecl:
+        last = c[-1]
+        refuse = last if isinstance(last, nodes.Ident) else None
+        idents = [self._ident(t) for t in c if isinstance(t, Token)]
+        return nodes.EffectsDecl(
+            tuple(idents[:-1]), idents[-1], refuse=refuse, span=self._span(meta)
+        )
+
+    def refuse_effect(self, meta: Any, c: list[Token]) -> nodes.Ident:
+        return self._ident(c[0])
 
     def annotation_decl(self, meta: Any, c: list[Any]) -> nodes.AnnotationDecl:
         return nodes.AnnotationDecl(self._ident(c[0]), c[1], span=self._span(meta))

@@ -21,7 +21,7 @@ def _words(text: str) -> tuple[str, ...]:
 
 RESERVED = frozenset(
     _words(
-        "enum context effects default annotation obligations def table rule for output when"
+        "enum context effects default refuse annotation obligations def table rule for output when"
         " otherwise cite reason tags and or not in has some all true false list set contains"
         " contains_any contains_all starts_with ends_with like bool int string size decision fired"
     )
@@ -216,7 +216,8 @@ class PolicyGen:
         self.out.append("context {\n" + "".join(self.field_text(f, 1) for f in self.schema) + "}")
         self.effects = [self.name() for _ in range(rng.randint(2, 4))]
         default = rng.choice(self.effects)
-        self.out.append(f"effects {' > '.join(self.effects)} default {default}")
+        refuse = rng.choice(self.effects)  # fail-closed mode needs it; any effect may refuse
+        self.out.append(f"effects {' > '.join(self.effects)} default {default} refuse {refuse}")
         self.annotations = {self.name(): self.annotation_type() for _ in range(rng.randint(0, 3))}
         self.out.extend(f"annotation {n}: {ty.text()}" for n, ty in self.annotations.items())
         self.obligations = [self.name() for _ in range(rng.randint(0, 3))]

@@ -300,7 +300,7 @@ def test_an_evaluation_error_is_one_on_every_backend() -> None:
     EvaluationError or refused. A checked policy never meets such an error, so this test breaks a
     checked condition by hand: `n starts_with "x"` on an integer."""
     text = """
-effects block > pass default pass
+effects block > pass default pass refuse block
 context { n: int = 0 }
 rule r: block { when n > 1 cite "1" reason "r" }
 """

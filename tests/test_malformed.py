@@ -24,7 +24,7 @@ context {
   user: { id: string  role: Role = viewer  age: int[0..]? }
   doc: { owner: string  labels: list<string> = []  size: int[0..] = 0 }
 }
-effects deny > allow default allow
+effects deny > allow default allow refuse deny
 rule owner_shares: allow { when doc.owner == user.id  cite "S1"  reason "owners share" }
 rule big: deny { when doc.size > 100 and not (user.role == owner)  cite "S2"  reason "too big" }
 """
@@ -264,7 +264,7 @@ def test_collection_limit_is_inclusive(policy: policydsl.Policy) -> None:
 
 
 def test_fail_closed_refuses_malformed_requests() -> None:
-    """In fail-closed mode a malformed request is the strongest effect, with the error."""
+    """In fail-closed mode a malformed request is the declared refusal, with the error."""
     policy = policydsl.loads(VALID, name="valid.policy", fail_closed=True)
     decision = policy.decide(request_with(user__id=nested(100_000)))
     assert decision.decision == "deny"

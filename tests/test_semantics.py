@@ -227,7 +227,7 @@ SHARING_BLOCKS = [
   doc: { owner: string  level: Level = internal  size: int[0..] = 0 }
   share: { audience: set<string> = []  expires: int[1..]? }
 }""",
-    "effects forbid > review > allow default forbid",
+    "effects forbid > review > allow default forbid refuse forbid",
     "annotation risk: Risk",
     "obligations { watermark, notify_owner, log }",
     "def is_owner = doc.owner == actor.id",
@@ -576,8 +576,8 @@ def test_set_never_equals_a_list() -> None:
 # ---- fail-closed mode --------------------------------------------------------------------------
 
 
-def test_fail_closed_returns_the_strongest_effect(backend: str) -> None:
-    """An invalid request is refused with the strongest effect and the error as its reason."""
+def test_fail_closed_returns_the_declared_refusal(backend: str) -> None:
+    """An invalid request is refused with the `refuse` effect and the error as its reason."""
     policy = load(SHARING, backend, fail_closed=True)
     refused = policy.decide({"actor": {"id": 7}, "doc": {"owner": "u1"}})
     assert refused.decision == "forbid"
@@ -702,7 +702,7 @@ def test_fail_closed_refuses_an_evaluation_error_too() -> None:
     """An error while evaluating (which checked policies are built never to meet) is refused with
     the strongest effect in fail-closed mode, and raised otherwise: never a silent allow."""
     text = (
-        "context { n: int = 0 }\neffects block > pass default pass\n"
+        "context { n: int = 0 }\neffects block > pass default pass refuse block\n"
         'rule r: block { when n > 1 cite "1" reason "r" }\n'
     )
 
