@@ -1,8 +1,9 @@
 """Analysis of a checked policy: rules that can never fire, and rules that fire together.
 
-Runs on the naive lowering (definitions inlined, constants folded, conditions split into their
-conjuncts), so what it reports is what the engines will run. Findings are warnings: the policy
-still loads, but its author is told where it does not say what they probably meant.
+Runs on the lowered form (definitions inlined, constants folded, conditions split into their
+conjuncts) that the engines' programs are built from, so what it reports is what they run.
+Findings are warnings: the policy still loads, but its author is told where it does not say what
+they probably meant.
 """
 
 from __future__ import annotations
@@ -13,35 +14,34 @@ from typing import Any, TypeGuard, assert_never
 from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.diagnostics import Diagnostic
-from policydsl.lower import conjuncts_of, lower
 from policydsl.model import CheckedPolicy, Const
 from policydsl.operators import CompareOp, Op
 from policydsl.source import Span
 
 
-def analyse(policy: CheckedPolicy) -> list[Diagnostic]:
-    program = lower(policy, indexed=False)
+def analyse(policy: CheckedPolicy, lowered: ir.Lowered) -> list[Diagnostic]:
+    """The warnings for a checked policy, read from its lowered form."""
     spans = {r.id: r.span for r in policy.rules}
     found: list[Diagnostic] = []
-    for bit in program.dead:
-        rule = program.rules[bit]
+    for bit in lowered.dead:
+        rule = lowered.rules[bit]
         found.append(_never(rule, "its condition is always false", spans))
     conditions: dict[frozenset[ir.Expr], list[ir.RuleInfo]] = defaultdict(list)
-    for check in program.checks:
-        rule = program.rules[check.rule]
-        parts = conjuncts_of(check.condition)
-        why = _contradiction(parts, program.slots)
+    for bit, tests in lowered.conditions:
+        rule = lowered.rules[bit]
+        parts = list(tests)
+        why = _contradiction(parts, lowered.slots)
         if why is not None:
             found.append(_never(rule, why, spans))
             continue
         conditions[frozenset(parts)].append(rule)
-    always = [program.rules[b] for b in program.always]
+    always = [lowered.rules[b] for b in lowered.always]
     if len(always) > 1:
         conditions[frozenset()] = always
     for group in conditions.values():
         first = group[0]
         for other in group[1:]:
-            found.append(_same_condition(first, other, program.effects, spans))
+            found.append(_same_condition(first, other, lowered.effects, spans))
     return found
 
 

@@ -6,13 +6,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from policydsl import interp, resources
+from policydsl import interp, ir, lower, resources
 from policydsl.context import ContextError, validate
 from policydsl.decision import Decision, EvaluationError
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.explain import as_text, explanation
 from policydsl.ir import dump
-from policydsl.loader import PolicyPath, check_sources, load_checked
+from policydsl.loader import Loaded, PolicyPath, check_sources, load_checked
 from policydsl.model import CheckedPolicy
 from policydsl.runtime import CompiledEvaluator
 from policydsl.source import Source
@@ -37,6 +37,7 @@ class Policy:
         fail_closed: bool = False,
         warnings: Sequence[Diagnostic] = (),
         sources: Sequence[Source] = (),
+        lowered: ir.Lowered | None = None,
     ):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
@@ -47,19 +48,26 @@ class Policy:
         self.fail_closed = fail_closed
         self.warnings = list(warnings)
         self.sources = tuple(sources)
+        self._lowered = lowered
         self.evaluator: CompiledEvaluator | None = None
         if backend == "interpreted":
             self._decide: Callable[[Mapping[str, Any]], Decision] = self._interpreted
         else:
             filename = sources[0].name if sources else "<policy>"
             self.evaluator = CompiledEvaluator(
-                checked, indexed=backend == "compiled", filename=filename
+                self.lowered(), indexed=backend == "compiled", filename=filename
             )
             self._decide = self.evaluator.decide
         if not fail_closed:
             # the hot path: calling the backend directly saves a frame per decision. mypy forbids
             # assigning to a method, and compares the callable with its unbound signature
             self.decide = self._decide  # type: ignore[method-assign,assignment]
+
+    def lowered(self) -> ir.Lowered:
+        """The policy's lowered form: the one the loader made, else made now (and kept)."""
+        if self._lowered is None:
+            self._lowered = lower.lower(self.checked)
+        return self._lowered
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as the sources: a worker process rebuilds the same policy."""
@@ -85,7 +93,7 @@ class Policy:
 
     def compiled(self, emit: str = "ir") -> str:
         """The compiled form: the IR's text dump (`ir`) or the generated Python (`python`)."""
-        evaluator = self.evaluator or CompiledEvaluator(self.checked)
+        evaluator = self.evaluator or CompiledEvaluator(self.lowered())
         if emit == "ir":
             return dump(evaluator.program)
         if emit == "python":
@@ -150,31 +158,29 @@ def load(
     fail_closed: bool = False,
 ) -> Policy:
     """Compile a `.policy` file, a folder of them, or a list of both; `PolicyError` on errors."""
-    checked, diags, sources = load_checked(_paths(path))
-    if checked is None:
-        raise PolicyError(diags)
-    return Policy(
-        checked, backend=backend, fail_closed=fail_closed, warnings=diags, sources=sources
-    )
+    return _policy(load_checked(_paths(path)), backend=backend, fail_closed=fail_closed)
 
 
 def loads(text: str, *, name: str = "<string>", **options: Any) -> Policy:
     """Compile a policy held in a string."""
-    source = Source(name, text)
-    checked, diags = check_sources([source])
-    if checked is None:
-        raise PolicyError(diags)
-    return Policy(checked, warnings=diags, sources=[source], **options)
+    return _policy(check_sources([Source(name, text)]), **options)
+
+
+def _policy(loaded: Loaded, **options: Any) -> Policy:
+    if loaded.checked is None:
+        raise PolicyError(loaded.diagnostics)
+    return Policy(
+        loaded.checked,
+        warnings=loaded.diagnostics,
+        sources=loaded.sources,
+        lowered=loaded.lowered,
+        **options,
+    )
 
 
 def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool) -> Policy:
     sources = [Source(name, text) for name, text in texts]
-    checked, diags = check_sources(sources)
-    if checked is None:
-        raise PolicyError(diags)
-    return Policy(
-        checked, backend=backend, fail_closed=fail_closed, warnings=diags, sources=sources
-    )
+    return _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
 
 
 def compile_policy(
@@ -192,8 +198,7 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
 
 def check(paths: Sequence[PolicyPath]) -> list[Diagnostic]:
     """Every diagnostic for a policy set (errors and warnings); never raises for policy problems."""
-    _, diags, _ = load_checked(list(paths) or [resources.stdlib_path()])
-    return diags
+    return load_checked(list(paths) or [resources.stdlib_path()]).diagnostics
 
 
 def stdlib_path() -> Path:

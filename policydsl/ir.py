@@ -108,7 +108,11 @@ class RuleInfo:
     line: int | None
 
 
-@attrs.frozen
+# The structure classes cache their hash: the code generator groups equal buckets, and a bucket's
+# hash would otherwise be recomputed through every level of the index below it.
+
+
+@attrs.frozen(cache_hash=True)
 class Check:
     """Fire `rule` when `condition` holds."""
 
@@ -116,7 +120,7 @@ class Check:
     condition: Expr
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Bucket:
     """The rules an index reaches for one key value: some fire outright, some need a check,
     and where many do, their other tests are indexed in turn (the index is a trie)."""
@@ -127,7 +131,7 @@ class Bucket:
     indexes: tuple[Index, ...] = ()
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Index:
     """`eq`: the slot's value selects a bucket. `member`: each element of the slot's collection."""
 
@@ -140,6 +144,26 @@ class Index:
 class OutputIR:
     name: str
     cases: tuple[tuple[Expr | None, Expr], ...]  # (condition or None, value)
+
+
+@attrs.frozen
+class Lowered:
+    """A policy lowered once: what both the analysis and the program builder start from.
+
+    Definitions inlined, constants folded, each live rule's condition split into its tests
+    (`conditions`, in rule order); outputs lowered, their outcome-only parts made flags.
+    """
+
+    schema: t.RecordType
+    effects: tuple[str, ...]
+    default_effect: str
+    slots: tuple[Slot, ...]
+    rules: tuple[RuleInfo, ...]
+    always: tuple[int, ...]  # rules whose condition folded to true
+    dead: tuple[int, ...]  # rules whose condition folded to false
+    conditions: tuple[tuple[int, tuple[Expr, ...]], ...]  # (rule, its tests) for the others
+    flags: tuple[Expr, ...]
+    outputs: tuple[OutputIR, ...]
 
 
 @attrs.frozen
@@ -265,12 +289,26 @@ def may_be_absent(slots: tuple[Slot, ...], index: int | None) -> bool:
 
 
 def nested_checks(checks: tuple[Check, ...], indexes: tuple[Index, ...]) -> list[Check]:
-    """Every check of a program or bucket, inside its indexes at any depth included."""
-    found = list(checks)
-    for ix in indexes:
+    """Every distinct check of a program or bucket, inside its indexes at any depth included.
+
+    Buckets and indexes may be shared (an index is a DAG, not a tree): each is visited once, so
+    the walk is linear in what the index holds, not in the tree it stands for.
+    """
+    found: dict[int, Check] = {id(c): c for c in checks}
+    seen: set[int] = set()
+    stack = list(indexes)
+    while stack:
+        ix = stack.pop()
+        if id(ix) in seen:
+            continue
+        seen.add(id(ix))
         for b in ix.buckets:
-            found.extend(nested_checks(b.checks, b.indexes))
-    return found
+            if id(b) in seen:
+                continue
+            seen.add(id(b))
+            found.update((id(c), c) for c in b.checks)
+            stack.extend(b.indexes)
+    return list(found.values())
 
 
 def ir_children(e: Expr) -> list[Expr]:

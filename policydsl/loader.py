@@ -5,15 +5,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from policydsl import nodes
+import attrs
+
+from policydsl import ir, lower, nodes
 from policydsl.analysis import analyse
 from policydsl.checker import check as check_files
-from policydsl.diagnostics import Diagnostic
+from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.model import CheckedPolicy
 from policydsl.parser import parse, read_source
 from policydsl.source import Source
 
 PolicyPath = str | Path
+
+
+@attrs.frozen
+class Loaded:
+    """A policy set checked and lowered (both None when it has errors), with every diagnostic.
+
+    The lowered form is made once here: the analysis reads it, and the engine builds its program
+    from it.
+    """
+
+    checked: CheckedPolicy | None
+    lowered: ir.Lowered | None
+    diagnostics: list[Diagnostic]
+    sources: list[Source] = attrs.field(factory=list)
 
 
 def policy_files(paths: Sequence[PolicyPath]) -> tuple[list[Path], list[Diagnostic]]:
@@ -34,10 +50,8 @@ def policy_files(paths: Sequence[PolicyPath]) -> tuple[list[Path], list[Diagnost
     return found, diags
 
 
-def load_checked(
-    paths: Sequence[PolicyPath],
-) -> tuple[CheckedPolicy | None, list[Diagnostic], list[Source]]:
-    """Parse and check a policy set: the checked policy (None on errors) and all diagnostics."""
+def load_checked(paths: Sequence[PolicyPath]) -> Loaded:
+    """Read, parse, check and lower a policy set."""
     files, diags = policy_files(paths)
     parsed: list[nodes.PolicyFile] = []
     sources: list[Source] = []
@@ -52,13 +66,14 @@ def load_checked(
         if tree is not None:
             parsed.append(tree)
     if diags and any(d.severity == "error" for d in diags):
-        return None, sorted(diags, key=Diagnostic.sort_key), sources
-    policy, check_diags = _check_and_analyse(parsed)
-    return policy, sorted(diags + check_diags, key=Diagnostic.sort_key), sources
+        return Loaded(None, None, sorted(diags, key=Diagnostic.sort_key), sources)
+    found = _check_and_analyse(parsed)
+    every = sorted(diags + found.diagnostics, key=Diagnostic.sort_key)
+    return attrs.evolve(found, diagnostics=every, sources=sources)
 
 
-def check_sources(sources: Sequence[Source]) -> tuple[CheckedPolicy | None, list[Diagnostic]]:
-    """Parse and check in-memory sources (tests, editors, `policydsl.loads`)."""
+def check_sources(sources: Sequence[Source]) -> Loaded:
+    """Parse, check and lower in-memory sources (tests, editors, `policydsl.loads`)."""
     parsed, diags = [], []
     for source in sources:
         tree, errors = parse(source)
@@ -66,15 +81,18 @@ def check_sources(sources: Sequence[Source]) -> tuple[CheckedPolicy | None, list
         if tree is not None:
             parsed.append(tree)
     if diags:
-        return None, diags
-    return _check_and_analyse(parsed)
+        return Loaded(None, None, diags, list(sources))
+    return attrs.evolve(_check_and_analyse(parsed), sources=list(sources))
 
 
-def _check_and_analyse(
-    parsed: list[nodes.PolicyFile],
-) -> tuple[CheckedPolicy | None, list[Diagnostic]]:
-    """The checker's verdict, plus the analysis' warnings when the policy is sound."""
+def _check_and_analyse(parsed: list[nodes.PolicyFile]) -> Loaded:
+    """The checker's verdict; when the policy is sound, its lowering and the analysis' warnings."""
     policy, diags = check_files(parsed)
-    if policy is not None:
-        diags = sorted(diags + analyse(policy), key=Diagnostic.sort_key)
-    return policy, diags
+    if policy is None:
+        return Loaded(None, None, diags)
+    try:
+        lowered = lower.lower(policy)
+    except PolicyError as err:
+        return Loaded(None, None, sorted(diags + err.diagnostics, key=Diagnostic.sort_key))
+    diags = sorted(diags + analyse(policy, lowered), key=Diagnostic.sort_key)
+    return Loaded(policy, lowered, diags)

@@ -1,28 +1,25 @@
-"""Lowering: a checked policy → the decision-tree IR.
+"""Lowering: a checked policy → its lowered form (`ir.Lowered`), once per load.
 
-Definitions are inlined, constants folded, dead rules dropped; each rule's condition is split into
-its conjuncts, and one equality or membership conjunct becomes the rule's key in an index (the
-attribute most rules are keyed on wins, as in OPA's rule indexer). Tests made by several rules are
-hoisted; the parts of outputs that depend only on the fired rules become per-rule-set flags.
-`indexed=False` gives the naive lowering: every rule checked in turn, nothing shared.
+Definitions are inlined, constants folded, dead rules found; each rule's condition is split into
+its conjuncts (its tests), context reads become slot reads; the parts of outputs that depend only
+on the fired rules become per-rule-set flags. The analysis reads this form, and `indexing` builds
+both programs (indexed and naive) from it, so what the analysis reports is what the engines run.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from typing import Any, TypeGuard, assert_never, cast
 
 import attrs
 
 from policydsl import ir, model, nodes
 from policydsl import typesys as t
+from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.model import (
     Attr,
     CheckedPolicy,
     Const,
     DefRef,
-    FieldOf,
-    FieldPresent,
     Local,
     Outcome,
     Present,
@@ -33,15 +30,23 @@ from policydsl.model import (
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op
 
 
-def lower(policy: CheckedPolicy, *, indexed: bool = True) -> ir.Program:
+def lower(policy: CheckedPolicy) -> ir.Lowered:
+    """The lowered form of a checked policy; `PolicyError` when a constant cannot be folded."""
     slots = _slots(policy.schema)
-    by_path = {s.path: s.index for s in slots}
-    lowerer = _Lowerer(policy, by_path)
+    lowerer = _Lowerer(policy, {s.path: s.index for s in slots})
+    problems: dict[tuple[str, Any], Diagnostic] = {}
+
+    def folded(e: model.Expr) -> ir.Expr:
+        try:
+            return fold(lowerer.expr(e))
+        except ConstantTooLarge as err:  # one diagnostic per place, however often it is inlined
+            problems.setdefault((err.diagnostic.message, err.diagnostic.span), err.diagnostic)
+            return Const(False)
 
     rules: list[ir.RuleInfo] = []
     always: list[int] = []
     dead: list[int] = []
-    conjuncts: dict[int, list[ir.Expr]] = {}
+    conditions: list[tuple[int, tuple[ir.Expr, ...]]] = []
     for bit, rule in enumerate(policy.rules):
         rules.append(
             ir.RuleInfo(
@@ -56,53 +61,33 @@ def lower(policy: CheckedPolicy, *, indexed: bool = True) -> ir.Program:
                 rule.span.line if rule.span else None,
             )
         )
-        cond = fold(lowerer.expr(rule.condition))
+        cond = folded(rule.condition)
         if cond == Const(True):
             always.append(bit)
         elif cond == Const(False):
             dead.append(bit)
         else:
-            conjuncts[bit] = conjuncts_of(cond)
-
-    checks: list[ir.Check] = []
-    indexes: list[ir.Index] = []
-    if indexed:
-        checks, indexes = _index_rules(list(conjuncts.items()), slots)
-    else:
-        checks = [ir.Check(bit, _and(parts)) for bit, parts in conjuncts.items()]
-
-    tests: list[ir.Expr] = []
-    if indexed:
-        checks, indexes, tests = _hoist_shared_tests(checks, indexes, slots)
+            conditions.append((bit, tuple(conjuncts_of(cond))))
 
     flags: list[ir.Expr] = []
     outputs: list[ir.OutputIR] = []
     for output in policy.outputs:
         cases: list[tuple[ir.Expr | None, ir.Expr]] = []
         for when, value in output.cases:
-            lowered_cond = None if when is None else _flagged(fold(lowerer.expr(when)), flags)
-            cases.append((lowered_cond, _flagged(fold(lowerer.expr(value)), flags)))
+            lowered_cond = None if when is None else _flagged(folded(when), flags)
+            cases.append((lowered_cond, _flagged(folded(value), flags)))
         outputs.append(ir.OutputIR(output.name, tuple(cases)))
-
-    used = _collection_uses([c.condition for c in checks], indexes, tests, outputs)
-    slots = tuple(
-        attrs.evolve(s, materialize=True)
-        if s.index in used and isinstance(s.type, t.CollectionType)
-        else s
-        for s in slots
-    )
-    return ir.Program(
-        version=ir.IR_VERSION,
-        indexed=indexed,
+    if problems:
+        raise PolicyError(list(problems.values()))
+    return ir.Lowered(
+        schema=policy.schema,
         effects=policy.effects,
         default_effect=policy.default_effect,
         slots=slots,
         rules=tuple(rules),
         always=tuple(always),
         dead=tuple(dead),
-        tests=tuple(tests),
-        checks=tuple(checks),
-        indexes=tuple(indexes),
+        conditions=tuple(conditions),
         flags=tuple(flags),
         outputs=tuple(outputs),
     )
@@ -152,6 +137,34 @@ class _Lowerer:
 
 
 MAX_FOLDED_BITS = 13_000  # about 3,900 digits: repr() refuses an int of more than 4,300
+MAX_FOLDED_DIGITS = 3_900
+
+
+class ConstantTooLarge(Exception):
+    """Constant arithmetic whose value would pass `MAX_FOLDED_BITS`: refused, never computed."""
+
+    def __init__(self, where: ir.Expr):
+        self.diagnostic = Diagnostic(
+            "P601",
+            f"this constant arithmetic makes an integer of more than {MAX_FOLDED_DIGITS:,} digits",
+            getattr(where, "span", None),
+            help="a policy's integers are ages, counts and limits: write a smaller bound",
+        )
+        super().__init__(self.diagnostic.message)
+
+
+def _arithmetic(where: ir.Expr, first: int, rest: list[tuple[ArithOp, int]]) -> int:
+    """Fold `first op x op y ...` once, at compile time, so that no decision ever computes it.
+
+    Every constant operand is within `MAX_FOLDED_BITS` (literals have at most 100 digits, folded
+    values are checked here), so each step is cheap, and the first step past the limit refuses.
+    """
+    total = first
+    for op, x in rest:
+        total = _arith(op, total, x)
+        if abs(total).bit_length() > MAX_FOLDED_BITS:
+            raise ConstantTooLarge(where)
+    return total
 
 
 def fold(e: ir.Expr) -> ir.Expr:
@@ -165,7 +178,7 @@ def fold(e: ir.Expr) -> ir.Expr:
                     return Const(False)
                 if operand != Const(True):
                     kept.extend(operand.operands if isinstance(operand, nodes.And) else [operand])
-            return _and(kept)
+            return conjunction(kept)
         case nodes.Or(ops):
             kept = []
             for operand in ops:
@@ -189,13 +202,7 @@ def fold(e: ir.Expr) -> ir.Expr:
         case nodes.In(_, Const(b), _) if isinstance(b, tuple):
             return attrs.evolve(e, collection=Const(frozenset(b)))
         case nodes.Arith(Const(first), rest) if all(isinstance(x, Const) for _, x in rest):
-            total = first
-            for op, x in rest:
-                assert isinstance(x, Const)  # by the guard
-                total = _arith(op, total, x.value)
-            if abs(total).bit_length() > MAX_FOLDED_BITS:
-                return e  # left to run time: its digits could not be written in a dump or source
-            return Const(total)
+            return Const(_arithmetic(e, first, [(op, cast(Const, x).value) for op, x in rest]))
         case nodes.Neg(Const(value)):
             return Const(-value)
         case SetOf(Const(value)):
@@ -252,7 +259,7 @@ def _arith(op: ArithOp, a: int, b: int) -> int:
             assert_never(op)
 
 
-def _and(parts: list[ir.Expr]) -> ir.Expr:
+def conjunction(parts: list[ir.Expr]) -> ir.Expr:
     if not parts:
         return Const(True)
     return parts[0] if len(parts) == 1 else nodes.And(tuple(parts))
@@ -267,157 +274,6 @@ def _or(parts: list[ir.Expr]) -> ir.Expr:
 def conjuncts_of(e: ir.Expr) -> list[ir.Expr]:
     """The `and`-ed tests of a folded condition (folding has flattened nested `and`s)."""
     return list(e.operands) if isinstance(e, nodes.And) else [e]
-
-
-# ---- rule keys ------------------------------------------------------------------------------
-
-Key = tuple[str, int, frozenset[Any]]  # (kind, slot, values)
-
-
-def _key_of(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> Key | None:
-    """The index key a conjunct offers: `c in attr-collection` or `attr == c` / `attr in [..]`."""
-    match part:
-        case nodes.In(Const(value), ir.SlotRef(s), False) | nodes.SetTest(
-            Op.CONTAINS, ir.SlotRef(s), Const(value)
-        ) if isinstance(slots[s].type, t.CollectionType):
-            return ("member", s, frozenset({value}))
-        case nodes.Compare(Op.EQ, ir.SlotRef(s), Const(value)) | nodes.Compare(
-            Op.EQ, Const(value), ir.SlotRef(s)
-        ) if _scalar(slots[s]):
-            return ("eq", s, frozenset({value}))
-        case nodes.In(ir.SlotRef(s), Const(values), False) if _scalar(slots[s]):
-            return ("eq", s, frozenset(values))
-    return None
-
-
-def _scalar(slot: ir.Slot) -> bool:
-    return isinstance(slot.type, t.EnumType | t.StringType | t.IntType | t.BoolType)
-
-
-def _choose_keys(
-    conjuncts: dict[int, list[ir.Expr]], slots: tuple[ir.Slot, ...]
-) -> dict[int, tuple[Key, int]]:
-    """Each rule's key: among its conjuncts' keys, the one on the attribute most rules share."""
-    offered: dict[int, list[tuple[Key, int]]] = {}
-    popularity: Counter[tuple[str, int]] = Counter()
-    for bit, parts in conjuncts.items():
-        keys = [(k, i) for i, p in enumerate(parts) if (k := _key_of(p, slots)) is not None]
-        if keys:
-            offered[bit] = keys
-            popularity.update({(k[0], k[1]) for k, _ in keys})
-    chosen = {}
-    for bit, keys in offered.items():
-        chosen[bit] = max(
-            keys,
-            key=lambda ki: (
-                popularity[(ki[0][0], ki[0][1])],
-                ki[0][0] == "member",
-                -ki[0][1],
-                -ki[1],
-            ),
-        )
-    return chosen
-
-
-TRIE_MIN = 4  # a bucket with this many checks indexes their remaining tests in turn
-
-
-def _index_rules(
-    rules: list[tuple[int, list[ir.Expr]]], slots: tuple[ir.Slot, ...]
-) -> tuple[list[ir.Check], list[ir.Index]]:
-    """Index rules on their keys; what has no key is checked in turn (the wildcard branch).
-
-    A bucket that many rules reach is indexed again on their remaining tests, so rules that
-    share one key and differ on another (`role == r and action == a`) cost a lookup per level.
-    """
-    keyed = _choose_keys(dict(rules), slots)
-    checks: list[ir.Check] = []
-    groups: dict[tuple[str, int], dict[Any, list[tuple[int, list[ir.Expr]]]]] = defaultdict(dict)
-    for bit, parts in rules:
-        if bit not in keyed:
-            checks.append(ir.Check(bit, _and(parts)))
-            continue
-        (kind, slot, values), position = keyed[bit]
-        residual = parts[:position] + parts[position + 1 :]
-        for value in sorted(values, key=repr):
-            groups[(kind, slot)].setdefault(value, []).append((bit, residual))
-    indexes: list[ir.Index] = []
-    for (kind, slot), buckets in sorted(groups.items()):
-        made = []
-        for key, members in sorted(buckets.items(), key=lambda kv: repr(kv[0])):
-            always = tuple(bit for bit, residual in members if not residual)
-            rest = [(bit, residual) for bit, residual in members if residual]
-            if len(rest) >= TRIE_MIN:
-                sub_checks, sub_indexes = _index_rules(rest, slots)
-            else:
-                sub_checks, sub_indexes = [ir.Check(b, _and(r)) for b, r in rest], []
-            if always or sub_checks or sub_indexes:  # else its rules can never fire here
-                made.append(ir.Bucket(key, always, tuple(sub_checks), tuple(sub_indexes)))
-        if made:
-            indexes.append(ir.Index(kind, slot, tuple(made)))
-    return checks, indexes
-
-
-# ---- shared tests ---------------------------------------------------------------------------
-
-
-def _atoms(e: ir.Expr) -> list[ir.Expr]:
-    """The tests of a condition: its maximal parts that are not `and`, `or` or `not`."""
-    if isinstance(e, nodes.And | nodes.Or):
-        return [a for op in e.operands for a in _atoms(op)]
-    if isinstance(e, nodes.Not):
-        return _atoms(e.operand)
-    if isinstance(e, Const):
-        return []
-    return [e]
-
-
-def _hoistable(e: ir.Expr, slots: tuple[ir.Slot, ...]) -> bool:
-    """Safe to compute before any rule: reads no optional slot and no quantifier variable."""
-    if isinstance(e, ir.SlotRef):
-        return not ir.may_be_absent(slots, e.slot)
-    if isinstance(e, Local | Outcome | FieldOf | FieldPresent):
-        return False
-    return all(_hoistable(c, slots) for c in ir.ir_children(e))
-
-
-def _hoist_shared_tests(
-    checks: list[ir.Check], indexes: list[ir.Index], slots: tuple[ir.Slot, ...]
-) -> tuple[list[ir.Check], list[ir.Index], list[ir.Expr]]:
-    all_checks = ir.nested_checks(tuple(checks), tuple(indexes))
-    counts: Counter[ir.Expr] = Counter(a for c in all_checks for a in _atoms(c.condition))
-    shared: list[ir.Expr] = sorted(
-        (
-            a
-            for a, n in counts.items()
-            if n > 1 and _hoistable(a, slots) and not isinstance(a, ir.SlotRef)
-        ),
-        key=lambda a: ir.show(a, slots),
-    )
-    if not shared:
-        return checks, indexes, []
-    number = {a: i for i, a in enumerate(shared)}
-
-    def replace(e: ir.Expr) -> ir.Expr:
-        if e in number:
-            return ir.TestRef(number[e])
-        return map_children(e, replace)
-
-    def rewrite(cs: tuple[ir.Check, ...] | list[ir.Check]) -> tuple[ir.Check, ...]:
-        return tuple(ir.Check(c.rule, replace(c.condition)) for c in cs)
-
-    def rewrite_index(ix: ir.Index) -> ir.Index:
-        buckets = tuple(
-            attrs.evolve(
-                b,
-                checks=rewrite(b.checks),
-                indexes=tuple(rewrite_index(sub) for sub in b.indexes),
-            )
-            for b in ix.buckets
-        )
-        return attrs.evolve(ix, buckets=buckets)
-
-    return list(rewrite(checks)), [rewrite_index(ix) for ix in indexes], shared
 
 
 # ---- outputs --------------------------------------------------------------------------------
@@ -450,28 +306,3 @@ def _flagged(e: ir.Expr, flags: list[ir.Expr]) -> ir.Expr:
             flags.append(e)
         return ir.FlagRef(flags.index(e))
     return map_children(e, lambda c: _flagged(c, flags))
-
-
-def _collection_uses(
-    conditions: list[ir.Expr],
-    indexes: list[ir.Index],
-    tests: list[ir.Expr],
-    outputs: list[ir.OutputIR],
-) -> set[int]:
-    """Slots whose collection value is read by an expression (not only looked up by an index)."""
-    used: set[int] = set()
-
-    def visit(e: ir.Expr) -> None:
-        if isinstance(e, ir.SlotRef):
-            used.add(e.slot)
-        for c in ir.ir_children(e):
-            visit(c)
-
-    exprs = [*conditions, *tests]
-    exprs.extend(c.condition for c in ir.nested_checks((), tuple(indexes)))
-    for out in outputs:
-        for cond, value in out.cases:
-            exprs.extend(x for x in (cond, value) if x is not None)
-    for e in exprs:
-        visit(e)
-    return used

@@ -15,8 +15,7 @@ from policydsl import ir
 from policydsl.codegen import generate
 from policydsl.context import validate
 from policydsl.decision import Decision, EvaluationError
-from policydsl.lower import lower
-from policydsl.model import CheckedPolicy
+from policydsl.indexing import program
 
 # Bounds on what the caches keep, so that requests built to differ cannot grow memory without
 # limit: past them, decisions are still right, only built afresh.
@@ -36,9 +35,9 @@ class CompiledEvaluatorError(EvaluationError):
 class CompiledEvaluator:
     """Decides with Python code generated from the decision-tree IR."""
 
-    def __init__(self, policy: CheckedPolicy, *, indexed: bool = True, filename: str = "<policy>"):
-        self.program = lower(policy, indexed=indexed)
-        self._schema = policy.schema
+    def __init__(self, lowered: ir.Lowered, *, indexed: bool = True, filename: str = "<policy>"):
+        self.program = program(lowered, indexed=indexed)
+        self._schema = lowered.schema
         self._rules = self.program.rules
         self._rank = {effect: i for i, effect in enumerate(self.program.effects)}
         self._output_names = tuple(o.name for o in self.program.outputs)

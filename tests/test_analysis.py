@@ -79,3 +79,26 @@ def test_the_standard_library_has_no_analysis_warnings() -> None:
 def test_warnings_do_not_stop_loading() -> None:
     policy = policydsl.loads(HEADER + rule("never", "deny", "req.n < 0"))
     assert policy.decide({}).decision == "allow"
+
+
+@pytest.mark.parametrize("backend", ["compiled", "naive", "interpreted"])
+def test_loading_lowers_the_policy_once(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analysis and the engine read one lowered form: loading the standard library lowers
+    it exactly once (it was lowered twice, once unindexed for the analysis alone), and printing
+    the compiled form of a loaded policy lowers nothing again."""
+    from policydsl import lower
+
+    calls: list[object] = []
+    real = lower.lower
+
+    def counting(policy: object) -> object:
+        calls.append(policy)
+        return real(policy)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lower, "lower", counting)
+    policy = policydsl.load_stdlib(backend=backend)
+    assert len(calls) == 1
+    policy.compiled("ir")
+    policy.compiled("ir")
+    assert len(calls) == 1
+    assert calls == [policy.checked]

@@ -274,25 +274,63 @@ def test_stdlib_category_rules_are_reached_through_the_categories_index() -> Non
     assert in_index == {numbers[r] for r in category_rules}
 
 
-BIG = "9" * 100  # the longest literal a policy may write; fifty of them multiplied cannot print
-HUGE_PRODUCT = " * ".join([BIG] * 50)
+BIG = "9" * 100  # the longest literal a policy may write
 HUGE_CONSTANTS = f"""\
 context {{ n: int = 0 }}
 effects deny > allow default allow
-rule huge: deny {{ when n > {HUGE_PRODUCT} reason "about 5,000 digits" }}
-rule small: deny {{ when n > 2 * 3 - 1 reason "folded" }}
+def huge = {" * ".join([BIG] * 50)}
+rule over: deny {{ when n > huge reason "about 5,000 digits" }}
+rule also_over: deny {{ when n < -huge reason "the same constant" }}
 """
 
 
+@pytest.mark.parametrize("backend", ["compiled", "naive", "interpreted"])
+def test_a_constant_too_large_to_fold_is_refused_not_computed_per_decision(backend: str) -> None:
+    """Constant arithmetic past ~3,900 digits was left in the program and recomputed on every
+    decision; it is refused when loading, once for the definition however often it is used."""
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.loads(HUGE_CONSTANTS, backend=backend)
+    (diag,) = [d for d in caught.value.diagnostics if d.severity == "error"]
+    assert (diag.code, diag.line, diag.col) == ("P601", 3, 12)
+    assert "more than 3,900 digits" in diag.message
+
+
+def test_policyc_check_reports_a_constant_too_large(tmp_path: Path) -> None:
+    path = tmp_path / "huge.policy"
+    path.write_text(HUGE_CONSTANTS, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "error[P601]" in result.output and "huge.policy:3:12" in result.output
+
+
+def arithmetic(module: ast.AST) -> list[ast.AST]:
+    """The arithmetic a generated module performs: operators and `_sum`/`_prod` calls."""
+    return [
+        node
+        for node in ast.walk(module)
+        if isinstance(node, ast.BinOp)
+        or (isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_sum", "_prod"))
+    ]
+
+
 @pytest.mark.parametrize("backend", ["compiled", "naive"])
-def test_a_folded_constant_too_long_to_print_is_left_to_run_time(backend: str) -> None:
-    policy = policydsl.loads(HUGE_CONSTANTS, backend=backend)
+def test_constant_arithmetic_is_folded_once_at_compile_time(backend: str) -> None:
+    """Up to the limit, constant arithmetic (here a product of 3,000 digits) becomes one
+    constant: the generated code computes nothing per decision."""
+    text = (
+        "context { n: int = 0 }\neffects deny > allow default allow\n"
+        f"def big = {' * '.join([BIG] * 30)}\n"
+        'rule over: deny { when n > big - 1 reason "a" }\n'
+        'rule small: deny { when n == 2 * 3 - 1 reason "b" }\n'
+    )
+    policy = policydsl.loads(text, backend=backend)
+    assert policy.evaluator is not None
+    assert not arithmetic(policy.evaluator.generated.module)
     dump = policy.compiled("ir")
-    assert f"n > ({BIG} * {BIG} * " in dump
-    assert "n > 5" in dump
-    ast.parse(policy.compiled("python"))
-    interpreted = policydsl.loads(HUGE_CONSTANTS, backend="interpreted")
-    for n in (5, 6, 10**8000, 10**8000 + 1):
+    assert f"r0 if n > {int(BIG) ** 30 - 1}" in dump
+    assert "  5 -> r1" in dump or "r1 if n == 5" in dump
+    interpreted = policydsl.loads(text, backend="interpreted")
+    for n in (5, 6, int(BIG) ** 30 - 1, int(BIG) ** 30):
         assert policy.decide({"n": n}) == interpreted.decide({"n": n})
 
 
