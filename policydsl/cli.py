@@ -9,26 +9,30 @@ from __future__ import annotations
 import difflib
 import errno
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 
 import policydsl
-from policydsl import testing
+from policydsl import strict_json, testing
+from policydsl.diagnostics import Diagnostic
 from policydsl.loader import policy_files
+from policydsl.parser import MAX_SOURCE_BYTES, read_source, source_from_bytes
 
 if TYPE_CHECKING:
     from policydsl import Policy
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # policy errors, failed test cases, files `fmt --check` would change
-EXIT_USAGE = 2  # bad options or arguments (click's own), a feature not available yet
+EXIT_USAGE = 2  # bad options or arguments (click's own)
 EXIT_BAD_REQUEST = 3  # a request that is not JSON, too large or deep, or breaks the schema
 EXIT_INTERNAL = 4  # a bug in policydsl itself
+EXIT_CLOSED_PIPE = 128 + 13  # the reader closed our output (`| head`): 128 + SIGPIPE, as tools do
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 BACKENDS = policydsl.BACKENDS
@@ -37,10 +41,12 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0  success (warnings allowed)
   1  policy errors, failed test cases, files `fmt --check` would change
-  2  usage errors: bad options or arguments, a feature not available yet
+  2  usage errors: bad options or arguments
   3  invalid request: not JSON, too large or deeply nested, or a context
      that breaks the policy's schema
   4  internal error (a bug in policydsl: rerun with --debug)
+  141  the output was closed early (`policyc eval --batch ... | head`),
+     ended quietly: 128 + SIGPIPE, as other tools exit
 """
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -94,13 +100,27 @@ class _Cli(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as err:
+            if isinstance(err, OSError) and err.errno == errno.EPIPE:
+                _discard_stdout()  # the reader is gone: no message, no traceback
+                ctx.exit(EXIT_CLOSED_PIPE)
             if ctx.meta.get(_DEBUG_KEY):
                 raise
-            if isinstance(err, OSError) and err.errno == errno.EPIPE:
-                raise  # click exits quietly on a closed pipe (`policyc eval ... | head`)
             message, code = _describe(err)
             click.echo(f"policyc: {message}" if "\n" not in message else message, err=True)
             ctx.exit(code)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so output still buffered cannot fail again at exit."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test runner's buffer): nothing will be flushed to a pipe
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 def _debug_option(f: F) -> F:
@@ -167,18 +187,10 @@ def _load(
         if [d.code for d in err.diagnostics] == ["P403"]:  # a sound policy, a flag it cannot honour
             raise CliError(f"--fail-closed: {err.render()}", EXIT_USAGE) from err
         raise
-    except (ValueError, NotImplementedError, TypeError) as err:
-        if backend is None or isinstance(err, policydsl.PolicyError):
-            raise
-        raise CliError(f"backend `{backend}` is not available: {err}", EXIT_USAGE) from err
 
 
 def _too_large() -> RequestError:
     return RequestError(f"request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MB")
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"`{name}` is not allowed in JSON")
 
 
 def parse_request(data: bytes) -> dict[str, Any]:
@@ -190,7 +202,9 @@ def parse_request(data: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise RequestError(f"request is not valid UTF-8 (byte {err.start})") from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = strict_json.loads(text)
+    except strict_json.DuplicateKeyError as err:
+        raise RequestError(f"request gives a key twice: {err}") from None
     except RecursionError:
         raise RequestError("request nests too deeply") from None
     except json.JSONDecodeError as err:
@@ -370,8 +384,10 @@ def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
                 failed, message = True, f"evaluation failed: {err}"
             else:
                 out.write(_dump(decision.to_dict(), pretty) + "\n")
+                out.flush()  # a consumer sees each decision as soon as its line is decided
                 continue
             out.write(json.dumps({"line": lineno, "error": message}) + "\n")
+            out.flush()
             click.echo(f"policyc: {name}:{lineno}: {message}", err=True)
     if invalid:
         return EXIT_BAD_REQUEST
@@ -485,21 +501,15 @@ def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
 
     PATH is a file or a folder of .policy files; `-` formats stdin to stdout.
     """
-    format_source = getattr(policydsl, "format_source", None)
-    if format_source is None:
-        raise CliError("`fmt` is not available yet", EXIT_USAGE)
     changed = broken = 0
     for path in _policy_files(paths):
         name = "<stdin>" if str(path) == "-" else str(path)
         try:
             original = _read_policy_text(path)
-            formatted = format_source(original, name=name)
-        except (policydsl.PolicyError, OSError, UnicodeDecodeError) as err:
+            formatted = policydsl.format_source(original, name=name)
+        except policydsl.PolicyError as err:
             broken += 1
-            message, _ = _describe(err)  # an OSError already names its file
-            click.echo(
-                f"{name}: {message}" if isinstance(err, UnicodeDecodeError) else message, err=True
-            )
+            click.echo(err.render(), err=True)
             continue
         if formatted == original:
             if name == "<stdin>" and not (check_only or diff):
@@ -523,8 +533,14 @@ def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
 
 
 def _read_policy_text(path: Path) -> str:
-    data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
-    return data.decode("utf-8")
+    """A policy's text, read as `load` reads it (bounded); `PolicyError` if it is not text."""
+    if str(path) == "-":
+        source = source_from_bytes(sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1), "<stdin>")
+    else:
+        source = read_source(path)
+    if isinstance(source, Diagnostic):
+        raise policydsl.PolicyError([source])
+    return source.text
 
 
 def _unified_diff(before: str, after: str, name: str) -> str:
@@ -580,14 +596,8 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "policyc") -> int:
     """Run `policyc` with `argv` (default: the process arguments); returns the exit code."""
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name=prog_name)
-    except SystemExit as exit_:
-        code = exit_.code
-        if code is None:
-            return EXIT_OK
-        if isinstance(code, int):
-            return code
-        click.echo(str(code), err=True)
-        return EXIT_FAILED
+    except SystemExit as exit_:  # click always exits with an int code (or None: success)
+        return int(exit_.code or EXIT_OK)
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import attrs
 
-from policydsl.source import Span
+from policydsl.source import Span, visible
 
 Severity = Literal["error", "warning"]
 # A second place a problem involves, with a note saying what is there: "declared here".
@@ -89,7 +89,7 @@ def _snippet(span: Span, max_width: int = 160) -> list[str]:
         left = max(0, col - 1 - max_width // 2)
         text = text[left : left + max_width]
         col -= left
-    text = text.replace("\t", " ")
+    text = visible(text.replace("\t", " "))  # never a raw control character to the terminal
     width = span.end_col - span.col if span.end_line == line_no else len(text) - col + 1
     width = max(1, min(width, len(text) - col + 1 if col <= len(text) else 1))
     gutter = " " * len(str(line_no))

@@ -34,11 +34,11 @@ from typing import Any, TypeVar
 
 import attrs
 
-from policydsl import nodes
-from policydsl.diagnostics import PolicyError
+from policydsl import nodes, parser
+from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.operators import Level
 from policydsl.parser import parse
-from policydsl.source import Source
+from policydsl.source import Source, Span
 
 WIDTH = 100
 INDENT = 2
@@ -64,7 +64,19 @@ def format_source(text: str, name: str = "<string>") -> str:
 
 def _verify(tree: nodes.PolicyFile, before: str, after: str, name: str) -> None:
     """Refuse output that parses differently or lost a comment: no format beats a wrong one."""
-    again, _ = parse(Source(name, after))
+    again, problems = parse(Source(name, after))
+    if again is None and any(d.code == "P004" for d in problems):
+        raise PolicyError(
+            [
+                Diagnostic(
+                    "P007",
+                    f"the formatted file would be too large to be a policy (more than "
+                    f"{parser.MAX_SOURCE_CHARS:,} characters)",
+                    Span(Source(name, before), 0, 0),
+                    help="split the policy into several files in one folder",
+                )
+            ]
+        )
     if again != tree:
         raise RuntimeError(f"formatter bug: the formatted {name} does not parse to the same tree")
     if Counter(c.text for c in scan_comments(before)) != Counter(

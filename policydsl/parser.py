@@ -5,6 +5,7 @@ No Lark exception and no Lark tree leaves this module and `transform`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import lark
@@ -12,6 +13,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from policydsl import nodes
 from policydsl.diagnostics import Diagnostic
+from policydsl.hidden_chars import hidden_characters
 from policydsl.lark_grammar import lark_parser, reserved_words
 from policydsl.source import Source, Span
 from policydsl.syntax_hints import describe_expected, hint_for_token
@@ -22,43 +24,60 @@ MAX_NESTING = 64  # brackets open at once
 MAX_TREE_DEPTH = 200  # nesting of the parse tree (operators without brackets, e.g. `not not ...`)
 
 
+MAX_SOURCE_BYTES = MAX_SOURCE_CHARS * 4  # the most bytes the longest allowed text can take
+
+
 def read_source(path: Path, display_name: str | None = None) -> Source | Diagnostic:
-    """Read a policy file as UTF-8 text, or say precisely why it cannot be one."""
+    """Read a policy file as UTF-8 text, or say precisely why it cannot be one.
+
+    The size is checked before reading (with `stat`), and no more than the limit is ever read:
+    a 1 GB file costs one `stat`, not 1 GB of memory.
+    """
     name = display_name or str(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_SOURCE_BYTES:
+                return _too_large(Source(name, ""), size, "bytes")
+            data = stream.read(MAX_SOURCE_BYTES + 1)  # a pipe or a growing file has no size
     except OSError as err:
         return Diagnostic("P001", f"cannot read file: {err.strerror or err}", help=name)
-    empty = Source(name, "")
-    if len(data) > MAX_SOURCE_CHARS * 4:  # more bytes than any allowed text could take
-        return _too_large(empty, len(data))
+    return source_from_bytes(data, name)
+
+
+def source_from_bytes(data: bytes, name: str) -> Source | Diagnostic:
+    """Policy bytes (at most `MAX_SOURCE_BYTES` + 1 of them) as text, or why they are not text."""
+    if len(data) > MAX_SOURCE_BYTES:  # more bytes than any allowed text could take
+        return _too_large(Source(name, ""), len(data), "bytes")
     if b"\x00" in data:
         offset = data.index(b"\x00")
-        text = data[:offset].decode("utf-8", errors="replace")
+        before = Source(name, data[:offset].decode("utf-8", errors="replace") + "\x00")
+        end = len(before.text)
         return Diagnostic(
             "P002",
             "file is binary, not policy text (it contains a NUL byte)",
-            Span(Source(name, text + "\x00"), len(text), len(text) + 1),
+            Span(before, end - 1, end),
             help="policy files are UTF-8 text",
         )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        before = data[: err.start].decode("utf-8", errors="replace")
+        before = Source(name, data[: err.start].decode("utf-8", errors="replace") + "\ufffd")
+        end = len(before.text)
         return Diagnostic(
             "P003",
             f"file is not valid UTF-8 (byte 0x{data[err.start]:02x})",
-            Span(Source(name, before + "\ufffd"), len(before), len(before) + 1),
+            Span(before, end - 1, end),
             help="save the file as UTF-8",
         )
-    return Source(name, text.removeprefix("\ufeff"))
+    return Source(name, text)
 
 
-def _too_large(source: Source, size: int) -> Diagnostic:
+def _too_large(source: Source, size: int, unit: str = "characters") -> Diagnostic:
     return Diagnostic(
         "P004",
-        f"file is too large to be a policy ({size:,} characters; the limit is "
-        f"{MAX_SOURCE_CHARS:,})",
+        f"file is too large to be a policy ({size:,} {unit}; the limit is "
+        f"{MAX_SOURCE_CHARS:,} characters)",
         Span(source, 0, 0),
         help="split the policy into several files in one folder",
     )
@@ -68,6 +87,9 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
     """Parse one source; on failure return no file and the diagnostics that say why."""
     if len(source.text) > MAX_SOURCE_CHARS:
         return None, [_too_large(source, len(source.text))]
+    hidden = hidden_characters(source)
+    if hidden:
+        return None, hidden
     nesting = _check_nesting(source)
     if nesting is not None:
         return None, [nesting]

@@ -1,24 +1,75 @@
-"""Source text and spans: offsets are stored, line and column are derived in one place."""
+"""Source text and spans: offsets are stored, line and column are derived in one place.
+
+Lines are counted the way editors and `str.splitlines` count them: `\\n`, `\\r\\n` and a lone
+`\\r` each end a line, and so do VT, FF, NEL, U+2028 and U+2029. Positions in diagnostics then
+match what the author sees, even in text the parser refuses for holding such a character.
+"""
 
 from __future__ import annotations
 
 import bisect
+import re
+import unicodedata
 from functools import cached_property
 
 import attrs
 
+LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x85\u2028\u2029]")
+BOM = "\ufeff"
+
+# What the terminal must never receive raw: C0 and C1 controls but tab, DEL, and the bidirectional
+# controls that reorder how text displays (Trojan Source, CVE-2021-42574).
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]"
+)
+
+
+def _without_bom(text: str) -> str:
+    """A leading byte order mark is an encoding artefact, not text: every way in drops it."""
+    return text.removeprefix(BOM)
+
+
+# Unicode gives control characters no names; these are their usual ones.
+_CONTROL_NAMES = {
+    "\x00": "NULL",
+    "\x07": "BELL",
+    "\x08": "BACKSPACE",
+    "\v": "LINE TABULATION",
+    "\f": "FORM FEED",
+    "\r": "CARRIAGE RETURN",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+    "\x85": "NEXT LINE",
+    "\x9b": "CONTROL SEQUENCE INTRODUCER",
+}
+
+
+def char_name(ch: str) -> str:
+    """`U+202E (RIGHT-TO-LEFT OVERRIDE)`: how a message names an invisible character."""
+    name = _CONTROL_NAMES.get(ch) or unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
+
+
+def visible(text: str) -> str:
+    """`text` with every control or bidirectional character replaced by `�`, one for one, so a
+    snippet can be printed safely and carets still line up."""
+    return _INVISIBLE.sub("\ufffd", text)
+
 
 @attrs.frozen(eq=False)
 class Source:
-    """One policy file's text, named as the user named it."""
+    """One policy file's text, named as the user named it (a leading BOM dropped)."""
 
     name: str
-    text: str
+    text: str = attrs.field(converter=_without_bom)
 
     @cached_property
     def _line_starts(self) -> list[int]:
         starts = [0]
-        starts.extend(i + 1 for i, ch in enumerate(self.text) if ch == "\n")
+        starts.extend(m.end() for m in LINE_BREAK.finditer(self.text))
         return starts
 
     def line_col(self, offset: int) -> tuple[int, int]:
@@ -28,9 +79,10 @@ class Source:
         return line + 1, offset - self._line_starts[line] + 1
 
     def line_text(self, line: int) -> str:
+        """The text of a line, without its line break."""
         start = self._line_starts[line - 1]
-        end = self.text.find("\n", start)
-        return self.text[start:] if end < 0 else self.text[start:end]
+        end = LINE_BREAK.search(self.text, start)
+        return self.text[start:] if end is None else self.text[start : end.start()]
 
 
 @attrs.frozen

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 import policydsl
+from policydsl import strict_json
 
 if TYPE_CHECKING:
     from policydsl import Policy
@@ -135,7 +136,9 @@ def _read_lines(path: Path, text: str) -> CaseFile:
 
 def _json(text: str, where: str) -> Any:
     try:
-        return json.loads(text)
+        return strict_json.loads(text)
+    except strict_json.DuplicateKeyError as err:
+        raise CaseFileError(f"{where}{err}") from None
     except RecursionError:
         raise CaseFileError(f"{where}JSON nests too deeply") from None
     except ValueError as err:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +18,7 @@ from click.testing import CliRunner, Result
 
 import policydsl
 from policydsl import cli as cli_module
+from policydsl import parser as parser_module
 from policydsl.cli import cli, main
 from policydsl.diagnostics import Diagnostic
 from policydsl.source import Source, Span
@@ -256,14 +260,11 @@ def test_eval_request_and_batch_together_is_a_usage_error() -> None:
     assert_clean_failure(result, 2)
 
 
-@pytest.mark.parametrize("backend", ["interpreted", "compiled"])
+@pytest.mark.parametrize("backend", policydsl.BACKENDS)
 def test_eval_backend_is_passed_through(backend: str) -> None:
     result = run("eval", "--backend", backend, REQUESTS / "deny_warn.json")
-    if result.exit_code == 0:
-        assert contract(json.loads(result.output)) == EXPECTED["deny_warn.json"]
-    else:  # a backend that has not landed yet is reported, not crashed on
-        assert_clean_failure(result, 2)
-        assert backend in result.stderr
+    assert result.exit_code == 0, result.output
+    assert contract(json.loads(result.output)) == EXPECTED["deny_warn.json"]
 
 
 def test_eval_unknown_backend_is_a_usage_error() -> None:
@@ -420,12 +421,7 @@ def test_test_command_without_case_files_is_a_usage_error(tmp_path: Path) -> Non
 
 # ---- fmt --------------------------------------------------------------------------------------
 
-needs_formatter = pytest.mark.skipif(
-    not hasattr(policydsl, "format_source"), reason="policydsl.format_source has not landed"
-)
 
-
-@needs_formatter
 def test_fmt_check_and_rewrite(tmp_path: Path) -> None:
     canonical = policydsl.format_source((SHARING / "sharing.policy").read_text())
     tidy = tmp_path / "tidy.policy"
@@ -451,14 +447,12 @@ def test_fmt_check_and_rewrite(tmp_path: Path) -> None:
     assert run("fmt", "--check", tmp_path).exit_code == 0
 
 
-@needs_formatter
 def test_fmt_stdin_to_stdout() -> None:
     result = run("fmt", "-", input="effects deny > allow default allow\n")
     assert result.exit_code == 0
     assert result.stdout == policydsl.format_source("effects deny > allow default allow\n")
 
 
-@needs_formatter
 def test_fmt_syntax_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.policy"
     broken.write_text("rule {\n")
@@ -476,7 +470,7 @@ def fake_format(text: str, name: str = "<string>") -> str:
 
 
 def test_fmt_plumbing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(policydsl, "format_source", fake_format, raising=False)
+    monkeypatch.setattr(policydsl, "format_source", fake_format)
     tidy, messy, broken = (tmp_path / f"{n}.policy" for n in ("tidy", "messy", "broken"))
     tidy.write_text("rule a: deny {}\n")
     messy.write_text("rule a: deny {}   \n")
@@ -503,21 +497,11 @@ def test_fmt_plumbing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert (piped.exit_code, piped.stdout) == (0, "rule a: deny {}\n")
 
 
-def test_fmt_without_formatter_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(policydsl, "format_source", raising=False)
-    result = run("fmt", "--check", SHARING)
-    assert_clean_failure(result, 2)
-    assert "not available yet" in result.stderr
-
-
 # ---- explain and compile ----------------------------------------------------------------------
 
 
 def test_explain() -> None:
     result = run("explain", REQUESTS / "deny_warn.json")
-    if not hasattr(policydsl.load_stdlib(), "explain"):
-        assert_clean_failure(result, 2)
-        return
     assert result.exit_code == 0, result.output
     assert "spam" in result.output
 
@@ -569,3 +553,111 @@ def test_embed_example_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "rejected at user.age" in done.stdout
+
+
+# ---- edges: closed pipes, buffering, duplicate keys, sizes --------------------------------------
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment without PYTHONUNBUFFERED: output is block-buffered into a pipe, as in CI."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def test_a_closed_output_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`policyc eval --batch big.jsonl | head -1`: 141 (128 + SIGPIPE), nothing on stderr."""
+    line = (REQUESTS / "deny_warn.json").read_text().strip()
+    batch = tmp_path / "big.jsonl"
+    batch.write_text((line + "\n") * 5_000)  # ~1 MB of decisions: more than a pipe holds
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policydsl", "eval", "--batch", str(batch)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=subprocess_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what `head -1` does after its line
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 128 + signal.SIGPIPE
+    assert json.loads(first)["decision"] == "deny"
+    assert stderr == b"", stderr.decode(errors="replace")
+
+
+def test_batch_streams_each_decision_as_its_line_is_decided() -> None:
+    """One line in, one decision out, while stdin is still open (no PYTHONUNBUFFERED)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policydsl", "eval", "--batch", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=subprocess_env(),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write((REQUESTS / "deny_warn.json").read_bytes().strip() + b"\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "no decision while stdin is open: the output is buffered"
+        assert contract(json.loads(proc.stdout.readline())) == EXPECTED["deny_warn.json"]
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+
+
+DUPLICATE_KEYS = [
+    pytest.param('{"user": {"age": 30}, "user": {"age": 12}}', "`user` at the top level", id="top"),
+    pytest.param('{"user": {"age": 12, "age": 30}}', "`age` in `user`", id="nested"),
+    pytest.param(
+        '{"user": {"age": 30}, "content": {"categories": [], "categories": ["spam"]}}',
+        "`categories` in `content`",
+        id="categories",
+    ),
+]
+
+
+@pytest.mark.parametrize(("request_text", "named"), DUPLICATE_KEYS)
+def test_eval_refuses_a_key_given_twice(request_text: str, named: str) -> None:
+    """Two parsers could read such a request two ways; it is refused, naming the key and where."""
+    for command in ("eval", "explain"):
+        result = run(command, "-", input=request_text)
+        assert_clean_failure(result, 3)
+        assert f"duplicate key {named}" in result.stderr
+        assert result.stdout == ""
+
+
+def test_batch_refuses_a_key_given_twice_on_its_line() -> None:
+    good = '{"user": {"age": 30}}'
+    result = run("eval", "--batch", "-", input=f'{good}\n{{"user": {{"age": 1, "age": 30}}}}\n')
+    assert result.exit_code == 3
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["decision"] == "allow"
+    assert second["line"] == 2 and "duplicate key `age` in `user`" in second["error"]
+    assert "<stdin>:2: " in result.stderr
+
+
+def test_test_case_files_refuse_a_key_given_twice(tmp_path: Path) -> None:
+    (tmp_path / "dup.cases.jsonl").write_text(
+        '{"name": "a", "context": {"user": {"age": 30}}, "expect": {"decision": "allow"}}\n'
+        '{"name": "b", "context": {"user": {"age": 9, "age": 30}}, "expect": {"rules": []}}\n'
+    )
+    result = run("test", tmp_path)
+    assert result.exit_code == 1
+    assert "line 2: duplicate key `age` in `context.user`" in result.output
+
+
+def test_fmt_output_over_the_size_limit_is_a_clean_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Formatting can lengthen a file past the limit the parser holds it to: exit 1, P007."""
+    monkeypatch.setattr(parser_module, "MAX_SOURCE_CHARS", 90)  # 83 in, 94 out
+    text = "context{}effects deny>allow default allow rule r:deny{when true and true and true}\n"
+    path = tmp_path / "tight.policy"
+    path.write_text(text)
+    for args, stdin in ((["fmt", "--check", path], None), (["fmt", "-"], text)):
+        result = run(*args, input=stdin)
+        assert_clean_failure(result, 1)
+        assert "error[P007]: the formatted file would be too large" in result.stderr
+    assert path.read_text() == text

@@ -351,7 +351,12 @@ HOSTILE_STRINGS = [
     pytest.param("", id="empty"),
     pytest.param("a*b?c[d]", id="glob-chars"),
 ]
-STRING_VALUES: list[str] = [p.values[0] for p in HOSTILE_STRINGS]  # type: ignore[misc]
+# Control, bidirectional and stray line-break characters cannot be written in a policy (the parser
+# refuses them: P010-P012); they still reach the code as request values, tested below.
+UNWRITABLE = {"controls", "line-breaks", "bidi"}
+WRITABLE_STRINGS = [p for p in HOSTILE_STRINGS if p.id not in UNWRITABLE]
+STRING_VALUES: list[str] = [p.values[0] for p in WRITABLE_STRINGS]  # type: ignore[misc]
+REQUEST_ONLY_STRINGS = [p for p in HOSTILE_STRINGS if p.id in UNWRITABLE]
 
 
 def strings_policy() -> str:
@@ -429,7 +434,20 @@ def test_hostile_strings_compile_to_safe_code(
         assert not set(STRING_VALUES) - kept
 
 
-@pytest.mark.parametrize("value", HOSTILE_STRINGS)
+@pytest.mark.parametrize("value", REQUEST_ONLY_STRINGS)
+def test_unwritable_strings_are_refused_in_policies_and_decided_in_requests(
+    hostile_strings: dict[str, policydsl.Policy], value: str
+) -> None:
+    head = "context { }\neffects deny > allow default allow\n"
+    text = head + "rule r: deny {\n  reason " + literal(value) + "\n}\n"
+    with pytest.raises(policydsl.PolicyError) as excinfo:
+        policydsl.loads(text)
+    assert {d.code for d in excinfo.value.diagnostics} <= {"P010", "P011", "P012"}
+    for context in ({"subject": {"text": value}}, {"subject": {"words": [value], "text": value}}):
+        assert isinstance(assert_agree(hostile_strings, context), policydsl.Decision)
+
+
+@pytest.mark.parametrize("value", WRITABLE_STRINGS)
 def test_hostile_strings_decide_like_the_interpreter(
     hostile_strings: dict[str, policydsl.Policy], value: str
 ) -> None:

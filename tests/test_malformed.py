@@ -68,9 +68,9 @@ MALFORMED: list[Any] = [
     pytest.param(lambda: one_line("def d = 1 " + "9" * 100_000), "P100", id="100kB-token"),
     pytest.param(lambda: (VALID + "rule r: deny {\n  when user.age >").encode(), "P103",
                  id="truncated"),
-    pytest.param(lambda: (VALID + "def d = nope").replace("\n", "\r").encode(), "P201",
+    pytest.param(lambda: (VALID + "def d = nope").replace("\n", "\r").encode(), "P010",
                  id="cr-line-ends"),
-    pytest.param(lambda: "\ufeff\u200b\u202e context".encode(), "P101", id="invisible-chars"),
+    pytest.param(lambda: "\ufeff\u200b\u202e context".encode(), "P011", id="invisible-chars"),
 ]
 # fmt: on
 
