@@ -3,17 +3,17 @@
 Safe by construction: every identifier is generated (`_s3`, `_t0`, `_K2`); policy strings and
 values only ever appear as `ast.Constant`s or as entries of the function's own namespace, which
 has no builtins. Validation is fused into the code: each attribute is read once, checked with
-exact type tests, and anything unusual goes to `_fallback`, which validates precisely.
+exact type tests, and anything unusual goes to `_fallback`, which validates precisely. The code
+names nothing but its locals, its hoisted constants and what `runtime` declares.
 """
 
 from __future__ import annotations
 
 import ast
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, assert_never
 
-from policydsl import ir, nodes
+from policydsl import ir, nodes, runtime
 from policydsl import typesys as t
 from policydsl.context import MAX_COLLECTION
 from policydsl.decision import Decision
@@ -122,51 +122,16 @@ class Generated:
         return ast.unparse(self.module)
 
 
-def generate(program: ir.Program, runtime: dict[str, Any], filename: str) -> Generated:
+def generate(program: ir.Program, bound: Mapping[str, Any], filename: str) -> Generated:
     """Build `_decide(_fallback, ctx)` and `_flags(_decision, _fired)` for `program`.
 
-    `runtime` supplies `_CACHE`, `_miss` and `_finish` (see `runtime`).
+    The code runs in `runtime.namespace`: the runtime's names, the hoisted constants, and what
+    the evaluator binds (`bound`: its `_CACHE`, `_miss` and `_finish`).
     """
     gen = _Gen(program)
     module = ast.Module([gen.decide_function(), gen.flags_function()], [])
     ast.fix_missing_locations(module)
-    namespace: dict[str, Any] = {
-        "__builtins__": {},
-        "_dict": dict,
-        "_str": str,
-        "_int": int,
-        "_bool": bool,
-        "_len": len,
-        "_any": any,
-        "_all": all,
-        "_sum": sum,
-        "_prod": math.prod,
-        "_frozenset": frozenset,
-        "_tuple": tuple,
-        "_SEQS": frozenset({list, tuple}),  # what the validator takes for a list or a set
-        "_EMPTY": {},
-        # anything the caller's objects raise (a lying `__class__`, an `__eq__` that raises) sends
-        # the request to the validator, which names it; a normalised request never raises here
-        "_Errors": (Exception,),
-        "_contains_any": _contains_any,
-        "_contains_all": _contains_all,
-        "_glob": _glob,
-        **gen.namespace,
-        **runtime,
-    }
-    return Generated(module, namespace, filename)
-
-
-def _contains_any(items: Any, wanted: Any) -> bool:
-    return any(w in items for w in wanted)
-
-
-def _contains_all(items: Any, wanted: Any) -> bool:
-    return all(w in items for w in wanted)
-
-
-def _glob(text: str, pattern: str) -> bool:
-    return compile_glob(pattern).fullmatch(text) is not None
+    return Generated(module, runtime.namespace(bound, gen.namespace), filename)
 
 
 class _Gen:

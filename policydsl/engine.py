@@ -10,11 +10,11 @@ from policydsl import interp, ir, lower, resources
 from policydsl.context import ContextError, validate
 from policydsl.decision import Decision, EvaluationError
 from policydsl.diagnostics import Diagnostic, PolicyError
+from policydsl.evaluator import CompiledEvaluator
 from policydsl.explain import as_text, explanation
 from policydsl.ir import dump
 from policydsl.loader import Loaded, PolicyPath, check_sources, load_checked
 from policydsl.model import CheckedPolicy
-from policydsl.runtime import CompiledEvaluator
 from policydsl.source import Source
 
 BACKENDS = ("compiled", "interpreted", "naive")

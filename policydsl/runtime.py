@@ -1,134 +1,79 @@
-"""The compiled backend at run time: the generated function, its caches and its slow path.
+"""What generated code may use at run time: the closed set of names its namespace holds.
 
-Everything that depends only on which rules fired (the decision, obligations, citations, reasons,
-the outcome-only parts of outputs) is computed once per set of fired rules and cached; decisions
-are immutable, so one object serves every request that ends the same way.
+Generated code runs with empty builtins. Besides its own locals (`_s3`, `_fired`, ...) and the
+constants the code generator hoists (`_K0`, `_M3`, ..., see `HOISTED`), it may name only what
+this module declares in `NAMES`: Python builtins under names no policy can write, the helpers
+below, and the three names each evaluator binds to its own cache (`BOUND`). A test reads every
+generated module and holds it to this set, so what the code can reach is decided here, in one
+place (Jinja's `runtime` plays the same part for its templates).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+import math
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from policydsl import ir
-from policydsl.codegen import generate
-from policydsl.context import validate
-from policydsl.decision import Decision, EvaluationError
-from policydsl.indexing import program
-
-# Bounds on what the caches keep, so that requests built to differ cannot grow memory without
-# limit: past them, decisions are still right, only built afresh.
-MAX_CACHED_RULE_SETS = 16_384
-MAX_CACHED_OUTPUTS = 256  # decisions kept per rule set (outputs may read the request)
-MAX_CACHED_DECISIONS = 65_536  # decisions kept in all
-
-# What is cached per set of fired rules: the outcome-only flags, the decisions already built for
-# output values, and the decision without outputs.
-Entry = tuple[tuple[Any, ...], dict[Any, Decision], Decision]
+from policydsl.glob import compile_glob
 
 
-class CompiledEvaluatorError(EvaluationError):
-    """The generated code refused a context the validator accepted: a bug in policydsl."""
+def contains_any(items: Any, wanted: Any) -> bool:
+    """`items contains_any wanted`: they share an element."""
+    return any(w in items for w in wanted)
 
 
-class CompiledEvaluator:
-    """Decides with Python code generated from the decision-tree IR."""
-
-    def __init__(self, lowered: ir.Lowered, *, indexed: bool = True, filename: str = "<policy>"):
-        self.program = program(lowered, indexed=indexed)
-        self._schema = lowered.schema
-        self._rules = self.program.rules
-        self._rank = {effect: i for i, effect in enumerate(self.program.effects)}
-        self._output_names = tuple(o.name for o in self.program.outputs)
-        self._cache: dict[tuple[int, ...], Entry] = {}
-        self._cached_decisions = 0
-        runtime = {"_CACHE": self._cache, "_miss": self._miss, "_finish": self._finish}
-        self.generated = generate(self.program, runtime, filename)
-        self._decide = self.generated.decide
-        # `decide(context)`: the generated function with its fallback bound, no Python frame between
-        self.decide: Callable[[Mapping[str, Any]], Decision] = functools.partial(
-            self._decide, self._slow
-        )
-
-    def _slow(self, context: Any) -> Decision:
-        """Anything the fast path did not accept: validate precisely (raising `ContextError`),
-        then decide the normalised context, which the fast path always accepts."""
-        normalised = _exact(validate(self._schema, context))
-        return self._decide(_refuse, normalised)
-
-    def _miss(self, key: tuple[int, ...]) -> Entry:
-        """Combine the fired rules the first time this list of them is seen.
-
-        The key lists rule numbers in the order they fired, repeats included (a label given
-        twice fires its rule twice); rules are numbered in id order, so sorting them sorts ids.
-        """
-        fired = [self._rules[number] for number in sorted(set(key))]
-        decision = self.program.default_effect
-        if fired:
-            decision = min((r.effect for r in fired), key=self._rank.__getitem__)
-        obligations = tuple(
-            sorted({o for r in fired if r.effect == decision for o in r.obligations})
-        )
-        citations = tuple(sorted({c for r in fired for c in r.cite}))
-        base = Decision(
-            decision,
-            obligations,
-            citations,
-            tuple(r.id for r in fired),
-            tuple(r.reason for r in fired),
-        )
-        flags = self.generated.flags(decision, tuple(_record(r) for r in fired))
-        entry: Entry = (flags, {}, base)
-        if len(self._cache) < MAX_CACHED_RULE_SETS:
-            self._cache[key] = entry
-        return entry
-
-    def _finish(self, entry: Entry, key: Any) -> Decision:
-        """The decision for a rule set and output values, built once and then shared."""
-        values = key if len(self._output_names) > 1 else (key,)
-        base = entry[2]
-        decision = Decision(
-            base.decision,
-            base.obligations,
-            base.citations,
-            base.rules,
-            base.reasons,
-            tuple(zip(self._output_names, values, strict=True)),
-        )
-        if len(entry[1]) < MAX_CACHED_OUTPUTS and self._cached_decisions < MAX_CACHED_DECISIONS:
-            entry[1][key] = decision
-            self._cached_decisions += 1  # approximate under threads, which only errs low
-        return decision
+def contains_all(items: Any, wanted: Any) -> bool:
+    """`items contains_all wanted`: every element of `wanted` is in `items`."""
+    return all(w in items for w in wanted)
 
 
-def _record(rule: ir.RuleInfo) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "id": rule.id,
-        "effect": rule.effect,
-        "cite": frozenset(rule.cite),
-        "tags": frozenset(rule.tags),
-    }
-    record.update(rule.annotations)
-    return record
+def glob(text: str, pattern: str) -> bool:
+    """`text like pattern` for a pattern known only at run time (constant ones are hoisted)."""
+    return compile_glob(pattern).fullmatch(text) is not None
 
 
-def _exact(value: Any) -> Any:
-    """A validated value rebuilt from exact built-in types, as the fast path's class tests want
-    them: the validator accepts and keeps subclasses (an `IntEnum`, a `str` subclass), and makes
-    sets frozensets, which the fast path refuses like any Python set (the validator does too)."""
-    if isinstance(value, dict):
-        return {key: _exact(v) for key, v in value.items()}
-    if isinstance(value, tuple | frozenset):
-        return tuple(_exact(v) for v in value)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, int):
-        return int.__int__(value)
-    return value
+# Python's own, for exact type tests, sizes, quantifiers and building collections.
+BUILTINS: Mapping[str, Any] = {
+    "_dict": dict,
+    "_str": str,
+    "_int": int,
+    "_bool": bool,
+    "_len": len,
+    "_any": any,
+    "_all": all,
+    "_sum": sum,
+    "_prod": math.prod,
+    "_frozenset": frozenset,
+    "_tuple": tuple,
+    "_SEQS": frozenset({list, tuple}),  # what the validator takes for a list or a set
+    "_EMPTY": {},
+    # anything the caller's objects raise (a lying `__class__`, an `__eq__` that raises) sends
+    # the request to the validator, which names it; a normalised request never raises here
+    "_Errors": (Exception,),
+}
+
+HELPERS: Mapping[str, Any] = {
+    "_contains_any": contains_any,
+    "_contains_all": contains_all,
+    "_glob": glob,
+}
+
+# Bound by each evaluator: its cache of decisions per set of fired rules, the callback that
+# fills it, and the one that builds a decision with output values.
+BOUND = frozenset({"_CACHE", "_miss", "_finish"})
+
+NAMES = frozenset(BUILTINS) | frozenset(HELPERS) | BOUND
+
+# The names of the constants the code generator hoists into the namespace.
+HOISTED = re.compile(r"_(?:K|M|N|G|IA|IR)\d+")
 
 
-def _refuse(context: Any) -> Decision:
-    raise CompiledEvaluatorError("the compiled evaluator rejected a validated context")
+def namespace(bound: Mapping[str, Any], constants: Mapping[str, Any]) -> dict[str, Any]:
+    """The namespace a generated module runs in: nothing but the declared names."""
+    if set(bound) != BOUND:
+        raise ValueError(f"an evaluator binds exactly {sorted(BOUND)}, not {sorted(bound)}")
+    strays = [name for name in constants if not HOISTED.fullmatch(name)]
+    if strays:
+        raise ValueError(f"not names of hoisted constants: {strays}")
+    return {"__builtins__": {}, **BUILTINS, **HELPERS, **constants, **bound}

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "policydsl"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
 MAX_LINES = 800
 
-COMPILED = {"ir", "lower", "codegen", "runtime"}
+COMPILED = {"ir", "lower", "indexing", "codegen", "runtime", "evaluator"}
 FRONT_END = {
     "source",
     "diagnostics",
@@ -143,6 +143,17 @@ def test_no_import_cycles(module: str) -> None:
     assert cycle is None, " -> ".join(cycle or ())
 
 
+def test_the_compiled_backend_is_layered() -> None:
+    """lower → indexing → codegen → evaluator, each a layer: the runtime (what generated code may
+    name) leans on nothing of the compiler, and the engine reaches code generation only through
+    the evaluator."""
+    assert imports("runtime") <= FOUNDATIONS
+    assert importers("codegen") == {"evaluator"}
+    assert importers("indexing") == {"evaluator"}
+    assert imports("lower").isdisjoint({"indexing", "codegen", "evaluator", "runtime"})
+    assert imports("analysis").isdisjoint({"lower", "indexing", "codegen", "evaluator"})
+
+
 def test_cli_is_the_outer_layer() -> None:
     """Nothing in the package imports the CLI but `python -m policydsl`."""
     assert importers("cli") <= {"__main__"}
@@ -170,3 +181,91 @@ def test_module_size(module: str) -> None:
     """STYLE.md: keep modules under ~600 lines, split above ~800."""
     lines = len((PACKAGE / f"{module}.py").read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{module}.py has {lines} lines; split it"
+
+
+# ---- the names generated code may use ---------------------------------------------------------
+
+EVERY_HELPER = """\
+enum Tag { a, b, c }
+context {
+  labels: set<Tag> = []
+  words: list<string> = []
+  name: string = ""
+  pattern: string = "*"
+  n: int = 0
+}
+effects deny > allow default allow
+rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
+rule all_tags: deny { when labels contains_all [a, c] cite "1" reason "all" }
+rule named: deny { when name like pattern and name like "x*" cite "1" reason "like" }
+rule quantified: deny { when some w in words: w starts_with "q" cite "1" reason "some" }
+rule every: deny { when all w in words: w ends_with "z" and size(words) > 1 cite "1" reason "all" }
+rule long_sum: deny { when SUM > 5 and PRODUCT > 1 cite "1" reason "sum" }
+output echo: int {
+  when decision == deny and (some r in fired: r.id == "named") => n
+  otherwise => 0
+}
+""".replace("SUM", " + ".join(["n"] * 40)).replace("PRODUCT", " * ".join(["n"] * 40))
+
+
+GENERATED = [
+    pytest.param("stdlib", PACKAGE.parent / "stdlib_rules", id="stdlib"),
+    pytest.param("doc_sharing", PACKAGE.parent / "examples" / "doc_sharing", id="doc_sharing"),
+    pytest.param("every_helper", EVERY_HELPER, id="every_helper"),
+]
+
+
+def locals_of(module: ast.Module) -> set[str]:
+    """The names a generated module binds itself: parameters, assignments, loop variables and
+    the functions it defines."""
+    found: set[str] = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.FunctionDef):
+            found.add(node.name)
+    return found
+
+
+@pytest.mark.parametrize("backend", ["compiled", "naive"])
+@pytest.mark.parametrize(("name", "policy"), GENERATED)
+def test_generated_code_names_only_the_runtime_and_its_own(
+    name: str, policy: str | Path, backend: str
+) -> None:
+    """Every name generated code reads is its own local, a constant it hoisted, or one the
+    runtime module declares; and its namespace holds nothing else."""
+    import policydsl
+    from policydsl import runtime
+
+    loaded = (
+        policydsl.load(policy, backend=backend)
+        if isinstance(policy, Path)
+        else policydsl.loads(policy, backend=backend)
+    )
+    assert loaded.evaluator is not None
+    generated = loaded.evaluator.generated
+    own = locals_of(generated.module)
+    read = {
+        node.id
+        for node in ast.walk(generated.module)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+    hoisted = {n for n in generated.namespace if runtime.HOISTED.fullmatch(n)}
+    assert read - own <= runtime.NAMES | hoisted, sorted(read - own - runtime.NAMES - hoisted)
+    functions = {"_decide", "_flags"}  # what the module itself defines when it runs
+    assert set(generated.namespace) == {"__builtins__", *runtime.NAMES, *hoisted, *functions}
+    assert own.isdisjoint(runtime.NAMES | hoisted)  # a local never hides a runtime name
+    if name == "every_helper":  # the policy reaches every helper the runtime declares
+        assert set(runtime.HELPERS) <= read
+
+
+def test_the_runtime_namespace_refuses_undeclared_names() -> None:
+    from policydsl import runtime
+
+    bound = dict.fromkeys(runtime.BOUND)
+    with pytest.raises(ValueError, match="binds exactly"):
+        runtime.namespace({**bound, "_open": open}, {})
+    with pytest.raises(ValueError, match="hoisted constants"):
+        runtime.namespace(bound, {"open": open})

@@ -316,9 +316,9 @@ rule r: block { when n > 1 cite "1" reason "r" }
 
 def test_caches_are_bounded_and_decisions_stay_right(monkeypatch: pytest.MonkeyPatch) -> None:
     """Requests built to differ in an output value fill the caches only up to their bounds."""
-    from policydsl import runtime
+    from policydsl import evaluator
 
-    monkeypatch.setattr(runtime, "MAX_CACHED_DECISIONS", 10)
+    monkeypatch.setattr(evaluator, "MAX_CACHED_DECISIONS", 10)
     text = (
         "context { n: int = 0 }\neffects a > b default b\n"
         'rule big: a { when n > 5  cite "1"  reason "big" }\n'
