@@ -29,6 +29,11 @@ class ContextError(ValueError):
             else f"invalid context: {message}"
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by the constructor's arguments, so the error crosses a process boundary (a
+        `multiprocessing` pool) with its attribute."""
+        return (type(self), (self.attribute, self.detail))
+
 
 def describe(type_: t.Type) -> str:
     """How a type reads in an error message: `an integer ≥ 0`, `one of: a, b`."""

@@ -124,5 +124,9 @@ class PolicyError(Exception):
         more = len(errors) - 1
         super().__init__(first + (f"\n(and {more} more errors)" if more > 0 else ""))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by the diagnostics, so the error crosses a process boundary intact."""
+        return (type(self), (self.diagnostics,))
+
     def render(self) -> str:
         return "\n\n".join(d.render() for d in self.diagnostics)
