@@ -265,8 +265,26 @@ class _Checker(ExprChecker):
                         help="drop the `?` or the default",
                     )
                 default = self._constant(f.default, ftype, f"default of `{path}`")
+                self._check_default_size(path, ftype, default, f.default.span)
             out.append(t.FieldType(f.name.name, ftype, optional, default))
         return t.RecordType(name, tuple(out))
+
+    def _check_default_size(
+        self, path: str, type_: t.Type, default: Any, span: Span | None
+    ) -> None:
+        """A default must fit the declared maxima a request is held to."""
+        if isinstance(type_, t.CollectionType) and isinstance(default, tuple | frozenset):
+            size, limit, unit = len(default), type_.max_size, "elements"
+        elif isinstance(type_, t.StringType) and isinstance(default, str):
+            size, limit, unit = len(default), type_.max_length, "characters"
+        else:
+            return
+        if size > limit:
+            self.error(
+                "P502",
+                f"the default of `{path}` has {size} {unit}; `{path}` holds at most {limit}",
+                span,
+            )
 
     def _declare_annotation(self, d: nodes.AnnotationDecl) -> None:
         name = d.name.name

@@ -15,7 +15,6 @@ from typing import Any, assert_never
 
 from policydsl import ir, nodes, runtime
 from policydsl import typesys as t
-from policydsl.context import MAX_COLLECTION
 from policydsl.decision import Decision
 from policydsl.glob import compile_glob
 from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, SetOf, Size
@@ -258,7 +257,7 @@ class _Gen:
             invalid = _or_all(
                 [
                     ast.Compare(_class_of(value), [ast.NotIn()], [_name("_SEQS")]),
-                    ast.Compare(_call("_len", value), [ast.Gt()], [ast.Constant(MAX_COLLECTION)]),
+                    ast.Compare(_call("_len", value), [ast.Gt()], [ast.Constant(s.type.max_size)]),
                 ]
             )
         stmts: list[ast.stmt]
@@ -340,8 +339,13 @@ class _Gen:
         match type_:
             case t.BoolType():
                 return _is(_class_of(value), _name("_bool"), negate=True)
-            case t.StringType():
-                return _is(_class_of(value), _name("_str"), negate=True)
+            case t.StringType(max_length):
+                return _or_all(
+                    [
+                        _is(_class_of(value), _name("_str"), negate=True),
+                        ast.Compare(_call("_len", value), [ast.Gt()], [ast.Constant(max_length)]),
+                    ]
+                )
             case t.IntType(lo, hi):
                 tests = [_is(_class_of(value), _name("_int"), negate=True)]
                 if lo is not None:

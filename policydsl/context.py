@@ -14,7 +14,8 @@ from typing import Any
 
 from policydsl import typesys as t
 
-MAX_COLLECTION = 10_000  # elements in one list or set of a request
+MAX_COLLECTION = t.MAX_COLLECTION  # the default maximum of a list or set (`list<T>[..N]`)
+MAX_STRING = t.MAX_STRING  # the default maximum length of a string (`string[..N]`)
 
 
 class ContextError(ValueError):
@@ -150,8 +151,12 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
                 if (lo is not None and value < lo) or (hi is not None and value > hi):
                     raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
                 return value
-        case t.StringType():
+        case t.StringType(max_length):
             if isinstance(value, str):
+                if len(value) > max_length:
+                    raise ContextError(
+                        path, f"has {len(value):,} characters; the limit is {max_length:,}"
+                    )
                 return str.__str__(value)
         case t.EnumType(name, members):
             if isinstance(value, str):
@@ -161,11 +166,11 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
                 close = difflib.get_close_matches(value[:100], members, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else f"expected {describe(type_)}"
                 raise ContextError(path, f"unknown {name} {value!r:.60}; {hint}")
-        case t.CollectionType(kind, element):
+        case t.CollectionType(kind, element, max_size):
             if isinstance(value, list | tuple):
-                if len(value) > MAX_COLLECTION:
+                if len(value) > max_size:
                     raise ContextError(
-                        path, f"has {len(value):,} elements; the limit is {MAX_COLLECTION:,}"
+                        path, f"has {len(value):,} elements; the limit is {max_size:,}"
                     )
                 items = [_element(element, v, path, i) for i, v in enumerate(value)]
                 return frozenset(items) if kind == "set" else tuple(items)

@@ -274,10 +274,18 @@ def type_text(t: nodes.TypeExpr) -> str:
             hi = "" if t.hi is None else str(t.hi)
             return f"{t.name}[{lo}..{hi}]"
         case nodes.CollectionType():
-            return f"{t.kind}<{type_text(t.element)}>"
+            return f"{t.kind}<{type_text(t.element)}>{size_text(t.size)}"
         case nodes.OptionalType():
             return type_text(t.inner) + "?"
     raise TypeError("a record type takes several lines")  # pragma: no cover
+
+
+def size_text(size: tuple[int | None, int | None] | None) -> str:
+    """A collection's declared size bound, `[..64]`, or nothing."""
+    if size is None:
+        return ""
+    lo, hi = size
+    return f"[{'' if lo is None else lo}..{'' if hi is None else hi}]"
 
 
 # ---- the writer -------------------------------------------------------------------------------
@@ -518,7 +526,7 @@ class _Formatter:
             case nodes.CollectionType():
                 self.write(f"{t.kind}<")
                 self.type(t.element)
-                self.write(">")
+                self.write(">" + size_text(t.size))
             case nodes.OptionalType():
                 self.type(t.inner)
                 self.write("?")

@@ -34,7 +34,7 @@ class Ident:
 
 @attrs.frozen
 class NamedType:
-    """`bool`, `int[0..]`, `string`, or an enum name."""
+    """`bool`, `int[0..]`, `string`, `string[..256]` (a maximum length), or an enum name."""
 
     name: str
     lo: int | None = None
@@ -45,8 +45,11 @@ class NamedType:
 
 @attrs.frozen
 class CollectionType:
+    """`list<T>`, `set<T>`; `size` is the `[lo..hi]` written after it (`[..64]`), if any."""
+
     kind: Literal["list", "set"]
     element: TypeExpr
+    size: tuple[int | None, int | None] | None = None
     span: Span | None = _span()
 
 

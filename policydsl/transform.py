@@ -111,10 +111,12 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
         return (c[0].start_pos or 0, self._int(c[0]))
 
     def list_type(self, meta: Any, c: list[Any]) -> nodes.CollectionType:
-        return nodes.CollectionType("list", c[0], span=self._span(meta))
+        size = c[1] if len(c) > 1 else None
+        return nodes.CollectionType("list", c[0], size, span=self._span(meta))
 
     def set_type(self, meta: Any, c: list[Any]) -> nodes.CollectionType:
-        return nodes.CollectionType("set", c[0], span=self._span(meta))
+        size = c[1] if len(c) > 1 else None
+        return nodes.CollectionType("set", c[0], size, span=self._span(meta))
 
     def record_type(self, meta: Any, c: list[Any]) -> nodes.RecordType:
         return nodes.RecordType(c[0], span=self._span(meta))

@@ -105,8 +105,10 @@ class ExprChecker:
             case nodes.OptionalType():
                 self.error("P301", "`?` is only allowed on a context attribute", node.span)
                 return self._type(node.inner)
-            case nodes.CollectionType(kind, element):
+            case nodes.CollectionType(kind, element, size):
                 inner = self._type(element)
+                max_size = self._maximum(size, f"{kind}<…>", "elements", node.span)
+                max_size = t.MAX_COLLECTION if max_size is None else max_size
                 if isinstance(inner, t.CollectionType):
                     self.error(
                         "P301",
@@ -114,12 +116,15 @@ class ExprChecker:
                         node.span,
                         help="collections do not nest",
                     )
-                    return t.CollectionType(kind, t.ANY)
-                return t.CollectionType(kind, inner)
+                    return t.CollectionType(kind, t.ANY, max_size)
+                return t.CollectionType(kind, inner, max_size)
             case nodes.RecordType():
                 self.error("P301", "records are only allowed in `context`", node.span)
                 return t.ANY
             case nodes.NamedType(name, lo, hi, has_range):
+                if has_range and name == "string":
+                    length = self._maximum((lo, hi), "string", "characters", node.span)
+                    return t.StringType(t.MAX_STRING if length is None else length)
                 if has_range:
                     if name != "int":
                         self.error("P301", f"`{name}` cannot have a range", node.span)
@@ -136,6 +141,23 @@ class ExprChecker:
                 )
                 return t.ANY
         raise AssertionError(node)  # pragma: no cover
+
+    def _maximum(
+        self, size: tuple[int | None, int | None] | None, what: str, unit: str, span: Span | None
+    ) -> int | None:
+        """The maximum a size bound `[..N]` declares (None: the default); only a maximum."""
+        if size is None:
+            return None
+        lo, hi = size
+        if lo is not None or hi is None or hi < 0:
+            self.error(
+                "P501",
+                f"a size bound on `{what}` declares a maximum only: `[..N]`",
+                span,
+                help=f"e.g. `[..64]`: at most 64 {unit}",
+            )
+            return None
+        return hi
 
     def _definition(self, name: str) -> model.Definition | None:
         if name in self.definitions:

@@ -24,10 +24,19 @@ class IntType:
         return f"int[{'' if self.lo is None else self.lo}..{'' if self.hi is None else self.hi}]"
 
 
+# Default maxima of what a request may hold, when a type declares none (`string[..256]`,
+# `list<T>[..64]` declare their own). They bound validation, and the static cost of every rule.
+MAX_STRING = 65_536  # characters (code points) in one string of a request
+MAX_COLLECTION = 10_000  # elements in one list or set of a request
+
+
 @attrs.frozen
 class StringType:
+    # not part of the type's identity: `string[..8]` and `string` compare with each other
+    max_length: int = attrs.field(default=MAX_STRING, eq=False)
+
     def __str__(self) -> str:
-        return "string"
+        return "string" if self.max_length == MAX_STRING else f"string[..{self.max_length}]"
 
 
 @attrs.frozen
@@ -51,9 +60,11 @@ class EnumType:
 class CollectionType:
     kind: str  # "list" | "set"
     element: Type
+    max_size: int = attrs.field(default=MAX_COLLECTION, eq=False)
 
     def __str__(self) -> str:
-        return f"{self.kind}<{self.element}>"
+        bound = "" if self.max_size == MAX_COLLECTION else f"[..{self.max_size}]"
+        return f"{self.kind}<{self.element}>{bound}"
 
 
 class _Missing:

@@ -14,7 +14,7 @@ def _decide(_fallback, ctx):
         _s1 = _s0.get('id')
         if _s1 is None:
             return _fallback(ctx)
-        elif _s1.__class__ is not _str:
+        elif _s1.__class__ is not _str or _len(_s1) > 65536:
             return _fallback(ctx)
         _s2 = _s0.get('role')
         if _s2 is None:
@@ -31,7 +31,7 @@ def _decide(_fallback, ctx):
         _s4 = _s3.get('owner_id')
         if _s4 is None:
             return _fallback(ctx)
-        elif _s4.__class__ is not _str:
+        elif _s4.__class__ is not _str or _len(_s4) > 65536:
             return _fallback(ctx)
         _s5 = _s3.get('level')
         if _s5 is None:
@@ -56,7 +56,7 @@ def _decide(_fallback, ctx):
         elif _s8.__class__ not in _SEQS or _len(_s8) > 10000:
             return _fallback(ctx)
         for _e1 in _s8:
-            if _e1.__class__ is not _str:
+            if _e1.__class__ is not _str or _len(_e1) > 65536:
                 return _fallback(ctx)
         _s8 = _tuple(_s8)
         _s9 = _s6.get('expires_days')

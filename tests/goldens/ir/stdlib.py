@@ -12,7 +12,7 @@ def _decide(_fallback, ctx):
         if not _s0.keys() <= _N1:
             return _fallback(ctx)
         _s1 = _s0.get('id')
-        if _s1 is not None and _s1.__class__ is not _str:
+        if _s1 is not None and (_s1.__class__ is not _str or _len(_s1) > 256):
             return _fallback(ctx)
         _s2 = _s0.get('age')
         if _s2 is not None and (_s2.__class__ is not _int or _s2 < 0):
