@@ -370,9 +370,9 @@ def strings_policy() -> str:
         f"""\
 context {{
   subject: {{
-    text: string = "default"
-    words: list<string> = []
-    picked: set<string> = []
+    text: string[..200000] = "default"
+    words: list<string[..200000]> = []
+    picked: set<string[..200000]> = []
   }}
 }}
 effects deny > review > allow default allow
@@ -607,7 +607,7 @@ def test_like_means_what_the_language_says() -> None:
 
 
 LIKE_POLICY = """\
-context { text: string = "" }
+context { text: string[..100000] = "" }
 effects deny > allow default allow
 rule many_stars: deny { when text like "*a*a*a*a*a*a*b" reason "stars" }
 rule many_stars_fit: deny { when text like "*a*a*a*a*a*a*" reason "stars that fit" }
