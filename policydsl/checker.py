@@ -468,7 +468,7 @@ class _Checker(ExprChecker):
             self._expect(typed, atype, clause.value.span)
             annotations.append((name, typed.expr, clause))
 
-        rows: list[tuple[str, dict[str, Any], Span | None]] = []
+        rows: list[tuple[str, dict[str, Const], Span | None]] = []
         if table is None:
             rows.append((d.name.name, {}, d.name.span))
         else:
@@ -480,7 +480,10 @@ class _Checker(ExprChecker):
                 if values and _hashable(values[0]) in keys:
                     continue  # a second row for one key: reported by the table check
                 keys.add(_hashable(values[0]) if values else None)
-                bindings = {c.name.name: v for c, v in zip(table.columns, values, strict=True)}
+                bindings = {
+                    c.name.name: Const(v, type=columns[c.name.name][0])
+                    for c, v in zip(table.columns, values, strict=True)
+                }
                 key = _render(values[0]) if values else ""
                 rows.append((f"{d.name.name}[{key}]", bindings, row.span or d.name.span))
 
@@ -508,7 +511,7 @@ class _Checker(ExprChecker):
                     effect=effect,
                     condition=_substitute(condition, bindings),
                     cite=_cite_strings(cite),
-                    reason=_render_template(reason, bindings),
+                    reason=_render_template(reason, {k: c.value for k, c in bindings.items()}),
                     obligations=tuple(obligations),
                     tags=tuple(tags),
                     annotations=tuple(ann),
@@ -565,12 +568,12 @@ class _Checker(ExprChecker):
 _STRINGS = t.CollectionType("set", t.STRING)
 
 
-def _substitute(expr: Any, bindings: dict[str, Any]) -> Any:
+def _substitute(expr: Any, bindings: dict[str, Const]) -> Any:
     """Replace table-column locals by the row's constants."""
     if not bindings:
         return expr
     if isinstance(expr, Local) and expr.name in bindings:
-        return Const(bindings[expr.name], span=expr.span)
+        return attrs.evolve(bindings[expr.name], span=expr.span)
     if isinstance(expr, nodes.Quantifier) and expr.var.name in bindings:
         inner = {k: v for k, v in bindings.items() if k != expr.var.name}
         return attrs.evolve(

@@ -16,7 +16,7 @@ from policydsl import interp
 from policydsl.context import validate
 from policydsl.decision import Decision, to_json
 from policydsl.model import CheckedPolicy
-from policydsl.render import render
+from policydsl.render import expr_text
 
 
 def explanation(
@@ -36,7 +36,7 @@ def explanation(
         rule = by_id[rule_id]
         tests = []
         for part, value, reads in interp.trace(policy, normalised, rule):
-            text = render(part)
+            text = expr_text(part)
             tests.append(
                 {
                     "test": text,

@@ -36,16 +36,13 @@ import attrs
 
 from policydsl import nodes, parser
 from policydsl.diagnostics import Diagnostic, PolicyError
-from policydsl.operators import Level
 from policydsl.parser import parse
+from policydsl.render import AND, NOT, OR, QUANT, expr_text, precedence, quote
 from policydsl.source import Source, Span
 
 WIDTH = 100
 INDENT = 2
 KEY_GAP = 2  # spaces after the widest key cell of a table (other columns: 1)
-
-# Binding strength, loosest first: an operand looser than its slot needs parentheses.
-QUANT, OR, AND, NOT, TEST, SUM, PRODUCT, UNARY, ATOM = Level
 
 T = TypeVar("T")
 
@@ -125,85 +122,6 @@ def scan_comments(text: str) -> list[Comment]:
 
 
 # ---- expressions ------------------------------------------------------------------------------
-
-
-def quote(value: str) -> str:
-    """A string literal for `value`, escaped the only ways the grammar knows."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\n", "\\n").replace("\t", "\\t") + '"'
-
-
-def precedence(e: nodes.Expr) -> int:
-    """How tightly `e` binds, as the grammar's levels do."""
-    match e:
-        case nodes.Quantifier():
-            return QUANT
-        case nodes.Or():
-            return OR
-        case nodes.And():
-            return AND
-        case nodes.Not():
-            return NOT
-        case nodes.Compare() | nodes.SetTest() | nodes.In():
-            return e.op.level
-        case nodes.Has():
-            return TEST
-        case nodes.Arith():
-            return min(op.level for op, _ in e.rest)  # the grammar never mixes levels in one
-        case nodes.Neg():
-            return UNARY
-        case nodes.IntLit() if e.value < 0:
-            return UNARY  # `-5` is a negation in the grammar, folded by the transformer
-    return ATOM
-
-
-def expr_text(e: nodes.Expr, slot: int = QUANT) -> str:
-    """`e` on one line, parenthesized only if it binds looser than the slot it fills."""
-    text = _bare(e)
-    return f"({text})" if precedence(e) < slot else text
-
-
-def _bare(e: nodes.Expr) -> str:
-    match e:
-        case nodes.Or():
-            return " or ".join(expr_text(x, AND) for x in e.operands)
-        case nodes.And():
-            return " and ".join(expr_text(x, NOT) for x in e.operands)
-        case nodes.Not():
-            return "not " + expr_text(e.operand, NOT)
-        case nodes.Compare() | nodes.SetTest():
-            return f"{expr_text(e.left, SUM)} {e.op.spelling} {expr_text(e.right, SUM)}"
-        case nodes.In():
-            return f"{expr_text(e.element, SUM)} {e.op.spelling} {expr_text(e.collection, SUM)}"
-        case nodes.Has():
-            return "has " + e.path.dotted
-        case nodes.Arith():
-            # operands bind tighter than the chain: a nested chain of one level keeps its brackets
-            inner = precedence(e) + 1
-            parts = [expr_text(e.first, inner)]
-            parts.extend(f"{op.spelling} {expr_text(x, inner)}" for op, x in e.rest)
-            return " ".join(parts)
-        case nodes.Neg():
-            operand = expr_text(e.operand, UNARY)
-            return ("- " if operand.startswith("-") else "-") + operand
-        case nodes.Quantifier():
-            coll = expr_text(e.collection, OR)
-            return f"{e.kind} {e.var.name} in {coll}: {expr_text(e.body)}"
-        case nodes.Call():
-            return f"{e.func.name}({', '.join(expr_text(a) for a in e.args)})"
-        case nodes.ListLit():
-            return "[" + ", ".join(expr_text(x) for x in e.items) + "]"
-        case nodes.Path():
-            return e.dotted
-        case nodes.IntLit():
-            return str(e.value)
-        case nodes.StrLit():
-            return quote(e.value)
-        case nodes.BoolLit():
-            return "true" if e.value else "false"
-        case nodes.Absent():
-            return "-"
-    raise TypeError(f"not an expression: {e!r}")  # pragma: no cover
 
 
 def layout(e: nodes.Expr, col: int, indent: int, slot: int = QUANT, reserve: int = 0) -> list[str]:

@@ -69,13 +69,19 @@ def trace(
     policy: model.CheckedPolicy, context: Mapping[str, Any], rule: model.Rule
 ) -> list[tuple[model.Expr, Any, list[tuple[str, Any]]]]:
     """Each test of a rule's condition (its `and`-ed parts), its value for this request, and the
-    attributes and definitions it reads with their values: what `explain` shows."""
+    attributes and definitions it reads with their values: what `explain` shows.
+
+    A test that cannot be evaluated for this request (it reads an optional attribute that an
+    earlier test found absent) has the value `None`: the rule never gets that far."""
     env = _Env(policy, context)
     condition = rule.condition
     parts = condition.operands if isinstance(condition, nodes.And) else (condition,)
     traced = []
     for part in parts:
-        value = evaluate(part, env)
+        try:
+            value = evaluate(part, env)
+        except EvaluationError:
+            value = None
         reads: dict[str, Any] = {}
         for leaf in _leaves(part):
             if isinstance(leaf, model.Attr | model.DefRef):

@@ -14,8 +14,20 @@ import attrs
 
 from policydsl import nodes
 from policydsl import typesys as t
-from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, SetOf, Size, children
-from policydsl.render import render, value_text
+from policydsl.model import (
+    Attr,
+    Const,
+    FieldOf,
+    FieldPresent,
+    Local,
+    Outcome,
+    Present,
+    SetOf,
+    Size,
+    children,
+    map_children,
+)
+from policydsl.render import expr_text, quote, value_text
 
 IR_VERSION = 1
 
@@ -181,6 +193,7 @@ class Program:
     indexes: tuple[Index, ...]
     flags: tuple[Expr, ...]  # outcome-only parts of outputs
     outputs: tuple[OutputIR, ...]
+    annotation_types: tuple[tuple[str, t.Type], ...] = ()  # how the dump prints annotations
 
 
 # ---- dump ---------------------------------------------------------------------------------
@@ -198,17 +211,18 @@ def dump(program: Program) -> str:
     for s in slots:
         extra = " optional" if s.optional else ""
         if s.default is not t.MISSING:
-            extra += f" = {value_text(s.default)}"
+            extra += f" = {value_text(s.default, s.type)}"
         if s.materialize:
             extra += " (materialized)"
         lines.append(f"  s{s.index} {s.dotted}: {s.type}{extra}")
     lines.append("")
     lines.append("rules:")
+    annotation_types = dict(program.annotation_types)
     for r in program.rules:
         meta = f" cite {','.join(map(_text, r.cite))}" if r.cite else ""
         if r.obligations:
             meta += f" obligations {','.join(r.obligations)}"
-        meta += "".join(f" {k}={value_text(v)}" for k, v in r.annotations)
+        meta += "".join(f" {k}={value_text(v, annotation_types.get(k))}" for k, v in r.annotations)
         lines.append(f"  r{r.bit} {_text(r.id)} -> {r.effect}{meta}")
     if program.always:
         lines.append(f"always: {_rules(program.always)}")
@@ -239,11 +253,14 @@ def dump(program: Program) -> str:
 
 def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
     verb = "element of" if ix.kind == "member" else "value of"
+    key_type = slots[ix.slot].type
+    if ix.kind == "member" and isinstance(key_type, t.CollectionType):
+        key_type = key_type.element
     lines = [f"{indent}index {verb} s{ix.slot} {slots[ix.slot].dotted}:"]
     for b in ix.buckets:
         parts = [_rules(b.always)] if b.always else []
         parts.extend(f"r{c.rule} if {show(c.condition, slots)}" for c in b.checks)
-        lines.append(f"{indent}  {value_text(b.key)} -> {'; '.join(parts)}".rstrip())
+        lines.append(f"{indent}  {value_text(b.key, key_type)} -> {'; '.join(parts)}".rstrip())
         for sub in b.indexes:
             lines.extend(_dump_index(sub, slots, indent + "    "))
     return lines
@@ -258,25 +275,26 @@ _PLAIN_TEXT = re.compile(r"[\w.\[\]-]+", re.ASCII)
 
 def _text(s: str) -> str:
     """A rule id or citation as is when plain, quoted when it could break the dump's layout."""
-    return s if _PLAIN_TEXT.fullmatch(s) else repr(s)
+    return s if _PLAIN_TEXT.fullmatch(s) else quote(s)
 
 
 def show(e: Expr, slots: tuple[Slot, ...]) -> str:
-    """An IR expression in the language's own notation, slots by name."""
+    """An IR expression in the language's own notation: slots by their paths, hoisted tests and
+    flags by their names (`t0`, `f0`)."""
+    return expr_text(_as_model(e, slots))
 
-    def leaf(x: object) -> str | None:
-        match x:
-            case SlotRef(s):
-                return slots[s].dotted
-            case SlotPresent(s):
-                return f"has {slots[s].dotted}"
-            case TestRef(i):
-                return f"t{i}"
-            case FlagRef(i):
-                return f"f{i}"
-        return None
 
-    return render(e, leaf)
+def _as_model(e: Any, slots: tuple[Slot, ...]) -> Any:
+    match e:
+        case SlotRef(s):
+            return Attr(slots[s].path)
+        case SlotPresent(s):
+            return Present(slots[s].path)
+        case TestRef(i):
+            return Local(f"t{i}")
+        case FlagRef(i):
+            return Local(f"f{i}")
+    return map_children(e, lambda child: _as_model(child, slots))
 
 
 def may_be_absent(slots: tuple[Slot, ...], index: int | None) -> bool:

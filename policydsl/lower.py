@@ -90,6 +90,7 @@ def lower(policy: CheckedPolicy) -> ir.Lowered:
         conditions=tuple(conditions),
         flags=tuple(flags),
         outputs=tuple(outputs),
+        annotation_types=tuple(policy.annotations.items()),
     )
 
 
@@ -192,24 +193,33 @@ def fold(e: ir.Expr) -> ir.Expr:
         case nodes.Not(nodes.Not(inner)):
             return inner
         case nodes.ListLit(items) if _constants(items):
-            return Const(tuple(i.value for i in items))
+            element = items[0].type if items else None
+            listed = None if element is None else t.CollectionType("list", element)
+            return Const(tuple(i.value for i in items), type=listed)
         case nodes.Compare(cmp, Const(a), Const(b)):
             return Const(_compare(cmp, a, b))
         case nodes.In(Const(a), Const(b)):
             return Const(_member(e.op, a, b))
         case nodes.In(_, Const(b), negated) if isinstance(b, tuple | frozenset) and not b:
             return Const(negated)  # nothing is in an empty collection
-        case nodes.In(_, Const(b), _) if isinstance(b, tuple):
-            return attrs.evolve(e, collection=Const(frozenset(b)))
+        case nodes.In(_, Const(b) as listed, _) if isinstance(b, tuple):
+            return attrs.evolve(e, collection=Const(frozenset(b), type=_set_of(listed.type)))
         case nodes.Arith(Const(first), rest) if all(isinstance(x, Const) for _, x in rest):
             return Const(_arithmetic(e, first, [(op, cast(Const, x).value) for op, x in rest]))
         case nodes.Neg(Const(value)):
             return Const(-value)
-        case SetOf(Const(value)):
-            return Const(frozenset(value))
+        case SetOf(Const(value) as listed):
+            return Const(frozenset(value), type=_set_of(listed.type))
         case Size(Const(value)):
             return Const(len(value))
     return e
+
+
+def _set_of(listed: t.Type | None) -> t.Type | None:
+    """The type of a constant list made a set (for printing: it may hold enum members)."""
+    if isinstance(listed, t.CollectionType):
+        return t.CollectionType("set", listed.element)
+    return None
 
 
 def _constants(items: tuple[ir.Expr, ...]) -> TypeGuard[tuple[Const, ...]]:

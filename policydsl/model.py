@@ -25,10 +25,15 @@ def _span() -> Span | None:
 
 @attrs.frozen
 class Const:
-    """A value known at compile time: a literal, an enum member, a table cell, a folded result."""
+    """A value known at compile time: a literal, an enum member, a table cell, a folded result.
+
+    `type` is known where the value alone cannot say how a policy writes it: an enum member (or
+    a collection of them) is a `str` at run time, printed bare. It takes no part in equality.
+    """
 
     value: Any
     span: Span | None = _span()
+    type: Type | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen

@@ -1,15 +1,18 @@
-"""Expressions of the checked model printed in the language's own notation.
+"""The one expression printer: any expression (syntax tree, checked model, IR) in policy notation.
 
-Shared by `explain` (which shows the conditions it evaluated) and the IR dump, which passes a
-`leaf` function for the leaves only the IR has (slots, hoisted tests, flags).
+The formatter lays out its one-line form, `explain` shows the tests it evaluated with it, and the
+IR dump prints conditions and constants with it (after mapping slots back to their paths), so
+what any of them prints parses back: strings double-quoted with the language's escapes, sets and
+lists as `[a, b]` (sets in a stable order), enum members bare, `true`/`false`, and the fewest
+parentheses that keep the tree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from policydsl import nodes
+from policydsl import typesys as t
 from policydsl.model import (
     Attr,
     Const,
@@ -22,47 +25,117 @@ from policydsl.model import (
     SetOf,
     Size,
 )
+from policydsl.operators import Level
 
-Leaf = Callable[[Any], str | None]
-
-_PRECEDENCE = {nodes.Or: 1, nodes.And: 2, nodes.Not: 3}
-_OPERATORS = (nodes.And, nodes.Or, nodes.Not, nodes.Compare, nodes.SetTest, nodes.In, nodes.Arith)
+QUANT, OR, AND, NOT, TEST, SUM, PRODUCT, UNARY, ATOM = Level
 
 
-def value_text(v: Any) -> str:
-    """A constant: strings quoted, booleans as the language writes them, sets sorted."""
-    if isinstance(v, str):
-        return repr(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, frozenset):
-        return "{" + ", ".join(value_text(x) for x in sorted(v, key=repr)) + "}"
-    if isinstance(v, tuple):
-        return "[" + ", ".join(value_text(x) for x in v) + "]"
-    return repr(v)
+def quote(value: str) -> str:
+    """A string literal for `value`, escaped the only ways the grammar knows."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\t", "\\t") + '"'
 
 
-def render(e: Any, leaf: Leaf | None = None) -> str:
-    if leaf is not None:
-        text = leaf(e)
-        if text is not None:
-            return text
+def value_text(value: Any, type_: t.Type | None = None) -> str:
+    """A constant as a policy writes it. `type_` tells an enum member (bare) from a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value if isinstance(type_, t.EnumType) else quote(value)
+    if isinstance(value, tuple | frozenset):
+        element = type_.element if isinstance(type_, t.CollectionType) else None
+        items = sorted(value, key=_stable) if isinstance(value, frozenset) else value
+        return "[" + ", ".join(value_text(x, element) for x in items) + "]"
+    if value is None:
+        return "-"  # no value, as a table cell writes it
+    raise TypeError(f"no policy notation for {type(value).__name__}")  # pragma: no cover
 
-    def sub(child: Any) -> str:
-        return render(child, leaf)
 
-    def wrap(child: Any) -> str:
-        text = sub(child)
-        if isinstance(child, _OPERATORS):
-            mine = _PRECEDENCE.get(type(e), 4)
-            theirs = _PRECEDENCE.get(type(child), 4)
-            if theirs <= mine:
-                return f"({text})"
-        return text
+def _stable(value: Any) -> tuple[str, Any]:
+    """Sort key for the elements of a set: by kind, then by value (numbers in numeric order)."""
+    return (type(value).__name__, value)
 
+
+def precedence(e: Any) -> int:
+    """How tightly `e` binds, as the grammar's levels do."""
     match e:
+        case nodes.Quantifier():
+            return QUANT
+        case nodes.Or():
+            return OR
+        case nodes.And():
+            return AND
+        case nodes.Not():
+            return NOT
+        case nodes.Compare() | nodes.SetTest() | nodes.In():
+            return e.op.level
+        case nodes.Has() | Present() | FieldPresent():
+            return TEST
+        case nodes.Arith():
+            return min(op.level for op, _ in e.rest)  # the grammar never mixes levels in one
+        case nodes.Neg():
+            return UNARY
+        case nodes.IntLit(value) | Const(value) if _negative(value):
+            return UNARY  # `-5` is a negation in the grammar, folded by the transformer
+        case SetOf(items):
+            return precedence(items)
+    return ATOM
+
+
+def _negative(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value < 0
+
+
+def expr_text(e: Any, slot: int = QUANT) -> str:
+    """`e` on one line, parenthesized only if it binds looser than the slot it fills."""
+    text = _bare(e)
+    return f"({text})" if precedence(e) < slot else text
+
+
+def _bare(e: Any) -> str:
+    match e:
+        case nodes.Or():
+            return " or ".join(expr_text(x, AND) for x in e.operands)
+        case nodes.And():
+            return " and ".join(expr_text(x, NOT) for x in e.operands)
+        case nodes.Not():
+            return "not " + expr_text(e.operand, NOT)
+        case nodes.Compare() | nodes.SetTest():
+            return f"{expr_text(e.left, SUM)} {e.op.spelling} {expr_text(e.right, SUM)}"
+        case nodes.In():
+            return f"{expr_text(e.element, SUM)} {e.op.spelling} {expr_text(e.collection, SUM)}"
+        case nodes.Arith():
+            # operands bind tighter than the chain: a nested chain of one level keeps its brackets
+            inner = precedence(e) + 1
+            parts = [expr_text(e.first, inner)]
+            parts.extend(f"{op.spelling} {expr_text(x, inner)}" for op, x in e.rest)
+            return " ".join(parts)
+        case nodes.Neg():
+            operand = expr_text(e.operand, UNARY)
+            return ("- " if operand.startswith("-") else "-") + operand
+        case nodes.Quantifier():
+            coll = expr_text(e.collection, OR)
+            return f"{e.kind} {e.var.name} in {coll}: {expr_text(e.body)}"
+        case nodes.ListLit():
+            return "[" + ", ".join(expr_text(x) for x in e.items) + "]"
+        # the syntax tree's leaves
+        case nodes.Has():
+            return "has " + e.path.dotted
+        case nodes.Call():
+            return f"{e.func.name}({', '.join(expr_text(a) for a in e.args)})"
+        case nodes.Path():
+            return e.dotted
+        case nodes.IntLit() | nodes.BoolLit():
+            return value_text(e.value)
+        case nodes.StrLit():
+            return quote(e.value)
+        case nodes.Absent():
+            return "-"
+        # the checked model's leaves
         case Const(value):
-            return value_text(value)
+            return value_text(value, e.type)
         case Attr(path):
             return ".".join(path)
         case Present(path):
@@ -70,28 +143,11 @@ def render(e: Any, leaf: Leaf | None = None) -> str:
         case DefRef(name) | Local(name) | Outcome(name):
             return str(name)
         case FieldOf(base, name):
-            return f"{sub(base)}.{name}"
+            return f"{expr_text(base, ATOM)}.{name}"
         case FieldPresent(base, name):
-            return f"has {sub(base)}.{name}"
+            return f"has {expr_text(base, ATOM)}.{name}"
         case Size(arg):
-            return f"size({sub(arg)})"
+            return f"size({expr_text(arg)})"
         case SetOf(items):
-            return sub(items)
-        case nodes.And(ops) | nodes.Or(ops):
-            word = " and " if isinstance(e, nodes.And) else " or "
-            return word.join(wrap(o) for o in ops)
-        case nodes.Not(op):
-            return f"not {wrap(op)}"
-        case nodes.Compare(op, left, right) | nodes.SetTest(op, left, right):
-            return f"{wrap(left)} {op.spelling} {wrap(right)}"
-        case nodes.In(el, coll):
-            return f"{wrap(el)} {e.op.spelling} {wrap(coll)}"
-        case nodes.Arith(first, rest):
-            return wrap(first) + "".join(f" {op.spelling} {wrap(x)}" for op, x in rest)
-        case nodes.Neg(op):
-            return f"-{wrap(op)}"
-        case nodes.Quantifier(kind, var, coll, body):
-            return f"({kind} {var.name} in {sub(coll)}: {sub(body)})"
-        case nodes.ListLit(items):
-            return "[" + ", ".join(sub(i) for i in items) + "]"
-    raise AssertionError(e)  # pragma: no cover
+            return _bare(items)
+    raise TypeError(f"not an expression: {e!r}")  # pragma: no cover

@@ -380,7 +380,8 @@ class ExprChecker:
                 value = const_value(side.expr)
                 if value is NOT_CONST:
                     break
-                side = Typed(Const(frozenset(value), span=side.expr.span), _as_set(side.type))
+                set_type = _as_set(side.type)
+                side = Typed(Const(frozenset(value), type=set_type, span=side.expr.span), set_type)
             sides.append(side)
         if len(sides) < 2 or not t.compatible(lt.type, rt.type):
             self.error("P301", f"cannot compare {lt.type} with {rt.type}", span)
@@ -410,7 +411,8 @@ class ExprChecker:
         if _kind(expected) == "set":  # `[a, b]` where a set is meant: unordered, no duplicates
             value = const_value(literal)
             if value is not NOT_CONST:
-                return Typed(Const(frozenset(value), span=e.span), t.CollectionType("set", elem))
+                set_type = t.CollectionType("set", elem)
+                return Typed(Const(frozenset(value), type=set_type, span=e.span), set_type)
             return Typed(model.SetOf(literal, span=e.span), t.CollectionType("set", elem))
         return Typed(literal, t.CollectionType("list", elem))
 
@@ -561,7 +563,7 @@ class ExprChecker:
             if not enum.has(rest[0]):
                 self._unknown_member(enum, rest[0], e.span)
                 return Typed(Const(None, span=e.span), t.ANY)
-            return Typed(Const(rest[0], span=e.span), enum)
+            return Typed(Const(rest[0], type=enum, span=e.span), enum)
         if not rest:
             member = self._bare_member(head, expected, e.span)
             if member is not None:
@@ -587,10 +589,10 @@ class ExprChecker:
 
     def _bare_member(self, name: str, expected: t.Type | None, span: Span | None) -> Typed | None:
         if isinstance(expected, t.EnumType) and expected.has(name):
-            return Typed(Const(name, span=span), expected)
+            return Typed(Const(name, type=expected, span=span), expected)
         owners = [en for en in (*self.enums.values(), self.effect_type) if en.has(name)]
         if len(owners) == 1:
-            return Typed(Const(name, span=span), owners[0])
+            return Typed(Const(name, type=owners[0], span=span), owners[0])
         if len(owners) > 1:
             self.error(
                 "P201",
