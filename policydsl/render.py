@@ -4,7 +4,8 @@ The formatter lays out its one-line form, `explain` shows the tests it evaluated
 IR dump prints conditions and constants with it (after mapping slots back to their paths), so
 what any of them prints parses back: strings double-quoted with the language's escapes, sets and
 lists as `[a, b]` (sets in a stable order), enum members bare, `true`/`false`, and the fewest
-parentheses that keep the tree.
+parentheses that keep the tree. The syntax tree prints as source (the formatter's); the checked
+model and the IR print to be shown, strings `visible` (see `quote`).
 """
 
 from __future__ import annotations
@@ -30,20 +31,30 @@ from policydsl.operators import Level
 QUANT, OR, AND, NOT, TEST, SUM, PRODUCT, UNARY, ATOM = Level
 
 
-def quote(value: str) -> str:
-    """A string literal for `value`, escaped the only ways the grammar knows."""
+def quote(value: str, *, visible: bool = False) -> str:
+    """A string literal for `value`, escaped the only ways the grammar knows.
+
+    `visible` is for showing a value to people (`explain`, the IR dump): a character the
+    language can only hold raw and a terminal would act on or hide (another line break, a
+    control, a bidirectional override, a zero-width character) is shown as `\\u{202e}`, which
+    is not policy text, so that no printed line can lie about what follows it.
+    """
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\n", "\\n").replace("\t", "\\t") + '"'
+    escaped = escaped.replace("\n", "\\n").replace("\t", "\\t")
+    if visible and not escaped.isprintable():
+        escaped = "".join(ch if ch.isprintable() else f"\\u{{{ord(ch):04x}}}" for ch in escaped)
+    return '"' + escaped + '"'
 
 
 def value_text(value: Any, type_: t.Type | None = None) -> str:
-    """A constant as a policy writes it. `type_` tells an enum member (bare) from a string."""
+    """A constant as a policy writes it, to be shown (strings `visible`). `type_` tells an enum
+    member (bare) from a string."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return value if isinstance(type_, t.EnumType) else quote(value)
+        return value if isinstance(type_, t.EnumType) else quote(value, visible=True)
     if isinstance(value, tuple | frozenset):
         element = type_.element if isinstance(type_, t.CollectionType) else None
         items = sorted(value, key=_stable) if isinstance(value, frozenset) else value

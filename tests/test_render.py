@@ -225,3 +225,19 @@ def test_printed_strings_mean_the_same_string() -> None:
     ]:
         parsed = parses(value_text(value))
         assert isinstance(parsed, nodes.StrLit) and parsed.value == value
+
+
+def test_shown_strings_hide_nothing() -> None:
+    """A string holding what a terminal acts on or hides prints visibly in `explain` and the IR
+    dump (the formatter, which writes source, keeps it as written)."""
+    hidden = "a\u202eb\rc\x1b[2Jd\u2028e\u200bf"
+    text = (
+        'context { s: string = "" }\neffects deny > allow default allow\n'
+        f'rule r: deny {{ when s == "{hidden}" cite "1" reason "r" }}\n'
+    )
+    shown = '"a\\u{202e}b\\u{000d}c\\u{001b}[2Jd\\u{2028}e\\u{200b}f"'
+    policy = policydsl.loads(text)
+    assert policy.explanation({}, ["r"])["explained"][0]["tests"][0]["test"] == f"s == {shown}"
+    dump = policy.compiled("ir")
+    assert shown in dump and all(line.isprintable() for line in dump.splitlines())
+    assert hidden in policydsl.format_source(text)
