@@ -65,6 +65,7 @@ def program(lowered: ir.Lowered, *, indexed: bool = True) -> ir.Program:
         indexes=tuple(indexes),
         flags=lowered.flags,
         outputs=lowered.outputs,
+        annotation_types=lowered.annotation_types,
     )
 
 

@@ -176,6 +176,7 @@ class Lowered:
     conditions: tuple[tuple[int, tuple[Expr, ...]], ...]  # (rule, its tests) for the others
     flags: tuple[Expr, ...]
     outputs: tuple[OutputIR, ...]
+    annotation_types: tuple[tuple[str, t.Type], ...] = ()  # how the dump prints annotations
 
 
 @attrs.frozen
