@@ -228,14 +228,15 @@ def test_printed_strings_mean_the_same_string() -> None:
 
 
 def test_shown_strings_hide_nothing() -> None:
-    """A string holding what a terminal acts on or hides prints visibly in `explain` and the IR
-    dump (the formatter, which writes source, keeps it as written)."""
-    hidden = "a\u202eb\rc\x1b[2Jd\u2028e\u200bf"
+    """A string holding characters a terminal hides (zero-width, a no-break space) prints them
+    visibly in `explain` and the IR dump; the formatter, which writes source, keeps them. (The
+    parser refuses controls, bidirectional controls and stray line breaks outright: P010-P012.)"""
+    hidden = "a\u200bb\u00a0c\u200dd"
     text = (
         'context { s: string = "" }\neffects deny > allow default allow\n'
         f'rule r: deny {{ when s == "{hidden}" cite "1" reason "r" }}\n'
     )
-    shown = '"a\\u{202e}b\\u{000d}c\\u{001b}[2Jd\\u{2028}e\\u{200b}f"'
+    shown = '"a\\u{200b}b\\u{00a0}c\\u{200d}d"'
     policy = policydsl.loads(text)
     assert policy.explanation({}, ["r"])["explained"][0]["tests"][0]["test"] == f"s == {shown}"
     dump = policy.compiled("ir")
