@@ -365,6 +365,7 @@ class _Checker(ExprChecker):
         if value is NOT_CONST:
             self.error("P304", f"{what} must be a constant", node.span)
             return None
+        self.check_range(value, expected, what, node.span)
         return _coerce(value, expected)
 
     # ---- rules --------------------------------------------------------------------------------
@@ -504,7 +505,10 @@ class _Checker(ExprChecker):
                         self.error("P304", f"annotation `{name}` must be a constant", expr.span)
                     not_constant.add(name)
                 elif value is not None:
-                    ann.append((name, _coerce(value, self.annotations[name])))
+                    atype = self.annotations[name]
+                    where = f"annotation `{name}` of rule `{rule_id}`"
+                    if self.check_range(value, atype, where, expr.span if table is None else span):
+                        ann.append((name, _coerce(value, atype)))
             rules.append(
                 model.Rule(
                     id=rule_id,

@@ -178,6 +178,9 @@ class ExprChecker:
             typed = self._expr(decl.value, Scope(outcome=True), frozenset(), expected)
             if expected is not None:
                 self._expect(typed, expected, decl.value.span)
+                value = const_value(typed.expr)
+                if value is not NOT_CONST:
+                    self.check_range(value, expected, f"definition `{name}`", decl.value.span)
             uses_outcome = _uses_outcome(typed.expr, self.definitions)
             definition = model.Definition(
                 name, typed.expr, expected or typed.type, uses_outcome, span=decl.name.span
@@ -186,6 +189,22 @@ class ExprChecker:
             self._checking.pop()
         self.definitions[name] = definition
         return definition
+
+    def check_range(self, value: Any, type_: t.Type, what: str, span: Span | None) -> bool:
+        """Report (P308) a constant outside its declared range (`int[0..]`, or a collection of
+        such): the request validator and the analysis both trust the declared bounds."""
+        if isinstance(type_, t.CollectionType) and isinstance(value, tuple | frozenset):
+            return all(self.check_range(v, type_.element, what, span) for v in value)
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if isinstance(type_, t.IntType) and is_int and not type_.holds(value):
+            self.error(
+                "P308",
+                f"{what} is {_show_int(value)}, outside its type {type_}",
+                span,
+                help="change the value, or widen the declared range",
+            )
+            return False
+        return True
 
     def _no_outcome(self, expr: Any, span: Span | None) -> None:
         if _uses_outcome(expr, self.definitions):
@@ -659,6 +678,10 @@ def const_value(expr: Any) -> Any:
         values = [const_value(i) for i in expr.items]
         return NOT_CONST if any(v is NOT_CONST for v in values) else tuple(values)
     return NOT_CONST
+
+
+def _show_int(value: int) -> str:
+    return str(value) if value.bit_length() < 200 else f"a {value.bit_length():,}-bit number"
 
 
 def _kind(type_: t.Type | None) -> str | None:

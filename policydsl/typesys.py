@@ -23,6 +23,9 @@ class IntType:
             return "int"
         return f"int[{'' if self.lo is None else self.lo}..{'' if self.hi is None else self.hi}]"
 
+    def holds(self, value: int) -> bool:
+        return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
+
 
 # Default maxima of what a request may hold, when a type declares none (`string[..256]`,
 # `list<T>[..64]` declare their own). They bound validation, and the static cost of every rule.
