@@ -297,20 +297,29 @@ class PolicyGen:
             return str(value)
         return self.constant(ty, cell=True)
 
-    def constant(self, ty: Ty, cell: bool = False) -> str:
-        """A constant of `ty`: as a table cell, enum members are bare and lists are literals."""
+    def constant(self, ty: Ty, cell: bool = False, in_range: bool = False) -> str:
+        """A constant of `ty`: as a table cell, enum members are bare and lists are literals.
+        A cell, or a constant `in_range` (an annotation's value), lies in `ty`'s declared range;
+        one compared in an expression need not."""
         rng = self.rng
         if ty.kind == "bool":
             return lit(rng.random() < 0.5)
         if ty.kind == "int":
-            return str(rng.choice([v for v in self.ints if v >= 0 or not cell] or [0]))
+            fits = [
+                v
+                for v in self.ints
+                if (v >= 0 or not cell)
+                and (not (cell or in_range) or ty.lo is None or v >= ty.lo)
+                and (not (cell or in_range) or ty.hi is None or v <= ty.hi)
+            ]
+            return str(rng.choice(fits or [max(ty.lo or 0, 0)]))
         if ty.kind == "string":
             return lit(rng.choice(self.strings))
         if ty.kind == "enum":
             member = rng.choice(self.enums[ty.enum])
             return member if cell or rng.random() < 0.6 else f"{ty.enum}.{member}"
         assert ty.elem is not None
-        items = [self.constant(ty.elem, cell) for _ in range(rng.randint(0, 3))]
+        items = [self.constant(ty.elem, cell, in_range) for _ in range(rng.randint(0, 3))]
         return "[" + ", ".join(items) + "]"
 
     def field_text(self, f: Fld, indent: int) -> str:
@@ -442,7 +451,11 @@ class PolicyGen:
             if rng.random() < 0.5:
                 continue
             cols = [c for c, cty, _ in columns if cty == ty]
-            value = rng.choice(cols) if cols and rng.random() < 0.7 else self.constant(ty)
+            value = (
+                rng.choice(cols)
+                if cols and rng.random() < 0.7
+                else self.constant(ty, in_range=True)
+            )
             clauses.append(f"{ann} {value}")
         if rng.random() < 0.9:
             text = rng.choice(("fired", "why {{not}}", 'says \\"no\\"', "ünïcode ✓"))
