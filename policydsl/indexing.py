@@ -6,10 +6,12 @@ again on their remaining tests (a trie). `indexed=False` gives the naive program
 checked in turn, nothing shared. Both are built from the same `ir.Lowered`.
 
 The cost of the trie is bounded. A key `x in [a, b, c]` copies its rule into three buckets, and
-each further such key would multiply the copies: a rule may reach at most `MAX_SPREAD` buckets
-through such keys (its first one excepted, whose copies are as many as the values it lists), its
-other tests stay checks; the trie is at most `MAX_DEPTH` levels deep; and buckets reached by the
-same rules share one sub-index. Building it is linear in the size of the policy.
+each further such key would multiply the copies (and the code each copy's remaining tests become):
+a rule may reach at most `MAX_SPREAD` buckets through its keys, and a key that would take it past
+that stays one of its tests, checked in its buckets (`x in [...]` is one set lookup). Only a rule's
+last test may list more values: the rule then fires from a lookup table, one entry per value. The
+trie is at most `MAX_DEPTH` levels deep, and buckets reached by the same rules share one sub-index.
+So the index holds at most `MAX_SPREAD` copies of each test, and a table entry per listed value.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, map_ch
 from policydsl.operators import Op
 
 TRIE_MIN = 4  # a bucket with this many rules left to check indexes their remaining tests in turn
-MAX_SPREAD = 16  # buckets one rule may reach through its keys, past its first multi-valued one
+MAX_SPREAD = 16  # buckets one rule may reach through keys that leave it tests to check
 MAX_DEPTH = 6  # levels of the trie
 
 
@@ -135,11 +137,12 @@ class _Trie:
         return found
 
     def eligible(self, entry: _Entry) -> list[tuple[Key, int]]:
-        """The keys that keep the entry within its budget of buckets (see the module's doc)."""
+        """The keys that keep the entry within its budget of buckets (see the module's doc): any
+        key that is its last test (the copies are then table entries, no code), others while
+        the copies stay within `MAX_SPREAD`."""
+        last = len(entry.parts) == 1
         return [
-            (k, i)
-            for k, i in self.keys(entry)
-            if entry.spread == 1 or entry.spread * len(k[2]) <= MAX_SPREAD
+            (k, i) for k, i in self.keys(entry) if last or entry.spread * len(k[2]) <= MAX_SPREAD
         ]
 
     def index(self, entries: list[_Entry], depth: int) -> tuple[list[ir.Check], list[ir.Index]]:

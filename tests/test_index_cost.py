@@ -179,3 +179,32 @@ def test_rules_with_one_in_list_each_are_still_reached_through_the_index() -> No
         for action in ACTIONS:
             ctx = {"user": {"role": role}, "action": action}
             assert policy.decide(ctx) == interpreted.decide(ctx), ctx
+
+
+def long_lists_policy(rules: int = 12, values: int = 400, seed: int = 6) -> str:
+    """Rules that each list hundreds of values of one attribute, beside other tests."""
+    rnd = random.Random(seed)
+    lines = ["context { a: int = 0  b: int = 0  n: int = 0 }", "effects deny > allow default allow"]
+    for r in range(rules):
+        listed = ",".join(str(v) for v in sorted(rnd.sample(range(1000), values)))
+        lines.append(f"rule r{r}: deny {{ when a in [{listed}] and b == {r % 3} and n > {r} }}")
+        lines.append(f'rule only{r}: deny {{ when a in [{listed}] reason "only the list" }}')
+    return "\n".join(lines) + "\n"
+
+
+def test_a_long_in_list_beside_other_tests_is_not_copied_into_each_value() -> None:
+    """A key listing more values than a rule may be copied into is indexed only when it is the
+    rule's last test (one table entry per value); beside other tests it stays a test, so the
+    generated code does not repeat those tests once per value."""
+    text = long_lists_policy()
+    policy = policydsl.loads(text)
+    assert len(policy.compiled("python")) < 2 * len(text)
+    dump = policy.compiled("ir")
+    assert "\nindex value of s1 b:" in dump  # the `a in [...] and b == k` rules, on b
+    assert "\nindex value of s0 a:" in dump  # the `a in [...]` rules, a table on a
+    others = [policydsl.loads(text, backend=b) for b in ("naive", "interpreted")]
+    rnd = random.Random(7)
+    for _ in range(200):
+        ctx = {"a": rnd.randrange(1000), "b": rnd.randrange(4), "n": rnd.randrange(14)}
+        expected = policy.decide(ctx)
+        assert all(o.decide(ctx) == expected for o in others), ctx
