@@ -16,7 +16,7 @@ from typing import Any, assert_never
 from policydsl import ir, nodes, runtime
 from policydsl import typesys as t
 from policydsl.decision import Decision
-from policydsl.glob import compile_glob
+from policydsl.glob import Glob
 from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, SetOf, Size
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
 
@@ -576,9 +576,8 @@ class _Gen:
                 return ast.Call(ast.Attribute(a, "endswith", _LOAD), [b], [])
             case Op.LIKE:
                 if isinstance(right, Const) and isinstance(right.value, str):
-                    pattern = self.hoist(compile_glob(right.value), "_G")
-                    found = ast.Call(ast.Attribute(pattern, "fullmatch", _LOAD), [a], [])
-                    return _is(found, _none(), negate=True)
+                    pattern = self.hoist(Glob(right.value), "_G")
+                    return ast.Call(ast.Attribute(pattern, "matches", _LOAD), [a], [])
                 return _call("_glob", a, b)
             case _:
                 assert_never(op)

@@ -13,6 +13,7 @@ from policydsl import model, nodes
 from policydsl.decision import Decision, EvaluationError, combine
 from policydsl.glob import glob_match
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
+from policydsl.setops import contains_all, contains_any
 
 
 class _Env:
@@ -224,9 +225,9 @@ def _set_test(op: SetOp, a: Any, b: Any) -> bool:
         case Op.CONTAINS:
             return b in a
         case Op.CONTAINS_ANY:
-            return any(x in a for x in b)
+            return contains_any(a, b)
         case Op.CONTAINS_ALL:
-            return all(x in a for x in b)
+            return contains_all(a, b)
         case Op.STARTS_WITH:
             return bool(a.startswith(b))
         case Op.ENDS_WITH:

@@ -16,21 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from policydsl.glob import compile_glob
-
-
-def contains_any(items: Any, wanted: Any) -> bool:
-    """`items contains_any wanted`: they share an element."""
-    return any(w in items for w in wanted)
-
-
-def contains_all(items: Any, wanted: Any) -> bool:
-    """`items contains_all wanted`: every element of `wanted` is in `items`."""
-    return all(w in items for w in wanted)
+from policydsl.setops import contains_all, contains_any
 
 
 def glob(text: str, pattern: str) -> bool:
     """`text like pattern` for a pattern known only at run time (constant ones are hoisted)."""
-    return compile_glob(pattern).fullmatch(text) is not None
+    return compile_glob(pattern).matches(text)
 
 
 # Python's own, for exact type tests, sizes, quantifiers and building collections.

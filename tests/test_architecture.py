@@ -40,7 +40,8 @@ BACK_END = {
     "loader",
     *COMPILED,
 }
-FOUNDATIONS = {"source", "typesys", "glob", "resources"}  # import nothing from the package
+# import nothing from the package
+FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources"}
 ROOT = "policydsl"  # the package's `__init__`: the public API
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import policydsl
-from policydsl.glob import glob_match
+from policydsl.glob import Glob, glob_match
 
 # ---- what the generated module may contain ---------------------------------------------------
 
@@ -33,12 +33,12 @@ ATTRIBUTES = {
     "__class__",
     "startswith",
     "endswith",
-    "fullmatch",
+    "matches",
     "issuperset",
     "append",
     "keys",
 }
-HOISTED_TYPES = (frozenset, tuple, dict, re.Pattern)  # what generated names may hold
+HOISTED_TYPES = (frozenset, tuple, dict, Glob)  # what generated names may hold
 
 
 def identifiers(module: ast.AST) -> set[str]:
@@ -64,7 +64,7 @@ def attributes(module: ast.AST) -> set[str]:
 
 def plain(value: Any) -> bool:
     """A hoisted value made only of whitelisted scalars, collections of them and patterns."""
-    if type(value) in CONSTANT_TYPES or isinstance(value, re.Pattern):
+    if type(value) in CONSTANT_TYPES or isinstance(value, Glob):
         return True
     if isinstance(value, dict):
         return all(plain(k) and plain(v) for k, v in value.items())
