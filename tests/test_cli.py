@@ -92,6 +92,7 @@ def test_main_returns_exit_codes() -> None:
     assert main(["no-such-command"]) == 2
 
 
+@pytest.mark.slow
 def test_python_dash_m() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "policydsl", "--version"],
@@ -543,6 +544,7 @@ def test_broken_policy_in_eval_is_rendered(tmp_path: Path) -> None:
     assert f"{broken}:" in result.stderr
 
 
+@pytest.mark.slow
 def test_embed_example_runs() -> None:
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "embed.py")],
@@ -563,6 +565,7 @@ def subprocess_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
+@pytest.mark.slow
 def test_a_closed_output_pipe_ends_quietly(tmp_path: Path) -> None:
     """`policyc eval --batch big.jsonl | head -1`: 141 (128 + SIGPIPE), nothing on stderr."""
     line = (REQUESTS / "deny_warn.json").read_text().strip()
@@ -584,6 +587,7 @@ def test_a_closed_output_pipe_ends_quietly(tmp_path: Path) -> None:
     assert stderr == b"", stderr.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_batch_streams_each_decision_as_its_line_is_decided() -> None:
     """One line in, one decision out, while stdin is still open (no PYTHONUNBUFFERED)."""
     proc = subprocess.Popen(

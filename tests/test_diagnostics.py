@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -561,17 +562,11 @@ def render_check(path: Path) -> str:
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in GOLDENS.glob("*.policy")))
 def test_golden_rendering(
-    name: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    name: str, golden: Callable[[Path, str], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rendered diagnostics match `NAME.expected.txt`; `--update-goldens` rewrites them."""
     monkeypatch.chdir(GOLDENS)  # file names in the output stay relative and portable
-    actual = render_check(Path(f"{name}.policy"))
-    expected = GOLDENS / f"{name}.expected.txt"
-    if request.config.getoption("--update-goldens", default=False):
-        expected.write_text(actual, encoding="utf-8")
-        return
-    assert expected.exists(), f"missing {expected.name}: run pytest with --update-goldens"
-    assert actual == expected.read_text(encoding="utf-8")
+    golden(GOLDENS / f"{name}.expected.txt", render_check(Path(f"{name}.policy")))
 
 
 def test_goldens_are_paired() -> None:

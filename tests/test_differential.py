@@ -4,7 +4,8 @@
 `ContextError` naming the same attribute with the same message, in normal and in fail-closed
 mode, on seeded random requests to the stdlib and on seeded random policies (`randpolicy`), from
 many threads at once, and after pickling. `POLICYDSL_DIFF_N` sets the campaign's size (stdlib
-requests; a fiftieth of it is the number of random policies) and `POLICYDSL_DIFF_SEED` its seed;
+requests: 10,000 in CI, where `CI=true`, 1,000 locally), `POLICYDSL_DIFF_POLICIES` the number of
+random policies (a fiftieth of N: at least 200 in CI, 40 locally), `POLICYDSL_DIFF_SEED` the seed;
 a failure names the seed to replay with `python tests/randpolicy.py SEED`.
 """
 
@@ -25,15 +26,16 @@ import attrs
 import pytest
 import randcontext
 import randpolicy
+from campaigns import campaign_size
 from randcontext import outcome, snapshot
 
 import policydsl
 from policydsl import Policy, model, nodes
 from policydsl.operators import Op
 
-N = int(os.environ.get("POLICYDSL_DIFF_N", "10000"))
+N = campaign_size("POLICYDSL_DIFF_N", full=10_000, quick=1_000)
 SEED = int(os.environ.get("POLICYDSL_DIFF_SEED", "20261124"))
-POLICIES = max(200, N // 50)
+POLICIES = campaign_size("POLICYDSL_DIFF_POLICIES", full=max(200, N // 50), quick=max(40, N // 50))
 CONTEXTS_PER_POLICY = 50
 REFERENCE = "interpreted"
 
@@ -85,6 +87,7 @@ def stdlib_contexts() -> list[Any]:
     return randcontext.stdlib_contexts(N, SEED)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fail_closed", [False, True], ids=["raising", "fail-closed"])
 def test_stdlib_backends_agree(
     stdlib: Policy, stdlib_contexts: list[Any], fail_closed: bool
@@ -100,6 +103,7 @@ def test_stdlib_backends_agree(
         assert stats["ContextError"] >= 0.1 * len(stdlib_contexts), stats
 
 
+@pytest.mark.slow
 def test_stdlib_contexts_cover_the_contract(stdlib: Policy, stdlib_contexts: list[Any]) -> None:
     """Every rule of the stdlib fires and every enforcement rung is reached somewhere."""
     fired: set[str] = set()
@@ -139,6 +143,7 @@ def test_collection_limit_agrees(stdlib: Policy) -> None:
 # ---- random policies ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_random_policies_backends_agree() -> None:
     stats: Counter[str] = Counter()
     failures: list[str] = []
@@ -244,6 +249,7 @@ def _picklable(contexts: list[Any]) -> list[Any]:
     return found
 
 
+@pytest.mark.slow
 def test_process_pool_decides_identically() -> None:
     """Two fresh interpreters (spawned, nothing inherited) rebuild pickled policies."""
     jobs: list[tuple[Policy, list[Any]]] = [

@@ -5,7 +5,7 @@ comment. Comments are counted by Lark's own lexer, a witness independent of the 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -195,14 +195,8 @@ def expected_path(source: Path) -> Path:
 
 
 @pytest.mark.parametrize("source", GOLDEN_INPUTS, ids=lambda p: p.name)
-def test_golden(source: Path, request: pytest.FixtureRequest) -> None:
-    actual = format_source(source.read_text(encoding="utf-8"), source.name)
-    expected = expected_path(source)
-    if request.config.getoption("--update-goldens", default=False):
-        expected.write_text(actual, encoding="utf-8", newline="")
-        return
-    assert expected.exists(), f"missing {expected.name}: run pytest --update-goldens"
-    assert actual == expected.read_text(encoding="utf-8")
+def test_golden(source: Path, golden: Callable[[Path, str], None]) -> None:
+    golden(expected_path(source), format_source(source.read_text(encoding="utf-8"), source.name))
 
 
 def test_goldens_are_canonical_and_paired() -> None:
@@ -323,6 +317,7 @@ EXPRESSIONS = st.recursive(LEAVES, _extend, max_leaves=16)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(EXPRESSIONS)
+@pytest.mark.slow
 def test_printed_expressions_parse_back(e: nodes.Expr) -> None:
     """Minimal brackets still keep every tree the grammar can build."""
     decl = tree(f"def v = {expr_text(e)}\n").decls[0]
@@ -360,6 +355,7 @@ FUZZ_SOURCES = [
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(FUZZ_SOURCES), st.data())
+@pytest.mark.slow
 def test_comments_anywhere(source: Path, data: st.DataObject) -> None:
     """A comment in any gap between tokens survives, wherever it lands, and fmt stays stable."""
     text = source.read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,8 @@ def compiled(name: str, suffix: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def golden(name: str, suffix: str, update: bool) -> str:
-    path = GOLDENS / f"{name}{suffix}"
-    if update:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(compiled(name, suffix), encoding="utf-8", newline="\n")
-    assert path.exists(), f"missing {path.name}: run pytest with --update-goldens"
-    return path.read_text(encoding="utf-8")
+def golden_text(name: str, suffix: str) -> str:
+    return (GOLDENS / f"{name}{suffix}").read_text(encoding="utf-8")
 
 
 def section(dump: str, title: str) -> list[str]:
@@ -74,9 +70,8 @@ def mentioned(line: str) -> set[str]:
 
 @pytest.mark.parametrize("suffix", list(FORMS))
 @pytest.mark.parametrize("name", list(POLICIES))
-def test_golden(name: str, suffix: str, request: pytest.FixtureRequest) -> None:
-    update = bool(request.config.getoption("--update-goldens", default=False))
-    assert compiled(name, suffix) == golden(name, suffix, update)
+def test_golden(name: str, suffix: str, golden: Callable[[Path, str], None]) -> None:
+    golden(GOLDENS / f"{name}{suffix}", compiled(name, suffix))
 
 
 # ---- determinism -------------------------------------------------------------------------------
@@ -116,6 +111,7 @@ def compile_in_subprocess(hash_seed: str) -> dict[str, str]:
     return result
 
 
+@pytest.mark.slow
 def test_output_does_not_depend_on_the_hash_seed() -> None:
     """Set and dict orders change with the seed of str hashes; the compiled form must not."""
     first, second = compile_in_subprocess("1"), compile_in_subprocess("4242")
@@ -383,7 +379,7 @@ def test_a_long_arithmetic_chain_stays_a_shallow_tree(op: str, backend: str) -> 
 def test_policyc_compile(args: list[str], name: str, suffix: str) -> None:
     result = CliRunner().invoke(cli, ["compile", *args])
     assert result.exit_code == 0, result.output
-    assert result.stdout == golden(name, suffix, update=False)
+    assert result.stdout == golden_text(name, suffix)
     assert not result.stderr
 
 

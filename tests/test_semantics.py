@@ -16,11 +16,6 @@ import pytest
 import policydsl
 
 
-@pytest.fixture(params=policydsl.BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def load(text: str, backend: str, **options: Any) -> policydsl.Policy:
     return policydsl.loads(text, name="sharing.policy", backend=backend, **options)
 

@@ -3,7 +3,7 @@
 Every expectation here is written by hand from the contract text: one case per row of its §2
 (categories) and §3 (rules that are not categories), then the combining and enforcement rules of
 §4, then the context schema of §1. Only the public API is used, so these tests hold for any
-backend; add a backend by adding its name to the fixture's `params`.
+backend (the `backend` fixture of `conftest.py` runs each test on every one).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import policydsl
 DECISION_KEYS = {"decision", "enforcement", "obligations", "citations", "rules", "reasons"}
 
 
-@pytest.fixture(scope="module", params=list(policydsl.BACKENDS))
-def policy(request: pytest.FixtureRequest) -> Any:
+@pytest.fixture(scope="module")
+def policy(backend: str) -> Any:
     """The stdlib, compiled once per backend: `decide` is the hot path, loading is not."""
-    return policydsl.load_stdlib(backend=request.param)
+    return policydsl.load_stdlib(backend=backend)
 
 
 # ---- helpers ------------------------------------------------------------------------------------
