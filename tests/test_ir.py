@@ -291,6 +291,27 @@ def test_a_constant_too_large_to_fold_is_refused_not_computed_per_decision(backe
     assert "more than 3,900 digits" in diag.message
 
 
+def test_refusing_a_huge_constant_is_cheap_however_often_it_is_used() -> None:
+    """The fold stops at the first step past the limit, and a definition used by many rules is
+    reported once."""
+    import time
+    import tracemalloc
+
+    uses = "\n".join(f'rule r{i}: deny {{ when n > huge + {i} reason "r" }}' for i in range(300))
+    text = HUGE_CONSTANTS.split("rule over")[0] + uses + "\n"
+    tracemalloc.start()
+    try:
+        started = time.perf_counter()
+        with pytest.raises(policydsl.PolicyError) as caught:
+            policydsl.loads(text)
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seconds < 10 and peak < 100_000_000, (seconds, peak)
+    assert [d.code for d in caught.value.diagnostics if d.severity == "error"] == ["P601"]
+
+
 def test_policyc_check_reports_a_constant_too_large(tmp_path: Path) -> None:
     path = tmp_path / "huge.policy"
     path.write_text(HUGE_CONSTANTS, encoding="utf-8")
