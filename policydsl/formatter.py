@@ -15,7 +15,8 @@ style is the one `stdlib_rules/` is written in:
 - Expressions get the fewest parentheses that keep the tree (quantifier < or < and < not <
   comparison, `in` and set tests < `+ -` < `*` < unary `-`). A `when` (or a `def`, an output case)
   too long for one line breaks before each top-level `and`/`or`, aligned under its first operand.
-- Strings are re-escaped (`\\"`, `\\\\`, `\\n`, `\\t`).
+- Strings keep the spelling they were written with (escapes and characters), but a raw tab
+  becomes `\\t`; a string built without one (a test's tree) is written by `render.quote`.
 - Comments survive: each one stays before the declaration, field, clause, row, member or case it
   precedes, or at the end of the line it trails; trailing comments on neighbouring lines of one
   declaration line up, one space after the longest of those lines. Comments inside an expression
@@ -37,7 +38,7 @@ import attrs
 from policydsl import nodes, parser
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.parser import parse
-from policydsl.render import AND, NOT, OR, QUANT, expr_text, precedence, quote
+from policydsl.render import AND, NOT, OR, QUANT, expr_text, precedence, string_literal
 from policydsl.source import Source, Span
 
 WIDTH = 100
@@ -496,7 +497,7 @@ class _Formatter:
                 self.write("cite ")
                 self.put(layout(c.value, self.col(), self.indent))
             case nodes.ReasonClause():
-                self.write("reason " + quote(c.template))
+                self.write("reason " + string_literal(c.template, c.written))
             case nodes.ObligationsClause() | nodes.TagsClause():
                 word = "obligations" if isinstance(c, nodes.ObligationsClause) else "tags"
                 names = nodes.ListLit(tuple(nodes.Path((n.name,)) for n in c.names))

@@ -276,7 +276,7 @@ _PLAIN_TEXT = re.compile(r"[\w.\[\]-]+", re.ASCII)
 
 def _text(s: str) -> str:
     """A rule id or citation as is when plain, quoted when it could break the dump's layout."""
-    return s if _PLAIN_TEXT.fullmatch(s) else quote(s, visible=True)
+    return s if _PLAIN_TEXT.fullmatch(s) else quote(s)
 
 
 def show(e: Expr, slots: tuple[Slot, ...]) -> str:

@@ -91,8 +91,12 @@ class IntLit:
 
 @attrs.frozen
 class StrLit:
+    """A string literal; `written` is its spelling in the source (quotes and escapes as the author
+    wrote them, for the formatter to keep), not part of its meaning."""
+
     value: str
     span: Span | None = _span()
+    written: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen
@@ -310,8 +314,11 @@ class CiteClause:
 
 @attrs.frozen
 class ReasonClause:
+    """`reason "..."`; `written` is the string's spelling in the source, as for `StrLit`."""
+
     template: str
     span: Span | None = _span()
+    written: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen

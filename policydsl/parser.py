@@ -17,7 +17,7 @@ from policydsl.hidden_chars import hidden_characters
 from policydsl.lark_grammar import lark_parser, reserved_words
 from policydsl.source import Source, Span
 from policydsl.syntax_hints import describe_expected, hint_for_token
-from policydsl.transform import MAX_INT_DIGITS, LiteralTooLarge, to_nodes
+from policydsl.transform import MAX_INT_DIGITS, BadEscape, LiteralTooLarge, to_nodes
 
 MAX_SOURCE_CHARS = 1_000_000  # a policy file larger than this is a mistake, not a policy
 MAX_NESTING = 64  # brackets open at once
@@ -105,6 +105,8 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
         return None, reserved
     try:
         return to_nodes(tree, source), []
+    except BadEscape as err:
+        return None, [err.diagnostic]
     except LiteralTooLarge as err:
         return None, [
             Diagnostic(

@@ -4,8 +4,8 @@ The formatter lays out its one-line form, `explain` shows the tests it evaluated
 IR dump prints conditions and constants with it (after mapping slots back to their paths), so
 what any of them prints parses back: strings double-quoted with the language's escapes, sets and
 lists as `[a, b]` (sets in a stable order), enum members bare, `true`/`false`, and the fewest
-parentheses that keep the tree. The syntax tree prints as source (the formatter's); the checked
-model and the IR print to be shown, strings `visible` (see `quote`).
+parentheses that keep the tree. A string literal of the syntax tree prints as the source wrote
+it (the formatter keeps spelling); any other string is written by `quote`, which hides nothing.
 """
 
 from __future__ import annotations
@@ -27,34 +27,45 @@ from policydsl.model import (
     Size,
 )
 from policydsl.operators import Level
+from policydsl.terminal import escape_char
 
 QUANT, OR, AND, NOT, TEST, SUM, PRODUCT, UNARY, ATOM = Level
 
 
-def quote(value: str, *, visible: bool = False) -> str:
-    """A string literal for `value`, escaped the only ways the grammar knows.
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
 
-    `visible` is for showing a value to people (`explain`, the IR dump): a character the
-    language can only hold raw and a terminal would act on or hide (another line break, a
-    control, a bidirectional override, a zero-width character) is shown as `\\u{202e}`, which
-    is not policy text, so that no printed line can lie about what follows it.
+
+def quote(value: str) -> str:
+    """A string literal for `value` that parses back to `value` and shows all it holds.
+
+    A character a terminal would act on or hide (a control, a bidirectional control, a
+    zero-width or no-break space, another line break) is written `\\u{202e}`: no printed line can
+    lie about what follows it, and the parser, which refuses such characters raw, reads it.
     """
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = escaped.replace("\n", "\\n").replace("\t", "\\t")
-    if visible and not escaped.isprintable():
-        escaped = "".join(ch if ch.isprintable() else f"\\u{{{ord(ch):04x}}}" for ch in escaped)
-    return '"' + escaped + '"'
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return '"' + "".join(_ESCAPES.get(ch) or _shown_char(ch) for ch in value) + '"'
+
+
+def _shown_char(ch: str) -> str:
+    return ch if ch.isprintable() else escape_char(ch)
+
+
+def string_literal(value: str, written: str | None) -> str:
+    """A literal of the source as it was `written` (the formatter keeps an author's escapes and
+    characters; only a raw tab becomes `\\t`, so formatted text holds no tab), else `quote`.
+    The parser refused the source if it held a character a terminal would act on."""
+    return written.replace("\t", "\\t") if written is not None else quote(value)
 
 
 def value_text(value: Any, type_: t.Type | None = None) -> str:
-    """A constant as a policy writes it, to be shown (strings `visible`). `type_` tells an enum
-    member (bare) from a string."""
+    """A constant as a policy writes it. `type_` tells an enum member (bare) from a string."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return value if isinstance(type_, t.EnumType) else quote(value, visible=True)
+        return value if isinstance(type_, t.EnumType) else quote(value)
     if isinstance(value, tuple | frozenset):
         element = type_.element if isinstance(type_, t.CollectionType) else None
         items = sorted(value, key=_stable) if isinstance(value, frozenset) else value
@@ -141,7 +152,7 @@ def _bare(e: Any) -> str:
         case nodes.IntLit() | nodes.BoolLit():
             return value_text(e.value)
         case nodes.StrLit():
-            return quote(e.value)
+            return string_literal(e.value, e.written)
         case nodes.Absent():
             return "-"
         # the checked model's leaves

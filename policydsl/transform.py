@@ -2,27 +2,105 @@
 
 from __future__ import annotations
 
+import re
+import string
+import sys
 from typing import Any
 
 import lark
 from lark import Token, Transformer_NonRecursive, v_args
 
 from policydsl import nodes, operators
-from policydsl.source import Source, Span
+from policydsl.diagnostics import Diagnostic
+from policydsl.source import Source, Span, char_name
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+_UNICODE_ESCAPE = re.compile(r'\{([^{}"\\]*)\}')  # after `\u`: `{HEX}`, checked below
+MAX_HEX_DIGITS = 6  # `\u{10ffff}`, the last code point
+_ESCAPES_HELP = '`\\"`, `\\\\`, `\\n`, `\\t` and `\\u{HEX}`'
 
 
-def unescape(literal: str) -> str:
-    """The value of a STRING token (quotes stripped, escapes resolved)."""
+class BadEscape(Exception):
+    """A string escape the language does not know, or a `\\u{...}` that names no character."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def unescape(literal: str, span: Span) -> str:
+    """The value of a STRING token (quotes stripped, escapes resolved); `span` is the token's,
+    to point at a bad escape. The lexer takes a backslash and any one character after it as an
+    escape, so that a bad one is named here rather than read as an unterminated string."""
     body = literal[1:-1]
     if "\\" not in body:
         return body
     out: list[str] = []
-    chars = iter(body)
-    for ch in chars:
-        out.append(_ESCAPES.get(next(chars, ""), "") if ch == "\\" else ch)
+    i = 0
+    while (j := body.find("\\", i)) >= 0:
+        out.append(body[i:j])
+        i = j + 2  # past the backslash and the character after it
+        ch = body[j + 1]
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+            continue
+        where = Span(span.source, span.start + 1 + j, span.start + 1 + i)
+        if ch != "u":
+            raise _unknown_escape(ch, where)
+        match = _UNICODE_ESCAPE.match(body, i)
+        if match is None:
+            unclosed = body.startswith("{", i)
+            problem = "its `{` is never closed by `}`" if unclosed else "no `{` after `\\u`"
+            raise _bad_unicode(where, problem)
+        i = match.end()
+        out.append(_code_point(match[1], Span(span.source, where.start, span.start + 1 + i)))
+    out.append(body[i:])
     return "".join(out)
+
+
+def _code_point(digits: str, where: Span) -> str:
+    if not digits:
+        raise _bad_unicode(where, "`\\u{}` names no code point")
+    if len(digits) > MAX_HEX_DIGITS or not all(c in string.hexdigits for c in digits):
+        clipped = digits if len(digits) <= 12 else digits[:11] + "…"
+        raise _bad_unicode(where, f"`{clipped}` is not 1 to {MAX_HEX_DIGITS} hexadecimal digits")
+    value = int(digits, 16)
+    if value > sys.maxunicode or 0xD800 <= value <= 0xDFFF:
+        kind = "a surrogate" if value <= 0xDFFF else "beyond U+10FFFF, the last code point"
+        raise BadEscape(
+            Diagnostic(
+                "P082",
+                f"`\\u{{{digits}}}` is not a Unicode character: U+{value:04X} is {kind}",
+                where,
+                help="name a character from U+0000 to U+D7FF or U+E000 to U+10FFFF; one beyond "
+                "U+FFFF is one escape (`\\u{1f600}`), not two surrogates",
+            )
+        )
+    return chr(value)
+
+
+def _unknown_escape(ch: str, where: Span) -> BadEscape:
+    spelt = f"`\\{ch}`" if ch.isprintable() and ch != "`" else f"`\\` before {char_name(ch)}"
+    return BadEscape(
+        Diagnostic(
+            "P080",
+            f"unknown escape {spelt} in a string",
+            where,
+            help=f"the escapes are {_ESCAPES_HELP}; write `\\\\` for a backslash",
+        )
+    )
+
+
+def _bad_unicode(where: Span, problem: str) -> BadEscape:
+    return BadEscape(
+        Diagnostic(
+            "P081",
+            f"malformed Unicode escape: {problem}",
+            where,
+            help="write a code point as 1 to 6 hexadecimal digits in braces: `\\u{e9}`, "
+            "`\\u{1f600}`",
+        )
+    )
 
 
 MAX_INT_DIGITS = 100  # a policy's integers are ages, counts and limits, not cryptography
@@ -180,7 +258,9 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
         return nodes.CiteClause(c[0], span=self._span(meta))
 
     def reason_clause(self, meta: Any, c: list[Token]) -> nodes.ReasonClause:
-        return nodes.ReasonClause(unescape(str(c[0])), span=self._span(meta))
+        return nodes.ReasonClause(
+            unescape(str(c[0]), self._tok_span(c[0])), span=self._span(meta), written=str(c[0])
+        )
 
     def obligations_clause(self, meta: Any, c: list[Any]) -> nodes.ObligationsClause:
         return nodes.ObligationsClause(c[0], span=self._span(meta))
@@ -268,7 +348,9 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
         return int(tok)
 
     def str_lit(self, meta: Any, c: list[Token]) -> nodes.StrLit:
-        return nodes.StrLit(unescape(str(c[0])), span=self._tok_span(c[0]))
+        return nodes.StrLit(
+            unescape(str(c[0]), self._tok_span(c[0])), span=self._tok_span(c[0]), written=str(c[0])
+        )
 
     def true_lit(self, meta: Any, c: list[Any]) -> nodes.BoolLit:
         return nodes.BoolLit(True, span=self._span(meta))

@@ -41,7 +41,7 @@ BACK_END = {
     *COMPILED,
 }
 # import nothing from the package
-FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources"}
+FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources", "terminal"}
 ROOT = "policydsl"  # the package's `__init__`: the public API
 
 

@@ -253,7 +253,7 @@ PATHS = st.lists(NAMES, min_size=1, max_size=3).map(lambda parts: nodes.Path(tup
 LEAVES = st.one_of(
     st.integers(-20, 20).map(nodes.IntLit),
     # no raw `\r`: a lone CR is refused in policy text (P010), strings included
-    st.text(alphabet='ab #"\\\n\t§', max_size=6).map(nodes.StrLit),
+    st.text(alphabet='ab #"\\\n\t§\x1b\u202e\u200b\U0001f600', max_size=6).map(nodes.StrLit),
     st.booleans().map(nodes.BoolLit),
     PATHS,
 )

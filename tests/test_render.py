@@ -213,6 +213,15 @@ def test_values_print_as_a_policy_writes_them(value: Any, type_: Any, text: str)
     assert expr_text(Const(value, type=type_)) == text
 
 
+HIDDEN_STRINGS = [
+    "\x1b[2J",  # ESC: a terminal would clear its screen
+    "\u202eevil",  # a bidirectional override
+    "a\u200bb\u00a0c\u200dd",  # zero-width and no-break spaces
+    "\x00\x7f\x85\x9b\r\v\f\u2028\u2029\ufeff",
+    "\U0001f600\U000e0041",  # astral: an emoji, an invisible tag character
+]
+
+
 def test_printed_strings_mean_the_same_string() -> None:
     for value in [
         "",
@@ -222,23 +231,71 @@ def test_printed_strings_mean_the_same_string() -> None:
         "two\nlines",
         "é日本語",
         "); import os; (",
+        "\\u{41}",
+        *HIDDEN_STRINGS,
     ]:
-        parsed = parses(value_text(value))
+        printed = value_text(value)
+        parsed = parses(printed)
         assert isinstance(parsed, nodes.StrLit) and parsed.value == value
+        assert printed.isprintable(), printed
 
 
 def test_shown_strings_hide_nothing() -> None:
-    """A string holding characters a terminal hides (zero-width, a no-break space) prints them
-    visibly in `explain` and the IR dump; the formatter, which writes source, keeps them. (The
-    parser refuses controls, bidirectional controls and stray line breaks outright: P010-P012.)"""
+    """A string holding characters a terminal acts on or hides prints them as `\\u{...}` in
+    `explain` and the IR dump; the formatter, which writes source, keeps each literal as written
+    (raw, the parser refuses controls, bidirectional controls and stray line breaks: P010-P012)."""
     hidden = "a\u200bb\u00a0c\u200dd"
+    escaped = "\\u{1b}[2J\\u{202e}"
     text = (
         'context { s: string = "" }\neffects deny > allow default allow\n'
-        f'rule r: deny {{ when s == "{hidden}" cite "1" reason "r" }}\n'
+        f'rule r: deny {{ when s == "{hidden}" or s == "{escaped}" cite "1" reason "r" }}\n'
     )
-    shown = '"a\\u{200b}b\\u{00a0}c\\u{200d}d"'
+    shown = '"a\\u{200b}b\\u{a0}c\\u{200d}d"'
     policy = policydsl.loads(text)
-    assert policy.explanation({}, ["r"])["explained"][0]["tests"][0]["test"] == f"s == {shown}"
+    test = policy.explanation({}, ["r"])["explained"][0]["tests"][0]["test"]
+    assert test == f's == {shown} or s == "{escaped}"'
     dump = policy.compiled("ir")
     assert shown in dump and all(line.isprintable() for line in dump.splitlines())
-    assert hidden in policydsl.format_source(text)
+    formatted = policydsl.format_source(text)
+    assert hidden in formatted and escaped in formatted
+
+
+HIDDEN_POLICY = """\
+enum Kind { plain, odd }
+context { s: string = ""  words: list<string> = [] }
+effects deny > allow default allow
+table odd(text: string, kind: Kind) {
+  "\\u{1b}[2J",          odd
+  "\\u{202e}txt",        odd
+  "zero\u200bwidth",     odd
+  "\\u{1f600}\\u{e0041}", plain
+}
+rule by_text for odd: deny {
+  when s == text or text in words or s starts_with "\\u{2066}"
+  cite "\\u{85}1"
+  reason "{text} is \\u{1b}[31mred"
+}
+rule any_word: deny { when words contains_any ["\\u{0}", "\\u{2028}", "\\u{feff}"] cite "2" }
+"""
+
+
+def test_hidden_characters_print_back_from_explanations_and_the_ir() -> None:
+    """The round trips above, over strings only an escape can write (table cells, constants,
+    citations and reasons): what is printed is printable and parses to the same conditions."""
+    policy = policydsl.loads(HIDDEN_POLICY, backend="interpreted")
+    contexts: list[Any] = [{"s": value, "words": [value]} for value in ["", *HIDDEN_STRINGS]]
+    printed = explained_tests(policy, contexts)
+    for tests in printed.values():
+        for test in tests:
+            assert test.isprintable(), test
+            parses(test)
+    text, names = probes(policy, printed)
+    reloaded = policydsl.loads(HIDDEN_POLICY + "\n" + text, backend="interpreted")
+    assert_same_conditions(policy, reloaded, names)
+    for backend in ["compiled", "naive"]:
+        dump = policydsl.loads(HIDDEN_POLICY, backend=backend).compiled("ir")
+        assert all(line.isprintable() for line in dump.splitlines()), dump
+        expressions = dumped_expressions(dump)
+        assert any("\\u{1b}" in e for e in expressions)
+        for expression in expressions:
+            parses(expression)
