@@ -73,6 +73,8 @@ class _Checker(ExprChecker):
                 *(t.FieldType(n, ty, optional=True) for n, ty in self.annotations.items()),
             ),
         )
+        for name in self._definition_order():  # each one's definitions first: no recursion
+            self._definition(name)
         for d in decls:
             if isinstance(d, nodes.DefDecl):
                 if self.def_decls.get(d.name.name) is d:  # a clashing name was reported (P202)
@@ -174,6 +176,48 @@ class _Checker(ExprChecker):
                 del self.def_decls[name]  # the def would silently win in every rule
         for name, decl in self.def_decls.items():
             self.global_names[name] = (f"the definition `{name}`", decl.name.span)
+
+    def _definition_order(self) -> list[str]:
+        """The definitions, each after those it uses, found without recursion (a chain of
+        hundreds of definitions must not take the checker past Python's stack); a cycle is
+        reported (P205) where the depth-first walk from the first declared definition meets it."""
+        uses = {
+            name: _names_used(decl.value) & self.def_decls.keys()
+            for name, decl in self.def_decls.items()
+        }
+        order: list[str] = []
+        done: set[str] = set()
+        for root in self.def_decls:
+            if root in done:
+                continue
+            path: list[str] = [root]
+            pending: list[list[str]] = [sorted(uses[root])]
+            done.add(root)
+            while path:
+                if not pending[-1]:
+                    order.append(path.pop())
+                    pending.pop()
+                    continue
+                name = pending[-1].pop()
+                if name in path:
+                    self._report_cycle([*path[path.index(name) :], name])
+                elif name not in done:
+                    done.add(name)
+                    path.append(name)
+                    pending.append(sorted(uses[name]))
+        return [name for name in order if name not in self.cyclic]
+
+    def _report_cycle(self, cycle: list[str]) -> None:
+        name = cycle[0]
+        if name in self.cyclic:
+            return
+        self.cyclic.add(name)
+        self.error(
+            "P205",
+            f"definition `{name}` refers to itself ({' → '.join(cycle)})",
+            self.def_decls[name].name.span,
+            help="definitions cannot be recursive: evaluation must always terminate",
+        )
 
     def _declare_enums(self, decls: list[nodes.EnumDecl]) -> None:
         for d in decls:
@@ -415,6 +459,7 @@ class _Checker(ExprChecker):
             typed = self._expr(clause.condition, scope, frozenset(), t.BOOL)
             self._expect(typed, t.BOOL, clause.condition.span)
             condition = typed.expr  # `decision` and outcome definitions: reported by _path
+            self.within_limits(condition, f"rule `{d.name.name}`", clause.condition.span)
         cite_expr: Any = None
         for clause in by_kind.get(nodes.CiteClause, [])[:1]:
             typed = self._expr(clause.value, scope, frozenset(), None)
@@ -547,6 +592,7 @@ class _Checker(ExprChecker):
                 typed = self._expr(case.condition, scope, frozenset(), t.BOOL)
                 self._expect(typed, t.BOOL, case.condition.span)
                 cond = typed.expr
+                self.within_limits(cond, f"output `{d.name.name}`", case.condition.span)
             elif i != len(d.cases) - 1:
                 self.error(
                     "P305",
@@ -556,6 +602,7 @@ class _Checker(ExprChecker):
                 )
             value = self._expr(case.value, scope, frozenset(), otype)
             self._expect(value, otype, case.value.span)
+            self.within_limits(value.expr, f"output `{d.name.name}`", case.value.span)
             cases.append((cond, value.expr))
         if not d.cases or d.cases[-1].condition is not None:
             self.error(
@@ -570,6 +617,23 @@ class _Checker(ExprChecker):
 # ---- helpers on rules, tables and constants -------------------------------------------------
 
 _STRINGS = t.CollectionType("set", t.STRING)
+
+
+def _names_used(expr: nodes.Expr) -> set[str]:
+    """Every name an expression's paths start with (a superset of the definitions it uses)."""
+    found: set[str] = set()
+    stack: list[Any] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, nodes.Path):
+            found.add(node.parts[0])
+        elif isinstance(node, tuple):
+            stack.extend(node)
+        elif attrs.has(type(node)) and not isinstance(node, nodes.Has | nodes.Ident):
+            stack.extend(
+                getattr(node, f.name) for f in attrs.fields(type(node)) if f.name != "span"
+            )
+    return found
 
 
 def _substitute(expr: Any, bindings: dict[str, Const]) -> Any:

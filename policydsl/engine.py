@@ -108,7 +108,7 @@ class Policy:
         try:
             defaults = validate(self.checked.schema, {})
             outputs = interp.derive_outputs(self.checked, defaults, refuse, [])
-        except (ContextError, EvaluationError):
+        except Exception:  # the refusal itself must never fail: outputs are then unknown
             outputs = tuple((o.name, None) for o in self.checked.outputs)
         return Decision(refuse, (), (), (), (message,), outputs, error=message)
 

@@ -6,6 +6,7 @@ speed: no indexing, no sharing, every rule's condition evaluated from scratch.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, assert_never
 
@@ -39,8 +40,38 @@ def decide(policy: model.CheckedPolicy, context: Mapping[str, Any]) -> Decision:
     """Decide a validated, normalised context.
 
     A Python error while evaluating (a checked policy should never meet one) is an
-    `EvaluationError`, as LANGUAGE.md says: raised, or refused in fail-closed mode.
+    `EvaluationError`, as LANGUAGE.md says: raised, or refused in fail-closed mode. The walk
+    recurses as deep as the policy's expressions nest, which the checker bounds
+    (`typecheck.MAX_INLINED_DEPTH`); a caller already deep in its own stack may not leave that
+    much room, so the decision is then made again on a fresh thread's stack.
     """
+    try:
+        return _decide(policy, context)
+    except RecursionError:
+        return _on_fresh_stack(policy, context)
+
+
+def _on_fresh_stack(policy: model.CheckedPolicy, context: Mapping[str, Any]) -> Decision:
+    result: list[Decision] = []
+    failure: list[Exception] = []
+
+    def run() -> None:
+        try:
+            result.append(_decide(policy, context))
+        except Exception as err:  # handed to the caller's thread
+            failure.append(err)
+
+    worker = threading.Thread(target=run, name="policydsl-interp")
+    worker.start()
+    worker.join()
+    if failure:
+        if isinstance(failure[0], RecursionError):
+            raise EvaluationError("the policy nests too deeply to evaluate") from failure[0]
+        raise failure[0]
+    return result[0]
+
+
+def _decide(policy: model.CheckedPolicy, context: Mapping[str, Any]) -> Decision:
     env = _Env(policy, context)
     try:
         fired = [rule for rule in policy.rules if evaluate(rule.condition, env) is True]

@@ -17,6 +17,13 @@ from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, O
 from policydsl.operators import ArithOp, Op, SetOp
 from policydsl.source import Span
 
+# Definitions are inlined where they are used, so what a definition costs is the size and the
+# nesting of its body with every definition it uses written out. Both are bounded: a chain of
+# definitions that each use the previous one twice doubles per line, and nesting past the parse
+# tree's own limit would take every pass that walks the expression past Python's stack.
+MAX_INLINED_SIZE = 10_000  # expression nodes, once definitions are inlined
+MAX_INLINED_DEPTH = 200  # levels of nesting, likewise (the parser's limit on one expression)
+
 BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING}
 FUNCTIONS = {"size": 1}
 OUTCOME_NAMES = ("decision", "fired")
@@ -58,8 +65,13 @@ class ExprChecker:
         self.effect_type = t.EnumType("effect", ())
         self.rule_type = t.RecordType("rule", ())
         self._checking: list[str] = []  # definitions being checked, to report cycles
+        self.cyclic: set[str] = set()  # definitions reported (P205) as referring to themselves
         # every name an expression can mean besides its locals: what it is, where it is declared
         self.global_names: dict[str, tuple[str, Span | None]] = {}
+        # per definition: (size, depth) once inlined, None once reported past a limit; and the
+        # presence facts it gives
+        self._inlined: dict[str, tuple[int, int] | None] = {}
+        self._def_facts: dict[tuple[str, bool], frozenset[Fact]] = {}
 
     def error(
         self,
@@ -162,6 +174,8 @@ class ExprChecker:
     def _definition(self, name: str) -> model.Definition | None:
         if name in self.definitions:
             return self.definitions[name]
+        if name in self.cyclic:
+            return None
         decl = self.def_decls[name]
         if name in self._checking:
             cycle = " → ".join([*self._checking[self._checking.index(name) :], name])
@@ -188,7 +202,53 @@ class ExprChecker:
         finally:
             self._checking.pop()
         self.definitions[name] = definition
+        self._inlined[name] = self._measure(typed.expr)
+        if not self.within_limits(typed.expr, f"definition `{name}`", decl.name.span):
+            self._inlined[name] = None  # reported here: not again in every use
         return definition
+
+    def within_limits(self, expr: Any, what: str, span: Span | None) -> bool:
+        """Report (P701, P702) an expression too large or too deep once its definitions are
+        inlined. Linear: each definition's figures are computed once, from its body."""
+        measured = self._measure(expr)
+        if measured is None:  # uses a definition already reported
+            return False
+        size, depth = measured
+        if size > MAX_INLINED_SIZE:
+            self.error(
+                "P701",
+                f"{what} is {size:,} expression nodes once its definitions are written out; "
+                f"the limit is {MAX_INLINED_SIZE:,}",
+                span,
+                help="definitions are inlined where they are used: a definition that uses "
+                "another twice doubles its size",
+            )
+            return False
+        if depth > MAX_INLINED_DEPTH:
+            self.error(
+                "P702",
+                f"{what} nests {depth:,} levels deep once its definitions are written out; "
+                f"the limit is {MAX_INLINED_DEPTH}",
+                span,
+                help="a chain of definitions each built on the previous one nests one level "
+                "per definition; combine them side by side (`a and b and c`) instead",
+            )
+            return False
+        return True
+
+    def _measure(self, expr: Any) -> tuple[int, int] | None:
+        """(nodes, nesting depth) of `expr` with every definition it uses inlined; None if it
+        uses a definition already reported past a limit."""
+        if isinstance(expr, DefRef):
+            return self._inlined.get(expr.name, (1, 1))
+        size, depth = 1, 0
+        for child in model.children(expr):
+            measured = self._measure(child)
+            if measured is None:
+                return None
+            size += measured[0]
+            depth = max(depth, measured[1])
+        return size, depth + 1
 
     def check_range(self, value: Any, type_: t.Type, what: str, span: Span | None) -> bool:
         """Report (P308) a constant outside its declared range (`int[0..]`, or a collection of
@@ -256,7 +316,7 @@ class ExprChecker:
                     typed = self._expr(operand, scope, known, t.BOOL)
                     self._expect(typed, t.BOOL, operand.span)
                     out.append(typed.expr)
-                    more = _facts(typed.expr, is_and, self.definitions)
+                    more = _facts(typed.expr, is_and, self.definitions, self._def_facts)
                     known = known | more
                 return Typed(attrs.evolve(e, operands=tuple(out)), t.BOOL)
             case nodes.Not(operand):
@@ -700,7 +760,12 @@ def _field_names(record: t.RecordType) -> list[str]:
     return [f.name for f in record.fields]
 
 
-def _facts(expr: Any, when_true: bool, defs: dict[str, model.Definition]) -> frozenset[Fact]:
+def _facts(
+    expr: Any,
+    when_true: bool,
+    defs: dict[str, model.Definition],
+    memo: dict[tuple[str, bool], frozenset[Fact]],
+) -> frozenset[Fact]:
     """Presence facts known when `expr` is true (or false): `has x` makes `x` readable."""
     match expr:
         case Present(path):
@@ -710,13 +775,15 @@ def _facts(expr: Any, when_true: bool, defs: dict[str, model.Definition]) -> fro
         case FieldPresent(Local(name), field):
             return frozenset({("local", name, field)}) if when_true else frozenset()
         case nodes.Not(operand):
-            return _facts(operand, not when_true, defs)
+            return _facts(operand, not when_true, defs, memo)
         case nodes.And(operands) if when_true:
-            return frozenset().union(*(_facts(o, True, defs) for o in operands))
+            return frozenset().union(*(_facts(o, True, defs, memo) for o in operands))
         case nodes.Or(operands) if not when_true:
-            return frozenset().union(*(_facts(o, False, defs) for o in operands))
+            return frozenset().union(*(_facts(o, False, defs, memo) for o in operands))
         case DefRef(name) if name in defs:
-            return _facts(defs[name].expr, when_true, defs)
+            if (name, when_true) not in memo:  # once per definition: a chain may double
+                memo[name, when_true] = _facts(defs[name].expr, when_true, defs, memo)
+            return memo[name, when_true]
     return frozenset()
 
 
