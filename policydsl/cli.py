@@ -23,6 +23,7 @@ from policydsl import strict_json, testing
 from policydsl.diagnostics import Diagnostic
 from policydsl.loader import policy_files
 from policydsl.parser import MAX_SOURCE_BYTES, read_source, source_from_bytes
+from policydsl.terminal import shown
 
 if TYPE_CHECKING:
     from policydsl import Policy
@@ -106,6 +107,7 @@ class _Cli(click.Group):
             if ctx.meta.get(_DEBUG_KEY):
                 raise
             message, code = _describe(err)
+            message = shown(message, keep="\n")  # a file name, an exception's text: never raw
             click.echo(f"policyc: {message}" if "\n" not in message else message, err=True)
             ctx.exit(code)
 
@@ -388,7 +390,7 @@ def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
                 continue
             out.write(json.dumps({"line": lineno, "error": message}) + "\n")
             out.flush()
-            click.echo(f"policyc: {name}:{lineno}: {message}", err=True)
+            click.echo(shown(f"policyc: {name}:{lineno}: {message}"), err=True)
     if invalid:
         return EXIT_BAD_REQUEST
     return EXIT_FAILED if failed else EXIT_OK
@@ -427,7 +429,7 @@ def explain(
     context = _read_request(request or "-")
     try:
         if output_format == "json":
-            click.echo(json.dumps(policy.explanation(context, rules), ensure_ascii=False))
+            click.echo(json.dumps(policy.explanation(context, rules)))
         else:
             click.echo(policy.explain(context, rules))
     except ValueError as err:

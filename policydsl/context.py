@@ -13,21 +13,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from policydsl import typesys as t
+from policydsl.terminal import shown
 
 MAX_COLLECTION = t.MAX_COLLECTION  # the default maximum of a list or set (`list<T>[..N]`)
 MAX_STRING = t.MAX_STRING  # the default maximum length of a string (`string[..N]`)
 
 
 class ContextError(ValueError):
-    """A request context that breaks the schema; `attribute` is the dotted path at fault."""
+    """A request context that breaks the schema; `attribute` is the dotted path at fault (as the
+    request spells it). The message may quote the request, so it escapes every character a
+    terminal would act on or hide (`\\u{1b}`): printing it can never drive the terminal."""
 
     def __init__(self, attribute: str, message: str):
         self.attribute = attribute
-        self.detail = message
+        self.detail = shown(message)
         super().__init__(
-            f"invalid context: `{attribute}`: {message}"
+            f"invalid context: `{shown(attribute)}`: {self.detail}"
             if attribute
-            else f"invalid context: {message}"
+            else f"invalid context: {self.detail}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

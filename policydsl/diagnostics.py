@@ -10,6 +10,7 @@ from typing import Any, Literal
 import attrs
 
 from policydsl.source import Span, visible
+from policydsl.terminal import shown
 
 Severity = Literal["error", "warning"]
 # A second place a problem involves, with a note saying what is there: "declared here".
@@ -68,17 +69,21 @@ class Diagnostic:
         }
 
     def render(self) -> str:
-        """`file:line:col: error[P201]: message`, the source line, a caret underline, the help."""
+        """`file:line:col: error[P201]: message`, the source line, a caret underline, the help.
+
+        A message may quote a string of the policy (a rule id made of table cells), which may
+        hold any character through an escape: each line is shown escaped, as `\\u{1b}`.
+        """
         head = f"{self.severity}[{self.code}]: {self.message}"
-        lines = [f"{self.span}: {head}" if self.span else head]
+        lines = [shown(f"{self.span}: {head}" if self.span else head)]
         if self.span is not None:
             lines.extend(_snippet(self.span))
         for where, note in self.related:
-            lines.append(f"{where}: note: {note}")
+            lines.append(shown(f"{where}: note: {note}"))
             lines.extend(_snippet(where))
         if self.help:
             gutter = len(str(self.span.line)) if self.span is not None else 1
-            lines.append(f"{' ' * (gutter + 1)}= help: {self.help}")
+            lines.append(f"{' ' * (gutter + 1)}= help: {shown(self.help)}")
         return "\n".join(lines)
 
 

@@ -1,8 +1,10 @@
 """Explanations: why a request was decided as it was, and why a named rule did not fire.
 
 The structure is plain JSON data (for `policyc explain --format json`); the text form is for
-people. Tests are traced by the reference interpreter, the semantic ground truth, whatever
-backend decided.
+people, and shows values in policy notation with every character a terminal would act on or hide
+escaped (`"\\u{1b}[2J"`): a request or a table cell cannot write to the terminal through it.
+Tests are traced by the reference interpreter, the semantic ground truth, whatever backend
+decided.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from policydsl import interp
 from policydsl.context import validate
 from policydsl.decision import Decision, to_json
 from policydsl.model import CheckedPolicy
-from policydsl.render import expr_text
+from policydsl.render import expr_text, quote
+from policydsl.terminal import shown
 
 
 def explanation(
@@ -28,11 +31,11 @@ def explanation(
         if name not in by_id:
             close = difflib.get_close_matches(name, list(by_id), n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
-            raise ValueError(f"no rule `{name}` in this policy{hint}")
+            raise ValueError(f"no rule `{shown(name)}` in this policy{shown(hint)}")
     normalised = validate(policy.schema, context)
-    shown = [*decision.rules, *(r for r in rules if r not in decision.rules)]
+    asked = [*decision.rules, *(r for r in rules if r not in decision.rules)]
     explained = []
-    for rule_id in shown:
+    for rule_id in asked:
         rule = by_id[rule_id]
         tests = []
         for part, value, reads in interp.trace(policy, normalised, rule):
@@ -70,16 +73,16 @@ def _json_value(value: Any) -> Any:
 def as_text(explained: Mapping[str, Any]) -> str:
     """The explanation for people: one block per rule, one line per test."""
     skip = {"decision", "rules", "reasons", "default_effect", "explained"}
-    lines = [f"decision: {explained['decision']}"]
-    lines.extend(f"{k}: {_text(v)}" for k, v in explained.items() if k not in skip)
+    lines = [f"decision: {shown(explained['decision'])}"]
+    lines.extend(f"{shown(k)}: {_text(v)}" for k, v in explained.items() if k not in skip)
     if not explained["rules"]:
         lines.append(f"no rule fired; the default effect is `{explained['default_effect']}`")
     for rule in explained["explained"]:
-        where = f" ({rule['file']}:{rule['line']})" if rule["file"] else ""
+        where = f" ({shown(rule['file'])}:{rule['line']})" if rule["file"] else ""
         verb = f"{rule['effect']} by" if rule["fired"] else "did not fire:"
-        lines.append(f"- {verb} `{rule['id']}`{where}")
+        lines.append(f"- {verb} `{shown(rule['id'])}`{where}")
         cites = f" (cites {', '.join(rule['cite'])})" if rule["cite"] else ""
-        lines.append(f"    {rule['reason']}{cites}")
+        lines.append(f"    {shown(rule['reason'] + cites)}")
         for test in rule["tests"]:
             value = test["value"]
             mark = "yes" if value is True else "no " if value is False else "   "
@@ -89,4 +92,17 @@ def as_text(explained: Mapping[str, Any]) -> str:
 
 
 def _text(value: Any) -> str:
-    return "absent" if value == "absent" else json.dumps(value, ensure_ascii=False)
+    return "absent" if value == "absent" else _shown_value(value)
+
+
+def _shown_value(value: Any) -> str:
+    """A JSON value as the text form shows it: strings as policy literals (`quote`), hiding
+    nothing; the rest as JSON writes it."""
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{quote(str(k))}: {_shown_value(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    return json.dumps(value)

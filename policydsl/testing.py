@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 import policydsl
-from policydsl import strict_json
+from policydsl import strict_json, terminal
 
 if TYPE_CHECKING:
     from policydsl import Policy
@@ -85,7 +85,8 @@ class CaseResult:
         }
 
     def render(self) -> str:
-        lines = [f"{self.status.upper():5} {self.file}::{self.name}"]
+        """For people: the case's name (the case file's own text) shown escaped (`\\u{1b}`)."""
+        lines = [terminal.shown(f"{self.status.upper():5} {self.file}::{self.name}")]
         lines.extend(f"      {m.render()}" for m in self.mismatches)
         if self.error is not None:
             lines.extend(f"      {line}" for line in self.error.splitlines())
