@@ -523,10 +523,10 @@ def fmt(paths: tuple[Path, ...], check_only: bool, diff: bool) -> None:
         if name == "<stdin>" and not (check_only or diff):
             click.echo(formatted, nl=False)
         elif check_only or diff:
-            click.echo(f"would reformat {name}", err=True)
+            click.echo(shown(f"would reformat {name}"), err=True)
         else:
             path.write_text(formatted, encoding="utf-8", newline="")
-            click.echo(f"reformatted {name}", err=True)
+            click.echo(shown(f"reformatted {name}"), err=True)
     verb = "would be reformatted" if check_only or diff else "reformatted"
     summary = f"{_plural(changed, 'file')} {verb}, {_plural(broken, 'file')} with errors"
     click.echo(summary, err=True)
@@ -549,8 +549,8 @@ def _unified_diff(before: str, after: str, name: str) -> str:
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),
-        fromfile=name,
-        tofile=f"{name} (formatted)",
+        fromfile=shown(name),  # a file name is any text: a folder may hold `\x1b[2J.policy`
+        tofile=shown(f"{name} (formatted)"),
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 

@@ -293,7 +293,10 @@ def test_hidden_characters_print_back_from_explanations_and_the_ir() -> None:
     reloaded = policydsl.loads(HIDDEN_POLICY + "\n" + text, backend="interpreted")
     assert_same_conditions(policy, reloaded, names)
     for backend in ["compiled", "naive"]:
-        dump = policydsl.loads(HIDDEN_POLICY, backend=backend).compiled("ir")
+        loaded = policydsl.loads(HIDDEN_POLICY, backend=backend)
+        python = loaded.compiled("python")  # strings are `repr`s there: escaped too
+        assert all(line.isprintable() for line in python.splitlines()), python
+        dump = loaded.compiled("ir")
         assert all(line.isprintable() for line in dump.splitlines()), dump
         expressions = dumped_expressions(dump)
         assert any("\\u{1b}" in e for e in expressions)

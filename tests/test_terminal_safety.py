@@ -192,3 +192,25 @@ def test_the_library_error_is_escaped_too() -> None:
     assert str(caught.value).isprintable()
     explained = loaded.explain({"s": NASTY})
     assert_safe(explained)
+
+
+def test_file_names_are_escaped(tmp_path: Path) -> None:
+    """A folder may hold a file whose name is any text: it is echoed escaped."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / f"{CLEAR}{RLO}.policy").write_text(
+        'context { s: string = "" }\neffects deny > allow default allow\n'
+        "rule r: deny {when s == 1}\n",
+        encoding="utf-8",
+    )
+    commands = [
+        (["check", folder], 1),
+        (["fmt", "--check", folder], 1),
+        (["fmt", "--diff", folder], 0),
+    ]
+    for args, code in commands:
+        result = run(*args)
+        assert result.exit_code == code, result.output
+        assert "\\u{1b}[2J\\u{202e}.policy" in result.output + result.stderr, args
+        assert_safe(result.output)
+        assert_safe(result.stderr)
