@@ -13,6 +13,7 @@ from typing import Any, TypeGuard, assert_never
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
 from policydsl.model import CheckedPolicy, Const
 from policydsl.operators import CompareOp, Op
@@ -47,7 +48,7 @@ def analyse(policy: CheckedPolicy, lowered: ir.Lowered) -> list[Diagnostic]:
 
 def _never(rule: ir.RuleInfo, why: str, spans: dict[str, Span | None]) -> Diagnostic:
     return Diagnostic(
-        "W201",
+        Code.NEVER_FIRES,
         f"rule `{rule.id}` can never fire: {why}",
         spans.get(rule.id),
         help="check the condition's tests against each other",
@@ -68,7 +69,7 @@ def _same_condition(
             f"exactly the same requests"
         )
         help_ = f"`{weak.id}` can never decide: `{strong.effect}` always wins"
-    return Diagnostic("W202", message, spans.get(b.id), help=help_, severity="warning")
+    return Diagnostic(Code.SAME_CONDITION, message, spans.get(b.id), help=help_, severity="warning")
 
 
 def _contradiction(parts: list[ir.Expr], slots: tuple[ir.Slot, ...]) -> str | None:

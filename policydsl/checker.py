@@ -15,6 +15,7 @@ import attrs
 
 from policydsl import model, nodes
 from policydsl import typesys as t
+from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
 from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.model import Const, Local
@@ -60,7 +61,9 @@ class _Checker(ExprChecker):
                 for ident in d.names:
                     if ident.name in self.obligations:
                         self.error(
-                            "P202", f"obligation `{ident.name}` is declared twice", ident.span
+                            Code.DECLARED_TWICE,
+                            f"obligation `{ident.name}` is declared twice",
+                            ident.span,
                         )
                     self.obligations[ident.name] = ident
         self.rule_type = t.RecordType(
@@ -88,7 +91,7 @@ class _Checker(ExprChecker):
                 for rule in self._check_rule(d):
                     if rule.id in rule_ids:
                         self.error(
-                            "P203",
+                            Code.DUPLICATE_RULE,
                             f"rule id `{rule.id}` is defined twice",
                             rule.span,
                             help=f"the other is at {rule_ids[rule.id]}",
@@ -120,11 +123,13 @@ class _Checker(ExprChecker):
             if isinstance(d, nodes.EnumDecl | nodes.DefDecl | nodes.TableDecl):
                 name = d.name.name
                 if name in BUILTIN_TYPES:
-                    self.error("P202", f"`{name}` is a built-in type", d.name.span)
+                    self.error(Code.DECLARED_TWICE, f"`{name}` is a built-in type", d.name.span)
                     continue
                 if name in seen:
                     where = f"the other is at {seen[name]}"
-                    self.error("P202", f"`{name}` is defined twice", d.name.span, help=where)
+                    self.error(
+                        Code.DECLARED_TWICE, f"`{name}` is defined twice", d.name.span, help=where
+                    )
                     continue
                 seen[name] = d.name.span
                 if isinstance(d, nodes.DefDecl):
@@ -135,7 +140,7 @@ class _Checker(ExprChecker):
                 name = d.name.name
                 if name in RESERVED_OUTPUT_NAMES:
                     self.error(
-                        "P207",
+                        Code.RESERVED_OUTPUT_NAME,
                         f"an output cannot be named `{name}`: every decision has that field",
                         d.name.span,
                         help="choose another name; reserved: "
@@ -144,7 +149,7 @@ class _Checker(ExprChecker):
                 elif name in outputs:
                     first = outputs[name]
                     self.error(
-                        "P202",
+                        Code.DECLARED_TWICE,
                         f"output `{name}` is defined twice",
                         d.name.span,
                         related=((first, "the first is here"),) if first is not None else (),
@@ -213,7 +218,7 @@ class _Checker(ExprChecker):
             return
         self.cyclic.add(name)
         self.error(
-            "P205",
+            Code.CYCLIC_DEFINITION,
             f"definition `{name}` refers to itself ({' → '.join(cycle)})",
             self.def_decls[name].name.span,
             help="definitions cannot be recursive: evaluation must always terminate",
@@ -224,7 +229,9 @@ class _Checker(ExprChecker):
             members: dict[str, None] = {}  # ordered, and a quick test for repeats
             for m in d.members:
                 if m.name in members:
-                    self.error("P202", f"enum `{d.name.name}` lists `{m.name}` twice", m.span)
+                    self.error(
+                        Code.DECLARED_TWICE, f"enum `{d.name.name}` lists `{m.name}` twice", m.span
+                    )
                 else:
                     members[m.name] = None
             self.enums[d.name.name] = t.EnumType(d.name.name, tuple(members))
@@ -236,25 +243,27 @@ class _Checker(ExprChecker):
         if not decls:
             span = Span(file_span.source, 0, 0) if file_span else None
             self.error(
-                "P401",
+                Code.MISSING_DECLARATION,
                 "the policy declares no effects",
                 span,
                 help="add e.g. `effects deny > allow default allow`",
             )
             return
         for extra in decls[1:]:
-            self.error("P402", "effects are declared more than once", extra.span)
+            self.error(Code.SECOND_DECLARATION, "effects are declared more than once", extra.span)
         d = decls[0]
         order: list[str] = []
         for ident in d.order:
             if ident.name in order:
-                self.error("P202", f"effect `{ident.name}` is listed twice", ident.span)
+                self.error(
+                    Code.DECLARED_TWICE, f"effect `{ident.name}` is listed twice", ident.span
+                )
             else:
                 order.append(ident.name)
         self.effect_type = t.EnumType("effect", tuple(order))
         if d.default.name not in order:
             self.error(
-                "P201",
+                Code.UNKNOWN_NAME,
                 f"unknown effect `{d.default.name}`",
                 d.default.span,
                 help=did_you_mean(d.default.name, order),
@@ -264,7 +273,7 @@ class _Checker(ExprChecker):
         if d.refuse is not None:
             if d.refuse.name not in order:
                 self.error(
-                    "P201",
+                    Code.UNKNOWN_NAME,
                     f"unknown effect `{d.refuse.name}`",
                     d.refuse.span,
                     help=did_you_mean(d.refuse.name, order),
@@ -276,21 +285,25 @@ class _Checker(ExprChecker):
         if not decls:
             span = Span(file_span.source, 0, 0) if file_span else None
             self.error(
-                "P401",
+                Code.MISSING_DECLARATION,
                 "the policy declares no `context`",
                 span,
                 help="declare the request's attributes: `context { user: { age: int? } }`",
             )
             return
         for extra in decls[1:]:
-            self.error("P402", "`context` is declared more than once", extra.span)
+            self.error(Code.SECOND_DECLARATION, "`context` is declared more than once", extra.span)
         self.schema = self._record("context", decls[0].fields)
 
     def _record(self, name: str, fields: Iterable[nodes.Field]) -> t.RecordType:
         out: list[t.FieldType] = []
         for f in fields:
             if any(o.name == f.name.name for o in out):
-                self.error("P202", f"attribute `{name}.{f.name.name}` is declared twice", f.span)
+                self.error(
+                    Code.DECLARED_TWICE,
+                    f"attribute `{name}.{f.name.name}` is declared twice",
+                    f.span,
+                )
                 continue
             optional = isinstance(f.type, nodes.OptionalType)
             inner = f.type.inner if isinstance(f.type, nodes.OptionalType) else f.type
@@ -303,7 +316,7 @@ class _Checker(ExprChecker):
             if f.default is not None:
                 if optional:
                     self.error(
-                        "P301",
+                        Code.OPTIONAL_WITH_DEFAULT,
                         f"`{path}` is optional and has a default",
                         f.default.span,
                         help="drop the `?` or the default",
@@ -325,7 +338,7 @@ class _Checker(ExprChecker):
             return
         if size > limit:
             self.error(
-                "P502",
+                Code.DEFAULT_TOO_LARGE,
                 f"the default of `{path}` has {size} {unit}; `{path}` holds at most {limit}",
                 span,
             )
@@ -333,12 +346,14 @@ class _Checker(ExprChecker):
     def _declare_annotation(self, d: nodes.AnnotationDecl) -> None:
         name = d.name.name
         if name in self.annotations:
-            self.error("P202", f"annotation `{name}` is declared twice", d.name.span)
+            self.error(Code.DECLARED_TWICE, f"annotation `{name}` is declared twice", d.name.span)
         elif name in _RULE_CLAUSE_WORDS:
-            self.error("P202", f"`{name}` is a rule clause, not an annotation", d.name.span)
+            self.error(
+                Code.DECLARED_TWICE, f"`{name}` is a rule clause, not an annotation", d.name.span
+            )
         elif name in ("id", "effect"):
             self.error(
-                "P202",
+                Code.DECLARED_TWICE,
                 f"`{name}` is a field of every fired rule, not an annotation",
                 d.name.span,
                 help="choose another name for the annotation",
@@ -351,14 +366,18 @@ class _Checker(ExprChecker):
         names: set[str] = set()
         for col in d.columns:
             if col.name.name in names:
-                self.error("P202", f"column `{col.name.name}` is declared twice", col.name.span)
+                self.error(
+                    Code.DECLARED_TWICE,
+                    f"column `{col.name.name}` is declared twice",
+                    col.name.span,
+                )
             names.add(col.name.name)
             self.hides("column", col.name)
         keys: dict[Any, Span | None] = {}
         for row in d.rows:
             if len(row.cells) != len(d.columns):
                 self.error(
-                    "P302",
+                    Code.WRONG_COUNT,
                     f"row has {len(row.cells)} cells but table `{d.name.name}` has "
                     f"{len(d.columns)} columns",
                     row.span,
@@ -368,7 +387,7 @@ class _Checker(ExprChecker):
             key = _hashable(self._row_values(d, row)[0] if d.columns else None)
             if key in keys:
                 self.error(
-                    "P203",
+                    Code.DUPLICATE_RULE,
                     f"table `{d.name.name}` has two rows for `{_render(key)}`",
                     row.span,
                     help=f"the other is at {keys[key]}",
@@ -391,7 +410,7 @@ class _Checker(ExprChecker):
             if isinstance(cell, nodes.Absent):
                 if not optional:
                     self.error(
-                        "P301",
+                        Code.CELL_NEEDS_VALUE,
                         f"column `{col.name.name}` needs a value",
                         cell.span,
                         help=f"declare it `{col.name.name}: {ctype}?` to allow `-`",
@@ -407,7 +426,7 @@ class _Checker(ExprChecker):
         self._expect(typed, expected, node.span)
         value = const_value(typed.expr)
         if value is NOT_CONST:
-            self.error("P304", f"{what} must be a constant", node.span)
+            self.error(Code.NOT_CONSTANT, f"{what} must be a constant", node.span)
             return None
         self.check_range(value, expected, what, node.span)
         return _coerce(value, expected)
@@ -418,7 +437,7 @@ class _Checker(ExprChecker):
         effect = d.effect.name
         if not self.effect_type.has(effect) and self.effect_type.members:  # else P401
             self.error(
-                "P201",
+                Code.UNKNOWN_NAME,
                 f"unknown effect `{effect}`",
                 d.effect.span,
                 help=did_you_mean(effect, self.effect_type.members),
@@ -429,7 +448,7 @@ class _Checker(ExprChecker):
             table = self.tables.get(d.table.name)
             if table is None:
                 self.error(
-                    "P201",
+                    Code.UNKNOWN_NAME,
                     f"unknown table `{d.table.name}`",
                     d.table.span,
                     help=did_you_mean(d.table.name, self.tables),
@@ -451,7 +470,9 @@ class _Checker(ExprChecker):
             if kind is not nodes.AnnotationClause and len(found) > 1:
                 word = found[1].span.source.text[found[1].span.start :].split()[0]
                 self.error(
-                    "P307", f"rule `{d.name.name}` has more than one `{word}`", found[1].span
+                    Code.CLAUSE_TWICE,
+                    f"rule `{d.name.name}` has more than one `{word}`",
+                    found[1].span,
                 )
 
         condition: Any = Const(True)
@@ -465,25 +486,25 @@ class _Checker(ExprChecker):
             typed = self._expr(clause.value, scope, frozenset(), None)
             if not (t.is_string(typed.type) or t.compatible(typed.type, _STRINGS)):
                 self.error(
-                    "P301",
+                    Code.CITE_NOT_STRINGS,
                     f"`cite` takes a string or a set of strings, not {typed.type}",
                     clause.value.span,
                 )
             cite_expr = typed.expr
         if cite_expr is None:
-            self.warn("W101", f"rule `{d.name.name}` cites no clause", d.name.span)
+            self.warn(Code.NO_CITATION, f"rule `{d.name.name}` cites no clause", d.name.span)
         reason = ""
         for clause in by_kind.get(nodes.ReasonClause, [])[:1]:
             reason = clause.template
             self._check_template(clause, columns)
         if not by_kind.get(nodes.ReasonClause):
-            self.warn("W102", f"rule `{d.name.name}` gives no reason", d.name.span)
+            self.warn(Code.NO_REASON, f"rule `{d.name.name}` gives no reason", d.name.span)
         obligations: list[str] = []
         for clause in by_kind.get(nodes.ObligationsClause, [])[:1]:
             for ident in clause.names:
                 if ident.name not in self.obligations:
                     self.error(
-                        "P201",
+                        Code.UNKNOWN_NAME,
                         f"unknown obligation `{ident.name}`",
                         ident.span,
                         help=did_you_mean(ident.name, self.obligations)
@@ -496,7 +517,7 @@ class _Checker(ExprChecker):
             name = clause.name.name
             if name not in self.annotations:
                 self.error(
-                    "P201",
+                    Code.UNKNOWN_NAME,
                     f"unknown annotation `{name}`",
                     clause.name.span,
                     help=did_you_mean(name, [*self.annotations, *_RULE_CLAUSE_WORDS])
@@ -504,7 +525,7 @@ class _Checker(ExprChecker):
                 )
                 continue
             if any(a[0] == name for a in annotations):
-                self.error("P307", f"annotation `{name}` is given twice", clause.span)
+                self.error(Code.CLAUSE_TWICE, f"annotation `{name}` is given twice", clause.span)
                 continue
             atype = self.annotations[name]
             ascope = attrs.evolve(
@@ -539,7 +560,7 @@ class _Checker(ExprChecker):
             cite = const_value(_substitute(cite_expr, bindings)) if cite_expr else ()
             if cite is NOT_CONST:
                 if "cite" not in not_constant:
-                    self.error("P304", "`cite` must be a constant", cite_expr.span)
+                    self.error(Code.NOT_CONSTANT, "`cite` must be a constant", cite_expr.span)
                 not_constant.add("cite")
                 cite = ()
             ann: list[tuple[str, Any]] = []
@@ -547,7 +568,9 @@ class _Checker(ExprChecker):
                 value = const_value(_substitute(expr, bindings))
                 if value is NOT_CONST:
                     if name not in not_constant:
-                        self.error("P304", f"annotation `{name}` must be a constant", expr.span)
+                        self.error(
+                            Code.NOT_CONSTANT, f"annotation `{name}` must be a constant", expr.span
+                        )
                     not_constant.add(name)
                 elif value is not None:
                     atype = self.annotations[name]
@@ -573,7 +596,7 @@ class _Checker(ExprChecker):
         for name in _template_names(clause.template):
             if name not in columns:
                 self.error(
-                    "P201",
+                    Code.UNKNOWN_NAME,
                     f"unknown column `{name}` in reason",
                     clause.span,
                     help=did_you_mean(name, columns)
@@ -595,7 +618,7 @@ class _Checker(ExprChecker):
                 self.within_limits(cond, f"output `{d.name.name}`", case.condition.span)
             elif i != len(d.cases) - 1:
                 self.error(
-                    "P305",
+                    Code.OUTPUT_WITHOUT_OTHERWISE,
                     "`otherwise` must be the last case",
                     case.span,
                     help="later cases never apply",
@@ -606,7 +629,7 @@ class _Checker(ExprChecker):
             cases.append((cond, value.expr))
         if not d.cases or d.cases[-1].condition is not None:
             self.error(
-                "P305",
+                Code.OUTPUT_WITHOUT_OTHERWISE,
                 f"output `{d.name.name}` may have no value",
                 d.name.span,
                 help="end it with `otherwise => VALUE`",

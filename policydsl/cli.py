@@ -20,6 +20,7 @@ import click
 
 import policydsl
 from policydsl import strict_json, testing
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
 from policydsl.loader import policy_files
 from policydsl.parser import MAX_SOURCE_BYTES, read_source, source_from_bytes
@@ -186,7 +187,9 @@ def _load(
             return policydsl.load_stdlib(**kwargs)
         return policydsl.load(policies[0] if len(policies) == 1 else list(policies), **kwargs)
     except policydsl.PolicyError as err:
-        if [d.code for d in err.diagnostics] == ["P403"]:  # a sound policy, a flag it cannot honour
+        if [d.code for d in err.diagnostics] == [
+            Code.NO_REFUSAL
+        ]:  # a sound policy, a flag it cannot honour
             raise CliError(f"--fail-closed: {err.render()}", EXIT_USAGE) from err
         raise
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 
+from policydsl.codes import REGISTRY, Code, Severity
 from policydsl.source import Span, visible
 from policydsl.terminal import shown
 
-Severity = Literal["error", "warning"]
 # A second place a problem involves, with a note saying what is there: "declared here".
 Related = tuple[tuple[Span, str], ...]
 
@@ -21,12 +21,18 @@ Related = tuple[tuple[Span, str], ...]
 class Diagnostic:
     """A problem with a stable code, a location, a lowercase message and optional help."""
 
-    code: str
+    code: Code  # from the registry, `policydsl.codes`: never a bare string
     message: str
     span: Span | None = None
     help: str | None = None
     severity: Severity = "error"
     related: Related = ()
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.code, Code):  # what mypy checks, held at run time too
+            raise TypeError(f"a diagnostic's code comes from policydsl.codes, not {self.code!r}")
+        if REGISTRY[self.code].severity != self.severity:
+            raise ValueError(f"{self.code.value} is registered as {REGISTRY[self.code].severity}")
 
     @property
     def file(self) -> str | None:
@@ -46,7 +52,7 @@ class Diagnostic:
     def to_dict(self) -> dict[str, Any]:
         span = self.span
         return {
-            "code": self.code,
+            "code": self.code.value,
             "severity": self.severity,
             "message": self.message,
             "file": span.file if span else None,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from policydsl import interp, ir, lower, resources
+from policydsl.codes import Code
 from policydsl.context import ContextError, validate
 from policydsl.decision import Decision, EvaluationError
 from policydsl.diagnostics import Diagnostic, PolicyError
@@ -130,7 +131,7 @@ def no_refusal(checked: CheckedPolicy) -> Diagnostic:
     effect) answers `allow` when `allow` is strongest."""
     order = " > ".join(checked.effects)
     return Diagnostic(
-        "P403",
+        Code.NO_REFUSAL,
         "fail-closed mode needs the policy to declare which effect refuses an invalid request",
         checked.effects_span,
         help=f"end the `effects` line with `refuse EFFECT`: "

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import attrs
 
 from policydsl import nodes, parser
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.parser import parse
 from policydsl.render import AND, NOT, OR, QUANT, expr_text, precedence, string_literal
@@ -63,11 +64,11 @@ def format_source(text: str, name: str = "<string>") -> str:
 def _verify(tree: nodes.PolicyFile, before: str, after: str, name: str) -> None:
     """Refuse output that parses differently or lost a comment: no format beats a wrong one."""
     again, problems = parse(Source(name, after))
-    if again is None and any(d.code == "P004" for d in problems):
+    if again is None and any(d.code == Code.FILE_TOO_LARGE for d in problems):
         raise PolicyError(
             [
                 Diagnostic(
-                    "P007",
+                    Code.FORMATTED_TOO_LARGE,
                     f"the formatted file would be too large to be a policy (more than "
                     f"{parser.MAX_SOURCE_CHARS:,} characters)",
                     Span(Source(name, before), 0, 0),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
 from policydsl.source import BIDI_CONTROLS, Source, Span, char_name
 
@@ -40,7 +41,7 @@ def _diagnostic(source: Source, offset: int, ch: str) -> Diagnostic:
     name = f"`{char_name(ch)}`"
     if ch in _STRAY_LINE_BREAKS:
         return Diagnostic(
-            "P010",
+            Code.HIDDEN_LINE_BREAK,
             f"{name} is a line break to editors but not to policydsl",
             span,
             help="use a plain line break (LF or CRLF): in a comment or string this one would "
@@ -48,13 +49,13 @@ def _diagnostic(source: Source, offset: int, ch: str) -> Diagnostic:
         )
     if ch in BIDI_CONTROLS:
         return Diagnostic(
-            "P011",
+            Code.BIDI_CONTROL,
             f"bidirectional control {name}: the line displays in a different order than it parses",
             span,
             help="remove it; policy text, its comments and strings included, may not reorder",
         )
     return Diagnostic(
-        "P012",
+        Code.CONTROL_CHARACTER,
         f"control character {name} in policy text",
         span,
         help="remove it: control characters are invisible, or move the terminal's cursor",

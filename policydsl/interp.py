@@ -42,7 +42,7 @@ def decide(policy: model.CheckedPolicy, context: Mapping[str, Any]) -> Decision:
     A Python error while evaluating (a checked policy should never meet one) is an
     `EvaluationError`, as LANGUAGE.md says: raised, or refused in fail-closed mode. The walk
     recurses as deep as the policy's expressions nest, which the checker bounds
-    (`typecheck.MAX_INLINED_DEPTH`); a caller already deep in its own stack may not leave that
+    (`inlining.MAX_INLINED_DEPTH`); a caller already deep in its own stack may not leave that
     much room, so the decision is then made again on a fresh thread's stack.
     """
     try:

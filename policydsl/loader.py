@@ -10,6 +10,7 @@ import attrs
 from policydsl import ir, lower, nodes
 from policydsl.analysis import analyse
 from policydsl.checker import check as check_files
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.model import CheckedPolicy
 from policydsl.parser import parse, read_source
@@ -41,12 +42,14 @@ def policy_files(paths: Sequence[PolicyPath]) -> tuple[list[Path], list[Diagnost
         if path.is_dir():
             files = sorted(p for p in path.rglob("*.policy") if p.is_file())
             if not files:
-                diags.append(Diagnostic("P006", f"no `.policy` files in folder `{path}`"))
+                diags.append(
+                    Diagnostic(Code.EMPTY_FOLDER, f"no `.policy` files in folder `{path}`")
+                )
             found.extend(files)
         elif path.exists():
             found.append(path)
         else:
-            diags.append(Diagnostic("P001", f"no such file or folder: `{path}`"))
+            diags.append(Diagnostic(Code.FILE_UNREADABLE, f"no such file or folder: `{path}`"))
     return found, diags
 
 

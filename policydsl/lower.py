@@ -14,6 +14,7 @@ import attrs
 
 from policydsl import ir, model, nodes
 from policydsl import typesys as t
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.model import (
     Attr,
@@ -146,7 +147,7 @@ class ConstantTooLarge(Exception):
 
     def __init__(self, where: ir.Expr):
         self.diagnostic = Diagnostic(
-            "P601",
+            Code.CONSTANT_TOO_LARGE,
             f"this constant arithmetic makes an integer of more than {MAX_FOLDED_DIGITS:,} digits",
             getattr(where, "span", None),
             help="a policy's integers are ages, counts and limits: write a smaller bound",

@@ -12,6 +12,7 @@ import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from policydsl import nodes
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
 from policydsl.hidden_chars import hidden_characters
 from policydsl.lark_grammar import lark_parser, reserved_words
@@ -41,7 +42,9 @@ def read_source(path: Path, display_name: str | None = None) -> Source | Diagnos
                 return _too_large(Source(name, ""), size, "bytes")
             data = stream.read(MAX_SOURCE_BYTES + 1)  # a pipe or a growing file has no size
     except OSError as err:
-        return Diagnostic("P001", f"cannot read file: {err.strerror or err}", help=name)
+        return Diagnostic(
+            Code.FILE_UNREADABLE, f"cannot read file: {err.strerror or err}", help=name
+        )
     return source_from_bytes(data, name)
 
 
@@ -54,7 +57,7 @@ def source_from_bytes(data: bytes, name: str) -> Source | Diagnostic:
         before = Source(name, data[:offset].decode("utf-8", errors="replace") + "\x00")
         end = len(before.text)
         return Diagnostic(
-            "P002",
+            Code.FILE_BINARY,
             "file is binary, not policy text (it contains a NUL byte)",
             Span(before, end - 1, end),
             help="policy files are UTF-8 text",
@@ -65,7 +68,7 @@ def source_from_bytes(data: bytes, name: str) -> Source | Diagnostic:
         before = Source(name, data[: err.start].decode("utf-8", errors="replace") + "\ufffd")
         end = len(before.text)
         return Diagnostic(
-            "P003",
+            Code.FILE_NOT_UTF8,
             f"file is not valid UTF-8 (byte 0x{data[err.start]:02x})",
             Span(before, end - 1, end),
             help="save the file as UTF-8",
@@ -75,7 +78,7 @@ def source_from_bytes(data: bytes, name: str) -> Source | Diagnostic:
 
 def _too_large(source: Source, size: int, unit: str = "characters") -> Diagnostic:
     return Diagnostic(
-        "P004",
+        Code.FILE_TOO_LARGE,
         f"file is too large to be a policy ({size:,} {unit}; the limit is "
         f"{MAX_SOURCE_CHARS:,} characters)",
         Span(source, 0, 0),
@@ -110,7 +113,7 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
     except LiteralTooLarge as err:
         return None, [
             Diagnostic(
-                "P104",
+                Code.INTEGER_TOO_LONG,
                 f"integer literal is too large (more than {MAX_INT_DIGITS} digits)",
                 err.span,
                 help="policies compare ages, counts and limits; write a smaller number",
@@ -131,7 +134,7 @@ def _reserved_names(source: Source, tree: lark.Tree[lark.Token]) -> list[Diagnos
     )
     return [
         Diagnostic(
-            "P100",
+            Code.UNEXPECTED_TOKEN,
             f"unexpected `{tok}`",
             Span(source, tok.start_pos or 0, tok.end_pos or 0),
             help=hint_for_token(str(tok), {"NAME"}),
@@ -162,7 +165,7 @@ def _check_nesting(source: Source) -> Diagnostic | None:
             depth += 1
             if depth > MAX_NESTING:
                 return Diagnostic(
-                    "P005",
+                    Code.NESTED_TOO_DEEPLY,
                     f"brackets nest too deeply (more than {MAX_NESTING} levels)",
                     Span(source, offset, offset + 1),
                     help="name a sub-expression with `def` to flatten it",
@@ -180,7 +183,7 @@ def _check_tree_depth(source: Source, tree: lark.Tree[lark.Token]) -> Diagnostic
             meta = node.meta
             start = getattr(meta, "start_pos", 0)
             return Diagnostic(
-                "P005",
+                Code.NESTED_TOO_DEEPLY,
                 f"expression nests too deeply (more than {MAX_TREE_DEPTH} levels)",
                 Span(source, start, start + 1),
                 help="name a sub-expression with `def` to flatten it",
@@ -198,13 +201,13 @@ def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
             end = source.text.find("\n", offset)
             end = len(source.text) if end < 0 else end
             return Diagnostic(
-                "P102",
+                Code.UNTERMINATED_STRING,
                 "unterminated string",
                 Span(source, offset, end),
                 help='close the string with `"` on the same line; write `\\"` for a quote inside',
             )
         return Diagnostic(
-            "P101",
+            Code.UNEXPECTED_CHARACTER,
             f"unexpected character `{ch}`" if ch.isprintable() else "unexpected character",
             Span(source, offset, offset + 1),
             help=hint_for_token(ch, set(err.allowed or ())) or describe_expected(err.allowed),
@@ -214,7 +217,7 @@ def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
         if token.type == "$END":
             end = len(source.text)
             return Diagnostic(
-                "P103",
+                Code.UNEXPECTED_END,
                 "unexpected end of file",
                 Span(source, end, end),
                 help=describe_expected(err.accepts or err.expected),
@@ -222,7 +225,7 @@ def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
         start = token.start_pos or 0
         expected = set(err.accepts or err.expected)
         return Diagnostic(
-            "P100",
+            Code.UNEXPECTED_TOKEN,
             f"unexpected `{_clip(str(token))}`",
             Span(source, start, token.end_pos or start + 1),
             help=hint_for_token(str(token), expected) or describe_expected(expected),
@@ -230,12 +233,12 @@ def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
     if isinstance(err, UnexpectedEOF):
         end = len(source.text)
         return Diagnostic(
-            "P103",
+            Code.UNEXPECTED_END,
             "unexpected end of file",
             Span(source, end, end),
             help=describe_expected(err.expected),
         )
-    return Diagnostic("P100", "syntax error", Span(source, 0, 0))  # pragma: no cover
+    return Diagnostic(Code.UNEXPECTED_TOKEN, "syntax error", Span(source, 0, 0))  # pragma: no cover
 
 
 def _clip(text: str, limit: int = 40) -> str:

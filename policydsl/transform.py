@@ -11,6 +11,7 @@ import lark
 from lark import Token, Transformer_NonRecursive, v_args
 
 from policydsl import nodes, operators
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
 from policydsl.source import Source, Span, char_name
 
@@ -69,7 +70,7 @@ def _code_point(digits: str, where: Span) -> str:
         kind = "a surrogate" if value <= 0xDFFF else "beyond U+10FFFF, the last code point"
         raise BadEscape(
             Diagnostic(
-                "P082",
+                Code.NOT_A_CHARACTER,
                 f"`\\u{{{digits}}}` is not a Unicode character: U+{value:04X} is {kind}",
                 where,
                 help="name a character from U+0000 to U+D7FF or U+E000 to U+10FFFF; one beyond "
@@ -83,7 +84,7 @@ def _unknown_escape(ch: str, where: Span) -> BadEscape:
     spelt = f"`\\{ch}`" if ch.isprintable() and ch != "`" else f"`\\` before {char_name(ch)}"
     return BadEscape(
         Diagnostic(
-            "P080",
+            Code.UNKNOWN_ESCAPE,
             f"unknown escape {spelt} in a string",
             where,
             help=f"the escapes are {_ESCAPES_HELP}; write `\\\\` for a backslash",
@@ -94,7 +95,7 @@ def _unknown_escape(ch: str, where: Span) -> BadEscape:
 def _bad_unicode(where: Span, problem: str) -> BadEscape:
     return BadEscape(
         Diagnostic(
-            "P081",
+            Code.MALFORMED_UNICODE_ESCAPE,
             f"malformed Unicode escape: {problem}",
             where,
             help="write a code point as 1 to 6 hexadecimal digits in braces: `\\u{e9}`, "

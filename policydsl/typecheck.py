@@ -10,19 +10,13 @@ from typing import Any, assert_never
 
 import attrs
 
-from policydsl import model, nodes
+from policydsl import inlining, model, nodes
 from policydsl import typesys as t
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
 from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, Outcome, Present
 from policydsl.operators import ArithOp, Op, SetOp
 from policydsl.source import Span
-
-# Definitions are inlined where they are used, so what a definition costs is the size and the
-# nesting of its body with every definition it uses written out. Both are bounded: a chain of
-# definitions that each use the previous one twice doubles per line, and nesting past the parse
-# tree's own limit would take every pass that walks the expression past Python's stack.
-MAX_INLINED_SIZE = 10_000  # expression nodes, once definitions are inlined
-MAX_INLINED_DEPTH = 200  # levels of nesting, likewise (the parser's limit on one expression)
 
 BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING}
 FUNCTIONS = {"size": 1}
@@ -75,7 +69,7 @@ class ExprChecker:
 
     def error(
         self,
-        code: str,
+        code: Code,
         message: str,
         span: Span | None,
         help: str | None = None,
@@ -97,7 +91,7 @@ class ExprChecker:
             return False
         other, where = found
         self.error(
-            "P206",
+            Code.NAME_HIDES_NAME,
             f"{what} `{name.name}` hides {other}",
             name.span,
             help=f"rename the {what}: every name means one thing",
@@ -105,7 +99,7 @@ class ExprChecker:
         )
         return True
 
-    def warn(self, code: str, message: str, span: Span | None, help: str | None = None) -> None:
+    def warn(self, code: Code, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(
             Diagnostic(code, clip_quoted(message), span, _clip(help), severity="warning")
         )
@@ -115,7 +109,11 @@ class ExprChecker:
     def _type(self, node: nodes.TypeExpr) -> t.Type:
         match node:
             case nodes.OptionalType():
-                self.error("P301", "`?` is only allowed on a context attribute", node.span)
+                self.error(
+                    Code.OPTIONAL_OUTSIDE_CONTEXT,
+                    "`?` is only allowed on a context attribute",
+                    node.span,
+                )
                 return self._type(node.inner)
             case nodes.CollectionType(kind, element, size):
                 inner = self._type(element)
@@ -123,7 +121,7 @@ class ExprChecker:
                 max_size = t.MAX_COLLECTION if max_size is None else max_size
                 if isinstance(inner, t.CollectionType):
                     self.error(
-                        "P301",
+                        Code.NESTED_COLLECTION,
                         f"a {kind} holds enum members, strings, integers or booleans, not {inner}",
                         node.span,
                         help="collections do not nest",
@@ -131,7 +129,9 @@ class ExprChecker:
                     return t.CollectionType(kind, t.ANY, max_size)
                 return t.CollectionType(kind, inner, max_size)
             case nodes.RecordType():
-                self.error("P301", "records are only allowed in `context`", node.span)
+                self.error(
+                    Code.RECORD_OUTSIDE_CONTEXT, "records are only allowed in `context`", node.span
+                )
                 return t.ANY
             case nodes.NamedType(name, lo, hi, has_range):
                 if has_range and name == "string":
@@ -139,9 +139,11 @@ class ExprChecker:
                     return t.StringType(t.MAX_STRING if length is None else length)
                 if has_range:
                     if name != "int":
-                        self.error("P301", f"`{name}` cannot have a range", node.span)
+                        self.error(
+                            Code.RANGE_ON_NON_INTEGER, f"`{name}` cannot have a range", node.span
+                        )
                     elif lo is not None and hi is not None and lo > hi:
-                        self.error("P301", f"empty range [{lo}..{hi}]", node.span)
+                        self.error(Code.EMPTY_RANGE, f"empty range [{lo}..{hi}]", node.span)
                     return t.IntType(lo, hi)
                 if name in BUILTIN_TYPES:
                     return BUILTIN_TYPES[name]
@@ -149,7 +151,10 @@ class ExprChecker:
                     return self.enums[name]
                 candidates = [*BUILTIN_TYPES, *self.enums]
                 self.error(
-                    "P201", f"unknown type `{name}`", node.span, help=did_you_mean(name, candidates)
+                    Code.UNKNOWN_NAME,
+                    f"unknown type `{name}`",
+                    node.span,
+                    help=did_you_mean(name, candidates),
                 )
                 return t.ANY
         raise AssertionError(node)  # pragma: no cover
@@ -163,7 +168,7 @@ class ExprChecker:
         lo, hi = size
         if lo is not None or hi is None or hi < 0:
             self.error(
-                "P501",
+                Code.BAD_SIZE_BOUND,
                 f"a size bound on `{what}` declares a maximum only: `[..N]`",
                 span,
                 help=f"e.g. `[..64]`: at most 64 {unit}",
@@ -180,7 +185,7 @@ class ExprChecker:
         if name in self._checking:
             cycle = " → ".join([*self._checking[self._checking.index(name) :], name])
             self.error(
-                "P205",
+                Code.CYCLIC_DEFINITION,
                 f"definition `{name}` refers to itself ({cycle})",
                 decl.name.span,
                 help="definitions cannot be recursive: evaluation must always terminate",
@@ -202,53 +207,19 @@ class ExprChecker:
         finally:
             self._checking.pop()
         self.definitions[name] = definition
-        self._inlined[name] = self._measure(typed.expr)
+        self._inlined[name] = inlining.measure(typed.expr, self._inlined)
         if not self.within_limits(typed.expr, f"definition `{name}`", decl.name.span):
             self._inlined[name] = None  # reported here: not again in every use
         return definition
 
     def within_limits(self, expr: Any, what: str, span: Span | None) -> bool:
         """Report (P701, P702) an expression too large or too deep once its definitions are
-        inlined. Linear: each definition's figures are computed once, from its body."""
-        measured = self._measure(expr)
-        if measured is None:  # uses a definition already reported
-            return False
-        size, depth = measured
-        if size > MAX_INLINED_SIZE:
-            self.error(
-                "P701",
-                f"{what} is {size:,} expression nodes once its definitions are written out; "
-                f"the limit is {MAX_INLINED_SIZE:,}",
-                span,
-                help="definitions are inlined where they are used: a definition that uses "
-                "another twice doubles its size",
-            )
-            return False
-        if depth > MAX_INLINED_DEPTH:
-            self.error(
-                "P702",
-                f"{what} nests {depth:,} levels deep once its definitions are written out; "
-                f"the limit is {MAX_INLINED_DEPTH}",
-                span,
-                help="a chain of definitions each built on the previous one nests one level "
-                "per definition; combine them side by side (`a and b and c`) instead",
-            )
-            return False
-        return True
-
-    def _measure(self, expr: Any) -> tuple[int, int] | None:
-        """(nodes, nesting depth) of `expr` with every definition it uses inlined; None if it
-        uses a definition already reported past a limit."""
-        if isinstance(expr, DefRef):
-            return self._inlined.get(expr.name, (1, 1))
-        size, depth = 1, 0
-        for child in model.children(expr):
-            measured = self._measure(child)
-            if measured is None:
-                return None
-            size += measured[0]
-            depth = max(depth, measured[1])
-        return size, depth + 1
+        inlined; linear, as each definition's figures are computed once, from its body."""
+        measured = inlining.measure(expr, self._inlined)
+        problem = inlining.problem(measured, what) if measured is not None else None
+        if problem is not None:
+            self.error(*problem[:2], span, help=problem[2])
+        return measured is not None and problem is None
 
     def check_range(self, value: Any, type_: t.Type, what: str, span: Span | None) -> bool:
         """Report (P308) a constant outside its declared range (`int[0..]`, or a collection of
@@ -258,7 +229,7 @@ class ExprChecker:
         is_int = isinstance(value, int) and not isinstance(value, bool)
         if isinstance(type_, t.IntType) and is_int and not type_.holds(value):
             self.error(
-                "P308",
+                Code.OUT_OF_RANGE,
                 f"{what} is {_show_int(value)}, outside its type {type_}",
                 span,
                 help="change the value, or widen the declared range",
@@ -269,7 +240,7 @@ class ExprChecker:
     def _no_outcome(self, expr: Any, span: Span | None) -> None:
         if _uses_outcome(expr, self.definitions):
             self.error(
-                "P306",
+                Code.OUTCOME_OUTSIDE_OUTPUT,
                 "a rule's condition cannot depend on the decision",
                 span,
                 help="`decision`, `fired` and definitions using them belong in `output`",
@@ -279,11 +250,11 @@ class ExprChecker:
 
     def _expect(self, typed: Typed, expected: t.Type, span: Span | None) -> None:
         if not t.compatible(typed.type, expected):
-            self.error("P301", f"expected {expected}, found {typed.type}", span)
+            self.error(Code.TYPE_MISMATCH, f"expected {expected}, found {typed.type}", span)
         elif _kind(expected) == "set" and _kind(typed.type) == "list":
             # constant literals were made sets already; a list read from the request may repeat
             self.error(
-                "P301",
+                Code.TYPE_MISMATCH,
                 f"expected {expected}, found {typed.type}",
                 span,
                 help="a list keeps order and repeats; declare the attribute a `set` to use it here",
@@ -298,7 +269,7 @@ class ExprChecker:
             case nodes.BoolLit(value):
                 return Typed(Const(value, span=e.span), t.BOOL)
             case nodes.Absent():
-                self.error("P301", "`-` is only allowed in a table cell", e.span)
+                self.error(Code.ABSENT_OUTSIDE_TABLE, "`-` is only allowed in a table cell", e.span)
                 return Typed(Const(None, span=e.span), t.ANY)
             case nodes.Path():
                 return self._path(e, scope, facts, expected)
@@ -331,7 +302,7 @@ class ExprChecker:
                         for side in (lt, rt):
                             if not t.is_int(side.type):
                                 msg = f"`{op}` compares integers, not {side.type}"
-                                self.error("P301", msg, e.span)
+                                self.error(Code.ORDER_ON_NON_INTEGERS, msg, e.span)
                                 break
                     case Op.EQ | Op.NE:
                         lt, rt = self._set_and_list(lt, rt, e.span)
@@ -365,7 +336,7 @@ class ExprChecker:
                 elem = t.element_of(ct.type)
                 if elem is None:
                     self.error(
-                        "P301",
+                        Code.QUANTIFIER_OVER_NON_COLLECTION,
                         f"`{kind}` ranges over a set or list, not {ct.type}",
                         collection.span,
                     )
@@ -383,7 +354,11 @@ class ExprChecker:
     def _int_operand(self, e: Any, scope: Scope, facts: frozenset[Fact]) -> Typed:
         typed = self._expr(e, scope, facts, t.INT)
         if not t.is_int(typed.type):
-            self.error("P301", f"arithmetic needs integers, not {typed.type}", e.span)
+            self.error(
+                Code.ARITHMETIC_ON_NON_INTEGERS,
+                f"arithmetic needs integers, not {typed.type}",
+                e.span,
+            )
         return typed
 
     def _arith_operand(
@@ -399,9 +374,9 @@ class ExprChecker:
     def _membership(self, elem: t.Type, coll: t.Type, span: Span | None, op: str) -> None:
         inner = t.element_of(coll)
         if inner is None:
-            self.error("P301", f"`{op}` needs a set or list, not {coll}", span)
+            self.error(Code.NOT_A_COLLECTION, f"`{op}` needs a set or list, not {coll}", span)
         elif not t.compatible(elem, inner):
-            self.error("P301", f"{coll} cannot contain {elem}", span)
+            self.error(Code.ELEMENT_DOES_NOT_FIT, f"{coll} cannot contain {elem}", span)
 
     def _set_test(
         self,
@@ -418,7 +393,11 @@ class ExprChecker:
                 rt = self._expr(right, scope, facts, t.STRING)
                 for side, node in ((lt, left), (rt, right)):
                     if not t.is_string(side.type):
-                        self.error("P301", f"`{op}` tests strings, not {side.type}", node.span)
+                        self.error(
+                            Code.STRING_TEST_ON_NON_STRINGS,
+                            f"`{op}` tests strings, not {side.type}",
+                            node.span,
+                        )
             case Op.CONTAINS:
                 lt, elem = self._collection_operand(op, left, scope, facts)
                 rt = self._expr(right, scope, facts, elem)
@@ -429,12 +408,14 @@ class ExprChecker:
                 relem = t.element_of(rt.type)
                 if relem is None:
                     self.error(
-                        "P301",
+                        Code.NOT_A_COLLECTION,
                         f"`{op}` needs a set or list on its right, not {rt.type}",
                         right.span,
                     )
                 elif not t.compatible(elem, relem):
-                    self.error("P301", f"cannot compare {lt.type} with {rt.type}", e.span)
+                    self.error(
+                        Code.INCOMPARABLE, f"cannot compare {lt.type} with {rt.type}", e.span
+                    )
             case _:
                 assert_never(op)
         return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
@@ -446,7 +427,11 @@ class ExprChecker:
         lt = self._expr(left, scope, facts, None)
         elem = t.element_of(lt.type)
         if elem is None:
-            self.error("P301", f"`{op}` needs a set or list on its left, not {lt.type}", left.span)
+            self.error(
+                Code.NOT_A_COLLECTION,
+                f"`{op}` needs a set or list on its left, not {lt.type}",
+                left.span,
+            )
             elem = t.ANY
         return lt, elem
 
@@ -463,7 +448,7 @@ class ExprChecker:
                 side = Typed(Const(frozenset(value), type=set_type, span=side.expr.span), set_type)
             sides.append(side)
         if len(sides) < 2 or not t.compatible(lt.type, rt.type):
-            self.error("P301", f"cannot compare {lt.type} with {rt.type}", span)
+            self.error(Code.INCOMPARABLE, f"cannot compare {lt.type} with {rt.type}", span)
             return lt, rt
         return sides[0], sides[1]
 
@@ -484,7 +469,7 @@ class ExprChecker:
                 elem = typed.type
                 want = want or typed.type
             elif not t.compatible(elem, typed.type):
-                self.error("P301", f"list mixes {elem} and {typed.type}", item.span)
+                self.error(Code.MIXED_LIST, f"list mixes {elem} and {typed.type}", item.span)
             out.append(typed.expr)
         literal = attrs.evolve(e, items=tuple(out))
         if _kind(expected) == "set":  # `[a, b]` where a set is meant: unordered, no duplicates
@@ -505,7 +490,7 @@ class ExprChecker:
     ) -> Typed:
         if func.name not in FUNCTIONS:
             self.error(
-                "P201",
+                Code.UNKNOWN_NAME,
                 f"unknown function `{func.name}`",
                 func.span,
                 help=did_you_mean(func.name, FUNCTIONS),
@@ -513,14 +498,16 @@ class ExprChecker:
             return Typed(Const(None, span=e.span), t.ANY)
         if len(args) != FUNCTIONS[func.name]:
             self.error(
-                "P302",
+                Code.WRONG_COUNT,
                 f"`{func.name}` takes {FUNCTIONS[func.name]} argument, not {len(args)}",
                 e.span,
             )
             return Typed(Const(0, span=e.span), t.INT)
         typed = self._expr(args[0], scope, facts, None)
         if t.element_of(typed.type) is None:
-            self.error("P301", f"`size` needs a set or list, not {typed.type}", args[0].span)
+            self.error(
+                Code.NOT_A_COLLECTION, f"`size` needs a set or list, not {typed.type}", args[0].span
+            )
         return Typed(model.Size(typed.expr, span=e.span), t.INT)
 
     def _has(self, path: nodes.Path, scope: Scope, span: Span | None) -> Typed:
@@ -535,7 +522,7 @@ class ExprChecker:
             )
         if head in scope.locals or head in self.def_decls or head not in _field_names(self.schema):
             self.error(
-                "P301",
+                Code.HAS_ON_NON_ATTRIBUTE,
                 f"`has` tests a context attribute, and `{path.dotted}` is not one",
                 path.span,
             )
@@ -545,7 +532,7 @@ class ExprChecker:
             return Typed(Const(False, span=span), t.ANY)
         if not any(f.optional for f in fields):
             self.warn(
-                "W301",
+                Code.ALWAYS_PRESENT,
                 f"`{path.dotted}` is always present",
                 path.span,
                 help="it has a default or is required, so `has` is always true",
@@ -561,7 +548,7 @@ class ExprChecker:
         for i, part in enumerate(path.parts):
             if not isinstance(record, t.RecordType):
                 self.error(
-                    "P301",
+                    Code.NO_ATTRIBUTES,
                     f"`{'.'.join(path.parts[:i])}` is {record}, which has no attributes",
                     path.span,
                 )
@@ -571,7 +558,7 @@ class ExprChecker:
                 prefix = ".".join(path.parts[:i])
                 names = [f"{prefix}.{f.name}" if prefix else f.name for f in record.fields]
                 self.error(
-                    "P201",
+                    Code.UNKNOWN_NAME,
                     f"unknown attribute `{'.'.join(path.parts[: i + 1])}`",
                     path.span,
                     help=did_you_mean(".".join(path.parts[: i + 1]), names),
@@ -581,7 +568,7 @@ class ExprChecker:
             if facts is not None and field.optional and ("ctx", *path.parts[: i + 1]) not in facts:
                 dotted = ".".join(path.parts[: i + 1])
                 self.error(
-                    "P303",
+                    Code.MAY_BE_ABSENT,
                     f"`{dotted}` is optional and may be absent here",
                     path.span,
                     help=f"test it first: `has {dotted} and ...`",
@@ -598,7 +585,7 @@ class ExprChecker:
             return self._local_path(e, scope, facts)
         if head in scope.columns:
             self.error(
-                "P303",
+                Code.MAY_BE_ABSENT,
                 f"column `{head}` is optional and cannot be read in a condition",
                 e.span,
                 help="give every row a value, or use it only in annotations",
@@ -606,7 +593,7 @@ class ExprChecker:
             return Typed(Const(None, span=e.span), t.ANY)
         if head in self.def_decls:
             if rest:
-                self.error("P301", f"definition `{head}` has no attributes", e.span)
+                self.error(Code.NO_ATTRIBUTES, f"definition `{head}` has no attributes", e.span)
                 return Typed(Const(None, span=e.span), t.ANY)
             definition = self._definition(head)
             if definition is None:
@@ -621,7 +608,7 @@ class ExprChecker:
             ftype = fields[-1].type
             if isinstance(ftype, t.RecordType):
                 self.error(
-                    "P301",
+                    Code.RECORD_READ_WHOLE,
                     f"`{e.dotted}` is a record; name one of its attributes",
                     e.span,
                     help=did_you_mean(
@@ -632,7 +619,7 @@ class ExprChecker:
             return Typed(Attr(e.parts, span=e.span), ftype)
         if head in OUTCOME_NAMES and scope.outcome:
             if rest:
-                self.error("P301", f"`{head}` has no attributes", e.span)
+                self.error(Code.NO_ATTRIBUTES, f"`{head}` has no attributes", e.span)
             otype: t.Type = (
                 self.effect_type if head == "decision" else t.CollectionType("list", self.rule_type)
             )
@@ -649,7 +636,7 @@ class ExprChecker:
                 return member
         if head in OUTCOME_NAMES:
             self.error(
-                "P306",
+                Code.OUTCOME_OUTSIDE_OUTPUT,
                 f"`{head}` is only known inside `output`",
                 e.span,
                 help="rules decide; outputs read the decision",
@@ -663,7 +650,12 @@ class ExprChecker:
             visible.extend(m for enum in self.enums.values() for m in enum.members)
         if scope.outcome:
             visible.extend(OUTCOME_NAMES)
-        self.error("P201", f"unknown name `{e.dotted}`", e.span, help=did_you_mean(head, visible))
+        self.error(
+            Code.UNKNOWN_NAME,
+            f"unknown name `{e.dotted}`",
+            e.span,
+            help=did_you_mean(head, visible),
+        )
         return Typed(Const(None, span=e.span), t.ANY)
 
     def _bare_member(self, name: str, expected: t.Type | None, span: Span | None) -> Typed | None:
@@ -674,7 +666,7 @@ class ExprChecker:
             return Typed(Const(name, type=owners[0], span=span), owners[0])
         if len(owners) > 1:
             self.error(
-                "P201",
+                Code.UNKNOWN_NAME,
                 f"`{name}` is a member of several enums",
                 span,
                 help="qualify it: " + " or ".join(f"`{o.name}.{name}`" for o in owners),
@@ -684,7 +676,7 @@ class ExprChecker:
 
     def _unknown_member(self, enum: t.EnumType, name: str, span: Span | None) -> None:
         self.error(
-            "P204",
+            Code.NOT_A_MEMBER,
             f"`{name}` is not a member of {enum.name}",
             span,
             help=did_you_mean(name, enum.members),
@@ -697,13 +689,15 @@ class ExprChecker:
         for i, part in enumerate(e.parts[1:], start=1):
             if not isinstance(ltype, t.RecordType):
                 self.error(
-                    "P301", f"`{'.'.join(e.parts[:i])}` is {ltype}, which has no attributes", e.span
+                    Code.NO_ATTRIBUTES,
+                    f"`{'.'.join(e.parts[:i])}` is {ltype}, which has no attributes",
+                    e.span,
                 )
                 return Typed(Const(None, span=e.span), t.ANY)
             field = ltype.field(part)
             if field is None:
                 self.error(
-                    "P201",
+                    Code.UNKNOWN_NAME,
                     f"unknown attribute `{'.'.join(e.parts[: i + 1])}`",
                     e.span,
                     help=did_you_mean(
@@ -714,7 +708,7 @@ class ExprChecker:
                 return Typed(Const(None, span=e.span), t.ANY)
             if field.optional and ("local", head, part) not in facts:
                 self.error(
-                    "P303",
+                    Code.MAY_BE_ABSENT,
                     f"`{'.'.join(e.parts[: i + 1])}` may be absent here",
                     e.span,
                     help=f"test it first: `has {'.'.join(e.parts[: i + 1])} and ...`",

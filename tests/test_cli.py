@@ -20,6 +20,7 @@ import policydsl
 from policydsl import cli as cli_module
 from policydsl import parser as parser_module
 from policydsl.cli import cli, main
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
 from policydsl.source import Source, Span
 
@@ -466,7 +467,9 @@ def fake_format(text: str, name: str = "<string>") -> str:
     """Stands in for the formatter: the CLI's job is reading, diffing and writing around it."""
     if "{{" in text:
         source = Source(name, text)
-        raise policydsl.PolicyError([Diagnostic("P100", "bad braces", Span(source, 0, 2))])
+        raise policydsl.PolicyError(
+            [Diagnostic(Code.UNEXPECTED_TOKEN, "bad braces", Span(source, 0, 2))]
+        )
     return "".join(line.rstrip() + "\n" for line in text.splitlines())
 
 

@@ -565,7 +565,7 @@ def test_set_never_equals_a_list() -> None:
             "context { labels: set<string> = []  names: list<string> = [] }\n"
             "effects yes > no default no\ndef same = labels == names\n"
         )
-    assert [d.code for d in info.value.diagnostics if d.severity == "error"] == ["P301"]
+    assert [d.code for d in info.value.diagnostics if d.severity == "error"] == ["P322"]
 
 
 # ---- fail-closed mode --------------------------------------------------------------------------
