@@ -82,8 +82,6 @@ def _describe(err: BaseException) -> tuple[str, int]:
         return f"evaluation failed: {err}", EXIT_FAILED
     if isinstance(err, RecursionError):
         return "input nests too deeply", EXIT_FAILED
-    if isinstance(err, UnicodeDecodeError):
-        return f"cannot read a file as UTF-8 text: {err}", EXIT_FAILED
     if isinstance(err, OSError):
         where = f"{err.filename}: " if err.filename else ""
         return f"{where}{err.strerror or err}", EXIT_FAILED

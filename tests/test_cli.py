@@ -668,3 +668,21 @@ def test_fmt_output_over_the_size_limit_is_a_clean_error(
         assert_clean_failure(result, 1)
         assert "error[P007]: the formatted file would be too large" in result.stderr
     assert path.read_text() == text
+
+
+def test_fmt_reads_files_as_load_does(tmp_path: Path) -> None:
+    """Not UTF-8, binary, hidden text: the located diagnostic `check` gives, exit 1."""
+    cases = {
+        "latin1.policy": (b"# caf\xe9\n", "P003"),
+        "binary.policy": (b"context {\x00}", "P002"),
+        "trojan.policy": ("# a\u2028rule r: deny {}\n".encode(), "P010"),
+    }
+    for name, (data, _) in cases.items():
+        (tmp_path / name).write_bytes(data)
+    result = run("fmt", "--check", tmp_path)
+    assert_clean_failure(result, 1)
+    for name, (_, code) in cases.items():
+        assert re.search(
+            rf"{re.escape(str(tmp_path / name))}:\d+:\d+: error\[{code}\]", result.stderr
+        )
+    assert "3 files with errors" in result.stderr
