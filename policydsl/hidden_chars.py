@@ -39,24 +39,25 @@ def hidden_characters(source: Source) -> list[Diagnostic]:
 def _diagnostic(source: Source, offset: int, ch: str) -> Diagnostic:
     span = Span(source, offset, offset + 1)
     name = f"`{char_name(ch)}`"
+    escape = f"in a string, write it as `\\u{{{ord(ch):x}}}`"
     if ch in _STRAY_LINE_BREAKS:
         return Diagnostic(
             Code.HIDDEN_LINE_BREAK,
             f"{name} is a line break to editors but not to policydsl",
             span,
-            help="use a plain line break (LF or CRLF): in a comment or string this one would "
-            "hide the code after it",
+            help="end the line with LF or CRLF: in a comment this one would hide the code after "
+            f"it; {escape}",
         )
     if ch in BIDI_CONTROLS:
         return Diagnostic(
             Code.BIDI_CONTROL,
             f"bidirectional control {name}: the line displays in a different order than it parses",
             span,
-            help="remove it; policy text, its comments and strings included, may not reorder",
+            help=f"remove it: policy text, comments included, may not reorder; {escape}",
         )
     return Diagnostic(
         Code.CONTROL_CHARACTER,
         f"control character {name} in policy text",
         span,
-        help="remove it: control characters are invisible, or move the terminal's cursor",
+        help=f"remove it: control characters are invisible or move the cursor; {escape}",
     )

@@ -172,3 +172,13 @@ def test_fmt_refuses_a_1gb_file_without_reading_it(tmp_path: Path) -> None:
     assert time.perf_counter() - start < 5.0
     assert result.exit_code == 1
     assert "error[P004]" in result.stderr
+
+
+@pytest.mark.parametrize("ch", ["\u202e", "\x1b", "\u2028"])
+def test_the_help_gives_the_escape_that_writes_it_visibly(ch: str) -> None:
+    raw = HEAD + 'rule r: deny {\n  reason "a' + ch + 'b"\n}\n'
+    [diagnostic] = errors(raw)
+    escape = f"\\u{{{ord(ch):x}}}"
+    assert diagnostic.help is not None and f"`{escape}`" in diagnostic.help
+    policy = policydsl.loads(raw.replace(ch, escape))
+    assert policy.decide({}).reasons == ("a" + ch + "b",)
