@@ -21,7 +21,9 @@ import click
 import policydsl
 from policydsl import strict_json, testing
 from policydsl.codes import Code
+from policydsl.cost import DEFAULT_MAX_COST
 from policydsl.diagnostics import Diagnostic
+from policydsl.engine import check_with_cost
 from policydsl.loader import policy_files
 from policydsl.parser import MAX_SOURCE_BYTES, read_source, source_from_bytes
 from policydsl.terminal import shown
@@ -298,18 +300,31 @@ def cli() -> None:
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_format_option
+@click.option(
+    "--max-cost",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_COST,
+    show_default=True,
+    help="Warn (W501) about rules whose static cost bound is past this many steps.",
+)
 @_debug_option
-def check(paths: tuple[Path, ...], output_format: str) -> None:
+def check(paths: tuple[Path, ...], output_format: str, max_cost: int) -> None:
     """Parse and check policies (default: the standard library).
 
-    Exits 1 on any error; warnings are reported but allowed.
+    Exits 1 on any error; warnings are reported but allowed. Every rule's worst-case cost, from
+    the declared maxima of the request's strings and collections, is checked against --max-cost;
+    the JSON output lists the bounds under `cost`.
     """
     targets = list(paths) or [policydsl.stdlib_path()]
-    diagnostics = list(policydsl.check(targets))
+    diagnostics, cost = check_with_cost(targets, max_cost=max_cost)
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
     if output_format == "json":
-        report = {"ok": errors == 0, "diagnostics": [d.to_dict() for d in diagnostics]}
+        report: dict[str, Any] = {
+            "ok": errors == 0,
+            "diagnostics": [d.to_dict() for d in diagnostics],
+            "cost": None if cost is None else {"limit": max_cost, **cost.to_dict()},
+        }
         click.echo(json.dumps(report, indent=2))
     else:
         for diagnostic in diagnostics:

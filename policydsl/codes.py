@@ -89,6 +89,8 @@ class Code(StrEnum):
     NEVER_FIRES = "W201"
     SAME_CONDITION = "W202"
     ALWAYS_PRESENT = "W301"
+    RULE_TOO_COSTLY = "W501"
+    DECISION_TOO_COSTLY = "W502"
 
 
 @attrs.frozen
@@ -184,4 +186,8 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.NEVER_FIRES: _w("a rule that can never fire (its tests contradict each other)"),
     Code.SAME_CONDITION: _w("two rules that fire on exactly the same requests"),
     Code.ALWAYS_PRESENT: _w("`has` on an attribute that is always present"),
+    Code.RULE_TOO_COSTLY: _w("a rule whose static cost bound passes `--max-cost`"),
+    Code.DECISION_TOO_COSTLY: _w(
+        "a decision whose static cost bound passes `--max-cost` when no single rule's does"
+    ),
 }

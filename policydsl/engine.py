@@ -9,6 +9,7 @@ from typing import Any
 from policydsl import interp, ir, lower, resources
 from policydsl.codes import Code
 from policydsl.context import ContextError, validate
+from policydsl.cost import DEFAULT_MAX_COST, CostReport, cost_diagnostics, policy_cost
 from policydsl.decision import Decision, EvaluationError
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.evaluator import CompiledEvaluator
@@ -91,6 +92,11 @@ class Policy:
             if not self.fail_closed:
                 raise
             return self._refusal(err)
+
+    def cost(self) -> CostReport:
+        """The static cost bounds, in elementary steps: of each rule, of validating a request,
+        of the outputs and of a whole decision (`cost().decision`), from the declared maxima."""
+        return policy_cost(self.checked)
 
     def compiled(self, emit: str = "ir") -> str:
         """The compiled form: the IR's text dump (`ir`) or the generated Python (`python`)."""
@@ -197,9 +203,25 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
     return load(resources.stdlib_path(), backend=backend, fail_closed=fail_closed)
 
 
-def check(paths: Sequence[PolicyPath]) -> list[Diagnostic]:
-    """Every diagnostic for a policy set (errors and warnings); never raises for policy problems."""
-    return load_checked(list(paths) or [resources.stdlib_path()]).diagnostics
+def check(paths: Sequence[PolicyPath], *, max_cost: int = DEFAULT_MAX_COST) -> list[Diagnostic]:
+    """Every diagnostic for a policy set (errors and warnings); never raises for policy problems.
+
+    Rules whose static cost bound is past `max_cost` steps are warnings (W501; W502 for the whole
+    decision).
+    """
+    return check_with_cost(paths, max_cost=max_cost)[0]
+
+
+def check_with_cost(
+    paths: Sequence[PolicyPath], *, max_cost: int = DEFAULT_MAX_COST
+) -> tuple[list[Diagnostic], CostReport | None]:
+    """`check`, with the cost bounds of the policy set (None when it has errors)."""
+    loaded = load_checked(list(paths) or [resources.stdlib_path()])
+    if loaded.checked is None:
+        return loaded.diagnostics, None
+    report = policy_cost(loaded.checked)
+    found = cost_diagnostics(report, loaded.checked, max_cost)
+    return sorted(loaded.diagnostics + found, key=Diagnostic.sort_key), report
 
 
 def stdlib_path() -> Path:
