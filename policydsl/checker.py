@@ -95,6 +95,7 @@ class _Checker(ExprChecker):
                             f"rule id `{rule.id}` is defined twice",
                             rule.span,
                             help=f"the other is at {rule_ids[rule.id]}",
+                            related=_first_at(rule_ids[rule.id]),
                         )
                     rule_ids[rule.id] = rule.span
                     rules.append(rule)
@@ -128,7 +129,11 @@ class _Checker(ExprChecker):
                 if name in seen:
                     where = f"the other is at {seen[name]}"
                     self.error(
-                        Code.DECLARED_TWICE, f"`{name}` is defined twice", d.name.span, help=where
+                        Code.DECLARED_TWICE,
+                        f"`{name}` is defined twice",
+                        d.name.span,
+                        help=where,
+                        related=_first_at(seen[name]),
                     )
                     continue
                 seen[name] = d.name.span
@@ -152,7 +157,7 @@ class _Checker(ExprChecker):
                         Code.DECLARED_TWICE,
                         f"output `{name}` is defined twice",
                         d.name.span,
-                        related=((first, "the first is here"),) if first is not None else (),
+                        related=_first_at(first),
                     )
                 outputs[name] = d.name.span
 
@@ -391,6 +396,7 @@ class _Checker(ExprChecker):
                     f"table `{d.name.name}` has two rows for `{_render(key)}`",
                     row.span,
                     help=f"the other is at {keys[key]}",
+                    related=_first_at(keys[key]),
                 )
             keys[key] = row.span
 
@@ -640,6 +646,11 @@ class _Checker(ExprChecker):
 # ---- helpers on rules, tables and constants -------------------------------------------------
 
 _STRINGS = t.CollectionType("set", t.STRING)
+
+
+def _first_at(span: Span | None) -> tuple[tuple[Span, str], ...]:
+    """The related span of a second declaration: where the first one is."""
+    return ((span, "the first is here"),) if span is not None else ()
 
 
 def _names_used(expr: nodes.Expr) -> set[str]:

@@ -177,3 +177,31 @@ def test_an_output_cannot_take_a_field_of_the_decision(name: str) -> None:
     assert error.code == "P207"
     assert error.message == f"an output cannot be named `{name}`: every decision has that field"
     assert error.help is not None and "reserved: " in error.help
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "first"),
+    [
+        pytest.param("def big = 1\ndef big = 2", "P202", "big", id="definition"),
+        pytest.param(
+            'rule r: deny { when true cite "c" reason "r" }\n'
+            'rule r: allow { when true cite "c" reason "r" }',
+            "P203",
+            "r",
+            id="rule-id",
+        ),
+        pytest.param(
+            "output o: bool { otherwise => true }\noutput o: bool { otherwise => false }",
+            "P202",
+            "o",
+            id="output",
+        ),
+    ],
+)
+def test_a_second_declaration_points_at_the_first(text: str, code: str, first: str) -> None:
+    (error,) = errors_of(text)
+    assert error.code == code
+    ((where, note),) = error.related
+    assert note == "the first is here"
+    assert where.line == HEADER.count("\n") + 1
+    assert spelled(error, text) == (first, [first])
