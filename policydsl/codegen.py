@@ -207,24 +207,31 @@ class _Gen:
         """Read and validate the fields of one record (`source` is a dict).
 
         Records are closed: a key the record does not declare sends the request to `_fallback`,
-        which names it. One C-level subset test (`source.keys() <= NAMES`) decides it, and counts
-        a declared key holding `null` as declared.
+        which names it. The fast test counts the declared keys read with a value: when the
+        record has no more keys than that, it has no others. Only when it has more (a declared
+        key holding `null`, which counts as absent, or an undeclared one) does the exact test
+        `source.keys() <= NAMES` run.
         """
         fields = [s for s in self.slots if s.parent == parent]
-        names = self.hoist(frozenset(s.path[-1] for s in fields), "_N")
-        keys = ast.Call(ast.Attribute(source, "keys", _LOAD), [], [])
-        undeclared = ast.UnaryOp(ast.Not(), ast.Compare(keys, [ast.LtE()], [names]))
-        out: list[ast.stmt] = [ast.If(undeclared, [self._fallback()], [])]
+        count = self.fresh("_c")
+        out: list[ast.stmt] = [_assign(count, ast.Constant(0))]
         for s in fields:
             name = self.slot(s.index)
             read = ast.Call(ast.Attribute(source, "get", _LOAD), [ast.Constant(s.path[-1])], [])
             out.append(_assign(name, read))
-            out.extend(self._validate(s))
+            out.extend(self._validate(s, count))
+        names = self.hoist(frozenset(s.path[-1] for s in fields), "_N")
+        keys = ast.Call(ast.Attribute(source, "keys", _LOAD), [], [])
+        more = ast.Compare(_call("_len", source), [ast.NotEq()], [_name(count)])
+        undeclared = ast.UnaryOp(ast.Not(), ast.Compare(keys, [ast.LtE()], [names]))
+        out.append(ast.If(ast.BoolOp(ast.And(), [more, undeclared]), [self._fallback()], []))
         return out
 
-    def _validate(self, s: ir.Slot) -> list[ast.stmt]:
+    def _validate(self, s: ir.Slot, count: str) -> list[ast.stmt]:
+        """Check one slot's value; `count` counts the record's keys read with a value."""
         name = self.slot(s.index)
         value = _name(name)
+        counted = ast.AugAssign(_store(count), ast.Add(), ast.Constant(1))
         if isinstance(s.type, t.RecordType):
             wrong = _is(_class_of(value), _name("_dict"), negate=True)
             children = self._load_record(s.index, value, present=True)
@@ -234,14 +241,14 @@ class _Gen:
                     ast.If(
                         _is(value, _none()),
                         absent or [ast.Pass()],
-                        [ast.If(wrong, [self._fallback()], []), *children],
+                        [counted, ast.If(wrong, [self._fallback()], []), *children],
                     )
                 ]
             return [
                 ast.If(
                     _is(value, _none()),
                     [_assign(name, _name("_EMPTY"))],
-                    [ast.If(wrong, [self._fallback()], [])],
+                    [counted, ast.If(wrong, [self._fallback()], [])],
                 ),
                 *children,
             ]
@@ -263,13 +270,17 @@ class _Gen:
         stmts: list[ast.stmt]
         if when_absent:
             stmts = [
-                ast.If(_is(value, _none()), when_absent, [ast.If(invalid, [self._fallback()], [])])
+                ast.If(
+                    _is(value, _none()),
+                    when_absent,
+                    [counted, ast.If(invalid, [self._fallback()], [])],
+                )
             ]
         else:
             stmts = [
                 ast.If(
-                    ast.BoolOp(ast.And(), [_is(value, _none(), negate=True), invalid]),
-                    [self._fallback()],
+                    _is(value, _none(), negate=True),
+                    [counted, ast.If(invalid, [self._fallback()], [])],
                     [],
                 )
             ]

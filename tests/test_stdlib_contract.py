@@ -817,6 +817,12 @@ UNDECLARED_CASES = [
     pytest.param(
         {"user": {"age": 30}, "use": None, "request_id": "r-1"}, "request_id", None, id="extra"
     ),
+    pytest.param(
+        {"user": {"age": 30, "id": None, "restricted": None, "age_verified": True}},
+        "user.age_verified",
+        None,
+        id="beside-declared-nulls",
+    ),
 ]
 
 

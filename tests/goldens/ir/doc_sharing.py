@@ -2,88 +2,112 @@ def _decide(_fallback, ctx):
     try:
         if ctx.__class__ is not _dict:
             return _fallback(ctx)
-        if not ctx.keys() <= _N0:
-            return _fallback(ctx)
+        _c1 = 0
         _s0 = ctx.get('actor')
         if _s0 is None:
             _s0 = _EMPTY
-        elif _s0.__class__ is not _dict:
-            return _fallback(ctx)
-        if not _s0.keys() <= _N1:
-            return _fallback(ctx)
+        else:
+            _c1 += 1
+            if _s0.__class__ is not _dict:
+                return _fallback(ctx)
+        _c2 = 0
         _s1 = _s0.get('id')
         if _s1 is None:
             return _fallback(ctx)
-        elif _s1.__class__ is not _str or _len(_s1) > 65536:
-            return _fallback(ctx)
+        else:
+            _c2 += 1
+            if _s1.__class__ is not _str or _len(_s1) > 65536:
+                return _fallback(ctx)
         _s2 = _s0.get('role')
         if _s2 is None:
             return _fallback(ctx)
-        elif _s2 not in _M2:
+        else:
+            _c2 += 1
+            if _s2 not in _M0:
+                return _fallback(ctx)
+        if _len(_s0) != _c2 and (not _s0.keys() <= _N1):
             return _fallback(ctx)
         _s3 = ctx.get('document')
         if _s3 is None:
             _s3 = _EMPTY
-        elif _s3.__class__ is not _dict:
-            return _fallback(ctx)
-        if not _s3.keys() <= _N3:
-            return _fallback(ctx)
+        else:
+            _c1 += 1
+            if _s3.__class__ is not _dict:
+                return _fallback(ctx)
+        _c3 = 0
         _s4 = _s3.get('owner_id')
         if _s4 is None:
             return _fallback(ctx)
-        elif _s4.__class__ is not _str or _len(_s4) > 65536:
-            return _fallback(ctx)
+        else:
+            _c3 += 1
+            if _s4.__class__ is not _str or _len(_s4) > 65536:
+                return _fallback(ctx)
         _s5 = _s3.get('level')
         if _s5 is None:
             _s5 = 'internal'
-        elif _s5 not in _M4:
+        else:
+            _c3 += 1
+            if _s5 not in _M2:
+                return _fallback(ctx)
+        if _len(_s3) != _c3 and (not _s3.keys() <= _N3):
             return _fallback(ctx)
         _s6 = ctx.get('share')
         if _s6 is None:
             _s6 = _EMPTY
-        elif _s6.__class__ is not _dict:
-            return _fallback(ctx)
-        if not _s6.keys() <= _N5:
-            return _fallback(ctx)
+        else:
+            _c1 += 1
+            if _s6.__class__ is not _dict:
+                return _fallback(ctx)
+        _c4 = 0
         _s7 = _s6.get('audience')
         if _s7 is None:
             return _fallback(ctx)
-        elif _s7 not in _M6:
-            return _fallback(ctx)
+        else:
+            _c4 += 1
+            if _s7 not in _M4:
+                return _fallback(ctx)
         _s8 = _s6.get('recipients')
         if _s8 is None:
-            _s8 = _K7
-        elif _s8.__class__ not in _SEQS or _len(_s8) > 10000:
-            return _fallback(ctx)
-        for _e1 in _s8:
-            if _e1.__class__ is not _str or _len(_e1) > 65536:
+            _s8 = _K5
+        else:
+            _c4 += 1
+            if _s8.__class__ not in _SEQS or _len(_s8) > 10000:
+                return _fallback(ctx)
+        for _e5 in _s8:
+            if _e5.__class__ is not _str or _len(_e5) > 65536:
                 return _fallback(ctx)
         _s8 = _tuple(_s8)
         _s9 = _s6.get('expires_days')
-        if _s9 is not None and (_s9.__class__ is not _int or _s9 < 1):
+        if _s9 is not None:
+            _c4 += 1
+            if _s9.__class__ is not _int or _s9 < 1:
+                return _fallback(ctx)
+        if _len(_s6) != _c4 and (not _s6.keys() <= _N6):
+            return _fallback(ctx)
+        if _len(ctx) != _c1 and (not ctx.keys() <= _N7):
             return _fallback(ctx)
         _fired = []
         _t0 = _s2 in _K8
         _t1 = _s4 == _s1
         if _t1 or _t0:
             _fired.append(1)
-        if _s7 != 'external' and _any((not _v2.endswith('@example.com') for _v2 in _s8)):
+        if _s7 != 'external' and _any((not _v6.endswith('@example.com') for _v6 in _s8)):
             _fired.append(3)
-        _fired += _IA9.get(_s5, _K7)
-        _k3 = _IR10.get(_s5)
-        if _k3 is not None:
-            if _k3 < 1:
+        _fired += _IA9.get(_s5, _K5)
+        _k7 = _IR10.get(_s5)
+        if _k7 is not None:
+            if _k7 < 1:
                 if _t1 or _t0:
                     _fired.append(0)
                 if _s7 not in _K11:
                     _fired.append(4)
-            elif _k3 < 2:
+            elif _k7 < 2:
                 if _s7 not in _K12:
                     _fired.append(5)
-            elif _s7 not in _M6:
+            elif _s7 not in _M4:
                 _fired.append(6)
-        _k4 = _IR13.get(_s7)
-        if _k4 is not None:
+        _k8 = _IR13.get(_s7)
+        if _k8 is not None:
             if not (_s9 is not None and _s9 <= 30):
                 _fired.append(2)
         _key = _tuple(_fired)
@@ -107,4 +131,4 @@ def _decide(_fallback, ctx):
         return _fallback(ctx)
 
 def _flags(_decision, _fired):
-    return (_decision == 'forbid' and _any(('risk' in _v5 and _v5['risk'] == 'high' for _v5 in _fired)), _decision == 'forbid', _any(('sensitive' in _v6['tags'] for _v6 in _fired)))
+    return (_decision == 'forbid' and _any(('risk' in _v9 and _v9['risk'] == 'high' for _v9 in _fired)), _decision == 'forbid', _any(('sensitive' in _v10['tags'] for _v10 in _fired)))

@@ -2,79 +2,111 @@ def _decide(_fallback, ctx):
     try:
         if ctx.__class__ is not _dict:
             return _fallback(ctx)
-        if not ctx.keys() <= _N0:
-            return _fallback(ctx)
+        _c1 = 0
         _s0 = ctx.get('user')
         if _s0 is None:
             _s0 = _EMPTY
-        elif _s0.__class__ is not _dict:
-            return _fallback(ctx)
-        if not _s0.keys() <= _N1:
-            return _fallback(ctx)
+        else:
+            _c1 += 1
+            if _s0.__class__ is not _dict:
+                return _fallback(ctx)
+        _c2 = 0
         _s1 = _s0.get('id')
-        if _s1 is not None and (_s1.__class__ is not _str or _len(_s1) > 256):
-            return _fallback(ctx)
+        if _s1 is not None:
+            _c2 += 1
+            if _s1.__class__ is not _str or _len(_s1) > 256:
+                return _fallback(ctx)
         _s2 = _s0.get('age')
-        if _s2 is not None and (_s2.__class__ is not _int or _s2 < 0):
-            return _fallback(ctx)
+        if _s2 is not None:
+            _c2 += 1
+            if _s2.__class__ is not _int or _s2 < 0:
+                return _fallback(ctx)
         _s3 = _s0.get('parental_consent')
         if _s3 is None:
             _s3 = False
-        elif _s3.__class__ is not _bool:
-            return _fallback(ctx)
+        else:
+            _c2 += 1
+            if _s3.__class__ is not _bool:
+                return _fallback(ctx)
         _s4 = _s0.get('prior_violations')
         if _s4 is None:
             _s4 = 0
-        elif _s4.__class__ is not _int or _s4 < 0:
-            return _fallback(ctx)
+        else:
+            _c2 += 1
+            if _s4.__class__ is not _int or _s4 < 0:
+                return _fallback(ctx)
         _s5 = _s0.get('restricted')
         if _s5 is None:
             _s5 = False
-        elif _s5.__class__ is not _bool:
+        else:
+            _c2 += 1
+            if _s5.__class__ is not _bool:
+                return _fallback(ctx)
+        if _len(_s0) != _c2 and (not _s0.keys() <= _N0):
             return _fallback(ctx)
         _s6 = ctx.get('use')
         if _s6 is None:
             _s6 = _EMPTY
-        elif _s6.__class__ is not _dict:
-            return _fallback(ctx)
-        if not _s6.keys() <= _N2:
-            return _fallback(ctx)
+        else:
+            _c1 += 1
+            if _s6.__class__ is not _dict:
+                return _fallback(ctx)
+        _c3 = 0
         _s7 = _s6.get('domain')
         if _s7 is None:
             _s7 = 'general'
-        elif _s7 not in _M3:
-            return _fallback(ctx)
+        else:
+            _c3 += 1
+            if _s7 not in _M1:
+                return _fallback(ctx)
         _s8 = _s6.get('professional_oversight')
         if _s8 is None:
             _s8 = False
-        elif _s8.__class__ is not _bool:
-            return _fallback(ctx)
+        else:
+            _c3 += 1
+            if _s8.__class__ is not _bool:
+                return _fallback(ctx)
         _s9 = _s6.get('legally_permitted')
         if _s9 is None:
             _s9 = False
-        elif _s9.__class__ is not _bool:
+        else:
+            _c3 += 1
+            if _s9.__class__ is not _bool:
+                return _fallback(ctx)
+        if _len(_s6) != _c3 and (not _s6.keys() <= _N2):
             return _fallback(ctx)
         _s10 = ctx.get('content')
         if _s10 is None:
             _s10 = _EMPTY
-        elif _s10.__class__ is not _dict:
-            return _fallback(ctx)
-        if not _s10.keys() <= _N4:
-            return _fallback(ctx)
+        else:
+            _c1 += 1
+            if _s10.__class__ is not _dict:
+                return _fallback(ctx)
+        _c4 = 0
         _s11 = _s10.get('categories')
         if _s11 is None:
-            _s11 = _K5
-        elif _s11.__class__ not in _SEQS or _len(_s11) > 10000:
-            return _fallback(ctx)
+            _s11 = _K3
+        else:
+            _c4 += 1
+            if _s11.__class__ not in _SEQS or _len(_s11) > 10000:
+                return _fallback(ctx)
         _s12 = _s10.get('subject_consent')
         if _s12 is None:
             _s12 = False
-        elif _s12.__class__ is not _bool:
-            return _fallback(ctx)
+        else:
+            _c4 += 1
+            if _s12.__class__ is not _bool:
+                return _fallback(ctx)
         _s13 = _s10.get('guardian_consent')
         if _s13 is None:
             _s13 = False
-        elif _s13.__class__ is not _bool:
+        else:
+            _c4 += 1
+            if _s13.__class__ is not _bool:
+                return _fallback(ctx)
+        if _len(_s10) != _c4 and (not _s10.keys() <= _N4):
+            return _fallback(ctx)
+        if _len(ctx) != _c1 and (not ctx.keys() <= _N5):
             return _fallback(ctx)
         _fired = []
         _t0 = _s2 is not None
@@ -85,9 +117,9 @@ def _decide(_fallback, ctx):
         if _s5:
             _fired.append(51)
         _fired += _IA6.get(_s7, _K7)
-        _k1 = _IR8.get(_s7)
-        if _k1 is not None:
-            if _k1 < 1:
+        _k5 = _IR8.get(_s7)
+        if _k5 is not None:
+            if _k5 < 1:
                 if _s8:
                     _fired.append(18)
                 if not _s8:
@@ -97,16 +129,16 @@ def _decide(_fallback, ctx):
                     _fired.append(21)
                 if _s9:
                     _fired.append(22)
-        for _e2 in _s11:
-            _fired += _IA9[_e2]
-            _k3 = _IR10.get(_e2)
-            if _k3 is not None:
-                if _k3 < 6:
-                    if _k3 < 3:
-                        if _k3 < 1:
+        for _e6 in _s11:
+            _fired += _IA9[_e6]
+            _k7 = _IR10.get(_e6)
+            if _k7 is not None:
+                if _k7 < 6:
+                    if _k7 < 3:
+                        if _k7 < 1:
                             if not _s12:
                                 _fired.append(15)
-                        elif _k3 < 2:
+                        elif _k7 < 2:
                             if _s7 in _K11 and (not _s9):
                                 _fired.append(17)
                         else:
@@ -114,12 +146,12 @@ def _decide(_fallback, ctx):
                                 _fired.append(0)
                             if not _s8:
                                 _fired.append(7)
-                    elif _k3 < 4:
+                    elif _k7 < 4:
                         if _s8:
                             _fired.append(1)
                         if not _s8:
                             _fired.append(8)
-                    elif _k3 < 5:
+                    elif _k7 < 5:
                         if _s8:
                             _fired.append(2)
                         if not _s8:
@@ -129,11 +161,11 @@ def _decide(_fallback, ctx):
                             _fired.append(3)
                         if not _s8:
                             _fired.append(10)
-                elif _k3 < 9:
-                    if _k3 < 7:
+                elif _k7 < 9:
+                    if _k7 < 7:
                         if not _s13:
                             _fired.append(23)
-                    elif _k3 < 8:
+                    elif _k7 < 8:
                         if _s8:
                             _fired.append(4)
                         if not _s8:
@@ -143,12 +175,12 @@ def _decide(_fallback, ctx):
                             _fired.append(27)
                         if _s9:
                             _fired.append(28)
-                elif _k3 < 10:
+                elif _k7 < 10:
                     if not _s9:
                         _fired.append(52)
                     if _s9:
                         _fired.append(53)
-                elif _k3 < 11:
+                elif _k7 < 11:
                     if _s8:
                         _fired.append(5)
                     if not _s8:
@@ -185,4 +217,4 @@ def _decide(_fallback, ctx):
         return _fallback(ctx)
 
 def _flags(_decision, _fired):
-    return (_decision != 'deny', not _any((_v4['effect'] == 'deny' and 'severity' in _v4 for _v4 in _fired)), _any((_v5['effect'] == 'deny' and 'severity' in _v5 and (_v5['severity'] == 'critical') for _v5 in _fired)), _any((_v6['effect'] == 'deny' and 'severity' in _v6 and (_v6['severity'] == 'high') for _v6 in _fired)))
+    return (_decision != 'deny', not _any((_v8['effect'] == 'deny' and 'severity' in _v8 for _v8 in _fired)), _any((_v9['effect'] == 'deny' and 'severity' in _v9 and (_v9['severity'] == 'critical') for _v9 in _fired)), _any((_v10['effect'] == 'deny' and 'severity' in _v10 and (_v10['severity'] == 'high') for _v10 in _fired)))
