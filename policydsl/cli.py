@@ -49,8 +49,8 @@ Exit codes:
   3  invalid request: not JSON, too large or deeply nested, or a context
      that breaks the policy's schema
   4  internal error (a bug in policydsl: rerun with --debug)
-  141  the output was closed early (`policyc eval --batch ... | head`),
-     ended quietly: 128 + SIGPIPE, as other tools exit
+  141  the output was closed early (`... | head`): ended quietly,
+       128 + SIGPIPE, as other tools exit
 """
 
 F = TypeVar("F", bound=Callable[..., Any])
