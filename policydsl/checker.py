@@ -1,8 +1,9 @@
 """The checker: declares a policy set's names, checks its declarations, expands table rules.
 
 It turns the syntax nodes of every file of a policy set into one `CheckedPolicy`, or collects every
-problem it finds as diagnostics (it never stops at the first). Expressions are checked by the base
-class, `typecheck.ExprChecker`.
+problem it finds as diagnostics (it never stops at the first). It first builds the immutable
+`environment.Environment` from the declarations, then checks each declaration's expressions against
+it with a `typecheck.ExprChecker` (which it uses, not extends).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
 from policydsl.diagnostics import Diagnostic, did_you_mean
+from policydsl.environment import Environment
 from policydsl.model import Const, Local
 from policydsl.source import Span
 from policydsl.typecheck import BUILTIN_TYPES, NOT_CONST, ExprChecker, Scope, const_value
@@ -35,14 +37,41 @@ def check(files: Sequence[nodes.PolicyFile]) -> tuple[model.CheckedPolicy | None
     return policy, diags
 
 
-class _Checker(ExprChecker):
+class _Checker:
+    """Builds the `Environment` from the declarations, then checks every declaration's
+    expressions against it with one `ExprChecker`."""
+
     def __init__(self) -> None:
-        super().__init__()
+        self.diagnostics: list[Diagnostic] = []
+        # the declarations, as they are read; `_freeze` makes them the environment
+        self.enums: dict[str, t.EnumType] = {}
+        self.effect_type = t.EnumType("effect", ())
+        self.schema = t.RecordType("context", ())
+        self.rule_type = t.RecordType("rule", ())
         self.annotations: dict[str, t.Type] = {}
         self.obligations: dict[str, nodes.Ident] = {}
+        self.def_decls: dict[str, nodes.DefDecl] = {}
         self.tables: dict[str, nodes.TableDecl] = {}
+        self.global_names: dict[str, tuple[str, Span | None]] = {}
+        self.exprs = ExprChecker(Environment(), self.diagnostics)
         self._row_cache: dict[int, list[Any]] = {}  # by id(row): each row is checked once
         self._column_cache: dict[int, tuple[t.Type, bool]] = {}  # by id(column)
+
+    def _freeze(self) -> None:
+        """Give the expression checker the environment the declarations read so far make.
+        Types and constants in declarations (a default, an annotation's type) are checked
+        against the declarations before them; every rule, table and output against all."""
+        self.exprs.env = Environment(
+            enums=self.enums,
+            effect_type=self.effect_type,
+            schema=self.schema,
+            rule_type=self.rule_type,
+            annotations=self.annotations,
+            obligations=frozenset(self.obligations),
+            def_decls=self.def_decls,
+            tables=self.tables,
+            global_names=self.global_names,
+        )
 
     # ---- the whole set ------------------------------------------------------------------------
 
@@ -52,6 +81,7 @@ class _Checker(ExprChecker):
         self._declare_names(decls)
         self._declare_enums([d for d in decls if isinstance(d, nodes.EnumDecl)])
         self._declare_effects([d for d in decls if isinstance(d, nodes.EffectsDecl)], first_span)
+        self._freeze()  # the types a declaration may name; the context's defaults are read next
         self._declare_schema([d for d in decls if isinstance(d, nodes.ContextDecl)], first_span)
         self._declare_global_names(decls)
         for d in decls:
@@ -60,7 +90,7 @@ class _Checker(ExprChecker):
             elif isinstance(d, nodes.ObligationsDecl):
                 for ident in d.names:
                     if ident.name in self.obligations:
-                        self.error(
+                        self.exprs.error(
                             Code.DECLARED_TWICE,
                             f"obligation `{ident.name}` is declared twice",
                             ident.span,
@@ -76,12 +106,13 @@ class _Checker(ExprChecker):
                 *(t.FieldType(n, ty, optional=True) for n, ty in self.annotations.items()),
             ),
         )
+        self._freeze()  # complete: everything below is checked against this environment
         for name in self._definition_order():  # each one's definitions first: no recursion
-            self._definition(name)
+            self.exprs.definition(name)
         for d in decls:
             if isinstance(d, nodes.DefDecl):
                 if self.def_decls.get(d.name.name) is d:  # a clashing name was reported (P202)
-                    self._definition(d.name.name)
+                    self.exprs.definition(d.name.name)
             elif isinstance(d, nodes.TableDecl):
                 self._check_table(d)
         rules: list[model.Rule] = []
@@ -90,7 +121,7 @@ class _Checker(ExprChecker):
             if isinstance(d, nodes.RuleDecl):
                 for rule in self._check_rule(d):
                     if rule.id in rule_ids:
-                        self.error(
+                        self.exprs.error(
                             Code.DUPLICATE_RULE,
                             f"rule id `{rule.id}` is defined twice",
                             rule.span,
@@ -109,7 +140,7 @@ class _Checker(ExprChecker):
             rule_type=self.rule_type,
             annotations=dict(self.annotations),
             obligations=tuple(sorted(self.obligations)),
-            definitions=dict(self.definitions),
+            definitions=dict(self.exprs.definitions),
             rules=tuple(sorted(rules, key=lambda r: r.id)),
             outputs=tuple(outputs),
             refuse_effect=self._refuse_effect,
@@ -124,11 +155,13 @@ class _Checker(ExprChecker):
             if isinstance(d, nodes.EnumDecl | nodes.DefDecl | nodes.TableDecl):
                 name = d.name.name
                 if name in BUILTIN_TYPES:
-                    self.error(Code.DECLARED_TWICE, f"`{name}` is a built-in type", d.name.span)
+                    self.exprs.error(
+                        Code.DECLARED_TWICE, f"`{name}` is a built-in type", d.name.span
+                    )
                     continue
                 if name in seen:
                     where = f"the other is at {seen[name]}"
-                    self.error(
+                    self.exprs.error(
                         Code.DECLARED_TWICE,
                         f"`{name}` is defined twice",
                         d.name.span,
@@ -144,7 +177,7 @@ class _Checker(ExprChecker):
             elif isinstance(d, nodes.OutputDecl):
                 name = d.name.name
                 if name in RESERVED_OUTPUT_NAMES:
-                    self.error(
+                    self.exprs.error(
                         Code.RESERVED_OUTPUT_NAME,
                         f"an output cannot be named `{name}`: every decision has that field",
                         d.name.span,
@@ -153,7 +186,7 @@ class _Checker(ExprChecker):
                     )
                 elif name in outputs:
                     first = outputs[name]
-                    self.error(
+                    self.exprs.error(
                         Code.DECLARED_TWICE,
                         f"output `{name}` is defined twice",
                         d.name.span,
@@ -181,8 +214,9 @@ class _Checker(ExprChecker):
                         f"the context attribute `{f.name.name}`",
                         f.name.span,
                     )
+        self._freeze()  # what a definition's name may hide
         for name, decl in list(self.def_decls.items()):
-            if self.hides("definition", decl.name):
+            if self.exprs.hides("definition", decl.name):
                 del self.def_decls[name]  # the def would silently win in every rule
         for name, decl in self.def_decls.items():
             self.global_names[name] = (f"the definition `{name}`", decl.name.span)
@@ -215,14 +249,14 @@ class _Checker(ExprChecker):
                     done.add(name)
                     path.append(name)
                     pending.append(sorted(uses[name]))
-        return [name for name in order if name not in self.cyclic]
+        return [name for name in order if name not in self.exprs.cyclic]
 
     def _report_cycle(self, cycle: list[str]) -> None:
         name = cycle[0]
-        if name in self.cyclic:
+        if name in self.exprs.cyclic:
             return
-        self.cyclic.add(name)
-        self.error(
+        self.exprs.cyclic.add(name)
+        self.exprs.error(
             Code.CYCLIC_DEFINITION,
             f"definition `{name}` refers to itself ({' → '.join(cycle)})",
             self.def_decls[name].name.span,
@@ -234,7 +268,7 @@ class _Checker(ExprChecker):
             members: dict[str, None] = {}  # ordered, and a quick test for repeats
             for m in d.members:
                 if m.name in members:
-                    self.error(
+                    self.exprs.error(
                         Code.DECLARED_TWICE, f"enum `{d.name.name}` lists `{m.name}` twice", m.span
                     )
                 else:
@@ -247,7 +281,7 @@ class _Checker(ExprChecker):
         self._effects_span: Span | None = decls[0].span if decls else None
         if not decls:
             span = Span(file_span.source, 0, 0) if file_span else None
-            self.error(
+            self.exprs.error(
                 Code.MISSING_DECLARATION,
                 "the policy declares no effects",
                 span,
@@ -255,19 +289,21 @@ class _Checker(ExprChecker):
             )
             return
         for extra in decls[1:]:
-            self.error(Code.SECOND_DECLARATION, "effects are declared more than once", extra.span)
+            self.exprs.error(
+                Code.SECOND_DECLARATION, "effects are declared more than once", extra.span
+            )
         d = decls[0]
         order: list[str] = []
         for ident in d.order:
             if ident.name in order:
-                self.error(
+                self.exprs.error(
                     Code.DECLARED_TWICE, f"effect `{ident.name}` is listed twice", ident.span
                 )
             else:
                 order.append(ident.name)
         self.effect_type = t.EnumType("effect", tuple(order))
         if d.default.name not in order:
-            self.error(
+            self.exprs.error(
                 Code.UNKNOWN_NAME,
                 f"unknown effect `{d.default.name}`",
                 d.default.span,
@@ -277,7 +313,7 @@ class _Checker(ExprChecker):
             self._default_effect = d.default.name
         if d.refuse is not None:
             if d.refuse.name not in order:
-                self.error(
+                self.exprs.error(
                     Code.UNKNOWN_NAME,
                     f"unknown effect `{d.refuse.name}`",
                     d.refuse.span,
@@ -289,7 +325,7 @@ class _Checker(ExprChecker):
     def _declare_schema(self, decls: list[nodes.ContextDecl], file_span: Span | None) -> None:
         if not decls:
             span = Span(file_span.source, 0, 0) if file_span else None
-            self.error(
+            self.exprs.error(
                 Code.MISSING_DECLARATION,
                 "the policy declares no `context`",
                 span,
@@ -297,14 +333,16 @@ class _Checker(ExprChecker):
             )
             return
         for extra in decls[1:]:
-            self.error(Code.SECOND_DECLARATION, "`context` is declared more than once", extra.span)
+            self.exprs.error(
+                Code.SECOND_DECLARATION, "`context` is declared more than once", extra.span
+            )
         self.schema = self._record("context", decls[0].fields)
 
     def _record(self, name: str, fields: Iterable[nodes.Field]) -> t.RecordType:
         out: list[t.FieldType] = []
         for f in fields:
             if any(o.name == f.name.name for o in out):
-                self.error(
+                self.exprs.error(
                     Code.DECLARED_TWICE,
                     f"attribute `{name}.{f.name.name}` is declared twice",
                     f.span,
@@ -316,11 +354,11 @@ class _Checker(ExprChecker):
             if isinstance(inner, nodes.RecordType):
                 ftype: t.Type = self._record(path, inner.fields)
             else:
-                ftype = self._type(inner)
+                ftype = self.exprs.resolve_type(inner)
             default = t.MISSING
             if f.default is not None:
                 if optional:
-                    self.error(
+                    self.exprs.error(
                         Code.OPTIONAL_WITH_DEFAULT,
                         f"`{path}` is optional and has a default",
                         f.default.span,
@@ -342,7 +380,7 @@ class _Checker(ExprChecker):
         else:
             return
         if size > limit:
-            self.error(
+            self.exprs.error(
                 Code.DEFAULT_TOO_LARGE,
                 f"the default of `{path}` has {size} {unit}; `{path}` holds at most {limit}",
                 span,
@@ -351,19 +389,21 @@ class _Checker(ExprChecker):
     def _declare_annotation(self, d: nodes.AnnotationDecl) -> None:
         name = d.name.name
         if name in self.annotations:
-            self.error(Code.DECLARED_TWICE, f"annotation `{name}` is declared twice", d.name.span)
+            self.exprs.error(
+                Code.DECLARED_TWICE, f"annotation `{name}` is declared twice", d.name.span
+            )
         elif name in _RULE_CLAUSE_WORDS:
-            self.error(
+            self.exprs.error(
                 Code.DECLARED_TWICE, f"`{name}` is a rule clause, not an annotation", d.name.span
             )
         elif name in ("id", "effect"):
-            self.error(
+            self.exprs.error(
                 Code.DECLARED_TWICE,
                 f"`{name}` is a field of every fired rule, not an annotation",
                 d.name.span,
                 help="choose another name for the annotation",
             )
-        self.annotations[name] = self._type(d.type)
+        self.annotations[name] = self.exprs.resolve_type(d.type)
 
     # ---- tables -------------------------------------------------------------------------------
 
@@ -371,17 +411,17 @@ class _Checker(ExprChecker):
         names: set[str] = set()
         for col in d.columns:
             if col.name.name in names:
-                self.error(
+                self.exprs.error(
                     Code.DECLARED_TWICE,
                     f"column `{col.name.name}` is declared twice",
                     col.name.span,
                 )
             names.add(col.name.name)
-            self.hides("column", col.name)
+            self.exprs.hides("column", col.name)
         keys: dict[Any, Span | None] = {}
         for row in d.rows:
             if len(row.cells) != len(d.columns):
-                self.error(
+                self.exprs.error(
                     Code.WRONG_COUNT,
                     f"row has {len(row.cells)} cells but table `{d.name.name}` has "
                     f"{len(d.columns)} columns",
@@ -391,7 +431,7 @@ class _Checker(ExprChecker):
                 continue
             key = _hashable(self._row_values(d, row)[0] if d.columns else None)
             if key in keys:
-                self.error(
+                self.exprs.error(
                     Code.DUPLICATE_RULE,
                     f"table `{d.name.name}` has two rows for `{_render(key)}`",
                     row.span,
@@ -404,7 +444,7 @@ class _Checker(ExprChecker):
         if id(col) not in self._column_cache:  # resolve (and report) each column's type once
             optional = isinstance(col.type, nodes.OptionalType)
             inner = col.type.inner if isinstance(col.type, nodes.OptionalType) else col.type
-            self._column_cache[id(col)] = (self._type(inner), optional)
+            self._column_cache[id(col)] = (self.exprs.resolve_type(inner), optional)
         return self._column_cache[id(col)]
 
     def _row_values(self, table: nodes.TableDecl, row: nodes.Row) -> list[Any]:
@@ -415,7 +455,7 @@ class _Checker(ExprChecker):
             ctype, optional = self._column_type(col)
             if isinstance(cell, nodes.Absent):
                 if not optional:
-                    self.error(
+                    self.exprs.error(
                         Code.CELL_NEEDS_VALUE,
                         f"column `{col.name.name}` needs a value",
                         cell.span,
@@ -428,13 +468,13 @@ class _Checker(ExprChecker):
         return values
 
     def _constant(self, node: Any, expected: t.Type, what: str) -> Any:
-        typed = self._expr(node, Scope(), frozenset(), expected)
-        self._expect(typed, expected, node.span)
+        typed = self.exprs.expr(node, Scope(), frozenset(), expected)
+        self.exprs.expect(typed, expected, node.span)
         value = const_value(typed.expr)
         if value is NOT_CONST:
-            self.error(Code.NOT_CONSTANT, f"{what} must be a constant", node.span)
+            self.exprs.error(Code.NOT_CONSTANT, f"{what} must be a constant", node.span)
             return None
-        self.check_range(value, expected, what, node.span)
+        self.exprs.check_range(value, expected, what, node.span)
         return _coerce(value, expected)
 
     # ---- rules --------------------------------------------------------------------------------
@@ -442,7 +482,7 @@ class _Checker(ExprChecker):
     def _check_rule(self, d: nodes.RuleDecl) -> list[model.Rule]:
         effect = d.effect.name
         if not self.effect_type.has(effect) and self.effect_type.members:  # else P401
-            self.error(
+            self.exprs.error(
                 Code.UNKNOWN_NAME,
                 f"unknown effect `{effect}`",
                 d.effect.span,
@@ -453,7 +493,7 @@ class _Checker(ExprChecker):
         if d.table is not None:
             table = self.tables.get(d.table.name)
             if table is None:
-                self.error(
+                self.exprs.error(
                     Code.UNKNOWN_NAME,
                     f"unknown table `{d.table.name}`",
                     d.table.span,
@@ -475,7 +515,7 @@ class _Checker(ExprChecker):
         for kind, found in by_kind.items():
             if kind is not nodes.AnnotationClause and len(found) > 1:
                 word = found[1].span.source.text[found[1].span.start :].split()[0]
-                self.error(
+                self.exprs.error(
                     Code.CLAUSE_TWICE,
                     f"rule `{d.name.name}` has more than one `{word}`",
                     found[1].span,
@@ -483,33 +523,33 @@ class _Checker(ExprChecker):
 
         condition: Any = Const(True)
         for clause in by_kind.get(nodes.WhenClause, [])[:1]:
-            typed = self._expr(clause.condition, scope, frozenset(), t.BOOL)
-            self._expect(typed, t.BOOL, clause.condition.span)
+            typed = self.exprs.expr(clause.condition, scope, frozenset(), t.BOOL)
+            self.exprs.expect(typed, t.BOOL, clause.condition.span)
             condition = typed.expr  # `decision` and outcome definitions: reported by _path
-            self.within_limits(condition, f"rule `{d.name.name}`", clause.condition.span)
+            self.exprs.within_limits(condition, f"rule `{d.name.name}`", clause.condition.span)
         cite_expr: Any = None
         for clause in by_kind.get(nodes.CiteClause, [])[:1]:
-            typed = self._expr(clause.value, scope, frozenset(), None)
+            typed = self.exprs.expr(clause.value, scope, frozenset(), None)
             if not (t.is_string(typed.type) or t.compatible(typed.type, _STRINGS)):
-                self.error(
+                self.exprs.error(
                     Code.CITE_NOT_STRINGS,
                     f"`cite` takes a string or a set of strings, not {typed.type}",
                     clause.value.span,
                 )
             cite_expr = typed.expr
         if cite_expr is None:
-            self.warn(Code.NO_CITATION, f"rule `{d.name.name}` cites no clause", d.name.span)
+            self.exprs.warn(Code.NO_CITATION, f"rule `{d.name.name}` cites no clause", d.name.span)
         reason = ""
         for clause in by_kind.get(nodes.ReasonClause, [])[:1]:
             reason = clause.template
             self._check_template(clause, columns)
         if not by_kind.get(nodes.ReasonClause):
-            self.warn(Code.NO_REASON, f"rule `{d.name.name}` gives no reason", d.name.span)
+            self.exprs.warn(Code.NO_REASON, f"rule `{d.name.name}` gives no reason", d.name.span)
         obligations: list[str] = []
         for clause in by_kind.get(nodes.ObligationsClause, [])[:1]:
             for ident in clause.names:
                 if ident.name not in self.obligations:
-                    self.error(
+                    self.exprs.error(
                         Code.UNKNOWN_NAME,
                         f"unknown obligation `{ident.name}`",
                         ident.span,
@@ -522,7 +562,7 @@ class _Checker(ExprChecker):
         for clause in by_kind.get(nodes.AnnotationClause, []):
             name = clause.name.name
             if name not in self.annotations:
-                self.error(
+                self.exprs.error(
                     Code.UNKNOWN_NAME,
                     f"unknown annotation `{name}`",
                     clause.name.span,
@@ -531,14 +571,16 @@ class _Checker(ExprChecker):
                 )
                 continue
             if any(a[0] == name for a in annotations):
-                self.error(Code.CLAUSE_TWICE, f"annotation `{name}` is given twice", clause.span)
+                self.exprs.error(
+                    Code.CLAUSE_TWICE, f"annotation `{name}` is given twice", clause.span
+                )
                 continue
             atype = self.annotations[name]
             ascope = attrs.evolve(
                 scope, locals={n: ty for n, (ty, _) in columns.items()}
             )  # optional columns may feed annotations: `-` leaves it unset
-            typed = self._expr(clause.value, ascope, frozenset(), atype)
-            self._expect(typed, atype, clause.value.span)
+            typed = self.exprs.expr(clause.value, ascope, frozenset(), atype)
+            self.exprs.expect(typed, atype, clause.value.span)
             annotations.append((name, typed.expr, clause))
 
         rows: list[tuple[str, dict[str, Const], Span | None]] = []
@@ -566,7 +608,7 @@ class _Checker(ExprChecker):
             cite = const_value(_substitute(cite_expr, bindings)) if cite_expr else ()
             if cite is NOT_CONST:
                 if "cite" not in not_constant:
-                    self.error(Code.NOT_CONSTANT, "`cite` must be a constant", cite_expr.span)
+                    self.exprs.error(Code.NOT_CONSTANT, "`cite` must be a constant", cite_expr.span)
                 not_constant.add("cite")
                 cite = ()
             ann: list[tuple[str, Any]] = []
@@ -574,14 +616,16 @@ class _Checker(ExprChecker):
                 value = const_value(_substitute(expr, bindings))
                 if value is NOT_CONST:
                     if name not in not_constant:
-                        self.error(
+                        self.exprs.error(
                             Code.NOT_CONSTANT, f"annotation `{name}` must be a constant", expr.span
                         )
                     not_constant.add(name)
                 elif value is not None:
                     atype = self.annotations[name]
                     where = f"annotation `{name}` of rule `{rule_id}`"
-                    if self.check_range(value, atype, where, expr.span if table is None else span):
+                    if self.exprs.check_range(
+                        value, atype, where, expr.span if table is None else span
+                    ):
                         ann.append((name, _coerce(value, atype)))
             rules.append(
                 model.Rule(
@@ -601,7 +645,7 @@ class _Checker(ExprChecker):
     def _check_template(self, clause: nodes.ReasonClause, columns: dict[str, Any]) -> None:
         for name in _template_names(clause.template):
             if name not in columns:
-                self.error(
+                self.exprs.error(
                     Code.UNKNOWN_NAME,
                     f"unknown column `{name}` in reason",
                     clause.span,
@@ -612,29 +656,29 @@ class _Checker(ExprChecker):
     # ---- outputs ------------------------------------------------------------------------------
 
     def _check_output(self, d: nodes.OutputDecl) -> model.Output:
-        otype = self._type(d.type)
+        otype = self.exprs.resolve_type(d.type)
         scope = Scope(outcome=True)
         cases: list[tuple[Any, Any]] = []
         for i, case in enumerate(d.cases):
             cond = None
             if case.condition is not None:
-                typed = self._expr(case.condition, scope, frozenset(), t.BOOL)
-                self._expect(typed, t.BOOL, case.condition.span)
+                typed = self.exprs.expr(case.condition, scope, frozenset(), t.BOOL)
+                self.exprs.expect(typed, t.BOOL, case.condition.span)
                 cond = typed.expr
-                self.within_limits(cond, f"output `{d.name.name}`", case.condition.span)
+                self.exprs.within_limits(cond, f"output `{d.name.name}`", case.condition.span)
             elif i != len(d.cases) - 1:
-                self.error(
+                self.exprs.error(
                     Code.OUTPUT_WITHOUT_OTHERWISE,
                     "`otherwise` must be the last case",
                     case.span,
                     help="later cases never apply",
                 )
-            value = self._expr(case.value, scope, frozenset(), otype)
-            self._expect(value, otype, case.value.span)
-            self.within_limits(value.expr, f"output `{d.name.name}`", case.value.span)
+            value = self.exprs.expr(case.value, scope, frozenset(), otype)
+            self.exprs.expect(value, otype, case.value.span)
+            self.exprs.within_limits(value.expr, f"output `{d.name.name}`", case.value.span)
             cases.append((cond, value.expr))
         if not d.cases or d.cases[-1].condition is not None:
-            self.error(
+            self.exprs.error(
                 Code.OUTPUT_WITHOUT_OTHERWISE,
                 f"output `{d.name.name}` may have no value",
                 d.name.span,

@@ -1,7 +1,8 @@
 """The checker's expression half: resolves names and types, proves presence, types operators.
 
-`checker` declares the policy set's names and checks its declarations; every expression (a
-condition, a definition, a table cell, an output case) goes through `ExprChecker._expr`.
+`checker` builds the `environment.Environment` from the declarations; every expression (a
+condition, a definition, a table cell, an output case) is then checked against it by
+`ExprChecker.expr`, which reads the environment and never changes it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from policydsl import inlining, model, nodes
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
+from policydsl.environment import Environment
 from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, Outcome, Present
 from policydsl.operators import ArithOp, Op, SetOp
 from policydsl.source import Span
@@ -48,20 +50,18 @@ class Scope:
 
 
 class ExprChecker:
-    """Names, types and presence of expressions; `checker._Checker` adds the declarations."""
+    """Names, types and presence of expressions, checked against one `Environment`.
 
-    def __init__(self) -> None:
-        self.diagnostics: list[Diagnostic] = []
-        self.enums: dict[str, t.EnumType] = {}
-        self.def_decls: dict[str, nodes.DefDecl] = {}
+    It owns what checking expressions finds out: the definitions checked so far (each once, on
+    first use) and the diagnostics, appended to the list it is given.
+    """
+
+    def __init__(self, env: Environment, diagnostics: list[Diagnostic]) -> None:
+        self.env = env
+        self.diagnostics = diagnostics
         self.definitions: dict[str, model.Definition] = {}
-        self.schema = t.RecordType("context", ())
-        self.effect_type = t.EnumType("effect", ())
-        self.rule_type = t.RecordType("rule", ())
         self._checking: list[str] = []  # definitions being checked, to report cycles
         self.cyclic: set[str] = set()  # definitions reported (P205) as referring to themselves
-        # every name an expression can mean besides its locals: what it is, where it is declared
-        self.global_names: dict[str, tuple[str, Span | None]] = {}
         # per definition: (size, depth) once inlined, None once reported past a limit; and the
         # presence facts it gives
         self._inlined: dict[str, tuple[int, int] | None] = {}
@@ -83,7 +83,7 @@ class ExprChecker:
         """Report (P206) a local name that would hide a name declared elsewhere: scoping is never
         silent, so `action == action` cannot compare a column with itself unnoticed."""
         found = (scope.origins.get(name.name) if scope is not None else None) or (
-            self.global_names.get(name.name)
+            self.env.global_names.get(name.name)
         )
         if found is None and scope is not None and scope.outcome and name.name in OUTCOME_NAMES:
             found = (f"the outcome `{name.name}`", None)
@@ -106,7 +106,7 @@ class ExprChecker:
 
     # ---- types and definitions ----------------------------------------------------------------
 
-    def _type(self, node: nodes.TypeExpr) -> t.Type:
+    def resolve_type(self, node: nodes.TypeExpr) -> t.Type:
         match node:
             case nodes.OptionalType():
                 self.error(
@@ -114,9 +114,9 @@ class ExprChecker:
                     "`?` is only allowed on a context attribute",
                     node.span,
                 )
-                return self._type(node.inner)
+                return self.resolve_type(node.inner)
             case nodes.CollectionType(kind, element, size):
-                inner = self._type(element)
+                inner = self.resolve_type(element)
                 max_size = self._maximum(size, f"{kind}<…>", "elements", node.span)
                 max_size = t.MAX_COLLECTION if max_size is None else max_size
                 if isinstance(inner, t.CollectionType):
@@ -147,9 +147,9 @@ class ExprChecker:
                     return t.IntType(lo, hi)
                 if name in BUILTIN_TYPES:
                     return BUILTIN_TYPES[name]
-                if name in self.enums:
-                    return self.enums[name]
-                candidates = [*BUILTIN_TYPES, *self.enums]
+                if name in self.env.enums:
+                    return self.env.enums[name]
+                candidates = [*BUILTIN_TYPES, *self.env.enums]
                 self.error(
                     Code.UNKNOWN_NAME,
                     f"unknown type `{name}`",
@@ -176,12 +176,12 @@ class ExprChecker:
             return None
         return hi
 
-    def _definition(self, name: str) -> model.Definition | None:
+    def definition(self, name: str) -> model.Definition | None:
         if name in self.definitions:
             return self.definitions[name]
         if name in self.cyclic:
             return None
-        decl = self.def_decls[name]
+        decl = self.env.def_decls[name]
         if name in self._checking:
             cycle = " → ".join([*self._checking[self._checking.index(name) :], name])
             self.error(
@@ -193,10 +193,10 @@ class ExprChecker:
             return None
         self._checking.append(name)
         try:
-            expected = self._type(decl.type) if decl.type is not None else None
-            typed = self._expr(decl.value, Scope(outcome=True), frozenset(), expected)
+            expected = self.resolve_type(decl.type) if decl.type is not None else None
+            typed = self.expr(decl.value, Scope(outcome=True), frozenset(), expected)
             if expected is not None:
-                self._expect(typed, expected, decl.value.span)
+                self.expect(typed, expected, decl.value.span)
                 value = const_value(typed.expr)
                 if value is not NOT_CONST:
                     self.check_range(value, expected, f"definition `{name}`", decl.value.span)
@@ -248,7 +248,7 @@ class ExprChecker:
 
     # ---- expressions --------------------------------------------------------------------------
 
-    def _expect(self, typed: Typed, expected: t.Type, span: Span | None) -> None:
+    def expect(self, typed: Typed, expected: t.Type, span: Span | None) -> None:
         if not t.compatible(typed.type, expected):
             self.error(Code.TYPE_MISMATCH, f"expected {expected}, found {typed.type}", span)
         elif _kind(expected) == "set" and _kind(typed.type) == "list":
@@ -260,7 +260,7 @@ class ExprChecker:
                 help="a list keeps order and repeats; declare the attribute a `set` to use it here",
             )
 
-    def _expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
+    def expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
         match e:
             case nodes.IntLit(value):
                 return Typed(Const(value, span=e.span), t.INT)
@@ -284,19 +284,19 @@ class ExprChecker:
                 out = []
                 known = facts
                 for operand in operands:
-                    typed = self._expr(operand, scope, known, t.BOOL)
-                    self._expect(typed, t.BOOL, operand.span)
+                    typed = self.expr(operand, scope, known, t.BOOL)
+                    self.expect(typed, t.BOOL, operand.span)
                     out.append(typed.expr)
                     more = _facts(typed.expr, is_and, self.definitions, self._def_facts)
                     known = known | more
                 return Typed(attrs.evolve(e, operands=tuple(out)), t.BOOL)
             case nodes.Not(operand):
-                typed = self._expr(operand, scope, facts, t.BOOL)
-                self._expect(typed, t.BOOL, operand.span)
+                typed = self.expr(operand, scope, facts, t.BOOL)
+                self.expect(typed, t.BOOL, operand.span)
                 return Typed(attrs.evolve(e, operand=typed.expr), t.BOOL)
             case nodes.Compare(op, left, right):
-                lt = self._expr(left, scope, facts, None)
-                rt = self._expr(right, scope, facts, lt.type)
+                lt = self.expr(left, scope, facts, None)
+                rt = self.expr(right, scope, facts, lt.type)
                 match op:
                     case Op.LT | Op.LE | Op.GT | Op.GE:
                         for side in (lt, rt):
@@ -311,11 +311,11 @@ class ExprChecker:
                 return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
             case nodes.In(element, collection):
                 if isinstance(collection, nodes.ListLit):
-                    et = self._expr(element, scope, facts, None)
-                    ct = self._expr(collection, scope, facts, t.CollectionType("list", et.type))
+                    et = self.expr(element, scope, facts, None)
+                    ct = self.expr(collection, scope, facts, t.CollectionType("list", et.type))
                 else:
-                    ct = self._expr(collection, scope, facts, None)
-                    et = self._expr(element, scope, facts, t.element_of(ct.type))
+                    ct = self.expr(collection, scope, facts, None)
+                    et = self.expr(element, scope, facts, t.element_of(ct.type))
                 match e.op:
                     case Op.IN | Op.NOT_IN:
                         self._membership(et.type, ct.type, e.span, "in")
@@ -332,7 +332,7 @@ class ExprChecker:
                 typed = self._int_operand(operand, scope, facts)
                 return Typed(attrs.evolve(e, operand=typed.expr), t.INT)
             case nodes.Quantifier(kind, var, collection, body):
-                ct = self._expr(collection, scope, facts, None)
+                ct = self.expr(collection, scope, facts, None)
                 elem = t.element_of(ct.type)
                 if elem is None:
                     self.error(
@@ -346,13 +346,13 @@ class ExprChecker:
                     var.name, elem, (f"the quantifier variable `{var.name}`", var.span)
                 )
                 inner_facts = frozenset(f for f in facts if f[:2] != ("local", var.name))
-                bt = self._expr(body, inner, inner_facts, t.BOOL)
-                self._expect(bt, t.BOOL, body.span)
+                bt = self.expr(body, inner, inner_facts, t.BOOL)
+                self.expect(bt, t.BOOL, body.span)
                 return Typed(attrs.evolve(e, collection=ct.expr, body=bt.expr), t.BOOL)
         raise AssertionError(f"unexpected node {e!r}")  # pragma: no cover
 
     def _int_operand(self, e: Any, scope: Scope, facts: frozenset[Fact]) -> Typed:
-        typed = self._expr(e, scope, facts, t.INT)
+        typed = self.expr(e, scope, facts, t.INT)
         if not t.is_int(typed.type):
             self.error(
                 Code.ARITHMETIC_ON_NON_INTEGERS,
@@ -389,8 +389,8 @@ class ExprChecker:
     ) -> Typed:
         match op:
             case Op.STARTS_WITH | Op.ENDS_WITH | Op.LIKE:
-                lt = self._expr(left, scope, facts, t.STRING)
-                rt = self._expr(right, scope, facts, t.STRING)
+                lt = self.expr(left, scope, facts, t.STRING)
+                rt = self.expr(right, scope, facts, t.STRING)
                 for side, node in ((lt, left), (rt, right)):
                     if not t.is_string(side.type):
                         self.error(
@@ -400,11 +400,11 @@ class ExprChecker:
                         )
             case Op.CONTAINS:
                 lt, elem = self._collection_operand(op, left, scope, facts)
-                rt = self._expr(right, scope, facts, elem)
+                rt = self.expr(right, scope, facts, elem)
                 self._membership(rt.type, lt.type, e.span, str(op))
             case Op.CONTAINS_ANY | Op.CONTAINS_ALL:
                 lt, elem = self._collection_operand(op, left, scope, facts)
-                rt = self._expr(right, scope, facts, t.CollectionType("list", elem))
+                rt = self.expr(right, scope, facts, t.CollectionType("list", elem))
                 relem = t.element_of(rt.type)
                 if relem is None:
                     self.error(
@@ -424,7 +424,7 @@ class ExprChecker:
         self, op: SetOp, left: nodes.Expr, scope: Scope, facts: frozenset[Fact]
     ) -> tuple[Typed, t.Type]:
         """The left operand of a set test, and its element type (`any` after an error)."""
-        lt = self._expr(left, scope, facts, None)
+        lt = self.expr(left, scope, facts, None)
         elem = t.element_of(lt.type)
         if elem is None:
             self.error(
@@ -464,7 +464,7 @@ class ExprChecker:
         out = []
         elem: t.Type = t.NOTHING
         for item in items:
-            typed = self._expr(item, scope, facts, want if want is not None else None)
+            typed = self.expr(item, scope, facts, want if want is not None else None)
             if isinstance(elem, t.NothingType):
                 elem = typed.type
                 want = want or typed.type
@@ -503,7 +503,7 @@ class ExprChecker:
                 e.span,
             )
             return Typed(Const(0, span=e.span), t.INT)
-        typed = self._expr(args[0], scope, facts, None)
+        typed = self.expr(args[0], scope, facts, None)
         if t.element_of(typed.type) is None:
             self.error(
                 Code.NOT_A_COLLECTION, f"`size` needs a set or list, not {typed.type}", args[0].span
@@ -520,7 +520,11 @@ class ExprChecker:
             return Typed(
                 FieldPresent(Local(head, span=path.span), path.parts[1], span=span), t.BOOL
             )
-        if head in scope.locals or head in self.def_decls or head not in _field_names(self.schema):
+        if (
+            head in scope.locals
+            or head in self.env.def_decls
+            or head not in _field_names(self.env.schema)
+        ):
             self.error(
                 Code.HAS_ON_NON_ATTRIBUTE,
                 f"`has` tests a context attribute, and `{path.dotted}` is not one",
@@ -543,7 +547,7 @@ class ExprChecker:
         self, path: nodes.Path, scope: Scope, facts: frozenset[Fact] | None
     ) -> list[t.FieldType] | None:
         """The schema fields along a context path; with `facts`, also checks presence."""
-        record: t.Type = self.schema
+        record: t.Type = self.env.schema
         fields: list[t.FieldType] = []
         for i, part in enumerate(path.parts):
             if not isinstance(record, t.RecordType):
@@ -591,17 +595,17 @@ class ExprChecker:
                 help="give every row a value, or use it only in annotations",
             )
             return Typed(Const(None, span=e.span), t.ANY)
-        if head in self.def_decls:
+        if head in self.env.def_decls:
             if rest:
                 self.error(Code.NO_ATTRIBUTES, f"definition `{head}` has no attributes", e.span)
                 return Typed(Const(None, span=e.span), t.ANY)
-            definition = self._definition(head)
+            definition = self.definition(head)
             if definition is None:
                 return Typed(Const(None, span=e.span), t.ANY)
             if definition.uses_outcome and not scope.outcome:
                 self._no_outcome(DefRef(head), e.span)
             return Typed(DefRef(head, span=e.span), definition.type)
-        if head in _field_names(self.schema):
+        if head in _field_names(self.env.schema):
             fields = self._walk(e, scope, facts)
             if fields is None:
                 return Typed(Const(None, span=e.span), t.ANY)
@@ -621,11 +625,13 @@ class ExprChecker:
             if rest:
                 self.error(Code.NO_ATTRIBUTES, f"`{head}` has no attributes", e.span)
             otype: t.Type = (
-                self.effect_type if head == "decision" else t.CollectionType("list", self.rule_type)
+                self.env.effect_type
+                if head == "decision"
+                else t.CollectionType("list", self.env.rule_type)
             )
             return Typed(Outcome(head, span=e.span), otype)
-        if head in self.enums and len(e.parts) == 2:
-            enum = self.enums[head]
+        if head in self.env.enums and len(e.parts) == 2:
+            enum = self.env.enums[head]
             if not enum.has(rest[0]):
                 self._unknown_member(enum, rest[0], e.span)
                 return Typed(Const(None, span=e.span), t.ANY)
@@ -645,9 +651,14 @@ class ExprChecker:
         if isinstance(expected, t.EnumType) and not rest:
             self._unknown_member(expected, head, e.span)
             return Typed(Const(None, span=e.span), t.ANY)
-        visible = [*scope.locals, *self.def_decls, *_field_names(self.schema), *self.enums]
+        visible = [
+            *scope.locals,
+            *self.env.def_decls,
+            *_field_names(self.env.schema),
+            *self.env.enums,
+        ]
         if not rest:  # a bare name may be a misspelt enum member
-            visible.extend(m for enum in self.enums.values() for m in enum.members)
+            visible.extend(m for enum in self.env.enums.values() for m in enum.members)
         if scope.outcome:
             visible.extend(OUTCOME_NAMES)
         self.error(
@@ -661,7 +672,7 @@ class ExprChecker:
     def _bare_member(self, name: str, expected: t.Type | None, span: Span | None) -> Typed | None:
         if isinstance(expected, t.EnumType) and expected.has(name):
             return Typed(Const(name, type=expected, span=span), expected)
-        owners = [en for en in (*self.enums.values(), self.effect_type) if en.has(name)]
+        owners = [en for en in (*self.env.enums.values(), self.env.effect_type) if en.has(name)]
         if len(owners) == 1:
             return Typed(Const(name, type=owners[0], span=span), owners[0])
         if len(owners) > 1:

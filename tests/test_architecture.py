@@ -12,7 +12,10 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
+import attrs
 import pytest
+
+from policydsl import checker, environment, typecheck, typesys
 
 PACKAGE = Path(__file__).resolve().parent.parent / "policydsl"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
@@ -30,6 +33,8 @@ FRONT_END = {
 }
 BACK_END = {
     "checker",
+    "environment",
+    "inlining",
     "typecheck",
     "model",
     "analysis",
@@ -41,7 +46,7 @@ BACK_END = {
     *COMPILED,
 }
 # import nothing from the package
-FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources", "terminal"}
+FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources", "terminal", "codes"}
 ROOT = "policydsl"  # the package's `__init__`: the public API
 
 
@@ -270,3 +275,14 @@ def test_the_runtime_namespace_refuses_undeclared_names() -> None:
         runtime.namespace({**bound, "_open": open}, {})
     with pytest.raises(ValueError, match="hoisted constants"):
         runtime.namespace(bound, {"open": open})
+
+
+def test_expressions_are_checked_against_one_immutable_environment() -> None:
+    """The checker builds the environment and uses an expression checker; it does not extend
+    one, and nothing can change the environment once built."""
+    assert not issubclass(checker._Checker, typecheck.ExprChecker)
+    env = environment.Environment(enums={"Role": typesys.EnumType("Role", ("a",))})
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        env.schema = typesys.RecordType("context", ())  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        env.enums["Other"] = typesys.EnumType("Other", ())  # type: ignore[index]
