@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +67,14 @@ class Ty:
     hi: int | None = None
     elem: Ty | None = None
     fields: tuple[Fld, ...] = ()
+    # a declared maximum size (`string[..N]`, `list<T>[..N]`); not part of the type's identity
+    max: int | None = field(default=None, compare=False)
 
     def text(self) -> str:
+        bound = "" if self.max is None else f"[..{self.max}]"
+        return self._text() + bound
+
+    def _text(self) -> str:
         if self.kind == "int" and (self.lo is not None or self.hi is not None):
             lo = "" if self.lo is None else self.lo
             hi = "" if self.hi is None else self.hi
@@ -277,6 +283,10 @@ class PolicyGen:
         else:
             ty = self.scalar_type()
         how = rng.random()
+        if ty.collection and rng.random() < 0.3:  # defaults hold at most 3 elements
+            ty = replace(ty, max=rng.choice((3, 4)))
+        elif ty.kind == "string" and how < 0.45 and rng.random() < 0.3:
+            ty = replace(ty, max=rng.choice((2, 4, 8)))
         if how < 0.35:
             return Fld(name, ty, optional=True)
         if how < 0.45:
