@@ -376,6 +376,8 @@ class PolicyGen:
             return
         if r < 0.35:
             ty = self.scalar_type(allow_bool=False)
+            if ty.kind == "int":  # the literal's integers may lie anywhere: declare no range
+                ty = INT
             coll = Ty(rng.choice(("set", "list")), elem=ty)
             typed = f": {coll.text()}" if rng.random() < 0.5 else ""
             text = self.coll_literal(coll, sc, 0)
