@@ -302,25 +302,21 @@ class _Checker:
             else:
                 order.append(ident.name)
         self.effect_type = t.EnumType("effect", tuple(order))
-        if d.default.name not in order:
-            self.exprs.error(
-                Code.UNKNOWN_NAME,
-                f"unknown effect `{d.default.name}`",
-                d.default.span,
-                help=did_you_mean(d.default.name, order),
-            )
-        else:
-            self._default_effect = d.default.name
+        self._default_effect = self._declared_effect(d.default, order) or ""
         if d.refuse is not None:
-            if d.refuse.name not in order:
-                self.exprs.error(
-                    Code.UNKNOWN_NAME,
-                    f"unknown effect `{d.refuse.name}`",
-                    d.refuse.span,
-                    help=did_you_mean(d.refuse.name, order),
-                )
-            else:
-                self._refuse_effect = d.refuse.name
+            self._refuse_effect = self._declared_effect(d.refuse, order)
+
+    def _declared_effect(self, ident: nodes.Ident, order: list[str]) -> str | None:
+        """The effect `ident` names (`default`, `refuse`), or None after reporting it unknown."""
+        if ident.name in order:
+            return ident.name
+        self.exprs.error(
+            Code.UNKNOWN_NAME,
+            f"unknown effect `{ident.name}`",
+            ident.span,
+            help=did_you_mean(ident.name, order),
+        )
+        return None
 
     def _declare_schema(self, decls: list[nodes.ContextDecl], file_span: Span | None) -> None:
         if not decls:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,12 +113,19 @@ class Policy:
         refuse = self.checked.refuse_effect
         assert refuse is not None  # by __init__
         message = _describe(err)
+        return Decision(refuse, (), (), (), (message,), self._refusal_outputs, error=message)
+
+    @functools.cached_property
+    def _refusal_outputs(self) -> tuple[tuple[str, Any], ...]:
+        """The outputs of a refusal: those of an empty request, the same for every refusal, so
+        derived once, not per refused request."""
+        refuse = self.checked.refuse_effect
+        assert refuse is not None  # by __init__
         try:
             defaults = validate(self.checked.schema, {})
-            outputs = interp.derive_outputs(self.checked, defaults, refuse, [])
+            return interp.derive_outputs(self.checked, defaults, refuse, [])
         except Exception:  # the refusal itself must never fail: outputs are then unknown
-            outputs = tuple((o.name, None) for o in self.checked.outputs)
-        return Decision(refuse, (), (), (), (message,), outputs, error=message)
+            return tuple((o.name, None) for o in self.checked.outputs)
 
     def explain(self, context: Mapping[str, Any], rules: Sequence[str] = ()) -> str:
         """A readable account of the decision: each fired rule with its reason, its clauses and
