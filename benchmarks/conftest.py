@@ -6,11 +6,21 @@ import os
 import platform
 from typing import Any
 
+import pytest
+
+from benchmarks.synthetic import SHAPES
+
 _LOADAVG: dict[str, list[float]] = {}
 
 
 def _loadavg() -> list[float] | None:
     return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line(
+        "markers", "memory: tracemalloc measurements, slow (skip with `-m 'not memory'`)"
+    )
 
 
 def pytest_sessionstart(session: Any) -> None:
@@ -26,3 +36,10 @@ def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, An
     end = _loadavg()
     if end is not None:
         machine_info["loadavg"] = {"start": _LOADAVG.get("start"), "end": end}
+
+
+@pytest.fixture(scope="session", params=sorted(SHAPES))
+def shape(request: Any) -> str:
+    """A synthetic shape; session scope makes pytest run each shape's benchmarks together."""
+    name: str = request.param
+    return name

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 Context = dict[str, Any]
@@ -318,3 +318,48 @@ def make_invalid_contexts(seed: int = 20261124) -> list[tuple[Context, str]]:
             context[section][key] = bad
             cases.append((context, f"{section}.{key}"))
     return cases
+
+
+def varied_contexts(n: int, seed: int = 20261202) -> list[Context]:
+    """`n` valid contexts drawn independently: real traffic's variety, not a repeating mix.
+
+    Each draws zero to four labels from all 54 categories, any domain, every flag and age, so
+    the sets of fired rules vary the way they do in production (200,000 of them give tens of
+    thousands of distinct sets) and a per-rule-set cache cannot hold them all. Same seed, same
+    list; `make_contexts` stays the fixed 2,000-request mix.
+    """
+    rng = random.Random(seed)
+    return [_varied(rng) for _ in range(n)]
+
+
+def iter_varied_contexts(n: int, seed: int = 20261202) -> Iterator[Context]:
+    """The same contexts as `varied_contexts(n, seed)`, one at a time (for a million of them)."""
+    rng = random.Random(seed)
+    for _ in range(n):
+        yield _varied(rng)
+
+
+def _varied(rng: random.Random) -> Context:
+    roll = rng.random()
+    labels = rng.sample(CATEGORIES, rng.choice((0, 0, 1, 1, 1, 2, 2, 3, 4)))
+    if roll < 0.05 and labels:
+        labels.append(labels[0])  # a duplicate label
+    user: Context = {"id": f"u{rng.randrange(10**6):06d}"}
+    if roll >= 0.03:  # age unknown now and then
+        user["age"] = rng.randint(13, 90) if rng.random() < 0.9 else rng.choice((0, 17, 18))
+    user["prior_violations"] = rng.choice((0, 0, 0, 0, 1, 2, 3, 5, 9))
+    if rng.random() < 0.1:
+        user["parental_consent"] = rng.random() < 0.5
+    if rng.random() < 0.04:
+        user["restricted"] = True
+    use: Context = {"domain": rng.choice(DOMAINS)}
+    if rng.random() < 0.5:
+        use["professional_oversight"] = rng.random() < 0.5
+    if rng.random() < 0.5:
+        use["legally_permitted"] = rng.random() < 0.5
+    content: Context = {"categories": labels}
+    if rng.random() < 0.3:
+        content["subject_consent"] = rng.random() < 0.5
+    if rng.random() < 0.3:
+        content["guardian_consent"] = rng.random() < 0.5
+    return {"user": user, "use": use, "content": content}

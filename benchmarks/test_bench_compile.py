@@ -11,26 +11,34 @@ warm-up round does).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import policydsl
+from benchmarks import policies
+from benchmarks.contexts import iter_varied_contexts
 from benchmarks.synthetic import SHAPES
+from policydsl.lark_grammar import lark_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 COLD_ROUNDS = 7
-COMPILE_ROUNDS = 3
+COMPILE_ROUNDS = 1
 COMPILE_RULES = 10_000
 
 CHILD = """\
 import json, time
 start = time.perf_counter()
+import pytest
+
 import policydsl
 imported = time.perf_counter()
 policydsl.load_stdlib()
@@ -66,13 +74,88 @@ def test_cold_load_stdlib(benchmark: Any) -> None:
     benchmark.extra_info["load_s"] = [t["load_s"] for t in measured]
 
 
-@pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_compile_10k_rules(benchmark: Any, shape: str) -> None:
-    make_text, _ = SHAPES[shape]
-    text = make_text(COMPILE_RULES)
+    """One round: compiling 10,000 rules takes seconds; the scaling benchmarks reuse the policy."""
+    text = SHAPES[shape].policy(COMPILE_RULES)
     benchmark.group = "compile"
     benchmark.extra_info.update(shape=shape, rules=COMPILE_RULES, chars=len(text))
     policy = benchmark.pedantic(
         policydsl.loads, args=(text,), kwargs={"backend": "compiled"}, rounds=COMPILE_ROUNDS
     )
     assert len(policy.checked.rules) == COMPILE_RULES
+    policies.keep(shape, COMPILE_RULES, "compiled", policy)
+
+
+# ---- memory --------------------------------------------------------------------------------
+
+MEMORY_SHAPES = ("equality", "threshold", "prefix", "not_equal", "table_limits")
+MEMORY_REQUESTS = int(os.environ.get("POLICYDSL_BENCH_MEMORY_REQUESTS", "200000"))
+CHECKPOINTS = 10
+
+
+def _traced_after(make: Callable[[], object]) -> tuple[object, int]:
+    """What `make()` returns and the bytes it leaves allocated (tracemalloc, after a collection)."""
+    gc.collect()
+    before = tracemalloc.get_traced_memory()[0]
+    made = make()
+    gc.collect()
+    return made, tracemalloc.get_traced_memory()[0] - before
+
+
+@pytest.mark.memory
+@pytest.mark.parametrize("shape", MEMORY_SHAPES)
+def test_memory_10k_rules(benchmark: Any, shape: str) -> None:
+    """A compiled 10,000-rule policy's retained bytes against its source's Lark syntax tree.
+
+    Both are measured by tracemalloc as what stays allocated after building them (the Lark
+    parser itself is built first, outside the measurement). One round; the time is that of
+    compiling under tracemalloc, not a figure to read.
+    """
+    text = SHAPES[shape].policy(COMPILE_RULES)
+    lark_parser()
+    sizes: dict[str, int] = {}
+
+    def measure() -> None:
+        tracemalloc.start()
+        try:
+            tree, sizes["tree_bytes"] = _traced_after(lambda: lark_parser().parse(text))
+            del tree
+            policy, sizes["policy_bytes"] = _traced_after(lambda: policydsl.loads(text))
+            del policy
+        finally:
+            tracemalloc.stop()
+
+    benchmark.group = "memory"
+    benchmark.pedantic(measure, rounds=1, iterations=1)
+    benchmark.extra_info.update(shape=shape, rules=COMPILE_RULES, chars=len(text), **sizes)
+
+
+@pytest.mark.memory
+def test_memory_varied_requests(benchmark: Any) -> None:
+    """Traced bytes while the stdlib decides MEMORY_REQUESTS varied requests (200,000 by
+    default; `POLICYDSL_BENCH_MEMORY_REQUESTS=1000000` for the issue's million), sampled at
+    ten checkpoints: anything a decision keeps (a cache) shows as growth between them."""
+    samples: list[int] = []
+
+    def run() -> None:
+        policy = policydsl.load_stdlib(backend="compiled")
+        decide = policy.decide
+        step = max(1, MEMORY_REQUESTS // CHECKPOINTS)
+        tracemalloc.start()
+        try:
+            gc.collect()
+            samples.append(tracemalloc.get_traced_memory()[0])
+            for i, context in enumerate(iter_varied_contexts(MEMORY_REQUESTS), 1):
+                decide(context)
+                if i % step == 0:
+                    del context
+                    gc.collect()
+                    samples.append(tracemalloc.get_traced_memory()[0])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        benchmark.extra_info["peak_bytes"] = peak
+
+    benchmark.group = "memory"
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.extra_info.update(requests=MEMORY_REQUESTS, traced_bytes=samples)

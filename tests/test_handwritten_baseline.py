@@ -19,8 +19,10 @@ from benchmarks.contexts import (
     CATEGORIES,
     DOMAINS,
     PRIOR_VIOLATIONS,
+    iter_varied_contexts,
     make_contexts,
     make_invalid_contexts,
+    varied_contexts,
 )
 from benchmarks.handwritten import HandwrittenContextError, decide
 
@@ -541,3 +543,15 @@ def test_make_contexts_small_n() -> None:
         decide(context)
     alone = {tuple(_categories(c)) for c in make_contexts(180)}
     assert {(label,) for label in CATEGORIES} <= alone
+
+
+def test_varied_contexts_are_seeded_valid_and_varied() -> None:
+    contexts = varied_contexts(3_000, seed=5)
+    assert contexts == varied_contexts(3_000, seed=5)
+    assert contexts != varied_contexts(3_000, seed=6)
+    assert list(iter_varied_contexts(500, seed=5)) == contexts[:500]
+    results = [decide(c) for c in contexts]  # every one valid: the baseline raises otherwise
+    distinct = {tuple(r["rules"]) for r in results}
+    assert len(distinct) > 1_000  # variety no fixed mix has: the point of the generator
+    assert {str(r["decision"]) for r in results} == {"allow", "review", "deny"}
+    assert {label for c in contexts for label in _categories(c)} == set(CATEGORIES)
