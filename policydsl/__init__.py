@@ -1,4 +1,10 @@
-"""policydsl: a declarative policy language for Python, its compiler and its evaluator."""
+"""policydsl: a declarative policy language for Python, its compiler and its evaluator.
+
+`format_source` is imported on first use (PEP 562): loading and deciding never need the
+formatter, and a fresh process pays for every module it imports.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from policydsl.context import ContextError
 from policydsl.decision import Decision, EvaluationError
@@ -13,7 +19,9 @@ from policydsl.engine import (
     loads,
     stdlib_path,
 )
-from policydsl.formatter import format_source
+
+if TYPE_CHECKING:
+    from policydsl.formatter import format_source
 
 __version__ = "0.1.0"
 
@@ -34,3 +42,11 @@ __all__ = [
     "loads",
     "stdlib_path",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "format_source":
+        from policydsl.formatter import format_source
+
+        return format_source
+    raise AttributeError(f"module 'policydsl' has no attribute {name!r}")

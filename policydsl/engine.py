@@ -1,4 +1,8 @@
-"""The engine: a loaded policy set and its `decide()`, on the backend the caller chose."""
+"""The engine: a loaded policy set and its `decide()`, on the backend the caller chose.
+
+The interpreter and the explainer are imported when first used: loading a policy and deciding
+on the compiled backend need neither, and a fresh process pays for every module it imports.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from policydsl import interp, ir, lower, resources
+from policydsl import ir, lower, resources
 from policydsl.codes import Code
 from policydsl.context import ContextError, validate
 from policydsl.cost import DEFAULT_MAX_COST, CostReport, cost_diagnostics, policy_cost
 from policydsl.decision import Decision, EvaluationError
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.evaluator import CompiledEvaluator
-from policydsl.explain import as_text, explanation
 from policydsl.ir import dump
 from policydsl.loader import Loaded, PolicyPath, check_sources, load_checked
 from policydsl.model import CheckedPolicy
@@ -78,6 +81,8 @@ class Policy:
         return (_rebuild, (texts, self.backend, self.fail_closed))
 
     def _interpreted(self, context: Mapping[str, Any]) -> Decision:
+        from policydsl import interp
+
         return interp.decide(self.checked, validate(self.checked.schema, context))
 
     def decide(self, context: Mapping[str, Any]) -> Decision:
@@ -121,6 +126,8 @@ class Policy:
         derived once, not per refused request."""
         refuse = self.checked.refuse_effect
         assert refuse is not None  # by __init__
+        from policydsl import interp
+
         try:
             defaults = validate(self.checked.schema, {})
             return interp.derive_outputs(self.checked, defaults, refuse, [])
@@ -131,12 +138,16 @@ class Policy:
         """A readable account of the decision: each fired rule with its reason, its clauses and
         the tests it passed with the values they read; for each rule named in `rules` that did
         not fire, the tests it failed (a "why not")."""
+        from policydsl.explain import as_text
+
         return as_text(self.explanation(context, rules))
 
     def explanation(self, context: Mapping[str, Any], rules: Sequence[str] = ()) -> dict[str, Any]:
         """`explain` as JSON data: the decision's fields, then `explained`, one entry per rule
         with `id, effect, fired, file, line, reason, cite` and its `tests` (`test`, `value`,
         `reads`)."""
+        from policydsl.explain import explanation
+
         return explanation(self.checked, self.decide(context), context, rules)
 
 
