@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from randpolicy import STRINGS, Case, Fld, Ty, make_case
+from randpolicy import STRINGS, Case, Fld, Ty, make_case, make_shape_case
 
 
 def contexts(case: Case, n: int) -> list[Any]:
@@ -272,8 +272,13 @@ def stdlib_contexts(n: int, seed: int) -> list[Any]:
 # ---- comparing backends ---------------------------------------------------------------------
 
 
-def outcome(decide: Callable[[Any], Any], context: Any) -> tuple[Any, ...]:
-    """What a backend makes of one context, in a form to compare: the decision or the error.
+REFERENCE = "interpreted"  # the backend the others are compared with
+Outcome = tuple[Any, ...]
+
+
+def outcome(decide: Callable[[Any], Any], context: Any, *, exact: bool = False) -> Outcome:
+    """What a backend makes of one context, in a form to compare: the decision or the error;
+    `exact` adds the `Decision` itself, typed (`typed`), outputs included.
 
     The compiled backends share one decision among the requests that end alike, so a caller that
     changes the dict it got must not change what the next caller gets: each first dict is spoilt.
@@ -294,7 +299,71 @@ def outcome(decide: Callable[[Any], Any], context: Any) -> tuple[Any, ...]:
                 if isinstance(item, list):
                     item.append("<changed by a caller>")
     spoilt["decision"] = "<changed by a caller>"
+    if exact:
+        return ("decision", decision.to_dict(), typed(decision))
     return ("decision", decision.to_dict())
+
+
+def typed(value: Any) -> Any:
+    """A comparable form that keeps types: `Decision` equality, and `True` is not `1`, a tuple
+    not a list; a set's elements in a fixed order."""
+    import attrs
+
+    if attrs.has(type(value)):
+        fields = attrs.fields(type(value))
+        return (
+            type(value).__name__,
+            tuple((f.name, typed(getattr(value, f.name))) for f in fields if f.eq),
+        )
+    if isinstance(value, set | frozenset):
+        return (type(value).__name__, tuple(sorted((typed(v) for v in value), key=repr)))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(typed(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def backends(policy: Any, *, fail_closed: bool = False) -> dict[str, Any]:
+    """The same checked policy on every backend: checking once keeps random campaigns fast."""
+    import policydsl
+
+    return {
+        b: policydsl.Policy(
+            policy.checked, backend=b, fail_closed=fail_closed, sources=policy.sources
+        )
+        for b in policydsl.BACKENDS
+    }
+
+
+Found = tuple[int, Any, dict[str, Outcome]]
+
+
+def disagreements(
+    policies: Mapping[str, Any],
+    contexts: Sequence[Any],
+    stats: collections.Counter[str] | None = None,
+    *,
+    exact: bool = False,
+) -> Iterator[Found]:
+    """Each context some backend decides differently from the reference (or mutates)."""
+    for i, context in enumerate(contexts):
+        before = snapshot(context)
+        seen = {b: outcome(p.decide, context, exact=exact) for b, p in policies.items()}
+        if snapshot(context) != before:
+            seen["mutated the context"] = (repr(context),)
+        ref = seen[REFERENCE]
+        if stats is not None:
+            stats[ref[0]] += 1
+            stats["fired"] += ref[0] == "decision" and bool(ref[1]["rules"])
+            stats["rules fired"] += len(ref[1]["rules"]) if ref[0] == "decision" else 0
+        if any(v != ref for v in seen.values()):
+            yield i, context, seen
+
+
+def report(where: str, found: list[Found]) -> str:
+    i, context, seen = found[0]
+    lines = [f"{len(found)} disagreement(s) {where}; the first, context #{i}: {context!r:.2000}"]
+    lines.extend(f"  {b}: {v[:2]!r:.2000}" for b, v in seen.items())
+    return "\n".join(lines)
 
 
 def snapshot(value: Any) -> Any:
@@ -314,25 +383,268 @@ def decide_pickled(payload: bytes, requests: list[Any]) -> list[tuple[Any, ...]]
     return [outcome(policy.decide, c) for c in requests]
 
 
-def replay(seed: int, n: int = 50) -> int:
-    """Print the policy of `seed` and every context the backends disagree on; the exit status."""
-
+def replay(seed: int, n: int = 0, shape: str = "") -> int:
+    """Print the policy of `seed` (of `shape`, if given) and every context the backends
+    disagree on, then the smallest policy and request that still disagree; the exit status."""
     import policydsl
 
-    case = make_case(seed)
+    case = make_shape_case(seed, shape) if shape else make_case(seed)
+    n = n if n else 100 if shape else 50
     print(case.text)
     failures = 0
+    first: tuple[Any, bool] | None = None
+    reference = policydsl.loads(case.text, backend=REFERENCE)
     for fail_closed in (False, True):
-        policies = {
-            b: policydsl.loads(case.text, backend=b, fail_closed=fail_closed)
-            for b in policydsl.BACKENDS
-        }
-        for i, context in enumerate(case.contexts(n)):
-            seen = {b: outcome(p.decide, context) for b, p in policies.items()}
-            if any(v != seen["interpreted"] for v in seen.values()):
-                failures += 1
-                print(f"context {i}{' (fail-closed)' if fail_closed else ''}: {context!r}")
-                for b, v in seen.items():
-                    print(f"  {b}: {v}")
+        policies = backends(reference, fail_closed=fail_closed)
+        for i, context, seen in disagreements(policies, case.contexts(n), exact=bool(shape)):
+            failures += 1
+            first = first or (context, fail_closed)
+            print(f"context {i}{' (fail-closed)' if fail_closed else ''}: {context!r}")
+            for b, v in seen.items():
+                print(f"  {b}: {v}")
     print(f"{failures} disagreement(s) in {n} contexts of seed {seed}")
+    if first is not None:
+        text, context = minimal(case.text, first[0], fail_closed=first[1])
+        print(f"\nsmallest policy{' (fail-closed)' if first[1] else ''}:\n{text}")
+        print(f"smallest request: {context!r}")
     return 1 if failures else 0
+
+
+# ---- contexts for a policy of one index shape -------------------------------------------------
+
+
+def shape_contexts(case: Case, n: int) -> list[Any]:
+    """`n` contexts for a shape's policy (`randpolicy.make_shape_case`), the same for the same
+    case: values at the rules' boundaries, a tenth of the contexts with one attribute broken."""
+    rng = random.Random(f"{case.shape}:{case.seed}")
+    gen = ShapeContextGen(case, rng)
+    return [gen.shape_context() for _ in range(n)]
+
+
+def required(f: Fld) -> bool:
+    """A field a valid context must give: no `?`, no default, or a record with such a field."""
+    if f.optional or f.default is not None:
+        return False
+    return f.ty.kind != "record" or any(required(c) for c in f.ty.fields)
+
+
+class ShapeContextGen(ContextGen):
+    """Values an index can get wrong: each integer constant and its neighbours, the type's
+    bounds; a pool string, its prefixes and suffixes (the empty one and the whole), what a
+    pattern matches or just fails to; empty collections and repeated elements; absent
+    optionals."""
+
+    def shape_context(self) -> Any:
+        rng = self.rng
+        ctx = self.record(self.case.schema)
+        if rng.random() < 0.1:
+            self.break_one(ctx, self.case.schema)
+        return self.wrap(ctx)
+
+    def record(self, fields: Sequence[Fld]) -> dict[str, Any]:
+        rng = self.rng
+        out: dict[str, Any] = {}
+        for f in fields:
+            r = rng.random()
+            if r < (0.005 if required(f) else 0.25):
+                continue
+            if r < (0.01 if required(f) else 0.3):
+                out[f.name] = None
+                continue
+            out[f.name] = self.valid(f.ty)
+        return out
+
+    def valid(self, ty: Ty) -> Any:
+        rng = self.rng
+        if ty.kind == "record":
+            return self.wrap(self.record(ty.fields))
+        if ty.collection:
+            assert ty.elem is not None
+            size = rng.choice((0, 0, 1, 1, 2, 3, 4, 6))
+            if ty.max is not None:
+                size = min(size, ty.max)
+            pool = [self.valid(ty.elem) for _ in range(rng.randint(1, 3))]
+            items = [rng.choice(pool) for _ in range(size)]  # repeats
+            return tuple(items) if rng.random() < 0.1 else items
+        if ty.kind == "int":
+            return rng.choice(self.ints(ty))
+        if ty.kind == "string":
+            value = self.string()
+            if ty.max is not None and len(value) > ty.max:
+                value = value[: ty.max]
+            return value
+        if ty.kind == "enum":  # plain `str`: what a `str` subclass does is `contexts`'s concern
+            return rng.choice(self.case.enums[ty.enum])
+        return super().valid(ty)
+
+    def ints(self, ty: Ty) -> list[int]:
+        lo, hi = ty.lo, ty.hi
+        found = {v + d for v in self.case.ints for d in (-2, -1, 0, 1, 2)}
+        found.update(-v for v in self.case.ints)
+        found.update(v for v in (lo, hi, 0) if v is not None)
+        return sorted(v for v in found if (lo is None or v >= lo) and (hi is None or v <= hi))
+
+    def string(self) -> str:
+        rng = self.rng
+        pool = self.case.strings
+        word = rng.choice(pool)
+        r = rng.random()
+        if r < 0.3:
+            return word
+        if r < 0.45:
+            return word[: rng.randint(0, len(word))]
+        if r < 0.6:
+            return word[rng.randint(0, len(word)) :]
+        if r < 0.8:  # what a pattern matches: its stars as nothing, a pool string or a token
+            pattern = rng.choice(self.case.patterns)
+            return "".join(
+                rng.choice(("", "", "a", ".", rng.choice(pool)))
+                if c == "*"
+                else rng.choice(("a", "?", "é"))
+                if c == "?"
+                else c
+                for c in pattern
+            )
+        if r < 0.9:
+            return word + rng.choice(pool)
+        return rng.choice(("", word + "a", "a" + word, word[:-1], word[1:], word.upper()))
+
+
+# ---- the smallest reproducer --------------------------------------------------------------------
+
+
+def disagree_on(text: str, context: Any, *, fail_closed: bool = False) -> bool:
+    """Whether some backend decides `context` differently from the reference under `text`."""
+    import policydsl
+
+    try:
+        reference = policydsl.loads(text, backend=REFERENCE)
+    except policydsl.PolicyError:
+        return False
+    policies = backends(reference, fail_closed=fail_closed)
+    return any(True for _ in disagreements(policies, [context], exact=True))
+
+
+def minimal(
+    text: str,
+    context: Any,
+    *,
+    fail_closed: bool = False,
+    budget: int = 800,
+    disagree: Callable[[str, Any], bool] | None = None,
+) -> tuple[str, Any]:
+    """A smaller policy and request the backends still disagree on (`disagree_on`, or
+    `disagree`): declarations, then lines, then the `and`/`or` operands of conditions dropped
+    one at a time while the disagreement stays; then the request's attributes and elements.
+    At most `budget` trials."""
+    trials = 0
+
+    def still(candidate: str, ctx: Any) -> bool:
+        nonlocal trials
+        trials += 1
+        if trials > budget:
+            return False
+        if disagree is not None:
+            return disagree(candidate, ctx)
+        return disagree_on(candidate, ctx, fail_closed=fail_closed)
+
+    for split, join in (("\n\n", "\n\n"), ("\n", "\n")):
+        parts = text.split(split)
+        i = 0
+        while i < len(parts):
+            candidate = join.join(parts[:i] + parts[i + 1 :])
+            if still(candidate, context):
+                parts, text = parts[:i] + parts[i + 1 :], candidate
+            else:
+                i += 1
+    lines = text.split("\n")
+    for n in range(len(lines)):
+        while True:
+            for simpler in _simpler_lines(lines[n]):
+                candidate = "\n".join([*lines[:n], simpler, *lines[n + 1 :]])
+                if still(candidate, context):
+                    lines[n], text = simpler, candidate
+                    break
+            else:
+                break
+    if isinstance(context, Mapping) and still(text, _plain(context)):
+        context = _plain(context)
+    while True:
+        for smaller in _smaller_contexts(context):
+            if still(text, smaller):
+                context = smaller
+                break
+        else:
+            break
+    return text, context
+
+
+def _operands(expr: str) -> tuple[str, list[str]] | None:
+    """`expr` split at its outermost `and` or `or` (outside brackets and strings)."""
+    depth, quoted, escaped = 0, False, False
+    cuts: dict[str, list[int]] = {" and ": [], " or ": []}
+    for i, c in enumerate(expr):
+        if quoted:
+            quoted, escaped = (escaped or c != '"'), (not escaped and c == "\\")
+            continue
+        if c == '"':
+            quoted = True
+        elif c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif depth == 0:
+            for word, found in cuts.items():
+                if expr.startswith(word, i):
+                    found.append(i)
+    for word in (" or ", " and "):  # `or` binds loosest
+        if cuts[word]:
+            bounds = [0, *cuts[word], len(expr)]
+            skip = [0] + [len(word)] * len(cuts[word])
+            return word, [
+                expr[a + s : b] for a, b, s in zip(bounds, bounds[1:], skip, strict=False)
+            ]
+    return None
+
+
+def _simpler_lines(line: str) -> Iterator[str]:
+    """A `when` line (of a rule or an output case) with one operand dropped or unbracketed."""
+    for lead in ("  when ", "when "):
+        if line.startswith(lead):
+            break
+    else:
+        return
+    expr, arrow = line[len(lead) :], ""
+    if " => " in expr:
+        expr, value = expr.rsplit(" => ", 1)
+        arrow = " => " + value
+    split = _operands(expr)
+    if split is not None:
+        word, operands = split
+        for i in range(len(operands)):
+            rest = operands[:i] + operands[i + 1 :]
+            yield lead + word.join(rest) + arrow
+        for i, operand in enumerate(operands):
+            if operand.startswith("(") and operand.endswith(")"):
+                inner = [*operands[:i], operand[1:-1], *operands[i + 1 :]]
+                yield lead + word.join(inner) + arrow
+    elif expr.startswith("(") and expr.endswith(")"):
+        yield lead + expr[1:-1] + arrow
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _smaller_contexts(context: Any) -> Iterator[Any]:
+    """The context with one attribute (at any depth) or one element left out."""
+    if isinstance(context, dict):
+        for key in list(context):
+            yield {k: v for k, v in context.items() if k != key}
+            for smaller in _smaller_contexts(context[key]):
+                yield {**context, key: smaller}
+    elif isinstance(context, list):
+        for i in range(len(context)):
+            yield context[:i] + context[i + 1 :]

@@ -3,6 +3,10 @@
 `make_case(seed)` draws a policy text that exercises the whole language, plus the schema and the
 values its contexts draw from (`randcontext`). Everything comes from one `random.Random(seed)`,
 so a failing seed replays exactly: `python tests/randpolicy.py SEED`.
+
+`make_shape_case(seed, shape)` draws a policy of many rules of one index shape (`SHAPES`), over
+constants its contexts (`randcontext.shape_contexts`) hit exactly, one off and cut short:
+`python tests/randpolicy.py --shape SHAPE SEED` replays one and shrinks what disagrees.
 """
 
 from __future__ import annotations
@@ -165,11 +169,15 @@ class Case:
     strings: list[str]
     ints: list[int]
     patterns: list[str]
+    shape: str = ""  # one of `SHAPES` for a policy of one index shape (`make_shape_case`)
 
     def contexts(self, n: int) -> list[Any]:
-        """`n` valid and invalid contexts for this schema (`randcontext.contexts`)."""
+        """`n` valid and invalid contexts for this schema (`randcontext.contexts`, or
+        `randcontext.shape_contexts` for a shape's policy: values at its boundaries)."""
         import randcontext  # it builds on this module's types
 
+        if self.shape:
+            return randcontext.shape_contexts(self, n)
         return randcontext.contexts(self, n)
 
 
@@ -824,12 +832,569 @@ class PolicyGen:
         self.out.append(f"output {name}: {ty.text()} {{\n" + "\n".join(cases) + "\n}")
 
 
+# ---- policies of one index shape ----------------------------------------------------------------
+
+SHAPES = (
+    "threshold",
+    "range",
+    "string",
+    "set",
+    "negation",
+    "disjunction",
+    "quantifier",
+    "table",
+    "mixed",
+)
+# pieces of the strings a shape's policy tests: short, overlapping, so that one constant is often
+# a prefix, a suffix or a `like` match of another; `*` and `?` are plain characters in a string
+TOKENS = ("a", "b", "ab", ".", "d", ".com", "/", "é", "*", "?", "x")
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+class ShapeGen(PolicyGen):
+    """A policy whose rules are tests of one shape an index handles (`SHAPES`), many of them
+    over a few attributes of each type, their constants from small pools so that the rules'
+    boundaries meet, nest and repeat. Its contexts (`randcontext.shape_contexts`) take their
+    values from the same pools, one off, cut short: exactly where an index can be wrong.
+
+    The rest (citations, obligations, tags, annotations, outputs) is `PolicyGen`'s, so the
+    decisions combine rules as every policy does."""
+
+    def __init__(self, seed: int, shape: str):
+        super().__init__(seed)
+        if shape not in SHAPES:
+            raise ValueError(f"unknown shape {shape!r}: one of {', '.join(SHAPES)}")
+        self.rng = random.Random(f"{shape}:{seed}")  # each shape its own policies
+        self.shape = shape
+        self.hostile = False  # names are `PolicyGen`'s concern
+        self.shared: list[str] = []  # tests made so far, for later rules to repeat
+
+    # ---- declarations ----------------------------------------------------------------------
+
+    def build(self) -> Case:
+        rng = self.rng
+        for _ in range(rng.randint(1, 2)):
+            members = tuple(self.name() for _ in range(rng.randint(2, 6)))
+            self.enums[self.name("E")] = members
+            self.out.append(f"enum {list(self.enums)[-1]} {{ {', '.join(members)} }}")
+        self.ints = self.int_pool()
+        self.strings = self.string_pool()
+        self.patterns = [self.pattern() for _ in range(rng.randint(3, 8))]
+        self.schema = self.shape_schema()
+        self.leaves = list(self._leaves(self.schema, (), ()))
+        self.out.append("context {\n" + "".join(self.field_text(f, 1) for f in self.schema) + "}")
+        self.effects = [self.name() for _ in range(rng.randint(2, 3))]
+        self.out.append(
+            f"effects {' > '.join(self.effects)} default {rng.choice(self.effects)}"
+            f" refuse {rng.choice(self.effects)}"
+        )
+        self.annotations = {self.name(): self.annotation_type() for _ in range(rng.randint(0, 1))}
+        self.out.extend(f"annotation {n}: {ty.text()}" for n, ty in self.annotations.items())
+        self.obligations = [self.name() for _ in range(rng.randint(0, 3))]
+        if self.obligations:
+            self.out.append(f"obligations {{ {', '.join(self.obligations)} }}")
+        self.tags = [self.name() for _ in range(3)]
+        r = rng.random()
+        count = rng.randint(1, 6) if r < 0.25 else rng.randint(6, 40) if r < 0.9 else 120
+        tables = 0
+        if self.shape in ("table", "mixed"):
+            tables = rng.randint(1, 2) if self.shape == "table" else rng.randint(0, 1)
+        for _ in range(tables):
+            self.limit_table()
+        for _ in range(count):
+            self.rule()
+        for _ in range(rng.randint(0, 2)):
+            self.output()
+        rng.shuffle(self.out)
+        return Case(
+            self.seed,
+            "\n\n".join(self.out) + "\n",
+            self.schema,
+            self.enums,
+            self.strings,
+            self.ints,
+            self.patterns,
+            shape=self.shape,
+        )
+
+    def int_pool(self) -> list[int]:
+        """A few integers close together (nested and touching ranges), sometimes a huge one."""
+        rng = self.rng
+        base = rng.choice((0, 0, 1, 10, 1000))
+        step = rng.choice((1, 1, 2, 5))
+        pool = {base + step * rng.randint(0, 10) for _ in range(rng.randint(2, 8))}
+        if rng.random() < 0.1:
+            pool.add(2**64)
+        return sorted(pool)
+
+    def string_pool(self) -> list[str]:
+        """Strings made of `TOKENS`, and extensions of them: prefixes and suffixes of each other."""
+        rng = self.rng
+
+        def word() -> str:
+            return "".join(rng.choice(TOKENS) for _ in range(rng.randint(0, 3)))
+
+        pool = {word() for _ in range(rng.randint(2, 6))}
+        for s in sorted(pool):
+            if rng.random() < 0.5:
+                pool.add(s + word())
+            if rng.random() < 0.4:
+                pool.add(word() + s)
+        return sorted(pool)
+
+    def pattern(self) -> str:
+        """A `like` pattern from the pool: a literal prefix, suffix, middle, or none at all."""
+        rng = self.rng
+        a, b = rng.choice(self.strings), rng.choice(self.strings)
+        form = rng.choice(
+            ("*A", "A*", "A*B", "*A*", "A", "*A*B*", "?A", "A?", "*.A", "*", "", "**", "?*", "A*?")
+        )
+        text = form.replace("A", "\0a").replace("B", "\0b").replace("\0a", a).replace("\0b", b)
+        if text and rng.random() < 0.15:
+            i = rng.randrange(len(text))
+            text = text[:i] + "?" + text[i + 1 :]
+        return text
+
+    def shape_schema(self) -> tuple[Fld, ...]:
+        """Attributes of every type the shapes test, some optional, some in a record."""
+        rng = self.rng
+        kinds = ["int"] * rng.randint(1, 3) + ["string"] * rng.randint(1, 3)
+        kinds += ["enum"] * rng.randint(0, 2) + ["coll"] * rng.randint(1, 3)
+        top: list[Fld] = []
+        records: list[tuple[str, bool, list[Fld]]] = [
+            (self.name(), rng.random() < 0.4, []) for _ in range(rng.randint(0, 2))
+        ]
+        siblings: dict[int, set[str]] = {id(r): set() for r in records}
+        for kind in kinds:
+            ty = self.shape_type(kind)
+            holder = rng.choice(records) if records and rng.random() < 0.5 else None
+            if holder is None:
+                name = self.name()
+            else:
+                taken = siblings[id(holder)]
+                name = rng.choice([w for w in WORDS if w not in taken] or ["x"])
+                taken.add(name)
+            how = rng.random()
+            if how < 0.3:
+                f = Fld(name, ty, optional=True)
+            elif how < 0.45 and not (holder and holder[1]):  # an optional record has no required
+                f = Fld(name, ty)
+            else:
+                f = Fld(name, ty, default=self.default(ty))
+            (top if holder is None else holder[2]).append(f)
+        for name, optional, fields in records:
+            if fields:
+                top.append(Fld(name, Ty("record", fields=tuple(fields)), optional=optional))
+        rng.shuffle(top)
+        return tuple(top)
+
+    def shape_type(self, kind: str) -> Ty:
+        rng = self.rng
+        if kind == "int":
+            if rng.random() < 0.3:  # a declared range near the pool's ends
+                lo = max(0, self.ints[0] - rng.choice((0, 1, 5)))
+                hi = None if rng.random() < 0.5 else self.ints[-1] + rng.choice((0, 1, 5))
+                return Ty("int", lo=lo, hi=hi)
+            return INT
+        if kind == "string":
+            return replace(STRING, max=16) if rng.random() < 0.2 else STRING
+        if kind == "enum":
+            return Ty("enum", enum=rng.choice(list(self.enums)))
+        elem = rng.choice((STRING, STRING, INT, Ty("enum", enum=rng.choice(list(self.enums)))))
+        ty = Ty(rng.choice(("set", "list")), elem=elem)
+        return replace(ty, max=6) if rng.random() < 0.2 else ty
+
+    def default(self, ty: Ty) -> str | None:
+        if ty.kind == "string" and ty.max is not None:
+            return lit(self.rng.choice([s for s in self.strings if len(s) <= ty.max] or [""]))
+        return super().default(ty)
+
+    # ---- rules --------------------------------------------------------------------------------
+
+    def condition(self, sc: Scope) -> str:
+        """A rule's `when`: a test of the policy's shape, often with more tests beside it."""
+        rng = self.rng
+        if sc.locals:
+            return self.row_condition(sc)
+        shape = self.shape
+        if rng.random() < 0.1 or (shape == "table" and rng.random() < 0.5):
+            shape = rng.choice(SHAPES)
+        parts = [self.test(shape, sc)]
+        if shape == "mixed" or rng.random() < 0.25:
+            parts += [self.test(rng.choice(SHAPES), sc) for _ in range(rng.randint(1, 2))]
+        if self.shared and rng.random() < 0.25:
+            parts.append(rng.choice(self.shared))
+        rng.shuffle(parts)
+        return " and ".join(parts)
+
+    def test(self, shape: str, sc: Scope) -> str:
+        """One test of `shape`, bracketed unless it is a plain conjunction, remembered for
+        sharing; reading an optional attribute takes its presence test along."""
+        make = {
+            "threshold": self.threshold,
+            "range": self.range_,
+            "string": self.string_shape,
+            "set": self.set_shape,
+            "negation": self.negation,
+            "disjunction": self.disjunction,
+            "quantifier": self.quantified,
+            "table": self.limit,
+            "mixed": self.same_attribute,
+        }[shape]
+        text = make(sc)
+        if self.rng.random() < 0.5:
+            self.shared.append(text)
+        return text
+
+    def leaf(self, sc: Scope, want: Callable[[Ty], bool]) -> Leaf | None:
+        found = [leaf for leaf in self.leaves if want(leaf.ty) and self.free(sc, leaf)]
+        return self.rng.choice(found) if found else None
+
+    def guarded(self, leaf: Leaf, sc: Scope, test: Callable[[str], str]) -> str:
+        """`test` of the leaf, with its presence test if it may be absent: `has p and ..` (or,
+        now and then, `not has p or ..`: the rule also fires when it is absent)."""
+        text = test(leaf.dotted)
+        if not leaf.needs or set(leaf.needs) <= sc.facts:
+            return text
+        if self.rng.random() < 0.2:
+            return f"(not {self.has(leaf.path)} or {text})"
+        return f"({self.has(leaf.path)} and {text})"
+
+    def const(self, ty: Ty, near: bool = True) -> str:
+        """A constant of a scalar type from the pools, an integer sometimes one off."""
+        rng = self.rng
+        if ty.kind == "int":
+            value = rng.choice(self.ints)
+            if near and rng.random() < 0.2:
+                value += rng.choice((-1, 1))
+            return str(value) if value >= 0 or rng.random() < 0.5 else f"-{-value}"
+        if ty.kind == "string":
+            return lit(rng.choice(self.strings))
+        if ty.kind == "enum":
+            member = rng.choice(self.enums[ty.enum])
+            return member if rng.random() < 0.6 else f"{ty.enum}.{member}"
+        raise AssertionError(ty)
+
+    def consts(self, ty: Ty, most: int = 4) -> str:
+        """A list literal of constants, repeats and all (a set literal drops them)."""
+        items = [self.const(ty) for _ in range(self.rng.randint(0, most))]
+        if items and self.rng.random() < 0.2:
+            items.append(self.rng.choice(items))
+        return "[" + ", ".join(items) + "]"
+
+    def scalar_leaf(self, sc: Scope) -> Leaf | None:
+        return self.leaf(sc, lambda t: t.kind in ("int", "string", "enum"))
+
+    def fallback(self, sc: Scope) -> str:
+        return self.key(sc)
+
+    def key(self, sc: Scope) -> str:
+        """An equality or membership test against constants: `x == c`, `x in [..]`, `c in xs`."""
+        rng = self.rng
+        leaf = self.leaf(sc, lambda t: t.kind in ("int", "string", "enum") or t.collection)
+        if leaf is None:
+            return "true"
+        ty = leaf.ty
+
+        def test(x: str) -> str:
+            if ty.collection:
+                assert ty.elem is not None
+                c = self.const(ty.elem)
+                return f"{c} in {x}" if rng.random() < 0.6 else f"{x} contains {c}"
+            if rng.random() < 0.7:
+                c = self.const(ty)
+                return f"{x} == {c}" if rng.random() < 0.8 else f"{c} == {x}"
+            return f"{x} in {self.consts(ty)}"
+
+        return self.guarded(leaf, sc, test)
+
+    def threshold(self, sc: Scope) -> str:
+        leaf = self.leaf(sc, lambda t: t.kind == "int")
+        if leaf is None:
+            return self.fallback(sc)
+        rng = self.rng
+        op = rng.choice(tuple(_FLIP))
+        c = self.const(INT)
+        if rng.random() < 0.08:  # not a constant bound: a test the index leaves to the rule
+            c = rng.choice((f"({c} + {c})", self.int_(sc, 1)))
+        return self.guarded(
+            leaf, sc, lambda x: f"{x} {op} {c}" if rng.random() < 0.6 else f"{c} {_FLIP[op]} {x}"
+        )
+
+    def range_(self, sc: Scope) -> str:
+        leaf = self.leaf(sc, lambda t: t.kind == "int")
+        if leaf is None:
+            return self.fallback(sc)
+        rng = self.rng
+        lo, hi = self.const(INT), self.const(INT)
+        if int(lo) > int(hi) and rng.random() < 0.85:
+            lo, hi = hi, lo
+
+        def ends(x: str) -> str:
+            low_op, high_op = rng.choice(("<=", "<")), rng.choice(("<", "<="))
+            low = f"{lo} {low_op} {x}" if rng.random() < 0.6 else f"{x} {_FLIP[low_op]} {lo}"
+            high = f"{x} {high_op} {hi}" if rng.random() < 0.6 else f"{hi} {_FLIP[high_op]} {x}"
+            return f"{low} and {high}" if rng.random() < 0.7 else f"{high} and {low}"
+
+        text = self.guarded(leaf, sc, ends)
+        return text if text.startswith("(") else f"({text})"
+
+    def string_shape(self, sc: Scope) -> str:
+        leaf = self.leaf(sc, lambda t: t.kind == "string")
+        if leaf is None:
+            return self.fallback(sc)
+        return self.guarded(leaf, sc, lambda s: self.string_on(s, sc))
+
+    def string_on(self, s: str, sc: Scope) -> str:
+        """`s starts_with p`, `ends_with`, `like`, `==`; now and then the constant on the left."""
+        rng = self.rng
+        r = rng.random()
+        word = rng.choice(self.strings)
+        if r < 0.25:
+            cut = rng.randint(0, len(word))  # a prefix of a pool string, the whole or none
+            return f"{s} starts_with {lit(word[:cut])}"
+        if r < 0.45:
+            cut = rng.randint(0, len(word))
+            return f"{s} ends_with {lit(word[cut:])}"
+        if r < 0.75:
+            return f"{s} like {lit(rng.choice(self.patterns))}"
+        if r < 0.88:
+            return f"{s} == {lit(word)}" if rng.random() < 0.7 else f"{lit(word)} == {s}"
+        if r < 0.94:  # the attribute is the prefix or the pattern: nothing to index
+            op = rng.choice(("starts_with", "ends_with", "like"))
+            return f"{lit(word)} {op} {s}"
+        other = self.leaf(sc, lambda t: t.kind == "string")
+        if other is not None and not other.needs:
+            return f"{s} {rng.choice(('starts_with', 'ends_with', '=='))} {other.dotted}"
+        return f"{s} starts_with {lit(word)}"
+
+    def set_shape(self, sc: Scope) -> str:
+        rng = self.rng
+        leaf = self.leaf(sc, lambda t: t.collection)
+        if leaf is None or rng.random() < 0.2:
+            scalar = self.scalar_leaf(sc)
+            if scalar is None:
+                return self.fallback(sc)
+            return self.guarded(scalar, sc, lambda x: f"{x} in {self.consts(scalar.ty)}")
+        elem = leaf.ty.elem
+        assert elem is not None
+
+        def test(xs: str) -> str:
+            r = rng.random()
+            if r < 0.3:
+                return f"{xs} contains_any {self.consts(elem)}"
+            if r < 0.6:
+                return f"{xs} contains_all {self.consts(elem)}"
+            if r < 0.75:
+                return f"{xs} contains {self.const(elem)}"
+            if r < 0.9:
+                return f"{self.const(elem)} in {xs}"
+            return f"{self.consts(elem)} {rng.choice(('contains_any', 'contains_all'))} {xs}"
+
+        return self.guarded(leaf, sc, test)
+
+    def negation(self, sc: Scope) -> str:
+        rng = self.rng
+        leaf = self.leaf(sc, lambda t: t.kind != "bool" and t.kind != "record")
+        if leaf is None:
+            return self.fallback(sc)
+        ty = leaf.ty
+
+        def test(x: str) -> str:
+            r = rng.random()
+            if ty.collection:
+                assert ty.elem is not None
+                if r < 0.4:
+                    return f"{self.const(ty.elem)} not in {x}"
+                if r < 0.7:
+                    return f"not ({x} contains {self.const(ty.elem)})"
+                op = rng.choice(("contains_any", "contains_all"))
+                return f"not ({x} {op} {self.consts(ty.elem)})"
+            if r < 0.35:
+                return f"{x} != {self.const(ty)}"
+            if r < 0.6:
+                return f"{x} not in {self.consts(ty)}"
+            if r < 0.8:
+                return f"not ({x} in {self.consts(ty)})"
+            if r < 0.9:
+                return f"not ({x} == {self.const(ty)})"
+            if ty.kind == "int":
+                return f"not ({x} {rng.choice(tuple(_FLIP))} {self.const(ty)})"
+            if ty.kind == "string":
+                return f"not ({self.string_on(x, sc)})"
+            return f"{self.const(ty)} != {x}"
+
+        text = self.guarded(leaf, sc, test)
+        if rng.random() < 0.4:  # as a negation is written: beside an equality on another key
+            return f"{text} and {self.key(sc)}"
+        return text
+
+    def disjunction(self, sc: Scope) -> str:
+        """`a == c or b == d`, keys on several attributes (or one), now and then other tests."""
+        rng = self.rng
+        parts = []
+        for _ in range(rng.randint(2, 3)):
+            if rng.random() < 0.7:
+                parts.append(self.key(sc))
+            else:
+                parts.append(self.test(rng.choice(SHAPES[:5]), sc))
+        return "(" + " or ".join(parts) + ")"
+
+    def quantified(self, sc: Scope) -> str:
+        """`some t in xs: t == c`, `t starts_with p`, `t > c`: each element looked up."""
+        rng = self.rng
+        leaf = self.leaf(sc, lambda t: t.collection)
+        if leaf is None:
+            return self.fallback(sc)
+        elem = leaf.ty.elem
+        assert elem is not None
+        var = self.name("t")
+        inner = sc.bind(var, elem)
+
+        def body() -> str:
+            r = rng.random()
+            if elem.kind == "string" and r < 0.5:
+                return self.string_on(var, inner)
+            if elem.kind == "int" and r < 0.5:
+                op = rng.choice(tuple(_FLIP))
+                return f"{var} {op} {self.const(INT)}"
+            if r < 0.75:
+                return f"{var} {rng.choice(('==', '==', '!='))} {self.const(elem)}"
+            return f"{var} {rng.choice(('in', 'not in'))} {self.consts(elem)}"
+
+        def test(xs: str) -> str:
+            text = body()
+            if rng.random() < 0.25:
+                text = f"{text} {rng.choice(('and', 'or'))} {body()}"
+            return f"({rng.choice(('some', 'some', 'some', 'all'))} {var} in {xs}: {text})"
+
+        return self.guarded(leaf, sc, test)
+
+    def limit(self, sc: Scope) -> str:
+        """As a table row written out: `key == k and amount > limit`."""
+        key = self.scalar_leaf(sc)
+        if key is None:
+            return self.fallback(sc)
+        equal = self.guarded(key, sc, lambda k: f"{k} == {self.const(key.ty)}")
+        return f"{equal} and {self.threshold(sc)}"
+
+    def same_attribute(self, sc: Scope) -> str:
+        """Several indexable tests of one attribute: `x > 3 and x != 7 and x in [..]`."""
+        rng = self.rng
+        leaf = self.leaf(sc, lambda t: t.kind in ("int", "string"))
+        if leaf is None:
+            return self.fallback(sc)
+        ty = leaf.ty
+
+        def tests(x: str) -> str:
+            made = []
+            for _ in range(rng.randint(2, 3)):
+                r = rng.random()
+                if ty.kind == "int" and r < 0.5:
+                    made.append(f"{x} {rng.choice(tuple(_FLIP))} {self.const(ty)}")
+                elif ty.kind == "string" and r < 0.6:
+                    made.append(self.string_on(x, sc))
+                elif r < 0.8:
+                    made.append(f"{x} {rng.choice(('==', '!='))} {self.const(ty)}")
+                else:
+                    made.append(f"{x} {rng.choice(('in', 'not in'))} {self.consts(ty)}")
+            return " and ".join(made)
+
+        return self.guarded(leaf, sc, tests)
+
+    # ---- tier tables --------------------------------------------------------------------------
+
+    def limit_table(self) -> None:
+        """A tier table, a few keys and many limits each, and a rule over it: `req.key == key
+        and req.amount > limit`, or a range of two columns, or a prefix column."""
+        rng = self.rng
+        keys = [leaf for leaf in self.leaves if leaf.ty.kind in ("int", "string", "enum")]
+        amounts = [leaf for leaf in self.leaves if leaf.ty.kind == "int"]
+        if not keys or not amounts:
+            return
+        key_ty = rng.choice(keys).ty
+        key_ty = Ty(key_ty.kind, enum=key_ty.enum)  # the column holds any key a rule names
+        name, id_col, key_col, lo_col, hi_col = (self.name() for _ in range(5))
+        columns: list[tuple[str, Ty, bool]] = [
+            (id_col, STRING, False),
+            (key_col, key_ty, False),
+            (lo_col, INT, False),
+            (hi_col, INT, False),
+        ]
+        self.used.update(c for c, _, _ in columns)
+        key_values = sorted({self.cell(key_ty) for _ in range(rng.randint(1, 4))})
+        rows = []
+        for i in range(rng.randint(0, 30)):
+            lo, hi = self.cell(INT), self.cell(INT)
+            rows.append(f'  "r{i}", {rng.choice(key_values)}, {lo}, {hi}')
+        cols = ", ".join(f"{c}: {ty.text()}" for c, ty, _ in columns)
+        self.out.append(f"table {name}({cols}) {{\n" + "".join(r + "\n" for r in rows) + "}")
+        self.table_roles = (key_ty, key_col, lo_col, hi_col)
+        scope = Scope(locals=tuple((c, ty) for c, ty, _ in columns))
+        for _ in range(rng.randint(1, 2)):
+            self.rule(table=(name, columns), scope=scope)
+
+    def cell(self, ty: Ty) -> str:
+        """A table cell: a literal (no sign), an enum member bare."""
+        rng = self.rng
+        if ty.kind == "int":
+            value = rng.choice([v for v in self.ints if v >= 0] or [0])
+            return str(value + rng.choice((0, 0, 1)))
+        if ty.kind == "enum":
+            return rng.choice(self.enums[ty.enum])
+        return lit(rng.choice(self.strings))
+
+    def row_condition(self, sc: Scope) -> str:
+        rng = self.rng
+        key_ty, key_col, lo_col, hi_col = self.table_roles
+        key = self.leaf(sc, lambda t: compatible(t, key_ty))
+        amount = self.leaf(sc, lambda t: t.kind == "int")
+        assert key is not None and amount is not None
+        parts = [
+            self.guarded(
+                key,
+                sc,
+                lambda k: f"{k} == {key_col}" if rng.random() < 0.7 else f"{key_col} == {k}",
+            )
+        ]
+        r = rng.random()
+        if r < 0.6:
+            op = rng.choice(tuple(_FLIP))
+            parts.append(
+                self.guarded(
+                    amount,
+                    sc,
+                    lambda a: (
+                        f"{a} {op} {lo_col}" if rng.random() < 0.6 else f"{lo_col} {_FLIP[op]} {a}"
+                    ),
+                )
+            )
+        elif r < 0.85:
+            parts.append(self.guarded(amount, sc, lambda a: f"{lo_col} <= {a} and {a} < {hi_col}"))
+        else:
+            parts.append(self.test(rng.choice(SHAPES[:5]), Scope()))
+        if rng.random() < 0.2:
+            parts.append(self.test(rng.choice(SHAPES[:5]), Scope()))
+        rng.shuffle(parts)
+        return " and ".join(parts)
+
+
+def make_shape_case(seed: int, shape: str) -> Case:
+    """A random policy of one index shape (`SHAPES`), replayable from `(seed, shape)`."""
+    return ShapeGen(seed, shape).build()
+
+
 def make_case(seed: int) -> Case:
     return PolicyGen(seed).build()
 
 
-if __name__ == "__main__":  # python tests/randpolicy.py SEED [N]: replay one seed
+if __name__ == "__main__":
+    # python tests/randpolicy.py SEED [N]; python tests/randpolicy.py --shape SHAPE SEED [N]
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import randcontext
 
-    sys.exit(randcontext.replay(int(sys.argv[1]), *(int(a) for a in sys.argv[2:3])))
+    args = sys.argv[1:]
+    shape = ""
+    if args[:1] == ["--shape"]:
+        shape, args = args[1], args[2:]
+    sys.exit(randcontext.replay(int(args[0]), *(int(a) for a in args[1:2]), shape=shape))

@@ -18,7 +18,6 @@ import re
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
@@ -27,7 +26,7 @@ import pytest
 import randcontext
 import randpolicy
 from campaigns import campaign_size
-from randcontext import outcome, snapshot
+from randcontext import Outcome, backends, disagreements, outcome, report
 
 import policydsl
 from policydsl import Policy, model, nodes
@@ -37,41 +36,7 @@ N = campaign_size("POLICYDSL_DIFF_N", full=10_000, quick=1_000)
 SEED = int(os.environ.get("POLICYDSL_DIFF_SEED", "20261124"))
 POLICIES = campaign_size("POLICYDSL_DIFF_POLICIES", full=max(200, N // 50), quick=max(40, N // 50))
 CONTEXTS_PER_POLICY = 50
-REFERENCE = "interpreted"
-
-Outcome = tuple[Any, ...]
-
-
-def backends(policy: Policy, *, fail_closed: bool = False) -> dict[str, Policy]:
-    """The same checked policy on every backend: checking once keeps random campaigns fast."""
-    return {
-        b: Policy(policy.checked, backend=b, fail_closed=fail_closed, sources=policy.sources)
-        for b in policydsl.BACKENDS
-    }
-
-
-def disagreements(
-    policies: dict[str, Policy], contexts: Sequence[Any], stats: Counter[str] | None = None
-) -> Iterator[tuple[int, Any, dict[str, Outcome]]]:
-    """Each context some backend decides differently from the reference (or mutates)."""
-    for i, context in enumerate(contexts):
-        before = snapshot(context)
-        seen = {b: outcome(p.decide, context) for b, p in policies.items()}
-        if snapshot(context) != before:
-            seen["mutated the context"] = (repr(context),)
-        ref = seen[REFERENCE]
-        if stats is not None:
-            stats[ref[0]] += 1
-            stats["fired"] += ref[0] == "decision" and bool(ref[1]["rules"])
-        if any(v != ref for v in seen.values()):
-            yield i, context, seen
-
-
-def report(where: str, found: list[tuple[int, Any, dict[str, Outcome]]]) -> str:
-    i, context, seen = found[0]
-    lines = [f"{len(found)} disagreement(s) {where}; the first, context #{i}: {context!r:.2000}"]
-    lines.extend(f"  {b}: {v!r:.2000}" for b, v in seen.items())
-    return "\n".join(lines)
+REFERENCE = randcontext.REFERENCE
 
 
 # ---- the stdlib -------------------------------------------------------------------------------
