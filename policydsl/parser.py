@@ -6,6 +6,7 @@ No Lark exception and no Lark tree leaves this module and `transform`.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import lark
@@ -100,12 +101,9 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
         tree = lark_parser().parse(source.text)
     except UnexpectedInput as err:
         return None, [_syntax_error(source, err)]
-    deep = _check_tree_depth(source, tree)
-    if deep is not None:
-        return None, [deep]
-    reserved = _reserved_names(source, tree)
-    if reserved:
-        return None, reserved
+    found = _check_tree(source, tree)
+    if found:
+        return None, found
     try:
         return to_nodes(tree, source), []
     except BadEscape as err:
@@ -121,49 +119,20 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
         ]
 
 
-def _reserved_names(source: Source, tree: lark.Tree[lark.Token]) -> list[Diagnostic]:
-    """Keywords used as names. The contextual lexer reads `rule` as a NAME wherever the keyword
-    cannot occur (`def rule = 1`, `when in > 1`), so the reservation is enforced here. A field
-    after a dot may be a keyword: a fired rule's `r.tags` and `r.cite` are built in."""
-    keywords = reserved_words()
-    fields = {id(tok) for path in tree.find_data("path") for tok in path.children[1:]}
-    found = tree.scan_values(
-        lambda v: (
-            isinstance(v, lark.Token) and v.type == "NAME" and v in keywords and id(v) not in fields
-        )
-    )
-    return [
-        Diagnostic(
-            Code.UNEXPECTED_TOKEN,
-            f"unexpected `{tok}`",
-            Span(source, tok.start_pos or 0, tok.end_pos or 0),
-            help=hint_for_token(str(tok), {"NAME"}),
-        )
-        for tok in sorted(found, key=lambda tok: tok.start_pos or 0)
-    ]
+# What the nesting check reads: a comment, a string (to its closing quote or the end of its
+# line; a backslash escapes any one character), or a bracket. Anything else is skipped unread.
+_NESTING_TOKENS = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\[\s\S])*["\n]?|[(\[{)\]}]')
 
 
 def _check_nesting(source: Source) -> Diagnostic | None:
     """Refuse absurd bracket nesting before Lark builds a tree thousands of levels deep."""
     depth = 0
-    in_string = in_comment = escaped = False
-    for offset, ch in enumerate(source.text):
-        if in_comment:
-            in_comment = ch != "\n"
-        elif in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch in '"\n':
-                in_string = False
-        elif ch == "#":
-            in_comment = True
-        elif ch == '"':
-            in_string = True
-        elif ch in "([{":
+    for token in _NESTING_TOKENS.finditer(source.text):
+        ch = token.group()[0]
+        if ch in "([{":
             depth += 1
             if depth > MAX_NESTING:
+                offset = token.start()
                 return Diagnostic(
                     Code.NESTED_TOO_DEEPLY,
                     f"brackets nest too deeply (more than {MAX_NESTING} levels)",
@@ -175,21 +144,49 @@ def _check_nesting(source: Source) -> Diagnostic | None:
     return None
 
 
-def _check_tree_depth(source: Source, tree: lark.Tree[lark.Token]) -> Diagnostic | None:
+def _check_tree(source: Source, tree: lark.Tree[lark.Token]) -> list[Diagnostic]:
+    """What the grammar lets through but the language refuses, in one walk over the tree: a tree
+    nested too deeply (operators without brackets, `not not ...`), else every keyword used as a
+    name. The contextual lexer reads `rule` as a NAME wherever the keyword cannot occur
+    (`def rule = 1`, `when in > 1`), so the reservation is enforced here. A field after a dot may
+    be a keyword: a fired rule's `r.tags` and `r.cite` are built in."""
+    keywords = reserved_words()
+    reserved: list[lark.Token] = []
     stack: list[tuple[lark.Tree[lark.Token], int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_TREE_DEPTH:
             meta = node.meta
             start = getattr(meta, "start_pos", 0)
-            return Diagnostic(
-                Code.NESTED_TOO_DEEPLY,
-                f"expression nests too deeply (more than {MAX_TREE_DEPTH} levels)",
-                Span(source, start, start + 1),
-                help="name a sub-expression with `def` to flatten it",
-            )
-        stack.extend((child, depth + 1) for child in node.children if isinstance(child, lark.Tree))
-    return None
+            return [
+                Diagnostic(
+                    Code.NESTED_TOO_DEEPLY,
+                    f"expression nests too deeply (more than {MAX_TREE_DEPTH} levels)",
+                    Span(source, start, start + 1),
+                    help="name a sub-expression with `def` to flatten it",
+                )
+            ]
+        children = node.children
+        fields_from = 1 if node.data == "path" else len(children)  # `a.b.c`: b and c are fields
+        for index, child in enumerate(children):
+            if isinstance(child, lark.Tree):
+                stack.append((child, depth + 1))
+            elif (
+                isinstance(child, lark.Token)
+                and child.type == "NAME"
+                and index < fields_from
+                and child in keywords
+            ):
+                reserved.append(child)
+    return [
+        Diagnostic(
+            Code.UNEXPECTED_TOKEN,
+            f"unexpected `{tok}`",
+            Span(source, tok.start_pos or 0, tok.end_pos or 0),
+            help=hint_for_token(str(tok), {"NAME"}),
+        )
+        for tok in sorted(reserved, key=lambda tok: tok.start_pos or 0)
+    ]
 
 
 def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:

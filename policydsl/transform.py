@@ -1,14 +1,21 @@
-"""Lark tree → syntax nodes with spans. The only module besides `parser` that knows Lark's tree."""
+"""Lark tree → syntax nodes with spans. The only module besides `parser` that knows Lark's tree.
+
+The tree is rebuilt bottom-up by one loop over it in post-order (no recursion, so depth is no
+limit), calling the method named after each node's rule with its meta and its converted
+children: what Lark's `Transformer_NonRecursive` with `v_args(meta=True)` does, without the
+wrapper Lark builds around every call, which was most of the time spent here.
+"""
 
 from __future__ import annotations
 
 import re
 import string
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import lark
-from lark import Token, Transformer_NonRecursive, v_args
+from lark import Token
 
 from policydsl import nodes, operators
 from policydsl.codes import Code
@@ -116,18 +123,38 @@ class LiteralTooLarge(Exception):
 
 
 def to_nodes(tree: lark.Tree[Token], source: Source) -> nodes.PolicyFile:
-    try:
-        result = _ToNodes(source).transform(tree)
-    except lark.exceptions.VisitError as err:  # the transformer wraps what its callbacks raise
-        raise err.orig_exc from None
+    """The syntax nodes of a parse tree; `BadEscape` or `LiteralTooLarge` for a bad literal."""
+    order: list[Any] = []  # every tree and token, parents before children, last child first
+    todo: list[Any] = [tree]
+    while todo:
+        node = todo.pop()
+        order.append(node)
+        if isinstance(node, lark.Tree):
+            todo.extend(node.children)
+    converter = _ToNodes(source)
+    done: list[Any] = []  # the converted children of the trees not yet reached
+    for node in reversed(order):
+        if isinstance(node, lark.Tree):
+            size = len(node.children)
+            children = done[-size:] if size else []
+            if size:
+                del done[-size:]
+            method = _METHODS.get(node.data)
+            if method is None:  # a rule nothing converts stays a tree, as Lark leaves it
+                done.append(lark.Tree(node.data, children, node.meta))
+            else:
+                done.append(method(converter, node.meta, children))
+        else:  # a token, or None for an optional part that is absent
+            done.append(node)
+    (result,) = done
     assert isinstance(result, nodes.PolicyFile)
     return result
 
 
-@v_args(meta=True)
-class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
+class _ToNodes:
+    """One method per rule, named after it: `(meta, children) -> node`."""
+
     def __init__(self, source: Source):
-        super().__init__()
         self.source = source
 
     # ---- helpers ----------------------------------------------------------------------------
@@ -358,3 +385,10 @@ class _ToNodes(Transformer_NonRecursive[Token, nodes.PolicyFile]):
 
     def false_lit(self, meta: Any, c: list[Any]) -> nodes.BoolLit:
         return nodes.BoolLit(False, span=self._span(meta))
+
+
+_METHODS: dict[str, Callable[[_ToNodes, Any, list[Any]], Any]] = {
+    name: method
+    for name, method in vars(_ToNodes).items()
+    if not name.startswith("_") and callable(method)
+}
