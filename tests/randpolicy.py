@@ -847,7 +847,7 @@ SHAPES = (
 )
 # pieces of the strings a shape's policy tests: short, overlapping, so that one constant is often
 # a prefix, a suffix or a `like` match of another; `*` and `?` are plain characters in a string
-TOKENS = ("a", "b", "ab", ".", "d", ".com", "/", "é", "*", "?", "x")
+TOKENS = ("a", "b", "ab", ".", "d", ".com", "/", "é", "*", "?", "x", "😀")
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
@@ -1042,6 +1042,10 @@ class ShapeGen(PolicyGen):
             "mixed": self.same_attribute,
         }[shape]
         text = make(sc)
+        if self.rng.random() < 0.08:  # a definition, inlined where it is used
+            name = self.name("d")
+            self.out.append(f"def {name} = {text}")
+            text = name
         if self.rng.random() < 0.5:
             self.shared.append(text)
         return text
@@ -1244,6 +1248,15 @@ class ShapeGen(PolicyGen):
         """`some t in xs: t == c`, `t starts_with p`, `t > c`: each element looked up."""
         rng = self.rng
         leaf = self.leaf(sc, lambda t: t.collection)
+        scalar = self.scalar_leaf(sc)
+        if scalar is not None and (leaf is None or rng.random() < 0.15):
+            # over constants, the attribute in the body: `some t in [a, b]: t == x`
+            var, ty = self.name("t"), scalar.ty
+            op = "==" if ty.kind != "int" or rng.random() < 0.5 else rng.choice(tuple(_FLIP))
+            some = rng.choice(("some", "some", "all"))
+            return self.guarded(
+                scalar, sc, lambda x: f"({some} {var} in {self.consts(ty)}: {var} {op} {x})"
+            )
         if leaf is None:
             return self.fallback(sc)
         elem = leaf.ty.elem
