@@ -6,7 +6,7 @@ Expressions here are syntax nodes whose leaves the checker replaced by resolved 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeAlias, TypeVar
 
 import attrs
@@ -137,41 +137,82 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
     """Rebuild `expr` with `fn` applied to each direct sub-expression.
 
     Works on the expressions of every stage. The node keeps its class: a leaf stays of `expr`'s
-    stage, a compound node takes `fn`'s (when `fn` lowers, a node over IR children is IR).
+    stage, a compound node takes `fn`'s (when `fn` lowers, a node over IR children is IR). When
+    `fn` gives every child back as it was (the same object), `expr` itself is returned: folding
+    and substitution leave most nodes as they are, and rebuilding each one was most of their cost.
     """
     match expr:
         case nodes.And(operands) | nodes.Or(operands):
-            return attrs.evolve(expr, operands=tuple(fn(e) for e in operands))
+            new = tuple(fn(e) for e in operands)
+            return expr if _same(new, operands) else attrs.evolve(expr, operands=new)
         case nodes.ListLit(items):
-            return attrs.evolve(expr, items=tuple(fn(e) for e in items))
+            new = tuple(fn(e) for e in items)
+            return expr if _same(new, items) else attrs.evolve(expr, items=new)
         case nodes.Not(operand) | nodes.Neg(operand):
-            return attrs.evolve(expr, operand=fn(operand))
+            inner = fn(operand)
+            return expr if inner is operand else attrs.evolve(expr, operand=inner)
         case nodes.Compare(_, left, right) | nodes.SetTest(_, left, right):
-            return attrs.evolve(expr, left=fn(left), right=fn(right))
+            new_left, new_right = fn(left), fn(right)
+            if new_left is left and new_right is right:
+                return expr
+            return attrs.evolve(expr, left=new_left, right=new_right)
         case nodes.In(element, collection):
-            return attrs.evolve(expr, element=fn(element), collection=fn(collection))
+            new_element, new_collection = fn(element), fn(collection)
+            if new_element is element and new_collection is collection:
+                return expr
+            return attrs.evolve(expr, element=new_element, collection=new_collection)
         case nodes.Arith(first, rest):
-            return attrs.evolve(expr, first=fn(first), rest=tuple((op, fn(e)) for op, e in rest))
+            new_first = fn(first)
+            new_rest = tuple((op, fn(e)) for op, e in rest)
+            if new_first is first and _same([e for _, e in new_rest], [e for _, e in rest]):
+                return expr
+            return attrs.evolve(expr, first=new_first, rest=new_rest)
         case nodes.Quantifier(_, _, collection, body):
-            return attrs.evolve(expr, collection=fn(collection), body=fn(body))
+            new_collection, new_body = fn(collection), fn(body)
+            if new_collection is collection and new_body is body:
+                return expr
+            return attrs.evolve(expr, collection=new_collection, body=new_body)
         case FieldOf(base) | FieldPresent(base):
-            return attrs.evolve(expr, base=fn(base))
+            new_base = fn(base)
+            return expr if new_base is base else attrs.evolve(expr, base=new_base)
         case Size(arg):
-            return attrs.evolve(expr, arg=fn(arg))
+            new_arg = fn(arg)
+            return expr if new_arg is arg else attrs.evolve(expr, arg=new_arg)
         case SetOf(items):
-            return attrs.evolve(expr, items=fn(items))
+            new_items = fn(items)
+            return expr if new_items is items else attrs.evolve(expr, items=new_items)
     return expr
 
 
+def _same(new: Sequence[Any], old: Sequence[Any]) -> bool:
+    return all(a is b for a, b in zip(new, old, strict=True))
+
+
 def children(expr: Any) -> list[Any]:
-    found: list[Any] = []
-
-    def collect(e: Any) -> Any:
-        found.append(e)
-        return e
-
-    map_children(expr, collect)
-    return found
+    """The direct sub-expressions of `expr`, in the order `map_children` visits them (read, not
+    rebuilt)."""
+    match expr:
+        case nodes.And(operands) | nodes.Or(operands):
+            return list(operands)
+        case nodes.ListLit(items):
+            return list(items)
+        case nodes.Not(operand) | nodes.Neg(operand):
+            return [operand]
+        case nodes.Compare(_, left, right) | nodes.SetTest(_, left, right):
+            return [left, right]
+        case nodes.In(element, collection):
+            return [element, collection]
+        case nodes.Arith(first, rest):
+            return [first, *(e for _, e in rest)]
+        case nodes.Quantifier(_, _, collection, body):
+            return [collection, body]
+        case FieldOf(base) | FieldPresent(base):
+            return [base]
+        case Size(arg):
+            return [arg]
+        case SetOf(items):
+            return [items]
+    return []
 
 
 @attrs.frozen
