@@ -903,7 +903,7 @@ class ShapeGen(PolicyGen):
             self.limit_table()
         for _ in range(count):
             self.rule()
-        for _ in range(rng.randint(0, 2)):
+        for _ in range(rng.randint(0, 3)):
             self.output()
         rng.shuffle(self.out)
         return Case(
@@ -1314,6 +1314,60 @@ class ShapeGen(PolicyGen):
             return " and ".join(made)
 
         return self.guarded(leaf, sc, tests)
+
+    # ---- outputs ------------------------------------------------------------------------------
+
+    def output(self) -> None:
+        """`PolicyGen`'s outputs, or one built from what the fired rules are: `some`/`all` of
+        them with a property (`all` of none is true), `decision`, `size(fired)`, next to a test
+        of the request."""
+        rng = self.rng
+        if rng.random() < 0.4:
+            super().output()
+            return
+        sc = Scope(outcome=True)
+        kind = rng.choice(("bool", "int", "enum"))
+        ty = (
+            BOOL
+            if kind == "bool"
+            else INT
+            if kind == "int"
+            else Ty("enum", enum=rng.choice(list(self.enums)))
+        )
+
+        def value() -> str:
+            if kind == "bool":
+                return lit(rng.random() < 0.5)
+            if kind == "int":
+                return rng.choice(
+                    ("size(fired)", self.const(INT), f"size(fired) + {self.const(INT)}")
+                )
+            return self.const(ty)
+
+        def about_fired() -> str:
+            r = rng.random()
+            if r < 0.55:
+                var = self.name("r")
+                body = self.rule_test(var, sc)
+                if rng.random() < 0.3:
+                    body = f"{body} {rng.choice(('and', 'or'))} {self.rule_test(var, sc)}"
+                return f"({rng.choice(('some', 'all'))} {var} in fired: {body})"
+            if r < 0.7:
+                return f"decision {rng.choice(('==', '!='))} {rng.choice(self.effects)}"
+            if r < 0.8:
+                return f"size(fired) {rng.choice(('==', '>', '>=', '<'))} {rng.randint(0, 3)}"
+            return self.key(Scope())  # the request itself
+
+        cases = []
+        for _ in range(rng.randint(1, 3)):
+            cond = about_fired()
+            if rng.random() < 0.3:
+                cond = f"{cond} {rng.choice(('and', 'or'))} {about_fired()}"
+            if rng.random() < 0.15:
+                cond = f"not ({cond})"
+            cases.append(f"  when {cond} => {value()}")
+        cases.append(f"  otherwise => {value()}")
+        self.out.append(f"output {self.name()}: {ty.text()} {{\n" + "\n".join(cases) + "\n}")
 
     # ---- tier tables --------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ equal with its types (outputs included), and the same `to_dict()`, or the same `
 a quarter of the policies also in fail-closed mode.
 
 `POLICYDSL_SHAPES_N` is the number of requests over all shapes (each decided by every backend):
-10,800 in CI (`CI=true`), 3,600 locally; `POLICYDSL_SHAPES_N=100000` is the long campaign.
+7,200 in CI (`CI=true`), 3,600 locally; `POLICYDSL_SHAPES_N=100000` is the long campaign.
 `POLICYDSL_SHAPES_SEED` moves the seeds. A failure prints the shape, the seed, the policy, the
 request, and the smallest policy and request found that still disagree; replay one with
 `python tests/randpolicy.py --shape SHAPE SEED`.
@@ -28,7 +28,7 @@ from randpolicy import SHAPES, make_shape_case
 
 import policydsl
 
-N = campaign_size("POLICYDSL_SHAPES_N", full=10_800, quick=3_600)
+N = campaign_size("POLICYDSL_SHAPES_N", full=7_200, quick=3_600)
 SEED = int(os.environ.get("POLICYDSL_SHAPES_SEED", "20261202"))
 CONTEXTS_PER_POLICY = 100
 POLICIES_PER_SHAPE = max(1, -(-N // (len(SHAPES) * CONTEXTS_PER_POLICY)))
@@ -74,7 +74,7 @@ def test_backends_agree_on_every_shape(shape: str) -> None:
     assert stats["decision"] >= 0.6 * total, stats
     assert stats["fired"] >= 0.3 * total, stats
     # each rule fires for some requests and not for others
-    assert 0.05 <= stats["rules fired"] / stats["rules could fire"] <= 0.8, stats
+    assert 0.02 <= stats["rules fired"] / stats["rules could fire"] <= 0.8, stats
 
 
 def test_shape_policies_check_and_replay() -> None:
