@@ -17,7 +17,16 @@ from policydsl import ir, nodes, runtime
 from policydsl import typesys as t
 from policydsl.decision import Decision
 from policydsl.glob import Glob
-from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, SetOf, Size
+from policydsl.model import (
+    Const,
+    FieldOf,
+    FieldPresent,
+    Local,
+    Outcome,
+    SetOf,
+    Size,
+    map_children,
+)
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
 
 _SCALAR_CONSTANTS = (str, int, bool, type(None))
@@ -100,9 +109,16 @@ def _arith_op(op: ArithOp) -> ast.operator:
 
 
 # The generated functions: `_decide(_fallback, ctx)`, which calls `_fallback(ctx)` on anything it
-# does not accept, and `_flags(_decision, _fired)`, the outcome-only parts of the outputs.
+# does not accept, and `_flags(_decision, _fired)`, the outcome-only parts of the outputs. Where
+# they can be, the flags are also split per rule (see `_Gen.mask_functions`): `_rule_bits(_r)`,
+# a fired rule's quantifier predicates as bits, and `_flags_masks(_decision, _some, _every)`, the
+# flags from the OR and the AND of the fired rules' bits; `_outputs(_f)` gives the output values
+# when no output reads the request.
 DecideFunction = Callable[[Callable[[object], Decision], object], Decision]
 FlagsFunction = Callable[[str, tuple[dict[str, Any], ...]], tuple[Any, ...]]
+RuleBitsFunction = Callable[[dict[str, Any]], int]
+FlagsMasksFunction = Callable[[str, int, int], tuple[Any, ...]]
+OutputsFunction = Callable[[tuple[Any, ...]], tuple[Any, ...]]
 
 
 class Generated:
@@ -115,6 +131,9 @@ class Generated:
         exec(code, namespace)  # the namespace has empty builtins; the code is ours
         self.decide: DecideFunction = namespace["_decide"]
         self.flags: FlagsFunction = namespace["_flags"]
+        self.rule_bits: RuleBitsFunction | None = namespace.get("_rule_bits")
+        self.flags_masks: FlagsMasksFunction | None = namespace.get("_flags_masks")
+        self.outputs: OutputsFunction | None = namespace.get("_outputs")
 
     def source(self) -> str:
         """Readable Python for `policyc compile --emit python` (never executed)."""
@@ -125,10 +144,13 @@ def generate(program: ir.Program, bound: Mapping[str, Any], filename: str) -> Ge
     """Build `_decide(_fallback, ctx)` and `_flags(_decision, _fired)` for `program`.
 
     The code runs in `runtime.namespace`: the runtime's names, the hoisted constants, and what
-    the evaluator binds (`bound`: its `_CACHE`, `_miss` and `_finish`).
+    the evaluator binds (`bound`: its `_CACHE`, `_miss`, `_finish` and `_ONE`).
     """
     gen = _Gen(program)
-    module = ast.Module([gen.decide_function(), gen.flags_function()], [])
+    functions: list[ast.stmt] = [gen.decide_function(), gen.flags_function()]
+    functions.extend(gen.mask_functions())
+    functions.extend(gen.outputs_function())
+    module = ast.Module(functions, [])
     ast.fix_missing_locations(module)
     return Generated(module, runtime.namespace(bound, gen.namespace), filename)
 
@@ -460,29 +482,47 @@ class _Gen:
     # ---- outcome ----------------------------------------------------------------------------
 
     def _finish(self) -> list[ast.stmt]:
-        """Look the fired set up in the cache, compute the outputs, return the shared decision."""
+        """Find the entry of the fired set, compute the outputs that read the request, return the
+        shared decision.
+
+        No rule and one rule, the common cases, read what the evaluator prepared when it compiled
+        (`_ONE[-1]`, `_ONE[rule]`); more look the set up in `_CACHE`, keyed by the set itself
+        (firing order and repeats do not matter), and `_miss` combines the rules when it is not
+        there. When no output reads the request, the entry is the decision itself.
+        """
         entry = _name("_entry")
-        out: list[ast.stmt] = [
-            _assign("_key", _call("_tuple", _name("_fired"))),
+        fired = _name("_fired")
+        several: list[ast.stmt] = [
+            _assign("_key", _call("_frozenset", fired)),
             _assign(
                 "_entry",
                 ast.Call(ast.Attribute(_name("_CACHE"), "get", _LOAD), [_name("_key")], []),
             ),
             ast.If(_is(entry, _none()), [_assign("_entry", _call("_miss", _name("_key")))], []),
         ]
-        if not self.program.outputs:
-            out.append(ast.Return(ast.Subscript(entry, ast.Constant(2), _LOAD)))
+        one = ast.Subscript(_name("_ONE"), ast.Subscript(fired, ast.Constant(0), _LOAD), _LOAD)
+        out: list[ast.stmt] = [
+            _assign("_n", _call("_len", fired)),
+            ast.If(
+                ast.Compare(_name("_n"), [ast.Eq()], [ast.Constant(1)]),
+                [_assign("_entry", one)],
+                [
+                    ast.If(
+                        ast.Compare(_name("_n"), [ast.Eq()], [ast.Constant(0)]),
+                        [_assign("_entry", ast.Subscript(_name("_ONE"), ast.Constant(-1), _LOAD))],
+                        several,
+                    )
+                ],
+            ),
+        ]
+        if not self.request_outputs:
+            out.append(ast.Return(entry))
             return out
         out.append(_assign("_f", ast.Subscript(entry, ast.Constant(0), _LOAD)))
         names = []
         for i, output in enumerate(self.program.outputs):
-            target = f"_o{i}"
-            names.append(target)
-            chain: list[ast.stmt] = []
-            for cond, value in reversed(output.cases):
-                assign = [_assign(target, self.expr(value))]
-                chain = assign if cond is None else [ast.If(self.expr(cond), assign, chain)]
-            out.extend(chain)
+            names.append(f"_o{i}")
+            out.extend(self._output(output, names[-1]))
         key = _name(names[0]) if len(names) == 1 else ast.Tuple([_name(n) for n in names], _LOAD)
         decisions = ast.Subscript(entry, ast.Constant(1), _LOAD)
         out.append(_assign("_d", ast.Call(ast.Attribute(decisions, "get", _LOAD), [key], [])))
@@ -492,11 +532,102 @@ class _Gen:
         out.append(ast.Return(_name("_d")))
         return out
 
+    def _output(self, output: ir.OutputIR, target: str) -> list[ast.stmt]:
+        """`target = ` the output's first case that holds."""
+        chain: list[ast.stmt] = []
+        for cond, value in reversed(output.cases):
+            assign = [_assign(target, self.expr(value))]
+            chain = assign if cond is None else [ast.If(self.expr(cond), assign, chain)]
+        return chain
+
+    @property
+    def request_outputs(self) -> bool:
+        """Whether some output reads the request (else outputs depend on the fired rules only)."""
+        return any(
+            _reads_request(e)
+            for output in self.program.outputs
+            for cond, value in output.cases
+            for e in (cond, value)
+            if e is not None
+        )
+
+    def outputs_function(self) -> list[ast.FunctionDef]:
+        """`_outputs(_f)`: the output values from the flags, when no output reads the request
+        (the evaluator then builds each rule set's decision, outputs included, once)."""
+        if not self.program.outputs or self.request_outputs:
+            return []
+        body: list[ast.stmt] = []
+        names = []
+        for i, output in enumerate(self.program.outputs):
+            names.append(f"_o{i}")
+            body.extend(self._output(output, names[-1]))
+        body.append(ast.Return(ast.Tuple([_name(n) for n in names], _LOAD)))
+        args = ast.arguments([], [ast.arg("_f")], None, [], [], None, [])
+        return [ast.FunctionDef("_outputs", args, body, [], None, None)]
+
     def flags_function(self) -> ast.FunctionDef:
+        """`_flags(_decision, _fired)`: the flags from the decision and the fired rules' records
+        (in rule order), for flags `mask_functions` cannot split per rule."""
         values = [self.expr(f) for f in self.program.flags]
         body: list[ast.stmt] = [ast.Return(ast.Tuple(values, _LOAD))]
         args = ast.arguments([], [ast.arg("_decision"), ast.arg("_fired")], None, [], [], None, [])
         return ast.FunctionDef("_flags", args, body, [], None, None)
+
+    def mask_functions(self) -> list[ast.FunctionDef]:
+        """`_rule_bits(_r)` and `_flags_masks(_decision, _some, _every)`, when every use of `fired`
+        in the flags is `some`/`all` over it with a body that reads only its own variable.
+
+        Such a quantifier is a predicate of one rule: bit j of `_rule_bits` holds predicate j
+        for a rule (computed once per rule), `some` is bit j of the OR of the fired rules' bits
+        and `all` of their AND (all ones when none fired). Combining a set then costs one OR and
+        one AND per fired rule, whatever the flags say. Otherwise there are no such functions.
+        """
+        if not self.program.flags:
+            return []
+        predicates: list[tuple[str, ir.Expr]] = []
+        try:
+            lifted = [_lift_predicates(f, predicates) for f in self.program.flags]
+        except _NotPerRule:
+            return []
+        bits: list[ast.expr] = []
+        for j, (var, predicate) in enumerate(predicates):
+            self._locals.append({var: "_r"})
+            try:
+                test = self.expr(predicate)
+            finally:
+                self._locals.pop()
+            bits.append(ast.IfExp(test, ast.Constant(1 << j), ast.Constant(0)))
+        total = _call("_sum", ast.Tuple(bits, _LOAD)) if bits else ast.Constant(0)
+        rule_bits = ast.FunctionDef(
+            "_rule_bits",
+            ast.arguments([], [ast.arg("_r")], None, [], [], None, []),
+            [ast.Return(total)],
+            [],
+            None,
+            None,
+        )
+        body: list[ast.stmt] = []
+        frame: dict[str, str] = {}
+        used = {e.name for f in lifted for e in ir_walk(f) if isinstance(e, Local)}
+        for j in range(len(predicates)):
+            for kind, mask in (("some", "_some"), ("all", "_every")):
+                if f"#{kind}{j}" not in used:
+                    continue
+                name = f"_q{kind[0]}{j}"  # _qs0, _qa0
+                frame[f"#{kind}{j}"] = name
+                held = ast.BinOp(_name(mask), ast.BitAnd(), ast.Constant(1 << j))
+                body.append(_assign(name, ast.Compare(held, [ast.NotEq()], [ast.Constant(0)])))
+        self._locals.append(frame)
+        try:
+            values = [self.expr(f) for f in lifted]
+        finally:
+            self._locals.pop()
+        body.append(ast.Return(ast.Tuple(values, _LOAD)))
+        args = [ast.arg("_decision"), ast.arg("_some"), ast.arg("_every")]
+        flags_masks = ast.FunctionDef(
+            "_flags_masks", ast.arguments([], args, None, [], [], None, []), body, [], None, None
+        )
+        return [rule_bits, flags_masks]
 
     # ---- expressions ------------------------------------------------------------------------
 
@@ -592,3 +723,47 @@ class _Gen:
                 return _call("_glob", a, b)
             case _:
                 assert_never(op)
+
+
+class _NotPerRule(Exception):
+    """A flag reads `fired` otherwise than through a quantifier over one rule."""
+
+
+def _lift_predicates(e: ir.Expr, predicates: list[tuple[str, ir.Expr]]) -> ir.Expr:
+    """`e` with each `some`/`all v in fired: body` (body reading only `v`) replaced by a local
+    `#some<j>`/`#all<j>`, j numbering the distinct bodies in `predicates`."""
+    if isinstance(e, nodes.Quantifier) and e.collection == Outcome("fired"):
+        predicate = (e.var.name, e.body)
+        if _per_rule(e.body, frozenset({e.var.name})):
+            if predicate not in predicates:
+                predicates.append(predicate)
+            return Local(f"#{e.kind}{predicates.index(predicate)}")
+    if isinstance(e, Outcome) and e.name == "fired":
+        raise _NotPerRule
+    lifted: ir.Expr = map_children(e, lambda c: _lift_predicates(c, predicates))
+    return lifted
+
+
+def _per_rule(e: ir.Expr, bound: frozenset[str]) -> bool:
+    """Reads nothing but the locals in `bound` (and those it binds itself): no outcome."""
+    if isinstance(e, Outcome):
+        return False
+    if isinstance(e, Local):
+        return e.name in bound
+    if isinstance(e, nodes.Quantifier):
+        return _per_rule(e.collection, bound) and _per_rule(e.body, bound | {e.var.name})
+    return all(_per_rule(c, bound) for c in ir.ir_children(e))
+
+
+def ir_walk(e: ir.Expr) -> list[ir.Expr]:
+    """`e` and every expression below it."""
+    found = [e]
+    for c in ir.ir_children(e):
+        found.extend(ir_walk(c))
+    return found
+
+
+def _reads_request(e: ir.Expr) -> bool:
+    if isinstance(e, ir.SlotRef | ir.SlotPresent | ir.TestRef):
+        return True
+    return any(_reads_request(c) for c in ir.ir_children(e))

@@ -32,25 +32,12 @@ class Decision:
     reasons: tuple[str, ...]
     outputs: tuple[tuple[str, Any], ...] = ()
     error: str | None = None  # set only by fail-closed mode, for an invalid context
-    # `to_dict()`'s content, computed once: decisions are shared by every request that ends the
-    # same way, so building the JSON shape per call would cost more than deciding.
-    _json: tuple[tuple[str, Any, int], ...] = attrs.field(
-        init=False, eq=False, repr=False, hash=False
+    # `to_dict()`'s head (the decision and the outputs' JSON values) and the outputs whose value is
+    # a list, built on the first call: a decision is shared by every request that ends the same
+    # way, and building it stays cheap for the many that are never turned into a dict.
+    _json: tuple[dict[str, Any], tuple[str, ...]] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False, hash=False
     )
-
-    def __attrs_post_init__(self) -> None:
-        items: list[tuple[str, Any]] = [("decision", self.decision)]
-        items.extend((k, to_json(v)) for k, v in self.outputs)
-        items.append(("obligations", list(self.obligations)))
-        items.append(("citations", list(self.citations)))
-        items.append(("rules", list(self.rules)))
-        items.append(("reasons", list(self.reasons)))
-        if self.error is not None:
-            items.append(("error", self.error))
-        # (key, value, kind): lists are copied per call so callers may change theirs; kind 1 is a
-        # flat list (a slice copies it), kind 2 a list of lists
-        json = tuple((k, v, _list_kind(v)) for k, v in items)
-        object.__setattr__(self, "_json", json)
 
     def output(self, name: str) -> Any:
         return dict(self.outputs)[name]
@@ -63,13 +50,27 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """A fresh dict in the contract's shape; changing it never changes the decision."""
-        return {k: v if not kind else v[:] if kind == 1 else _fresh(v) for k, v, kind in self._json}
+        json = self._json
+        if json is None:
+            json = self._head()
+        result = json[0].copy()
+        for key in json[1]:
+            result[key] = _fresh(result[key])
+        result["obligations"] = list(self.obligations)
+        result["citations"] = list(self.citations)
+        result["rules"] = list(self.rules)
+        result["reasons"] = list(self.reasons)
+        if self.error is not None:
+            result["error"] = self.error
+        return result
 
-
-def _list_kind(value: Any) -> int:
-    if not isinstance(value, list):
-        return 0
-    return 2 if any(isinstance(v, list) for v in value) else 1
+    def _head(self) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """Threads that race here build equal values; whichever is kept serves every call."""
+        head: dict[str, Any] = {"decision": self.decision}
+        head.update((k, to_json(v)) for k, v in self.outputs)
+        json = (head, tuple(k for k, _ in self.outputs if isinstance(head[k], list)))
+        object.__setattr__(self, "_json", json)
+        return json
 
 
 def _fresh(value: list[Any]) -> list[Any]:

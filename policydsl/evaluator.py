@@ -1,14 +1,36 @@
-"""The compiled evaluator: builds the program, generates its code, owns its caches and slow path.
+"""The compiled evaluator: builds the program, generates its code, combines the fired rules.
 
-Everything that depends only on which rules fired (the decision, obligations, citations, reasons,
-the outcome-only parts of outputs) is computed once per set of fired rules and cached; decisions
-are immutable, so one object serves every request that ends the same way.
+Combining does not rest on a cache. Each rule's contribution is prepared at compile time (its
+effect's rank, its obligations and citations, id, reason, its record for `fired` and, where the
+flags split per rule, its predicate bits; see `codegen`), and so are the entries for no fired
+rule and for each rule fired alone, the common cases. A set of several fired rules is combined
+in time proportional to its size: a minimum of ranks, unions of the few rules' obligations and
+citations, one OR and one AND of their bits for the flags.
+
+What is cached, and how it is bounded:
+- `RuleSetCache`: the entry of each set of several fired rules, keyed by the set (a frozenset:
+  firing order and repeats do not matter). Bounded in bytes (`limit`, default
+  `MAX_CACHE_BYTES`) by an estimate of what each entry keeps (`entry_bytes`, `decision_bytes`:
+  its containers and pointers, not the policy's own strings it shares), in two generations:
+  new and promoted entries go to the young one; when it would pass half the limit, it becomes
+  the old one and the previous old one is dropped. A hit in the old generation promotes the
+  entry, so what traffic keeps using stays, and the estimate never passes the limit.
+- Per entry, when outputs read the request: the decision built for each tuple of output
+  values, at most `MAX_CACHED_OUTPUTS` per entry and `MAX_CACHED_DECISIONS` in all, oldest
+  evicted first, their bytes counted in the same young generation (those of the entries
+  prepared at compile time are cleared when it turns old).
+Decisions are immutable, so one object serves every request that ends the same way. Under
+threads the counts are approximate (a racing update can be lost, by one entry per thread);
+dict operations keep the structures whole.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+import operator
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from policydsl import ir
@@ -19,13 +41,19 @@ from policydsl.indexing import program
 
 # Bounds on what the caches keep, so that requests built to differ cannot grow memory without
 # limit: past them, decisions are still right, only built afresh.
-MAX_CACHED_RULE_SETS = 16_384
+MAX_CACHE_BYTES = 32 * 2**20  # estimated bytes of every cached entry and decision, per policy
 MAX_CACHED_OUTPUTS = 256  # decisions kept per rule set (outputs may read the request)
 MAX_CACHED_DECISIONS = 65_536  # decisions kept in all
 
-# What is cached per set of fired rules: the outcome-only flags, the decisions already built for
-# output values, and the decision without outputs.
-Entry = tuple[tuple[Any, ...], dict[Any, Decision], Decision]
+_EMPTY: frozenset[str] = frozenset()
+
+# The base of a decision: (decision, obligations, citations, rule ids, reasons).
+Base = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+# When outputs read the request, an entry per set of fired rules: [flags, the decisions built
+# for output values, base, estimated bytes, prepared at compile time]. Otherwise the entry is
+# the set's `Decision` itself.
+FLAGS, DECISIONS, BASE, BYTES, PINNED = range(5)
+Entry = Any
 
 
 class CompiledEvaluatorError(EvaluationError):
@@ -35,21 +63,227 @@ class CompiledEvaluatorError(EvaluationError):
 class CompiledEvaluator:
     """Decides with Python code generated from the decision-tree IR."""
 
-    def __init__(self, lowered: ir.Lowered, *, indexed: bool = True, filename: str = "<policy>"):
+    def __init__(
+        self,
+        lowered: ir.Lowered,
+        *,
+        indexed: bool = True,
+        filename: str = "<policy>",
+        cache_bytes: int | None = None,
+    ):
         self.program = program(lowered, indexed=indexed)
         self._schema = lowered.schema
-        self._rules = self.program.rules
-        self._rank = {effect: i for i, effect in enumerate(self.program.effects)}
+        rules = self._rules = self.program.rules
+        rank = {effect: i for i, effect in enumerate(self.program.effects)}
+        self._effects = self.program.effects
         self._output_names = tuple(o.name for o in self.program.outputs)
-        self._cache: dict[tuple[int, ...], Entry] = {}
-        self._cached_decisions = 0
-        bound = {"_CACHE": self._cache, "_miss": self._miss, "_finish": self._finish}
+        # each rule's contribution, by rule number (numbers follow ids: sorted numbers sort ids)
+        self._ranks = [rank[r.effect] for r in rules]
+        self._obligations = [frozenset(r.obligations) for r in rules]
+        self._cites = [frozenset(r.cite) for r in rules]
+        self._ids = [r.id for r in rules]
+        self._reasons = [r.reason for r in rules]
+        self._records = [_record(r) for r in rules]
+        self._one: list[Entry] | dict[int, Entry] = []  # `_ONE`, filled by `_prepare`
+        self._dirty: list[list[Any]] = []  # prepared entries holding decisions of this generation
+        self.decisions = 0  # decisions held by entries (approximate under threads)
+        bound = {"_CACHE": {}, "_miss": self._miss, "_finish": self._finish, "_ONE": []}
         self.generated = generate(self.program, bound, filename)
+        namespace = self.generated.namespace
+        self.cache = RuleSetCache(
+            MAX_CACHE_BYTES if cache_bytes is None else cache_bytes,
+            functools.partial(namespace.__setitem__, "_CACHE"),
+            self._rotated,
+        )
+        self._flags = self.generated.flags
+        self._flags_masks = self.generated.flags_masks
+        self._outputs = self.generated.outputs
+        self._direct = not self.program.outputs or self._outputs is not None
+        self._masks = self._rule_masks()
+        self._prepare()
         self._decide = self.generated.decide
         # `decide(context)`: the generated function with its fallback bound, no Python frame between
         self.decide: Callable[[Mapping[str, Any]], Decision] = functools.partial(
             self._decide, self._slow
         )
+
+    # ---- compile time -------------------------------------------------------------------------
+
+    def _rule_masks(self) -> list[int] | None:
+        """Each rule's predicate bits, when the flags split per rule; else None (the flags are
+        then computed from the fired rules' records). A predicate that fails on some rule makes
+        them all go the general way, which fails, or not, exactly as the interpreter does."""
+        rule_bits = self.generated.rule_bits
+        if rule_bits is None or self._flags_masks is None:
+            return None
+        try:
+            return [rule_bits(record) for record in self._records]
+        except Exception:
+            return None
+
+    def _prepare(self) -> None:
+        """The entries for each rule fired alone (`_ONE[rule]`) and for none (`_ONE[-1]`).
+
+        Should combining one of them fail (a flag that fails for it), it is left out and
+        requests that reach it fail when they decide, as they did before anything was prepared.
+        """
+        entries: dict[int, Entry] = {}
+        for number in [*range(len(self._rules)), -1]:
+            try:
+                entries[number] = self._combine([] if number < 0 else [number], pinned=True)
+            except Exception:
+                continue
+        if len(entries) == len(self._rules) + 1:  # a list when complete: the faster to index
+            self._one = [entries[n] for n in range(len(self._rules))] + [entries[-1]]
+        else:
+            self._one = entries
+        self.generated.namespace["_ONE"] = self._one
+
+    # ---- combining ----------------------------------------------------------------------------
+
+    def _combine(self, numbers: list[int], pinned: bool = False) -> Entry:
+        """The entry for the fired rules `numbers` (sorted, distinct): effect of best rank,
+        obligations of the rules with that effect, citations of all, ids and reasons."""
+        if len(numbers) < 2:  # compile time: no rule, or one
+            if numbers:
+                n = numbers[0]
+                decision = self._rules[n].effect
+                base: Base = (
+                    decision,
+                    tuple(sorted(self._obligations[n])),
+                    tuple(sorted(self._cites[n])),
+                    (self._ids[n],),
+                    (self._reasons[n],),
+                )
+            else:
+                decision = self.program.default_effect
+                base = (decision, (), (), (), ())
+            flags = self._flags_of(decision, numbers)
+        else:
+            get = operator.itemgetter(*numbers)  # with two numbers or more, tuples
+            ranks: tuple[int, ...] = get(self._ranks)
+            best = min(ranks)
+            decision = self._effects[best]
+            if ranks.count(best) == len(ranks):
+                winners = get(self._obligations)
+            else:
+                winners = [
+                    o for o, r in zip(get(self._obligations), ranks, strict=True) if r == best
+                ]
+            base = (
+                decision,
+                tuple(sorted(_EMPTY.union(*winners))),
+                tuple(sorted(_EMPTY.union(*get(self._cites)))),
+                get(self._ids),
+                get(self._reasons),
+            )
+            masks = self._masks
+            if masks is not None and self._flags_masks is not None:
+                bits: tuple[int, ...] = get(masks)
+                some = functools.reduce(operator.or_, bits)
+                every = functools.reduce(operator.and_, bits)
+                flags = self._flags_masks(decision, some, every)
+            else:
+                flags = self._flags_of(decision, numbers)
+        if self._direct:
+            if self._outputs is None:
+                return Decision(*base)
+            values = self._outputs(flags)
+            return Decision(*base, outputs=tuple(zip(self._output_names, values, strict=True)))
+        return [flags, {}, base, entry_bytes(len(numbers), base, len(flags)), pinned]
+
+    def _flags_of(self, decision: str, numbers: list[int]) -> tuple[Any, ...]:
+        if not self.program.flags:
+            return ()
+        masks = self._masks
+        if masks is not None and self._flags_masks is not None:
+            bits = [masks[n] for n in numbers]
+            some = functools.reduce(operator.or_, bits, 0)
+            every = functools.reduce(operator.and_, bits, -1)
+            return self._flags_masks(decision, some, every)
+        records = self._records
+        return self._flags(decision, tuple([records[n] for n in numbers]))
+
+    def _miss(self, key: frozenset[int]) -> Entry:
+        """The entry of a set of several fired rules that the young generation does not hold."""
+        cache = self.cache
+        entry = cache.old.get(key)
+        if entry is not None:
+            cache.add(key, entry, self._bytes(entry, len(key)))
+            return entry
+        if len(key) == 1:  # one rule, fired more than once
+            return self._one[next(iter(key))]
+        entry = self._combine(sorted(key))
+        cache.add(key, entry, self._bytes(entry, len(key)))
+        return entry
+
+    def _bytes(self, entry: Entry, size: int) -> int:
+        if isinstance(entry, Decision):
+            return entry_bytes(size, _base_of(entry), 0) + decision_bytes(entry.outputs)
+        estimate: int = entry[BYTES]
+        return estimate
+
+    def _finish(self, entry: list[Any], key: Any) -> Decision:
+        """The decision for a rule set and output values: built, and kept while the bounds
+        allow (the entry's oldest decision makes room when it or all entries hold their most)."""
+        names = self._output_names
+        outputs = ((names[0], key),) if len(names) == 1 else tuple(zip(names, key, strict=True))
+        effect, obligations, citations, rules, reasons = entry[BASE]
+        decision = Decision(effect, obligations, citations, rules, reasons, outputs)
+        decisions: dict[Any, Decision] = entry[DECISIONS]
+        size = decision_bytes(key)
+        if len(decisions) >= MAX_CACHED_OUTPUTS or self.decisions >= MAX_CACHED_DECISIONS:
+            if not decisions:  # every entry but this one holds them: a new generation
+                self.cache.rotate()
+                return decision
+            try:
+                oldest = next(iter(decisions))
+                del decisions[oldest]
+            except (StopIteration, RuntimeError, KeyError):  # another thread got there first
+                return decision
+            entry[BYTES] -= decision_bytes(oldest)
+            self.decisions -= 1
+        if not self.cache.charge(size):
+            return decision
+        if entry[PINNED] and not decisions:
+            self._dirty.append(entry)
+        decisions[key] = decision
+        entry[BYTES] += size
+        self.decisions += 1
+        return decision
+
+    def _rotated(
+        self, dropped: dict[frozenset[int], Entry], kept: dict[frozenset[int], Entry]
+    ) -> None:
+        """The cache dropped a generation: forget its decisions, and those of the prepared
+        entries (charged to the generation that just turned old)."""
+        if self._direct:
+            return
+        gone = sum(len(e[DECISIONS]) for k, e in list(dropped.items()) if kept.get(k) is not e)
+        dirty, self._dirty = self._dirty, []
+        for entry in dirty:
+            gone += len(entry[DECISIONS])
+            entry[DECISIONS].clear()
+            entry[BYTES] = entry_bytes(1, entry[BASE], len(entry[FLAGS]))
+        self.decisions = max(0, self.decisions - gone)
+
+    # ---- introspection ------------------------------------------------------------------------
+
+    def entries(self) -> Iterator[tuple[frozenset[int], Entry]]:
+        """Every entry held: those prepared at compile time, then the cache's."""
+        one = self._one
+        numbers = one.keys() if isinstance(one, dict) else range(-1, len(one) - 1)
+        for n in numbers:
+            yield (frozenset() if n < 0 else frozenset({n})), one[n]
+        yield from list(self.cache.old.items())
+        yield from list(self.cache.young.items())
+
+    @property
+    def _cache(self) -> dict[frozenset[int], Entry]:
+        """Every entry by its set of fired rules (what older tests read)."""
+        return dict(self.entries())
+
+    # ---- requests the fast path did not accept ----------------------------------------------
 
     def _slow(self, context: Any) -> Decision:
         """Anything the fast path did not accept: validate precisely (raising `ContextError`),
@@ -57,49 +291,104 @@ class CompiledEvaluator:
         normalised = _exact(validate(self._schema, context))
         return self._decide(_refuse, normalised)
 
-    def _miss(self, key: tuple[int, ...]) -> Entry:
-        """Combine the fired rules the first time this list of them is seen.
 
-        The key lists rule numbers in the order they fired, repeats included (a label given
-        twice fires its rule twice); rules are numbered in id order, so sorting them sorts ids.
-        """
-        fired = [self._rules[number] for number in sorted(set(key))]
-        decision = self.program.default_effect
-        if fired:
-            decision = min((r.effect for r in fired), key=self._rank.__getitem__)
-        obligations = tuple(
-            sorted({o for r in fired if r.effect == decision for o in r.obligations})
-        )
-        citations = tuple(sorted({c for r in fired for c in r.cite}))
-        base = Decision(
-            decision,
-            obligations,
-            citations,
-            tuple(r.id for r in fired),
-            tuple(r.reason for r in fired),
-        )
-        flags = self.generated.flags(decision, tuple(_record(r) for r in fired))
-        entry: Entry = (flags, {}, base)
-        if len(self._cache) < MAX_CACHED_RULE_SETS:
-            self._cache[key] = entry
-        return entry
+class RuleSetCache:
+    """Entries per set of fired rules, bounded in estimated bytes, in two generations.
 
-    def _finish(self, entry: Entry, key: Any) -> Decision:
-        """The decision for a rule set and output values, built once and then shared."""
-        values = key if len(self._output_names) > 1 else (key,)
-        base = entry[2]
-        decision = Decision(
-            base.decision,
-            base.obligations,
-            base.citations,
-            base.rules,
-            base.reasons,
-            tuple(zip(self._output_names, values, strict=True)),
-        )
-        if len(entry[1]) < MAX_CACHED_OUTPUTS and self._cached_decisions < MAX_CACHED_DECISIONS:
-            entry[1][key] = decision
-            self._cached_decisions += 1  # approximate under threads, which only errs low
-        return decision
+    `young` is what the generated code reads first (published to it as `_CACHE` each time it
+    changes); `old` is probed on a miss. `bytes` never passes `limit`: each generation holds at
+    most half of it. An entry estimated above half the limit is never kept.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        publish: Callable[[dict[frozenset[int], Entry]], None],
+        rotated: Callable[[dict[frozenset[int], Entry], dict[frozenset[int], Entry]], None],
+    ):
+        self.limit = limit
+        self.young: dict[frozenset[int], Entry] = {}
+        self.old: dict[frozenset[int], Entry] = {}
+        self.young_bytes = 0
+        self.old_bytes = 0
+        self.rotations = 0
+        self._publish = publish
+        self._rotated = rotated
+        self._lock = threading.Lock()  # one rotation at a time
+        publish(self.young)
+
+    @property
+    def bytes(self) -> int:
+        """The estimated bytes of what both generations hold (an entry in both counts twice)."""
+        return self.young_bytes + self.old_bytes
+
+    def __len__(self) -> int:
+        return len(self.young.keys() | self.old.keys())
+
+    def charge(self, size: int) -> bool:
+        """Count `size` more bytes in the young generation, turning it old first if they would
+        not fit; False if they could never fit."""
+        half = self.limit // 2
+        if size > half:
+            return False
+        if self.young_bytes + size > half:
+            self.rotate()
+        self.young_bytes += size
+        return True
+
+    def add(self, key: frozenset[int], entry: Entry, size: int) -> None:
+        if self.charge(size):
+            self.young[key] = entry
+
+    def rotate(self) -> None:
+        """The young generation becomes the old one; the old one is dropped."""
+        with self._lock:
+            dropped, self.old = self.old, self.young
+            self.old_bytes, self.young_bytes = self.young_bytes, 0
+            self.young = {}
+            self._publish(self.young)
+            self.rotations += 1
+            self._rotated(dropped, self.old)
+
+
+# ---- size estimates -------------------------------------------------------------------------
+# What an entry keeps beyond what the policy holds anyway (rule ids, reasons, citations, which
+# entries share): its key, list, base tuples, flags, the dict slots it takes, and for decisions
+# the object, its outputs and the `to_dict()` head it builds. Measured on CPython 3.11 and
+# rounded up; an estimate to bound memory by, not an exact count.
+
+
+def entry_bytes(size: int, base: Base, flags: int) -> int:
+    """An entry for `size` fired rules: key set, list, base and its tuples, flags, dict slots."""
+    pointers = len(base[1]) + len(base[2]) + len(base[3]) + len(base[4])
+    return 640 + 40 * size + 8 * pointers + 16 * flags
+
+
+def decision_bytes(values: Any) -> int:
+    """A decision for output values `values` (its key): object, outputs, `to_dict()` head, dict
+    slot, and the values themselves."""
+    if type(values) is tuple:
+        return 600 + 120 * len(values) + sum(map(_value_bytes, values))
+    return 720 + _value_bytes(values)
+
+
+def _value_bytes(value: Any) -> int:
+    cls = type(value)
+    if cls is bool or value is None:
+        return 0
+    if cls is tuple or cls is frozenset or cls is list:
+        return sys.getsizeof(value) + sum(map(_value_bytes, value))
+    return sys.getsizeof(value)
+
+
+def _base_of(decision: Decision) -> Base:
+    return (
+        decision.decision,
+        decision.obligations,
+        decision.citations,
+        decision.rules,
+        decision.reasons,
+    )
 
 
 def _record(rule: ir.RuleInfo) -> dict[str, Any]:

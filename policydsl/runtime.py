@@ -3,9 +3,9 @@
 Generated code runs with empty builtins. Besides its own locals (`_s3`, `_fired`, ...) and the
 constants the code generator hoists (`_K0`, `_M3`, ..., see `HOISTED`), it may name only what
 this module declares in `NAMES`: Python builtins under names no policy can write, the helpers
-below, and the three names each evaluator binds to its own cache (`BOUND`). A test reads every
-generated module and holds it to this set, so what the code can reach is decided here, in one
-place (Jinja's `runtime` plays the same part for its templates).
+below, and the names each evaluator binds to its own combining tables and cache (`BOUND`). A
+test reads every generated module and holds it to this set, so what the code can reach is
+decided here, in one place (Jinja's `runtime` plays the same part for its templates).
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ HELPERS: Mapping[str, Any] = {
 }
 
 # Bound by each evaluator: its cache of decisions per set of fired rules, the callback that
-# fills it, and the one that builds a decision with output values.
-BOUND = frozenset({"_CACHE", "_miss", "_finish"})
+# fills it, the one that builds a decision with output values, and what it prepares at compile
+# time: the entry for each rule fired alone (`_ONE[rule]`) and for none (`_ONE[-1]`).
+BOUND = frozenset({"_CACHE", "_miss", "_finish", "_ONE"})
 
 NAMES = frozenset(BUILTINS) | frozenset(HELPERS) | BOUND
 

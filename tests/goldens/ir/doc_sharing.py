@@ -110,25 +110,38 @@ def _decide(_fallback, ctx):
         if _k8 is not None:
             if not (_s9 is not None and _s9 <= 30):
                 _fired.append(2)
-        _key = _tuple(_fired)
-        _entry = _CACHE.get(_key)
-        if _entry is None:
-            _entry = _miss(_key)
-        _f = _entry[0]
-        if _f[0]:
-            _o0 = 'alert'
-        elif _f[1]:
-            _o0 = 'logged'
-        elif _f[2]:
-            _o0 = 'logged'
+        _n = _len(_fired)
+        if _n == 1:
+            _entry = _ONE[_fired[0]]
+        elif _n == 0:
+            _entry = _ONE[-1]
         else:
-            _o0 = 'quiet'
-        _d = _entry[1].get(_o0)
-        if _d is None:
-            _d = _finish(_entry, _o0)
-        return _d
+            _key = _frozenset(_fired)
+            _entry = _CACHE.get(_key)
+            if _entry is None:
+                _entry = _miss(_key)
+        return _entry
     except _Errors:
         return _fallback(ctx)
 
 def _flags(_decision, _fired):
     return (_decision == 'forbid' and _any(('risk' in _v9 and _v9['risk'] == 'high' for _v9 in _fired)), _decision == 'forbid', _any(('sensitive' in _v10['tags'] for _v10 in _fired)))
+
+def _rule_bits(_r):
+    return _sum((1 if 'risk' in _r and _r['risk'] == 'high' else 0, 2 if 'sensitive' in _r['tags'] else 0))
+
+def _flags_masks(_decision, _some, _every):
+    _qs0 = _some & 1 != 0
+    _qs1 = _some & 2 != 0
+    return (_decision == 'forbid' and _qs0, _decision == 'forbid', _qs1)
+
+def _outputs(_f):
+    if _f[0]:
+        _o0 = 'alert'
+    elif _f[1]:
+        _o0 = 'logged'
+    elif _f[2]:
+        _o0 = 'logged'
+    else:
+        _o0 = 'quiet'
+    return (_o0,)

@@ -190,10 +190,16 @@ def _decide(_fallback, ctx):
                         _fired.append(6)
                     if not _s8:
                         _fired.append(13)
-        _key = _tuple(_fired)
-        _entry = _CACHE.get(_key)
-        if _entry is None:
-            _entry = _miss(_key)
+        _n = _len(_fired)
+        if _n == 1:
+            _entry = _ONE[_fired[0]]
+        elif _n == 0:
+            _entry = _ONE[-1]
+        else:
+            _key = _frozenset(_fired)
+            _entry = _CACHE.get(_key)
+            if _entry is None:
+                _entry = _miss(_key)
         _f = _entry[0]
         if _f[0]:
             _o0 = 'none'
@@ -218,3 +224,12 @@ def _decide(_fallback, ctx):
 
 def _flags(_decision, _fired):
     return (_decision != 'deny', not _any((_v8['effect'] == 'deny' and 'severity' in _v8 for _v8 in _fired)), _any((_v9['effect'] == 'deny' and 'severity' in _v9 and (_v9['severity'] == 'critical') for _v9 in _fired)), _any((_v10['effect'] == 'deny' and 'severity' in _v10 and (_v10['severity'] == 'high') for _v10 in _fired)))
+
+def _rule_bits(_r):
+    return _sum((1 if _r['effect'] == 'deny' and 'severity' in _r else 0, 2 if _r['effect'] == 'deny' and 'severity' in _r and (_r['severity'] == 'critical') else 0, 4 if _r['effect'] == 'deny' and 'severity' in _r and (_r['severity'] == 'high') else 0))
+
+def _flags_masks(_decision, _some, _every):
+    _qs0 = _some & 1 != 0
+    _qs1 = _some & 2 != 0
+    _qs2 = _some & 4 != 0
+    return (_decision != 'deny', not _qs0, _qs1, _qs2)

@@ -1,0 +1,194 @@
+"""Combining fired rules without a cache to depend on: prepared entries, a canonical key, a byte
+bound with eviction, and the same decisions as the interpreter throughout."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import policydsl
+from benchmarks.contexts import varied_contexts
+from policydsl import evaluator as evaluator_module
+from policydsl.evaluator import CompiledEvaluator
+
+LABELS = """
+enum Label { a, b, c, d }
+context { labels: list<Label> = []  n: int = 0 }
+effects deny > review > allow default allow
+annotation weight: int
+obligations { log, notify }
+rule ra: deny { when a in labels  weight 3  cite ["1", "2"]  obligations [log]  reason "a" }
+rule rb: review { when b in labels  weight 1  cite "2"  obligations [notify]  reason "b" }
+rule rc: deny { when c in labels  cite "3"  obligations [notify]  reason "c" }
+rule rd: allow { when d in labels  weight 5  cite "4"  reason "d" }
+"""
+
+
+def load(text: str, backend: str = "compiled") -> policydsl.Policy:
+    return policydsl.loads(text, backend=backend)
+
+
+def evaluator_of(policy: policydsl.Policy) -> CompiledEvaluator:
+    assert policy.evaluator is not None
+    return policy.evaluator
+
+
+def assert_same(text: str, contexts: list[dict[str, Any]]) -> policydsl.Policy:
+    """Every context decides the same, as a whole, on the compiled and interpreted backends."""
+    compiled, interpreted = load(text), load(text, "interpreted")
+    for context in contexts:
+        assert compiled.decide(context) == interpreted.decide(context), context
+        assert compiled.decide(context).to_dict() == interpreted.decide(context).to_dict()
+    return compiled
+
+
+def label_contexts() -> list[dict[str, Any]]:
+    """Every order, repeat and subset of the labels, several times over."""
+    lists = [[], ["a"], ["b", "a"], ["a", "b"], ["a", "b", "a"], ["c", "d", "b"], ["d"]]
+    lists += [["d", "c"], ["a", "b", "c", "d"], ["d", "c", "b", "a"], ["b", "b"], ["c", "a"]]
+    return [{"labels": labels, "n": n} for n in range(3) for labels in lists]
+
+
+def test_no_rule_and_one_rule_are_prepared_and_shared() -> None:
+    policy = assert_same(LABELS, label_contexts())
+    evaluator = evaluator_of(policy)
+    assert policy.decide({}) is evaluator.decide({"labels": []})
+    assert policy.decide({"labels": ["b"]}) is policy.decide({"labels": ["b", "b"]})
+    assert len(evaluator.cache) == len(
+        {frozenset(c["labels"]) for c in label_contexts() if len(set(c["labels"])) > 1}
+    )
+
+
+def test_the_cache_is_keyed_by_the_set_of_fired_rules() -> None:
+    """Firing order and repeats do not make new entries: one decision object per set."""
+    policy = load(LABELS)
+    first = policy.decide({"labels": ["a", "b", "c"]})
+    for labels in (["c", "b", "a"], ["b", "a", "c", "a"], ["a", "c", "b", "b"]):
+        assert policy.decide({"labels": labels}) is first
+    assert list(evaluator_of(policy).cache.young) == [frozenset({0, 1, 2})]
+
+
+OUTPUTS = (
+    LABELS
+    + """
+output heavy: bool { otherwise => some r in fired: has r.weight and r.weight > 2 }
+output all_weighted: bool { otherwise => all r in fired: has r.weight }
+output level: string {
+  when decision == deny and (some r in fired: has r.weight and r.weight >= 3) => "high"
+  when decision == review => "middle"
+  otherwise => "low"
+}
+"""
+)
+
+
+def test_outputs_from_the_flags_alone_are_part_of_the_prepared_decision() -> None:
+    policy = assert_same(OUTPUTS, label_contexts())
+    generated = evaluator_of(policy).generated
+    assert generated.outputs is not None and generated.rule_bits is not None
+    empty = policy.decide({})
+    assert (empty.heavy, empty.all_weighted, empty.level) == (False, True, "low")  # all of none
+    assert policy.decide({"labels": ["d", "a"]}) is policy.decide({"labels": ["a", "d"]})
+
+
+READS_REQUEST = OUTPUTS + "output echo: int { when n > 1 => n + 1  otherwise => 0 }\n"
+
+
+def test_outputs_that_read_the_request_share_decisions_per_value() -> None:
+    policy = assert_same(READS_REQUEST, label_contexts())
+    evaluator = evaluator_of(policy)
+    assert evaluator.generated.outputs is None
+    assert policy.decide({"labels": ["a", "b"], "n": 5}) is policy.decide(
+        {"labels": ["b", "a"], "n": 5}
+    )
+    assert policy.decide({"labels": ["a"], "n": 7}).echo == 8
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "output count: int { otherwise => size(fired) }",
+        "output pair: bool { otherwise => some r in fired: some s in fired: r.id != s.id }",
+        "output mixed: bool { otherwise => some r in fired: r.effect == decision }",
+    ],
+    ids=["size", "nested", "reads-decision"],
+)
+def test_flags_that_do_not_split_per_rule_are_computed_from_the_records(output: str) -> None:
+    policy = assert_same(LABELS + output + "\n", label_contexts())
+    assert evaluator_of(policy).generated.rule_bits is None
+
+
+def test_the_cache_stays_within_its_byte_bound_and_evicts() -> None:
+    """A limit a few entries wide: the estimate never passes it, the cache turns over, and what
+    is used all the time stays."""
+    stdlib = policydsl.load_stdlib()
+    interpreted = policydsl.load_stdlib(backend="interpreted")
+    evaluator = CompiledEvaluator(stdlib.lowered(), cache_bytes=16_384)
+    hot = {"content": {"categories": ["spam", "hate", "fraud"]}}
+    contexts = varied_contexts(3_000, seed=7)
+    for i, context in enumerate(contexts):
+        assert evaluator.decide(context) == interpreted.decide(context)
+        assert evaluator.cache.bytes <= evaluator.cache.limit
+        if i % 5 == 0:
+            evaluator.decide(hot)
+    assert evaluator.cache.rotations > 10
+    ids = evaluator.decide(hot).rules
+    hot_key = frozenset(n for n, rule in enumerate(evaluator.program.rules) if rule.id in ids)
+    assert hot_key in evaluator.cache.young or hot_key in evaluator.cache.old
+    assert len(evaluator.cache) < 40
+
+
+def test_an_entry_larger_than_the_bound_is_never_kept() -> None:
+    policy = load(LABELS)
+    evaluator = CompiledEvaluator(policy.lowered(), cache_bytes=100)
+    decision = evaluator.decide({"labels": ["a", "b", "c", "d"]})
+    assert decision == policy.decide({"labels": ["a", "b", "c", "d"]})
+    assert len(evaluator.cache) == 0 and evaluator.cache.bytes == 0
+
+
+def test_decisions_per_entry_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evaluator_module, "MAX_CACHED_OUTPUTS", 4)
+    policy = load(READS_REQUEST)
+    evaluator = evaluator_of(policy)
+    for n in range(2, 12):
+        assert policy.decide({"labels": ["a", "b"], "n": n}).echo == n + 1
+    entry = evaluator.cache.young[frozenset({0, 1})]
+    assert [key[-1] for key in entry[1]] == [9, 10, 11, 12]  # the latest four, not the first
+    assert evaluator.decisions == 4
+
+
+def test_the_prepared_entries_forget_their_decisions_when_the_cache_turns_over() -> None:
+    policy = load(READS_REQUEST)
+    evaluator = CompiledEvaluator(policy.lowered(), cache_bytes=8_192)
+    for n in range(2, 200):
+        assert evaluator.decide({"labels": ["a"], "n": n}) == policy.decide(
+            {"labels": ["a"], "n": n}
+        )
+        assert evaluator.cache.bytes <= evaluator.cache.limit
+    held = sum(len(entry[1]) for _, entry in evaluator.entries())
+    assert 0 < held < 20 and evaluator.cache.rotations > 0
+
+
+def test_deciding_on_many_threads_keeps_every_decision_right() -> None:
+    stdlib = policydsl.load_stdlib()
+    evaluator = CompiledEvaluator(stdlib.lowered(), cache_bytes=32_768)
+    contexts = varied_contexts(2_000, seed=11)
+    expected = [stdlib.decide(c) for c in contexts]
+    failures: Counter[int] = Counter()
+
+    def work(offset: int) -> None:
+        for i in range(len(contexts)):
+            j = (i + offset) % len(contexts)
+            if evaluator.decide(contexts[j]) != expected[j]:
+                failures[offset] += 1
+
+    threads = [threading.Thread(target=work, args=(k * 250,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert evaluator.cache.bytes <= evaluator.cache.limit + 8 * 4_096  # one entry per thread
