@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import pickle
 import random
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -530,13 +531,13 @@ def minimal(
     context: Any,
     *,
     fail_closed: bool = False,
-    budget: int = 800,
+    budget: int = 1500,
     disagree: Callable[[str, Any], bool] | None = None,
 ) -> tuple[str, Any]:
     """A smaller policy and request the backends still disagree on (`disagree_on`, or
     `disagree`): declarations, then lines, then the `and`/`or` operands of conditions dropped
-    one at a time while the disagreement stays; then the request's attributes and elements.
-    At most `budget` trials."""
+    one at a time while the disagreement stays; then the request's attributes and elements;
+    again until nothing more goes. At most `budget` trials."""
     trials = 0
 
     def still(candidate: str, ctx: Any) -> bool:
@@ -548,33 +549,38 @@ def minimal(
             return disagree(candidate, ctx)
         return disagree_on(candidate, ctx, fail_closed=fail_closed)
 
-    for split, join in (("\n\n", "\n\n"), ("\n", "\n")):
-        parts = text.split(split)
-        i = 0
-        while i < len(parts):
-            candidate = join.join(parts[:i] + parts[i + 1 :])
-            if still(candidate, context):
-                parts, text = parts[:i] + parts[i + 1 :], candidate
-            else:
-                i += 1
-    lines = text.split("\n")
-    for n in range(len(lines)):
-        while True:
-            for simpler in _simpler_lines(lines[n]):
-                candidate = "\n".join([*lines[:n], simpler, *lines[n + 1 :]])
+    while True:
+        before = (text, repr(context))
+        for split in ("\n\n", "\n"):
+            parts = text.split(split)
+            i = 0
+            while i < len(parts):
+                candidate = split.join(parts[:i] + parts[i + 1 :])
                 if still(candidate, context):
-                    lines[n], text = simpler, candidate
+                    parts, text = parts[:i] + parts[i + 1 :], candidate
+                else:
+                    i += 1
+        lines = text.split("\n")
+        for n in range(len(lines)):
+            while True:
+                for simpler in _simpler_lines(lines[n]):
+                    candidate = "\n".join([*lines[:n], simpler, *lines[n + 1 :]])
+                    if still(candidate, context):
+                        lines[n], text = simpler, candidate
+                        break
+                else:
+                    break
+        plain = _plain(context)
+        if type(context) is not dict and plain is not context and still(text, plain):
+            context = plain
+        while True:
+            for smaller in _smaller_contexts(context):
+                if still(text, smaller):
+                    context = smaller
                     break
             else:
                 break
-    if isinstance(context, Mapping) and still(text, _plain(context)):
-        context = _plain(context)
-    while True:
-        for smaller in _smaller_contexts(context):
-            if still(text, smaller):
-                context = smaller
-                break
-        else:
+        if (text, repr(context)) == before or trials > budget:
             break
     return text, context
 
@@ -608,12 +614,12 @@ def _operands(expr: str) -> tuple[str, list[str]] | None:
 
 
 def _simpler_lines(line: str) -> Iterator[str]:
-    """A `when` line (of a rule or an output case) with one operand dropped or unbracketed."""
-    for lead in ("  when ", "when "):
-        if line.startswith(lead):
-            break
-    else:
+    """A `when` line (of a rule or an output case) or a definition with one operand dropped
+    or unbracketed."""
+    found = re.match(r"\s*when |def \S+ = ", line)
+    if found is None:
         return
+    lead = found.group(0)
     expr, arrow = line[len(lead) :], ""
     if " => " in expr:
         expr, value = expr.rsplit(" => ", 1)
@@ -633,6 +639,7 @@ def _simpler_lines(line: str) -> Iterator[str]:
 
 
 def _plain(value: Any) -> Any:
+    """Mappings as dicts, at every depth (the same object when there is none)."""
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     return value
