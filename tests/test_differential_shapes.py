@@ -77,6 +77,34 @@ def test_backends_agree_on_every_shape(shape: str) -> None:
     assert 0.02 <= stats["rules fired"] / stats["rules could fire"] <= 0.8, stats
 
 
+@pytest.mark.slow
+def test_backends_agree_with_caches_that_evict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled backend's caches a few entries big: every request decided twice, in two
+    orders, so entries are made, hit, evicted and made again; every decision stays right."""
+    from policydsl import evaluator
+
+    monkeypatch.setattr(evaluator, "MAX_CACHE_BYTES", 3_000)
+    monkeypatch.setattr(evaluator, "MAX_CACHED_OUTPUTS", 2)
+    monkeypatch.setattr(evaluator, "MAX_CACHED_DECISIONS", 5)
+    failures: list[str] = []
+    rotations = 0
+    for shape in SHAPES:
+        case = make_shape_case(SEED, shape)
+        reference = policydsl.loads(case.text, backend=randcontext.REFERENCE)
+        contexts = case.contexts(CONTEXTS_PER_POLICY)
+        twice = contexts + contexts[::-1]
+        policies = backends(reference)
+        found = list(disagreements(policies, twice, exact=True))
+        if found:
+            where = f"for shape {shape}, seed {SEED}, small caches"
+            failures.append(randcontext.report(where, found) + f"\n\n{case.text}")
+        compiled = policies["compiled"].evaluator
+        assert compiled is not None
+        rotations += compiled.cache.rotations
+    assert not failures, failures[0]
+    assert rotations >= len(SHAPES)  # the caches did evict
+
+
 def test_shape_policies_check_and_replay() -> None:
     """Every shape's generator makes policies that check, the same for the same seed."""
     address = re.compile(r" at 0x[0-9a-f]+")
