@@ -14,7 +14,9 @@ What is cached, and how it is bounded:
   its containers and pointers, not the policy's own strings it shares), in two generations:
   new and promoted entries go to the young one; when it would pass half the limit, it becomes
   the old one and the previous old one is dropped. A hit in the old generation promotes the
-  entry, so what traffic keeps using stays, and the estimate never passes the limit.
+  entry, so what traffic keeps using stays, and the estimate never passes the limit. A set is
+  kept the second time a generation sees it (the first time, only its hash is remembered, and
+  counted): most sets of varied traffic are seen once, and keeping them would only churn.
 - Per entry, when outputs read the request: the decision built for each tuple of output
   values, at most `MAX_CACHED_OUTPUTS` per entry and `MAX_CACHED_DECISIONS` in all, oldest
   evicted first, their bytes counted in the same young generation (those of the entries
@@ -46,6 +48,8 @@ MAX_CACHED_OUTPUTS = 256  # decisions kept per rule set (outputs may read the re
 MAX_CACHED_DECISIONS = 65_536  # decisions kept in all
 
 _EMPTY: frozenset[str] = frozenset()
+_NOTHING: dict[Any, Decision] = {}  # the decisions of an entry that is not kept: never written
+SEEN_BYTES = 72  # a set's hash remembered, to admit it the second time it is seen
 
 # The base of a decision: (decision, obligations, citations, rule ids, reasons).
 Base = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
@@ -141,9 +145,10 @@ class CompiledEvaluator:
 
     # ---- combining ----------------------------------------------------------------------------
 
-    def _combine(self, numbers: list[int], pinned: bool = False) -> Entry:
+    def _combine(self, numbers: list[int], pinned: bool = False, kept: bool = True) -> Entry:
         """The entry for the fired rules `numbers` (sorted, distinct): effect of best rank,
-        obligations of the rules with that effect, citations of all, ids and reasons."""
+        obligations of the rules with that effect, citations of all, ids and reasons. An entry
+        that will not be `kept` keeps no decisions either."""
         if len(numbers) < 2:  # compile time: no rule, or one
             if numbers:
                 n = numbers[0]
@@ -190,6 +195,8 @@ class CompiledEvaluator:
                 return Decision(*base)
             values = self._outputs(flags)
             return Decision(*base, outputs=tuple(zip(self._output_names, values, strict=True)))
+        if not kept:
+            return (flags, _NOTHING, base, 0, False)
         return [flags, {}, base, entry_bytes(len(numbers), base, len(flags)), pinned]
 
     def _flags_of(self, decision: str, numbers: list[int]) -> tuple[Any, ...]:
@@ -213,6 +220,8 @@ class CompiledEvaluator:
             return entry
         if len(key) == 1:  # one rule, fired more than once
             return self._one[next(iter(key))]
+        if not cache.admit(key):  # seen for the first time: most sets are never seen again
+            return self._combine(sorted(key), kept=False)
         entry = self._combine(sorted(key))
         cache.add(key, entry, self._bytes(entry, len(key)))
         return entry
@@ -231,6 +240,8 @@ class CompiledEvaluator:
         effect, obligations, citations, rules, reasons = entry[BASE]
         decision = Decision(effect, obligations, citations, rules, reasons, outputs)
         decisions: dict[Any, Decision] = entry[DECISIONS]
+        if decisions is _NOTHING:
+            return decision
         size = decision_bytes(key)
         if len(decisions) >= MAX_CACHED_OUTPUTS or self.decisions >= MAX_CACHED_DECISIONS:
             if not decisions:  # every entry but this one holds them: a new generation
@@ -311,6 +322,7 @@ class RuleSetCache:
         self.old: dict[frozenset[int], Entry] = {}
         self.young_bytes = 0
         self.old_bytes = 0
+        self.seen: set[int] = set()  # hashes of the sets seen once in this generation
         self.rotations = 0
         self._publish = publish
         self._rotated = rotated
@@ -340,12 +352,25 @@ class RuleSetCache:
         if self.charge(size):
             self.young[key] = entry
 
+    def admit(self, key: frozenset[int]) -> bool:
+        """Whether to keep the entry of a set the cache does not hold: yes the second time it
+        is seen in a generation. The first time only its hash is remembered (`SEEN_BYTES`,
+        counted like an entry's), so sets seen once, most of varied traffic, cost no memory."""
+        seen = hash(key)
+        if seen in self.seen:
+            self.seen.discard(seen)
+            return True
+        if self.charge(SEEN_BYTES):
+            self.seen.add(seen)
+        return False
+
     def rotate(self) -> None:
         """The young generation becomes the old one; the old one is dropped."""
         with self._lock:
             dropped, self.old = self.old, self.young
             self.old_bytes, self.young_bytes = self.young_bytes, 0
             self.young = {}
+            self.seen = set()
             self._publish(self.young)
             self.rotations += 1
             self._rotated(dropped, self.old)

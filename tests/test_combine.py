@@ -65,7 +65,10 @@ def test_no_rule_and_one_rule_are_prepared_and_shared() -> None:
 def test_the_cache_is_keyed_by_the_set_of_fired_rules() -> None:
     """Firing order and repeats do not make new entries: one decision object per set."""
     policy = load(LABELS)
-    first = policy.decide({"labels": ["a", "b", "c"]})
+    once = policy.decide({"labels": ["a", "b", "c"]})
+    assert not evaluator_of(policy).cache.young  # kept the second time it is seen
+    first = policy.decide({"labels": ["b", "c", "a"]})
+    assert first == once
     for labels in (["c", "b", "a"], ["b", "a", "c", "a"], ["a", "c", "b", "b"]):
         assert policy.decide({"labels": labels}) is first
     assert list(evaluator_of(policy).cache.young) == [frozenset({0, 1, 2})]
@@ -91,6 +94,7 @@ def test_outputs_from_the_flags_alone_are_part_of_the_prepared_decision() -> Non
     assert generated.outputs is not None and generated.rule_bits is not None
     empty = policy.decide({})
     assert (empty.heavy, empty.all_weighted, empty.level) == (False, True, "low")  # all of none
+    policy.decide({"labels": ["d", "a"]})
     assert policy.decide({"labels": ["d", "a"]}) is policy.decide({"labels": ["a", "d"]})
 
 
