@@ -17,6 +17,7 @@ from policydsl import ir, nodes, runtime
 from policydsl import typesys as t
 from policydsl.decision import Decision
 from policydsl.glob import Glob
+from policydsl.index_code import IndexCode
 from policydsl.model import (
     Const,
     FieldOf,
@@ -28,44 +29,22 @@ from policydsl.model import (
     map_children,
 )
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
+from policydsl.pyast import (
+    LOAD,
+    assign,
+    call,
+    class_of,
+    is_,
+    none,
+    or_all,
+    ref,
+    store,
+)
 
 _SCALAR_CONSTANTS = (str, int, bool, type(None))
 # Longer sums and products call `_sum`/`_prod` on a flat tuple: a chain of nested `BinOp`s as
 # deep as the policy's `n + n + ...` overflows the recursion of `ast` helpers and the compiler.
 _MAX_CHAIN = 32
-_LOAD, _STORE = ast.Load(), ast.Store()
-
-
-def _name(id_: str) -> ast.Name:
-    return ast.Name(id_, _LOAD)
-
-
-def _store(id_: str) -> ast.Name:
-    return ast.Name(id_, _STORE)
-
-
-def _assign(target: str, value: ast.expr) -> ast.stmt:
-    return ast.Assign([_store(target)], value)
-
-
-def _is(left: ast.expr, right: ast.expr, negate: bool = False) -> ast.expr:
-    return ast.Compare(left, [ast.IsNot() if negate else ast.Is()], [right])
-
-
-def _none() -> ast.expr:
-    return ast.Constant(None)
-
-
-def _class_of(value: ast.expr) -> ast.expr:
-    return ast.Attribute(value, "__class__", _LOAD)
-
-
-def _call(func: str, *args: ast.expr) -> ast.expr:
-    return ast.Call(_name(func), list(args), [])
-
-
-def _or_all(tests: list[ast.expr]) -> ast.expr:
-    return tests[0] if len(tests) == 1 else ast.BoolOp(ast.Or(), tests)
 
 
 def _compare_op(op: CompareOp) -> ast.cmpop:
@@ -164,6 +143,7 @@ class _Gen:
         self._locals: list[dict[str, str]] = [{}]
         self._counter = 0
         self.member_index = {ix.slot: ix for ix in program.indexes if ix.kind == "member"}
+        self.indexes = IndexCode(self)
 
     # ---- names and constants ----------------------------------------------------------------
 
@@ -179,7 +159,7 @@ class _Gen:
             self.namespace[name] = value
             if key is not None:
                 self._constants[key] = name
-        return _name(name)
+        return ref(name)
 
     def const(self, value: Any) -> ast.expr:
         if type(value) in _SCALAR_CONSTANTS:
@@ -199,31 +179,31 @@ class _Gen:
     def decide_function(self) -> ast.FunctionDef:
         body: list[ast.stmt] = [
             ast.If(
-                _is(_class_of(_name("ctx")), _name("_dict"), negate=True),
-                [self._fallback()],
+                is_(class_of(ref("ctx")), ref("_dict"), negate=True),
+                [self.fallback()],
                 [],
             )
         ]
-        body.extend(self._load_record(None, _name("ctx"), present=True))
+        body.extend(self._load_record(None, ref("ctx"), present=True))
         always: list[ast.expr] = [ast.Constant(r) for r in self.program.always]
-        body.append(_assign("_fired", ast.List(always, _LOAD)))
+        body.append(assign("_fired", ast.List(always, LOAD)))
         for i, test in enumerate(self.program.tests):
-            body.append(_assign(f"_t{i}", self.expr(test)))
-        body.extend(self._checks(self.program.checks))
-        for n, ix in enumerate(self.program.indexes):
-            body.extend(self._index(n, ix))
+            body.append(assign(f"_t{i}", self.expr(test)))
+        body.extend(self.checks(self.program.checks))
+        for ix in self.program.indexes:
+            body.extend(self.indexes.index(ix))
         body.extend(self._finish())
         guarded = ast.Try(
             body,
-            [ast.ExceptHandler(_name("_Errors"), None, [self._fallback()])],
+            [ast.ExceptHandler(ref("_Errors"), None, [self.fallback()])],
             [],
             [],
         )
         args = ast.arguments([], [ast.arg("_fallback"), ast.arg("ctx")], None, [], [], None, [])
         return ast.FunctionDef("_decide", args, [guarded], [], None, None)
 
-    def _fallback(self) -> ast.stmt:
-        return ast.Return(_call("_fallback", _name("ctx")))
+    def fallback(self) -> ast.stmt:
+        return ast.Return(call("_fallback", ref("ctx")))
 
     def _load_record(self, parent: int | None, source: ast.expr, present: bool) -> list[ast.stmt]:
         """Read and validate the fields of one record (`source` is a dict).
@@ -236,73 +216,73 @@ class _Gen:
         """
         fields = [s for s in self.slots if s.parent == parent]
         count = self.fresh("_c")
-        out: list[ast.stmt] = [_assign(count, ast.Constant(0))]
+        out: list[ast.stmt] = [assign(count, ast.Constant(0))]
         for s in fields:
             name = self.slot(s.index)
-            read = ast.Call(ast.Attribute(source, "get", _LOAD), [ast.Constant(s.path[-1])], [])
-            out.append(_assign(name, read))
+            read = ast.Call(ast.Attribute(source, "get", LOAD), [ast.Constant(s.path[-1])], [])
+            out.append(assign(name, read))
             out.extend(self._validate(s, count))
         names = self.hoist(frozenset(s.path[-1] for s in fields), "_N")
-        keys = ast.Call(ast.Attribute(source, "keys", _LOAD), [], [])
-        more = ast.Compare(_call("_len", source), [ast.NotEq()], [_name(count)])
+        keys = ast.Call(ast.Attribute(source, "keys", LOAD), [], [])
+        more = ast.Compare(call("_len", source), [ast.NotEq()], [ref(count)])
         undeclared = ast.UnaryOp(ast.Not(), ast.Compare(keys, [ast.LtE()], [names]))
-        out.append(ast.If(ast.BoolOp(ast.And(), [more, undeclared]), [self._fallback()], []))
+        out.append(ast.If(ast.BoolOp(ast.And(), [more, undeclared]), [self.fallback()], []))
         return out
 
     def _validate(self, s: ir.Slot, count: str) -> list[ast.stmt]:
         """Check one slot's value; `count` counts the record's keys read with a value."""
         name = self.slot(s.index)
-        value = _name(name)
-        counted = ast.AugAssign(_store(count), ast.Add(), ast.Constant(1))
+        value = ref(name)
+        counted = ast.AugAssign(store(count), ast.Add(), ast.Constant(1))
         if isinstance(s.type, t.RecordType):
-            wrong = _is(_class_of(value), _name("_dict"), negate=True)
+            wrong = is_(class_of(value), ref("_dict"), negate=True)
             children = self._load_record(s.index, value, present=True)
             if s.optional:
-                absent = [_assign(self.slot(d), _none()) for d in self._descendants(s.index)]
+                absent = [assign(self.slot(d), none()) for d in self._descendants(s.index)]
                 return [
                     ast.If(
-                        _is(value, _none()),
+                        is_(value, none()),
                         absent or [ast.Pass()],
-                        [counted, ast.If(wrong, [self._fallback()], []), *children],
+                        [counted, ast.If(wrong, [self.fallback()], []), *children],
                     )
                 ]
             return [
                 ast.If(
-                    _is(value, _none()),
-                    [_assign(name, _name("_EMPTY"))],
-                    [counted, ast.If(wrong, [self._fallback()], [])],
+                    is_(value, none()),
+                    [assign(name, ref("_EMPTY"))],
+                    [counted, ast.If(wrong, [self.fallback()], [])],
                 ),
                 *children,
             ]
         if s.default is not t.MISSING:
-            when_absent: list[ast.stmt] = [_assign(name, self.const(s.default))]
+            when_absent: list[ast.stmt] = [assign(name, self.const(s.default))]
         elif s.optional:
             when_absent = []
         else:
-            when_absent = [self._fallback()]  # required: the fallback names it
+            when_absent = [self.fallback()]  # required: the fallback names it
         if not isinstance(s.type, t.CollectionType):
-            invalid = self._invalid(s.type, value)
+            invalid = self.invalid(s.type, value)
         else:
-            invalid = _or_all(
+            invalid = or_all(
                 [
-                    ast.Compare(_class_of(value), [ast.NotIn()], [_name("_SEQS")]),
-                    ast.Compare(_call("_len", value), [ast.Gt()], [ast.Constant(s.type.max_size)]),
+                    ast.Compare(class_of(value), [ast.NotIn()], [ref("_SEQS")]),
+                    ast.Compare(call("_len", value), [ast.Gt()], [ast.Constant(s.type.max_size)]),
                 ]
             )
         stmts: list[ast.stmt]
         if when_absent:
             stmts = [
                 ast.If(
-                    _is(value, _none()),
+                    is_(value, none()),
                     when_absent,
-                    [counted, ast.If(invalid, [self._fallback()], [])],
+                    [counted, ast.If(invalid, [self.fallback()], [])],
                 )
             ]
         else:
             stmts = [
                 ast.If(
-                    _is(value, _none(), negate=True),
-                    [counted, ast.If(invalid, [self._fallback()], [])],
+                    is_(value, none(), negate=True),
+                    [counted, ast.If(invalid, [self.fallback()], [])],
                     [],
                 )
             ]
@@ -317,7 +297,7 @@ class _Gen:
         frozenset merges `True`, `1.0` and `1`, so the loop would never see the wrong element.
         """
         assert isinstance(s.type, t.CollectionType)
-        value = _name(self.slot(s.index))
+        value = ref(self.slot(s.index))
         out: list[ast.stmt] = []
         element = s.type.element
         if s.index not in self.member_index or s.materialize:
@@ -327,33 +307,33 @@ class _Gen:
                         ast.Not(),
                         ast.Call(
                             ast.Attribute(
-                                self.hoist(frozenset(element.members), "_M"), "issuperset", _LOAD
+                                self.hoist(frozenset(element.members), "_M"), "issuperset", LOAD
                             ),
                             [value],
                             [],
                         ),
                     ),
-                    [self._fallback()],
+                    [self.fallback()],
                     [],
                 )
             else:
                 var = self.fresh("_e")
                 check = ast.For(
-                    _store(var),
+                    store(var),
                     value,
-                    [ast.If(self._invalid(element, _name(var)), [self._fallback()], [])],
+                    [ast.If(self.invalid(element, ref(var)), [self.fallback()], [])],
                     [],
                 )
-            out.extend(self._if_present(s, [check]))
+            out.extend(self.if_present(s, [check]))
         if s.materialize:
             make = "_frozenset" if s.type.kind == "set" else "_tuple"
-            out.extend(self._if_present(s, [_assign(self.slot(s.index), _call(make, value))]))
+            out.extend(self.if_present(s, [assign(self.slot(s.index), call(make, value))]))
         return out
 
-    def _if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]:
+    def if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]:
         """Guard `body` when the slot can be empty (it, or a record around it, is optional)."""
         if ir.may_be_absent(self.slots, s.index):
-            return [ast.If(_is(_name(self.slot(s.index)), _none(), negate=True), body, [])]
+            return [ast.If(is_(ref(self.slot(s.index)), none(), negate=True), body, [])]
         return body
 
     def _descendants(self, index: int) -> list[int]:
@@ -367,25 +347,25 @@ class _Gen:
                 p = self.slots[p].parent
         return found
 
-    def _invalid(self, type_: t.Type, value: ast.expr) -> ast.expr:
+    def invalid(self, type_: t.Type, value: ast.expr) -> ast.expr:
         """An expression true when `value` (not None) is not a valid `type_`."""
         match type_:
             case t.BoolType():
-                return _is(_class_of(value), _name("_bool"), negate=True)
+                return is_(class_of(value), ref("_bool"), negate=True)
             case t.StringType(max_length):
-                return _or_all(
+                return or_all(
                     [
-                        _is(_class_of(value), _name("_str"), negate=True),
-                        ast.Compare(_call("_len", value), [ast.Gt()], [ast.Constant(max_length)]),
+                        is_(class_of(value), ref("_str"), negate=True),
+                        ast.Compare(call("_len", value), [ast.Gt()], [ast.Constant(max_length)]),
                     ]
                 )
             case t.IntType(lo, hi):
-                tests = [_is(_class_of(value), _name("_int"), negate=True)]
+                tests = [is_(class_of(value), ref("_int"), negate=True)]
                 if lo is not None:
                     tests.append(ast.Compare(value, [ast.Lt()], [ast.Constant(lo)]))
                 if hi is not None:
                     tests.append(ast.Compare(value, [ast.Gt()], [ast.Constant(hi)]))
-                return _or_all(tests)
+                return or_all(tests)
             case t.EnumType(_, members):
                 return ast.Compare(value, [ast.NotIn()], [self.hoist(frozenset(members), "_M")])
         raise AssertionError(type_)  # pragma: no cover
@@ -402,81 +382,13 @@ class _Gen:
         return stmt
 
     def _fire(self, rule: int) -> ast.stmt:
-        append = ast.Attribute(_name("_fired"), "append", _LOAD)
+        append = ast.Attribute(ref("_fired"), "append", LOAD)
         return self._at_rule(rule, ast.Expr(ast.Call(append, [ast.Constant(rule)], [])))
 
-    def _checks(self, checks: tuple[ir.Check, ...]) -> list[ast.stmt]:
+    def checks(self, checks: tuple[ir.Check, ...]) -> list[ast.stmt]:
         return [
             self._at_rule(c.rule, ast.If(self.expr(c.condition), [self._fire(c.rule)], []))
             for c in checks
-        ]
-
-    def _index(self, n: int, ix: ir.Index) -> list[ast.stmt]:
-        always = {b.key: b.always for b in ix.buckets if b.always}
-        # keys whose buckets make the same checks share one branch of the dispatch tree
-        branches: dict[tuple[tuple[ir.Check, ...], tuple[ir.Index, ...]], int] = {}
-        dispatch = {}
-        for b in ix.buckets:
-            if b.checks or b.indexes:
-                dispatch[b.key] = branches.setdefault((b.checks, b.indexes), len(branches))
-        checked = [ir.Bucket(None, (), checks, subs) for checks, subs in branches]
-        slot = self.slots[ix.slot]
-        body: list[ast.stmt] = []
-        lookup: ast.expr  # the rules a key fires outright
-        if ix.kind == "eq":
-            key: ast.expr = _name(self.slot(ix.slot))
-            if always:
-                lookup = ast.Call(
-                    ast.Attribute(self.hoist(always, "_IA"), "get", _LOAD),
-                    [key, self.const(())],
-                    [],
-                )
-                body.append(ast.AugAssign(_store("_fired"), ast.Add(), lookup))
-            if checked:
-                body.extend(self._dispatch(dispatch, checked, key))
-            return body
-        # member index: one pass over the collection both validates and selects rules
-        assert isinstance(slot.type, t.CollectionType)
-        element = slot.type.element
-        var = self.fresh("_e")
-        key = _name(var)
-        loop: list[ast.stmt] = []
-        if isinstance(element, t.EnumType):
-            table = {m: always.get(m, ()) for m in element.members}
-            lookup = ast.Subscript(self.hoist(table, "_IA"), key, _LOAD)  # KeyError: not a member
-        else:
-            loop.append(ast.If(self._invalid(element, key), [self._fallback()], []))
-            lookup = ast.Call(
-                ast.Attribute(self.hoist(always, "_IA"), "get", _LOAD), [key, self.const(())], []
-            )
-        loop.append(ast.AugAssign(_store("_fired"), ast.Add(), lookup))
-        if checked:
-            loop.extend(self._dispatch(dispatch, checked, key))
-        source = _name(self.slot(ix.slot))
-        body.extend(self._if_present(slot, [ast.For(_store(var), source, loop, [])]))
-        return body
-
-    def _dispatch(
-        self, numbers: dict[Any, int], buckets: list[ir.Bucket], key: ast.expr
-    ) -> list[ast.stmt]:
-        """`_k = TABLE.get(key)`, then a balanced tree of `_k < n` tests down to each bucket."""
-        k = self.fresh("_k")
-        table = ast.Call(ast.Attribute(self.hoist(numbers, "_IR"), "get", _LOAD), [key], [])
-
-        def tree(lo: int, hi: int) -> list[ast.stmt]:
-            if hi - lo == 1:
-                bucket = buckets[lo]
-                body = self._checks(bucket.checks)
-                for sub in bucket.indexes:
-                    body.extend(self._index(0, sub))
-                return body or [ast.Pass()]
-            mid = (lo + hi) // 2
-            test = ast.Compare(_name(k), [ast.Lt()], [ast.Constant(mid)])
-            return [ast.If(test, tree(lo, mid), tree(mid, hi))]
-
-        return [
-            _assign(k, table),
-            ast.If(_is(_name(k), _none(), negate=True), tree(0, len(buckets)), []),
         ]
 
     # ---- outcome ----------------------------------------------------------------------------
@@ -490,26 +402,26 @@ class _Gen:
         (firing order and repeats do not matter), and `_miss` combines the rules when it is not
         there. When no output reads the request, the entry is the decision itself.
         """
-        entry = _name("_entry")
-        fired = _name("_fired")
+        entry = ref("_entry")
+        fired = ref("_fired")
         several: list[ast.stmt] = [
-            _assign("_key", _call("_frozenset", fired)),
-            _assign(
+            assign("_key", call("_frozenset", fired)),
+            assign(
                 "_entry",
-                ast.Call(ast.Attribute(_name("_CACHE"), "get", _LOAD), [_name("_key")], []),
+                ast.Call(ast.Attribute(ref("_CACHE"), "get", LOAD), [ref("_key")], []),
             ),
-            ast.If(_is(entry, _none()), [_assign("_entry", _call("_miss", _name("_key")))], []),
+            ast.If(is_(entry, none()), [assign("_entry", call("_miss", ref("_key")))], []),
         ]
-        one = ast.Subscript(_name("_ONE"), ast.Subscript(fired, ast.Constant(0), _LOAD), _LOAD)
+        one = ast.Subscript(ref("_ONE"), ast.Subscript(fired, ast.Constant(0), LOAD), LOAD)
         out: list[ast.stmt] = [
-            _assign("_n", _call("_len", fired)),
+            assign("_n", call("_len", fired)),
             ast.If(
-                ast.Compare(_name("_n"), [ast.Eq()], [ast.Constant(1)]),
-                [_assign("_entry", one)],
+                ast.Compare(ref("_n"), [ast.Eq()], [ast.Constant(1)]),
+                [assign("_entry", one)],
                 [
                     ast.If(
-                        ast.Compare(_name("_n"), [ast.Eq()], [ast.Constant(0)]),
-                        [_assign("_entry", ast.Subscript(_name("_ONE"), ast.Constant(-1), _LOAD))],
+                        ast.Compare(ref("_n"), [ast.Eq()], [ast.Constant(0)]),
+                        [assign("_entry", ast.Subscript(ref("_ONE"), ast.Constant(-1), LOAD))],
                         several,
                     )
                 ],
@@ -518,26 +430,24 @@ class _Gen:
         if not self.request_outputs:
             out.append(ast.Return(entry))
             return out
-        out.append(_assign("_f", ast.Subscript(entry, ast.Constant(0), _LOAD)))
+        out.append(assign("_f", ast.Subscript(entry, ast.Constant(0), LOAD)))
         names = []
         for i, output in enumerate(self.program.outputs):
             names.append(f"_o{i}")
             out.extend(self._output(output, names[-1]))
-        key = _name(names[0]) if len(names) == 1 else ast.Tuple([_name(n) for n in names], _LOAD)
-        decisions = ast.Subscript(entry, ast.Constant(1), _LOAD)
-        out.append(_assign("_d", ast.Call(ast.Attribute(decisions, "get", _LOAD), [key], [])))
-        out.append(
-            ast.If(_is(_name("_d"), _none()), [_assign("_d", _call("_finish", entry, key))], [])
-        )
-        out.append(ast.Return(_name("_d")))
+        key = ref(names[0]) if len(names) == 1 else ast.Tuple([ref(n) for n in names], LOAD)
+        decisions = ast.Subscript(entry, ast.Constant(1), LOAD)
+        out.append(assign("_d", ast.Call(ast.Attribute(decisions, "get", LOAD), [key], [])))
+        out.append(ast.If(is_(ref("_d"), none()), [assign("_d", call("_finish", entry, key))], []))
+        out.append(ast.Return(ref("_d")))
         return out
 
     def _output(self, output: ir.OutputIR, target: str) -> list[ast.stmt]:
         """`target = ` the output's first case that holds."""
         chain: list[ast.stmt] = []
         for cond, value in reversed(output.cases):
-            assign = [_assign(target, self.expr(value))]
-            chain = assign if cond is None else [ast.If(self.expr(cond), assign, chain)]
+            chosen = [assign(target, self.expr(value))]
+            chain = chosen if cond is None else [ast.If(self.expr(cond), chosen, chain)]
         return chain
 
     @property
@@ -561,7 +471,7 @@ class _Gen:
         for i, output in enumerate(self.program.outputs):
             names.append(f"_o{i}")
             body.extend(self._output(output, names[-1]))
-        body.append(ast.Return(ast.Tuple([_name(n) for n in names], _LOAD)))
+        body.append(ast.Return(ast.Tuple([ref(n) for n in names], LOAD)))
         args = ast.arguments([], [ast.arg("_f")], None, [], [], None, [])
         return [ast.FunctionDef("_outputs", args, body, [], None, None)]
 
@@ -569,7 +479,7 @@ class _Gen:
         """`_flags(_decision, _fired)`: the flags from the decision and the fired rules' records
         (in rule order), for flags `mask_functions` cannot split per rule."""
         values = [self.expr(f) for f in self.program.flags]
-        body: list[ast.stmt] = [ast.Return(ast.Tuple(values, _LOAD))]
+        body: list[ast.stmt] = [ast.Return(ast.Tuple(values, LOAD))]
         args = ast.arguments([], [ast.arg("_decision"), ast.arg("_fired")], None, [], [], None, [])
         return ast.FunctionDef("_flags", args, body, [], None, None)
 
@@ -597,7 +507,7 @@ class _Gen:
             finally:
                 self._locals.pop()
             bits.append(ast.IfExp(test, ast.Constant(1 << j), ast.Constant(0)))
-        total = _call("_sum", ast.Tuple(bits, _LOAD)) if bits else ast.Constant(0)
+        total = call("_sum", ast.Tuple(bits, LOAD)) if bits else ast.Constant(0)
         rule_bits = ast.FunctionDef(
             "_rule_bits",
             ast.arguments([], [ast.arg("_r")], None, [], [], None, []),
@@ -615,14 +525,14 @@ class _Gen:
                     continue
                 name = f"_q{kind[0]}{j}"  # _qs0, _qa0
                 frame[f"#{kind}{j}"] = name
-                held = ast.BinOp(_name(mask), ast.BitAnd(), ast.Constant(1 << j))
-                body.append(_assign(name, ast.Compare(held, [ast.NotEq()], [ast.Constant(0)])))
+                held = ast.BinOp(ref(mask), ast.BitAnd(), ast.Constant(1 << j))
+                body.append(assign(name, ast.Compare(held, [ast.NotEq()], [ast.Constant(0)])))
         self._locals.append(frame)
         try:
             values = [self.expr(f) for f in lifted]
         finally:
             self._locals.pop()
-        body.append(ast.Return(ast.Tuple(values, _LOAD)))
+        body.append(ast.Return(ast.Tuple(values, LOAD)))
         args = [ast.arg("_decision"), ast.arg("_some"), ast.arg("_every")]
         flags_masks = ast.FunctionDef(
             "_flags_masks", ast.arguments([], args, None, [], [], None, []), body, [], None, None
@@ -636,25 +546,25 @@ class _Gen:
             case Const(value):
                 return self.const(value)
             case ir.SlotRef(s):
-                return _name(self.slot(s))
+                return ref(self.slot(s))
             case ir.SlotPresent(s):
-                return _is(_name(self.slot(s)), _none(), negate=True)
+                return is_(ref(self.slot(s)), none(), negate=True)
             case ir.TestRef(i):
-                return _name(f"_t{i}")
+                return ref(f"_t{i}")
             case ir.FlagRef(i):
-                return ast.Subscript(_name("_f"), ast.Constant(i), _LOAD)
+                return ast.Subscript(ref("_f"), ast.Constant(i), LOAD)
             case Local(name):
-                return _name(self._local(name))
+                return ref(self._local(name))
             case Outcome(name):
-                return _name("_decision" if name == "decision" else "_fired")
+                return ref("_decision" if name == "decision" else "_fired")
             case FieldOf(base, name):
-                return ast.Subscript(self.expr(base), ast.Constant(name), _LOAD)
+                return ast.Subscript(self.expr(base), ast.Constant(name), LOAD)
             case FieldPresent(base, name):
                 return ast.Compare(ast.Constant(name), [ast.In()], [self.expr(base)])
             case Size(arg):
-                return _call("_len", self.expr(arg))
+                return call("_len", self.expr(arg))
             case SetOf(items):
-                return _call("_frozenset", self.expr(items))
+                return call("_frozenset", self.expr(items))
             case nodes.And(ops):
                 return ast.BoolOp(ast.And(), [self.expr(o) for o in ops])
             case nodes.Or(ops):
@@ -676,7 +586,7 @@ class _Gen:
                         term = self.expr(operand)
                         terms.append(ast.UnaryOp(ast.USub(), term) if op is Op.SUB else term)
                     chain = "_prod" if operators == {Op.MUL} else "_sum"
-                    return _call(chain, ast.Tuple(terms, _LOAD))
+                    return call(chain, ast.Tuple(terms, LOAD))
                 result = self.expr(first)
                 for op, operand in rest:
                     result = ast.BinOp(result, _arith_op(op), self.expr(operand))
@@ -691,10 +601,10 @@ class _Gen:
                     elt = self.expr(body)
                 finally:
                     self._locals.pop()
-                gen = ast.GeneratorExp(elt, [ast.comprehension(_store(name), source, [], 0)])
-                return _call("_any" if kind == "some" else "_all", gen)
+                gen = ast.GeneratorExp(elt, [ast.comprehension(store(name), source, [], 0)])
+                return call("_any" if kind == "some" else "_all", gen)
             case nodes.ListLit(items):
-                return ast.Tuple([self.expr(i) for i in items], _LOAD)
+                return ast.Tuple([self.expr(i) for i in items], LOAD)
         raise AssertionError(f"cannot generate {e!r}")  # pragma: no cover
 
     def _local(self, name: str) -> str:
@@ -709,18 +619,18 @@ class _Gen:
             case Op.CONTAINS:
                 return ast.Compare(b, [ast.In()], [a])
             case Op.CONTAINS_ANY:
-                return _call("_contains_any", a, b)
+                return call("_contains_any", a, b)
             case Op.CONTAINS_ALL:
-                return _call("_contains_all", a, b)
+                return call("_contains_all", a, b)
             case Op.STARTS_WITH:
-                return ast.Call(ast.Attribute(a, "startswith", _LOAD), [b], [])
+                return ast.Call(ast.Attribute(a, "startswith", LOAD), [b], [])
             case Op.ENDS_WITH:
-                return ast.Call(ast.Attribute(a, "endswith", _LOAD), [b], [])
+                return ast.Call(ast.Attribute(a, "endswith", LOAD), [b], [])
             case Op.LIKE:
                 if isinstance(right, Const) and isinstance(right.value, str):
                     pattern = self.hoist(Glob(right.value), "_G")
-                    return ast.Call(ast.Attribute(pattern, "matches", _LOAD), [a], [])
-                return _call("_glob", a, b)
+                    return ast.Call(ast.Attribute(pattern, "matches", LOAD), [a], [])
+                return call("_glob", a, b)
             case _:
                 assert_never(op)
 

@@ -1,9 +1,11 @@
 """From the lowered form to a program: the index of rules, shared tests, materialized slots.
 
-One equality or membership test of each rule becomes its key in an index (the attribute most
-rules are keyed on wins, as in OPA's rule indexer); a bucket that many rules reach is indexed
-again on their remaining tests (a trie). `indexed=False` gives the naive program: every rule
-checked in turn, nothing shared. Both are built from the same `ir.Lowered`.
+Each rule is reached through the most selective key its tests offer (`keys`): a table for
+equality, membership and (through a probe of the first or last characters) prefixes, suffixes
+and `like` patterns; sorted bounds for ordered comparisons and ranges; a complement for `!=` and
+`not in`. A bucket that many rules reach is indexed again on their remaining tests (a trie).
+`indexed=False` gives the naive program: every rule checked in turn, nothing shared. Both are
+built from the same `ir.Lowered`.
 
 The cost of the trie is bounded. A key `x in [a, b, c]` copies its rule into three buckets, and
 each further such key would multiply the copies (and the code each copy's remaining tests become):
@@ -11,7 +13,10 @@ a rule may reach at most `MAX_SPREAD` buckets through its keys, and a key that w
 that stays one of its tests, checked in its buckets (`x in [...]` is one set lookup). Only a rule's
 last test may list more values: the rule then fires from a lookup table, one entry per value. The
 trie is at most `MAX_DEPTH` levels deep, and buckets reached by the same rules share one sub-index.
-So the index holds at most `MAX_SPREAD` copies of each test, and a table entry per listed value.
+An ordered index copies a range into each place between bounds it covers, at most
+`MAX_PLACES_PER_RULE` per rule on average (else those rules are checked in turn); one-sided
+thresholds are never copied. So the index holds at most `MAX_SPREAD` copies of each test, and a
+table entry per listed value.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ import attrs
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
+from policydsl.keys import Interval, Key, Offer, offers
 from policydsl.lower import conjunction
 from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, map_children
-from policydsl.operators import Op
 
 TRIE_MIN = 4  # a bucket with this many rules left to check indexes their remaining tests in turn
 MAX_SPREAD = 16  # buckets one rule may reach through keys that leave it tests to check
 MAX_DEPTH = 6  # levels of the trie
+MAX_PLACES_PER_RULE = 8  # places of an ordered index a range may be copied into, on average
 
 
 def program(lowered: ir.Lowered, *, indexed: bool = True) -> ir.Program:
@@ -71,51 +77,36 @@ def program(lowered: ir.Lowered, *, indexed: bool = True) -> ir.Program:
     )
 
 
-# ---- rule keys ------------------------------------------------------------------------------
-
-Key = tuple[str, int, frozenset[Any]]  # (kind, slot, values)
-
-
-def _key_of(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> Key | None:
-    """The index key a conjunct offers: `c in attr-collection` or `attr == c` / `attr in [..]`."""
-    match part:
-        case nodes.In(Const(value), ir.SlotRef(s), False) | nodes.SetTest(
-            Op.CONTAINS, ir.SlotRef(s), Const(value)
-        ) if isinstance(slots[s].type, t.CollectionType):
-            return ("member", s, frozenset({value}))
-        case nodes.Compare(Op.EQ, ir.SlotRef(s), Const(value)) | nodes.Compare(
-            Op.EQ, Const(value), ir.SlotRef(s)
-        ) if _scalar(slots[s]):
-            return ("eq", s, frozenset({value}))
-        case nodes.In(ir.SlotRef(s), Const(values), False) if _scalar(slots[s]):
-            return ("eq", s, frozenset(values))
-    return None
-
-
-def _scalar(slot: ir.Slot) -> bool:
-    return isinstance(slot.type, t.EnumType | t.StringType | t.IntType | t.BoolType)
+# ---- the trie ------------------------------------------------------------------------------
 
 
 class _Entry:
-    """A rule as one level of the trie sees it: the tests it has left, and how many buckets of
-    the trie it already reaches (the product of the sizes of the keys it was placed by).
+    """A rule as one level of the trie sees it: the tests it has left, how many buckets of the
+    trie it already reaches (the product of the sizes of the keys it was placed by), and the
+    entry it was made from at the level above (checked whole when an index cannot take it).
 
     Compared by identity: the copies of a rule in several buckets are one entry, which is what
     lets buckets reached by the same entries share their sub-index.
     """
 
-    __slots__ = ("bit", "parts", "spread")
+    __slots__ = ("bit", "origin", "parts", "spread")
 
-    def __init__(self, bit: int, parts: tuple[ir.Expr, ...], spread: int):
+    def __init__(
+        self, bit: int, parts: tuple[ir.Expr, ...], spread: int, origin: _Entry | None = None
+    ):
         self.bit = bit
         self.parts = parts
         self.spread = spread
+        self.origin = origin
+
+
+Item = tuple[Key, _Entry]  # an entry placed in an index by a key
 
 
 class _Trie:
     def __init__(self, slots: tuple[ir.Slot, ...]):
         self.slots = slots
-        self._keys: dict[int, list[tuple[Key, int]]] = {}  # id(entry) -> the keys it offers
+        self._offers: dict[int, list[Offer]] = {}  # id(entry) -> the offers it makes
         self._checks: dict[int, ir.Check] = {}  # id(entry) -> its check, shared by its copies
         self._shared: dict[tuple[int, ...], tuple[list[ir.Check], list[ir.Index]]] = {}
         self._alive: list[object] = []  # keeps the entries whose ids key the tables above
@@ -127,68 +118,73 @@ class _Trie:
             self._alive.append(entry)
         return found
 
-    def keys(self, entry: _Entry) -> list[tuple[Key, int]]:
-        found = self._keys.get(id(entry))
+    def offers(self, entry: _Entry) -> list[Offer]:
+        found = self._offers.get(id(entry))
         if found is None:
-            offers = ((_key_of(p, self.slots), i) for i, p in enumerate(entry.parts))
-            found = [(k, i) for k, i in offers if k is not None]
-            self._keys[id(entry)] = found
+            found = self._offers[id(entry)] = offers(entry.parts, self.slots)
             self._alive.append(entry)
         return found
 
-    def eligible(self, entry: _Entry) -> list[tuple[Key, int]]:
-        """The keys that keep the entry within its budget of buckets (see the module's doc): any
-        key that is its last test (the copies are then table entries, no code), others while
-        the copies stay within `MAX_SPREAD`."""
-        last = len(entry.parts) == 1
-        return [
-            (k, i) for k, i in self.keys(entry) if last or entry.spread * len(k[2]) <= MAX_SPREAD
-        ]
+    def eligible(self, entry: _Entry) -> list[Offer]:
+        """The offers that keep the entry within its budget of buckets (see the module's doc):
+        any that leaves nothing to check (the copies are then table entries, no code), others
+        while the copies stay within `MAX_SPREAD`. A complement fires nearly every rule it
+        holds, so it takes only rules it decides whole."""
+        found = []
+        for offer in self.offers(entry):
+            whole = offer.exact and len(offer.positions) == len(entry.parts)
+            if any(key.kind == "except" for key, _ in offer.ways) and not whole:
+                continue
+            if whole or entry.spread * offer.size <= MAX_SPREAD:
+                found.append(offer)
+        return found
 
     def index(self, entries: list[_Entry], depth: int) -> tuple[list[ir.Check], list[ir.Index]]:
         """Index entries on their keys; what has no key is checked in turn (the wildcard branch).
 
-        A bucket that many rules reach is indexed again on their remaining tests, so rules that
-        share one key and differ on another (`role == r and action == a`) cost a lookup per level.
+        Each entry takes its most selective offer (by the kind of index, then the attribute most
+        entries are keyed on, as in OPA's rule indexer). A bucket that many rules reach is
+        indexed again on their remaining tests, so rules that share one key and differ on
+        another (`role == r and action == a`, `key == k and amount > limit`) cost a lookup per
+        level.
         """
         offered = {id(e): self.eligible(e) for e in entries}
-        popularity: Counter[tuple[str, int]] = Counter()
-        for keys in offered.values():
-            popularity.update({(k[0], k[1]) for k, _ in keys})
+        popularity: Counter[tuple[str, int, str, int]] = Counter()
+        for found in offered.values():
+            popularity.update({key.group for offer in found for key, _ in offer.ways})
         checks: list[ir.Check] = []
-        groups: dict[tuple[str, int], dict[Any, list[_Entry]]] = defaultdict(dict)
+        groups: dict[tuple[str, int, str, int], list[Item]] = defaultdict(list)
         for entry in entries:
-            keys = offered[id(entry)]
-            if not keys:
+            found = offered[id(entry)]
+            if not found:
                 checks.append(self.check(entry))
                 continue
-            (kind, slot, values), position = max(
-                keys,
-                key=lambda ki: (
-                    popularity[(ki[0][0], ki[0][1])],
-                    ki[0][0] == "member",
-                    -ki[0][1],
-                    -ki[1],
+            best = max(
+                found,
+                key=lambda o: (
+                    o.rank,
+                    min(popularity[key.group] for key, _ in o.ways),
+                    o.ways[0][0].kind == "member",
+                    -o.ways[0][0].slot,
+                    -min(o.positions),
                 ),
             )
-            rest = _Entry(
-                entry.bit,
-                entry.parts[:position] + entry.parts[position + 1 :],
-                entry.spread * len(values),
-            )
-            group = groups[(kind, slot)]
-            for value in sorted(values, key=repr):
-                group.setdefault(value, []).append(rest)
+            kept = tuple(p for i, p in enumerate(entry.parts) if i not in best.positions)
+            spread = entry.spread * best.size
+            for key, residual in best.ways:
+                groups[key.group].append((key, _Entry(entry.bit, residual + kept, spread, entry)))
         indexes: list[ir.Index] = []
-        for (kind, slot), buckets in sorted(groups.items()):
-            made = []
-            for key, members in sorted(buckets.items(), key=lambda kv: repr(kv[0])):
-                always = tuple(e.bit for e in members if not e.parts)
-                sub_checks, sub_indexes = self.bucket([e for e in members if e.parts], depth + 1)
-                if always or sub_checks or sub_indexes:  # else its rules can never fire here
-                    made.append(ir.Bucket(key, always, tuple(sub_checks), tuple(sub_indexes)))
-            if made:
-                indexes.append(ir.Index(kind, slot, tuple(made)))
+        for group, items in sorted(groups.items()):
+            kind = group[0]
+            if kind == "order":
+                made, unplaced = self.ordered(items, depth)
+            elif kind == "except":
+                made, unplaced = self.complement(items)
+            else:
+                made, unplaced = self.table(items, depth), []
+            checks.extend(self.check(e.origin or e) for e in unplaced)
+            if made is not None:
+                indexes.append(made)
         return checks, indexes
 
     def bucket(self, members: list[_Entry], depth: int) -> tuple[list[ir.Check], list[ir.Index]]:
@@ -205,6 +201,120 @@ class _Trie:
             self._alive.append(within)
         sub_checks, sub_indexes = found
         return [*over, *sub_checks], sub_indexes
+
+    def buckets(self, keyed: list[tuple[Any, list[_Entry]]], depth: int) -> list[ir.Bucket]:
+        """A bucket per key: its entries with nothing left fire outright, the others are checked
+        or indexed again. Buckets whose rules can never fire there are left out."""
+        made = []
+        for key, members in keyed:
+            always = tuple(e.bit for e in members if not e.parts)
+            sub_checks, sub_indexes = self.bucket([e for e in members if e.parts], depth + 1)
+            if always or sub_checks or sub_indexes:
+                made.append(ir.Bucket(key, always, tuple(sub_checks), tuple(sub_indexes)))
+        return made
+
+    def table(self, items: list[Item], depth: int) -> ir.Index | None:
+        """`eq` and `member`: a bucket per value."""
+        by_value: dict[Any, list[_Entry]] = {}
+        for key, entry in items:
+            for value in sorted(key.values, key=repr):
+                by_value.setdefault(value, []).append(entry)
+        keyed = sorted(by_value.items(), key=lambda kv: repr(kv[0]))
+        made = self.buckets(keyed, depth)
+        if not made:
+            return None
+        key = items[0][0]
+        return ir.Index(key.kind, key.slot, tuple(made), probe=key.probe)
+
+    def ordered(self, items: list[Item], depth: int) -> tuple[ir.Index | None, list[_Entry]]:
+        """`order`: sorted bounds. One-sided rules with nothing left to check go to the `above`
+        and `below` lists (a request fires a prefix of each); the others to the places their
+        intervals cover, while those copies stay within `MAX_PLACES_PER_RULE` per rule on
+        average (ranges that overlap little); past that, they are checked in turn."""
+        slot = items[0][0].slot
+        above: list[tuple[Any, int]] = []
+        below: list[tuple[Any, int]] = []
+        placed: list[tuple[Interval, _Entry]] = []
+        bounds: set[int] = set()
+        for key, entry in items:
+            (interval,) = key.values
+            bounds.update(b for b in (interval.lo, interval.hi) if b is not None)
+            if entry.parts or (interval.lo is None) == (interval.hi is None):
+                placed.append((interval, entry))
+            elif interval.lo is not None:
+                above.append((interval.lo, entry.bit))
+            else:
+                assert interval.hi is not None
+                below.append((interval.hi, entry.bit))
+        above.sort(key=lambda a: a[0])
+        below.sort(key=lambda b: -b[0])
+        ordered_bounds = sorted(bounds)
+        where = {b: i for i, b in enumerate(ordered_bounds)}
+        spans = []
+        for interval, entry in placed:  # place p holds bound p - 1 up to bound p (see ir.Index)
+            first = 0 if interval.lo is None else where[interval.lo] + 1
+            last = len(ordered_bounds) if interval.hi is None else where[interval.hi]
+            if first <= last:  # else the interval is empty: the rule never fires here
+                spans.append((first, last, entry))
+        unplaced: list[_Entry] = []
+        if (
+            sum(last - first + 1 for first, last, _ in spans)
+            > MAX_PLACES_PER_RULE * len(spans) + 64
+        ):
+            unplaced = [entry for _, _, entry in spans]
+            spans = []
+        at: dict[int, list[_Entry]] = defaultdict(list)
+        for first, last, entry in spans:
+            for place in range(first, last + 1):
+                at[place].append(entry)
+        made = self.buckets(sorted(at.items()), depth)
+        if not (made or above or below):
+            return None, unplaced
+        return (
+            ir.Index(
+                "order",
+                slot,
+                tuple(made),
+                bounds=tuple(ordered_bounds),
+                above=tuple(above),
+                below=tuple(below),
+            ),
+            unplaced,
+        )
+
+    def complement(self, items: list[Item]) -> tuple[ir.Index | None, list[_Entry]]:
+        """`except`: every rule fires but those a value excludes. The rules are put in an order
+        where each value's rules are a contiguous run, so a request fires two slices; a rule
+        that would break a run (its values overlap another rule's without being equal) is
+        checked in turn instead."""
+        ordered: list[Item] = []
+        unplaced: list[_Entry] = []
+        seen: set[int] = set()
+        for key, entry in sorted(items, key=lambda item: sorted(map(repr, item[0].values))):
+            if entry.bit in seen:  # twice through `or` (`x != a or x != b`): the copy is checked
+                unplaced.append(entry)
+            else:
+                seen.add(entry.bit)
+                ordered.append((key, entry))
+        while True:
+            runs: dict[Any, list[int]] = defaultdict(list)
+            for position, (key, _) in enumerate(ordered):
+                for value in key.values:
+                    runs[value].append(position)
+            broken = {v for v, at in runs.items() if at[-1] - at[0] + 1 != len(at)}
+            if not broken:
+                break
+            unplaced.extend(e for key, e in ordered if key.values & broken)
+            ordered = [(key, e) for key, e in ordered if not key.values & broken]
+        if not ordered:
+            return None, unplaced
+        everyone = tuple(e.bit for _, e in ordered)
+        made = [
+            ir.Bucket(value, tuple(everyone[at[0] : at[-1] + 1]), ())
+            for value, at in sorted(runs.items(), key=lambda kv: repr(kv[0]))
+        ]
+        key = ordered[0][0]
+        return ir.Index("except", key.slot, tuple(made), everyone=everyone), unplaced
 
 
 # ---- shared tests ---------------------------------------------------------------------------
@@ -233,9 +343,11 @@ def _hoistable(e: ir.Expr, slots: tuple[ir.Slot, ...]) -> bool:
 def _hoist_shared_tests(
     checks: list[ir.Check], indexes: list[ir.Index], slots: tuple[ir.Slot, ...]
 ) -> tuple[list[ir.Check], list[ir.Index], list[ir.Expr]]:
-    """Tests that several rules make are computed once per decision, before any rule."""
+    """Tests that several of the rules checked in turn make are computed once per decision,
+    before any rule. Tests in the buckets of an index are not: a request reaches few buckets,
+    and computing their tests for every request would cost what the index saves."""
     made_by: dict[ir.Expr, set[int]] = defaultdict(set)
-    for c in ir.nested_checks(tuple(checks), tuple(indexes)):
+    for c in checks:
         for a in _atoms(c.condition):
             made_by[a].add(c.rule)
     shared: list[ir.Expr] = sorted(

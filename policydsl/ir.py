@@ -1,8 +1,11 @@
 """The decision-tree IR: what `lower` makes of a checked policy and `codegen` turns into Python.
 
-Every context attribute has one slot (read and validated once); rules are bits of a mask; rules
-with an equality or membership test are reached through an index, the others are checked in
-order; tests shared by several rules are hoisted. `dump()` is a stable, versioned text form.
+Every context attribute has one slot (read and validated once); rules are bits of a mask. Each
+kind of test reaches its rules through an index (`Index`): equality and membership through a
+table, prefixes and suffixes through a table of the value's first or last characters, ordered
+comparisons and ranges through sorted bounds, negations through the complement of a table.
+What no index reaches is checked in order; tests shared by several of those are hoisted.
+`dump()` is a stable, versioned text form.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from policydsl.model import (
 )
 from policydsl.render import expr_text, quote, value_text
 
-IR_VERSION = 1
+IR_VERSION = 2
 
 
 # ---- IR expression leaves (the rest are the model's nodes) -----------------------------------
@@ -143,13 +146,45 @@ class Bucket:
     indexes: tuple[Index, ...] = ()
 
 
+@attrs.frozen
+class Probe:
+    """What an index looks up: the value itself, its first `length` characters (`prefix`: a
+    `starts_with` test is `value[:length] == p`) or its last (`suffix`)."""
+
+    part: str = "value"  # "value" | "prefix" | "suffix"
+    length: int = 0
+
+    def text(self) -> str:
+        return "" if self.part == "value" else f"{self.part}[{self.length}] "
+
+
+WHOLE = Probe()
+
+
 @attrs.frozen(cache_hash=True)
 class Index:
-    """`eq`: the slot's value selects a bucket. `member`: each element of the slot's collection."""
+    """How a request's value reaches the rules that can fire for it.
+
+    - `eq`: the (probed) value selects one bucket.
+    - `member`: each element of the slot's collection (probed) selects a bucket.
+    - `order`: the value's place among the sorted `bounds` (`bisect_right`: place p holds the
+      values from bound p - 1 up to, not including, bound p) selects a bucket keyed by the
+      place's number; `above` rules fire when the value is at least their bound (`(bound,
+      rule)`, sorted by bound), `below` rules when it is under (sorted from the highest
+      bound): each fires a prefix of its list, found by the place, so one-sided thresholds
+      cost their hits, not a copy per place.
+    - `except`: every rule of `everyone` fires but those of the bucket of the value (a
+      contiguous run of `everyone`): `!=` and `not in`, by complement.
+    """
 
     kind: str
     slot: int
     buckets: tuple[Bucket, ...]
+    probe: Probe = WHOLE
+    bounds: tuple[Any, ...] = ()
+    above: tuple[tuple[Any, int], ...] = ()
+    below: tuple[tuple[Any, int], ...] = ()
+    everyone: tuple[int, ...] = ()
 
 
 @attrs.frozen
@@ -253,18 +288,41 @@ def dump(program: Program) -> str:
 
 
 def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
-    verb = "element of" if ix.kind == "member" else "value of"
+    """An index and its buckets, one line a bucket: `key -> rules`. Keys of an ordered index
+    print as the condition on the attribute that reaches them; a complement's buckets list the
+    rules a value keeps from firing."""
     key_type = slots[ix.slot].type
     if ix.kind == "member" and isinstance(key_type, t.CollectionType):
         key_type = key_type.element
-    lines = [f"{indent}index {verb} s{ix.slot} {slots[ix.slot].dotted}:"]
+    if ix.probe.part != "value":
+        key_type = t.StringType()
+    attr = slots[ix.slot].dotted
+    verb = {"eq": "value of", "member": "element of", "order": "order of", "except": "all but"}
+    lines = [f"{indent}index {ix.probe.text()}{verb[ix.kind]} s{ix.slot} {attr}:"]
+    if ix.kind == "except":
+        lines.append(f"{indent}  everyone -> {_rules(ix.everyone)}")
+    lines.extend(f"{indent}  {attr} >= {value_text(b, key_type)} -> r{r}" for b, r in ix.above)
+    lines.extend(f"{indent}  {attr} < {value_text(b, key_type)} -> r{r}" for b, r in ix.below)
     for b in ix.buckets:
         parts = [_rules(b.always)] if b.always else []
         parts.extend(f"r{c.rule} if {show(c.condition, slots)}" for c in b.checks)
-        lines.append(f"{indent}  {value_text(b.key, key_type)} -> {'; '.join(parts)}".rstrip())
+        if ix.kind == "order":
+            key = place_text(attr, ix.bounds, b.key, key_type)
+        else:
+            key = value_text(b.key, key_type)
+        if ix.kind == "except":
+            parts = [f"not {_rules(b.always)}"]
+        lines.append(f"{indent}  {key} -> {'; '.join(parts)}".rstrip())
         for sub in b.indexes:
             lines.extend(_dump_index(sub, slots, indent + "    "))
     return lines
+
+
+def place_text(attr: str, bounds: tuple[Any, ...], place: int, key_type: t.Type) -> str:
+    """Place `place` among sorted `bounds`, as the condition on `attr` that holds there."""
+    low = f"{attr} >= {value_text(bounds[place - 1], key_type)}" if place > 0 else ""
+    high = f"{attr} < {value_text(bounds[place], key_type)}" if place < len(bounds) else ""
+    return " and ".join(part for part in (low, high) if part) or "true"
 
 
 def _rules(bits: tuple[int, ...]) -> str:

@@ -10,6 +10,7 @@ decided here, in one place (Jinja's `runtime` plays the same part for its templa
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Mapping
@@ -37,6 +38,8 @@ BUILTINS: Mapping[str, Any] = {
     "_prod": math.prod,
     "_frozenset": frozenset,
     "_tuple": tuple,
+    "_bisect_left": bisect.bisect_left,  # the place of a value among an ordered index's bounds
+    "_bisect_right": bisect.bisect_right,
     "_SEQS": frozenset({list, tuple}),  # what the validator takes for a list or a set
     "_EMPTY": {},
     # anything the caller's objects raise (a lying `__class__`, an `__eq__` that raises) sends

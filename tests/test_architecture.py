@@ -202,6 +202,7 @@ context {
 }
 effects deny > allow default allow
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
+rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }
 rule all_tags: deny { when labels contains_all [a, c] cite "1" reason "all" }
 rule named: deny { when name like pattern and name like "x*" cite "1" reason "like" }
 rule quantified: deny { when some w in words: w starts_with "q" cite "1" reason "some" }

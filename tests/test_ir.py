@@ -163,7 +163,7 @@ rule folds_true: deny { when 1 + 1 == 2 and (flag or true) reason "arithmetic" }
 rule literally_false: deny { when false reason "false" }
 rule folds_false: deny { when 2 * 3 < 5 and n > 3 reason "contradiction" }
 rule not_true: deny { when not (true or flag) reason "negated" }
-rule live: deny { when n > 3 reason "depends on the request" }
+rule live: deny { when n * 2 > 7 reason "depends on the request" }
 """
 
 # rule -> where the dump lists it
@@ -204,9 +204,9 @@ context {
 }
 effects deny > review > allow default allow
 
-rule big_flagged: deny { when n > 3 and flag reason "a" }
-rule big_unflagged: review { when n > 3 and not flag reason "b" }
-rule minor: deny { when has user.age and user.age < 18 reason "c" }
+rule big_flagged: deny { when n * 2 > 7 and flag reason "a" }
+rule big_unflagged: review { when n * 2 > 7 and not flag reason "b" }
+rule minor: deny { when has user.age and user.age * 2 < 36 reason "c" }
 rule age_unknown: review { when not has user.age reason "d" }
 rule alone: review { when n == 1 and flag reason "e" }
 """
@@ -215,16 +215,16 @@ rule alone: review { when n == 1 and flag reason "e" }
 def test_a_test_shared_by_two_rules_is_made_once() -> None:
     dump = policydsl.loads(SHARED_TESTS).compiled("ir")
     tests = section(dump, "tests:")
-    assert tests == ["  t0 = has user.age", "  t1 = n > 3"]
+    assert tests == ["  t0 = has user.age", "  t1 = n * 2 > 7"]
     after_tests = dump.split("tests:\n", 1)[1]
-    for test in ("has user.age", "n > 3"):
+    for test in ("has user.age", "n * 2 > 7"):
         assert after_tests.count(test) == 1, f"`{test}` is made once, then referred to"
     body = "\n".join(section(dump, "checks:"))
     assert body.count("t0") == 2 and body.count("t1") == 2
     # the naive lowering shares nothing: each rule makes its own tests
     naive = policydsl.loads(SHARED_TESTS, backend="naive").compiled("ir")
     assert "tests:" not in naive
-    assert naive.count("n > 3") == 2 and naive.count("has user.age") == 2
+    assert naive.count("n * 2 > 7") == 2 and naive.count("has user.age") == 2
 
 
 def test_shared_tests_decide_like_the_interpreter() -> None:
@@ -344,7 +344,7 @@ def test_constant_arithmetic_is_folded_once_at_compile_time(backend: str) -> Non
     assert policy.evaluator is not None
     assert not arithmetic(policy.evaluator.generated.module)
     dump = policy.compiled("ir")
-    assert f"r0 if n > {int(BIG) ** 30 - 1}" in dump
+    assert f"r0 if n > {int(BIG) ** 30 - 1}" in dump or f">= {int(BIG) ** 30} -> r0" in dump
     assert "  5 -> r1" in dump or "r1 if n == 5" in dump
     interpreted = policydsl.loads(text, backend="interpreted")
     for n in (5, 6, int(BIG) ** 30 - 1, int(BIG) ** 30):

@@ -87,9 +87,7 @@ def _decide(_fallback, ctx):
         if _len(ctx) != _c1 and (not ctx.keys() <= _N7):
             return _fallback(ctx)
         _fired = []
-        _t0 = _s2 in _K8
-        _t1 = _s4 == _s1
-        if _t1 or _t0:
+        if _s4 == _s1 or _s2 in _K8:
             _fired.append(1)
         if _s7 != 'external' and _any((not _v6.endswith('@example.com') for _v6 in _s8)):
             _fired.append(3)
@@ -97,7 +95,7 @@ def _decide(_fallback, ctx):
         _k7 = _IR10.get(_s5)
         if _k7 is not None:
             if _k7 < 1:
-                if _t1 or _t0:
+                if _s4 == _s1 or _s2 in _K8:
                     _fired.append(0)
                 if _s7 not in _K11:
                     _fired.append(4)

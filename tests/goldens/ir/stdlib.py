@@ -109,11 +109,8 @@ def _decide(_fallback, ctx):
         if _len(ctx) != _c1 and (not ctx.keys() <= _N5):
             return _fallback(ctx)
         _fired = []
-        _t0 = _s2 is not None
-        if not _t0:
+        if not _s2 is not None:
             _fired.append(14)
-        if _t0 and _s2 < 18 and (not _s3):
-            _fired.append(26)
         if _s5:
             _fired.append(51)
         _fired += _IA6.get(_s7, _K7)
@@ -190,6 +187,12 @@ def _decide(_fallback, ctx):
                         _fired.append(6)
                     if not _s8:
                         _fired.append(13)
+        if _s2 is not None:
+            _k8 = _bisect_right(_K12, _s2)
+            _k9 = _IR13.get(_k8)
+            if _k9 is not None:
+                if not _s3:
+                    _fired.append(26)
         _n = _len(_fired)
         if _n == 1:
             _entry = _ONE[_fired[0]]
@@ -223,7 +226,7 @@ def _decide(_fallback, ctx):
         return _fallback(ctx)
 
 def _flags(_decision, _fired):
-    return (_decision != 'deny', not _any((_v8['effect'] == 'deny' and 'severity' in _v8 for _v8 in _fired)), _any((_v9['effect'] == 'deny' and 'severity' in _v9 and (_v9['severity'] == 'critical') for _v9 in _fired)), _any((_v10['effect'] == 'deny' and 'severity' in _v10 and (_v10['severity'] == 'high') for _v10 in _fired)))
+    return (_decision != 'deny', not _any((_v10['effect'] == 'deny' and 'severity' in _v10 for _v10 in _fired)), _any((_v11['effect'] == 'deny' and 'severity' in _v11 and (_v11['severity'] == 'critical') for _v11 in _fired)), _any((_v12['effect'] == 'deny' and 'severity' in _v12 and (_v12['severity'] == 'high') for _v12 in _fired)))
 
 def _rule_bits(_r):
     return _sum((1 if _r['effect'] == 'deny' and 'severity' in _r else 0, 2 if _r['effect'] == 'deny' and 'severity' in _r and (_r['severity'] == 'critical') else 0, 4 if _r['effect'] == 'deny' and 'severity' in _r and (_r['severity'] == 'high') else 0))

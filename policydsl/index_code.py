@@ -1,0 +1,195 @@
+"""Code for a program's indexes: how a request's value reaches the rules that can fire for it.
+
+Each kind of `ir.Index` becomes a few statements of the generated `_decide`: a table lookup of
+the (probed) value, a loop over a collection's elements, a `bisect` among sorted bounds and
+slices of the rules above and below, or two slices of a complement. Rules that need a check
+are reached through `dispatch`, a balanced tree of comparisons on the bucket's number. Like
+`codegen`, it builds `ast` nodes only; constants live in the generator's namespace.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from typing import Any, Protocol
+
+from policydsl import ir
+from policydsl import typesys as t
+from policydsl.pyast import LOAD, assign, call, is_, none, ref, store
+
+
+class Writer(Protocol):
+    """What index code needs of the code generator."""
+
+    slots: tuple[ir.Slot, ...]
+
+    def hoist(self, value: Any, prefix: str = "_K") -> ast.expr: ...
+    def const(self, value: Any) -> ast.expr: ...
+    def fresh(self, prefix: str) -> str: ...
+    def slot(self, index: int) -> str: ...
+    def fallback(self) -> ast.stmt: ...
+    def invalid(self, type_: t.Type, value: ast.expr) -> ast.expr: ...
+    def if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]: ...
+    def checks(self, checks: tuple[ir.Check, ...]) -> list[ast.stmt]: ...
+
+
+class IndexCode:
+    def __init__(self, gen: Writer):
+        self.gen = gen
+
+    def index(self, ix: ir.Index) -> list[ast.stmt]:
+        """The statements that fire what an index reaches for this request."""
+        slot = self.gen.slots[ix.slot]
+        if ix.kind == "member":
+            return self.member_index(ix)
+        value = ref(self.gen.slot(ix.slot))
+        body: list[ast.stmt] = []
+        if ix.kind == "eq":
+            if ix.probe == ir.WHOLE:  # an absent value (None) is no key: no guard needed
+                return self.lookup(ix, value)
+            key = self.gen.fresh("_p")
+            body.append(assign(key, self.probe(ix.probe, value)))
+            body.extend(self.lookup(ix, ref(key)))
+        elif ix.kind == "order":
+            body.extend(self.order(ix, value))
+        elif ix.kind == "except":
+            body.extend(self.complement(ix, value))
+        else:  # pragma: no cover
+            raise AssertionError(ix.kind)
+        return self.gen.if_present(slot, body)
+
+    @staticmethod
+    def probe(probe: ir.Probe, value: ast.expr) -> ast.expr:
+        """`value`, `value[:n]` or `value[-n:]`: what a probed index looks up."""
+        if probe.part == "prefix":
+            part = ast.Slice(None, ast.Constant(probe.length), None)
+        elif probe.part == "suffix":
+            part = ast.Slice(ast.Constant(-probe.length), None, None)
+        else:
+            return value
+        return ast.Subscript(value, part, LOAD)
+
+    def lookup(self, ix: ir.Index, key: ast.expr) -> list[ast.stmt]:
+        """Fire a bucket's rules that need no check from a table; dispatch to its checks."""
+        always = {b.key: b.always for b in ix.buckets if b.always}
+        body: list[ast.stmt] = []
+        if always:
+            lookup = ast.Call(
+                ast.Attribute(self.gen.hoist(always, "_IA"), "get", LOAD),
+                [key, self.gen.const(())],
+                [],
+            )
+            body.append(ast.AugAssign(store("_fired"), ast.Add(), lookup))
+        body.extend(self.checked(ix, key))
+        return body
+
+    def checked(self, ix: ir.Index, key: ast.expr) -> list[ast.stmt]:
+        # keys whose buckets make the same checks share one branch of the dispatch tree
+        branches: dict[tuple[tuple[ir.Check, ...], tuple[ir.Index, ...]], int] = {}
+        dispatch = {}
+        for b in ix.buckets:
+            if b.checks or b.indexes:
+                dispatch[b.key] = branches.setdefault((b.checks, b.indexes), len(branches))
+        if not branches:
+            return []
+        checked = [ir.Bucket(None, (), checks, subs) for checks, subs in branches]
+        return self.dispatch(dispatch, checked, key)
+
+    def member_index(self, ix: ir.Index) -> list[ast.stmt]:
+        """One pass over the collection both validates its elements and selects rules."""
+        slot = self.gen.slots[ix.slot]
+        assert isinstance(slot.type, t.CollectionType)
+        element = slot.type.element
+        var = self.gen.fresh("_e")
+        loop: list[ast.stmt] = []
+        always = {b.key: b.always for b in ix.buckets if b.always}
+        if isinstance(element, t.EnumType) and ix.probe == ir.WHOLE:
+            key: ast.expr = ref(var)
+            table = {m: always.get(m, ()) for m in element.members}
+            lookup = ast.Subscript(
+                self.gen.hoist(table, "_IA"), key, LOAD
+            )  # KeyError: not a member
+            loop.append(ast.AugAssign(store("_fired"), ast.Add(), lookup))
+            loop.extend(self.checked(ix, key))
+        else:
+            loop.append(ast.If(self.gen.invalid(element, ref(var)), [self.gen.fallback()], []))
+            key = ref(var)
+            if ix.probe != ir.WHOLE:
+                probed = self.gen.fresh("_p")
+                loop.append(assign(probed, self.probe(ix.probe, key)))
+                key = ref(probed)
+            loop.extend(self.lookup(ix, key))
+        source = ref(self.gen.slot(ix.slot))
+        return self.gen.if_present(slot, [ast.For(store(var), source, loop, [])])
+
+    def order(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
+        """The value's place among the sorted bounds (one `bisect`), then the prefixes of the
+        one-sided lists that fire there and the bucket of the place."""
+        place = self.gen.fresh("_k")
+        bounds = self.gen.hoist(ix.bounds)
+        body: list[ast.stmt] = [assign(place, call("_bisect_right", bounds, value))]
+        at = {b: i for i, b in enumerate(ix.bounds)}
+        places = range(len(ix.bounds) + 1)
+        # `x >= b` fires from the place after b's; `x < b` up to b's own place
+        above = [at[b] + 1 for b, _ in ix.above]
+        below = [at[b] for b, _ in ix.below]
+        rising = sorted(below)
+        for side, counts in (
+            (ix.above, tuple(bisect.bisect_right(above, p) for p in places)),
+            (ix.below, tuple(len(below) - bisect.bisect_left(rising, p) for p in places)),
+        ):
+            if not side:
+                continue
+            rules = self.gen.hoist(tuple(rule for _, rule in side))
+            count = ast.Subscript(self.gen.hoist(counts), ref(place), LOAD)
+            fired = ast.Subscript(rules, ast.Slice(None, count, None), LOAD)
+            body.append(ast.AugAssign(store("_fired"), ast.Add(), fired))
+        body.extend(self.lookup(ix, ref(place)))
+        return body
+
+    def complement(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
+        """Every rule but the run the value excludes: two slices of `everyone`."""
+        at = {rule: i for i, rule in enumerate(ix.everyone)}
+        spans = {b.key: (at[b.always[0]], at[b.always[-1]] + 1) for b in ix.buckets}
+        everyone = self.gen.hoist(ix.everyone)
+        span = self.gen.fresh("_x")
+        get = ast.Call(ast.Attribute(self.gen.hoist(spans, "_IA"), "get", LOAD), [value], [])
+
+        def part(lo: ast.expr | None, hi: ast.expr | None) -> ast.stmt:
+            sliced = ast.Subscript(everyone, ast.Slice(lo, hi, None), LOAD)
+            return ast.AugAssign(store("_fired"), ast.Add(), sliced)
+
+        def end(i: int) -> ast.expr:
+            return ast.Subscript(ref(span), ast.Constant(i), LOAD)
+
+        return [
+            assign(span, get),
+            ast.If(
+                is_(ref(span), none()),
+                [ast.AugAssign(store("_fired"), ast.Add(), everyone)],
+                [part(None, end(0)), part(end(1), None)],
+            ),
+        ]
+
+    def dispatch(
+        self, numbers: dict[Any, int], buckets: list[ir.Bucket], key: ast.expr
+    ) -> list[ast.stmt]:
+        """`_k = TABLE.get(key)`, then a balanced tree of `_k < n` tests down to each bucket."""
+        k = self.gen.fresh("_k")
+        table = ast.Call(ast.Attribute(self.gen.hoist(numbers, "_IR"), "get", LOAD), [key], [])
+
+        def tree(lo: int, hi: int) -> list[ast.stmt]:
+            if hi - lo == 1:
+                bucket = buckets[lo]
+                body = self.gen.checks(bucket.checks)
+                for sub in bucket.indexes:
+                    body.extend(self.index(sub))
+                return body or [ast.Pass()]
+            mid = (lo + hi) // 2
+            test = ast.Compare(ref(k), [ast.Lt()], [ast.Constant(mid)])
+            return [ast.If(test, tree(lo, mid), tree(mid, hi))]
+
+        return [
+            assign(k, table),
+            ast.If(is_(ref(k), none(), negate=True), tree(0, len(buckets)), []),
+        ]
