@@ -144,6 +144,7 @@ class _Gen:
         self._counter = 0
         self.member_index = {ix.slot: ix for ix in program.indexes if ix.kind == "member"}
         self.indexes = IndexCode(self)
+        self.row: str | None = None  # the local holding a bucket's row while its code is made
 
     # ---- names and constants ----------------------------------------------------------------
 
@@ -551,6 +552,9 @@ class _Gen:
                 return is_(ref(self.slot(s)), none(), negate=True)
             case ir.TestRef(i):
                 return ref(f"_t{i}")
+            case ir.Param(i):
+                assert self.row is not None, "a bucket's constant outside its dispatch"
+                return ast.Subscript(ref(self.row), ast.Constant(i), LOAD)
             case ir.FlagRef(i):
                 return ast.Subscript(ref("_f"), ast.Constant(i), LOAD)
             case Local(name):

@@ -13,15 +13,22 @@ import ast
 import bisect
 from typing import Any, Protocol
 
-from policydsl import ir
+import attrs
+
+from policydsl import ir, nodes
 from policydsl import typesys as t
+from policydsl.model import Const, map_children
+from policydsl.operators import Op
 from policydsl.pyast import LOAD, assign, call, is_, none, ref, store
+
+TEMPLATE_MIN = 8  # buckets with checks from which their constants may be read from a table
 
 
 class Writer(Protocol):
     """What index code needs of the code generator."""
 
     slots: tuple[ir.Slot, ...]
+    row: str | None
 
     def hoist(self, value: Any, prefix: str = "_K") -> ast.expr: ...
     def const(self, value: Any) -> ast.expr: ...
@@ -31,6 +38,7 @@ class Writer(Protocol):
     def invalid(self, type_: t.Type, value: ast.expr) -> ast.expr: ...
     def if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]: ...
     def checks(self, checks: tuple[ir.Check, ...]) -> list[ast.stmt]: ...
+    def expr(self, e: ir.Expr) -> ast.expr: ...
 
 
 class IndexCode:
@@ -84,7 +92,9 @@ class IndexCode:
         return body
 
     def checked(self, ix: ir.Index, key: ast.expr) -> list[ast.stmt]:
-        # keys whose buckets make the same checks share one branch of the dispatch tree
+        """Reach the checks of the key's bucket. Keys whose buckets make the same checks share
+        one branch of the dispatch tree; where many buckets differ only in their constants (the
+        rows of a table), the constants are read from the bucket's row instead."""
         branches: dict[tuple[tuple[ir.Check, ...], tuple[ir.Index, ...]], int] = {}
         dispatch = {}
         for b in ix.buckets:
@@ -92,8 +102,57 @@ class IndexCode:
                 dispatch[b.key] = branches.setdefault((b.checks, b.indexes), len(branches))
         if not branches:
             return []
+        if len(branches) >= TEMPLATE_MIN and not any(subs for _, subs in branches):
+            templated = self.templated(ix, key)
+            if templated is not None:
+                return templated
         checked = [ir.Bucket(None, (), checks, subs) for checks, subs in branches]
         return self.dispatch(dispatch, checked, key)
+
+    def templated(self, ix: ir.Index, key: ast.expr) -> list[ast.stmt] | None:
+        """`_v = ROWS.get(key)`: the bucket's template number and constants; then a tree over
+        the few templates, each reading its constants from `_v`. None when templates would not
+        be fewer than half the branches."""
+        templates: dict[tuple[ir.Check, ...], int] = {}
+        rows: dict[Any, tuple[Any, ...]] = {}
+        for b in ix.buckets:
+            if not b.checks:
+                continue
+            shape, constants = template(b.checks)
+            number = templates.setdefault(shape, len(templates))
+            rows[b.key] = (number, *constants)
+        if 2 * len(templates) > len(rows):
+            return None
+        row = self.gen.fresh("_v")
+        shapes = list(templates)
+
+        def tree(lo: int, hi: int) -> list[ast.stmt]:
+            if hi - lo == 1:
+                return self.template_code(shapes[lo], row)
+            mid = (lo + hi) // 2
+            number = ast.Subscript(ref(row), ast.Constant(0), LOAD)
+            test = ast.Compare(number, [ast.Lt()], [ast.Constant(mid)])
+            return [ast.If(test, tree(lo, mid), tree(mid, hi))]
+
+        get = ast.Call(ast.Attribute(self.gen.hoist(rows, "_IR"), "get", LOAD), [key], [])
+        return [
+            assign(row, get),
+            ast.If(is_(ref(row), none(), negate=True), tree(0, len(shapes)), []),
+        ]
+
+    def template_code(self, shape: tuple[ir.Check, ...], row: str) -> list[ast.stmt]:
+        """`if condition: _fired.append(rule)` for each check, constants and rules from `row`."""
+        outer, self.gen.row = self.gen.row, row
+        try:
+            body: list[ast.stmt] = []
+            for c in shape:
+                rule = ast.Subscript(ref(row), ast.Constant(c.rule), LOAD)
+                append = ast.Attribute(ref("_fired"), "append", LOAD)
+                fire = ast.Expr(ast.Call(append, [rule], []))
+                body.append(ast.If(self.gen.expr(c.condition), [fire], []))
+            return body
+        finally:
+            self.gen.row = outer
 
     def member_index(self, ix: ir.Index) -> list[ast.stmt]:
         """One pass over the collection both validates its elements and selects rules."""
@@ -193,3 +252,27 @@ class IndexCode:
             assign(k, table),
             ast.If(is_(ref(k), none(), negate=True), tree(0, len(buckets)), []),
         ]
+
+
+def template(checks: tuple[ir.Check, ...]) -> tuple[tuple[ir.Check, ...], tuple[Any, ...]]:
+    """Checks with their rules and constants replaced by `ir.Param`s (numbered from 1: item 0
+    of a row is its template's number), and the values those stand for. A `like` pattern stays
+    a constant: the code compiles it once."""
+    constants: list[Any] = []
+
+    def param(value: Any) -> ir.Param:
+        constants.append(value)
+        return ir.Param(len(constants))
+
+    def replace(e: ir.Expr) -> ir.Expr:
+        if isinstance(e, Const):
+            return param(e.value)
+        if isinstance(e, nodes.SetTest) and e.op is Op.LIKE and isinstance(e.right, Const):
+            return attrs.evolve(e, left=replace(e.left))
+        return map_children(e, replace)
+
+    shape = []
+    for c in checks:
+        rule = param(c.rule).index
+        shape.append(ir.Check(rule, replace(c.condition)))
+    return tuple(shape), tuple(constants)

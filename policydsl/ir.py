@@ -64,9 +64,18 @@ class FlagRef:
     flag: int
 
 
+@attrs.frozen
+class Param:
+    """A constant of one bucket, read from the bucket's row of a dispatch table: buckets whose
+    checks differ only in their constants (a table's rows) share one piece of code."""
+
+    index: int
+
+
 # An IR expression: the model's, with context reads and definitions replaced by the leaves above.
 Expr: TypeAlias = """
     SlotRef
+    | Param
     | SlotPresent
     | TestRef
     | FlagRef

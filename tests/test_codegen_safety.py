@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 import policydsl
+from policydsl import runtime
 from policydsl.glob import Glob, glob_match
 
 # ---- what the generated module may contain ---------------------------------------------------
@@ -429,9 +430,27 @@ def test_hostile_strings_compile_to_safe_code(
         policy = hostile_strings[backend]
         assert_safe(policy)
         assert policy.evaluator is not None
-        kept = {c for c in constants(policy.evaluator.generated.module) if isinstance(c, str)}
-        # each string a check reads stays one whole constant of the code
+        generated = policy.evaluator.generated
+        kept = {c for c in constants(generated.module) if isinstance(c, str)}
+        for name, value in generated.namespace.items():
+            if runtime.HOISTED.fullmatch(name):
+                kept |= strings_in(value)
+        # each string a check reads stays one whole constant: of the code, or of a hoisted
+        # table or pattern (an index's keys, a bucket's row)
         assert not set(STRING_VALUES) - kept
+
+
+def strings_in(value: Any) -> set[str]:
+    """The strings a hoisted constant holds whole: itself, its items, keys and patterns."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, Glob):
+        return {value.pattern}
+    if isinstance(value, dict):
+        return set().union(set(), *map(strings_in, value), *map(strings_in, value.values()))
+    if isinstance(value, tuple | frozenset):
+        return set().union(set(), *map(strings_in, value))
+    return set()
 
 
 @pytest.mark.parametrize("value", REQUEST_ONLY_STRINGS)

