@@ -26,7 +26,11 @@ from policydsl.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDENS = Path(__file__).resolve().parent / "goldens" / "ir"
-POLICIES = {"stdlib": policydsl.stdlib_path(), "doc_sharing": ROOT / "examples" / "doc_sharing"}
+POLICIES = {
+    "stdlib": policydsl.stdlib_path(),
+    "doc_sharing": ROOT / "examples" / "doc_sharing",
+    "index_kinds": ROOT / "tests" / "policies" / "index_kinds.policy",  # every kind of index
+}
 
 # golden suffix -> (emit, backend)
 FORMS = {".ir": ("ir", "compiled"), ".naive.ir": ("ir", "naive"), ".py": ("python", "compiled")}
@@ -455,7 +459,7 @@ def expected_lines(folder: Path) -> dict[str, int]:
                 tables[table] = []
             elif line.startswith("}"):
                 table = None
-            elif table and (m := re.match(r"\s+(\w+)\s*,", line)):
+            elif table and (m := re.match(r"\s+\"?(\w+)\"?\s*,", line)):
                 tables[table].append((m.group(1), number))
     for rule, table in rows_of.items():
         found.update({f"{rule}[{key}]": number for key, number in tables[table]})

@@ -1,0 +1,187 @@
+def _decide(_fallback, ctx):
+    try:
+        if ctx.__class__ is not _dict:
+            return _fallback(ctx)
+        _c1 = 0
+        _s0 = ctx.get('user')
+        if _s0 is None:
+            _s0 = _EMPTY
+        else:
+            _c1 += 1
+            if _s0.__class__ is not _dict:
+                return _fallback(ctx)
+        _c2 = 0
+        _s1 = _s0.get('role')
+        if _s1 is None:
+            return _fallback(ctx)
+        else:
+            _c2 += 1
+            if _s1 not in _M0:
+                return _fallback(ctx)
+        _s2 = _s0.get('age')
+        if _s2 is not None:
+            _c2 += 1
+            if _s2.__class__ is not _int or _s2 < 0 or _s2 > 150:
+                return _fallback(ctx)
+        _s3 = _s0.get('country')
+        if _s3 is None:
+            return _fallback(ctx)
+        else:
+            _c2 += 1
+            if _s3.__class__ is not _str or _len(_s3) > 2:
+                return _fallback(ctx)
+        if _len(_s0) != _c2 and (not _s0.keys() <= _N1):
+            return _fallback(ctx)
+        _s4 = ctx.get('request')
+        if _s4 is None:
+            _s4 = _EMPTY
+        else:
+            _c1 += 1
+            if _s4.__class__ is not _dict:
+                return _fallback(ctx)
+        _c3 = 0
+        _s5 = _s4.get('path')
+        if _s5 is None:
+            return _fallback(ctx)
+        else:
+            _c3 += 1
+            if _s5.__class__ is not _str or _len(_s5) > 64:
+                return _fallback(ctx)
+        _s6 = _s4.get('host')
+        if _s6 is None:
+            return _fallback(ctx)
+        else:
+            _c3 += 1
+            if _s6.__class__ is not _str or _len(_s6) > 64:
+                return _fallback(ctx)
+        _s7 = _s4.get('amount')
+        if _s7 is None:
+            return _fallback(ctx)
+        else:
+            _c3 += 1
+            if _s7.__class__ is not _int:
+                return _fallback(ctx)
+        _s8 = _s4.get('labels')
+        if _s8 is None:
+            _s8 = _K2
+        else:
+            _c3 += 1
+            if _s8.__class__ not in _SEQS or _len(_s8) > 8:
+                return _fallback(ctx)
+        for _e4 in _s8:
+            if _e4.__class__ is not _str or _len(_e4) > 16:
+                return _fallback(ctx)
+        _s8 = _frozenset(_s8)
+        _s9 = _s4.get('files')
+        if _s9 is None:
+            _s9 = _K3
+        else:
+            _c3 += 1
+            if _s9.__class__ not in _SEQS or _len(_s9) > 8:
+                return _fallback(ctx)
+        for _e5 in _s9:
+            if _e5.__class__ is not _str or _len(_e5) > 64:
+                return _fallback(ctx)
+        _s9 = _tuple(_s9)
+        _s10 = _s4.get('region')
+        if _s10 is None:
+            return _fallback(ctx)
+        else:
+            _c3 += 1
+            if _s10.__class__ is not _str or _len(_s10) > 8:
+                return _fallback(ctx)
+        _s11 = _s4.get('tenant')
+        if _s11 is None:
+            return _fallback(ctx)
+        else:
+            _c3 += 1
+            if _s11.__class__ is not _str or _len(_s11) > 8:
+                return _fallback(ctx)
+        if _len(_s4) != _c3 and (not _s4.keys() <= _N4):
+            return _fallback(ctx)
+        if _len(ctx) != _c1 and (not ctx.keys() <= _N5):
+            return _fallback(ctx)
+        _fired = []
+        _k6 = _IR6.get(_s1)
+        if _k6 is not None:
+            if _k6 < 1:
+                _k7 = _bisect_right(_K7, _s7)
+                _fired += _K8[:_K9[_k7]]
+            else:
+                _k8 = _bisect_right(_K10, _s7)
+                _fired += _K11[:_K9[_k8]]
+        _p9 = _s5[:2]
+        _k10 = _IR12.get(_p9)
+        if _k10 is not None:
+            if _G13.matches(_s5):
+                _fired.append(32)
+        _p11 = _s5[:5]
+        _fired += _IA14.get(_p11, _K3)
+        _p12 = _s5[:7]
+        _fired += _IA15.get(_p12, _K3)
+        _p13 = _s6[-9:]
+        _fired += _IA16.get(_p13, _K3)
+        _p14 = _s6[-12:]
+        _fired += _IA17.get(_p14, _K3)
+        _fired += _IA18.get(_s10, _K3)
+        _fired += _IA19.get(_s11, _K3)
+        _v15 = _IR20.get(_s11)
+        if _v15 is not None:
+            if _s10 != _v15[2]:
+                _fired.append(_v15[1])
+        _x16 = _IA22.get(_s3)
+        if _x16 is None:
+            _fired += _K21
+        else:
+            _fired += _K21[:_x16[0]]
+            _fired += _K21[_x16[1]:]
+        _x17 = _IA24.get(_s10)
+        if _x17 is None:
+            _fired += _K23
+        else:
+            _fired += _K23[:_x17[0]]
+            _fired += _K23[_x17[1]:]
+        for _e18 in _s8:
+            if _e18.__class__ is not _str or _len(_e18) > 16:
+                return _fallback(ctx)
+            _fired += _IA25.get(_e18, _K3)
+            _k19 = _IR26.get(_e18)
+            if _k19 is not None:
+                if _contains_all(_s8, _K27):
+                    _fired.append(12)
+        for _e20 in _s9:
+            if _e20.__class__ is not _str or _len(_e20) > 64:
+                return _fallback(ctx)
+            _p21 = _e20[:5]
+            _k22 = _IR28.get(_p21)
+            if _k22 is not None:
+                if _any((_v23.startswith('/tmp/') and _v23.endswith('.sh') for _v23 in _s9)):
+                    _fired.append(31)
+        for _e24 in _s9:
+            if _e24.__class__ is not _str or _len(_e24) > 64:
+                return _fallback(ctx)
+            _p25 = _e24[-4:]
+            _fired += _IA29.get(_p25, _K3)
+        if _s2 is not None:
+            _k26 = _bisect_right(_K30, _s2)
+            _fired += _K30[:_K31[_k26]]
+        _k27 = _bisect_right(_K32, _s7)
+        _fired += _K33[:_K34[_k27]]
+        _fired += _K35[:_K36[_k27]]
+        _fired += _IA37.get(_k27, _K3)
+        _n = _len(_fired)
+        if _n == 1:
+            _entry = _ONE[_fired[0]]
+        elif _n == 0:
+            _entry = _ONE[-1]
+        else:
+            _key = _frozenset(_fired)
+            _entry = _CACHE.get(_key)
+            if _entry is None:
+                _entry = _miss(_key)
+        return _entry
+    except _Errors:
+        return _fallback(ctx)
+
+def _flags(_decision, _fired):
+    return ()

@@ -1,0 +1,199 @@
+"""The index for every kind of test: each rule shape is reached through an index, and every
+index decides exactly as the reference interpreter does, at its edges too.
+
+Costs are measured by the benchmarks (`benchmarks/test_bench_scaling.py`); here the structure is
+held: a policy of many rules of one shape leaves no rule to be checked in turn, and the shapes an
+index can only narrow, or cannot hold within its bounds, still decide right.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import policydsl
+from benchmarks.synthetic import SHAPES
+from policydsl import ir
+
+INDEX_KINDS = Path(__file__).resolve().parent / "policies" / "index_kinds.policy"
+BACKENDS = ("compiled", "naive", "interpreted")
+
+
+def decide_all(text_or_path: str | Path, contexts: list[dict[str, Any]]) -> None:
+    """Every backend decides every context as the interpreter does."""
+    if isinstance(text_or_path, Path):
+        policies = {b: policydsl.load(text_or_path, backend=b) for b in BACKENDS}
+    else:
+        policies = {b: policydsl.loads(text_or_path, backend=b) for b in BACKENDS}
+    for context in contexts:
+        expected = policies["interpreted"].decide(context)
+        for backend in ("compiled", "naive"):
+            found = policies[backend].decide(context)
+            assert found == expected, (backend, context)
+            assert found.to_dict() == expected.to_dict(), (backend, context)
+
+
+# ---- every synthetic shape is indexed -------------------------------------------------------
+
+
+def checked_in_turn(program: ir.Program) -> list[ir.Check]:
+    return list(program.checks)
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_every_rule_shape_is_reached_through_an_index(shape: str) -> None:
+    """300 rules of one shape: none is checked in turn, and requests decide as the
+    interpreter does (the shape's own requests, and seeded random ones)."""
+    n = 300
+    text = SHAPES[shape].policy(n)
+    policy = policydsl.loads(text)
+    assert policy.evaluator is not None
+    program = policy.evaluator.program
+    assert not checked_in_turn(program), ir.dump(program)[:2000]
+    assert program.indexes
+    rng = random.Random(shape)
+    contexts = [context for context, _ in SHAPES[shape].requests(n).values()]
+    contexts.extend(SHAPES[shape].random_request(n, rng) for _ in range(200))
+    decide_all(text, contexts)
+
+
+# ---- the golden policy of every index kind ------------------------------------------------
+
+
+def index_kinds_contexts() -> list[dict[str, Any]]:
+    """Requests at the edges of every index of `index_kinds.policy`."""
+    rng = random.Random(7)
+    amounts = [-1, 0, 9, 10, 14, 15, 19, 20, 30, 31, 500, 501, 999, 1000, 5000, 5001, 50001]
+    paths = ["/admin/x", "/admin", "/api/v", "/v1/a", "/v12/a", "/v1", "/", ""]
+    hosts = ["a.example.com", ".example.com", "example.com", "x.internal", "internal", ""]
+    labels = [[], ["pii"], ["export"], ["export", "bulk"], ["bulk", "secret"], ["x"]]
+    files = [[], ["a.exe"], ["/tmp/a.sh"], ["/tmp/a.exe", "b"], ["/tmp/", ".sh"], [".exe"]]
+    regions = ["eu", "us", "cn", "ap", ""]
+    tenants = ["acme", "t1", "t2", "t4", "t9"]
+    countries = ["US", "CA", "FR", ""]
+    ages: list[int | None] = [None, 0, 17, 18, 150]
+    roles = ["admin", "editor", "viewer", "guest"]
+    contexts = []
+    for _ in range(600):
+        user: dict[str, Any] = {"role": rng.choice(roles), "country": rng.choice(countries)}
+        age = rng.choice(ages)
+        if age is not None:
+            user["age"] = age
+        request = {
+            "path": rng.choice(paths),
+            "host": rng.choice(hosts),
+            "amount": rng.choice(amounts),
+            "labels": rng.choice(labels),
+            "files": rng.choice(files),
+            "region": rng.choice(regions),
+            "tenant": rng.choice(tenants),
+        }
+        contexts.append({"user": user, "request": request})
+    return contexts
+
+
+def test_every_index_kind_decides_as_the_interpreter() -> None:
+    decide_all(INDEX_KINDS, index_kinds_contexts())
+
+
+def test_the_dump_shows_every_index_kind() -> None:
+    dump = policydsl.load(INDEX_KINDS).compiled("ir")
+    for head in (
+        "index value of",
+        "index element of",
+        "index order of",
+        "index all but",
+        "index prefix[7] value of",
+        "index suffix[12] value of",
+        "index suffix[4] element of",
+    ):
+        assert head in dump, head
+    assert "request.amount >= 15 and request.amount < 20 -> r10 r11" in dump  # overlapping ranges
+    assert "user.age < 18 -> r18" in dump  # `has user.age` went with the key
+
+
+def test_a_rule_reached_twice_fires_once() -> None:
+    """`tenant == "acme" or region == "cn"` enters the index through both keys."""
+    policy = policydsl.load(INDEX_KINDS)
+    context = index_kinds_contexts()[0]
+    context["request"].update(tenant="acme", region="cn")
+    decision = policy.decide(context)
+    assert decision.rules.count("flagged") == 1
+    assert decision == policydsl.load(INDEX_KINDS, backend="interpreted").decide(context)
+
+
+# ---- what an index only narrows, or cannot hold, is still decided right ----------------------
+
+HEAD = "context { x: int  s: string[..8]  v: string[..8] }\neffects deny > allow default allow\n"
+
+
+def test_complements_whose_values_overlap_fall_back_to_checks() -> None:
+    """`not in` sets that no order of the rules makes contiguous for every value."""
+    sets = [["a", "b"], ["b", "c"], ["a", "c"], ["c", "d"], ["a"], ["d", "b"]]
+    rules = "".join(
+        f'rule n{i}: deny {{ when v not in [{", ".join(map(repr, s))}] reason "r" }}\n'.replace(
+            "'", '"'
+        )
+        for i, s in enumerate(sets)
+    )
+    text = HEAD + rules
+    contexts = [{"x": 0, "s": "", "v": v} for v in "abcdez"]
+    decide_all(text, contexts)
+    policy = policydsl.loads(text)
+    assert policy.evaluator is not None
+    program = policy.evaluator.program
+    placed = {r for ix in program.indexes for r in ix.everyone}
+    assert placed and len(placed) + len(program.checks) == len(sets)
+
+
+def test_nested_ranges_past_the_copy_bound_are_checked() -> None:
+    """200 nested ranges would copy each rule into ~200 places: they are checked instead."""
+    rules = "".join(
+        f'rule r{i}: deny {{ when {i} <= x and x < {1000 - i} reason "r" }}\n' for i in range(200)
+    )
+    text = HEAD + rules
+    policy = policydsl.loads(text)
+    assert policy.evaluator is not None
+    assert len(policy.evaluator.program.checks) == 200
+    decide_all(text, [{"x": x, "s": "", "v": ""} for x in (-1, 0, 1, 199, 200, 500, 800, 999)])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "texts"),
+    [
+        ("ab*", ["ab", "abc", "a", "xab"]),
+        ("*ab", ["ab", "xab", "abx", "b"]),
+        ("a?c", ["abc", "ac", "abbc", "xbc"]),
+        ("a*c?", ["acx", "abcd", "ac", "a"]),
+        ("*b*", ["b", "abc", "a"]),
+        ("??", ["ab", "a", "abc"]),
+        ("abc", ["abc", "ab", "abcd"]),
+    ],
+)
+def test_like_patterns_through_their_literal_ends(pattern: str, texts: list[str]) -> None:
+    """A pattern offers its longer literal end as a key and is checked (unless it is that end
+    and a star): the index never loses a match."""
+    rules = "".join(
+        f'rule p{i}: deny {{ when s like "{pattern}{suffix}" reason "r" }}\n'
+        for i, suffix in enumerate(["", "*"])
+    )
+    text = HEAD + rules
+    contexts = [{"x": 0, "s": s, "v": ""} for s in texts + [t + "z" for t in texts]]
+    decide_all(text, contexts)
+
+
+def test_thresholds_of_every_comparison_meet_at_their_bounds() -> None:
+    """`>`, `>=`, `<`, `<=` on both sides, one rule each per bound, around every bound."""
+    ops = [">", ">=", "<", "<="]
+    bounds = [-5, 0, 3, 7]
+    rules = []
+    for i, (op, bound, flipped) in enumerate(itertools.product(ops, bounds, (False, True))):
+        flip = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+        test = f"{bound} {flip[op]} x" if flipped else f"x {op} {bound}"
+        rules.append(f'rule t{i}: deny {{ when {test} reason "r" }}\n')
+    text = HEAD + "".join(rules)
+    decide_all(text, [{"x": x, "s": "", "v": ""} for x in range(-7, 10)])
