@@ -12,6 +12,7 @@ from typing import Generic, Literal, TypeAlias, TypeVar
 import attrs
 
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
+from policydsl.reprs import Repr
 from policydsl.source import Span
 
 
@@ -21,8 +22,8 @@ def _span() -> Span | None:
     return span
 
 
-@attrs.frozen
-class Ident:
+@attrs.frozen(repr=False)
+class Ident(Repr):
     """A name as written, with its own position (rule names, effects, members, columns)."""
 
     name: str
@@ -32,8 +33,8 @@ class Ident:
 # ---- types ------------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class NamedType:
+@attrs.frozen(repr=False)
+class NamedType(Repr):
     """`bool`, `int[0..]`, `string`, `string[..256]` (a maximum length), or an enum name."""
 
     name: str
@@ -43,8 +44,8 @@ class NamedType:
     span: Span | None = _span()
 
 
-@attrs.frozen
-class CollectionType:
+@attrs.frozen(repr=False)
+class CollectionType(Repr):
     """`list<T>`, `set<T>`; `size` is the `[lo..hi]` written after it (`[..64]`), if any."""
 
     kind: Literal["list", "set"]
@@ -53,22 +54,22 @@ class CollectionType:
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Field:
+@attrs.frozen(repr=False)
+class Field(Repr):
     name: Ident
     type: TypeExpr
     default: Expr | None = None
     span: Span | None = _span()
 
 
-@attrs.frozen
-class RecordType:
+@attrs.frozen(repr=False)
+class RecordType(Repr):
     fields: tuple[Field, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class OptionalType:
+@attrs.frozen(repr=False)
+class OptionalType(Repr):
     inner: TypeExpr
     span: Span | None = _span()
 
@@ -83,14 +84,14 @@ TypeExpr = NamedType | CollectionType | RecordType | OptionalType
 E_co = TypeVar("E_co", covariant=True)
 
 
-@attrs.frozen
-class IntLit:
+@attrs.frozen(repr=False)
+class IntLit(Repr):
     value: int
     span: Span | None = _span()
 
 
-@attrs.frozen
-class StrLit:
+@attrs.frozen(repr=False)
+class StrLit(Repr):
     """A string literal; `written` is its spelling in the source (quotes and escapes as the author
     wrote them, for the formatter to keep), not part of its meaning."""
 
@@ -99,21 +100,21 @@ class StrLit:
     written: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen
-class BoolLit:
+@attrs.frozen(repr=False)
+class BoolLit(Repr):
     value: bool
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Absent:
+@attrs.frozen(repr=False)
+class Absent(Repr):
     """`-` in a table cell: the column has no value in this row."""
 
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Path:
+@attrs.frozen(repr=False)
+class Path(Repr):
     """A name or a dotted path: `minor`, `user.age`, `r.severity`, `Domain.healthcare`."""
 
     parts: tuple[str, ...]
@@ -124,55 +125,55 @@ class Path:
         return ".".join(self.parts)
 
 
-@attrs.frozen
-class ListLit(Generic[E_co]):
+@attrs.frozen(repr=False)
+class ListLit(Repr, Generic[E_co]):
     items: tuple[E_co, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Call(Generic[E_co]):
+@attrs.frozen(repr=False)
+class Call(Repr, Generic[E_co]):
     func: Ident
     args: tuple[E_co, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class And(Generic[E_co]):
+@attrs.frozen(repr=False)
+class And(Repr, Generic[E_co]):
     operands: tuple[E_co, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Or(Generic[E_co]):
+@attrs.frozen(repr=False)
+class Or(Repr, Generic[E_co]):
     operands: tuple[E_co, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Not(Generic[E_co]):
+@attrs.frozen(repr=False)
+class Not(Repr, Generic[E_co]):
     operand: E_co
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Compare(Generic[E_co]):
+@attrs.frozen(repr=False)
+class Compare(Repr, Generic[E_co]):
     op: CompareOp
     left: E_co
     right: E_co
     span: Span | None = _span()
 
 
-@attrs.frozen
-class SetTest(Generic[E_co]):
+@attrs.frozen(repr=False)
+class SetTest(Repr, Generic[E_co]):
     op: SetOp
     left: E_co
     right: E_co
     span: Span | None = _span()
 
 
-@attrs.frozen
-class In(Generic[E_co]):
+@attrs.frozen(repr=False)
+class In(Repr, Generic[E_co]):
     element: E_co
     collection: E_co
     negated: bool = False
@@ -183,14 +184,14 @@ class In(Generic[E_co]):
         return Op.NOT_IN if self.negated else Op.IN
 
 
-@attrs.frozen
-class Has:
+@attrs.frozen(repr=False)
+class Has(Repr):
     path: Path
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Arith(Generic[E_co]):
+@attrs.frozen(repr=False)
+class Arith(Repr, Generic[E_co]):
     """`a + b - c`: the first operand, then (operator, operand) pairs, left to right."""
 
     first: E_co
@@ -198,14 +199,14 @@ class Arith(Generic[E_co]):
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Neg(Generic[E_co]):
+@attrs.frozen(repr=False)
+class Neg(Repr, Generic[E_co]):
     operand: E_co
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Quantifier(Generic[E_co]):
+@attrs.frozen(repr=False)
+class Quantifier(Repr, Generic[E_co]):
     kind: Literal["some", "all"]
     var: Ident
     collection: E_co
@@ -237,83 +238,83 @@ Expr: TypeAlias = """
 # ---- declarations -----------------------------------------------------------------------------
 
 
-@attrs.frozen
-class EnumDecl:
+@attrs.frozen(repr=False)
+class EnumDecl(Repr):
     name: Ident
     members: tuple[Ident, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class ContextDecl:
+@attrs.frozen(repr=False)
+class ContextDecl(Repr):
     fields: tuple[Field, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class EffectsDecl:
+@attrs.frozen(repr=False)
+class EffectsDecl(Repr):
     order: tuple[Ident, ...]  # strongest first
     default: Ident
     refuse: Ident | None = None  # `refuse deny`: what fail-closed mode answers
     span: Span | None = _span()
 
 
-@attrs.frozen
-class AnnotationDecl:
+@attrs.frozen(repr=False)
+class AnnotationDecl(Repr):
     name: Ident
     type: TypeExpr
     span: Span | None = _span()
 
 
-@attrs.frozen
-class ObligationsDecl:
+@attrs.frozen(repr=False)
+class ObligationsDecl(Repr):
     names: tuple[Ident, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class DefDecl:
+@attrs.frozen(repr=False)
+class DefDecl(Repr):
     name: Ident
     type: TypeExpr | None
     value: Expr
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Column:
+@attrs.frozen(repr=False)
+class Column(Repr):
     name: Ident
     type: TypeExpr
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Row:
+@attrs.frozen(repr=False)
+class Row(Repr):
     cells: tuple[Expr, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class TableDecl:
+@attrs.frozen(repr=False)
+class TableDecl(Repr):
     name: Ident
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class WhenClause:
+@attrs.frozen(repr=False)
+class WhenClause(Repr):
     condition: Expr
     span: Span | None = _span()
 
 
-@attrs.frozen
-class CiteClause:
+@attrs.frozen(repr=False)
+class CiteClause(Repr):
     value: Expr
     span: Span | None = _span()
 
 
-@attrs.frozen
-class ReasonClause:
+@attrs.frozen(repr=False)
+class ReasonClause(Repr):
     """`reason "..."`; `written` is the string's spelling in the source, as for `StrLit`."""
 
     template: str
@@ -321,20 +322,20 @@ class ReasonClause:
     written: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen
-class ObligationsClause:
+@attrs.frozen(repr=False)
+class ObligationsClause(Repr):
     names: tuple[Ident, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class TagsClause:
+@attrs.frozen(repr=False)
+class TagsClause(Repr):
     names: tuple[Ident, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class AnnotationClause:
+@attrs.frozen(repr=False)
+class AnnotationClause(Repr):
     name: Ident
     value: Expr
     span: Span | None = _span()
@@ -345,8 +346,8 @@ RuleClause = (
 )
 
 
-@attrs.frozen
-class RuleDecl:
+@attrs.frozen(repr=False)
+class RuleDecl(Repr):
     name: Ident
     table: Ident | None
     effect: Ident
@@ -354,15 +355,15 @@ class RuleDecl:
     span: Span | None = _span()
 
 
-@attrs.frozen
-class OutputCase:
+@attrs.frozen(repr=False)
+class OutputCase(Repr):
     condition: Expr | None  # None: `otherwise`
     value: Expr
     span: Span | None = _span()
 
 
-@attrs.frozen
-class OutputDecl:
+@attrs.frozen(repr=False)
+class OutputDecl(Repr):
     name: Ident
     type: TypeExpr
     cases: tuple[OutputCase, ...]
@@ -382,7 +383,7 @@ Decl = (
 )
 
 
-@attrs.frozen
-class PolicyFile:
+@attrs.frozen(repr=False)
+class PolicyFile(Repr):
     decls: tuple[Decl, ...]
     span: Span | None = _span()
