@@ -48,7 +48,7 @@ MODULES = frozenset(
         "policydsl.diagnostics",
         "policydsl.ir",
         "policydsl.model",
-        "policydsl.nodes",
+        "policydsl.expr_nodes",
         "policydsl.operators",
         "policydsl.typesys",
     }

@@ -3,387 +3,130 @@
 Spans are excluded from equality, so two parses of equivalent text compare equal. The compound
 expression nodes are generic in their sub-expressions: the checked model (`model.Expr`) and the
 IR (`ir.Expr`) reuse them with their own leaves in place of names and literals.
+
+The nodes live in two modules, both read through this one: names and expressions
+(`expr_nodes`), which the checked model and the IR reuse, and declarations and type expressions
+(`decl_nodes`), which only the parser and the checker read. The declarations are made on first
+use: a policy loaded from its compiled artifact never needs them, and making their classes
+costs milliseconds of every start-up.
 """
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeAlias, TypeVar
-
-import attrs
-
-from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
-from policydsl.reprs import Repr
-from policydsl.source import Span
-
-
-def _span() -> Span | None:
-    # what a class body would declare; attrs types `field()` as the attribute's own type
-    span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
-    return span
-
-
-@attrs.frozen(repr=False)
-class Ident(Repr):
-    """A name as written, with its own position (rule names, effects, members, columns)."""
-
-    name: str
-    span: Span | None = _span()
-
-
-# ---- types ------------------------------------------------------------------------------------
-
-
-@attrs.frozen(repr=False)
-class NamedType(Repr):
-    """`bool`, `int[0..]`, `string`, `string[..256]` (a maximum length), or an enum name."""
-
-    name: str
-    lo: int | None = None
-    hi: int | None = None
-    has_range: bool = False
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class CollectionType(Repr):
-    """`list<T>`, `set<T>`; `size` is the `[lo..hi]` written after it (`[..64]`), if any."""
-
-    kind: Literal["list", "set"]
-    element: TypeExpr
-    size: tuple[int | None, int | None] | None = None
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Field(Repr):
-    name: Ident
-    type: TypeExpr
-    default: Expr | None = None
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class RecordType(Repr):
-    fields: tuple[Field, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class OptionalType(Repr):
-    inner: TypeExpr
-    span: Span | None = _span()
-
-
-TypeExpr = NamedType | CollectionType | RecordType | OptionalType
-
-
-# ---- expressions ------------------------------------------------------------------------------
-
-# The type of a compound node's sub-expressions: `Expr` in the syntax tree, `model.Expr` once the
-# checker has resolved its leaves, `ir.Expr` after lowering. Nodes are frozen, hence covariant.
-E_co = TypeVar("E_co", covariant=True)
-
-
-@attrs.frozen(repr=False)
-class IntLit(Repr):
-    value: int
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class StrLit(Repr):
-    """A string literal; `written` is its spelling in the source (quotes and escapes as the author
-    wrote them, for the formatter to keep), not part of its meaning."""
-
-    value: str
-    span: Span | None = _span()
-    written: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
-
-
-@attrs.frozen(repr=False)
-class BoolLit(Repr):
-    value: bool
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Absent(Repr):
-    """`-` in a table cell: the column has no value in this row."""
-
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Path(Repr):
-    """A name or a dotted path: `minor`, `user.age`, `r.severity`, `Domain.healthcare`."""
-
-    parts: tuple[str, ...]
-    span: Span | None = _span()
-
-    @property
-    def dotted(self) -> str:
-        return ".".join(self.parts)
-
-
-@attrs.frozen(repr=False)
-class ListLit(Repr, Generic[E_co]):
-    items: tuple[E_co, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Call(Repr, Generic[E_co]):
-    func: Ident
-    args: tuple[E_co, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class And(Repr, Generic[E_co]):
-    operands: tuple[E_co, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Or(Repr, Generic[E_co]):
-    operands: tuple[E_co, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Not(Repr, Generic[E_co]):
-    operand: E_co
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Compare(Repr, Generic[E_co]):
-    op: CompareOp
-    left: E_co
-    right: E_co
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class SetTest(Repr, Generic[E_co]):
-    op: SetOp
-    left: E_co
-    right: E_co
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class In(Repr, Generic[E_co]):
-    element: E_co
-    collection: E_co
-    negated: bool = False
-    span: Span | None = _span()
-
-    @property
-    def op(self) -> MembershipOp:
-        return Op.NOT_IN if self.negated else Op.IN
-
-
-@attrs.frozen(repr=False)
-class Has(Repr):
-    path: Path
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Arith(Repr, Generic[E_co]):
-    """`a + b - c`: the first operand, then (operator, operand) pairs, left to right."""
-
-    first: E_co
-    rest: tuple[tuple[ArithOp, E_co], ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Neg(Repr, Generic[E_co]):
-    operand: E_co
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Quantifier(Repr, Generic[E_co]):
-    kind: Literal["some", "all"]
-    var: Ident
-    collection: E_co
-    body: E_co
-    span: Span | None = _span()
-
-
-Expr: TypeAlias = """
-    IntLit
-    | StrLit
-    | BoolLit
-    | Absent
-    | Path
-    | ListLit[Expr]
-    | Call[Expr]
-    | And[Expr]
-    | Or[Expr]
-    | Not[Expr]
-    | Compare[Expr]
-    | SetTest[Expr]
-    | In[Expr]
-    | Has
-    | Arith[Expr]
-    | Neg[Expr]
-    | Quantifier[Expr]
-"""
-
-
-# ---- declarations -----------------------------------------------------------------------------
-
-
-@attrs.frozen(repr=False)
-class EnumDecl(Repr):
-    name: Ident
-    members: tuple[Ident, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class ContextDecl(Repr):
-    fields: tuple[Field, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class EffectsDecl(Repr):
-    order: tuple[Ident, ...]  # strongest first
-    default: Ident
-    refuse: Ident | None = None  # `refuse deny`: what fail-closed mode answers
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class AnnotationDecl(Repr):
-    name: Ident
-    type: TypeExpr
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class ObligationsDecl(Repr):
-    names: tuple[Ident, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class DefDecl(Repr):
-    name: Ident
-    type: TypeExpr | None
-    value: Expr
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Column(Repr):
-    name: Ident
-    type: TypeExpr
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Row(Repr):
-    cells: tuple[Expr, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class TableDecl(Repr):
-    name: Ident
-    columns: tuple[Column, ...]
-    rows: tuple[Row, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class WhenClause(Repr):
-    condition: Expr
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class CiteClause(Repr):
-    value: Expr
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class ReasonClause(Repr):
-    """`reason "..."`; `written` is the string's spelling in the source, as for `StrLit`."""
-
-    template: str
-    span: Span | None = _span()
-    written: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
-
-
-@attrs.frozen(repr=False)
-class ObligationsClause(Repr):
-    names: tuple[Ident, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class TagsClause(Repr):
-    names: tuple[Ident, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class AnnotationClause(Repr):
-    name: Ident
-    value: Expr
-    span: Span | None = _span()
-
-
-RuleClause = (
-    WhenClause | CiteClause | ReasonClause | ObligationsClause | TagsClause | AnnotationClause
+from typing import TYPE_CHECKING, Any
+
+from policydsl.expr_nodes import (
+    Absent,
+    And,
+    Arith,
+    BoolLit,
+    Call,
+    Compare,
+    E_co,
+    Expr,
+    Has,
+    Ident,
+    In,
+    IntLit,
+    ListLit,
+    Neg,
+    Not,
+    Or,
+    Path,
+    Quantifier,
+    SetTest,
+    StrLit,
 )
 
+if TYPE_CHECKING:
+    from policydsl.decl_nodes import (
+        AnnotationClause,
+        AnnotationDecl,
+        CiteClause,
+        CollectionType,
+        Column,
+        ContextDecl,
+        Decl,
+        DefDecl,
+        EffectsDecl,
+        EnumDecl,
+        Field,
+        NamedType,
+        ObligationsClause,
+        ObligationsDecl,
+        OptionalType,
+        OutputCase,
+        OutputDecl,
+        PolicyFile,
+        ReasonClause,
+        RecordType,
+        Row,
+        RuleClause,
+        RuleDecl,
+        TableDecl,
+        TagsClause,
+        TypeExpr,
+        WhenClause,
+    )
+else:
 
-@attrs.frozen(repr=False)
-class RuleDecl(Repr):
-    name: Ident
-    table: Ident | None
-    effect: Ident
-    clauses: tuple[RuleClause, ...]
-    span: Span | None = _span()
+    def __getattr__(name: str) -> Any:
+        """A declaration's class, made (with all the others) when one is first asked for; any
+        other name (`__path__`, which `import` asks for) is not looked for there."""
+        if name not in __all__:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from policydsl import decl_nodes
+
+        globals().update((n, getattr(decl_nodes, n)) for n in decl_nodes.NAMES)
+        return globals()[name]
 
 
-@attrs.frozen(repr=False)
-class OutputCase(Repr):
-    condition: Expr | None  # None: `otherwise`
-    value: Expr
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class OutputDecl(Repr):
-    name: Ident
-    type: TypeExpr
-    cases: tuple[OutputCase, ...]
-    span: Span | None = _span()
-
-
-Decl = (
-    EnumDecl
-    | ContextDecl
-    | EffectsDecl
-    | AnnotationDecl
-    | ObligationsDecl
-    | DefDecl
-    | TableDecl
-    | RuleDecl
-    | OutputDecl
-)
-
-
-@attrs.frozen(repr=False)
-class PolicyFile(Repr):
-    decls: tuple[Decl, ...]
-    span: Span | None = _span()
+__all__ = [
+    "Absent",
+    "And",
+    "AnnotationClause",
+    "AnnotationDecl",
+    "Arith",
+    "BoolLit",
+    "Call",
+    "CiteClause",
+    "CollectionType",
+    "Column",
+    "Compare",
+    "ContextDecl",
+    "Decl",
+    "DefDecl",
+    "E_co",
+    "EffectsDecl",
+    "EnumDecl",
+    "Expr",
+    "Field",
+    "Has",
+    "Ident",
+    "In",
+    "IntLit",
+    "ListLit",
+    "NamedType",
+    "Neg",
+    "Not",
+    "ObligationsClause",
+    "ObligationsDecl",
+    "OptionalType",
+    "Or",
+    "OutputCase",
+    "OutputDecl",
+    "Path",
+    "PolicyFile",
+    "Quantifier",
+    "ReasonClause",
+    "RecordType",
+    "Row",
+    "RuleClause",
+    "RuleDecl",
+    "SetTest",
+    "StrLit",
+    "TableDecl",
+    "TagsClause",
+    "TypeExpr",
+    "WhenClause",
+]

@@ -26,6 +26,8 @@ FRONT_END = {
     "source",
     "diagnostics",
     "nodes",
+    "expr_nodes",
+    "decl_nodes",
     "parser",
     "transform",
     "syntax_hints",
@@ -292,3 +294,24 @@ def test_expressions_are_checked_against_one_immutable_environment() -> None:
         env.schema = typesys.RecordType("context", ())  # type: ignore[misc]
     with pytest.raises(TypeError):
         env.enums["Other"] = typesys.EnumType("Other", ())  # type: ignore[index]
+
+
+def test_nodes_reads_every_node_of_both_modules() -> None:
+    """`nodes` re-exports every class of `expr_nodes` and `decl_nodes` (the latter made on first
+    use), and `decl_nodes.NAMES` is exactly what it defines."""
+    from policydsl import decl_nodes, expr_nodes, nodes
+
+    def defined(module: object) -> set[str]:
+        return {
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type) and value.__module__ == getattr(module, "__name__", "")
+        }
+
+    assert defined(expr_nodes) | defined(decl_nodes) <= set(nodes.__all__)
+    assert defined(decl_nodes) <= decl_nodes.NAMES <= set(nodes.__all__)
+    assert decl_nodes.NAMES.isdisjoint(defined(expr_nodes))
+    for name in nodes.__all__:
+        assert getattr(nodes, name) is getattr(
+            decl_nodes if name in decl_nodes.NAMES else expr_nodes, name
+        )
