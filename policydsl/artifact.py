@@ -126,8 +126,8 @@ def load(name: str, found: SourceSet) -> Stored | None:
         return None
     try:
         return decode(data, found.sources)
-    except (_Unusable, TypeError, ValueError, IndexError, KeyError, RecursionError):
-        return None  # not a document this version wrote: as if missing
+    except Exception:  # not a document this version wrote (whatever it trips): as if missing
+        return None
 
 
 def store(
@@ -148,7 +148,7 @@ def store(
         return False
     try:
         data = encode(lowered, warnings, refuse_effect, sources)
-    except (_Unusable, RecursionError):
+    except (_Unusable, RecursionError):  # a value with no form here; a policy nested too deep
         return False
     return parser_cache.write(folder, name, found.key, data)
 

@@ -296,14 +296,17 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
         found = artifact.read_set(folder)
         stored = artifact.load(artifact.STDLIB, found) if found is not None else None
         if found is not None and stored is not None:
-            return Policy._prebuilt(
-                stored.lowered,
-                stored.refuse_effect,
-                backend=backend,
-                fail_closed=fail_closed,
-                warnings=stored.warnings,
-                sources=found.sources,
-            )
+            try:
+                return Policy._prebuilt(
+                    stored.lowered,
+                    stored.refuse_effect,
+                    backend=backend,
+                    fail_closed=fail_closed,
+                    warnings=stored.warnings,
+                    sources=found.sources,
+                )
+            except Exception:  # whatever an artifact makes fail, compiling afresh decides
+                pass
         policy = load(folder, backend=backend, fail_closed=fail_closed)
         if found is not None:
             refuse = policy.checked.refuse_effect

@@ -325,3 +325,24 @@ def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
     ]
     assert runs[0].stdout.strip() != "[]"  # the first load compiles, and writes the artifact
     assert runs[1].stdout.strip() == "[]"
+
+
+def test_an_artifact_that_fails_to_build_is_compiled_afresh(cache: Path) -> None:
+    """A document that reads back but describes no working program (here: no effects) is left
+    for the normal path, which decides."""
+    policydsl.load_stdlib()
+
+    def no_effects(data: Any) -> Any:
+        lowered = data["body"][0]
+        assert lowered[0] == "o" and lowered[3][0] == "("  # (tag, class, schema, effects, ...)
+        lowered[3] = ["("]
+        return data
+
+    _rewrite_body(cache / artifact.STDLIB, no_effects)
+    found = artifact.read_set(policydsl.stdlib_path())
+    assert found is not None
+    assert artifact.load(artifact.STDLIB, found) is not None  # it reads back
+    policy = policydsl.load_stdlib()
+    assert policy._checked is not None
+    request = {"user": {"age": 15}, "content": {"categories": ["spam"]}}
+    assert policy.decide(request) == policydsl.load(policydsl.stdlib_path()).decide(request)
