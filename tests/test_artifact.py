@@ -16,12 +16,12 @@ from typing import Any
 
 import attrs
 import pytest
+from randcontext import stdlib_contexts
 
 import policydsl
 from policydsl import artifact, lower, parser_cache
 from policydsl.source import Span
 from policydsl.testing import read_case_file
-from tests.randcontext import stdlib_contexts
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
