@@ -346,3 +346,16 @@ def test_an_artifact_that_fails_to_build_is_compiled_afresh(cache: Path) -> None
     assert policy._checked is not None
     request = {"user": {"age": 15}, "content": {"categories": ["spam"]}}
     assert policy.decide(request) == policydsl.load(policydsl.stdlib_path()).decide(request)
+
+
+def test_check_never_reads_it(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` reports from the sources themselves: the artifact holds no diagnostics for it."""
+    before = policydsl.check([policydsl.stdlib_path()])
+    policydsl.load_stdlib()
+
+    def refuse(*args: Any) -> None:
+        raise AssertionError("check read the artifact")
+
+    monkeypatch.setattr(artifact, "load", refuse)
+    assert policydsl.check([policydsl.stdlib_path()]) == before
+    assert policydsl.check([]) == before  # no paths: the standard library
