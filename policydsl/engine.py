@@ -2,8 +2,8 @@
 
 A fresh process pays for every module it imports, so this module imports at first use what
 loading or deciding does not always need: the parser and checker (`loader`: a standard library
-loaded from its compiled artifact needs neither), the cost model, the interpreter and the
-explainer.
+loaded from its compiled artifact needs neither), the artifact's reader, the compiled backend,
+the cost model, the interpreter and the explainer.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policydsl import artifact, resources
+from policydsl import resources
 from policydsl.codes import Code
 from policydsl.context import ContextError, validate
 from policydsl.decision import Decision, EvaluationError
@@ -292,6 +292,8 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
     folder = resources.stdlib_path()
     if backend == "interpreted":  # it reads the checked model, which the artifact does not hold
         return load(folder, backend=backend, fail_closed=fail_closed)
+    from policydsl import artifact
+
     with collection_paused():
         found = artifact.read_set(folder)
         stored = artifact.load(artifact.STDLIB, found) if found is not None else None
