@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from policydsl.diagnostics import Diagnostic
 
 FORMAT = 1
-STDLIB = "stdlib.lowered.json"  # the standard library's artifact, in the cache folder
+SUFFIX = ".lowered.json"  # an artifact's file, in the cache folder: one per policy folder
 # The modules whose classes an artifact may name: what a lowered form and a diagnostic hold.
 MODULES = frozenset(
     {
@@ -60,11 +60,14 @@ _SCALARS = (str, int, bool, type(None))
 
 
 class SourceSet:
-    """A policy set's sources as read now, and the key an artifact of them is stored under."""
+    """A policy set's sources as read now, the key an artifact of them is stored under, and the
+    artifact's file name: one per folder and Python (`stdlib-3f2a….lowered.json`), so that two
+    installations sharing a home do not take turns rewriting one file."""
 
-    def __init__(self, sources: Sequence[Source], key: str):
+    def __init__(self, sources: Sequence[Source], key: str, name: str):
         self.sources = tuple(sources)
         self.key = key
+        self.name = name
 
 
 class Stored:
@@ -97,7 +100,10 @@ def read_set(folder: Path) -> SourceSet | None:
             sources.append(Source(name, data.decode("utf-8")))
     except (OSError, UnicodeDecodeError):
         return None
-    return SourceSet(sources, key.hexdigest()) if sources else None
+    if not sources:
+        return None
+    where = hashlib.sha256(f"{folder.resolve()}\0{sys.implementation.cache_tag}".encode())
+    return SourceSet(sources, key.hexdigest(), f"{folder.name}-{where.hexdigest()[:16]}{SUFFIX}")
 
 
 @functools.cache
@@ -116,12 +122,12 @@ def _compiler_digest() -> str | None:
     return digest.hexdigest()
 
 
-def load(name: str, found: SourceSet) -> Stored | None:
-    """The artifact stored under `name` for exactly these sources and this compiler, if any."""
+def load(found: SourceSet) -> Stored | None:
+    """The artifact stored for exactly these sources and this compiler, if any."""
     folder = parser_cache.cache_dir()
     if folder is None:
         return None
-    data = parser_cache.read(folder, name, found.key)
+    data = parser_cache.read(folder, found.name, found.key)
     if data is None:
         return None
     try:
@@ -131,7 +137,6 @@ def load(name: str, found: SourceSet) -> Stored | None:
 
 
 def store(
-    name: str,
     found: SourceSet,
     lowered: ir.Lowered,
     warnings: Sequence[Diagnostic],
@@ -139,8 +144,8 @@ def store(
     sources: Sequence[Source],
 ) -> bool:
     """Keep a policy set just loaded from `found`'s files (`lowered`, `warnings`, the effect it
-    refuses with, its `sources`) as the artifact under `name`; False when it cannot be kept (the
-    files changed under the load, a value JSON cannot hold here, no cache)."""
+    refuses with, its `sources`) as their artifact; False when it cannot be kept (the files
+    changed under the load, a value JSON cannot hold here, no cache)."""
     folder = parser_cache.cache_dir()
     if folder is None:
         return False
@@ -150,7 +155,7 @@ def store(
         data = encode(lowered, warnings, refuse_effect, sources)
     except (_Unusable, RecursionError):  # a value with no form here; a policy nested too deep
         return False
-    return parser_cache.write(folder, name, found.key, data)
+    return parser_cache.write(folder, found.name, found.key, data)
 
 
 # ---- the document ---------------------------------------------------------------------------

@@ -296,7 +296,7 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
 
     with collection_paused():
         found = artifact.read_set(folder)
-        stored = artifact.load(artifact.STDLIB, found) if found is not None else None
+        stored = artifact.load(found) if found is not None else None
         if found is not None and stored is not None:
             try:
                 return Policy._prebuilt(
@@ -313,7 +313,7 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
         if found is not None:
             refuse = policy.checked.refuse_effect
             lowered = policy.lowered()
-            artifact.store(artifact.STDLIB, found, lowered, policy.warnings, refuse, policy.sources)
+            artifact.store(found, lowered, policy.warnings, refuse, policy.sources)
         return policy
 
 
