@@ -14,16 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policydsl import resources
-from policydsl.codes import Code
 from policydsl.context import ContextError, validate
 from policydsl.decision import Decision, EvaluationError
-from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.gc_pause import collection_paused
 from policydsl.source import Source
 
 if TYPE_CHECKING:
     from policydsl import ir
     from policydsl.cost import CostReport
+    from policydsl.diagnostics import Diagnostic
     from policydsl.evaluator import CompiledEvaluator
     from policydsl.loader import Loaded, PolicyPath
     from policydsl.model import CheckedPolicy
@@ -84,6 +83,8 @@ class Policy:
             raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
         self.sources = tuple(sources)  # before `checked`, which a prebuilt policy makes from them
         if fail_closed and refuse_effect is None:
+            from policydsl.diagnostics import PolicyError
+
             raise PolicyError([no_refusal(self.checked)])
         self.backend = backend
         self.fail_closed = fail_closed
@@ -115,6 +116,8 @@ class Policy:
 
             loaded = check_sources(self.sources)
             if loaded.checked is None:  # the artifact was made from these very sources
+                from policydsl.diagnostics import PolicyError
+
                 raise PolicyError(loaded.diagnostics)
             self._checked = loaded.checked
         return self._checked
@@ -211,6 +214,9 @@ class Policy:
 def no_refusal(checked: CheckedPolicy) -> Diagnostic:
     """Fail-closed mode needs the policy to say which effect refuses: guessing (the strongest
     effect) answers `allow` when `allow` is strongest."""
+    from policydsl.codes import Code
+    from policydsl.diagnostics import Diagnostic
+
     order = " > ".join(checked.effects)
     return Diagnostic(
         Code.NO_REFUSAL,
@@ -257,6 +263,8 @@ def loads(text: str, *, name: str = "<string>", **options: Any) -> Policy:
 
 def _policy(loaded: Loaded, **options: Any) -> Policy:
     if loaded.checked is None:
+        from policydsl.diagnostics import PolicyError
+
         raise PolicyError(loaded.diagnostics)
     return Policy(
         loaded.checked,
@@ -331,6 +339,7 @@ def check_with_cost(
 ) -> tuple[list[Diagnostic], CostReport | None]:
     """`check`, with the cost bounds of the policy set (None when it has errors)."""
     from policydsl.cost import DEFAULT_MAX_COST, cost_diagnostics, policy_cost
+    from policydsl.diagnostics import Diagnostic
     from policydsl.loader import load_checked
 
     loaded = load_checked(list(paths) or [resources.stdlib_path()])
