@@ -1,5 +1,5 @@
-"""The syntax tree's names and expressions (the declarations are in `decl_nodes`); read them
-through `nodes`, which re-exports both.
+"""The syntax tree's compound expressions and names, which the checked model and the IR reuse
+(the rest is in `syntax_nodes`); read them through `nodes`, which re-exports both.
 
 Spans are excluded from equality, so two parses of equivalent text compare equal. The compound
 expression nodes are generic in their sub-expressions: the checked model (`model.Expr`) and the
@@ -8,7 +8,7 @@ IR (`ir.Expr`) reuse them with their own leaves in place of names and literals.
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeAlias, TypeVar
+from typing import Generic, Literal, TypeVar
 
 import attrs
 
@@ -39,56 +39,8 @@ E_co = TypeVar("E_co", covariant=True)
 
 
 @attrs.frozen(repr=False)
-class IntLit(Repr):
-    value: int
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class StrLit(Repr):
-    """A string literal; `written` is its spelling in the source (quotes and escapes as the author
-    wrote them, for the formatter to keep), not part of its meaning."""
-
-    value: str
-    span: Span | None = _span()
-    written: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
-
-
-@attrs.frozen(repr=False)
-class BoolLit(Repr):
-    value: bool
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Absent(Repr):
-    """`-` in a table cell: the column has no value in this row."""
-
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Path(Repr):
-    """A name or a dotted path: `minor`, `user.age`, `r.severity`, `Domain.healthcare`."""
-
-    parts: tuple[str, ...]
-    span: Span | None = _span()
-
-    @property
-    def dotted(self) -> str:
-        return ".".join(self.parts)
-
-
-@attrs.frozen(repr=False)
 class ListLit(Repr, Generic[E_co]):
     items: tuple[E_co, ...]
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
-class Call(Repr, Generic[E_co]):
-    func: Ident
-    args: tuple[E_co, ...]
     span: Span | None = _span()
 
 
@@ -139,12 +91,6 @@ class In(Repr, Generic[E_co]):
 
 
 @attrs.frozen(repr=False)
-class Has(Repr):
-    path: Path
-    span: Span | None = _span()
-
-
-@attrs.frozen(repr=False)
 class Arith(Repr, Generic[E_co]):
     """`a + b - c`: the first operand, then (operator, operand) pairs, left to right."""
 
@@ -166,24 +112,3 @@ class Quantifier(Repr, Generic[E_co]):
     collection: E_co
     body: E_co
     span: Span | None = _span()
-
-
-Expr: TypeAlias = """
-    IntLit
-    | StrLit
-    | BoolLit
-    | Absent
-    | Path
-    | ListLit[Expr]
-    | Call[Expr]
-    | And[Expr]
-    | Or[Expr]
-    | Not[Expr]
-    | Compare[Expr]
-    | SetTest[Expr]
-    | In[Expr]
-    | Has
-    | Arith[Expr]
-    | Neg[Expr]
-    | Quantifier[Expr]
-"""

@@ -4,11 +4,11 @@ Spans are excluded from equality, so two parses of equivalent text compare equal
 expression nodes are generic in their sub-expressions: the checked model (`model.Expr`) and the
 IR (`ir.Expr`) reuse them with their own leaves in place of names and literals.
 
-The nodes live in two modules, both read through this one: names and expressions
-(`expr_nodes`), which the checked model and the IR reuse, and declarations and type expressions
-(`decl_nodes`), which only the parser and the checker read. The declarations are made on first
-use: a policy loaded from its compiled artifact never needs them, and making their classes
-costs milliseconds of every start-up.
+The nodes live in two modules, both read through this one: names and compound expressions
+(`expr_nodes`), which the checked model and the IR reuse, and what only the parser and the
+checker read (`syntax_nodes`: declarations, type expressions, literals, paths, calls). The
+latter are made on first use: a policy loaded from its compiled artifact never needs them, and
+making their classes costs milliseconds of every start-up.
 """
 
 from __future__ import annotations
@@ -16,32 +16,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from policydsl.expr_nodes import (
-    Absent,
     And,
     Arith,
-    BoolLit,
-    Call,
     Compare,
     E_co,
-    Expr,
-    Has,
     Ident,
     In,
-    IntLit,
     ListLit,
     Neg,
     Not,
     Or,
-    Path,
     Quantifier,
     SetTest,
-    StrLit,
 )
 
 if TYPE_CHECKING:
-    from policydsl.decl_nodes import (
+    from policydsl.syntax_nodes import (
+        Absent,
         AnnotationClause,
         AnnotationDecl,
+        BoolLit,
+        Call,
         CiteClause,
         CollectionType,
         Column,
@@ -50,19 +45,24 @@ if TYPE_CHECKING:
         DefDecl,
         EffectsDecl,
         EnumDecl,
+        Expr,
         Field,
+        Has,
+        IntLit,
         NamedType,
         ObligationsClause,
         ObligationsDecl,
         OptionalType,
         OutputCase,
         OutputDecl,
+        Path,
         PolicyFile,
         ReasonClause,
         RecordType,
         Row,
         RuleClause,
         RuleDecl,
+        StrLit,
         TableDecl,
         TagsClause,
         TypeExpr,
@@ -75,9 +75,9 @@ else:
         other name (`__path__`, which `import` asks for) is not looked for there."""
         if name not in __all__:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        from policydsl import decl_nodes
+        from policydsl import syntax_nodes
 
-        globals().update((n, getattr(decl_nodes, n)) for n in decl_nodes.NAMES)
+        globals().update((n, getattr(syntax_nodes, n)) for n in syntax_nodes.NAMES)
         return globals()[name]
 
 

@@ -27,7 +27,7 @@ FRONT_END = {
     "diagnostics",
     "nodes",
     "expr_nodes",
-    "decl_nodes",
+    "syntax_nodes",
     "parser",
     "transform",
     "syntax_hints",
@@ -297,9 +297,9 @@ def test_expressions_are_checked_against_one_immutable_environment() -> None:
 
 
 def test_nodes_reads_every_node_of_both_modules() -> None:
-    """`nodes` re-exports every class of `expr_nodes` and `decl_nodes` (the latter made on first
-    use), and `decl_nodes.NAMES` is exactly what it defines."""
-    from policydsl import decl_nodes, expr_nodes, nodes
+    """`nodes` re-exports every class of `expr_nodes` and `syntax_nodes` (the latter made on first
+    use), and `syntax_nodes.NAMES` is exactly what it defines."""
+    from policydsl import expr_nodes, nodes, syntax_nodes
 
     def defined(module: object) -> set[str]:
         return {
@@ -308,10 +308,10 @@ def test_nodes_reads_every_node_of_both_modules() -> None:
             if isinstance(value, type) and value.__module__ == getattr(module, "__name__", "")
         }
 
-    assert defined(expr_nodes) | defined(decl_nodes) <= set(nodes.__all__)
-    assert defined(decl_nodes) <= decl_nodes.NAMES <= set(nodes.__all__)
-    assert decl_nodes.NAMES.isdisjoint(defined(expr_nodes))
+    assert defined(expr_nodes) | defined(syntax_nodes) <= set(nodes.__all__)
+    assert defined(syntax_nodes) <= syntax_nodes.NAMES <= set(nodes.__all__)
+    assert syntax_nodes.NAMES.isdisjoint(defined(expr_nodes))
     for name in nodes.__all__:
         assert getattr(nodes, name) is getattr(
-            decl_nodes if name in decl_nodes.NAMES else expr_nodes, name
+            syntax_nodes if name in syntax_nodes.NAMES else expr_nodes, name
         )

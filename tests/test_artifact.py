@@ -297,7 +297,7 @@ def test_no_cache_no_artifact(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 @pytest.mark.slow
 def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
     """What makes the cold start cheap: from the artifact, a new process imports neither Lark,
-    the parser, the declarations' nodes, the checker nor the diagnostics."""
+    the parser, the parse-only nodes, the checker nor the diagnostics."""
     root = Path(__file__).resolve().parent.parent
     env = {
         **os.environ,
@@ -316,7 +316,7 @@ def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
                     "transform",
                     "checker",
                     "typecheck",
-                    "decl_nodes",
+                    "syntax_nodes",
                     "analysis",
                     "cost",
                     "diagnostics",

@@ -1,13 +1,27 @@
-"""The syntax tree's declarations and type expressions: what the parser and the checker read,
-and nothing after them (read them through `nodes`, which makes them on first use)."""
+"""The nodes only the parser and the checker read: declarations, type expressions and the leaves
+of a written expression (literals, paths, calls, `has`), which the checker resolves. Nothing
+after the checker makes them; read them through `nodes`, which makes them on first use."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Generic, Literal, TypeAlias
 
 import attrs
 
-from policydsl.expr_nodes import Expr, Ident
+from policydsl.expr_nodes import (
+    And,
+    Arith,
+    Compare,
+    E_co,
+    Ident,
+    In,
+    ListLit,
+    Neg,
+    Not,
+    Or,
+    Quantifier,
+    SetTest,
+)
 from policydsl.reprs import Repr
 from policydsl.source import Span
 
@@ -16,6 +30,84 @@ def _span() -> Span | None:
     # what a class body would declare; attrs types `field()` as the attribute's own type
     span: Span | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
     return span
+
+
+# ---- the leaves of a written expression ------------------------------------------------------
+
+
+@attrs.frozen(repr=False)
+class IntLit(Repr):
+    value: int
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class StrLit(Repr):
+    """A string literal; `written` is its spelling in the source (quotes and escapes as the author
+    wrote them, for the formatter to keep), not part of its meaning."""
+
+    value: str
+    span: Span | None = _span()
+    written: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(repr=False)
+class BoolLit(Repr):
+    value: bool
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class Absent(Repr):
+    """`-` in a table cell: the column has no value in this row."""
+
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class Path(Repr):
+    """A name or a dotted path: `minor`, `user.age`, `r.severity`, `Domain.healthcare`."""
+
+    parts: tuple[str, ...]
+    span: Span | None = _span()
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.parts)
+
+
+@attrs.frozen(repr=False)
+class Call(Repr, Generic[E_co]):
+    func: Ident
+    args: tuple[E_co, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class Has(Repr):
+    path: Path
+    span: Span | None = _span()
+
+
+Expr: TypeAlias = """
+    IntLit
+    | StrLit
+    | BoolLit
+    | Absent
+    | Path
+    | ListLit[Expr]
+    | Call[Expr]
+    | And[Expr]
+    | Or[Expr]
+    | Not[Expr]
+    | Compare[Expr]
+    | SetTest[Expr]
+    | In[Expr]
+    | Has
+    | Arith[Expr]
+    | Neg[Expr]
+    | Quantifier[Expr]
+"""
 
 
 # ---- types ------------------------------------------------------------------------------------
@@ -222,6 +314,14 @@ class PolicyFile(Repr):
 # what `nodes` re-exports
 NAMES = frozenset(
     {
+        "Expr",
+        "Has",
+        "Call",
+        "Path",
+        "Absent",
+        "BoolLit",
+        "StrLit",
+        "IntLit",
         "NamedType",
         "CollectionType",
         "Field",
