@@ -46,9 +46,9 @@ MODULES = frozenset(
     {
         "policydsl.codes",
         "policydsl.diagnostics",
+        "policydsl.expr_nodes",
         "policydsl.ir",
         "policydsl.model",
-        "policydsl.expr_nodes",
         "policydsl.operators",
         "policydsl.typesys",
     }
@@ -191,6 +191,11 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
 
     if not isinstance(lowered, ir.Lowered) or not isinstance(warnings, list):
         raise _Unusable("body")
+    if warnings:  # most policies have none: the diagnostics module is then never imported
+        from policydsl.diagnostics import Diagnostic
+
+        if not all(isinstance(w, Diagnostic) for w in warnings):
+            raise _Unusable("warnings")
     return Stored(lowered, warnings, refuse)
 
 
