@@ -1,14 +1,14 @@
 """policydsl: a declarative policy language for Python, its compiler and its evaluator.
 
-`format_source` is imported on first use (PEP 562): loading and deciding never need the
-formatter, and a fresh process pays for every module it imports.
+`format_source`, `Diagnostic` and `PolicyError` are imported on first use (PEP 562): deciding
+never needs the formatter, a standard library loaded from its compiled artifact never makes a
+diagnostic, and a fresh process pays for every module it imports.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from policydsl.context import ContextError
 from policydsl.decision import Decision, EvaluationError
-from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.engine import (
     BACKENDS,
     Policy,
@@ -21,6 +21,7 @@ from policydsl.engine import (
 )
 
 if TYPE_CHECKING:
+    from policydsl.diagnostics import Diagnostic, PolicyError
     from policydsl.formatter import format_source
 
 __version__ = "0.1.0"
@@ -49,4 +50,8 @@ def __getattr__(name: str) -> Any:
         from policydsl.formatter import format_source
 
         return format_source
+    if name in ("Diagnostic", "PolicyError"):
+        from policydsl import diagnostics
+
+        return getattr(diagnostics, name)
     raise AttributeError(f"module 'policydsl' has no attribute {name!r}")

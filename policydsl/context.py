@@ -8,7 +8,6 @@ name as a hint. Anything that breaks the schema is a `ContextError` naming the a
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -129,7 +128,7 @@ def _closed(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> None:
             raise ContextError(prefix[:-1], f"has a key that is not a string: {show_value(key)}")
         if str.__str__(key) in names:  # a `str` subclass spelling a declared name
             continue
-        close = difflib.get_close_matches(key[:100], record.field_names, n=1)
+        close = _close_matches(key[:100], record.field_names)
         hint = (
             f"did you mean `{prefix}{close[0]}`?"
             if close
@@ -166,7 +165,7 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
                 value = str.__str__(value)
                 if type_.has(value):
                     return value
-                close = difflib.get_close_matches(value[:100], members, n=1)
+                close = _close_matches(value[:100], members)
                 hint = f"did you mean {close[0]!r}?" if close else f"expected {describe(type_)}"
                 raise ContextError(path, f"unknown {name} {value!r:.60}; {hint}")
         case t.CollectionType(kind, element, max_size):
@@ -189,3 +188,10 @@ def _element(type_: t.Type, value: Any, path: str, index: int) -> Any:
         return _value(type_, value, path)
     except ContextError as err:
         raise ContextError(path, f"element {index}: {err.detail}") from None
+
+
+def _close_matches(word: str, names: list[str] | tuple[str, ...]) -> list[str]:
+    """The closest name, for a hint; `difflib` is imported only when a request is refused."""
+    import difflib
+
+    return difflib.get_close_matches(word, names, n=1)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from policydsl.model import CheckedPolicy, Rule
+if TYPE_CHECKING:  # deciding on the compiled backend never reads the checked model
+    from policydsl.model import CheckedPolicy, Rule
 
 # What an `output` may not be named: the fixed fields of `Decision.to_dict()` and the attributes
 # of a `Decision` (an output is read as `decision.NAME` too), which an output would replace.

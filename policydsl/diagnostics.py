@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -121,6 +120,8 @@ def clip_quoted(text: str, limit: int = 40) -> str:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A `help` text naming the closest candidate, if one is close enough."""
+    import difflib  # only for a misspelt name: not on every start-up
+
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
 

@@ -1,7 +1,9 @@
 """The engine: a loaded policy set and its `decide()`, on the backend the caller chose.
 
-The interpreter and the explainer are imported when first used: loading a policy and deciding
-on the compiled backend need neither, and a fresh process pays for every module it imports.
+A fresh process pays for every module it imports, so this module imports at first use what
+loading or deciding does not always need: the parser and checker (`loader`: a standard library
+loaded from its compiled artifact needs neither), the artifact's reader, the compiled backend,
+the cost model, the interpreter and the explainer.
 """
 
 from __future__ import annotations
@@ -9,19 +11,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from policydsl import ir, lower, resources
-from policydsl.codes import Code
+from policydsl import resources
 from policydsl.context import ContextError, validate
-from policydsl.cost import DEFAULT_MAX_COST, CostReport, cost_diagnostics, policy_cost
 from policydsl.decision import Decision, EvaluationError
-from policydsl.diagnostics import Diagnostic, PolicyError
-from policydsl.evaluator import CompiledEvaluator
-from policydsl.ir import dump
-from policydsl.loader import Loaded, PolicyPath, check_sources, collection_paused, load_checked
-from policydsl.model import CheckedPolicy
+from policydsl.gc_pause import collection_paused
 from policydsl.source import Source
+
+if TYPE_CHECKING:
+    from policydsl import ir
+    from policydsl.cost import CostReport
+    from policydsl.diagnostics import Diagnostic
+    from policydsl.evaluator import CompiledEvaluator
+    from policydsl.loader import Loaded, PolicyPath
+    from policydsl.model import CheckedPolicy
 
 BACKENDS = ("compiled", "interpreted", "naive")
 DEFAULT_BACKEND = "compiled"
@@ -45,20 +49,54 @@ class Policy:
         sources: Sequence[Source] = (),
         lowered: ir.Lowered | None = None,
     ):
+        self._checked: CheckedPolicy | None = checked
+        self._start(backend, fail_closed, warnings, sources, lowered, checked.refuse_effect)
+
+    @classmethod
+    def _prebuilt(
+        cls,
+        lowered: ir.Lowered,
+        refuse_effect: str | None,
+        *,
+        backend: str,
+        fail_closed: bool,
+        warnings: Sequence[Diagnostic],
+        sources: Sequence[Source],
+    ) -> Policy:
+        """A policy from its lowered form alone (a compiled artifact): the checked model, which
+        the compiled backends never read, is made from the sources on first use (`checked`)."""
+        policy = cls.__new__(cls)
+        policy._checked = None
+        policy._start(backend, fail_closed, warnings, sources, lowered, refuse_effect)
+        return policy
+
+    def _start(
+        self,
+        backend: str,
+        fail_closed: bool,
+        warnings: Sequence[Diagnostic],
+        sources: Sequence[Source],
+        lowered: ir.Lowered | None,
+        refuse_effect: str | None,
+    ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
-        if fail_closed and checked.refuse_effect is None:
-            raise PolicyError([no_refusal(checked)])
-        self.checked = checked
+        self.sources = tuple(sources)  # before `checked`, which a prebuilt policy makes from them
+        if fail_closed and refuse_effect is None:
+            from policydsl.diagnostics import PolicyError
+
+            raise PolicyError([no_refusal(self.checked)])
         self.backend = backend
         self.fail_closed = fail_closed
+        self._refuse_effect = refuse_effect
         self.warnings = list(warnings)
-        self.sources = tuple(sources)
         self._lowered = lowered
         self.evaluator: CompiledEvaluator | None = None
         if backend == "interpreted":
             self._decide: Callable[[Mapping[str, Any]], Decision] = self._interpreted
         else:
+            from policydsl.evaluator import CompiledEvaluator
+
             filename = sources[0].name if sources else "<policy>"
             self.evaluator = CompiledEvaluator(
                 self.lowered(), indexed=backend == "compiled", filename=filename
@@ -69,9 +107,26 @@ class Policy:
             # assigning to a method, and compares the callable with its unbound signature
             self.decide = self._decide  # type: ignore[method-assign,assignment]
 
+    @property
+    def checked(self) -> CheckedPolicy:
+        """The checked model: the loader's, else (a policy from a compiled artifact) made now
+        from the sources, which the artifact was made from, and kept."""
+        if self._checked is None:
+            from policydsl.loader import check_sources
+
+            loaded = check_sources(self.sources)
+            if loaded.checked is None:  # the artifact was made from these very sources
+                from policydsl.diagnostics import PolicyError
+
+                raise PolicyError(loaded.diagnostics)
+            self._checked = loaded.checked
+        return self._checked
+
     def lowered(self) -> ir.Lowered:
         """The policy's lowered form: the one the loader made, else made now (and kept)."""
         if self._lowered is None:
+            from policydsl import lower
+
             self._lowered = lower.lower(self.checked)
         return self._lowered
 
@@ -102,10 +157,15 @@ class Policy:
     def cost(self) -> CostReport:
         """The static cost bounds, in elementary steps: of each rule, of validating a request,
         of the outputs and of a whole decision (`cost().decision`), from the declared maxima."""
+        from policydsl.cost import policy_cost
+
         return policy_cost(self.checked)
 
     def compiled(self, emit: str = "ir") -> str:
         """The compiled form: the IR's text dump (`ir`) or the generated Python (`python`)."""
+        from policydsl.evaluator import CompiledEvaluator
+        from policydsl.ir import dump
+
         evaluator = self.evaluator or CompiledEvaluator(self.lowered())
         if emit == "ir":
             return dump(evaluator.program)
@@ -115,7 +175,7 @@ class Policy:
 
     def _refusal(self, err: Exception) -> Decision:
         """Fail-closed: the declared refusal, the error as reason, outputs of an empty request."""
-        refuse = self.checked.refuse_effect
+        refuse = self._refuse_effect
         assert refuse is not None  # by __init__
         message = _describe(err)
         return Decision(refuse, (), (), (), (message,), self._refusal_outputs, error=message)
@@ -154,6 +214,9 @@ class Policy:
 def no_refusal(checked: CheckedPolicy) -> Diagnostic:
     """Fail-closed mode needs the policy to say which effect refuses: guessing (the strongest
     effect) answers `allow` when `allow` is strongest."""
+    from policydsl.codes import Code
+    from policydsl.diagnostics import Diagnostic
+
     order = " > ".join(checked.effects)
     return Diagnostic(
         Code.NO_REFUSAL,
@@ -184,18 +247,24 @@ def load(
     fail_closed: bool = False,
 ) -> Policy:
     """Compile a `.policy` file, a folder of them, or a list of both; `PolicyError` on errors."""
+    from policydsl.loader import load_checked
+
     with collection_paused():  # the generated code too: see `loader`
         return _policy(load_checked(_paths(path)), backend=backend, fail_closed=fail_closed)
 
 
 def loads(text: str, *, name: str = "<string>", **options: Any) -> Policy:
     """Compile a policy held in a string."""
+    from policydsl.loader import check_sources
+
     with collection_paused():
         return _policy(check_sources([Source(name, text)]), **options)
 
 
 def _policy(loaded: Loaded, **options: Any) -> Policy:
     if loaded.checked is None:
+        from policydsl.diagnostics import PolicyError
+
         raise PolicyError(loaded.diagnostics)
     return Policy(
         loaded.checked,
@@ -207,6 +276,8 @@ def _policy(loaded: Loaded, **options: Any) -> Policy:
 
 
 def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool) -> Policy:
+    from policydsl.loader import check_sources
+
     sources = [Source(name, text) for name, text in texts]
     with collection_paused():
         return _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
@@ -221,28 +292,62 @@ def compile_policy(
 
 
 def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) -> Policy:
-    """The standard library: the Usage Policy as shipped in `stdlib_rules/`."""
-    return load(resources.stdlib_path(), backend=backend, fail_closed=fail_closed)
+    """The standard library: the Usage Policy as shipped in `stdlib_rules/`.
+
+    On a compiled backend, from the artifact of an earlier load when the sources and the
+    compiler are unchanged (see `artifact`): no parsing, checking or lowering, the same policy.
+    """
+    folder = resources.stdlib_path()
+    if backend == "interpreted":  # it reads the checked model, which the artifact does not hold
+        return load(folder, backend=backend, fail_closed=fail_closed)
+    from policydsl import artifact
+
+    with collection_paused():
+        found = artifact.read_set(folder)
+        stored = artifact.load(found) if found is not None else None
+        if found is not None and stored is not None:
+            try:
+                return Policy._prebuilt(
+                    stored.lowered,
+                    stored.refuse_effect,
+                    backend=backend,
+                    fail_closed=fail_closed,
+                    warnings=stored.warnings,
+                    sources=found.sources,
+                )
+            except Exception:  # whatever an artifact makes fail, compiling afresh decides
+                pass
+        policy = load(folder, backend=backend, fail_closed=fail_closed)
+        if found is not None:
+            refuse = policy.checked.refuse_effect
+            lowered = policy.lowered()
+            artifact.store(found, lowered, policy.warnings, refuse, policy.sources)
+        return policy
 
 
-def check(paths: Sequence[PolicyPath], *, max_cost: int = DEFAULT_MAX_COST) -> list[Diagnostic]:
+def check(paths: Sequence[PolicyPath], *, max_cost: int | None = None) -> list[Diagnostic]:
     """Every diagnostic for a policy set (errors and warnings); never raises for policy problems.
 
-    Rules whose static cost bound is past `max_cost` steps are warnings (W501; W502 for the whole
-    decision).
+    Rules whose static cost bound is past `max_cost` steps (default `cost.DEFAULT_MAX_COST`) are
+    warnings (W501; W502 for the whole decision).
     """
     return check_with_cost(paths, max_cost=max_cost)[0]
 
 
 def check_with_cost(
-    paths: Sequence[PolicyPath], *, max_cost: int = DEFAULT_MAX_COST
+    paths: Sequence[PolicyPath], *, max_cost: int | None = None
 ) -> tuple[list[Diagnostic], CostReport | None]:
     """`check`, with the cost bounds of the policy set (None when it has errors)."""
+    from policydsl.cost import DEFAULT_MAX_COST, cost_diagnostics, policy_cost
+    from policydsl.diagnostics import Diagnostic
+    from policydsl.loader import load_checked
+
     loaded = load_checked(list(paths) or [resources.stdlib_path()])
     if loaded.checked is None:
         return loaded.diagnostics, None
     report = policy_cost(loaded.checked)
-    found = cost_diagnostics(report, loaded.checked, max_cost)
+    limit = DEFAULT_MAX_COST if max_cost is None else max_cost
+    found = cost_diagnostics(report, loaded.checked, limit)
     return sorted(loaded.diagnostics + found, key=Diagnostic.sort_key), report
 
 

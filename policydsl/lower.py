@@ -8,14 +8,12 @@ both programs (indexed and naive) from it, so what the analysis reports is what 
 
 from __future__ import annotations
 
-from typing import Any, TypeGuard, assert_never, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, assert_never, cast
 
 import attrs
 
 from policydsl import ir, model, nodes
 from policydsl import typesys as t
-from policydsl.codes import Code
-from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.model import (
     Attr,
     CheckedPolicy,
@@ -29,6 +27,9 @@ from policydsl.model import (
     map_children,
 )
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op
+
+if TYPE_CHECKING:  # made only when a policy cannot be lowered: imported then
+    from policydsl.diagnostics import Diagnostic
 
 
 def lower(policy: CheckedPolicy) -> ir.Lowered:
@@ -79,6 +80,8 @@ def lower(policy: CheckedPolicy) -> ir.Lowered:
             cases.append((lowered_cond, _flagged(folded(value), flags)))
         outputs.append(ir.OutputIR(output.name, tuple(cases)))
     if problems:
+        from policydsl.diagnostics import PolicyError
+
         raise PolicyError(list(problems.values()))
     return ir.Lowered(
         schema=policy.schema,
@@ -146,6 +149,9 @@ class ConstantTooLarge(Exception):
     """Constant arithmetic whose value would pass `MAX_FOLDED_BITS`: refused, never computed."""
 
     def __init__(self, where: ir.Expr):
+        from policydsl.codes import Code
+        from policydsl.diagnostics import Diagnostic
+
         self.diagnostic = Diagnostic(
             Code.CONSTANT_TOO_LARGE,
             f"this constant arithmetic makes an integer of more than {MAX_FOLDED_DIGITS:,} digits",

@@ -13,6 +13,7 @@ import attrs
 
 from policydsl import nodes
 from policydsl.nodes import E_co
+from policydsl.reprs import Repr
 from policydsl.source import Span
 from policydsl.typesys import EnumType, RecordType, Type
 
@@ -23,8 +24,8 @@ def _span() -> Span | None:
     return span
 
 
-@attrs.frozen
-class Const:
+@attrs.frozen(repr=False)
+class Const(Repr):
     """A value known at compile time: a literal, an enum member, a table cell, a folded result.
 
     `type` is known where the value alone cannot say how a policy writes it: an enum member (or
@@ -36,38 +37,38 @@ class Const:
     type: Type | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
 
-@attrs.frozen
-class Attr:
+@attrs.frozen(repr=False)
+class Attr(Repr):
     """A context attribute read, e.g. `("user", "age")`; the checker proved it is present."""
 
     path: tuple[str, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Present:
+@attrs.frozen(repr=False)
+class Present(Repr):
     """`has user.age`: the optional attribute (and every record on its path) is present."""
 
     path: tuple[str, ...]
     span: Span | None = _span()
 
 
-@attrs.frozen
-class DefRef:
+@attrs.frozen(repr=False)
+class DefRef(Repr):
     name: str
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Local:
+@attrs.frozen(repr=False)
+class Local(Repr):
     """A quantifier variable or, before a table rule is expanded, a column."""
 
     name: str
     span: Span | None = _span()
 
 
-@attrs.frozen
-class FieldOf(Generic[E_co]):
+@attrs.frozen(repr=False)
+class FieldOf(Repr, Generic[E_co]):
     """A field of a record value bound to a local, e.g. a fired rule's `r.severity`."""
 
     base: E_co
@@ -75,29 +76,29 @@ class FieldOf(Generic[E_co]):
     span: Span | None = _span()
 
 
-@attrs.frozen
-class FieldPresent(Generic[E_co]):
+@attrs.frozen(repr=False)
+class FieldPresent(Repr, Generic[E_co]):
     base: E_co
     name: str
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Outcome:
+@attrs.frozen(repr=False)
+class Outcome(Repr):
     """`decision` or `fired`, only inside outputs."""
 
     name: str
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Size(Generic[E_co]):
+@attrs.frozen(repr=False)
+class Size(Repr, Generic[E_co]):
     arg: E_co
     span: Span | None = _span()
 
 
-@attrs.frozen
-class SetOf(Generic[E_co]):
+@attrs.frozen(repr=False)
+class SetOf(Repr, Generic[E_co]):
     """A list literal written where a set is meant, with items known only per request."""
 
     items: E_co  # a `ListLit`; constant folding may make it a `Const` before folding the set
@@ -215,8 +216,8 @@ def children(expr: Any) -> list[Any]:
     return []
 
 
-@attrs.frozen
-class Rule:
+@attrs.frozen(repr=False)
+class Rule(Repr):
     """One rule as decided: a table rule yields one of these per row."""
 
     id: str
@@ -233,8 +234,8 @@ class Rule:
         return dict(self.annotations).get(name, default)
 
 
-@attrs.frozen
-class Definition:
+@attrs.frozen(repr=False)
+class Definition(Repr):
     name: str
     expr: Expr
     type: Type
@@ -242,16 +243,16 @@ class Definition:
     span: Span | None = _span()
 
 
-@attrs.frozen
-class Output:
+@attrs.frozen(repr=False)
+class Output(Repr):
     name: str
     type: Type
     cases: tuple[tuple[Expr | None, Expr], ...]  # (condition or None for `otherwise`, value)
     span: Span | None = _span()
 
 
-@attrs.frozen
-class CheckedPolicy:
+@attrs.frozen(repr=False)
+class CheckedPolicy(Repr):
     schema: RecordType
     enums: dict[str, EnumType]
     effects: tuple[str, ...]  # strongest first

@@ -93,16 +93,23 @@ def precedence(e: Any) -> int:
             return NOT
         case nodes.Compare() | nodes.SetTest() | nodes.In():
             return e.op.level
-        case nodes.Has() | Present() | FieldPresent():
+        case Present() | FieldPresent():
             return TEST
         case nodes.Arith():
             return min(op.level for op, _ in e.rest)  # the grammar never mixes levels in one
         case nodes.Neg():
             return UNARY
-        case nodes.IntLit(value) | Const(value) if _negative(value):
-            return UNARY  # `-5` is a negation in the grammar, folded by the transformer
+        case Const(value):
+            return UNARY if _negative(value) else ATOM  # `-5` is a negation in the grammar
         case SetOf(items):
             return precedence(items)
+        # the syntax tree's own leaves last: a model or IR expression never loads their classes
+        case Attr() | DefRef() | Local() | Outcome() | FieldOf() | Size() | nodes.ListLit():
+            return ATOM
+        case nodes.Has():
+            return TEST
+        case nodes.IntLit(value) if _negative(value):
+            return UNARY  # folded by the transformer, as `-5` is
     return ATOM
 
 
@@ -142,19 +149,6 @@ def _bare(e: Any) -> str:
             return f"{e.kind} {e.var.name} in {coll}: {expr_text(e.body)}"
         case nodes.ListLit():
             return "[" + ", ".join(expr_text(x) for x in e.items) + "]"
-        # the syntax tree's leaves
-        case nodes.Has():
-            return "has " + e.path.dotted
-        case nodes.Call():
-            return f"{e.func.name}({', '.join(expr_text(a) for a in e.args)})"
-        case nodes.Path():
-            return e.dotted
-        case nodes.IntLit() | nodes.BoolLit():
-            return value_text(e.value)
-        case nodes.StrLit():
-            return string_literal(e.value, e.written)
-        case nodes.Absent():
-            return "-"
         # the checked model's leaves
         case Const(value):
             return value_text(value, e.type)
@@ -172,4 +166,17 @@ def _bare(e: Any) -> str:
             return f"size({expr_text(arg)})"
         case SetOf(items):
             return _bare(items)
+        # the syntax tree's leaves, last: a model or IR expression never loads their classes
+        case nodes.Has():
+            return "has " + e.path.dotted
+        case nodes.Call():
+            return f"{e.func.name}({', '.join(expr_text(a) for a in e.args)})"
+        case nodes.Path():
+            return e.dotted
+        case nodes.IntLit() | nodes.BoolLit():
+            return value_text(e.value)
+        case nodes.StrLit():
+            return string_literal(e.value, e.written)
+        case nodes.Absent():
+            return "-"
     raise TypeError(f"not an expression: {e!r}")  # pragma: no cover

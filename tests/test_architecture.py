@@ -26,6 +26,8 @@ FRONT_END = {
     "source",
     "diagnostics",
     "nodes",
+    "expr_nodes",
+    "syntax_nodes",
     "parser",
     "transform",
     "syntax_hints",
@@ -293,3 +295,24 @@ def test_expressions_are_checked_against_one_immutable_environment() -> None:
         env.schema = typesys.RecordType("context", ())  # type: ignore[misc]
     with pytest.raises(TypeError):
         env.enums["Other"] = typesys.EnumType("Other", ())  # type: ignore[index]
+
+
+def test_nodes_reads_every_node_of_both_modules() -> None:
+    """`nodes` re-exports every class of `expr_nodes` and `syntax_nodes` (the latter made on first
+    use), and `syntax_nodes.NAMES` is exactly what it defines."""
+    from policydsl import expr_nodes, nodes, syntax_nodes
+
+    def defined(module: object) -> set[str]:
+        return {
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type) and value.__module__ == getattr(module, "__name__", "")
+        }
+
+    assert defined(expr_nodes) | defined(syntax_nodes) <= set(nodes.__all__)
+    assert defined(syntax_nodes) <= syntax_nodes.NAMES <= set(nodes.__all__)
+    assert syntax_nodes.NAMES.isdisjoint(defined(expr_nodes))
+    for name in nodes.__all__:
+        assert getattr(nodes, name) is getattr(
+            syntax_nodes if name in syntax_nodes.NAMES else expr_nodes, name
+        )

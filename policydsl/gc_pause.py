@@ -1,0 +1,38 @@
+"""Pausing the cycle collector while a policy set loads, in a module of its own so that loading
+a compiled artifact (`artifact`) can pause it without importing the parser.
+
+Loading builds millions of short-lived objects and frees them by reference counting; Python's
+cycle collector meanwhile rescans every object still alive, again and again as the heap grows,
+which cost 25-50% of loading a 10,000-rule policy. So the collector is paused while a policy
+set loads and resumed, as it was, when the last load in the process ends. Nothing a load makes
+is freed later for it: its garbage is acyclic, and peak memory is the same.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_GC_LOCK = threading.Lock()
+_gc_pauses = 0  # loads under way in this process
+_gc_was_enabled = False  # the collector's state when the first of them began
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause the cycle collector for the block (nested and concurrent loads included)."""
+    global _gc_pauses, _gc_was_enabled
+    with _GC_LOCK:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
