@@ -40,7 +40,7 @@ def lower(policy: CheckedPolicy) -> ir.Lowered:
 
     def folded(e: model.Expr) -> ir.Expr:
         try:
-            return fold(lowerer.expr(e))
+            return lowerer.expr(e)
         except ConstantTooLarge as err:  # one diagnostic per place, however often it is inlined
             problems.setdefault((err.diagnostic.message, err.diagnostic.span), err.diagnostic)
             return Const(False)
@@ -124,9 +124,11 @@ class _Lowerer:
     def __init__(self, policy: CheckedPolicy, by_path: dict[tuple[str, ...], int]):
         self.policy = policy
         self.by_path = by_path
+        self._definitions: dict[str, ir.Expr] = {}  # each lowered once, however often used
 
     def expr(self, e: model.Expr) -> ir.Expr:
-        """Inline definitions; context reads become slot reads."""
+        """Inline definitions; context reads become slot reads; fold each node as it is made
+        (one pass, not a lowering pass then a folding pass)."""
         match e:
             case Attr(path):
                 return ir.SlotRef(self.by_path[path])
@@ -135,10 +137,13 @@ class _Lowerer:
                 # an absent record leaves its fields' slots empty, so the leaf's slot says it all.
                 return ir.SlotPresent(self.by_path[path])
             case DefRef(name):
-                return self.expr(self.policy.definitions[name].expr)
+                found = self._definitions.get(name)
+                if found is None:
+                    found = self._definitions[name] = self.expr(self.policy.definitions[name].expr)
+                return found
         # Any other node keeps its class over lowered children, which makes it an IR node (the
         # leaves left, constants, locals and outcomes, are both): mypy cannot follow the stages.
-        return cast("ir.Expr", map_children(e, self.expr))
+        return _fold_node(cast("ir.Expr", map_children(e, self.expr)))
 
 
 MAX_FOLDED_BITS = 13_000  # about 3,900 digits: repr() refuses an int of more than 4,300
@@ -177,7 +182,11 @@ def _arithmetic(where: ir.Expr, first: int, rest: list[tuple[ArithOp, int]]) -> 
 
 def fold(e: ir.Expr) -> ir.Expr:
     """Constant folding and boolean simplification, bottom-up."""
-    e = map_children(e, fold)
+    return _fold_node(map_children(e, fold))
+
+
+def _fold_node(e: ir.Expr) -> ir.Expr:
+    """Fold one node whose children are folded already."""
     match e:
         case nodes.And(ops):
             kept: list[ir.Expr] = []
