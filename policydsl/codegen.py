@@ -191,8 +191,7 @@ class _Gen:
         for i, test in enumerate(self.program.tests):
             body.append(assign(f"_t{i}", self.expr(test)))
         body.extend(self.checks(self.program.checks))
-        for ix in self.program.indexes:
-            body.extend(self.indexes.index(ix))
+        body.extend(self.indexes.all(self.program.indexes))
         body.extend(self._finish())
         guarded = ast.Try(
             body,

@@ -49,7 +49,7 @@ class IndexCode:
         """The statements that fire what an index reaches for this request."""
         slot = self.gen.slots[ix.slot]
         if ix.kind == "member":
-            return self.member_index(ix)
+            return self.member_loop([ix])
         value = ref(self.gen.slot(ix.slot))
         body: list[ast.stmt] = []
         if ix.kind == "eq":
@@ -154,31 +154,48 @@ class IndexCode:
         finally:
             self.gen.row = outer
 
-    def member_index(self, ix: ir.Index) -> list[ast.stmt]:
-        """One pass over the collection both validates its elements and selects rules."""
-        slot = self.gen.slots[ix.slot]
+    def all(self, indexes: tuple[ir.Index, ...]) -> list[ast.stmt]:
+        """The code of a program's indexes; those over one collection share one loop, where
+        the first of them stands."""
+        loops: dict[int, list[ir.Index]] = {}
+        for ix in indexes:
+            if ix.kind == "member":
+                loops.setdefault(ix.slot, []).append(ix)
+        body: list[ast.stmt] = []
+        for ix in indexes:
+            if ix.kind != "member":
+                body.extend(self.index(ix))
+            elif ix.slot in loops:
+                body.extend(self.member_loop(loops.pop(ix.slot)))
+        return body
+
+    def member_loop(self, indexes: list[ir.Index]) -> list[ast.stmt]:
+        """One pass over a collection validates its elements and looks each one up in every
+        index on it (the element itself, or its first or last characters)."""
+        slot = self.gen.slots[indexes[0].slot]
         assert isinstance(slot.type, t.CollectionType)
         element = slot.type.element
         var = self.gen.fresh("_e")
         loop: list[ast.stmt] = []
-        always = {b.key: b.always for b in ix.buckets if b.always}
-        if isinstance(element, t.EnumType) and ix.probe == ir.WHOLE:
-            key: ast.expr = ref(var)
+        whole = [ix for ix in indexes if ix.probe == ir.WHOLE]
+        if isinstance(element, t.EnumType) and whole:
+            ix = whole[0]  # its table has every member: a lookup of anything else is a KeyError
+            always = {b.key: b.always for b in ix.buckets if b.always}
             table = {m: always.get(m, ()) for m in element.members}
-            lookup = ast.Subscript(
-                self.gen.hoist(table, "_IA"), key, LOAD
-            )  # KeyError: not a member
+            lookup = ast.Subscript(self.gen.hoist(table, "_IA"), ref(var), LOAD)
             loop.append(ast.AugAssign(store("_fired"), ast.Add(), lookup))
-            loop.extend(self.checked(ix, key))
+            loop.extend(self.checked(ix, ref(var)))
+            indexes = [other for other in indexes if other is not ix]
         else:
             loop.append(ast.If(self.gen.invalid(element, ref(var)), [self.gen.fallback()], []))
-            key = ref(var)
+        for ix in indexes:
+            key: ast.expr = ref(var)
             if ix.probe != ir.WHOLE:
                 probed = self.gen.fresh("_p")
                 loop.append(assign(probed, self.probe(ix.probe, key)))
                 key = ref(probed)
             loop.extend(self.lookup(ix, key))
-        source = ref(self.gen.slot(ix.slot))
+        source = ref(self.gen.slot(slot.index))
         return self.gen.if_present(slot, [ast.For(store(var), source, loop, [])])
 
     def order(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:

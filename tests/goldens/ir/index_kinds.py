@@ -157,18 +157,15 @@ def _decide(_fallback, ctx):
             if _k22 is not None:
                 if _any((_v23.startswith('/tmp/') and _v23.endswith('.sh') for _v23 in _s9)):
                     _fired.append(31)
-        for _e24 in _s9:
-            if _e24.__class__ is not _str or _len(_e24) > 64:
-                return _fallback(ctx)
-            _p25 = _e24[-4:]
-            _fired += _IA29.get(_p25, _K3)
+            _p24 = _e20[-4:]
+            _fired += _IA29.get(_p24, _K3)
         if _s2 is not None:
-            _k26 = _bisect_right(_K30, _s2)
-            _fired += _K30[:_K31[_k26]]
-        _k27 = _bisect_right(_K32, _s7)
-        _fired += _K33[:_K34[_k27]]
-        _fired += _K35[:_K36[_k27]]
-        _fired += _IA37.get(_k27, _K3)
+            _k25 = _bisect_right(_K30, _s2)
+            _fired += _K30[:_K31[_k25]]
+        _k26 = _bisect_right(_K32, _s7)
+        _fired += _K33[:_K34[_k26]]
+        _fired += _K35[:_K36[_k26]]
+        _fired += _IA37.get(_k26, _K3)
         _n = _len(_fired)
         if _n == 1:
             _entry = _ONE[_fired[0]]
