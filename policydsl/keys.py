@@ -179,8 +179,15 @@ def _const_values(e: ir.Expr) -> frozenset[Any] | None:
     return None
 
 
+_TESTS = (nodes.Compare, nodes.In, nodes.SetTest, nodes.Quantifier, nodes.Not)
+
+
 def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
     """The key a single test offers, and whether it is the test itself (exact)."""
+    if part.__class__ not in _TESTS:  # a presence test, a boolean attribute, ...: none
+        return None
+    if part.__class__ is nodes.Compare and part.op is Op.EQ:  # the commonest: `x == c`
+        return _equality_key(part, slots)
     match part:
         case nodes.In(Const(value), ir.SlotRef(s), False) | nodes.SetTest(
             Op.CONTAINS, ir.SlotRef(s), Const(value)
@@ -221,11 +228,17 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
             if values:
                 return Key("except", s, ir.WHOLE, values), True
         case _:
-            for s, slot in _read_slots(part, slots):
-                found = _value_key(part, ir.SlotRef(s), slot.type)
-                if found is not None:
-                    probe, values, exact = found
-                    return Key("eq", s, probe, values), exact
+            return _equality_key(part, slots)
+    return None
+
+
+def _equality_key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
+    """What a slot compared directly must equal (through a probe) for `part` to hold."""
+    for s, slot in _read_slots(part, slots):
+        found = _value_key(part, ir.SlotRef(s), slot.type)
+        if found is not None:
+            probe, values, exact = found
+            return Key("eq", s, probe, values), exact
     return None
 
 

@@ -289,11 +289,11 @@ class ExprChecker:
                     out.append(typed.expr)
                     more = _facts(typed.expr, is_and, self.definitions, self._def_facts)
                     known = known | more
-                return Typed(attrs.evolve(e, operands=tuple(out)), t.BOOL)
+                return Typed(type(e)(tuple(out), span=e.span), t.BOOL)
             case nodes.Not(operand):
                 typed = self.expr(operand, scope, facts, t.BOOL)
                 self.expect(typed, t.BOOL, operand.span)
-                return Typed(attrs.evolve(e, operand=typed.expr), t.BOOL)
+                return Typed(nodes.Not(typed.expr, span=e.span), t.BOOL)
             case nodes.Compare(op, left, right):
                 lt = self.expr(left, scope, facts, None)
                 rt = self.expr(right, scope, facts, lt.type)
@@ -308,7 +308,7 @@ class ExprChecker:
                         lt, rt = self._set_and_list(lt, rt, e.span)
                     case _:
                         assert_never(op)
-                return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
+                return Typed(nodes.Compare(op, lt.expr, rt.expr, span=e.span), t.BOOL)
             case nodes.In(element, collection):
                 if isinstance(collection, nodes.ListLit):
                     et = self.expr(element, scope, facts, None)
@@ -321,7 +321,7 @@ class ExprChecker:
                         self._membership(et.type, ct.type, e.span, "in")
                     case _:
                         assert_never(e.op)
-                return Typed(attrs.evolve(e, element=et.expr, collection=ct.expr), t.BOOL)
+                return Typed(nodes.In(et.expr, ct.expr, e.negated, span=e.span), t.BOOL)
             case nodes.SetTest(op, left, right):
                 return self._set_test(e, op, left, right, scope, facts)
             case nodes.Arith(first, rest):
