@@ -12,27 +12,31 @@ shared temporary path, `POLICYDSL_CACHE_DIR=off` to turn it off). Loading them i
 The cache key is a hash of everything the tables depend on: the grammar text, the options below,
 the Lark version and this module's format. A missing, stale, corrupt or unsafe cache file, or a
 folder that cannot be written, means the tables are built here as before: slower, never wrong.
+
+The fast parser (`lalr`) reads the same tables as plain data (`fast_tables()`), cached in a file
+of its own whose key needs no Lark import (Lark's version is read from its source), so a process
+that parses only valid policies never imports Lark: it costs more than loading the stdlib.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import re
 import threading
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import lark
-import lark.lexer
-from lark.grammar import Rule
-from lark.lexer import TerminalDef
+from policydsl import lalr, parser_cache, resources
 
-from policydsl import parser_cache, resources
+if TYPE_CHECKING:
+    import lark
 
 Origin = Literal["built", "cache"]
 
-_BUILD_LOCK = threading.Lock()
+_BUILD_LOCK = threading.RLock()  # the fast tables are made from the parser, under it too
 _OPTIONS: dict[str, Any] = {
     "parser": "lalr",
     "propagate_positions": True,
@@ -59,6 +63,10 @@ def _parser_and_origin() -> tuple[lark.Lark, Origin]:
 
 def load_or_build(folder: Path | None) -> tuple[lark.Lark, Origin]:
     """The parser from the tables cached in `folder`, or built and stored there (None: built)."""
+    import lark
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
     grammar = resources.grammar_text()
     key = cache_key(grammar)
     name = f"parser-{key[:32]}.json"
@@ -78,6 +86,8 @@ def load_or_build(folder: Path | None) -> tuple[lark.Lark, Origin]:
 
 def cache_key(grammar: str) -> str:
     """The hash of everything the tables depend on."""
+    import lark
+
     parts = {"format": _FORMAT, "lark": lark.__version__, "options": _OPTIONS, "grammar": grammar}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -90,6 +100,9 @@ def _build(grammar: str) -> lark.Lark:
     `tests/test_grammar.py` in strict mode; here that check is skipped (the caller holds the
     lock, and the flag is restored at once).
     """
+    import lark
+    import lark.lexer
+
     saved = lark.lexer.has_interegular
     lark.lexer.has_interegular = False
     try:
@@ -100,10 +113,19 @@ def _build(grammar: str) -> lark.Lark:
 
 @cache
 def _terminal_texts() -> dict[str, str]:
+    tables = fast_tables()
+    if tables is not None:
+        return tables.literals
+    return _literals(lark_parser())
+
+
+def _literals(parser: lark.Lark) -> dict[str, str]:
+    from lark.lexer import PatternStr
+
     return {
         term.name: term.pattern.value
-        for term in lark_parser().terminals
-        if isinstance(term.pattern, lark.lexer.PatternStr)
+        for term in parser.terminals
+        if isinstance(term.pattern, PatternStr)
     }
 
 
@@ -116,3 +138,185 @@ def terminal_text(name: str) -> str | None:
 def reserved_words() -> frozenset[str]:
     """The grammar's quoted keywords (`rule`, `in`, ...): LANGUAGE.md reserves them all."""
     return frozenset(text for text in _terminal_texts().values() if text.isidentifier())
+
+
+# ---- the fast parser's tables ------------------------------------------------------------------
+
+
+def fast_tables() -> lalr.Tables | None:
+    """The tables `lalr` parses with, made once per process: read from the cache without
+    importing Lark, or taken from Lark's parser (and cached). None when this Lark's parser has
+    a shape `lalr` does not know: then Lark parses everything."""
+    return _fast_tables_and_origin()[0]
+
+
+def fast_tables_origin() -> Origin:
+    """How this process got its fast tables (for tests): `cache` or `built`."""
+    return _fast_tables_and_origin()[1]
+
+
+@cache
+def _fast_tables_and_origin() -> tuple[lalr.Tables | None, Origin]:
+    with _BUILD_LOCK:
+        return load_or_build_fast(parser_cache.cache_dir())
+
+
+def load_or_build_fast(folder: Path | None) -> tuple[lalr.Tables | None, Origin]:
+    """The fast tables cached in `folder`, or taken from Lark's parser and stored there."""
+    key = fast_cache_key(resources.grammar_text())
+    name = f"lalr-{key[:32]}.json"
+    if folder is not None:
+        stored = parser_cache.read(folder, name, key)
+        if stored is not None:
+            try:
+                return lalr.Tables(stored), "cache"
+            except (KeyError, TypeError, ValueError, IndexError):  # not what we store: rebuild
+                pass
+    data = export_tables(_parser_and_origin()[0])
+    if data is None:
+        return None, "built"
+    if folder is not None:
+        parser_cache.write(folder, name, key, data)
+    return lalr.Tables(data), "built"
+
+
+def fast_cache_key(grammar: str) -> str:
+    """The hash of everything the fast tables depend on, found without importing Lark."""
+    parts = {
+        "format": [_FORMAT, lalr.FORMAT],
+        "lark": _lark_version(),
+        "options": _OPTIONS,
+        "grammar": grammar,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+_VERSION = re.compile(r"""^__version__\s*(?::\s*str\s*)?=\s*["']([^"']+)["']""", re.MULTILINE)
+
+
+def _lark_version() -> str:
+    """Lark's `__version__`, read from its source: importing Lark costs ~50 ms."""
+    try:
+        spec = importlib.util.find_spec("lark")
+        if spec is None or spec.origin is None:
+            return "none"
+        found = _VERSION.search(Path(spec.origin).read_text(encoding="utf-8"))
+    except (ImportError, OSError, ValueError):
+        return "unknown"
+    return found[1] if found else "unknown"
+
+
+def export_tables(parser: lark.Lark) -> dict[str, Any] | None:
+    """Lark's parse table, lexers and tree-shaping rules as the plain data `lalr.Tables` reads,
+    or None when they are not shaped as `lalr` expects (another Lark, another option)."""
+    try:
+        return _export(parser)
+    except (AttributeError, KeyError, TypeError, ValueError, AssertionError):
+        return None
+
+
+def _export(parser: lark.Lark) -> dict[str, Any] | None:
+    from lark.lexer import UnlessCallback
+    from lark.parsers.lalr_analysis import Shift
+
+    options = parser.options
+    if options.g_regex_flags or options.postlex is not None or options.transformer is not None:
+        return None
+    if parser.lexer_conf.callbacks or options.lexer != "contextual":
+        return None
+    table = parser.parser.parser.parser.parse_table
+    contextual = parser.parser.lexer
+    reductions = {
+        id(arg): arg
+        for actions in table.states.values()
+        for action, arg in actions.values()
+        if action is not Shift
+    }
+    rules = list(reductions.values())
+    rule_index = {id(rule): i for i, rule in enumerate(rules)}
+    nonterminals = sorted({rule.origin.name for rule in rules})
+    nt_index = {name: i for i, name in enumerate(nonterminals)}
+    terminals = sorted(
+        {name for actions in table.states.values() for name in actions} - set(nonterminals)
+        | {t.name for t in parser.terminals}
+        | {"$END"}
+    )
+    t_index = {name: i for i, name in enumerate(terminals)}
+    lexers: list[Any] = []
+    lexer_index: dict[int, int] = {}
+    states: list[Any] = []
+    for state in range(len(table.states)):
+        actions = table.states[state]
+        basic = contextual.lexers[state]
+        if id(basic) not in lexer_index:
+            lexer_index[id(basic)] = len(lexers)
+            scanner = basic.scanner  # builds `basic.callback` too
+            unless = []
+            for name, callback in basic.callback.items():
+                if not isinstance(callback, UnlessCallback):
+                    return None
+                pairs = [[t.pattern.value, t_index[t.name]] for t in callback.scanner.terminals]
+                unless.append([t_index[name], pairs])
+            lexers.append(
+                [
+                    [[t_index[t.name], t.pattern.to_regexp()] for t in scanner.terminals],
+                    sorted(t_index[name] for name in basic.ignore_types),
+                    unless,
+                ]
+            )
+        shifts: list[int] = []
+        gotos: list[int] = []
+        for name, (action, arg) in actions.items():
+            if name in nt_index:
+                assert action is Shift
+                gotos += [nt_index[name], arg]
+            else:
+                shifts += [t_index[name], arg if action is Shift else -1 - rule_index[id(arg)]]
+        states.append([lexer_index[id(basic)], shifts, gotos])
+    return {
+        "terminals": terminals,
+        "end": t_index["$END"],
+        "start_state": table.start_states["start"],
+        "end_state": table.end_states["start"],
+        "lexers": lexers,
+        "states": states,
+        "rules": [_rule_data(rule, nt_index) for rule in rules],
+        "literals": _literals(parser),
+    }
+
+
+def _rule_data(rule: Any, nt_index: dict[str, int]) -> list[Any]:
+    """One rule as `lalr` applies it: what Lark's `maybe_create_child_filter`,
+    `ExpandSingleChild` and placeholders (`maybe_placeholders=True`) do with its children."""
+    options = rule.options
+    expansion = rule.expansion
+    if options.template_source is not None:
+        raise ValueError("templates are not shaped here")
+    empty = options.empty_indices
+    if empty:
+        ones = "".join(str(int(b)) for b in empty).split("0")
+        nones_at = [len(run) for run in ones]
+    else:
+        nones_at = [0] * (len(expansion) + 1)
+    assert len(nones_at) == len(expansion) + 1
+    include: list[list[Any]] = []
+    pending = 0
+    for i, sym in enumerate(expansion):
+        pending += nones_at[i]
+        if options.keep_all_tokens or not (sym.is_term and sym.filter_out):
+            splice = not sym.is_term and sym.name.startswith("_")
+            include.append([i, splice, pending])
+            pending = 0
+    after = pending + nones_at[len(expansion)]
+    origin = rule.origin.name
+    if origin.startswith("_"):
+        if options.expand1:
+            raise ValueError("an inlined `?_rule` is not shaped here")
+        kind = lalr.HELPER
+    elif options.expand1 and not rule.alias:
+        plain = len(expansion) == 1 and include == [[0, False, 0]] and not after
+        kind = lalr.PASS if plain else lalr.EXPAND1
+    else:
+        kind = lalr.TREE
+    name = rule.alias or origin
+    return [nt_index[origin], len(expansion), kind, name, include, after]

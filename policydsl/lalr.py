@@ -1,0 +1,276 @@
+"""The fast parse: one loop over the LALR tables Lark computed, building nodes as it reduces.
+
+Lark's own parse costs seconds on a policy of 10,000 rules (a token object, a tree, a meta and a
+chain of wrappers per step). This module reads the same tables as plain data (`Tables`, made by
+`lark_grammar` and cached without pickle), lexes as Lark's contextual lexer would (one combined
+regex per parser state, keywords resolved by exact match as Lark's `UnlessCallback` does), shapes
+children as Lark's tree builder would (filtered tokens, inlined `_` rules, `?` rules, `[x]`
+placeholders) and gives each tree the positions `propagate_positions` would. It never reports an
+error: on anything it does not expect it answers None, and the caller asks Lark, whose
+diagnostics are the reference. It imports nothing from Lark.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+FORMAT = 1  # bump when the shape of `Tables.data` changes
+
+
+class Token(NamedTuple):
+    """A token the transform reads: its text and where it is."""
+
+    value: str
+    start: int
+    end: int
+
+
+Build = Callable[[int, int, list[Any]], Any]  # (start, end, children) -> node; start -1: empty
+
+# What a rule does with the children it pops, as Lark's tree builder would:
+HELPER = 0  # a `_rule` (Lark's `x*` helpers): its children are spliced into its parent's
+PASS = 1  # a `?rule` without alias whose only child passes up as it is (no filtering, no None)
+EXPAND1 = 2  # a `?rule` without alias: a single child passes up, else a tree
+TREE = 3  # a tree named after the rule (or its alias)
+
+
+class _Rule(NamedTuple):
+    origin: int  # nonterminal id, for the goto
+    size: int  # symbols popped
+    kind: int
+    name: str
+    include: tuple[tuple[int, bool, int], ...]  # (index, splice a helper, Nones before)
+    nones_after: int
+
+
+class Tables:
+    """The grammar's tables as plain data (JSON-ready: lists, strings, ints, bools), compiled.
+
+    `data` keys: `terminals` (names; ids index it), `end` (id of `$END`), `start_state`,
+    `end_state`, `lexers` (each a list of `[terminal id, regex]` in Lark's order, a list of
+    ignored ids and `unless`: `[[regex terminal id, [[text, terminal id], ...]], ...]`),
+    `states` (each `[lexer index, [terminal id, action, ...], [nonterminal id, state, ...]]`;
+    an action >= 0 shifts to that state, -1-r reduces rule r), `rules` (each `[origin, size,
+    kind, name, [[index, splice, nones], ...], nones_after]`) and `literals` (terminal name →
+    its literal text, for the reserved words and the hints).
+    """
+
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+        self.terminals: list[str] = list(data["terminals"])
+        self.end: int = data["end"]
+        self.start_state: int = data["start_state"]
+        self.end_state: int = data["end_state"]
+        self.literals: dict[str, str] = dict(data["literals"])
+        self.actions: list[dict[int, int]] = []
+        self.gotos: list[dict[int, int]] = []
+        self.state_lexer: list[int] = []
+        for lexer, actions, gotos in data["states"]:
+            self.state_lexer.append(lexer)
+            self.actions.append(dict(zip(actions[::2], actions[1::2], strict=True)))
+            self.gotos.append(dict(zip(gotos[::2], gotos[1::2], strict=True)))
+        self.rules = [
+            _Rule(o, s, k, n, tuple((i, bool(x), z) for i, x, z in inc), after)
+            for o, s, k, n, inc, after in data["rules"]
+        ]
+        self._lexers: list[_Lexer | None] = [None] * len(data["lexers"])
+
+    def lexer(self, index: int) -> _Lexer:
+        """The lexer of one group of states, compiled on first use (most are never needed)."""
+        found = self._lexers[index]
+        if found is None:
+            found = self._lexers[index] = _Lexer(*self.data["lexers"][index])
+        return found
+
+
+class _Lexer:
+    """One state's terminals as one regex: the first alternative that matches wins, as in Lark."""
+
+    def __init__(
+        self,
+        terminals: Sequence[Sequence[Any]],
+        ignore: Sequence[int],
+        unless: Sequence[Sequence[Any]],
+    ):
+        self.regex = re.compile("|".join(f"(?P<t{tid}>{pattern})" for tid, pattern in terminals))
+        # the group of each alternative (a pattern's own groups are numbered after it)
+        self.by_group: dict[int, int] = {
+            number: int(name[1:]) for name, number in self.regex.groupindex.items()
+        }
+        self.ignore = frozenset(ignore)
+        self.unless: dict[int, dict[str, int]] = {
+            tid: {text: to for text, to in pairs} for tid, pairs in unless
+        }
+
+
+_new_token = tuple.__new__  # `Token(...)` without the call through NamedTuple's `__new__`
+
+
+def parse(
+    text: str, tables: Tables, builders: dict[str, Build], wary: dict[int, frozenset[str]]
+) -> tuple[Any, int] | None:
+    """The node of the whole text and the height of Lark's tree for it, or None when Lark
+    should parse it: a syntax error, or a token whose text `wary[terminal id]` holds (a
+    reserved word read as a name, which the parser refuses after Lark's parse)."""
+    rules = tables.rules
+    builds: list[Build | None] = [builders.get(rule.name) for rule in rules]
+    direct = [_direct(rule) for rule in rules]
+    actions = tables.actions
+    gotos = tables.gotos
+    state_lexer = tables.state_lexer
+    lexers = tables._lexers
+    passes: dict[tuple[int, int, int], int] = {}  # (state below, state, token) -> state after
+    end_tid = tables.end
+    end_state = tables.end_state
+    length = len(text)
+    states = [tables.start_state]
+    stack: list[tuple[Any, int, int, int]] = []  # (value, container start, end, tree height)
+    state = tables.start_state
+    pos = 0
+    while True:
+        # ---- the next token, lexed by the current state's lexer
+        entry: tuple[Any, int, int, int] | None = None
+        tid = end_tid
+        lexer = lexers[state_lexer[state]] or tables.lexer(state_lexer[state])
+        while pos < length:
+            match = lexer.regex.match(text, pos)
+            if match is None:
+                return None
+            tid = lexer.by_group[match.lastindex or 0]
+            end = match.end()
+            if tid in lexer.ignore:
+                pos = end
+                tid = end_tid
+                continue
+            value = match.group()
+            if tid in lexer.unless:
+                tid = lexer.unless[tid].get(value, tid)
+            if tid in wary and value in wary[tid]:
+                return None
+            entry = (_new_token(Token, (value, pos, end)), pos, end, 0)
+            pos = end
+            break
+        # ---- reduce until the token shifts (or the text is accepted)
+        while True:
+            action = actions[state].get(tid)
+            if action is None:
+                return None
+            if action >= 0:
+                if entry is None:  # $END is never shifted: Lark accepts on the goto
+                    return None
+                states.append(action)
+                stack.append(entry)
+                state = action
+                break
+            rule = rules[-1 - action]
+            if rule.kind == PASS:  # the value stays; only the state on top changes
+                key = (states[-2], state, tid)
+                after = passes.get(key)
+                if after is None:
+                    after = passes[key] = _passes(tables, key)
+                state = states[-1] = after
+                if tid == end_tid and state == end_state:
+                    return stack[-1][0], stack[-1][3]
+                continue
+            size = rule.size
+            if not size:
+                made = _reduce(rule, builds[-1 - action], [])
+            else:
+                popped = stack[-size:]
+                indices = direct[-1 - action]
+                if (
+                    indices is not None
+                    and rule.kind == TREE
+                    and popped[0][1] >= 0
+                    and popped[-1][2] >= 0
+                ):
+                    # the common case: a tree of the popped values, positioned by its ends
+                    start = popped[0][1]
+                    end = popped[-1][2]
+                    build = builds[-1 - action]
+                    if build is None:
+                        return None
+                    made = (
+                        build(start, end, [popped[i][0] for i in indices]),
+                        start,
+                        end,
+                        max([popped[i][3] for i in indices]) + 1 if indices else 1,
+                    )
+                else:
+                    made = _reduce(rule, builds[-1 - action], popped)
+                del states[-size:]
+                del stack[-size:]
+            if made is None:
+                return None
+            stack.append(made)
+            state = gotos[states[-1]][rule.origin]
+            states.append(state)
+            if tid == end_tid and state == end_state:
+                return made[0], made[3]
+
+
+def _direct(rule: _Rule) -> tuple[int, ...] | None:
+    """The indices of the popped values a rule's tree takes as they are, if it splices none
+    and adds no placeholder."""
+    if rule.nones_after or any(splice or nones for _, splice, nones in rule.include):
+        return None
+    return tuple(index for index, _, _ in rule.include)
+
+
+def _passes(tables: Tables, key: tuple[int, int, int]) -> int:
+    """The state on top after the chain of `PASS` reductions from `state` on `token`, `below`
+    staying under it: each replaces the state on top by a goto from `below`."""
+    below, state, token = key
+    while True:
+        action = tables.actions[state].get(token)
+        if action is None or action >= 0 or tables.rules[-1 - action].kind != PASS:
+            return state
+        state = tables.gotos[below][tables.rules[-1 - action].origin]
+        if token == tables.end and state == tables.end_state:
+            return state
+
+
+def _reduce(
+    rule: _Rule, build: Build | None, popped: list[tuple[Any, int, int, int]]
+) -> tuple[Any, int, int, int] | None:
+    """The stack entry a reduction makes from the entries it pops, or None if unusual."""
+    start = end = -1
+    for item in popped:
+        if item[1] >= 0:
+            start = item[1]
+            break
+    for item in reversed(popped):
+        if item[2] >= 0:
+            end = item[2]
+            break
+    children: list[Any] = []
+    height = 0
+    for index, splice, nones in rule.include:
+        if nones:
+            children.extend([None] * nones)
+        value, _, _, child_height = popped[index]
+        if splice:
+            children.extend(value)
+        else:
+            children.append(value)
+        if child_height > height:
+            height = child_height
+    if rule.nones_after:
+        children.extend([None] * rule.nones_after)
+    kind = rule.kind
+    if kind == HELPER:
+        return (children, start, end, height)
+    if kind == EXPAND1 and len(children) == 1:
+        found = [item for item in popped if item[0] is children[0]]
+        if not found:  # a placeholder, or a child spliced from a helper: unusual here
+            return None
+        only = found[0]
+        if only[3] == 0:  # a token: Lark leaves it as it is
+            return only
+        # a tree: Lark gives it the container of the raw children, keeping its own span
+        return (only[0], start, end, only[3]) if start >= 0 else only
+    if build is None or (start < 0 and rule.name != "start"):
+        return None  # a rule nothing converts, or a tree with no position: Lark's business
+    return (build(start, end, children), start, end, height + 1)
