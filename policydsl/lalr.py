@@ -245,18 +245,25 @@ def _reduce(
         if item[2] >= 0:
             end = item[2]
             break
-    children: list[Any] = []
+    children: list[Any] | None = None
     height = 0
     for index, splice, nones in rule.include:
+        value, _, _, child_height = popped[index]
+        if child_height > height:
+            height = child_height
+        if children is None:
+            if not nones and splice:  # a helper's list, taken over as Lark does (left recursion)
+                children = value
+                continue
+            children = []
         if nones:
             children.extend([None] * nones)
-        value, _, _, child_height = popped[index]
         if splice:
             children.extend(value)
         else:
             children.append(value)
-        if child_height > height:
-            height = child_height
+    if children is None:
+        children = []
     if rule.nones_after:
         children.extend([None] * rule.nones_after)
     kind = rule.kind
