@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-FORMAT = 1  # bump when the shape of `Tables.data` changes
+FORMAT = 2  # bump when the shape of `Tables.data` changes
 
 
 class Token(NamedTuple):
@@ -34,6 +34,8 @@ HELPER = 0  # a `_rule` (Lark's `x*` helpers): its children are spliced into its
 PASS = 1  # a `?rule` without alias whose only child passes up as it is (no filtering, no None)
 EXPAND1 = 2  # a `?rule` without alias: a single child passes up, else a tree
 TREE = 3  # a tree named after the rule (or its alias)
+BEGIN = 4  # a HELPER `_x: item`, beginning a list of one
+APPEND = 5  # a HELPER `_x: _x tokens... item` (left recursion), appending its last symbol
 
 
 class _Rule(NamedTuple):
@@ -86,26 +88,41 @@ class Tables:
 
 
 class _Lexer:
-    """One state's terminals as one regex: the first alternative that matches wins, as in Lark."""
+    """One state's terminals as one regex: the first alternative that matches wins, as in Lark.
+
+    When no terminal can start where an ignored one (whitespace, a comment) can, the ignored
+    terminals are skipped by an atomic prefix of the same regex, so a token costs one match.
+    """
 
     def __init__(
         self,
         terminals: Sequence[Sequence[Any]],
         ignore: Sequence[int],
         unless: Sequence[Sequence[Any]],
+        skip_ignored: bool = False,
     ):
-        self.regex = re.compile("|".join(f"(?P<t{tid}>{pattern})" for tid, pattern in terminals))
+        self.ignore = frozenset(ignore)
+        named = [(tid, pattern) for tid, pattern in terminals]
+        prefix = ""
+        if skip_ignored:
+            skipped = [pattern for tid, pattern in named if tid in self.ignore]
+            named = [(tid, pattern) for tid, pattern in named if tid not in self.ignore]
+            prefix = "(?>(?:" + "|".join(f"(?:{pattern})" for pattern in skipped) + ")*)"
+        alternatives = "|".join(f"(?P<t{tid}>{pattern})" for tid, pattern in named)
+        self.regex = re.compile(f"{prefix}(?:{alternatives})?" if skip_ignored else alternatives)
         # the group of each alternative (a pattern's own groups are numbered after it)
         self.by_group: dict[int, int] = {
             number: int(name[1:]) for name, number in self.regex.groupindex.items()
         }
-        self.ignore = frozenset(ignore)
         self.unless: dict[int, dict[str, int]] = {
             tid: {text: to for text, to in pairs} for tid, pairs in unless
         }
 
 
 _new_token = tuple.__new__  # `Token(...)` without the call through NamedTuple's `__new__`
+
+# How a lexed group is read: (terminal id, ignored, keywords it may be, words to be wary of)
+_Group = tuple[int, bool, dict[str, int] | None, frozenset[str] | None]
 
 
 def parse(
@@ -114,14 +131,19 @@ def parse(
     """The node of the whole text and the height of Lark's tree for it, or None when Lark
     should parse it: a syntax error, or a token whose text `wary[terminal id]` holds (a
     reserved word read as a name, which the parser refuses after Lark's parse)."""
-    rules = tables.rules
-    builds: list[Build | None] = [builders.get(rule.name) for rule in rules]
-    direct = [_direct(rule) for rule in rules]
+    # Everything the loop reads, looked up once: per rule (negative index: an action -1-r
+    # reads rule r) and per lexer; the loop is the whole cost of parsing.
+    reduce_info = [
+        (_kind(rule), rule.size, rule.origin, builders.get(rule.name), _direct(rule), rule)
+        for rule in reversed(tables.rules)
+    ]
+    groups: dict[int, tuple[Callable[..., Any], dict[int, _Group]]] = {}
     actions = tables.actions
     gotos = tables.gotos
     state_lexer = tables.state_lexer
-    lexers = tables._lexers
-    passes: dict[tuple[int, int, int], int] = {}  # (state below, state, token) -> state after
+    passes: dict[int, int] = {}  # (state below, state, token) as one int -> state after
+    n_states = len(actions)
+    n_terms = len(tables.terminals)
     end_tid = tables.end
     end_state = tables.end_state
     length = len(text)
@@ -133,23 +155,34 @@ def parse(
         # ---- the next token, lexed by the current state's lexer
         entry: tuple[Any, int, int, int] | None = None
         tid = end_tid
-        lexer = lexers[state_lexer[state]] or tables.lexer(state_lexer[state])
+        index = state_lexer[state]
+        found = groups.get(index)
+        if found is None:
+            found = groups[index] = _groups(tables.lexer(index), wary)
+        match_at, by_group = found
         while pos < length:
-            match = lexer.regex.match(text, pos)
+            match = match_at(text, pos)
             if match is None:
                 return None
-            tid = lexer.by_group[match.lastindex or 0]
-            end = match.end()
-            if tid in lexer.ignore:
+            group = match.lastindex
+            info = by_group.get(group) if group else None
+            if info is None:  # nothing but ignored text matched: the end, or Lark's error
+                if match.end() < length:
+                    return None
+                pos = length
+                break
+            tid, ignored, keywords, wary_of = info
+            start, end = match.span(group)
+            if ignored:
                 pos = end
                 tid = end_tid
                 continue
-            value = match.group()
-            if tid in lexer.unless:
-                tid = lexer.unless[tid].get(value, tid)
-            if tid in wary and value in wary[tid]:
+            value = match.group(group)
+            if keywords is not None and value in keywords:
+                tid = keywords[value]
+            elif wary_of is not None and value in wary_of:
                 return None
-            entry = (_new_token(Token, (value, pos, end)), pos, end, 0)
+            entry = (_new_token(Token, (value, start, end)), start, end, 0)
             pos = end
             break
         # ---- reduce until the token shifts (or the text is accepted)
@@ -164,32 +197,41 @@ def parse(
                 stack.append(entry)
                 state = action
                 break
-            rule = rules[-1 - action]
-            if rule.kind == PASS:  # the value stays; only the state on top changes
-                key = (states[-2], state, tid)
+            kind, size, origin, build, indices, rule = reduce_info[action]
+            if kind == PASS:  # the value stays; only the state on top changes
+                key = (states[-2] * n_states + state) * n_terms + tid
                 after = passes.get(key)
                 if after is None:
-                    after = passes[key] = _passes(tables, key)
+                    after = passes[key] = _passes(tables, states[-2], state, tid)
                 state = states[-1] = after
                 if tid == end_tid and state == end_state:
                     return stack[-1][0], stack[-1][3]
                 continue
-            size = rule.size
+            if kind == BEGIN:  # `_x: item`: a list begins
+                made = stack[-1]
+                stack[-1] = ([made[0]], made[1], made[2], made[3])
+                state = states[-1] = gotos[states[-2]][origin]
+                continue
+            if kind == APPEND:  # `_x: _x (filtered tokens) item`: the list grows
+                first = stack[-size]
+                last = stack[-1]
+                if first[1] >= 0 and last[2] >= 0:
+                    first[0].append(last[0])
+                    made = (first[0], first[1], last[2], max(first[3], last[3]))
+                    del states[-size:]
+                    stack[-size:] = [made]
+                    state = gotos[states[-1]][origin]
+                    states.append(state)
+                    continue
+                kind = HELPER
             if not size:
-                made = _reduce(rule, builds[-1 - action], [])
+                made = _reduce(rule, build, [])
             else:
                 popped = stack[-size:]
-                indices = direct[-1 - action]
-                if (
-                    indices is not None
-                    and rule.kind == TREE
-                    and popped[0][1] >= 0
-                    and popped[-1][2] >= 0
-                ):
+                start = popped[0][1]
+                end = popped[-1][2]
+                if indices is not None and kind == TREE and start >= 0 and end >= 0:
                     # the common case: a tree of the popped values, positioned by its ends
-                    start = popped[0][1]
-                    end = popped[-1][2]
-                    build = builds[-1 - action]
                     if build is None:
                         return None
                     made = (
@@ -199,16 +241,37 @@ def parse(
                         max([popped[i][3] for i in indices]) + 1 if indices else 1,
                     )
                 else:
-                    made = _reduce(rule, builds[-1 - action], popped)
+                    made = _reduce(rule, build, popped)
                 del states[-size:]
                 del stack[-size:]
             if made is None:
                 return None
             stack.append(made)
-            state = gotos[states[-1]][rule.origin]
+            state = gotos[states[-1]][origin]
             states.append(state)
             if tid == end_tid and state == end_state:
                 return made[0], made[3]
+
+
+def _groups(
+    lexer: _Lexer, wary: dict[int, frozenset[str]]
+) -> tuple[Callable[..., Any], dict[int, _Group]]:
+    """A lexer as the loop reads it: its `match`, and what each of its groups means."""
+    return lexer.regex.match, {
+        number: (tid, tid in lexer.ignore, lexer.unless.get(tid), wary.get(tid))
+        for number, tid in lexer.by_group.items()
+    }
+
+
+def _kind(rule: _Rule) -> int:
+    """A rule's kind, with the two shapes of Lark's `x*` helpers told apart."""
+    if rule.kind == HELPER and not rule.nones_after:
+        if rule.size == 1 and rule.include == ((0, False, 0),):
+            return BEGIN
+        last = rule.size - 1
+        if rule.size > 1 and rule.include == ((0, True, 0), (last, False, 0)):
+            return APPEND
+    return rule.kind
 
 
 def _direct(rule: _Rule) -> tuple[int, ...] | None:
@@ -219,10 +282,9 @@ def _direct(rule: _Rule) -> tuple[int, ...] | None:
     return tuple(index for index, _, _ in rule.include)
 
 
-def _passes(tables: Tables, key: tuple[int, int, int]) -> int:
+def _passes(tables: Tables, below: int, state: int, token: int) -> int:
     """The state on top after the chain of `PASS` reductions from `state` on `token`, `below`
     staying under it: each replaces the state on top by a goto from `below`."""
-    below, state, token = key
     while True:
         action = tables.actions[state].get(token)
         if action is None or action >= 0 or tables.rules[-1 - action].kind != PASS:

@@ -262,6 +262,7 @@ def _export(parser: lark.Lark) -> dict[str, Any] | None:
                     [[t_index[t.name], t.pattern.to_regexp()] for t in scanner.terminals],
                     sorted(t_index[name] for name in basic.ignore_types),
                     unless,
+                    _may_skip_ignored(scanner.terminals, basic.ignore_types),
                 ]
             )
         shifts: list[int] = []
@@ -320,3 +321,113 @@ def _rule_data(rule: Any, nt_index: dict[str, int]) -> list[Any]:
         kind = lalr.TREE
     name = rule.alias or origin
     return [nt_index[origin], len(expansion), kind, name, include, after]
+
+
+def _may_skip_ignored(terminals: list[Any], ignore: frozenset[str]) -> bool:
+    """Whether no terminal can start with a character an ignored one can start with, so that
+    ignored text may be skipped before the terminals are tried (Lark tries them all, in order,
+    at every position). Proven from the parsed regexes; anything not understood says no."""
+    import re._parser as sre
+
+    try:
+        firsts: set[int] = set()
+        for term in terminals:
+            if term.name in ignore:
+                found = _first_chars(sre.parse(term.pattern.to_regexp()))
+                if found is None:
+                    return False
+                firsts |= found
+        return not any(
+            _may_start(sre.parse(term.pattern.to_regexp()), code)[0]
+            for term in terminals
+            if term.name not in ignore
+            for code in firsts
+        )
+    except Exception:  # a pattern this reading does not follow
+        return False
+
+
+def _first_chars(items: Any) -> set[int] | None:
+    """The characters a parsed regex can start with, when they are a few known ones."""
+    import re._constants as c
+
+    found: set[int] = set()
+    for op, av in items:
+        if op is c.LITERAL:
+            return found | {av}
+        if op is c.IN and all(o in (c.LITERAL, c.RANGE) for o, _ in av):
+            for o, a in av:
+                if o is c.LITERAL:
+                    found.add(a)
+                elif a[1] - a[0] > 256:
+                    return None
+                else:
+                    found.update(range(a[0], a[1] + 1))
+            return found
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            inner = _first_chars(av[2])
+            if inner is None:
+                return None
+            found |= inner
+            if av[0] > 0:
+                return found
+            continue
+        if op is c.SUBPATTERN and not av[1] and not av[2]:
+            inner = _first_chars(av[3])
+            if inner is None:
+                return None
+            return found | inner  # a group that may match nothing is not followed here
+        return None
+    return None  # may match nothing at all
+
+
+def _may_start(items: Any, code: int) -> tuple[bool, bool]:
+    """(whether a parsed regex may start with the character `code`, whether it may match
+    nothing); unknown constructs may do both."""
+    import re._constants as c
+
+    for op, av in items:
+        if op is c.LITERAL:
+            return av == code, False
+        if op is c.NOT_LITERAL:
+            return av != code, False
+        if op is c.IN:
+            return _in_set(av, code), False
+        if op is c.AT:
+            continue  # an anchor matches no character
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            may, empty = _may_start(av[2], code)
+            if may:
+                return True, False
+            if av[0] > 0 and not empty:
+                return False, False
+            continue
+        if op is c.SUBPATTERN and not av[1] and not av[2]:
+            may, empty = _may_start(av[3], code)
+        elif op is c.BRANCH:
+            results = [_may_start(alt, code) for alt in av[1]]
+            may, empty = any(m for m, _ in results), any(e for _, e in results)
+        else:
+            return True, True
+        if may:
+            return True, False
+        if not empty:
+            return False, False
+    return False, True
+
+
+def _in_set(av: Any, code: int) -> bool:
+    import re._constants as c
+
+    negate = False
+    hit = False
+    for op, a in av:
+        if op is c.NEGATE:
+            negate = True
+        elif op is c.LITERAL:
+            hit = hit or a == code
+        elif op is c.RANGE:
+            hit = hit or a[0] <= code <= a[1]
+        else:
+            return True  # a category: maybe
+    return hit != negate
