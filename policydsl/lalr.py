@@ -207,6 +207,7 @@ def parse(
                 if tid == end_tid and state == end_state:
                     return stack[-1][0], stack[-1][3]
                 continue
+            made: tuple[Any, int, int, int] | None
             if kind == BEGIN:  # `_x: item`: a list begins
                 made = stack[-1]
                 stack[-1] = ([made[0]], made[1], made[2], made[3])

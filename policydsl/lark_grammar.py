@@ -327,8 +327,7 @@ def _may_skip_ignored(terminals: list[Any], ignore: frozenset[str]) -> bool:
     """Whether no terminal can start with a character an ignored one can start with, so that
     ignored text may be skipped before the terminals are tried (Lark tries them all, in order,
     at every position). Proven from the parsed regexes; anything not understood says no."""
-    import re._parser as sre
-
+    sre = importlib.import_module("re._parser")  # the `re` module's own reader (no stubs)
     try:
         firsts: set[int] = set()
         for term in terminals:
@@ -349,7 +348,7 @@ def _may_skip_ignored(terminals: list[Any], ignore: frozenset[str]) -> bool:
 
 def _first_chars(items: Any) -> set[int] | None:
     """The characters a parsed regex can start with, when they are a few known ones."""
-    import re._constants as c
+    c = importlib.import_module("re._constants")
 
     found: set[int] = set()
     for op, av in items:
@@ -384,7 +383,7 @@ def _first_chars(items: Any) -> set[int] | None:
 def _may_start(items: Any, code: int) -> tuple[bool, bool]:
     """(whether a parsed regex may start with the character `code`, whether it may match
     nothing); unknown constructs may do both."""
-    import re._constants as c
+    c = importlib.import_module("re._constants")
 
     for op, av in items:
         if op is c.LITERAL:
@@ -417,7 +416,7 @@ def _may_start(items: Any, code: int) -> tuple[bool, bool]:
 
 
 def _in_set(av: Any, code: int) -> bool:
-    import re._constants as c
+    c = importlib.import_module("re._constants")
 
     negate = False
     hit = False
