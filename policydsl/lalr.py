@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-FORMAT = 2  # bump when the shape of `Tables.data` changes
+FORMAT = 3  # bump when the shape of `Tables.data` changes
 
 
 class Token(NamedTuple):
@@ -52,7 +52,8 @@ class Tables:
 
     `data` keys: `terminals` (names; ids index it), `end` (id of `$END`), `start_state`,
     `end_state`, `lexers` (each a list of `[terminal id, regex]` in Lark's order, a list of
-    ignored ids and `unless`: `[[regex terminal id, [[text, terminal id], ...]], ...]`),
+    ignored ids, `unless`: `[[regex terminal id, [[text, terminal id], ...]], ...]` and
+    whether ignored text may be skipped first), `root_lexer` (the same for all terminals),
     `states` (each `[lexer index, [terminal id, action, ...], [nonterminal id, state, ...]]`;
     an action >= 0 shifts to that state, -1-r reduces rule r), `rules` (each `[origin, size,
     kind, name, [[index, splice, nones], ...], nones_after]`) and `literals` (terminal name →
@@ -78,6 +79,23 @@ class Tables:
             for o, s, k, n, inc, after in data["rules"]
         ]
         self._lexers: list[_Lexer | None] = [None] * len(data["lexers"])
+        self._root: _Lexer | None = None
+
+    def root(self) -> _Lexer:
+        """The lexer of every terminal (Lark's root lexer), compiled on first use."""
+        if self._root is None:
+            self._root = _Lexer(*self.data["root_lexer"])
+        return self._root
+
+    def words(self, index: int, wary: dict[int, frozenset[str]]) -> dict[int, _Words]:
+        """The terminals of one lexer, each with the keywords its text may be and the words
+        to be wary of; ignored ones too."""
+        terminals, ignore, unless, *_ = self.data["lexers"][index]
+        keywords = {tid: {text: to for text, to in pairs} for tid, pairs in unless}
+        return {
+            tid: (keywords.get(tid), wary.get(tid))
+            for tid in [tid for tid, _ in terminals] + list(ignore)
+        }
 
     def lexer(self, index: int) -> _Lexer:
         """The lexer of one group of states, compiled on first use (most are never needed)."""
@@ -121,8 +139,8 @@ class _Lexer:
 
 _new_token = tuple.__new__  # `Token(...)` without the call through NamedTuple's `__new__`
 
-# How a lexed group is read: (terminal id, ignored, keywords it may be, words to be wary of)
-_Group = tuple[int, bool, dict[str, int] | None, frozenset[str] | None]
+# A state's reading of one of its terminals: (keywords its text may be, words to be wary of)
+_Words = tuple[dict[str, int] | None, frozenset[str] | None]
 
 
 def parse(
@@ -137,7 +155,13 @@ def parse(
         (_kind(rule), rule.size, rule.origin, builders.get(rule.name), _direct(rule), rule)
         for rule in reversed(tables.rules)
     ]
-    groups: dict[int, tuple[Callable[..., Any], dict[int, _Group]]] = {}
+    # One regex for every state (the root lexer's): its match is the state's own wherever it
+    # is a terminal of the state's, since every state's lexer tries its terminals in the same
+    # order; where it is not, the state's own lexer decides (compiled when first needed).
+    root = tables.root()
+    root_match = root.regex.match
+    root_groups = {number: (tid, tid in root.ignore) for number, tid in root.by_group.items()}
+    words_of: dict[int, dict[int, _Words]] = {}  # lexer -> its terminals -> keywords, wary
     actions = tables.actions
     gotos = tables.gotos
     state_lexer = tables.state_lexer
@@ -156,32 +180,43 @@ def parse(
         entry: tuple[Any, int, int, int] | None = None
         tid = end_tid
         index = state_lexer[state]
-        found = groups.get(index)
-        if found is None:
-            found = groups[index] = _groups(tables.lexer(index), wary)
-        match_at, by_group = found
+        words = words_of.get(index)
+        if words is None:
+            words = words_of[index] = tables.words(index, wary)
         while pos < length:
-            match = match_at(text, pos)
+            match = root_match(text, pos)
             if match is None:
                 return None
-            group = match.lastindex
-            info = by_group.get(group) if group else None
-            if info is None:  # nothing but ignored text matched: the end, or Lark's error
+            group = match.lastindex or 0
+            info = root_groups.get(group)
+            if info is None:  # nothing but ignored text matched: the end, or an error
                 if match.end() < length:
                     return None
                 pos = length
                 break
-            tid, ignored, keywords, wary_of = info
-            start, end = match.span(group)
+            tid, ignored = info
             if ignored:
-                pos = end
+                pos = match.end(group)
                 tid = end_tid
                 continue
-            value = match.group(group)
-            if keywords is not None and value in keywords:
-                tid = keywords[value]
-            elif wary_of is not None and value in wary_of:
-                return None
+            known = words.get(tid)
+            if known is None:  # not a terminal of this state's: its own lexer decides
+                lexed = _lex(tables.lexer(index), words, text, pos)
+                if lexed is None:
+                    return None
+                tid, start, end, value = lexed
+                if tid < 0:
+                    tid = end_tid
+                    pos = length
+                    break
+            else:
+                start, end = match.span(group)
+                value = match.group(group)
+                keywords, wary_of = known
+                if keywords is not None and value in keywords:
+                    tid = keywords[value]
+                elif wary_of is not None and value in wary_of:
+                    return None
             entry = (_new_token(Token, (value, start, end)), start, end, 0)
             pos = end
             break
@@ -254,14 +289,34 @@ def parse(
                 return made[0], made[3]
 
 
-def _groups(
-    lexer: _Lexer, wary: dict[int, frozenset[str]]
-) -> tuple[Callable[..., Any], dict[int, _Group]]:
-    """A lexer as the loop reads it: its `match`, and what each of its groups means."""
-    return lexer.regex.match, {
-        number: (tid, tid in lexer.ignore, lexer.unless.get(tid), wary.get(tid))
-        for number, tid in lexer.by_group.items()
-    }
+def _lex(
+    lexer: _Lexer, words: dict[int, _Words], text: str, pos: int
+) -> tuple[int, int, int, str] | None:
+    """The next token by one state's own lexer, exactly as Lark's: (terminal id, start, end,
+    text), the end as terminal id -1, or None where Lark would refuse it."""
+    length = len(text)
+    while pos < length:
+        match = lexer.regex.match(text, pos)
+        if match is None:
+            return None
+        group = match.lastindex or 0
+        tid = lexer.by_group.get(group)
+        if tid is None:
+            if match.end() < length:
+                return None
+            break
+        start, end = match.span(group)
+        if tid in lexer.ignore:
+            pos = end
+            continue
+        value = match.group(group)
+        keywords, wary_of = words[tid]
+        if keywords is not None and value in keywords:
+            return keywords[value], start, end, value
+        if wary_of is not None and value in wary_of:
+            return None
+        return tid, start, end, value
+    return -1, length, length, ""
 
 
 def _kind(rule: _Rule) -> int:

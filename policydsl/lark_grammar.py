@@ -244,27 +244,32 @@ def _export(parser: lark.Lark) -> dict[str, Any] | None:
     t_index = {name: i for i, name in enumerate(terminals)}
     lexers: list[Any] = []
     lexer_index: dict[int, int] = {}
+
+    def lexer_data(basic: Any) -> list[Any] | None:
+        scanner = basic.scanner  # builds `basic.callback` too
+        unless = []
+        for name, callback in basic.callback.items():
+            if not isinstance(callback, UnlessCallback):
+                return None
+            pairs = [[t.pattern.value, t_index[t.name]] for t in callback.scanner.terminals]
+            unless.append([t_index[name], pairs])
+        return [
+            [[t_index[t.name], t.pattern.to_regexp()] for t in scanner.terminals],
+            sorted(t_index[name] for name in basic.ignore_types),
+            unless,
+            _may_skip_ignored(scanner.terminals, basic.ignore_types),
+        ]
+
     states: list[Any] = []
     for state in range(len(table.states)):
         actions = table.states[state]
         basic = contextual.lexers[state]
         if id(basic) not in lexer_index:
             lexer_index[id(basic)] = len(lexers)
-            scanner = basic.scanner  # builds `basic.callback` too
-            unless = []
-            for name, callback in basic.callback.items():
-                if not isinstance(callback, UnlessCallback):
-                    return None
-                pairs = [[t.pattern.value, t_index[t.name]] for t in callback.scanner.terminals]
-                unless.append([t_index[name], pairs])
-            lexers.append(
-                [
-                    [[t_index[t.name], t.pattern.to_regexp()] for t in scanner.terminals],
-                    sorted(t_index[name] for name in basic.ignore_types),
-                    unless,
-                    _may_skip_ignored(scanner.terminals, basic.ignore_types),
-                ]
-            )
+            data = lexer_data(basic)
+            if data is None:
+                return None
+            lexers.append(data)
         shifts: list[int] = []
         gotos: list[int] = []
         for name, (action, arg) in actions.items():
@@ -274,12 +279,16 @@ def _export(parser: lark.Lark) -> dict[str, Any] | None:
             else:
                 shifts += [t_index[name], arg if action is Shift else -1 - rule_index[id(arg)]]
         states.append([lexer_index[id(basic)], shifts, gotos])
+    root = lexer_data(contextual.root_lexer)
+    if root is None:
+        return None
     return {
         "terminals": terminals,
         "end": t_index["$END"],
         "start_state": table.start_states["start"],
         "end_state": table.end_states["start"],
         "lexers": lexers,
+        "root_lexer": root,
         "states": states,
         "rules": [_rule_data(rule, nt_index) for rule in rules],
         "literals": _literals(parser),
