@@ -78,6 +78,11 @@ class Tables:
             _Rule(o, s, k, n, tuple((i, bool(x), z) for i, x, z in inc), after)
             for o, s, k, n, inc, after in data["rules"]
         ]
+        # what the parse loop reads per rule, reversed: an action -1-r reads rule r
+        self.reductions = [
+            (_kind(rule), rule.size, rule.origin, _direct(rule), rule)
+            for rule in reversed(self.rules)
+        ]
         self._lexers: list[_Lexer | None] = [None] * len(data["lexers"])
         self._root: _Lexer | None = None
 
@@ -152,8 +157,8 @@ def parse(
     # Everything the loop reads, looked up once: per rule (negative index: an action -1-r
     # reads rule r) and per lexer; the loop is the whole cost of parsing.
     reduce_info = [
-        (_kind(rule), rule.size, rule.origin, builders.get(rule.name), _direct(rule), rule)
-        for rule in reversed(tables.rules)
+        (kind, size, origin, builders.get(rule.name), direct, rule)
+        for kind, size, origin, direct, rule in tables.reductions
     ]
     # One regex for every state (the root lexer's): its match is the state's own wherever it
     # is a terminal of the state's, since every state's lexer tries its terminals in the same

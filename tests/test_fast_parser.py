@@ -9,8 +9,12 @@ those texts cut short or with a token dropped or doubled (syntax errors, mostly)
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,3 +190,36 @@ def test_lexers_follow_lark_order() -> None:
     assert tables is not None
     lexer = tables.lexer(tables.state_lexer[tables.start_state])
     assert isinstance(lexer, lalr._Lexer) and lexer.regex.groups >= len(lexer.by_group)
+
+
+CHILD = """\
+import json, sys
+import policydsl
+from policydsl import lark_grammar
+policydsl.load_stdlib()
+loaded = "lark" in sys.modules
+try:
+    policydsl.loads("rule r: deny { when }")
+except policydsl.PolicyError as err:  # a syntax error: Lark, imported now, reports it
+    codes = [d.code.value for d in err.diagnostics]
+print(json.dumps({"origin": lark_grammar.fast_tables_origin(), "lark": loaded, "codes": codes}))
+"""
+
+
+@pytest.mark.slow
+def test_a_warm_cache_loads_the_stdlib_without_lark(tmp_path: Path) -> None:
+    """The fast tables are cached apart from Lark's, under a key found without importing Lark:
+    the first process builds them (with Lark), the next loads the stdlib with no Lark at all."""
+    env = {**os.environ, "POLICYDSL_CACHE_DIR": str(tmp_path / "cache")}
+
+    def child() -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        result: dict[str, object] = json.loads(done.stdout)
+        return result
+
+    assert child() == {"origin": "built", "lark": True, "codes": ["P100"]}
+    assert child() == {"origin": "cache", "lark": False, "codes": ["P100"]}
+    assert len(list((tmp_path / "cache").glob("lalr-*.json"))) == 1
