@@ -2,12 +2,13 @@
 
 Lark's own parse costs seconds on a policy of 10,000 rules (a token object, a tree, a meta and a
 chain of wrappers per step). This module reads the same tables as plain data (`Tables`, made by
-`lark_grammar` and cached without pickle), lexes as Lark's contextual lexer would (one combined
-regex per parser state, keywords resolved by exact match as Lark's `UnlessCallback` does), shapes
-children as Lark's tree builder would (filtered tokens, inlined `_` rules, `?` rules, `[x]`
-placeholders) and gives each tree the positions `propagate_positions` would. It never reports an
-error: on anything it does not expect it answers None, and the caller asks Lark, whose
-diagnostics are the reference. It imports nothing from Lark.
+`lark_grammar` and cached without pickle), lexes as Lark's contextual lexer would (each state's
+terminals tried in Lark's order, keywords resolved by exact match as Lark's `UnlessCallback`
+does; one regex serves every state, see `parse`), shapes children as Lark's tree builder would
+(filtered tokens, inlined `_` rules, `?` rules, `[x]` placeholders) and gives each tree the
+positions `propagate_positions` would. It never reports an error: on anything it does not expect
+it answers None, and the caller asks Lark, whose diagnostics are the reference. It imports
+nothing from Lark.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ EXPAND1 = 2  # a `?rule` without alias: a single child passes up, else a tree
 TREE = 3  # a tree named after the rule (or its alias)
 BEGIN = 4  # a HELPER `_x: item`, beginning a list of one
 APPEND = 5  # a HELPER `_x: _x tokens... item` (left recursion), appending its last symbol
+TREE1 = 6  # a TREE of the one symbol it pops (`?literal: STRING -> str_lit`)
 
 
 class _Rule(NamedTuple):
@@ -126,13 +128,14 @@ class _Lexer:
     ):
         self.ignore = frozenset(ignore)
         named = [(tid, pattern) for tid, pattern in terminals]
-        prefix = ""
-        if skip_ignored:
-            skipped = [pattern for tid, pattern in named if tid in self.ignore]
+        skipped = [pattern for tid, pattern in named if tid in self.ignore]
+        if skip_ignored and skipped:
             named = [(tid, pattern) for tid, pattern in named if tid not in self.ignore]
-            prefix = "(?>(?:" + "|".join(f"(?:{pattern})" for pattern in skipped) + ")*)"
         alternatives = "|".join(f"(?P<t{tid}>{pattern})" for tid, pattern in named)
-        self.regex = re.compile(f"{prefix}(?:{alternatives})?" if skip_ignored else alternatives)
+        if skip_ignored and skipped:  # ignored text, then a token if any (None at the end)
+            ignored = "|".join(f"(?:{pattern})" for pattern in skipped)
+            alternatives = f"(?>(?:{ignored})*)(?:{alternatives})?"
+        self.regex = re.compile(alternatives)
         # the group of each alternative (a pattern's own groups are numbered after it)
         self.by_group: dict[int, int] = {
             number: int(name[1:]) for name, number in self.regex.groupindex.items()
@@ -248,6 +251,16 @@ def parse(
                     return stack[-1][0], stack[-1][3]
                 continue
             made: tuple[Any, int, int, int] | None
+            if kind == TREE1:
+                made = stack[-1]
+                if build is not None and made[1] >= 0:
+                    made = (build(made[1], made[2], [made[0]]), made[1], made[2], made[3] + 1)
+                    stack[-1] = made
+                    state = states[-1] = gotos[states[-2]][origin]
+                    if tid == end_tid and state == end_state:
+                        return made[0], made[3]
+                    continue
+                kind = TREE
             if kind == BEGIN:  # `_x: item`: a list begins
                 made = stack[-1]
                 stack[-1] = ([made[0]], made[1], made[2], made[3])
@@ -332,6 +345,8 @@ def _kind(rule: _Rule) -> int:
         last = rule.size - 1
         if rule.size > 1 and rule.include == ((0, True, 0), (last, False, 0)):
             return APPEND
+    if rule.kind == TREE and rule.size == 1 and _direct(rule) == (0,):
+        return TREE1
     return rule.kind
 
 
