@@ -162,22 +162,88 @@ def _fast_tables_and_origin() -> tuple[lalr.Tables | None, Origin]:
 
 
 def load_or_build_fast(folder: Path | None) -> tuple[lalr.Tables | None, Origin]:
-    """The fast tables cached in `folder`, or taken from Lark's parser and stored there."""
+    """The fast tables cached in `folder`, or taken from Lark's parser and stored there.
+
+    Tables are kept only when `lalr` shapes trees exactly as this Lark does on a probe (the
+    stdlib and `_PROBE`): Lark's trees are the reference, and Lark's own have changed between
+    versions (Lark 1.1.6 ends a tree at its first child's container). Where they differ the
+    fast parser stays off, and that verdict is cached too.
+    """
     key = fast_cache_key(resources.grammar_text())
     name = f"lalr-{key[:32]}.json"
     if folder is not None:
         stored = parser_cache.read(folder, name, key)
+        if stored == _UNSUPPORTED:
+            return None, "cache"
         if stored is not None:
             try:
                 return lalr.Tables(stored), "cache"
             except (KeyError, TypeError, ValueError, IndexError):  # not what we store: rebuild
                 pass
-    data = export_tables(_parser_and_origin()[0])
-    if data is None:
-        return None, "built"
+    parser = _parser_and_origin()[0]
+    data = export_tables(parser)
+    tables = lalr.Tables(data) if data is not None else None
+    if tables is not None and not _agrees(tables, parser):
+        tables = None
     if folder is not None:
-        parser_cache.write(folder, name, key, data)
-    return lalr.Tables(data), "built"
+        parser_cache.write(folder, name, key, data if tables is not None else _UNSUPPORTED)
+    return tables, "built"
+
+
+_UNSUPPORTED = {"unsupported": True}  # what is cached when the fast parser must stay off
+
+# Every construct of the grammar once, for `_agrees` (the stdlib has most of them).
+_PROBE = r"""
+enum E { a, b, }
+context { x: int[0..] = 1 y: list<string>[..4]? z: set<E>[1..] w: { v: bool } u: int[..-1] }
+effects deny > warn > allow default allow refuse deny
+annotation sev: int
+obligations { log, notify }
+def d: int = -(x + 2) * 3 - -4
+def f = some t in y: t like "a*" or not (t in ["b", "c"]) and (all s in z: s != a)
+table t(k: string, n: int, l: list<int>) {
+  "a", -1, [1, 2,]  # a comment
+  b, 2, []
+  - , 3, [-4]
+}
+rule r for t: deny {
+  when has w.v and x not in [1] and y contains_any ["q"] and z contains_all [] and f(x, (x))
+  cite d reason "r\u{e9}" obligations [log] tags [t1, t2] sev 3
+}
+rule q: allow { when x >= 1 and x starts_with "" and x ends_with "e" and y contains "c" }
+output o: string { when decision == deny => "d" otherwise => "n" }
+"""
+
+
+def _agrees(tables: lalr.Tables, parser: lark.Lark) -> bool:
+    """Whether `lalr` builds Lark's own trees (names, children, tokens, positions) from the
+    probe texts: trees as tuples `(name, start, end, children)`, tokens as `lalr.Token`."""
+    import lark
+
+    names = {rule.name for rule in tables.rules if rule.kind != lalr.HELPER}
+
+    def shaped(name: str) -> lalr.Build:
+        return lambda start, end, children: (name, start, end, children)
+
+    def lark_shape(node: Any) -> Any:
+        if isinstance(node, lark.Tree):
+            meta = node.meta
+            start, end = (-1, -1) if meta.empty else (meta.start_pos, meta.end_pos)
+            return (node.data, start, end, [lark_shape(child) for child in node.children])
+        if isinstance(node, lark.Token):
+            return lalr.Token(str(node), node.start_pos or 0, node.end_pos or 0)
+        return node
+
+    builders = {name: shaped(name) for name in names}
+    texts = [_PROBE] + [
+        path.read_text(encoding="utf-8")
+        for path in sorted(resources.stdlib_path().glob("*.policy"))
+    ]
+    for text in texts:
+        ours = lalr.parse(text, tables, builders, {})
+        if ours is None or ours[0] != lark_shape(parser.parse(text)):
+            return False
+    return True
 
 
 def fast_cache_key(grammar: str) -> str:

@@ -95,6 +95,28 @@ def test_the_fast_parser_is_on_and_has_tables() -> None:
     assert lark_grammar.fast_tables() is not None
 
 
+def test_the_probe_is_valid_and_parsed_alike() -> None:
+    """The probe the tables are checked against when made is a policy both parsers read."""
+    assert parser.parse_with_lark(Source("probe", lark_grammar._PROBE))[1] == []
+    assert agree(lark_grammar._PROBE) is not None
+
+
+def test_tables_that_disagree_with_lark_are_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When `lalr` would not build Lark's trees, the fast parser stays off, and that is cached."""
+    tables = lark_grammar.fast_tables()
+    assert tables is not None
+    assert lark_grammar._agrees(tables, lark_grammar.lark_parser())
+    broken = lalr.Tables({**tables.data, "start_state": tables.end_state})
+    assert not lark_grammar._agrees(broken, lark_grammar.lark_parser())
+    monkeypatch.setattr(lark_grammar, "_agrees", lambda tables, parser: False)
+    assert lark_grammar.load_or_build_fast(tmp_path) == (None, "built")
+    assert lark_grammar.load_or_build_fast(tmp_path) == (None, "cache")
+    monkeypatch.undo()
+    assert lark_grammar.load_or_build_fast(tmp_path) == (None, "cache")  # the verdict is kept
+
+
 @pytest.mark.parametrize("path", repo_policies(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_repository_policies(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
