@@ -149,6 +149,20 @@ _new_token = tuple.__new__  # `Token(...)` without the call through NamedTuple's
 
 # A state's reading of one of its terminals: (keywords its text may be, words to be wary of)
 _Words = tuple[dict[str, int] | None, frozenset[str] | None]
+# A state's reading of a group of the root lexer: (terminal id, -1 if ignored; then as _Words)
+_Read = tuple[int, dict[str, int] | None, frozenset[str] | None]
+
+
+def _reads(tables: Tables, index: int, wary: dict[int, frozenset[str]]) -> dict[int, _Read]:
+    """How the states of one lexer read each group of the root lexer that is a terminal of
+    theirs (the others are for their own lexer)."""
+    root = tables.root()
+    words = tables.words(index, wary)
+    return {
+        group: (-1 if tid in root.ignore else tid, *words[tid])
+        for group, tid in root.by_group.items()
+        if tid in words
+    }
 
 
 def parse(
@@ -168,7 +182,7 @@ def parse(
     # order; where it is not, the state's own lexer decides (compiled when first needed).
     root = tables.root()
     root_match = root.regex.match
-    root_groups = {number: (tid, tid in root.ignore) for number, tid in root.by_group.items()}
+    reads_of: dict[int, dict[int, _Read]] = {}  # lexer -> root's group -> how the state reads it
     words_of: dict[int, dict[int, _Words]] = {}  # lexer -> its terminals -> keywords, wary
     actions = tables.actions
     gotos = tables.gotos
@@ -188,27 +202,25 @@ def parse(
         entry: tuple[Any, int, int, int] | None = None
         tid = end_tid
         index = state_lexer[state]
-        words = words_of.get(index)
-        if words is None:
-            words = words_of[index] = tables.words(index, wary)
+        reads = reads_of.get(index)
+        if reads is None:
+            reads = reads_of[index] = _reads(tables, index, wary)
         while pos < length:
             match = root_match(text, pos)
             if match is None:
                 return None
             group = match.lastindex or 0
-            info = root_groups.get(group)
-            if info is None:  # nothing but ignored text matched: the end, or an error
-                if match.end() < length:
-                    return None
-                pos = length
-                break
-            tid, ignored = info
-            if ignored:
-                pos = match.end(group)
-                tid = end_tid
-                continue
-            known = words.get(tid)
-            if known is None:  # not a terminal of this state's: its own lexer decides
+            read = reads.get(group)
+            if read is None:
+                if group not in root.by_group:  # nothing but ignored text: the end, or an error
+                    if match.end() < length:
+                        return None
+                    pos = length
+                    break
+                # not a terminal of this state's: its own lexer decides
+                words = words_of.get(index)
+                if words is None:
+                    words = words_of[index] = tables.words(index, wary)
                 lexed = _lex(tables.lexer(index), words, text, pos)
                 if lexed is None:
                     return None
@@ -218,9 +230,13 @@ def parse(
                     pos = length
                     break
             else:
+                tid, keywords, wary_of = read
+                if tid < 0:  # ignored
+                    pos = match.end(group)
+                    tid = end_tid
+                    continue
                 start, end = match.span(group)
                 value = match.group(group)
-                keywords, wary_of = known
                 if keywords is not None and value in keywords:
                     tid = keywords[value]
                 elif wary_of is not None and value in wary_of:

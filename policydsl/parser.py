@@ -123,7 +123,9 @@ def parse_fast(source: Source) -> nodes.PolicyFile | None:
     name = tables.terminals.index("NAME") if "NAME" in tables.terminals else -1
     try:
         parsed = lalr.parse(source.text, tables, builders(source), {name: reserved_words()})
-    except (BadEscape, LiteralTooLarge, RecursionError):  # Lark's order of errors decides
+    except (BadEscape, LiteralTooLarge):  # Lark's order of errors decides which is reported
+        return None
+    except Exception:  # a fault of the fast parser must never cost a diagnostic: Lark decides
         return None
     if parsed is None:
         return None
