@@ -166,11 +166,16 @@ def _reads(tables: Tables, index: int, wary: dict[int, frozenset[str]]) -> dict[
 
 
 def parse(
-    text: str, tables: Tables, builders: dict[str, Build], wary: dict[int, frozenset[str]]
+    text: str,
+    tables: Tables,
+    builders: dict[str, Build],
+    wary: dict[int, frozenset[str]],
+    wary_after: frozenset[int] = frozenset(),
 ) -> tuple[Any, int] | None:
     """The node of the whole text and the height of Lark's tree for it, or None when Lark
     should parse it: a syntax error, or a token whose text `wary[terminal id]` holds (a
-    reserved word read as a name, which the parser refuses after Lark's parse)."""
+    reserved word read as a name, which the parser refuses after Lark's parse) unless it
+    follows a token of `wary_after` (a field after a dot)."""
     # Everything the loop reads, looked up once: per rule (negative index: an action -1-r
     # reads rule r) and per lexer; the loop is the whole cost of parsing.
     reduce_info = [
@@ -197,6 +202,7 @@ def parse(
     stack: list[tuple[Any, int, int, int]] = []  # (value, container start, end, tree height)
     state = tables.start_state
     pos = 0
+    previous = end_tid  # the terminal of the token before
     while True:
         # ---- the next token, lexed by the current state's lexer
         entry: tuple[Any, int, int, int] | None = None
@@ -224,11 +230,13 @@ def parse(
                 lexed = _lex(tables.lexer(index), words, text, pos)
                 if lexed is None:
                     return None
-                tid, start, end, value = lexed
+                tid, start, end, value, wary_of = lexed
                 if tid < 0:
                     tid = end_tid
                     pos = length
                     break
+                if wary_of is not None and value in wary_of and previous not in wary_after:
+                    return None
             else:
                 tid, keywords, wary_of = read
                 if tid < 0:  # ignored
@@ -239,8 +247,9 @@ def parse(
                 value = match.group(group)
                 if keywords is not None and value in keywords:
                     tid = keywords[value]
-                elif wary_of is not None and value in wary_of:
+                elif wary_of is not None and value in wary_of and previous not in wary_after:
                     return None
+            previous = tid
             entry = (_new_token(Token, (value, start, end)), start, end, 0)
             pos = end
             break
@@ -325,9 +334,10 @@ def parse(
 
 def _lex(
     lexer: _Lexer, words: dict[int, _Words], text: str, pos: int
-) -> tuple[int, int, int, str] | None:
+) -> tuple[int, int, int, str, frozenset[str] | None] | None:
     """The next token by one state's own lexer, exactly as Lark's: (terminal id, start, end,
-    text), the end as terminal id -1, or None where Lark would refuse it."""
+    text, the words to be wary of in it), the end as terminal id -1, or None where Lark would
+    refuse it."""
     length = len(text)
     while pos < length:
         match = lexer.regex.match(text, pos)
@@ -346,11 +356,9 @@ def _lex(
         value = match.group(group)
         keywords, wary_of = words[tid]
         if keywords is not None and value in keywords:
-            return keywords[value], start, end, value
-        if wary_of is not None and value in wary_of:
-            return None
-        return tid, start, end, value
-    return -1, length, length, ""
+            return keywords[value], start, end, value, None
+        return tid, start, end, value, wary_of
+    return -1, length, length, "", None
 
 
 def _kind(rule: _Rule) -> int:

@@ -120,9 +120,13 @@ def parse_fast(source: Source) -> nodes.PolicyFile | None:
     tables = fast_tables()
     if tables is None:
         return None
-    name = tables.terminals.index("NAME") if "NAME" in tables.terminals else -1
+    terminals = tables.terminals
+    name = terminals.index("NAME") if "NAME" in terminals else -1
+    # `_check_tree` refuses a keyword read as a name, but for a field after a dot: in the
+    # grammar a dot only ever comes before a field (`path: NAME ("." NAME)*`)
+    dots = frozenset(terminals.index(t) for t, text in tables.literals.items() if text == ".")
     try:
-        parsed = lalr.parse(source.text, tables, builders(source), {name: reserved_words()})
+        parsed = lalr.parse(source.text, tables, builders(source), {name: reserved_words()}, dots)
     except (BadEscape, LiteralTooLarge):  # Lark's order of errors decides which is reported
         return None
     except Exception:  # a fault of the fast parser must never cost a diagnostic: Lark decides

@@ -188,6 +188,11 @@ def test_mutated_policies() -> None:
         "   \n\t ",
         "def rule = 1",  # a keyword read as a name: refused after the parse
         "def x = a.rule.tags",  # keywords as fields: allowed
+        "def x = a . when .in # a comment\n . not",
+        "def x = rule.x",  # not as the first name of a path
+        "def x = f(rule)",
+        "rule r: deny { rule x }",
+        'output o: bool { when some r in fired: r.tags contains "t" and r.cite == "c" => true }',
         "def x = " + "not " * 250 + "true",  # a tree too deep
         'def x = "\\q"',  # a bad escape
         "def x = " + "9" * 200,  # an integer too long
