@@ -127,10 +127,8 @@ def parse_fast(source: Source) -> nodes.PolicyFile | None:
     dots = frozenset(terminals.index(t) for t, text in tables.literals.items() if text == ".")
     try:
         parsed = lalr.parse(source.text, tables, builders(source), {name: reserved_words()}, dots)
-    except (BadEscape, LiteralTooLarge):  # Lark's order of errors decides which is reported
-        return None
-    except Exception:  # a fault of the fast parser must never cost a diagnostic: Lark decides
-        return None
+    except Exception:  # a bad literal (Lark's order of errors picks the one to report), or a
+        return None  # fault of the fast parser, which must never cost a diagnostic: Lark decides
     if parsed is None:
         return None
     tree, height = parsed
