@@ -14,8 +14,9 @@ the Lark version and this module's format. A missing, stale, corrupt or unsafe c
 folder that cannot be written, means the tables are built here as before: slower, never wrong.
 
 The fast parser (`lalr`) reads the same tables as plain data (`fast_tables()`), cached in a file
-of its own whose key needs no Lark import (Lark's version is read from its source), so a process
-that parses only valid policies never imports Lark: it costs more than loading the stdlib.
+of its own whose key needs no Lark import (Lark is known by the hash of its `__init__.py`), so a
+process that parses only valid policies never imports Lark: that costs more than loading the
+stdlib. Lark is imported here only inside the functions that build or use its parser.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import re
 import threading
 from functools import cache
 from pathlib import Path
@@ -257,19 +257,16 @@ def fast_cache_key(grammar: str) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-_VERSION = re.compile(r"""^__version__\s*(?::\s*str\s*)?=\s*["']([^"']+)["']""", re.MULTILINE)
-
-
 def _lark_version() -> str:
-    """Lark's `__version__`, read from its source: importing Lark costs ~50 ms."""
+    """What identifies the installed Lark, found without importing it (~50 ms): the hash of its
+    `__init__.py`, which holds `__version__`."""
     try:
         spec = importlib.util.find_spec("lark")
         if spec is None or spec.origin is None:
             return "none"
-        found = _VERSION.search(Path(spec.origin).read_text(encoding="utf-8"))
+        return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:16]
     except (ImportError, OSError, ValueError):
         return "unknown"
-    return found[1] if found else "unknown"
 
 
 def export_tables(parser: lark.Lark) -> dict[str, Any] | None:
