@@ -87,6 +87,9 @@ class Tables:
         ]
         self._lexers: list[_Lexer | None] = [None] * len(data["lexers"])
         self._root: _Lexer | None = None
+        self.passes: dict[int, int] = {}  # (state below, state, token) as one int -> state after
+        self._reads: dict[tuple[int, frozenset[tuple[int, frozenset[str]]]], dict[int, _Read]] = {}
+        self._words: dict[tuple[int, frozenset[tuple[int, frozenset[str]]]], dict[int, _Words]] = {}
 
     def root(self) -> _Lexer:
         """The lexer of every terminal (Lark's root lexer), compiled on first use."""
@@ -96,13 +99,28 @@ class Tables:
 
     def words(self, index: int, wary: dict[int, frozenset[str]]) -> dict[int, _Words]:
         """The terminals of one lexer, each with the keywords its text may be and the words
-        to be wary of; ignored ones too."""
+        to be wary of; ignored ones too. Kept, as `reads`."""
+        key = (index, frozenset(wary.items()))
+        found = self._words.get(key)
+        if found is None:
+            found = self._words[key] = self._make_words(index, wary)
+        return found
+
+    def _make_words(self, index: int, wary: dict[int, frozenset[str]]) -> dict[int, _Words]:
         terminals, ignore, unless, *_ = self.data["lexers"][index]
         keywords = {tid: {text: to for text, to in pairs} for tid, pairs in unless}
         return {
             tid: (keywords.get(tid), wary.get(tid))
             for tid in [tid for tid, _ in terminals] + list(ignore)
         }
+
+    def reads(self, index: int, wary: dict[int, frozenset[str]]) -> dict[int, _Read]:
+        """`_reads`, kept: parsing a small policy would otherwise cost mostly this."""
+        key = (index, frozenset(wary.items()))
+        found = self._reads.get(key)
+        if found is None:
+            found = self._reads[key] = _reads(self, index, wary)
+        return found
 
     def lexer(self, index: int) -> _Lexer:
         """The lexer of one group of states, compiled on first use (most are never needed)."""
@@ -192,7 +210,7 @@ def parse(
     actions = tables.actions
     gotos = tables.gotos
     state_lexer = tables.state_lexer
-    passes: dict[int, int] = {}  # (state below, state, token) as one int -> state after
+    passes = tables.passes
     n_states = len(actions)
     n_terms = len(tables.terminals)
     end_tid = tables.end
@@ -210,7 +228,7 @@ def parse(
         index = state_lexer[state]
         reads = reads_of.get(index)
         if reads is None:
-            reads = reads_of[index] = _reads(tables, index, wary)
+            reads = reads_of[index] = tables.reads(index, wary)
         while pos < length:
             match = root_match(text, pos)
             if match is None:
