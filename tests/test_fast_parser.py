@@ -194,6 +194,8 @@ def test_mutated_policies() -> None:
         "rule r: deny { rule x }",
         'output o: bool { when some r in fired: r.tags contains "t" and r.cite == "c" => true }',
         "def x = " + "not " * 250 + "true",  # a tree too deep
+        "def x = " + "not " * 197 + "true",  # 200 levels: the deepest allowed
+        "def x = " + "not " * 198 + "true",  # 201
         'def x = "\\q"',  # a bad escape
         "def x = " + "9" * 200,  # an integer too long
         "def x = [1, 2,]",
