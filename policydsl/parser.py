@@ -1,5 +1,8 @@
-"""Parsing: policy bytes → checked-for-sanity text → Lark tree → syntax nodes, with diagnostics.
+"""Parsing: policy bytes → checked-for-sanity text → syntax nodes, with diagnostics.
 
+Two parsers, one grammar: `lalr` drives Lark's tables itself and builds nodes as it goes (fast,
+no Lark import); Lark parses whatever `lalr` declines (every syntax error, every text `lalr`
+finds unusual) and is the reference for both the nodes and the diagnostics.
 No Lark exception and no Lark tree leaves this module and `transform`.
 """
 
@@ -8,18 +11,24 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
-from policydsl import nodes
+from policydsl import lalr, nodes
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
 from policydsl.hidden_chars import hidden_characters
-from policydsl.lark_grammar import lark_parser, reserved_words
+from policydsl.lark_grammar import fast_tables, lark_parser, reserved_words
 from policydsl.source import Source, Span
 from policydsl.syntax_hints import describe_expected, hint_for_token
-from policydsl.transform import MAX_INT_DIGITS, BadEscape, LiteralTooLarge, to_nodes
+from policydsl.transform import MAX_INT_DIGITS, BadEscape, LiteralTooLarge, builders, to_nodes
+
+if TYPE_CHECKING:
+    import lark
+    from lark.exceptions import UnexpectedInput
+
+# The switch for the fast parser: False sends every text through Lark (the reference). Tests
+# parse with both and compare the nodes and their spans.
+FAST_PARSER = True
 
 MAX_SOURCE_CHARS = 1_000_000  # a policy file larger than this is a mistake, not a policy
 MAX_NESTING = 64  # brackets open at once
@@ -97,6 +106,41 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
     nesting = _check_nesting(source)
     if nesting is not None:
         return None, [nesting]
+    if FAST_PARSER:
+        fast = parse_fast(source)
+        if fast is not None:
+            return fast, []
+    return parse_with_lark(source)
+
+
+def parse_fast(source: Source) -> nodes.PolicyFile | None:
+    """The nodes of a source the fast parser reads (the limits above already checked), or None
+    for Lark to parse: a syntax error, a keyword read as a name, a tree too deep, a bad literal,
+    anything unusual. Where it answers, it answers what Lark would (`tests/test_fast_parser.py`)."""
+    tables = fast_tables()
+    if tables is None:
+        return None
+    terminals = tables.terminals
+    name = terminals.index("NAME") if "NAME" in terminals else -1
+    # `_check_tree` refuses a keyword read as a name, but for a field after a dot: in the
+    # grammar a dot only ever comes before a field (`path: NAME ("." NAME)*`)
+    dots = frozenset(terminals.index(t) for t, text in tables.literals.items() if text == ".")
+    try:
+        parsed = lalr.parse(source.text, tables, builders(source), {name: reserved_words()}, dots)
+    except Exception:  # a bad literal (Lark's order of errors picks the one to report), or a
+        return None  # fault of the fast parser, which must never cost a diagnostic: Lark decides
+    if parsed is None:
+        return None
+    tree, height = parsed
+    if height > MAX_TREE_DEPTH or not isinstance(tree, nodes.PolicyFile):
+        return None
+    return tree
+
+
+def parse_with_lark(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
+    """`parse` by Lark alone (the limits above already checked): the reference."""
+    from lark.exceptions import UnexpectedInput
+
     try:
         tree = lark_parser().parse(source.text)
     except UnexpectedInput as err:
@@ -150,6 +194,8 @@ def _check_tree(source: Source, tree: lark.Tree[lark.Token]) -> list[Diagnostic]
     name. The contextual lexer reads `rule` as a NAME wherever the keyword cannot occur
     (`def rule = 1`, `when in > 1`), so the reservation is enforced here. A field after a dot may
     be a keyword: a fired rule's `r.tags` and `r.cite` are built in."""
+    import lark
+
     keywords = reserved_words()
     reserved: list[lark.Token] = []
     stack: list[tuple[lark.Tree[lark.Token], int]] = [(tree, 1)]
@@ -190,6 +236,8 @@ def _check_tree(source: Source, tree: lark.Tree[lark.Token]) -> list[Diagnostic]
 
 
 def _syntax_error(source: Source, err: UnexpectedInput) -> Diagnostic:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     if isinstance(err, UnexpectedCharacters):
         # lark declares `pos_in_stream = None` on the base class; the lexer always sets it
         offset = err.pos_in_stream or 0

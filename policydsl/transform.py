@@ -1,9 +1,10 @@
-"""Lark tree → syntax nodes with spans. The only module besides `parser` that knows Lark's tree.
+"""Parse tree → syntax nodes with spans: one method per grammar rule, `(start, end, children)`.
 
-The tree is rebuilt bottom-up by one loop over it in post-order (no recursion, so depth is no
-limit), calling the method named after each node's rule with its meta and its converted
-children: what Lark's `Transformer_NonRecursive` with `v_args(meta=True)` does, without the
-wrapper Lark builds around every call, which was most of the time spent here.
+The fast parser (`lalr`) calls the methods as it reduces, with no tree at all. A Lark tree (the
+reference parse, and the fallback) is rebuilt bottom-up by one loop over it in post-order (no
+recursion, so depth is no limit), calling the same methods: what Lark's
+`Transformer_NonRecursive` with `v_args(meta=True)` does, without the wrapper Lark builds around
+every call. Either way the methods see `lalr.Token`s, never Lark's.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ import re
 import string
 import sys
 from collections.abc import Callable
-from typing import Any
-
-import lark
-from lark import Token
+from typing import TYPE_CHECKING, Any
 
 from policydsl import nodes, operators
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
+from policydsl.lalr import Build, Token
 from policydsl.source import Source, Span, char_name
+
+if TYPE_CHECKING:
+    import lark
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
 _UNICODE_ESCAPE = re.compile(r'\{([^{}"\\]*)\}')  # after `\u`: `{HEX}`, checked below
@@ -122,8 +124,11 @@ class LiteralTooLarge(Exception):
         self.span = span
 
 
-def to_nodes(tree: lark.Tree[Token], source: Source) -> nodes.PolicyFile:
-    """The syntax nodes of a parse tree; `BadEscape` or `LiteralTooLarge` for a bad literal."""
+def to_nodes(tree: lark.Tree[lark.Token], source: Source) -> nodes.PolicyFile:
+    """The syntax nodes of a Lark parse tree; `BadEscape` or `LiteralTooLarge` for a bad
+    literal."""
+    import lark
+
     order: list[Any] = []  # every tree and token, parents before children, last child first
     todo: list[Any] = [tree]
     while todo:
@@ -131,7 +136,7 @@ def to_nodes(tree: lark.Tree[Token], source: Source) -> nodes.PolicyFile:
         order.append(node)
         if isinstance(node, lark.Tree):
             todo.extend(node.children)
-    converter = _ToNodes(source)
+    methods = builders(source)
     done: list[Any] = []  # the converted children of the trees not yet reached
     for node in reversed(order):
         if isinstance(node, lark.Tree):
@@ -139,255 +144,271 @@ def to_nodes(tree: lark.Tree[Token], source: Source) -> nodes.PolicyFile:
             children = done[-size:] if size else []
             if size:
                 del done[-size:]
-            method = _METHODS.get(node.data)
+            meta = node.meta
+            start, end = (-1, -1) if meta.empty else (meta.start_pos, meta.end_pos)
+            method = methods.get(node.data)
             if method is None:  # a rule nothing converts stays a tree, as Lark leaves it
-                done.append(lark.Tree(node.data, children, node.meta))
+                done.append(lark.Tree(node.data, children, meta))
             else:
-                done.append(method(converter, node.meta, children))
-        else:  # a token, or None for an optional part that is absent
+                done.append(method(start, end, children))
+        elif isinstance(node, lark.Token):
+            done.append(Token(str(node), node.start_pos or 0, node.end_pos or 0))
+        else:  # None for an optional part that is absent
             done.append(node)
     (result,) = done
     assert isinstance(result, nodes.PolicyFile)
     return result
 
 
+def builders(source: Source) -> dict[str, Build]:
+    """The methods of `_ToNodes` for one source, by rule name: what `lalr.parse` calls."""
+    converter = _ToNodes(source)
+    return {name: getattr(converter, name) for name in _METHODS}
+
+
 class _ToNodes:
-    """One method per rule, named after it: `(meta, children) -> node`."""
+    """One method per rule, named after it: `(start, end, children) -> node` (start -1: no span)."""
 
     def __init__(self, source: Source):
         self.source = source
 
     # ---- helpers ----------------------------------------------------------------------------
 
-    def _span(self, meta: Any) -> Span | None:
-        if getattr(meta, "empty", True):
-            return None
-        return Span(self.source, meta.start_pos, meta.end_pos)
+    def _span(self, start: int, end: int) -> Span | None:
+        return None if start < 0 else Span(self.source, start, end)
 
     def _tok_span(self, tok: Token) -> Span:
-        return Span(self.source, tok.start_pos or 0, tok.end_pos or 0)
+        return Span(self.source, tok.start, tok.end)
 
     def _ident(self, tok: Token) -> nodes.Ident:
-        return nodes.Ident(str(tok), span=self._tok_span(tok))
+        return nodes.Ident(tok.value, span=self._tok_span(tok))
 
     # ---- declarations -----------------------------------------------------------------------
 
-    def start(self, meta: Any, items: list[Any]) -> nodes.PolicyFile:
+    def start(self, start: int, end: int, items: list[Any]) -> nodes.PolicyFile:
         return nodes.PolicyFile(tuple(items), span=Span(self.source, 0, len(self.source.text)))
 
-    def name_list(self, meta: Any, toks: list[Token]) -> tuple[nodes.Ident, ...]:
+    def name_list(self, start: int, end: int, toks: list[Token]) -> tuple[nodes.Ident, ...]:
         return tuple(self._ident(t) for t in toks)
 
-    def enum_decl(self, meta: Any, c: list[Any]) -> nodes.EnumDecl:
-        return nodes.EnumDecl(self._ident(c[0]), c[1], span=self._span(meta))
+    def enum_decl(self, start: int, end: int, c: list[Any]) -> nodes.EnumDecl:
+        return nodes.EnumDecl(self._ident(c[0]), c[1], span=self._span(start, end))
 
-    def context_decl(self, meta: Any, c: list[Any]) -> nodes.ContextDecl:
-        return nodes.ContextDecl(c[0], span=self._span(meta))
+    def context_decl(self, start: int, end: int, c: list[Any]) -> nodes.ContextDecl:
+        return nodes.ContextDecl(c[0], span=self._span(start, end))
 
-    def record_body(self, meta: Any, fields: list[nodes.Field]) -> tuple[nodes.Field, ...]:
+    def record_body(
+        self, start: int, end: int, fields: list[nodes.Field]
+    ) -> tuple[nodes.Field, ...]:
         return tuple(fields)
 
-    def field(self, meta: Any, c: list[Any]) -> nodes.Field:
+    def field(self, start: int, end: int, c: list[Any]) -> nodes.Field:
         default = c[2] if len(c) > 2 else None
-        return nodes.Field(self._ident(c[0]), c[1], default, span=self._span(meta))
+        return nodes.Field(self._ident(c[0]), c[1], default, span=self._span(start, end))
 
-    def default(self, meta: Any, c: list[Any]) -> Any:
+    def default(self, start: int, end: int, c: list[Any]) -> Any:
         return c[0]
 
-    def optional_type(self, meta: Any, c: list[Any]) -> nodes.OptionalType:
-        return nodes.OptionalType(c[0], span=self._span(meta))
+    def optional_type(self, start: int, end: int, c: list[Any]) -> nodes.OptionalType:
+        return nodes.OptionalType(c[0], span=self._span(start, end))
 
-    def named_type(self, meta: Any, c: list[Any]) -> nodes.NamedType:
+    def named_type(self, start: int, end: int, c: list[Any]) -> nodes.NamedType:
         if len(c) > 1 and c[1] is not None:
             lo, hi = c[1]
-            return nodes.NamedType(str(c[0]), lo, hi, has_range=True, span=self._span(meta))
-        return nodes.NamedType(str(c[0]), span=self._span(meta))
+            return nodes.NamedType(c[0].value, lo, hi, has_range=True, span=self._span(start, end))
+        return nodes.NamedType(c[0].value, span=self._span(start, end))
 
-    def int_range(self, meta: Any, c: list[Any]) -> tuple[int | None, int | None]:
+    def int_range(self, start: int, end: int, c: list[Any]) -> tuple[int | None, int | None]:
         # `[0..]` has one bound child; the `..` position tells which side it is on.
         bounds = [b for b in c if b is not None]
         if len(bounds) == 2:
             return bounds[0][1], bounds[1][1]
         if not bounds:
             return None, None
-        (pos, value), dots = bounds[0], self.source.text.index("..", meta.start_pos)
+        (pos, value), dots = bounds[0], self.source.text.index("..", start)
         return (value, None) if pos < dots else (None, value)
 
-    def bound(self, meta: Any, c: list[Token]) -> tuple[int, int]:
-        return (c[0].start_pos or 0, self._int(c[0]))
+    def bound(self, start: int, end: int, c: list[Token]) -> tuple[int, int]:
+        return (c[0].start, self._int(c[0]))
 
-    def list_type(self, meta: Any, c: list[Any]) -> nodes.CollectionType:
+    def list_type(self, start: int, end: int, c: list[Any]) -> nodes.CollectionType:
         size = c[1] if len(c) > 1 else None
-        return nodes.CollectionType("list", c[0], size, span=self._span(meta))
+        return nodes.CollectionType("list", c[0], size, span=self._span(start, end))
 
-    def set_type(self, meta: Any, c: list[Any]) -> nodes.CollectionType:
+    def set_type(self, start: int, end: int, c: list[Any]) -> nodes.CollectionType:
         size = c[1] if len(c) > 1 else None
-        return nodes.CollectionType("set", c[0], size, span=self._span(meta))
+        return nodes.CollectionType("set", c[0], size, span=self._span(start, end))
 
-    def record_type(self, meta: Any, c: list[Any]) -> nodes.RecordType:
-        return nodes.RecordType(c[0], span=self._span(meta))
+    def record_type(self, start: int, end: int, c: list[Any]) -> nodes.RecordType:
+        return nodes.RecordType(c[0], span=self._span(start, end))
 
-    def effects_decl(self, meta: Any, c: list[Token | nodes.Ident]) -> nodes.EffectsDecl:
+    def effects_decl(self, start: int, end: int, c: list[Token | nodes.Ident]) -> nodes.EffectsDecl:
         last = c[-1]
         refuse = last if isinstance(last, nodes.Ident) else None
         idents = [self._ident(t) for t in c if isinstance(t, Token)]
         return nodes.EffectsDecl(
-            tuple(idents[:-1]), idents[-1], refuse=refuse, span=self._span(meta)
+            tuple(idents[:-1]), idents[-1], refuse=refuse, span=self._span(start, end)
         )
 
-    def refuse_effect(self, meta: Any, c: list[Token]) -> nodes.Ident:
+    def refuse_effect(self, start: int, end: int, c: list[Token]) -> nodes.Ident:
         return self._ident(c[0])
 
-    def annotation_decl(self, meta: Any, c: list[Any]) -> nodes.AnnotationDecl:
-        return nodes.AnnotationDecl(self._ident(c[0]), c[1], span=self._span(meta))
+    def annotation_decl(self, start: int, end: int, c: list[Any]) -> nodes.AnnotationDecl:
+        return nodes.AnnotationDecl(self._ident(c[0]), c[1], span=self._span(start, end))
 
-    def obligations_decl(self, meta: Any, c: list[Any]) -> nodes.ObligationsDecl:
-        return nodes.ObligationsDecl(c[0], span=self._span(meta))
+    def obligations_decl(self, start: int, end: int, c: list[Any]) -> nodes.ObligationsDecl:
+        return nodes.ObligationsDecl(c[0], span=self._span(start, end))
 
-    def def_decl(self, meta: Any, c: list[Any]) -> nodes.DefDecl:
+    def def_decl(self, start: int, end: int, c: list[Any]) -> nodes.DefDecl:
         if len(c) == 3:
-            return nodes.DefDecl(self._ident(c[0]), c[1], c[2], span=self._span(meta))
-        return nodes.DefDecl(self._ident(c[0]), None, c[1], span=self._span(meta))
+            return nodes.DefDecl(self._ident(c[0]), c[1], c[2], span=self._span(start, end))
+        return nodes.DefDecl(self._ident(c[0]), None, c[1], span=self._span(start, end))
 
-    def table_decl(self, meta: Any, c: list[Any]) -> nodes.TableDecl:
+    def table_decl(self, start: int, end: int, c: list[Any]) -> nodes.TableDecl:
         columns = tuple(x for x in c[1:] if isinstance(x, nodes.Column))
         rows = tuple(x for x in c[1:] if isinstance(x, nodes.Row))
-        return nodes.TableDecl(self._ident(c[0]), columns, rows, span=self._span(meta))
+        return nodes.TableDecl(self._ident(c[0]), columns, rows, span=self._span(start, end))
 
-    def column(self, meta: Any, c: list[Any]) -> nodes.Column:
-        return nodes.Column(self._ident(c[0]), c[1], span=self._span(meta))
+    def column(self, start: int, end: int, c: list[Any]) -> nodes.Column:
+        return nodes.Column(self._ident(c[0]), c[1], span=self._span(start, end))
 
-    def row(self, meta: Any, cells: list[Any]) -> nodes.Row:
-        return nodes.Row(tuple(cells), span=self._span(meta))
+    def row(self, start: int, end: int, cells: list[Any]) -> nodes.Row:
+        return nodes.Row(tuple(cells), span=self._span(start, end))
 
-    def name_cell(self, meta: Any, c: list[Token]) -> nodes.Path:
-        return nodes.Path((str(c[0]),), span=self._tok_span(c[0]))
+    def name_cell(self, start: int, end: int, c: list[Token]) -> nodes.Path:
+        return nodes.Path((c[0].value,), span=self._tok_span(c[0]))
 
-    def list_cell(self, meta: Any, c: list[Any]) -> nodes.ListLit[nodes.Expr]:
-        return nodes.ListLit(tuple(x for x in c if x is not None), span=self._span(meta))
+    def list_cell(self, start: int, end: int, c: list[Any]) -> nodes.ListLit[nodes.Expr]:
+        return nodes.ListLit(tuple(x for x in c if x is not None), span=self._span(start, end))
 
-    def absent_cell(self, meta: Any, c: list[Any]) -> nodes.Absent:
-        return nodes.Absent(span=self._span(meta))
+    def absent_cell(self, start: int, end: int, c: list[Any]) -> nodes.Absent:
+        return nodes.Absent(span=self._span(start, end))
 
-    def rule_decl(self, meta: Any, c: list[Any]) -> nodes.RuleDecl:
+    def rule_decl(self, start: int, end: int, c: list[Any]) -> nodes.RuleDecl:
         name, table, effect, *clauses = c
         return nodes.RuleDecl(
             self._ident(name),
             self._ident(table) if table is not None else None,
             self._ident(effect),
             tuple(clauses),
-            span=self._span(meta),
+            span=self._span(start, end),
         )
 
-    def when_clause(self, meta: Any, c: list[Any]) -> nodes.WhenClause:
-        return nodes.WhenClause(c[0], span=self._span(meta))
+    def when_clause(self, start: int, end: int, c: list[Any]) -> nodes.WhenClause:
+        return nodes.WhenClause(c[0], span=self._span(start, end))
 
-    def cite_clause(self, meta: Any, c: list[Any]) -> nodes.CiteClause:
-        return nodes.CiteClause(c[0], span=self._span(meta))
+    def cite_clause(self, start: int, end: int, c: list[Any]) -> nodes.CiteClause:
+        return nodes.CiteClause(c[0], span=self._span(start, end))
 
-    def reason_clause(self, meta: Any, c: list[Token]) -> nodes.ReasonClause:
+    def reason_clause(self, start: int, end: int, c: list[Token]) -> nodes.ReasonClause:
         return nodes.ReasonClause(
-            unescape(str(c[0]), self._tok_span(c[0])), span=self._span(meta), written=str(c[0])
+            unescape(c[0].value, self._tok_span(c[0])),
+            span=self._span(start, end),
+            written=c[0].value,
         )
 
-    def obligations_clause(self, meta: Any, c: list[Any]) -> nodes.ObligationsClause:
-        return nodes.ObligationsClause(c[0], span=self._span(meta))
+    def obligations_clause(self, start: int, end: int, c: list[Any]) -> nodes.ObligationsClause:
+        return nodes.ObligationsClause(c[0], span=self._span(start, end))
 
-    def tags_clause(self, meta: Any, c: list[Any]) -> nodes.TagsClause:
-        return nodes.TagsClause(c[0], span=self._span(meta))
+    def tags_clause(self, start: int, end: int, c: list[Any]) -> nodes.TagsClause:
+        return nodes.TagsClause(c[0], span=self._span(start, end))
 
-    def annotation_clause(self, meta: Any, c: list[Any]) -> nodes.AnnotationClause:
-        return nodes.AnnotationClause(self._ident(c[0]), c[1], span=self._span(meta))
+    def annotation_clause(self, start: int, end: int, c: list[Any]) -> nodes.AnnotationClause:
+        return nodes.AnnotationClause(self._ident(c[0]), c[1], span=self._span(start, end))
 
-    def output_decl(self, meta: Any, c: list[Any]) -> nodes.OutputDecl:
-        return nodes.OutputDecl(self._ident(c[0]), c[1], tuple(c[2:]), span=self._span(meta))
+    def output_decl(self, start: int, end: int, c: list[Any]) -> nodes.OutputDecl:
+        return nodes.OutputDecl(self._ident(c[0]), c[1], tuple(c[2:]), span=self._span(start, end))
 
-    def when_case(self, meta: Any, c: list[Any]) -> nodes.OutputCase:
-        return nodes.OutputCase(c[0], c[1], span=self._span(meta))
+    def when_case(self, start: int, end: int, c: list[Any]) -> nodes.OutputCase:
+        return nodes.OutputCase(c[0], c[1], span=self._span(start, end))
 
-    def otherwise_case(self, meta: Any, c: list[Any]) -> nodes.OutputCase:
-        return nodes.OutputCase(None, c[0], span=self._span(meta))
+    def otherwise_case(self, start: int, end: int, c: list[Any]) -> nodes.OutputCase:
+        return nodes.OutputCase(None, c[0], span=self._span(start, end))
 
     # ---- expressions ------------------------------------------------------------------------
 
-    def quantifier_kind(self, meta: Any, c: list[Token]) -> str:
-        return str(c[0])
+    def quantifier_kind(self, start: int, end: int, c: list[Token]) -> str:
+        return c[0].value
 
-    def set_op(self, meta: Any, c: list[Token]) -> operators.SetOp:
-        return operators.set_op(str(c[0]))
+    def set_op(self, start: int, end: int, c: list[Token]) -> operators.SetOp:
+        return operators.set_op(c[0].value)
 
-    def add_op(self, meta: Any, c: list[Token]) -> str:
-        return str(c[0])
+    def add_op(self, start: int, end: int, c: list[Token]) -> str:
+        return c[0].value
 
-    def quantifier(self, meta: Any, c: list[Any]) -> nodes.Quantifier[nodes.Expr]:
+    def quantifier(self, start: int, end: int, c: list[Any]) -> nodes.Quantifier[nodes.Expr]:
         kind, var, coll, body = c
-        return nodes.Quantifier(kind, self._ident(var), coll, body, span=self._span(meta))
+        return nodes.Quantifier(kind, self._ident(var), coll, body, span=self._span(start, end))
 
-    def or_(self, meta: Any, c: list[Any]) -> nodes.Or[nodes.Expr]:
-        return nodes.Or(tuple(c), span=self._span(meta))
+    def or_(self, start: int, end: int, c: list[Any]) -> nodes.Or[nodes.Expr]:
+        return nodes.Or(tuple(c), span=self._span(start, end))
 
-    def and_(self, meta: Any, c: list[Any]) -> nodes.And[nodes.Expr]:
-        return nodes.And(tuple(c), span=self._span(meta))
+    def and_(self, start: int, end: int, c: list[Any]) -> nodes.And[nodes.Expr]:
+        return nodes.And(tuple(c), span=self._span(start, end))
 
-    def not_(self, meta: Any, c: list[Any]) -> nodes.Not[nodes.Expr]:
-        return nodes.Not(c[0], span=self._span(meta))
+    def not_(self, start: int, end: int, c: list[Any]) -> nodes.Not[nodes.Expr]:
+        return nodes.Not(c[0], span=self._span(start, end))
 
-    def compare(self, meta: Any, c: list[Any]) -> nodes.Compare[nodes.Expr]:
-        op = operators.compare_op(str(c[1]))
-        return nodes.Compare(op, c[0], c[2], span=self._span(meta))
+    def compare(self, start: int, end: int, c: list[Any]) -> nodes.Compare[nodes.Expr]:
+        op = operators.compare_op(c[1].value)
+        return nodes.Compare(op, c[0], c[2], span=self._span(start, end))
 
-    def set_test(self, meta: Any, c: list[Any]) -> nodes.SetTest[nodes.Expr]:
-        return nodes.SetTest(c[1], c[0], c[2], span=self._span(meta))
+    def set_test(self, start: int, end: int, c: list[Any]) -> nodes.SetTest[nodes.Expr]:
+        return nodes.SetTest(c[1], c[0], c[2], span=self._span(start, end))
 
-    def in_(self, meta: Any, c: list[Any]) -> nodes.In[nodes.Expr]:
-        return nodes.In(c[0], c[1], span=self._span(meta))
+    def in_(self, start: int, end: int, c: list[Any]) -> nodes.In[nodes.Expr]:
+        return nodes.In(c[0], c[1], span=self._span(start, end))
 
-    def not_in(self, meta: Any, c: list[Any]) -> nodes.In[nodes.Expr]:
-        return nodes.In(c[0], c[1], negated=True, span=self._span(meta))
+    def not_in(self, start: int, end: int, c: list[Any]) -> nodes.In[nodes.Expr]:
+        return nodes.In(c[0], c[1], negated=True, span=self._span(start, end))
 
-    def has(self, meta: Any, c: list[Any]) -> nodes.Has:
-        return nodes.Has(c[0], span=self._span(meta))
+    def has(self, start: int, end: int, c: list[Any]) -> nodes.Has:
+        return nodes.Has(c[0], span=self._span(start, end))
 
-    def arith(self, meta: Any, c: list[Any]) -> nodes.Arith[nodes.Expr]:
-        rest = tuple((operators.arith_op(str(c[i])), c[i + 1]) for i in range(1, len(c), 2))
-        return nodes.Arith(c[0], rest, span=self._span(meta))
+    def arith(self, start: int, end: int, c: list[Any]) -> nodes.Arith[nodes.Expr]:
+        # an operator is `add_op`'s text or a `MUL_OP` token
+        ops = [op if isinstance(op, str) else op.value for op in c[1::2]]
+        rest = tuple((operators.arith_op(op), arg) for op, arg in zip(ops, c[2::2], strict=True))
+        return nodes.Arith(c[0], rest, span=self._span(start, end))
 
-    def neg(self, meta: Any, c: list[Any]) -> nodes.Expr:
+    def neg(self, start: int, end: int, c: list[Any]) -> nodes.Expr:
         if isinstance(c[0], nodes.IntLit):  # `-5` is a literal, not an operation
-            return nodes.IntLit(-c[0].value, span=self._span(meta))
-        return nodes.Neg(c[0], span=self._span(meta))
+            return nodes.IntLit(-c[0].value, span=self._span(start, end))
+        return nodes.Neg(c[0], span=self._span(start, end))
 
-    def call(self, meta: Any, c: list[Any]) -> nodes.Call[nodes.Expr]:
+    def call(self, start: int, end: int, c: list[Any]) -> nodes.Call[nodes.Expr]:
         args = tuple(a for a in c[1:] if a is not None)
-        return nodes.Call(self._ident(c[0]), args, span=self._span(meta))
+        return nodes.Call(self._ident(c[0]), args, span=self._span(start, end))
 
-    def list_lit(self, meta: Any, c: list[Any]) -> nodes.ListLit[nodes.Expr]:
-        return nodes.ListLit(tuple(x for x in c if x is not None), span=self._span(meta))
+    def list_lit(self, start: int, end: int, c: list[Any]) -> nodes.ListLit[nodes.Expr]:
+        return nodes.ListLit(tuple(x for x in c if x is not None), span=self._span(start, end))
 
-    def path(self, meta: Any, c: list[Token]) -> nodes.Path:
-        return nodes.Path(tuple(str(t) for t in c), span=self._span(meta))
+    def path(self, start: int, end: int, c: list[Token]) -> nodes.Path:
+        return nodes.Path(tuple(t.value for t in c), span=self._span(start, end))
 
-    def int_lit(self, meta: Any, c: list[Token]) -> nodes.IntLit:
+    def int_lit(self, start: int, end: int, c: list[Token]) -> nodes.IntLit:
         return nodes.IntLit(self._int(c[0]), span=self._tok_span(c[0]))
 
     def _int(self, tok: Token) -> int:
-        if len(tok.lstrip("-")) > MAX_INT_DIGITS:
+        if len(tok.value.lstrip("-")) > MAX_INT_DIGITS:
             raise LiteralTooLarge(self._tok_span(tok))
-        return int(tok)
+        return int(tok.value)
 
-    def str_lit(self, meta: Any, c: list[Token]) -> nodes.StrLit:
+    def str_lit(self, start: int, end: int, c: list[Token]) -> nodes.StrLit:
         return nodes.StrLit(
-            unescape(str(c[0]), self._tok_span(c[0])), span=self._tok_span(c[0]), written=str(c[0])
+            unescape(c[0].value, self._tok_span(c[0])),
+            span=self._tok_span(c[0]),
+            written=c[0].value,
         )
 
-    def true_lit(self, meta: Any, c: list[Any]) -> nodes.BoolLit:
-        return nodes.BoolLit(True, span=self._span(meta))
+    def true_lit(self, start: int, end: int, c: list[Any]) -> nodes.BoolLit:
+        return nodes.BoolLit(True, span=self._span(start, end))
 
-    def false_lit(self, meta: Any, c: list[Any]) -> nodes.BoolLit:
-        return nodes.BoolLit(False, span=self._span(meta))
+    def false_lit(self, start: int, end: int, c: list[Any]) -> nodes.BoolLit:
+        return nodes.BoolLit(False, span=self._span(start, end))
 
 
-_METHODS: dict[str, Callable[[_ToNodes, Any, list[Any]], Any]] = {
+_METHODS: dict[str, Callable[[_ToNodes, int, int, list[Any]], Any]] = {
     name: method
     for name, method in vars(_ToNodes).items()
     if not name.startswith("_") and callable(method)

@@ -32,6 +32,7 @@ FRONT_END = {
     "transform",
     "syntax_hints",
     "lark_grammar",
+    "lalr",
 }
 BACK_END = {
     "checker",
@@ -114,6 +115,7 @@ def test_interpreter_and_compiled_backend_are_independent() -> None:
 
 def test_only_the_parser_knows_lark() -> None:
     assert {m for m in MODULES if "lark" in external(m)} <= {"parser", "transform", "lark_grammar"}
+    assert not imports("lalr") and "lark" not in external("lalr")  # it reads plain tables
 
 
 def _cycle_through(start: str, edges: Callable[[str], Iterable[str]]) -> list[str] | None:

@@ -1,0 +1,258 @@
+"""The fast parser (`lalr`) against Lark, the reference: the same nodes, the same spans, and on
+any text it declines, Lark's diagnostics unchanged.
+
+Spans are `eq=False` fields, so node equality alone would miss a wrong span: `differences` walks
+both trees and compares every span too. The texts: every `.policy` file in the repository, every
+policy block of the docs, the synthetic benchmark policies, random policies of every shape, and
+those texts cut short or with a token dropped or doubled (syntax errors, mostly).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import randpolicy
+
+from benchmarks.synthetic import SHAPES
+from policydsl import lalr, lark_grammar, nodes, parser
+from policydsl.diagnostics import Diagnostic
+from policydsl.source import Source, Span
+
+ROOT = Path(__file__).resolve().parent.parent
+FENCE = re.compile(r"^```(policy[^\n]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def differences(a: Any, b: Any, where: str = "file") -> Iterator[str]:
+    """Where two parse results differ: a field, an element, or a span (compared explicitly)."""
+    if type(a) is not type(b):
+        yield f"{where}: {type(a).__name__} != {type(b).__name__}"
+    elif isinstance(a, Span):
+        if (a.source.name, a.start, a.end) != (b.source.name, b.start, b.end):
+            yield f"{where}: span {a.start}-{a.end} != {b.start}-{b.end}"
+    elif attrs.has(type(a)):
+        for field in attrs.fields(type(a)):
+            yield from differences(
+                getattr(a, field.name), getattr(b, field.name), where + "." + field.name
+            )
+    elif isinstance(a, list | tuple):
+        if len(a) != len(b):
+            yield f"{where}: {len(a)} elements != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            yield from differences(x, y, f"{where}[{i}]")
+    elif a != b:
+        yield f"{where}: {a!r} != {b!r}"
+
+
+def _diagnostics(found: list[Diagnostic]) -> list[Any]:
+    return [
+        (d.code, d.message, d.help, d.severity, d.span and (d.span.start, d.span.end))
+        for d in found
+    ]
+
+
+def agree(text: str, name: str = "t.policy") -> nodes.PolicyFile | None:
+    """Parse `text` both ways and assert the same answer; the fast parser's nodes, or None
+    where it declined (and the whole `parse` then gave Lark's answer)."""
+    source = Source(name, text)
+    fast = parser.parse_fast(source)
+    reference, found = parser.parse_with_lark(source)
+    if fast is not None:
+        assert reference is not None, f"fast parser accepted what Lark refuses: {found}"
+        assert fast == reference
+        diff = list(differences(fast, reference))
+        assert not diff, diff[:5]
+    whole, whole_found = parser.parse(source)
+    assert _diagnostics(whole_found) == _diagnostics(found)
+    assert not list(differences(whole, reference))
+    return fast
+
+
+def repo_policies() -> list[Path]:
+    return sorted(p for p in ROOT.rglob("*.policy") if ".git" not in p.parts)
+
+
+def doc_policies() -> list[str]:
+    return [
+        body
+        for path in sorted((ROOT / "docs").rglob("*.md"))
+        for _, body in FENCE.findall(path.read_text(encoding="utf-8"))
+    ]
+
+
+def test_the_fast_parser_is_on_and_has_tables() -> None:
+    """A grammar change that `lalr` cannot follow would turn it off silently: it may not."""
+    assert parser.FAST_PARSER
+    assert lark_grammar.fast_tables() is not None
+
+
+def test_the_probe_is_valid_and_parsed_alike() -> None:
+    """The probe the tables are checked against when made is a policy both parsers read."""
+    assert parser.parse_with_lark(Source("probe", lark_grammar._PROBE))[1] == []
+    assert agree(lark_grammar._PROBE) is not None
+
+
+def test_tables_that_disagree_with_lark_are_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When `lalr` would not build Lark's trees, the fast parser stays off, and that is cached."""
+    tables = lark_grammar.fast_tables()
+    assert tables is not None
+    assert lark_grammar._agrees(tables, lark_grammar.lark_parser())
+    broken = lalr.Tables({**tables.data, "start_state": tables.end_state})
+    assert not lark_grammar._agrees(broken, lark_grammar.lark_parser())
+    monkeypatch.setattr(lark_grammar, "_agrees", lambda tables, parser: False)
+    assert lark_grammar.load_or_build_fast(tmp_path) == (None, "built")
+    assert lark_grammar.load_or_build_fast(tmp_path) == (None, "cache")
+    monkeypatch.undo()
+    assert lark_grammar.load_or_build_fast(tmp_path) == (None, "cache")  # the verdict is kept
+
+
+@pytest.mark.parametrize("path", repo_policies(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_repository_policies(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    fast = agree(text, str(path))
+    if "stdlib_rules" in path.parts:
+        assert fast is not None  # the stdlib loads without Lark
+
+
+def test_doc_blocks() -> None:
+    blocks = doc_policies()
+    assert blocks
+    answered = sum(agree(body) is not None for body in blocks)
+    assert answered >= len(blocks) // 2
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_synthetic_policies(shape: str) -> None:
+    for size in (1, 10, 100):
+        assert agree(SHAPES[shape].policy(size)) is not None
+
+
+@pytest.mark.parametrize("shape", ["", *randpolicy.SHAPES])
+def test_random_policies(shape: str) -> None:
+    for seed in range(12):
+        case = randpolicy.make_shape_case(seed, shape) if shape else randpolicy.make_case(seed)
+        agree(case.text)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\w+|\S')
+
+
+def mutants(text: str, rng: random.Random, n: int) -> Iterator[str]:
+    """`text` cut short, or with one token dropped, doubled or replaced by another's."""
+    tokens = list(_TOKEN.finditer(text))
+    for _ in range(n):
+        if not tokens:
+            return
+        tok = rng.choice(tokens)
+        other = rng.choice(tokens).group()
+        start, end = tok.span()
+        yield rng.choice(
+            [
+                text[:start],
+                text[:start] + text[end:],
+                text[:end] + " " + tok.group() + text[end:],
+                text[:start] + other + text[end:],
+                text[:start] + other + tok.group() + text[end:],
+            ]
+        )
+
+
+def test_mutated_policies() -> None:
+    """Texts with errors: the fast parser declines them, or agrees with Lark where still valid."""
+    rng = random.Random(7)
+    texts = [p.read_text(encoding="utf-8") for p in repo_policies()] + doc_policies()
+    texts += [randpolicy.make_case(seed).text for seed in range(4)]
+    declined = 0
+    for text in texts:
+        for mutant in mutants(text, rng, 25):
+            declined += agree(mutant) is None
+    assert declined > 100
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "# only a comment",
+        "   \n\t ",
+        "def rule = 1",  # a keyword read as a name: refused after the parse
+        "def x = a.rule.tags",  # keywords as fields: allowed
+        "def x = a . when .in # a comment\n . not",
+        "def x = rule.x",  # not as the first name of a path
+        "def x = f(rule)",
+        "rule r: deny { rule x }",
+        'output o: bool { when some r in fired: r.tags contains "t" and r.cite == "c" => true }',
+        "def x = " + "not " * 250 + "true",  # a tree too deep
+        "def x = " + "not " * 197 + "true",  # 200 levels: the deepest allowed
+        "def x = " + "not " * 198 + "true",  # 201
+        'def x = "\\q"',  # a bad escape
+        "def x = " + "9" * 200,  # an integer too long
+        "def x = [1, 2,]",
+        "table t(a: int) { -5, - }",
+        "context { a: int[-3..] = -3 b: list<int>[..4]? c: set<string>[1..2] }",
+        "rules x: allow {}",
+        'rule r for t: deny { when t.a - -1 * 2 > 3 reason "x" cite [1] tags [a,] }',
+        "def x = (a or b) and (c) and ((d))",
+        "def x = f() or g(1, 2) or h((1))",
+        "output o: int { when (a) => (1) otherwise => -(2) }",
+    ],
+)
+def test_corners(text: str) -> None:
+    agree(text)
+
+
+def test_every_state_tries_terminals_in_the_root_lexer_order() -> None:
+    """What lets one regex (the root lexer's) serve every state: each state's lexer tries the
+    terminals it shares with the root in the root's order, and a state's regex is compiled only
+    where the root's answer is not one of the state's terminals."""
+    tables = lark_grammar.fast_tables()
+    assert tables is not None
+    root_order = [tid for tid, _ in tables.data["root_lexer"][0]]
+    for terminals, *_ in tables.data["lexers"]:
+        shared = [tid for tid, _ in terminals if tid in root_order]
+        assert shared == sorted(shared, key=root_order.index)
+    assert any(len(terminals) < len(root_order) for terminals, *_ in tables.data["lexers"])
+
+
+CHILD = """\
+import json, sys
+import policydsl
+from policydsl import lark_grammar
+policydsl.load_stdlib()
+loaded = "lark" in sys.modules
+try:
+    policydsl.loads("rule r: deny { when }")
+except policydsl.PolicyError as err:  # a syntax error: Lark, imported now, reports it
+    codes = [d.code.value for d in err.diagnostics]
+print(json.dumps({"origin": lark_grammar.fast_tables_origin(), "lark": loaded, "codes": codes}))
+"""
+
+
+@pytest.mark.slow
+def test_a_warm_cache_loads_the_stdlib_without_lark(tmp_path: Path) -> None:
+    """The fast tables are cached apart from Lark's, under a key found without importing Lark:
+    the first process builds them (with Lark), the next loads the stdlib with no Lark at all."""
+    env = {**os.environ, "POLICYDSL_CACHE_DIR": str(tmp_path / "cache")}
+
+    def child() -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        result: dict[str, object] = json.loads(done.stdout)
+        return result
+
+    assert child() == {"origin": "built", "lark": True, "codes": ["P100"]}
+    assert child() == {"origin": "cache", "lark": False, "codes": ["P100"]}
+    assert len(list((tmp_path / "cache").glob("lalr-*.json"))) == 1
