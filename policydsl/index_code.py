@@ -106,6 +106,16 @@ class IndexCode:
             templated = self.templated(ix, key)
             if templated is not None:
                 return templated
+        slots = [sub.slot for sub in next(iter(branches))[1]]
+        if (
+            len(branches) >= TEMPLATE_MIN
+            and slots
+            and all(
+                not checks and [_thresholds_only(sub) for sub in subs] == slots
+                for checks, subs in branches
+            )
+        ):
+            return self.threshold_rows(ix, key, slots)
         checked = [ir.Bucket(None, (), checks, subs) for checks, subs in branches]
         return self.dispatch(dispatch, checked, key)
 
@@ -139,6 +149,35 @@ class IndexCode:
             assign(row, get),
             ast.If(is_(ref(row), none(), negate=True), tree(0, len(shapes)), []),
         ]
+
+    def threshold_rows(self, ix: ir.Index, key: ast.expr, slots: list[int]) -> list[ast.stmt]:
+        """Buckets that each hold one-sided thresholds on the same attributes (a tier table's
+        limits under its keys): a row per key of, for each attribute, the bounds, the rules and
+        their counts per place; one piece of code for all of them."""
+        rows: dict[Any, tuple[Any, ...]] = {}
+        for b in ix.buckets:
+            if b.indexes:
+                rows[b.key] = tuple(item for sub in b.indexes for item in _threshold_row(sub))
+        row = self.gen.fresh("_v")
+
+        def item(i: int) -> ast.expr:
+            return ast.Subscript(ref(row), ast.Constant(i), LOAD)
+
+        body: list[ast.stmt] = []
+        for n, slot in enumerate(slots):
+            at = 5 * n  # bounds, rules above, their counts, rules below, their counts
+            place = self.gen.fresh("_k")
+            value = ref(self.gen.slot(slot))
+            part: list[ast.stmt] = [assign(place, call("_bisect_right", item(at), value))]
+            for rules, counts in ((at + 1, at + 2), (at + 3, at + 4)):
+                if not any(r[rules] for r in rows.values()):
+                    continue
+                count = ast.Subscript(item(counts), ref(place), LOAD)
+                fired = ast.Subscript(item(rules), ast.Slice(None, count, None), LOAD)
+                part.append(ast.AugAssign(store("_fired"), ast.Add(), fired))
+            body.extend(self.gen.if_present(self.gen.slots[slot], part))
+        get = ast.Call(ast.Attribute(self.gen.hoist(rows, "_IR"), "get", LOAD), [key], [])
+        return [assign(row, get), ast.If(is_(ref(row), none(), negate=True), body, [])]
 
     def template_code(self, shape: tuple[ir.Check, ...], row: str) -> list[ast.stmt]:
         """`if condition: _fired.append(rule)` for each check, constants and rules from `row`."""
@@ -204,21 +243,12 @@ class IndexCode:
         place = self.gen.fresh("_k")
         bounds = self.gen.hoist(ix.bounds)
         body: list[ast.stmt] = [assign(place, call("_bisect_right", bounds, value))]
-        at = {b: i for i, b in enumerate(ix.bounds)}
-        places = range(len(ix.bounds) + 1)
-        # `x >= b` fires from the place after b's; `x < b` up to b's own place
-        above = [at[b] + 1 for b, _ in ix.above]
-        below = [at[b] for b, _ in ix.below]
-        rising = sorted(below)
-        for side, counts in (
-            (ix.above, tuple(bisect.bisect_right(above, p) for p in places)),
-            (ix.below, tuple(len(below) - bisect.bisect_left(rising, p) for p in places)),
-        ):
-            if not side:
+        _, above, above_counts, below, below_counts = _threshold_row(ix)
+        for rules, counts in ((above, above_counts), (below, below_counts)):
+            if not rules:
                 continue
-            rules = self.gen.hoist(tuple(rule for _, rule in side))
             count = ast.Subscript(self.gen.hoist(counts), ref(place), LOAD)
-            fired = ast.Subscript(rules, ast.Slice(None, count, None), LOAD)
+            fired = ast.Subscript(self.gen.hoist(rules), ast.Slice(None, count, None), LOAD)
             body.append(ast.AugAssign(store("_fired"), ast.Add(), fired))
         body.extend(self.lookup(ix, ref(place)))
         return body
@@ -293,3 +323,25 @@ def template(checks: tuple[ir.Check, ...]) -> tuple[tuple[ir.Check, ...], tuple[
         rule = param(c.rule).index
         shape.append(ir.Check(rule, replace(c.condition)))
     return tuple(shape), tuple(constants)
+
+
+def _thresholds_only(ix: ir.Index) -> int | None:
+    """The slot of an ordered index of one-sided thresholds only (no places with rules of
+    their own), else None."""
+    return ix.slot if ix.kind == "order" and not ix.buckets else None
+
+
+def _threshold_row(ix: ir.Index) -> tuple[Any, ...]:
+    """Bounds, rules above and their counts per place, rules below and theirs: `x >= b`
+    fires from the place after b's, `x < b` up to b's own place."""
+    places = range(len(ix.bounds) + 1)
+    at = {bound: i for i, bound in enumerate(ix.bounds)}
+    above = [at[bound] + 1 for bound, _ in ix.above]
+    below = sorted(at[bound] for bound, _ in ix.below)
+    return (
+        ix.bounds,
+        tuple(rule for _, rule in ix.above),
+        tuple(bisect.bisect_right(above, p) for p in places),
+        tuple(rule for _, rule in ix.below),
+        tuple(len(below) - bisect.bisect_left(below, p) for p in places),
+    )

@@ -197,3 +197,31 @@ def test_thresholds_of_every_comparison_meet_at_their_bounds() -> None:
         rules.append(f'rule t{i}: deny {{ when {test} reason "r" }}\n')
     text = HEAD + "".join(rules)
     decide_all(text, [{"x": x, "s": "", "v": ""} for x in range(-7, 10)])
+
+
+def test_a_tier_table_under_many_keys_shares_one_piece_of_code() -> None:
+    """`key == k and amount > limit` rows under 10 keys: a row per key holds its sorted limits,
+    and every key's bucket runs the same code (no branch per key)."""
+    keys = [f"k{i}" for i in range(10)]
+    rows = "\n".join(
+        f'  "l{k}_{j}", {k}, {10 * j + i}' for i, k in enumerate(keys) for j in range(1, 6)
+    )
+    text = f"""\
+enum Key {{ {", ".join(keys)}, none }}
+context {{ key: Key  amount: int  other: int? }}
+effects deny > allow default allow
+table limits(id: string, tier: Key, limit: int) {{
+{rows}
+}}
+rule over for limits: deny {{ when key == tier and amount > limit reason "over {{id}}" }}
+rule under for limits: deny {{ when key == tier and has other and other < limit reason "{{id}}" }}
+"""
+    policy = policydsl.loads(text)
+    source = policy.compiled("python")
+    assert "_bisect_right(_v" in source
+    contexts: list[dict[str, Any]] = []
+    for k in [*keys, "none"]:
+        for amount in range(-1, 62, 3):
+            contexts.append({"key": k, "amount": amount})
+            contexts.append({"key": k, "amount": amount, "other": amount + 1})
+    decide_all(text, contexts)
