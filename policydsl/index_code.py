@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import attrs
@@ -82,12 +83,7 @@ class IndexCode:
         always = {b.key: b.always for b in ix.buckets if b.always}
         body: list[ast.stmt] = []
         if always:
-            lookup = ast.Call(
-                ast.Attribute(self.gen.hoist(always, "_IA"), "get", LOAD),
-                [key, self.gen.const(())],
-                [],
-            )
-            body.append(ast.AugAssign(store("_fired"), ast.Add(), lookup))
+            body.append(_fire_all(self.get(always, "_IA", key, ())))
         body.extend(self.checked(ix, key))
         return body
 
@@ -135,19 +131,11 @@ class IndexCode:
             return None
         row = self.gen.fresh("_v")
         shapes = list(templates)
-
-        def tree(lo: int, hi: int) -> list[ast.stmt]:
-            if hi - lo == 1:
-                return self.template_code(shapes[lo], row)
-            mid = (lo + hi) // 2
-            number = ast.Subscript(ref(row), ast.Constant(0), LOAD)
-            test = ast.Compare(number, [ast.Lt()], [ast.Constant(mid)])
-            return [ast.If(test, tree(lo, mid), tree(mid, hi))]
-
-        get = ast.Call(ast.Attribute(self.gen.hoist(rows, "_IR"), "get", LOAD), [key], [])
+        which = ast.Subscript(ref(row), ast.Constant(0), LOAD)  # the row's template number
+        found = _balanced(len(shapes), which, lambda i: self.template_code(shapes[i], row))
         return [
-            assign(row, get),
-            ast.If(is_(ref(row), none(), negate=True), tree(0, len(shapes)), []),
+            assign(row, self.get(rows, "_IR", key)),
+            ast.If(is_(ref(row), none(), negate=True), found, []),
         ]
 
     def threshold_rows(self, ix: ir.Index, key: ast.expr, slots: list[int]) -> list[ast.stmt]:
@@ -170,14 +158,13 @@ class IndexCode:
             value = ref(self.gen.slot(slot))
             part: list[ast.stmt] = [assign(place, call("_bisect_right", item(at), value))]
             for rules, counts in ((at + 1, at + 2), (at + 3, at + 4)):
-                if not any(r[rules] for r in rows.values()):
-                    continue
-                count = ast.Subscript(item(counts), ref(place), LOAD)
-                fired = ast.Subscript(item(rules), ast.Slice(None, count, None), LOAD)
-                part.append(ast.AugAssign(store("_fired"), ast.Add(), fired))
+                if any(r[rules] for r in rows.values()):
+                    part.append(_fire_prefix(item(rules), item(counts), place))
             body.extend(self.gen.if_present(self.gen.slots[slot], part))
-        get = ast.Call(ast.Attribute(self.gen.hoist(rows, "_IR"), "get", LOAD), [key], [])
-        return [assign(row, get), ast.If(is_(ref(row), none(), negate=True), body, [])]
+        return [
+            assign(row, self.get(rows, "_IR", key)),
+            ast.If(is_(ref(row), none(), negate=True), body, []),
+        ]
 
     def template_code(self, shape: tuple[ir.Check, ...], row: str) -> list[ast.stmt]:
         """`if condition: _fired.append(rule)` for each check, constants and rules from `row`."""
@@ -221,8 +208,7 @@ class IndexCode:
             ix = whole[0]  # its table has every member: a lookup of anything else is a KeyError
             always = {b.key: b.always for b in ix.buckets if b.always}
             table = {m: always.get(m, ()) for m in element.members}
-            lookup = ast.Subscript(self.gen.hoist(table, "_IA"), ref(var), LOAD)
-            loop.append(ast.AugAssign(store("_fired"), ast.Add(), lookup))
+            loop.append(_fire_all(ast.Subscript(self.gen.hoist(table, "_IA"), ref(var), LOAD)))
             loop.extend(self.checked(ix, ref(var)))
             indexes = [other for other in indexes if other is not ix]
         else:
@@ -245,11 +231,8 @@ class IndexCode:
         body: list[ast.stmt] = [assign(place, call("_bisect_right", bounds, value))]
         _, above, above_counts, below, below_counts = _threshold_row(ix)
         for rules, counts in ((above, above_counts), (below, below_counts)):
-            if not rules:
-                continue
-            count = ast.Subscript(self.gen.hoist(counts), ref(place), LOAD)
-            fired = ast.Subscript(self.gen.hoist(rules), ast.Slice(None, count, None), LOAD)
-            body.append(ast.AugAssign(store("_fired"), ast.Add(), fired))
+            if rules:
+                body.append(_fire_prefix(self.gen.hoist(rules), self.gen.hoist(counts), place))
         body.extend(self.lookup(ix, ref(place)))
         return body
 
@@ -259,20 +242,18 @@ class IndexCode:
         spans = {b.key: (at[b.always[0]], at[b.always[-1]] + 1) for b in ix.buckets}
         everyone = self.gen.hoist(ix.everyone)
         span = self.gen.fresh("_x")
-        get = ast.Call(ast.Attribute(self.gen.hoist(spans, "_IA"), "get", LOAD), [value], [])
 
         def part(lo: ast.expr | None, hi: ast.expr | None) -> ast.stmt:
-            sliced = ast.Subscript(everyone, ast.Slice(lo, hi, None), LOAD)
-            return ast.AugAssign(store("_fired"), ast.Add(), sliced)
+            return _fire_all(ast.Subscript(everyone, ast.Slice(lo, hi, None), LOAD))
 
         def end(i: int) -> ast.expr:
             return ast.Subscript(ref(span), ast.Constant(i), LOAD)
 
         return [
-            assign(span, get),
+            assign(span, self.get(spans, "_IA", value)),
             ast.If(
                 is_(ref(span), none()),
-                [ast.AugAssign(store("_fired"), ast.Add(), everyone)],
+                [_fire_all(everyone)],
                 [part(None, end(0)), part(end(1), None)],
             ),
         ]
@@ -282,23 +263,25 @@ class IndexCode:
     ) -> list[ast.stmt]:
         """`_k = TABLE.get(key)`, then a balanced tree of `_k < n` tests down to each bucket."""
         k = self.gen.fresh("_k")
-        table = ast.Call(ast.Attribute(self.gen.hoist(numbers, "_IR"), "get", LOAD), [key], [])
 
-        def tree(lo: int, hi: int) -> list[ast.stmt]:
-            if hi - lo == 1:
-                bucket = buckets[lo]
-                body = self.gen.checks(bucket.checks)
-                for sub in bucket.indexes:
-                    body.extend(self.index(sub))
-                return body or [ast.Pass()]
-            mid = (lo + hi) // 2
-            test = ast.Compare(ref(k), [ast.Lt()], [ast.Constant(mid)])
-            return [ast.If(test, tree(lo, mid), tree(mid, hi))]
+        def leaf(i: int) -> list[ast.stmt]:
+            body = self.gen.checks(buckets[i].checks)
+            for sub in buckets[i].indexes:
+                body.extend(self.index(sub))
+            return body or [ast.Pass()]
 
         return [
-            assign(k, table),
-            ast.If(is_(ref(k), none(), negate=True), tree(0, len(buckets)), []),
+            assign(k, self.get(numbers, "_IR", key)),
+            ast.If(is_(ref(k), none(), negate=True), _balanced(len(buckets), ref(k), leaf), []),
         ]
+
+    def get(
+        self, table: dict[Any, Any], prefix: str, key: ast.expr, default: Any = None
+    ) -> ast.expr:
+        """`TABLE.get(key)` (or `.get(key, default)`), the table hoisted under `prefix`."""
+        hoisted = self.gen.hoist(table, prefix)
+        args = [key] if default is None else [key, self.gen.const(default)]
+        return ast.Call(ast.Attribute(hoisted, "get", LOAD), args, [])
 
 
 def template(checks: tuple[ir.Check, ...]) -> tuple[tuple[ir.Check, ...], tuple[Any, ...]]:
@@ -345,3 +328,29 @@ def _threshold_row(ix: ir.Index) -> tuple[Any, ...]:
         tuple(rule for _, rule in ix.below),
         tuple(len(below) - bisect.bisect_left(below, p) for p in places),
     )
+
+
+def _fire_all(rules: ast.expr) -> ast.stmt:
+    """`_fired += rules`."""
+    return ast.AugAssign(store("_fired"), ast.Add(), rules)
+
+
+def _fire_prefix(rules: ast.expr, counts: ast.expr, place: str) -> ast.stmt:
+    """`_fired += rules[:counts[place]]`: the one-sided thresholds that hold at the place."""
+    count = ast.Subscript(counts, ref(place), LOAD)
+    return _fire_all(ast.Subscript(rules, ast.Slice(None, count, None), LOAD))
+
+
+def _balanced(
+    count: int, number: ast.expr, leaf: Callable[[int], list[ast.stmt]]
+) -> list[ast.stmt]:
+    """A balanced tree of `number < n` tests down to `leaf(i)` for each i below `count`."""
+
+    def tree(lo: int, hi: int) -> list[ast.stmt]:
+        if hi - lo == 1:
+            return leaf(lo)
+        mid = (lo + hi) // 2
+        test = ast.Compare(number, [ast.Lt()], [ast.Constant(mid)])
+        return [ast.If(test, tree(lo, mid), tree(mid, hi))]
+
+    return tree(0, count)

@@ -316,7 +316,7 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
         parts = [_rules(b.always)] if b.always else []
         parts.extend(f"r{c.rule} if {show(c.condition, slots)}" for c in b.checks)
         if ix.kind == "order":
-            key = place_text(attr, ix.bounds, b.key, key_type)
+            key = _place_text(attr, ix.bounds, b.key, key_type)
         else:
             key = value_text(b.key, key_type)
         if ix.kind == "except":
@@ -327,7 +327,7 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
     return lines
 
 
-def place_text(attr: str, bounds: tuple[Any, ...], place: int, key_type: t.Type) -> str:
+def _place_text(attr: str, bounds: tuple[Any, ...], place: int, key_type: t.Type) -> str:
     """Place `place` among sorted `bounds`, as the condition on `attr` that holds there."""
     low = f"{attr} >= {value_text(bounds[place - 1], key_type)}" if place > 0 else ""
     high = f"{attr} < {value_text(bounds[place], key_type)}" if place < len(bounds) else ""

@@ -180,13 +180,9 @@ def _arithmetic(where: ir.Expr, first: int, rest: list[tuple[ArithOp, int]]) -> 
     return total
 
 
-def fold(e: ir.Expr) -> ir.Expr:
-    """Constant folding and boolean simplification, bottom-up."""
-    return _fold_node(map_children(e, fold))
-
-
 def _fold_node(e: ir.Expr) -> ir.Expr:
-    """Fold one node whose children are folded already."""
+    """Constant folding and boolean simplification of one node whose children are folded
+    already (the lowerer folds bottom-up as it builds)."""
     match e:
         case nodes.And(ops):
             kept: list[ir.Expr] = []

@@ -40,10 +40,6 @@ def decide_all(text_or_path: str | Path, contexts: list[dict[str, Any]]) -> None
 # ---- every synthetic shape is indexed -------------------------------------------------------
 
 
-def checked_in_turn(program: ir.Program) -> list[ir.Check]:
-    return list(program.checks)
-
-
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_every_rule_shape_is_reached_through_an_index(shape: str) -> None:
     """300 rules of one shape: none is checked in turn, and requests decide as the
@@ -53,7 +49,7 @@ def test_every_rule_shape_is_reached_through_an_index(shape: str) -> None:
     policy = policydsl.loads(text)
     assert policy.evaluator is not None
     program = policy.evaluator.program
-    assert not checked_in_turn(program), ir.dump(program)[:2000]
+    assert not program.checks, ir.dump(program)[:2000]
     assert program.indexes
     rng = random.Random(shape)
     contexts = [context for context, _ in SHAPES[shape].requests(n).values()]

@@ -106,10 +106,10 @@ def _decide(_fallback, ctx):
         if _k6 is not None:
             if _k6 < 1:
                 _k7 = _bisect_right(_K7, _s7)
-                _fired += _K9[:_K8[_k7]]
+                _fired += _K8[:_K9[_k7]]
             else:
                 _k8 = _bisect_right(_K10, _s7)
-                _fired += _K11[:_K8[_k8]]
+                _fired += _K11[:_K9[_k8]]
         _p9 = _s5[:2]
         _k10 = _IR12.get(_p9)
         if _k10 is not None:
@@ -163,8 +163,8 @@ def _decide(_fallback, ctx):
             _k25 = _bisect_right(_K30, _s2)
             _fired += _K30[:_K31[_k25]]
         _k26 = _bisect_right(_K32, _s7)
-        _fired += _K34[:_K33[_k26]]
-        _fired += _K36[:_K35[_k26]]
+        _fired += _K33[:_K34[_k26]]
+        _fired += _K35[:_K36[_k26]]
         _fired += _IA37.get(_k26, _K3)
         _n = _len(_fired)
         if _n == 1:
