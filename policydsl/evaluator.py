@@ -4,8 +4,9 @@ Combining does not rest on a cache. Each rule's contribution is prepared at comp
 effect's rank, its obligations and citations, id, reason, its record for `fired` and, where the
 flags split per rule, its predicate bits; see `codegen`), and so are the entries for no fired
 rule and for each rule fired alone, the common cases. A set of several fired rules is combined
-in time proportional to its size: a minimum of ranks, unions of the few rules' obligations and
-citations, one OR and one AND of their bits for the flags.
+in time proportional to its size: one OR of the rules' packed contributions (`contributions`),
+whose decoded head (decision, obligations, citations, flags) is looked up, and the set's own
+ids and reasons.
 
 What is cached, and how it is bounded:
 - `RuleSetCache`: the entry of each set of several fired rules, keyed by the set (a frozenset:
@@ -38,6 +39,7 @@ from typing import Any
 from policydsl import ir
 from policydsl.codegen import generate
 from policydsl.context import validate
+from policydsl.contributions import Contributions
 from policydsl.decision import Decision, EvaluationError
 from policydsl.indexing import program
 
@@ -104,6 +106,14 @@ class CompiledEvaluator:
         self._outputs = self.generated.outputs
         self._direct = not self.program.outputs or self._outputs is not None
         self._masks = self._rule_masks()
+        self._contributions = Contributions(
+            self._effects,
+            self._ranks,
+            self._obligations,
+            self._cites,
+            self._masks,
+            self._flags_masks if self._masks is not None else None,
+        )
         self._prepare()
         self._decide = self.generated.decide
         # `decide(context)`: the generated function with its fallback bound, no Python frame between
@@ -166,30 +176,13 @@ class CompiledEvaluator:
             flags = self._flags_of(decision, numbers)
         else:
             get = operator.itemgetter(*numbers)  # with two numbers or more, tuples
-            ranks: tuple[int, ...] = get(self._ranks)
-            best = min(ranks)
-            decision = self._effects[best]
-            if ranks.count(best) == len(ranks):
-                winners = get(self._obligations)
-            else:
-                winners = [
-                    o for o, r in zip(get(self._obligations), ranks, strict=True) if r == best
-                ]
-            base = (
-                decision,
-                tuple(sorted(_EMPTY.union(*winners))),
-                tuple(sorted(_EMPTY.union(*get(self._cites)))),
-                get(self._ids),
-                get(self._reasons),
+            contributions = self._contributions
+            decision, obligations, citations, flags = contributions.head(
+                functools.reduce(operator.or_, get(contributions.packed))
             )
-            masks = self._masks
-            if masks is not None and self._flags_masks is not None:
-                bits: tuple[int, ...] = get(masks)
-                some = functools.reduce(operator.or_, bits)
-                every = functools.reduce(operator.and_, bits)
-                flags = self._flags_masks(decision, some, every)
-            else:
+            if not contributions.has_flags:
                 flags = self._flags_of(decision, numbers)
+            base = (decision, obligations, citations, get(self._ids), get(self._reasons))
         if self._direct:
             if self._outputs is None:
                 return Decision(*base)
@@ -379,7 +372,7 @@ class RuleSetCache:
 # ---- size estimates -------------------------------------------------------------------------
 # What an entry keeps beyond what the policy holds anyway (rule ids, reasons, citations, which
 # entries share): its key, list, base tuples, flags, the dict slots it takes, and for decisions
-# the object, its outputs and the `to_dict()` head it builds. Measured on CPython 3.11 and
+# the object and its outputs. Measured on CPython 3.11 and
 # rounded up; an estimate to bound memory by, not an exact count.
 
 
@@ -390,7 +383,7 @@ def entry_bytes(size: int, base: Base, flags: int) -> int:
 
 
 def decision_bytes(values: Any) -> int:
-    """A decision for output values `values` (its key): object, outputs, `to_dict()` head, dict
+    """A decision for output values `values` (its key): object, outputs, dict
     slot, and the values themselves."""
     if type(values) is tuple:
         return 600 + 120 * len(values) + sum(map(_value_bytes, values))

@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "policydsl"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
 MAX_LINES = 800
 
-COMPILED = {"ir", "lower", "indexing", "codegen", "runtime", "evaluator"}
+COMPILED = {"ir", "lower", "indexing", "codegen", "runtime", "evaluator", "contributions"}
 FRONT_END = {
     "source",
     "diagnostics",
