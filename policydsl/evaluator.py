@@ -114,6 +114,9 @@ class CompiledEvaluator:
             self._masks,
             self._flags_masks if self._masks is not None else None,
         )
+        self._packed = self._contributions.packed
+        self._heads = self._contributions.heads  # read first; `head()` decodes and fills it
+        self._flags_apart = not self._contributions.has_flags
         self._prepare()
         self._decide = self.generated.decide
         # `decide(context)`: the generated function with its fallback bound, no Python frame between
@@ -176,11 +179,10 @@ class CompiledEvaluator:
             flags = self._flags_of(decision, numbers)
         else:
             get = operator.itemgetter(*numbers)  # with two numbers or more, tuples
-            contributions = self._contributions
-            decision, obligations, citations, flags = contributions.head(
-                functools.reduce(operator.or_, get(contributions.packed))
-            )
-            if not contributions.has_flags:
+            summary = functools.reduce(operator.or_, get(self._packed))
+            head = self._heads.get(summary) or self._contributions.head(summary)
+            decision, obligations, citations, flags = head
+            if self._flags_apart:
                 flags = self._flags_of(decision, numbers)
             base = (decision, obligations, citations, get(self._ids), get(self._reasons))
         if self._direct:
@@ -213,7 +215,7 @@ class CompiledEvaluator:
             return entry
         if len(key) == 1:  # one rule, fired more than once
             return self._one[next(iter(key))]
-        if not cache.admit(key):  # seen for the first time: most sets are never seen again
+        if cache.first_sight(key):  # most sets of varied traffic are never seen again
             return self._combine(sorted(key), kept=False)
         entry = self._combine(sorted(key))
         cache.add(key, entry, self._bytes(entry, len(key)))
@@ -345,17 +347,21 @@ class RuleSetCache:
         if self.charge(size):
             self.young[key] = entry
 
-    def admit(self, key: frozenset[int]) -> bool:
-        """Whether to keep the entry of a set the cache does not hold: yes the second time it
-        is seen in a generation. The first time only its hash is remembered (`SEEN_BYTES`,
-        counted like an entry's), so sets seen once, most of varied traffic, cost no memory."""
+    def first_sight(self, key: frozenset[int]) -> bool:
+        """Whether a set the cache does not hold is seen for the first time in this generation:
+        then only its hash is remembered (`SEEN_BYTES`, counted like an entry's) and its entry
+        is not kept, so sets seen once, most of varied traffic, cost no memory; the second time,
+        it is kept."""
         seen = hash(key)
         if seen in self.seen:
             self.seen.discard(seen)
-            return True
-        if self.charge(SEEN_BYTES):
+            return False
+        if self.young_bytes + SEEN_BYTES <= self.limit // 2:
+            self.young_bytes += SEEN_BYTES
             self.seen.add(seen)
-        return False
+        elif self.charge(SEEN_BYTES):  # a new generation first
+            self.seen.add(seen)
+        return True
 
     def rotate(self) -> None:
         """The young generation becomes the old one; the old one is dropped."""
