@@ -18,13 +18,12 @@ from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
 from policydsl.environment import Environment
 from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, Outcome, Present
 from policydsl.operators import ArithOp, Op, SetOp
+from policydsl.presence import Fact, facts_of
 from policydsl.source import Span
 
 BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING}
 FUNCTIONS = {"size": 1}
 OUTCOME_NAMES = ("decision", "fired")
-
-Fact = tuple[str, ...]
 
 
 @attrs.frozen
@@ -287,7 +286,7 @@ class ExprChecker:
                     typed = self.expr(operand, scope, known, t.BOOL)
                     self.expect(typed, t.BOOL, operand.span)
                     out.append(typed.expr)
-                    more = _facts(typed.expr, is_and, self.definitions, self._def_facts)
+                    more = facts_of(typed.expr, is_and, self.definitions, self._def_facts)
                     known = known | more
                 return Typed(type(e)(tuple(out), span=e.span), t.BOOL)
             case nodes.Not(operand):
@@ -368,8 +367,30 @@ class ExprChecker:
         match op:
             case Op.ADD | Op.SUB | Op.MUL:
                 return self._int_operand(e, scope, facts).expr
+            case Op.MOD:
+                typed = self._int_operand(e, scope, facts)
+                if t.is_int(typed.type) and not self._at_least_one(typed):
+                    self.error(
+                        Code.DIVISOR_MAY_BE_ZERO,
+                        f"`%` needs a divisor known to be at least 1, not {typed.type}",
+                        e.span,
+                        help="divide by a constant, or declare the attribute `int[1..]`",
+                    )
+                return typed.expr
             case _:
                 assert_never(op)
+
+    def _at_least_one(self, typed: Typed) -> bool:
+        """Whether an integer expression is a constant, or of a declared range, of at least 1:
+        so `%` by it is always defined."""
+        expr = typed.expr
+        if isinstance(expr, DefRef) and expr.name in self.definitions:
+            expr = self.definitions[expr.name].expr
+        value = const_value(expr)
+        if value is not NOT_CONST:
+            return isinstance(value, int) and value >= 1
+        lo = typed.type.lo if isinstance(typed.type, t.IntType) else None
+        return lo is not None and lo >= 1
 
     def _membership(self, elem: t.Type, coll: t.Type, span: Span | None, op: str) -> None:
         inner = t.element_of(coll)
@@ -763,33 +784,6 @@ def _clip(help: str | None) -> str | None:
 
 def _field_names(record: t.RecordType) -> list[str]:
     return [f.name for f in record.fields]
-
-
-def _facts(
-    expr: Any,
-    when_true: bool,
-    defs: dict[str, model.Definition],
-    memo: dict[tuple[str, bool], frozenset[Fact]],
-) -> frozenset[Fact]:
-    """Presence facts known when `expr` is true (or false): `has x` makes `x` readable."""
-    match expr:
-        case Present(path):
-            if not when_true:
-                return frozenset()
-            return frozenset(("ctx", *path[: i + 1]) for i in range(len(path)))
-        case FieldPresent(Local(name), field):
-            return frozenset({("local", name, field)}) if when_true else frozenset()
-        case nodes.Not(operand):
-            return _facts(operand, not when_true, defs, memo)
-        case nodes.And(operands) if when_true:
-            return frozenset().union(*(_facts(o, True, defs, memo) for o in operands))
-        case nodes.Or(operands) if not when_true:
-            return frozenset().union(*(_facts(o, False, defs, memo) for o in operands))
-        case DefRef(name) if name in defs:
-            if (name, when_true) not in memo:  # once per definition: a chain may double
-                memo[name, when_true] = _facts(defs[name].expr, when_true, defs, memo)
-            return memo[name, when_true]
-    return frozenset()
 
 
 def _uses_outcome(expr: Any, defs: dict[str, model.Definition]) -> bool:

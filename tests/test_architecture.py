@@ -39,6 +39,7 @@ BACK_END = {
     "environment",
     "inlining",
     "typecheck",
+    "presence",
     "model",
     "analysis",
     "interp",

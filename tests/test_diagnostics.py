@@ -168,6 +168,16 @@ BROKEN = [
         id="arithmetic-on-string",
     ),
     case(
+        "rule r: deny { when has user.age and 10 % user.age == 1 }",
+        "P330", 1, 43, "user.age", "divide by a constant, or declare the attribute `int[1..]`",
+        id="modulo-by-possible-zero",
+    ),
+    case(
+        "rule r: deny { when has user.age and user.age % 0 == 1 }",
+        "P330", 1, 49, "0", "divide by a constant, or declare the attribute `int[1..]`",
+        id="modulo-by-zero",
+    ),
+    case(
         "rule r: deny { when user.role < admin }",
         "P316", 1, 21, "user.role < admin", None,
         id="order-on-enum",
@@ -403,6 +413,10 @@ ACCEPTED = [
         id="has-and-nested-or",
     ),
     pytest.param("rule r: deny { when not (not has user.age) and user.age < 3 }", id="double-not"),
+    pytest.param(
+        "def week = 7\nrule r: deny { when has user.age and user.age % week == 1 }",
+        id="modulo-by-definition",
+    ),
     pytest.param(
         "def minor = has user.age and user.age < 18\nrule r: deny { when minor and user.age > 3 }",
         id="through-a-definition",
