@@ -129,7 +129,10 @@ class ExprChecker:
                 return t.CollectionType(kind, inner, max_size)
             case nodes.RecordType():
                 self.error(
-                    Code.RECORD_OUTSIDE_CONTEXT, "records are only allowed in `context`", node.span
+                    Code.RECORD_OUTSIDE_CONTEXT,
+                    "a record type is allowed only as an attribute of `context` or of a record",
+                    node.span,
+                    help="a set or list holds enum members, strings, integers or booleans",
                 )
                 return t.ANY
             case nodes.NamedType(name, lo, hi, has_range):
@@ -720,11 +723,12 @@ class ExprChecker:
         ltype = scope.locals[head]
         for i, part in enumerate(e.parts[1:], start=1):
             if not isinstance(ltype, t.RecordType):
-                self.error(
-                    Code.NO_ATTRIBUTES,
-                    f"`{'.'.join(e.parts[:i])}` is {ltype}, which has no attributes",
-                    e.span,
-                )
+                if not isinstance(ltype, t.AnyType):  # else its error is reported already
+                    self.error(
+                        Code.NO_ATTRIBUTES,
+                        f"`{'.'.join(e.parts[:i])}` is {ltype}, which has no attributes",
+                        e.span,
+                    )
                 return Typed(Const(None, span=e.span), t.ANY)
             field = ltype.field(part)
             if field is None:

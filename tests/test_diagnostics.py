@@ -631,6 +631,22 @@ def test_collection_shapes(text: str, message: str, code: str) -> None:
     assert (diag.code, diag.message) == (code, message)
 
 
+def test_a_record_in_a_list_is_one_error_that_says_where_records_go() -> None:
+    """Not "only in `context`" (the list is in `context`), and no second error about the
+    quantifier variable printing the placeholder type of an expression already in error."""
+    text = (
+        "context { xs: list<{a: string}> = [] }\neffects deny > allow default allow\n"
+        'rule r: deny { when some x in xs: x.a == "b"  cite "1"  reason "r" }\n'
+    )
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.loads(text)
+    [diag] = caught.value.diagnostics
+    assert diag.code == "P312"
+    assert "`context` or of a record" in diag.message
+    assert diag.help == "a set or list holds enum members, strings, integers or booleans"
+    assert "?" not in str(caught.value)
+
+
 def test_a_misspelt_member_is_suggested_even_when_its_enum_is_unknown() -> None:
     """The left side is itself wrong, so no enum is expected; the members still count."""
     text = (
