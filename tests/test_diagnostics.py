@@ -169,12 +169,12 @@ BROKEN = [
     ),
     case(
         "rule r: deny { when has user.age and 10 % user.age == 1 }",
-        "P330", 1, 43, "user.age", "divide by a constant, or declare the attribute `int[1..]`",
+        "P332", 1, 43, "user.age", "divide by a constant, or declare the attribute `int[1..]`",
         id="modulo-by-possible-zero",
     ),
     case(
         "rule r: deny { when has user.age and user.age % 0 == 1 }",
-        "P330", 1, 49, "0", "divide by a constant, or declare the attribute `int[1..]`",
+        "P332", 1, 49, "0", "divide by a constant, or declare the attribute `int[1..]`",
         id="modulo-by-zero",
     ),
     case(
