@@ -302,6 +302,9 @@ class _Gen:
         value = ref(self.slot(s.index))
         out: list[ast.stmt] = []
         element = s.type.element
+        if isinstance(element, t.RecordType):  # checked and normalised whether read or not
+            normalised = call("_records", value, self.hoist(element))
+            return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if s.index not in self.member_index or s.materialize:
             if isinstance(element, t.EnumType):
                 check: ast.stmt = ast.If(

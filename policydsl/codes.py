@@ -150,7 +150,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.OUT_OF_RANGE: _e("a constant outside its declared range"),
     Code.OPTIONAL_OUTSIDE_CONTEXT: _e("`?` on a type outside `context`"),
     Code.NESTED_COLLECTION: _e("a collection of collections"),
-    Code.RECORD_OUTSIDE_CONTEXT: _e("a record type outside `context`"),
+    Code.RECORD_OUTSIDE_CONTEXT: _e("a record type outside `context`, or in a set"),
     Code.RANGE_ON_NON_INTEGER: _e("an integer range on a type that is not `int`"),
     Code.EMPTY_RANGE: _e("an integer range that holds no value"),
     Code.ABSENT_OUTSIDE_TABLE: _e("`-` outside a table cell"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from policydsl import model, nodes
-from policydsl.model import DefRef, FieldPresent, Local, Present
+from policydsl.model import DefRef, FieldOf, FieldPresent, Local, Present
 
 Fact = tuple[str, ...]
 
@@ -27,8 +27,11 @@ def facts_of(
             if not when_true:
                 return frozenset()
             return frozenset(("ctx", *path[: i + 1]) for i in range(len(path)))
-        case FieldPresent(Local(name), field):
-            return frozenset({("local", name, field)}) if when_true else frozenset()
+        case FieldPresent(base, field):
+            names = _local_names(base)
+            if names is None or not when_true:
+                return frozenset()
+            return frozenset({("local", *names, field)})
         case nodes.Not(operand):
             return facts_of(operand, not when_true, defs, memo)
         case nodes.And(operands) if when_true:
@@ -40,3 +43,14 @@ def facts_of(
                 memo[name, when_true] = facts_of(defs[name].expr, when_true, defs, memo)
             return memo[name, when_true]
     return frozenset()
+
+
+def _local_names(expr: Any) -> tuple[str, ...] | None:
+    """`c.a.b` read from a quantifier's variable: ("c", "a", "b"); None for anything else."""
+    match expr:
+        case Local(name):
+            return (name,)
+        case FieldOf(base, field):
+            names = _local_names(base)
+            return None if names is None else (*names, field)
+    return None

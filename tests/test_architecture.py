@@ -204,8 +204,10 @@ context {
   name: string = ""
   pattern: string = "*"
   n: int = 0
+  items: list<{key: string  marks: set<Tag> = []}> = []
 }
 effects deny > allow default allow
+rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
 rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }
 rule all_tags: deny { when labels contains_all [a, c] cite "1" reason "all" }

@@ -631,19 +631,19 @@ def test_collection_shapes(text: str, message: str, code: str) -> None:
     assert (diag.code, diag.message) == (code, message)
 
 
-def test_a_record_in_a_list_is_one_error_that_says_where_records_go() -> None:
-    """Not "only in `context`" (the list is in `context`), and no second error about the
-    quantifier variable printing the placeholder type of an expression already in error."""
+def test_a_record_outside_context_is_one_error_that_says_where_records_go() -> None:
+    """No second error about the quantifier variable printing the placeholder type of an
+    expression already in error."""
     text = (
-        "context { xs: list<{a: string}> = [] }\neffects deny > allow default allow\n"
+        "context { n: int = 0 }\neffects deny > allow default allow\n"
+        "def xs: list<{a: string}> = []\n"
         'rule r: deny { when some x in xs: x.a == "b"  cite "1"  reason "r" }\n'
     )
     with pytest.raises(policydsl.PolicyError) as caught:
         policydsl.loads(text)
     [diag] = caught.value.diagnostics
     assert diag.code == "P312"
-    assert "`context` or of a record" in diag.message
-    assert diag.help == "a set or list holds enum members, strings, integers or booleans"
+    assert diag.help == "as an attribute, a record's attribute, or the element of a list there"
     assert "?" not in str(caught.value)
 
 
