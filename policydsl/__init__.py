@@ -19,12 +19,12 @@ from policydsl.engine import (
     loads,
     stdlib_path,
 )
+from policydsl.version import __version__
 
 if TYPE_CHECKING:
     from policydsl.diagnostics import Diagnostic, PolicyError
     from policydsl.formatter import format_source
 
-__version__ = "0.1.0"
 
 __all__ = [
     "BACKENDS",

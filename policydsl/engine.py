@@ -50,6 +50,7 @@ class Policy:
         lowered: ir.Lowered | None = None,
     ):
         self._checked: CheckedPolicy | None = checked
+        self.version: str | None = checked.version  # `version "..."`, the author's
         self._start(backend, fail_closed, warnings, sources, lowered, checked.refuse_effect)
 
     @classmethod
@@ -62,11 +63,13 @@ class Policy:
         fail_closed: bool,
         warnings: Sequence[Diagnostic],
         sources: Sequence[Source],
+        version: str | None = None,
     ) -> Policy:
         """A policy from its lowered form alone (a compiled artifact): the checked model, which
         the compiled backends never read, is made from the sources on first use (`checked`)."""
         policy = cls.__new__(cls)
         policy._checked = None
+        policy.version = version
         policy._start(backend, fail_closed, warnings, sources, lowered, refuse_effect)
         return policy
 
@@ -129,6 +132,14 @@ class Policy:
 
             self._lowered = lower.lower(self.checked)
         return self._lowered
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What identifies this policy wherever it runs: a hash of its sources, the IR version
+        and the policydsl version (`fingerprint.of`)."""
+        from policydsl.fingerprint import of
+
+        return of(self.sources)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as the sources: a worker process rebuilds the same policy."""
@@ -314,6 +325,7 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
                     fail_closed=fail_closed,
                     warnings=stored.warnings,
                     sources=found.sources,
+                    version=stored.version,
                 )
             except Exception:  # whatever an artifact makes fail, compiling afresh decides
                 pass
@@ -321,7 +333,9 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
         if found is not None:
             refuse = policy.checked.refuse_effect
             lowered = policy.lowered()
-            artifact.store(found, lowered, policy.warnings, refuse, policy.sources)
+            artifact.store(
+                found, lowered, policy.warnings, refuse, policy.sources, version=policy.version
+            )
         return policy
 
 
