@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 import click
 
 import policydsl
-from policydsl import strict_json, testing
+from policydsl import testing
 from policydsl.codes import Code
 from policydsl.cost import DEFAULT_MAX_COST
 from policydsl.diagnostics import Diagnostic
-from policydsl.engine import check_with_cost
+from policydsl.engine import DEFAULT_BACKEND, check_with_cost
 from policydsl.loader import policy_files
 from policydsl.parser import MAX_SOURCE_BYTES, read_source, source_from_bytes
+from policydsl.request_json import MAX_REQUEST_BYTES, RequestError, parse_request, too_large
 from policydsl.terminal import shown
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ EXIT_BAD_REQUEST = 3  # a request that is not JSON, too large or deep, or breaks
 EXIT_INTERNAL = 4  # a bug in policydsl itself
 EXIT_CLOSED_PIPE = 128 + 13  # the reader closed our output (`| head`): 128 + SIGPIPE, as tools do
 
-MAX_REQUEST_BYTES = 10 * 1024 * 1024
 BACKENDS = policydsl.BACKENDS
 
 EXIT_CODES_HELP = """\b
@@ -63,10 +63,6 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_FAILED):
         super().__init__(message)
         self.exit_code = exit_code
-
-
-class RequestError(ValueError):
-    """A request (or one batch line) that cannot become a context: not JSON, too big, too deep."""
 
 
 # ---- error handling ---------------------------------------------------------------------------
@@ -195,43 +191,7 @@ def _load(
 
 
 def _too_large() -> RequestError:
-    return RequestError(f"request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MB")
-
-
-def parse_request(data: bytes) -> dict[str, Any]:
-    """Bytes to a request object; every way this fails is a `RequestError` with a clear message."""
-    if len(data) > MAX_REQUEST_BYTES:
-        raise _too_large()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise RequestError(f"request is not valid UTF-8 (byte {err.start})") from None
-    try:
-        value = strict_json.loads(text)
-    except strict_json.DuplicateKeyError as err:
-        raise RequestError(f"request gives a key twice: {err}") from None
-    except RecursionError:
-        raise RequestError("request nests too deeply") from None
-    except json.JSONDecodeError as err:
-        where = f"line {err.lineno} column {err.colno}"
-        raise RequestError(f"request is not valid JSON: {err.msg} ({where})") from None
-    except ValueError as err:  # `NaN`, integers too long to convert
-        raise RequestError(f"request is not valid JSON: {err}") from None
-    if not isinstance(value, dict):
-        raise RequestError(f"a request must be a JSON object, not {_json_kind(value)}")
-    return value
-
-
-def _json_kind(value: object) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "null"
+    return too_large(MAX_REQUEST_BYTES)
 
 
 def _open_binary(path: str) -> AbstractContextManager[BinaryIO]:
@@ -593,6 +553,141 @@ def compile_(path: Path | None, emit: str, naive: bool) -> None:
     """
     text = policydsl.compile_policy(path or policydsl.stdlib_path(), emit=emit, naive=naive)
     click.echo(text, nl=not text.endswith("\n"))
+
+
+SERVER_EXTRA = "`policyc serve` needs the server extra: pip install 'policydsl[server]'"
+TOKEN_ENV = "POLICYC_SERVE_TOKEN"
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@_policy_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8181, show_default=True)
+@_backend_option
+@click.option(
+    "--fail-closed",
+    is_flag=True,
+    help="Decide the policy's `refuse` effect for an invalid context instead of a 400.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Require `Authorization: Bearer TOKEN`, TOKEN read from this file (or from ${TOKEN_ENV}"
+    "); /health stays open.",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1),
+    default=MAX_REQUEST_BYTES,
+    show_default=True,
+    help="Largest request body in bytes; a larger one is refused with 413.",
+)
+@click.option(
+    "--decision-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append one JSON line per decision to this file.",
+)
+@click.option(
+    "--mask",
+    multiple=True,
+    metavar="ATTRIBUTE",
+    help="Keep this attribute (dotted: user.id) out of the decision log (repeatable).",
+)
+@click.option(
+    "--log-queue",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Decision-log records held for a slow sink before new ones are dropped (and counted).",
+)
+@click.option(
+    "--watch/--no-watch",
+    default=True,
+    show_default=True,
+    help="Reload when the policy files change (SIGHUP and POST /v1/reload always reload).",
+)
+@click.option(
+    "--access-log/--no-access-log", default=False, show_default=True, help="Log every request."
+)
+@_debug_option
+def serve(
+    policies: tuple[Path, ...],
+    host: str,
+    port: int,
+    backend: str | None,
+    fail_closed: bool,
+    token_file: Path | None,
+    max_body: int,
+    decision_log: Path | None,
+    mask: tuple[str, ...],
+    log_queue: int,
+    watch: bool,
+    access_log: bool,
+) -> None:
+    """Serve decisions over HTTP (the standard library unless --policy).
+
+    \b
+    POST /v1/decide        {"input": {...}} -> the decision, its id, the policy's identity
+    POST /v1/decide/batch  {"inputs": [...]} -> one result per input, in order
+    POST /v1/explain       {"input": {...}, "rules": [...]}
+    POST /v1/reload        reload now: the outcome and any diagnostics
+    GET  /v1/policy        files, version, fingerprint, rules, the last reload
+    GET  /health           200 once a policy is loaded
+    GET  /metrics          Prometheus text
+
+    A new version of the policy that fails to check is rejected and the one in force keeps
+    serving. SIGTERM or Ctrl-C finishes the requests in flight, then stops.
+    """
+    try:
+        import uvicorn
+
+        from policydsl import service
+        from policydsl.decision_log import DecisionLog, JsonLinesFile
+        from policydsl.reload import PolicyHolder
+    except ImportError as err:
+        raise CliError(f"{SERVER_EXTRA} ({err})", EXIT_USAGE) from err
+    import logging
+
+    token = _read_token(token_file)
+    logging.basicConfig(level=logging.INFO, format="policyc: %(name)s: %(message)s")
+    holder = PolicyHolder(policies, backend=backend or DEFAULT_BACKEND, fail_closed=fail_closed)
+    if holder.current is None:
+        last = holder.last
+        for diagnostic in last.diagnostics if last else ():
+            click.echo(diagnostic.render() + "\n", err=True)
+        raise CliError("the policy does not check; not serving it")
+    sink = None
+    if decision_log is not None:
+        try:
+            sink = DecisionLog(JsonLinesFile(decision_log), mask=mask, max_queue=log_queue)
+        except OSError as err:
+            raise CliError(f"{decision_log}: cannot open: {err.strerror or err}") from err
+    holder.reload_on_signal()
+    app = service.create_app(holder, token=token, max_body=max_body, decision_log=sink, watch=watch)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+        limit_concurrency=None,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
+
+
+def _read_token(path: Path | None) -> str | None:
+    """The bearer token: the file's first line, else the environment's; None: no auth."""
+    if path is not None:
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise CliError(f"{path}: cannot read the token: {err}", EXIT_USAGE) from err
+        if not token:
+            raise CliError(f"{path}: the token file is empty", EXIT_USAGE)
+        return token
+    return os.environ.get(TOKEN_ENV) or None
 
 
 # ---- helpers ----------------------------------------------------------------------------------
