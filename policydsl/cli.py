@@ -10,6 +10,7 @@ import difflib
 import errno
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -674,7 +675,17 @@ def serve(
         limit_concurrency=None,
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+
+    def stopped(signum: int, _frame: object) -> None:
+        """uvicorn stops on SIGTERM and SIGINT, finishing the requests in flight, then raises
+        the signal again under the handlers it found: this one, so a graceful stop exits 0."""
+        if not server.started:  # before the server took over its signals: stop at once
+            raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGINT, stopped)
+    server.run()
 
 
 def _read_token(path: Path | None) -> str | None:

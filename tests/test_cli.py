@@ -29,7 +29,7 @@ EXAMPLES = ROOT / "examples"
 REQUESTS = EXAMPLES / "requests"
 SHARING = EXAMPLES / "doc_sharing"
 CONTRACT_KEYS = {"decision", "enforcement", "obligations", "citations", "rules", "reasons"}
-COMMANDS = ["check", "eval", "test", "fmt", "explain", "compile"]
+COMMANDS = ["check", "eval", "test", "fmt", "explain", "compile", "serve"]
 
 # file name -> (decision, enforcement, obligations), by hand from CONTRACT.md
 EXPECTED = {
