@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -27,7 +27,7 @@ from policydsl.diagnostics import Diagnostic
 from policydsl.engine import DEFAULT_BACKEND, check_with_cost
 from policydsl.loader import policy_files
 from policydsl.parser import MAX_SOURCE_BYTES, read_source, source_from_bytes
-from policydsl.request_json import MAX_REQUEST_BYTES, RequestError, parse_request, too_large
+from policydsl.request_json import MAX_REQUEST_BYTES, RequestError, parse_request
 from policydsl.terminal import shown
 
 if TYPE_CHECKING:
@@ -191,10 +191,6 @@ def _load(
         raise
 
 
-def _too_large() -> RequestError:
-    return too_large(MAX_REQUEST_BYTES)
-
-
 def _open_binary(path: str) -> AbstractContextManager[BinaryIO]:
     """The file, or stdin left open for whoever owns it."""
     if path == "-":
@@ -212,22 +208,9 @@ def _read_request(path: str) -> dict[str, Any]:
     except OSError as err:
         raise CliError(f"{name}: cannot read: {err.strerror or err}", EXIT_BAD_REQUEST) from err
     try:
-        return parse_request(data)
+        return parse_request(data, MAX_REQUEST_BYTES)
     except RequestError as err:
         raise CliError(f"{name}: {err}", EXIT_BAD_REQUEST) from err
-
-
-def _iter_lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """Numbered lines; a line longer than `limit` is skipped whole and yields `None`."""
-    lineno = 0
-    while line := stream.readline(limit + 1):
-        lineno += 1
-        if len(line) > limit and not line.endswith(b"\n"):
-            while line and not line.endswith(b"\n"):
-                line = stream.readline(limit + 1)
-            yield lineno, None
-        else:
-            yield lineno, line
 
 
 def _dump(value: Any, pretty: bool) -> str:
@@ -317,6 +300,25 @@ def check(paths: tuple[Path, ...], output_format: str, max_cost: int) -> None:
     is_flag=True,
     help="Decide the policy's `refuse` effect for an invalid context instead of failing.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="With --batch: worker processes (0: one per core); output stays in input order.",
+)
+@click.option(
+    "--summary/--no-summary",
+    default=True,
+    show_default=True,
+    help="With --batch: end with one line on stderr (lines, decisions by effect, invalid).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="With --batch: show progress on stderr. Default: only when stderr is a terminal.",
+)
 @_backend_option
 @_debug_option
 def eval_(
@@ -325,6 +327,9 @@ def eval_(
     batch: str | None,
     pretty: bool,
     fail_closed: bool,
+    jobs: int,
+    summary: bool,
+    progress: bool | None,
     backend: str | None,
 ) -> None:
     """Decide a request and print the decision as JSON.
@@ -339,38 +344,56 @@ def eval_(
         raise click.UsageError("give either REQUEST or --batch, not both")
     policy = _load(policies, backend=backend, fail_closed=fail_closed)
     if batch is not None:
-        ctx.exit(_eval_batch(policy, batch, pretty))
+        ctx.exit(_eval_batch(policy, batch, pretty, jobs, summary, progress))
     decision = policy.decide(_read_request(request or "-"))
     click.echo(_dump(decision.to_dict(), pretty))
 
 
-def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
+def _eval_batch(
+    policy: Policy, path: str, pretty: bool, jobs: int, summary: bool, progress: bool | None
+) -> int:
     """Decide each line; returns the exit code (3 if a line was invalid, 1 if evaluation failed)."""
+    from policydsl import batch
+
     name = "<stdin>" if path == "-" else path
-    out = sys.stdout
-    invalid = failed = False
+
+    def report(lineno: int, message: str) -> None:
+        click.echo(shown(f"policyc: {name}:{lineno}: {message}"), err=True)
+
+    show = sys.stderr.isatty() if progress is None else progress
     with _open_binary(path) as stream:
-        for lineno, line in _iter_lines(stream, MAX_REQUEST_BYTES):
-            if line is not None and not line.strip():
-                continue  # blank lines are not requests
-            try:
-                if line is None:
-                    raise _too_large()
-                decision = policy.decide(parse_request(line))
-            except (RequestError, policydsl.ContextError) as err:
-                invalid, message = True, str(err)
-            except policydsl.EvaluationError as err:
-                failed, message = True, f"evaluation failed: {err}"
-            else:
-                out.write(_dump(decision.to_dict(), pretty) + "\n")
-                out.flush()  # a consumer sees each decision as soon as its line is decided
-                continue
-            out.write(json.dumps({"line": lineno, "error": message}) + "\n")
-            out.flush()
-            click.echo(shown(f"policyc: {name}:{lineno}: {message}"), err=True)
-    if invalid:
+        meter = batch.Progress(sys.stderr, _size(stream)) if show else None
+        done = batch.run(
+            policy,
+            stream,
+            _binary_stdout(),
+            report,
+            limit=MAX_REQUEST_BYTES,
+            pretty=pretty,
+            jobs=batch.default_jobs() if jobs == 0 else jobs,
+            progress=meter,
+        )
+    if summary:
+        click.echo(f"policyc: {name}: {done.line()}", err=True)
+    if done.invalid:
         return EXIT_BAD_REQUEST
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if done.failed else EXIT_OK
+
+
+def _size(stream: BinaryIO) -> int | None:
+    """The size of a regular file (for the share a progress report shows); None for a pipe."""
+    try:
+        stat = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return stat.st_size if stat.st_size and (stat.st_mode & 0o170000) == 0o100000 else None
+
+
+def _binary_stdout() -> BinaryIO:
+    """Standard output as bytes (what `batch` writes), its text layer flushed first."""
+    sys.stdout.flush()
+    buffer: BinaryIO = sys.stdout.buffer
+    return buffer
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -188,7 +188,12 @@ def test_optional_packages_stay_optional() -> None:
     """`import policydsl` needs lark, attrs and click alone: an extra's package is imported
     only by the module that serves it (lazily where the module is on the core's path)."""
     users = {m: external(m) & OPTIONAL for m in MODULES}
-    assert {m for m, found in users.items() if found} <= {"service", "reload", "cli", "jsonio"}
+    assert {m for m, found in users.items() if found} <= {
+        "service",
+        "reload",
+        "cli",
+        "request_json",
+    }
     assert users["service"] <= {"starlette"} and users["reload"] <= {"watchfiles"}
     import subprocess
     import sys
