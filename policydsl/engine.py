@@ -8,7 +8,9 @@ the cost model, the interpreter and the explainer.
 
 from __future__ import annotations
 
+import collections
 import functools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,12 +288,32 @@ def _policy(loaded: Loaded, **options: Any) -> Policy:
     )
 
 
+_UNPICKLED: collections.OrderedDict[tuple[str, str, bool], Policy] = collections.OrderedDict()
+_UNPICKLED_MAX = 8  # policies a process keeps for the next unpickling of the same one
+_unpickled_lock = threading.Lock()
+
+
 def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool) -> Policy:
+    """Unpickle: the policy of these sources, compiled once per process. A worker that receives
+    the same policy again (a task per partition) gets the one it built, found by fingerprint
+    (computed here from the texts, never taken on trust); policies are safe to share."""
+    from policydsl.fingerprint import of
     from policydsl.loader import check_sources
 
     sources = [Source(name, text) for name, text in texts]
+    key = (of(sources), backend, fail_closed)
+    with _unpickled_lock:
+        found = _UNPICKLED.get(key)
+        if found is not None:
+            _UNPICKLED.move_to_end(key)
+            return found
     with collection_paused():
-        return _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
+        policy = _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
+    with _unpickled_lock:
+        _UNPICKLED[key] = policy
+        while len(_UNPICKLED) > _UNPICKLED_MAX:
+            _UNPICKLED.popitem(last=False)
+    return policy
 
 
 def compile_policy(
