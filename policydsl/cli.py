@@ -428,10 +428,13 @@ def explain(
     policy = _load(policies, backend=backend)
     context = _read_request(request or "-")
     try:
+        identity = {"version": policy.version, "fingerprint": policy.fingerprint}
         if output_format == "json":
-            click.echo(json.dumps(policy.explanation(context, rules)))
+            click.echo(json.dumps({**policy.explanation(context, rules), "policy": identity}))
         else:
             click.echo(policy.explain(context, rules))
+            version = f"version {shown(policy.version)}, " if policy.version else ""
+            click.echo(f"policy: {version}fingerprint {policy.fingerprint}")
     except ValueError as err:
         if isinstance(err, policydsl.ContextError):
             raise
