@@ -62,7 +62,7 @@ class Counter:
         self._values: dict[Labels, float] = {}
 
     def inc(self, amount: float = 1, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
+        key = tuple(labels.items()) if len(labels) < 2 else tuple(sorted(labels.items()))
         with self._lock:
             self._values[key] = self._values.get(key, 0) + amount
 
