@@ -222,7 +222,9 @@ class Service:
         try:
             decision = policy.decide(context)
         except ContextError as err:
-            raise HttpError(400, "invalid_input", str(err), attribute=err.attribute) from None
+            raise HttpError(
+                400, "invalid_input", str(err), attribute=err.attribute or None
+            ) from None
         except EvaluationError as err:
             raise HttpError(500, "evaluation_failed", f"evaluation failed: {err}") from None
         result = decision.to_dict()
@@ -275,7 +277,9 @@ class Service:
         try:
             result = policy.explanation(body["input"], rules)
         except ContextError as err:
-            raise HttpError(400, "invalid_input", str(err), attribute=err.attribute) from None
+            raise HttpError(
+                400, "invalid_input", str(err), attribute=err.attribute or None
+            ) from None
         except ValueError as err:  # a rule id the policy does not have
             raise HttpError(400, "unknown_rule", str(err)) from None
         return _json({"result": result, "policy": _identity(policy)})

@@ -233,6 +233,7 @@ def test_batch_answers_in_order_with_invalid_inputs_in_place(client: Client) -> 
         "attribute": "x",
     }
     assert third["error"]["index"] == 2 and "must be an object" in third["error"]["message"]
+    assert third["error"]["attribute"] is None  # the context itself, not one attribute
     assert fourth["result"]["decision"] == "allow"
     assert body["policy"]["version"] == "1"
     status, body, _ = client.call("POST", "/v1/decide/batch", {"inputs": {"amount": 1}})
