@@ -76,9 +76,8 @@ class Counter:
 
 
 class Gauge(Counter):
-    """A value that is set, read from a callback at each scrape when given one."""
-
-    kind = "gauge"
+    """A value that is set, or read from a callback at each scrape when given one (then its
+    `kind` may be `counter`: a monotonic count kept elsewhere, as a decision log's)."""
 
     def __init__(
         self,
@@ -86,9 +85,11 @@ class Gauge(Counter):
         help: str,
         lock: threading.Lock,
         read: Callable[[], Iterable[tuple[dict[str, str], float]]] | None = None,
+        kind: str = "gauge",
     ):
         super().__init__(name, help, lock)
         self._read = read
+        self.kind = kind
 
     def set(self, value: float, **labels: str) -> None:
         with self._lock:
@@ -164,8 +165,11 @@ class Registry:
         name: str,
         help: str,
         read: Callable[[], Iterable[tuple[dict[str, str], float]]] | None = None,
+        *,
+        kind: str = "gauge",
     ) -> Gauge:
-        return self._add(Gauge(name, help, self._lock, read))
+        """A gauge, or with `read` and `kind="counter"` a count read at each scrape."""
+        return self._add(Gauge(name, help, self._lock, read, kind))
 
     def histogram(
         self, name: str, help: str, buckets: tuple[float, ...] = LATENCY_BUCKETS

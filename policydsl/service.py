@@ -56,12 +56,6 @@ class HttpError(Exception):
         self.extra = extra
 
 
-def _dumps(value: Any) -> bytes:
-    """Exact, ASCII-only JSON, as the CLI writes it: safe to print, read back exactly (orjson
-    when installed, `request_json.dumps`)."""
-    return dumps(value)
-
-
 class DecisionIds:
     """Decision ids shaped as UUIDs: 80 random bits drawn once per process (a version-4
     UUID's first 20 hex digits), then a counter. Unique across processes as a UUID4 is, and
@@ -76,7 +70,8 @@ class DecisionIds:
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(_dumps(value), status, headers, media_type=JSON_TYPE)
+    """Exact, ASCII-only JSON, as the CLI writes it: safe to print, read back exactly."""
+    return Response(dumps(value), status, headers, media_type=JSON_TYPE)
 
 
 class Service:
@@ -89,13 +84,11 @@ class Service:
         token: str | None = None,
         max_body: int = MAX_REQUEST_BYTES,
         decision_log: DecisionLog | None = None,
-        watch: bool = False,
     ):
         self.holder = holder
         self.token = token.encode() if token else None
         self.max_body = max_body
         self.decision_log = decision_log
-        self.watch = watch
         self.ids = DecisionIds()
         m = self.metrics = Registry()
         self.decisions = m.counter("policydsl_decisions_total", "Decisions made, by effect.")
@@ -117,20 +110,25 @@ class Service:
             "When the policy in force was loaded, in seconds since the epoch.",
             lambda: [({}, holder.loaded_at)] if holder.loaded_at is not None else [],
         )
-        m.gauge(
-            "policydsl_decision_log_written_total",
-            "Decision-log records handed to the sink.",
-            lambda: [({}, decision_log.written)] if decision_log else [],
-        )
-        m.gauge(
-            "policydsl_decision_log_dropped_total",
-            "Decision-log records dropped, by reason (queue_full, sink_error).",
-            lambda: (
-                [({"reason": r}, n) for r, n in decision_log.dropped.items()]
-                if decision_log
-                else []
-            ),
-        )
+        if decision_log is not None:
+            log_ = decision_log
+            m.gauge(
+                "policydsl_decision_log_written_total",
+                "Decision-log records handed to the sink.",
+                lambda: [({}, log_.written)],
+                kind="counter",
+            )
+            m.gauge(
+                "policydsl_decision_log_dropped_total",
+                "Decision-log records dropped, by reason (queue_full, sink_error).",
+                lambda: [({"reason": r}, n) for r, n in log_.dropped.items()],
+                kind="counter",
+            )
+            m.gauge(
+                "policydsl_decision_log_pending",
+                "Decision-log records queued for the sink.",
+                lambda: [({}, log_.pending)],
+            )
         holder.on_reload.append(lambda r: self.reloads.inc(outcome=r.outcome))
 
     def _policy_info(self) -> list[tuple[dict[str, str], float]]:
@@ -352,9 +350,7 @@ def create_app(
     """The ASGI application. At startup it loads the policy if the holder has none (a policy
     that does not check stops the start) and starts watching the files when `watch`; at
     shutdown it stops watching and flushes the decision log."""
-    service = Service(
-        holder, token=token, max_body=max_body, decision_log=decision_log, watch=watch
-    )
+    service = Service(holder, token=token, max_body=max_body, decision_log=decision_log)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

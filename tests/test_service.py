@@ -366,6 +366,8 @@ def test_metrics_count_decisions_invalid_requests_and_reloads(client: Client) ->
     assert value('policydsl_request_duration_seconds_count{endpoint="decide"}') >= 2
     assert any(line.startswith("policydsl_policy_info{") for line in lines)
     assert "# TYPE policydsl_request_duration_seconds histogram" in lines
+    assert "# TYPE policydsl_decision_log_dropped_total counter" in lines
+    assert value("policydsl_decision_log_pending") >= 0
 
 
 def test_each_decision_is_logged_with_its_input_masked(
