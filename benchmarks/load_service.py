@@ -7,7 +7,8 @@
 Scenarios: `single` (POST /v1/decide, one request each), `batch` (POST /v1/decide/batch with
 `--batch-size` inputs each: decisions/s counts inputs), `reload` (single decisions while the
 policy files alternate between a good and a broken version every second: no request may fail,
-every fingerprint answered must be a version that checked, none a broken one). The server runs
+every fingerprint answered must be a version that checked, none a broken one; the server's file
+watcher and `POST /v1/reload` both reload). The server runs
 in a process of its own (`python -m policydsl serve`, one worker) and the clients in this one
 (asyncio, keep-alive connections, the standard library only), so on a 2-core machine client and
 server share the cores: the figures are a floor. Prints throughput, p50/p99 latency and errors.
@@ -42,7 +43,8 @@ P99_LIMIT = 0.010
 
 def start_server(policy: Path, log: Path | None) -> tuple[subprocess.Popen[str], int]:
     args = [sys.executable, "-m", "policydsl", "serve", "--port", "0", "--policy", str(policy)]
-    args += ["--no-watch"] if log is None else ["--decision-log", str(log)]
+    if log is not None:
+        args += ["--decision-log", str(log)]
     process = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     deadline = time.monotonic() + 60
@@ -199,8 +201,8 @@ def reload_churn(
                 assert answer["outcome"] == "rejected", answer
             else:
                 schema.write_text(original + f"\n# revision {step}\n")
-                answer = reload()
-                assert answer["outcome"] == "loaded", answer
+                answer = reload()  # the file watcher may have loaded it already
+                assert answer["outcome"] in ("loaded", "unchanged"), answer
                 good.add(answer["fingerprint"])
 
     thread = threading.Thread(target=churn)
