@@ -698,8 +698,8 @@ def serve(
         access_log=access_log,
         log_level="info",
         timeout_graceful_shutdown=10,
-        limit_concurrency=None,
         server_header=False,
+        proxy_headers=False,  # the service reads no client address: no forwarded headers
     )
     server = uvicorn.Server(config)
 
