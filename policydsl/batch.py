@@ -14,6 +14,7 @@ import collections
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -272,10 +273,13 @@ def _blocks(stream: BinaryIO, limit: int, size: int = BLOCK) -> Iterator[Block]:
 
 
 def _context() -> Any:
-    """fork where there is one: each worker starts with the compiled policy, at no cost; spawn
-    elsewhere (the policy then travels pickled, by its sources, and is rebuilt once a worker)."""
+    """fork where there is one and this process runs one thread (`policyc`): each worker starts
+    with the compiled policy, at no cost. spawn elsewhere, and in a process with other threads
+    (whose locks a fork could copy held): the policy then travels pickled, by its sources, and
+    is rebuilt once a worker."""
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    fork = "fork" in methods and threading.active_count() == 1
+    return multiprocessing.get_context("fork" if fork else "spawn")
 
 
 def _parallel(
