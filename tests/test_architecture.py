@@ -194,7 +194,7 @@ def test_optional_packages_stay_optional() -> None:
         "cli",
         "request_json",
     }
-    assert users["service"] <= {"starlette"} and users["reload"] <= {"watchfiles"}
+    assert users["service"] <= {"starlette", "uvicorn"} and users["reload"] <= {"watchfiles"}
     import subprocess
     import sys
 
