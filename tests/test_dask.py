@@ -23,7 +23,7 @@ def test_unpickling_the_same_policy_again_reuses_it() -> None:
     first = pickle.loads(data)
     started = time.perf_counter()
     again = pickle.loads(data)
-    assert again is first and time.perf_counter() - started < 0.02
+    assert again is first and time.perf_counter() - started < 0.1  # no compile (~30 ms)
     assert first.fingerprint == policy.fingerprint
     other = pickle.loads(pickle.dumps(policydsl.load_stdlib(backend="naive")))
     assert other is not first and other.backend == "naive"

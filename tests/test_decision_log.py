@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,9 +27,11 @@ class Memory:
         self.fail = fail
         self.gate = threading.Event()
         self.gate.set()
+        self.entered = threading.Event()  # set once the writer is inside `write`
         self.closed = False
 
     def write(self, lines: Sequence[str]) -> None:
+        self.entered.set()
         self.gate.wait(10)
         if self.fail:
             raise OSError("the disk is full")
@@ -75,10 +78,14 @@ def test_a_full_queue_drops_and_counts_never_blocks(caplog: pytest.LogCaptureFix
     sink = Memory()
     sink.gate.clear()  # the sink is stuck
     log = DecisionLog(sink, max_queue=5)
-    accepted = [log.record(str(i), {}, RESULT, POLICY) for i in range(50)]
-    assert accepted.count(False) >= 50 - 5 - 1  # the writer may hold one record already
+    assert log.record("first", {}, RESULT, POLICY)
+    assert sink.entered.wait(10)  # the writer holds the first record, stuck in the sink
+    started = time.perf_counter()
+    accepted = [log.record(str(i), {}, RESULT, POLICY) for i in range(49)]
+    assert time.perf_counter() - started < 1  # never waits for the sink
+    assert accepted == [True] * 5 + [False] * 44  # the queue holds 5
     dropped = log.dropped["queue_full"]
-    assert dropped == accepted.count(False)
+    assert dropped == 44
     with caplog.at_level(logging.WARNING, "policydsl.decision_log"):
         sink.gate.set()
         log.close()
