@@ -676,6 +676,7 @@ def serve(
 
     token = _read_token(token_file)
     logging.basicConfig(level=logging.INFO, format="policyc: %(name)s: %(message)s")
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not a line per change seen
     holder = PolicyHolder(policies, backend=backend or DEFAULT_BACKEND, fail_closed=fail_closed)
     if holder.current is None:
         last = holder.last

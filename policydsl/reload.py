@@ -31,6 +31,8 @@ from policydsl.source import Source
 
 log = logging.getLogger("policydsl.reload")
 
+MAX_LOGGED = 5  # errors of a rejected version written to the log (all are in `Reload`)
+
 Outcome = Literal["loaded", "unchanged", "rejected"]
 OUTCOMES: tuple[Outcome, ...] = ("loaded", "unchanged", "rejected")
 
@@ -179,6 +181,12 @@ class PolicyHolder:
             result.seconds,
             f": {errors} error(s)" if errors else "",
         )
+        errors_shown = [d for d in result.diagnostics if d.severity == "error"][:MAX_LOGGED]
+        for diagnostic in errors_shown:
+            where = (
+                f"{diagnostic.file}:{diagnostic.line}:{diagnostic.col}: " if diagnostic.file else ""
+            )
+            log.warning("  %s%s", where, diagnostic.message)
         for callback in list(self.on_reload):
             try:
                 callback(result)

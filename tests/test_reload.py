@@ -4,6 +4,7 @@ a signal or the files changing (watchfiles, or polling without it)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -77,12 +78,16 @@ def test_a_good_version_replaces_the_policy_and_the_same_files_change_nothing(
 
 
 def test_a_broken_version_is_rejected_with_diagnostics_and_the_old_one_decides(
-    folder: Path,
+    folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     holder = PolicyHolder([folder])
     good, loaded_at = holder.current, holder.loaded_at
     (folder / "p.policy").write_text(BROKEN)
-    outcome = holder.reload()
+    with caplog.at_level(logging.WARNING, "policydsl.reload"):
+        outcome = holder.reload()
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged[0].startswith("policy rejected (") and logged[0].endswith("1 error(s)")
+    assert logged[1] == f"  {folder / 'p.policy'}:3:21: unknown name `x`"
     assert outcome.outcome == "rejected" and not outcome.ok
     assert [d.code for d in outcome.diagnostics] == ["P201"]
     assert outcome.to_dict()["diagnostics"][0]["code"] == "P201"
