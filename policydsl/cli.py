@@ -675,6 +675,12 @@ def serve(
     import logging
 
     token = _read_token(token_file)
+    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            f"policyc: warning: serving on {host} with no token: anyone who reaches it "
+            "may decide, reload and read the policy (--token-file)",
+            err=True,
+        )
     logging.basicConfig(level=logging.INFO, format="policyc: %(name)s: %(message)s")
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not a line per change seen
     holder = PolicyHolder(policies, backend=backend or DEFAULT_BACKEND, fail_closed=fail_closed)

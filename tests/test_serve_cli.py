@@ -52,6 +52,19 @@ def test_a_policy_that_does_not_check_is_not_served(tmp_path: Path) -> None:
     assert "does not check; not serving it" in result.stderr
 
 
+def test_serving_beyond_loopback_without_a_token_is_warned_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("starlette")
+    monkeypatch.delenv("POLICYC_SERVE_TOKEN", raising=False)
+    (tmp_path / "p.policy").write_text("context { }\neffects a default b\n")  # stops the start
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--policy", str(tmp_path)])
+    assert "warning: serving on 0.0.0.0 with no token" in result.stderr
+    result = CliRunner().invoke(cli, ["serve", "--policy", str(tmp_path)])
+    assert "warning" not in result.stderr
+
+
 def test_an_empty_token_file_is_refused(tmp_path: Path) -> None:
     pytest.importorskip("uvicorn")
     pytest.importorskip("starlette")
