@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import os
+import stat
 import sys
 import threading
 import time
@@ -198,18 +199,31 @@ def _serial(
     progress: Progress | None,
 ) -> Summary:
     summary = Summary()
+    # lines from a pipe or a terminal: a consumer sees each decision as soon as its line is
+    # decided; from a file, output is flushed as its buffer fills (and before each problem is
+    # reported, so that a terminal shows both in order)
+    streaming = not _regular_file(stream)
     for lineno, line in iter_lines(stream, limit):
         problems: list[Problem] = []
         text = decide_line(policy, lineno, line, limit, pretty, summary, problems)
         if text is None:
             continue
         out.write(text)
-        out.flush()  # a consumer sees each decision as soon as its line is decided
+        if streaming or problems:
+            out.flush()
         for number, message in problems:
             report(number, message)
         if progress is not None:
             progress.update(summary.lines, _position(stream))
+    out.flush()
     return summary
+
+
+def _regular_file(stream: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # BytesIO, a closed stream
+        return False
 
 
 # ---- worker processes -------------------------------------------------------------------------
