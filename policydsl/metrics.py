@@ -121,7 +121,7 @@ class Histogram:
         self._values: dict[Labels, list[float]] = {}  # bucket counts..., +Inf count, sum
 
     def observe(self, value: float, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
+        key = tuple(labels.items()) if len(labels) < 2 else tuple(sorted(labels.items()))
         index = bisect.bisect_left(self.buckets, value)
         with self._lock:
             row = self._values.get(key)

@@ -23,9 +23,10 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from policydsl import fingerprint
 from policydsl.context import ContextError
@@ -74,6 +75,39 @@ class DecisionIds:
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Exact, ASCII-only JSON, as the CLI writes it: safe to print, read back exactly."""
     return Response(dumps(value), status, headers, media_type=JSON_TYPE)
+
+
+class Endpoint:
+    """One endpoint as an ASGI app (Starlette's router calls it directly, without wrapping it
+    again): authentication, the handler, its errors as JSON, its latency observed."""
+
+    def __init__(self, service: Service, name: str, handler: Handler, auth: bool):
+        self.service = service
+        self.name = name
+        self.handler = handler
+        self.auth = auth and service.token is not None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        service = self.service
+        request = Request(scope, receive)
+        try:
+            if self.auth:
+                service.authorize(request)
+            response = await self.handler(request)
+        except HttpError as err:
+            service.count(err)
+            headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+            body = {"error": {"code": err.code, "message": str(err), **err.extra}}
+            response = _json(body, err.status, headers)
+        except ClientDisconnect:  # the client is gone: nobody to answer
+            return
+        except Exception:  # a bug: logged here with its traceback, never sent
+            log.exception("internal error answering %s", self.name)
+            body = {"error": {"code": "internal", "message": "internal error (see the log)"}}
+            response = _json(body, 500)
+        await response(scope, receive, send)
+        service.latency.observe(time.perf_counter() - started, endpoint=self.name)
 
 
 class Service:
@@ -142,34 +176,16 @@ class Service:
 
     # ---- plumbing -----------------------------------------------------------------------------
 
-    def endpoint(self, name: str, handler: Handler, *, auth: bool = True) -> Handler:
-        """The handler behind authentication, the error envelope and the latency histogram."""
+    def endpoint(self, name: str, handler: Handler, *, auth: bool = True) -> Endpoint:
+        """The handler as an ASGI app, behind authentication, the error envelope and the
+        latency histogram."""
+        return Endpoint(self, name, handler, auth)
 
-        async def run(request: Request) -> Response:
-            started = time.perf_counter()
-            try:
-                if auth:
-                    self._authorize(request)
-                response = await handler(request)
-            except HttpError as err:
-                self._count(err)
-                headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-                body = {"error": {"code": err.code, "message": str(err), **err.extra}}
-                response = _json(body, err.status, headers)
-            except Exception:  # a bug: logged here with its traceback, never sent
-                log.exception("internal error answering %s", name)
-                body = {"error": {"code": "internal", "message": "internal error (see the log)"}}
-                response = _json(body, 500)
-            self.latency.observe(time.perf_counter() - started, endpoint=name)
-            return response
-
-        return run
-
-    def _count(self, err: HttpError) -> None:
+    def count(self, err: HttpError) -> None:
         if err.status < 500:  # the client's fault: counted by what was wrong
             self.invalid.inc(reason=err.code)
 
-    def _authorize(self, request: Request) -> None:
+    def authorize(self, request: Request) -> None:
         if self.token is None:
             return
         given = request.headers.get("authorization", "")
@@ -187,7 +203,13 @@ class Service:
             raise _too_large(self.max_body)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        more = True
+        while more:  # the ASGI messages themselves: Starlette's stream() costs more than this
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
             size += len(chunk)
             if size > self.max_body:
                 raise _too_large(self.max_body)
@@ -256,7 +278,7 @@ class Service:
         if "input" not in body:
             raise HttpError(400, "bad_request", "the body needs `input`: the request context")
         policy = self._policy()
-        (answer,) = self._decide_all(policy, [body["input"]], request.url.path)
+        (answer,) = self._decide_all(policy, [body["input"]], request.scope["path"])
         if isinstance(answer, HttpError):
             raise answer
         answer["policy"] = _identity(policy)
@@ -272,10 +294,10 @@ class Service:
                 f"`inputs` must be an array of contexts, not {json_kind(inputs)}",
             )
         policy = self._policy()
-        results = self._decide_all(policy, inputs, request.url.path)
+        results = self._decide_all(policy, inputs, request.scope["path"])
         for index, answer in enumerate(results):
             if isinstance(answer, HttpError):  # in its place, as an error
-                self._count(answer)
+                self.count(answer)
                 error = {"code": answer.code, "message": str(answer), "index": index}
                 results[index] = {"error": {**error, **answer.extra}}
         return _json({"results": results, "policy": _identity(policy)})
