@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -433,7 +432,10 @@ def create_app(
 
 def serve(app: Starlette, *, host: str, port: int, access_log: bool = False) -> None:
     """Run `app` on uvicorn until SIGTERM or SIGINT, which finish the requests in flight first
-    (at most 10 s); a stop so made returns normally (`policyc serve` exits 0)."""
+    (at most 10 s); a stop so made returns normally (`policyc serve` exits 0). uvicorn is
+    imported here: `create_app` serves on any ASGI server."""
+    import uvicorn
+
     config = uvicorn.Config(
         app,
         host=host,
