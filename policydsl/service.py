@@ -45,6 +45,7 @@ from policydsl.request_json import (
 log = logging.getLogger("policydsl.service")
 
 JSON_TYPE = "application/json"
+INLINE_BATCH = 256  # a batch larger than this is decided in a thread, not on the event loop
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -293,7 +294,11 @@ class Service:
                 f"`inputs` must be an array of contexts, not {json_kind(inputs)}",
             )
         policy = self._policy()
-        results = self._decide_all(policy, inputs, request.scope["path"])
+        path = request.scope["path"]
+        if len(inputs) > INLINE_BATCH:  # in a thread: the event loop answers others meanwhile
+            results = await run_in_threadpool(self._decide_all, policy, inputs, path)
+        else:
+            results = self._decide_all(policy, inputs, path)
         for index, answer in enumerate(results):
             if isinstance(answer, HttpError):  # in its place, as an error
                 self.count(answer)
