@@ -112,10 +112,11 @@ class PolicyHolder:
         with self._lock:
             started = time.monotonic()
             sources, diagnostics = self._read()
-            digest = fingerprint.of(sources) if not diagnostics else None
+            unread = any(d.severity == "error" for d in diagnostics)
+            digest = None if unread else fingerprint.of(sources)
             version: str | None = None
             outcome: Outcome
-            if diagnostics:
+            if unread:
                 outcome = "rejected"
             elif self.current is not None and digest == self.current.fingerprint:
                 outcome, version = "unchanged", self.current.version
