@@ -610,8 +610,8 @@ TOKEN_ENV = "POLICYC_SERVE_TOKEN"
 )
 @click.option(
     "--decision-log",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append one JSON line per decision to this file.",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Append one JSON line per decision to this file (`-`: standard output).",
 )
 @click.option(
     "--mask",

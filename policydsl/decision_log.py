@@ -13,11 +13,12 @@ import json
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 log = logging.getLogger("policydsl.decision_log")
 
@@ -36,19 +37,25 @@ class Sink(Protocol):
 
 
 class JsonLinesFile:
-    """Records appended to a file, one JSON object per line, flushed after each batch."""
+    """Records appended to a file (created readable by its owner alone), one JSON object per
+    line, flushed after each batch; `-` is standard output (a container's log), left open."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        self._file = os.fdopen(fd, "a", encoding="utf-8", newline="\n")
+        self._file: IO[str]
+        if str(path) == "-":
+            self._file, self._owned = sys.stdout, False
+        else:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._file, self._owned = os.fdopen(fd, "a", encoding="utf-8", newline="\n"), True
 
     def write(self, lines: Sequence[str]) -> None:
         self._file.write("".join(line + "\n" for line in lines))
         self._file.flush()
 
     def close(self) -> None:
-        self._file.close()
+        if self._owned:
+            self._file.close()
 
 
 class Mask:

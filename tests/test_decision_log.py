@@ -61,6 +61,15 @@ def test_records_reach_a_json_lines_file_in_order(tmp_path: Path) -> None:
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
+def test_dash_is_standard_output_left_open(capsys: pytest.CaptureFixture[str]) -> None:
+    log = DecisionLog(JsonLinesFile("-"))
+    log.record("one", {"n": 1}, RESULT, POLICY, at=0)
+    log.close()
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["decision_id"] == "one"
+    print("stdout still open")
+
+
 def test_masking_replaces_only_the_named_attributes_present() -> None:
     mask = Mask(["user.id", "content", "a.b.c", ""])
     value = {"user": {"id": "alice", "age": 3}, "content": {"x": 1}, "a": {"b": 5}, "z": None}
