@@ -1,11 +1,12 @@
 """`policyc eval --batch`: decide a JSON Lines file, in one process or in `jobs` worker processes.
 
-One process decides line by line and writes each decision as soon as its line is decided (a
-consumer can stream through a pipe). Worker processes take chunks of lines and give back their
-output, which is written in input order; they inherit the compiled policy (fork), or rebuild it
-once each from its pickle elsewhere. Either way every line is read as the CLI reads a request
-(`request_json`, orjson when installed) and the run ends with a `Summary`: lines, decisions by
-effect, invalid lines. `Progress` shows where a run is on a terminal, and nowhere else.
+One process decides line by line; reading a pipe, it writes each decision as soon as its line
+is decided (a consumer can stream through it). Worker processes take blocks of whole lines (the
+main process only cuts the input at newlines) and give back their output, written in input
+order; they inherit the compiled policy (fork), or rebuild it once each from its pickle.
+Either way every line is read as the CLI reads a request (`request_json`, orjson when
+installed) and the run ends with a `Summary`: lines, decisions by effect, invalid lines.
+`Progress` shows where a run is on a terminal, and nowhere else.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def decide_line(
     summary: Summary,
     problems: list[Problem],
 ) -> bytes | None:
+    """One line's output, counted in `summary` (a problem also added to `problems`); None
+    for a blank line."""
     if line is not None and not line.strip():
         return None
     summary.lines += 1
