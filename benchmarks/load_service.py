@@ -11,7 +11,8 @@ every fingerprint answered must be a version that checked, none a broken one; th
 watcher and `POST /v1/reload` both reload). The server runs
 in a process of its own (`python -m policydsl serve`, one worker) and the clients in this one
 (asyncio, keep-alive connections, the standard library only), so on a 2-core machine client and
-server share the cores: the figures are a floor. Prints throughput, p50/p99 latency and errors.
+server share the cores: the figures are a floor. Prints throughput, p50/p99 latency and errors,
+and the server's own CPU time a decision (from /proc), which the machine's load does not move.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ def start_server(policy: Path, log: Path | None) -> tuple[subprocess.Popen[str],
             break
     process.kill()
     raise SystemExit("the server did not start")
+
+
+def server_cpu(pid: int) -> float | None:
+    """The server process's CPU seconds (user + system) from `/proc`; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _drain(stream: Any) -> None:
@@ -113,6 +123,15 @@ def policy_copy(tmp: Path) -> Path:
     return folder
 
 
+def measured(pid: int, port: int, path: str, bodies: list[bytes], args: Any) -> dict[str, Any]:
+    """`drive`, with the server's CPU seconds over the run (`server_cpu`)."""
+    before = server_cpu(pid)
+    results: dict[str, Any] = asyncio.run(drive(port, path, bodies, args.clients, args.seconds))
+    after = server_cpu(pid)
+    results["server_cpu"] = None if before is None or after is None else after - before
+    return results
+
+
 def summarise(name: str, results: dict[str, Any], per_request: int) -> dict[str, Any]:
     latencies = sorted(results["latency"])
     requests = len(latencies)
@@ -129,11 +148,18 @@ def summarise(name: str, results: dict[str, Any], per_request: int) -> dict[str,
     verdict = []
     if target:
         verdict.append("met" if row["decisions_per_s"] >= target else "missed")
+    cpu = results.get("server_cpu")
+    row["server_cpu_us"] = cpu / decisions * 1e6 if cpu and decisions else None
     print(
         f"{name:8} {requests:>8,} requests  {row['decisions_per_s']:>10,.0f} decisions/s  "
         f"p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms  errors {row['errors']}"
         + (f"  (target {target:,}/s: {verdict[0]})" if target else "")
     )
+    if row["server_cpu_us"]:
+        print(
+            f"         server CPU {row['server_cpu_us']:.1f} us a decision "
+            f"({1e6 / row['server_cpu_us']:,.0f}/s on a core of its own)"
+        )
     return row
 
 
@@ -153,14 +179,10 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         try:
             for scenario in args.scenario:
                 if scenario == "single":
-                    results = asyncio.run(
-                        drive(port, "/v1/decide", singles, args.clients, args.seconds)
-                    )
+                    results = measured(process.pid, port, "/v1/decide", singles, args)
                     rows.append(summarise("single", results, 1))
                 elif scenario == "batch":
-                    results = asyncio.run(
-                        drive(port, "/v1/decide/batch", batches, args.clients, args.seconds)
-                    )
+                    results = measured(process.pid, port, "/v1/decide/batch", batches, args)
                     rows.append(summarise("batch", results, size))
                 elif scenario == "reload":
                     rows.append(reload_churn(port, folder, singles, args))
