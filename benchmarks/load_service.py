@@ -8,11 +8,11 @@ Scenarios: `single` (POST /v1/decide, one request each), `batch` (POST /v1/decid
 `--batch-size` inputs each: decisions/s counts inputs), `reload` (single decisions while the
 policy files alternate between a good and a broken version every second: no request may fail,
 every fingerprint answered must be a version that checked, none a broken one; the server's file
-watcher and `POST /v1/reload` both reload). The server runs
-in a process of its own (`python -m policydsl serve`, one worker) and the clients in this one
-(asyncio, keep-alive connections, the standard library only), so on a 2-core machine client and
-server share the cores: the figures are a floor. Prints throughput, p50/p99 latency and errors,
-and the server's own CPU time a decision (from /proc), which the machine's load does not move.
+watcher and `POST /v1/reload` both reload). The server runs in a process of its own
+(`python -m policydsl serve`, one worker) and the clients in this one (asyncio, keep-alive
+connections, the standard library only), so on a 2-core machine client and server share the
+cores: the figures are a floor. Prints throughput, p50/p99 latency and errors, and the server's
+own CPU time a decision (from /proc), which other work on the machine moves far less.
 """
 
 from __future__ import annotations
