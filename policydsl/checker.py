@@ -81,6 +81,7 @@ class _Checker:
         self._declare_names(decls)
         self._declare_enums([d for d in decls if isinstance(d, nodes.EnumDecl)])
         self._declare_effects([d for d in decls if isinstance(d, nodes.EffectsDecl)], first_span)
+        self._declare_version([d for d in decls if isinstance(d, nodes.VersionDecl)])
         self._freeze()  # the types a declaration may name; the context's defaults are read next
         self._declare_schema([d for d in decls if isinstance(d, nodes.ContextDecl)], first_span)
         self._declare_global_names(decls)
@@ -145,6 +146,7 @@ class _Checker:
             outputs=tuple(outputs),
             refuse_effect=self._refuse_effect,
             effects_span=self._effects_span,
+            version=self._version,
         )
 
     def _declare_names(self, decls: list[Any]) -> None:
@@ -305,6 +307,18 @@ class _Checker:
         self._default_effect = self._declared_effect(d.default, order) or ""
         if d.refuse is not None:
             self._refuse_effect = self._declared_effect(d.refuse, order)
+
+    def _declare_version(self, decls: list[nodes.VersionDecl]) -> None:
+        """At most one `version` per policy set: it names the whole set, not a file."""
+        self._version: str | None = decls[0].value if decls else None
+        for extra in decls[1:]:
+            self.exprs.error(
+                Code.SECOND_DECLARATION,
+                "the policy set declares its `version` more than once",
+                extra.span,
+                help=f"keep one; the first is at {decls[0].span}",
+                related=_first_at(decls[0].span),
+            )
 
     def _declared_effect(self, ident: nodes.Ident, order: list[str]) -> str | None:
         """The effect `ident` names (`default`, `refuse`), or None after reporting it unknown."""

@@ -28,6 +28,7 @@ RESERVED = frozenset(
         "enum context effects default refuse annotation obligations def table rule for output when"
         " otherwise cite reason tags and or not in has some all true false list set contains"
         " contains_any contains_all starts_with ends_with like bool int string size decision fired"
+        " version"
     )
 )
 WORDS = _words(
