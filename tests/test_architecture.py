@@ -36,6 +36,7 @@ FRONT_END = {
 }
 BACK_END = {
     "checker",
+    "table_rows",
     "environment",
     "inlining",
     "typecheck",
