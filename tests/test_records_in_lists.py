@@ -210,3 +210,5 @@ def test_the_cost_of_a_quantifier_over_records_follows_the_declared_size() -> No
     text = POD.replace("}>[..16] = []", "}>[..1000] = []")
     small, large = policydsl.loads(POD).cost(), policydsl.loads(text).cost()
     assert large.rules["twins"] > 1000 * small.rules["twins"] > 0
+    # a collection inside each element: 16 containers of up to 10,000 ports each
+    assert small.rules["ssh"] >= 16 * 10_000
