@@ -21,6 +21,7 @@ from policydsl.decision import RESERVED_OUTPUT_NAMES
 from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.environment import Environment
 from policydsl.model import Const, Local
+from policydsl.property_check import check_property, claim_names
 from policydsl.source import Span
 from policydsl.typecheck import BUILTIN_TYPES, NOT_CONST, ExprChecker, Scope, const_value
 
@@ -131,6 +132,7 @@ class _Checker:
                     rule_ids[rule.id] = rule.span
                     rules.append(rule)
         outputs = [self._check_output(d) for d in decls if isinstance(d, nodes.OutputDecl)]
+        properties = self._check_properties(decls, outputs)
         return model.CheckedPolicy(
             schema=self.schema,
             enums=dict(self.enums),
@@ -144,6 +146,7 @@ class _Checker:
             rules=tuple(sorted(rules, key=lambda r: r.id)),
             outputs=tuple(outputs),
             refuse_effect=self._refuse_effect,
+            properties=properties,
             effects_span=self._effects_span,
         )
 
@@ -648,6 +651,29 @@ class _Checker:
                     help=did_you_mean(name, columns)
                     or "only table columns can be interpolated; write `{{` for a brace",
                 )
+
+    def _check_properties(
+        self, decls: list[Any], outputs: list[model.Output]
+    ) -> tuple[model.Property, ...]:
+        """Each property once by name (P202 for a second), checked by `property_check`."""
+        names = claim_names(outputs, sorted(self.obligations))
+        seen: dict[str, Span | None] = {}
+        checked: list[model.Property] = []
+        for d in decls:
+            if not isinstance(d, nodes.PropertyDecl):
+                continue
+            elif d.name.name in seen:
+                self.exprs.error(
+                    Code.DECLARED_TWICE,
+                    f"property `{d.name.name}` is defined twice",
+                    d.name.span,
+                    related=_first_at(seen[d.name.name]),
+                )
+                continue
+            seen[d.name.name] = d.name.span
+            if (found := check_property(self.exprs, d, names)) is not None:
+                checked.append(found)
+        return tuple(checked)
 
     # ---- outputs ------------------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ class Code(StrEnum):
     OPTIONAL_WITH_DEFAULT = "P327"
     CELL_NEEDS_VALUE = "P328"
     CITE_NOT_STRINGS = "P329"
+    PROPERTY_WITHOUT_CLAIM = "P330"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -169,6 +170,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.OPTIONAL_WITH_DEFAULT: _e("an optional attribute with a default"),
     Code.CELL_NEEDS_VALUE: _e("`-` in a table column that is not optional"),
     Code.CITE_NOT_STRINGS: _e("`cite` given a value that is not a string or a set of strings"),
+    Code.PROPERTY_WITHOUT_CLAIM: _e("a property without `ensure`, or a malformed `monotone(...)`"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects` or `context` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

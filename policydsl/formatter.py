@@ -424,6 +424,9 @@ class _Formatter:
                 self.type(decl.type)
                 self.write(" ")
                 self.block(decl.cases, _end(decl) - 1, self.case)
+            case nodes.PropertyDecl():
+                self.write(f"property {decl.name.name} ")
+                self.block(decl.clauses, _end(decl) - 1, self.clause)
 
     def names_block(self, head: str, names: Sequence[nodes.Ident], decl: nodes.Decl) -> None:
         """`enum E { a, b }` when it fits and holds no comment, else one name per line."""
@@ -488,7 +491,7 @@ class _Formatter:
 
     # ---- rules and outputs ----------------------------------------------------------------------
 
-    def clause(self, c: nodes.RuleClause) -> None:
+    def clause(self, c: nodes.RuleClause | nodes.EnsureClause) -> None:
         self.item(c)
         match c:
             case nodes.WhenClause():
@@ -507,6 +510,9 @@ class _Formatter:
             case nodes.AnnotationClause():
                 self.write(c.name.name + " ")
                 self.put(layout(c.value, self.col(), self.indent))
+            case nodes.EnsureClause():
+                self.write("ensure ")
+                self.put(layout(c.claim, self.col(), self.indent))
 
     def case(self, c: nodes.OutputCase) -> None:
         """`when COND => VALUE` on one line, or `=> VALUE` on the next, 2 deeper."""

@@ -292,6 +292,21 @@ class OutputDecl(Repr):
     span: Span | None = _span()
 
 
+@attrs.frozen(repr=False)
+class EnsureClause(Repr):
+    claim: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class PropertyDecl(Repr):
+    """`property NAME { when PREMISE  ensure CLAIM }`: checked by `policyc verify`."""
+
+    name: Ident
+    clauses: tuple[WhenClause | EnsureClause, ...]
+    span: Span | None = _span()
+
+
 Decl = (
     EnumDecl
     | ContextDecl
@@ -302,6 +317,7 @@ Decl = (
     | TableDecl
     | RuleDecl
     | OutputDecl
+    | PropertyDecl
 )
 
 
@@ -345,6 +361,8 @@ NAMES = frozenset(
         "RuleDecl",
         "OutputCase",
         "OutputDecl",
+        "EnsureClause",
+        "PropertyDecl",
         "PolicyFile",
         "TypeExpr",
         "RuleClause",

@@ -319,6 +319,12 @@ class _ToNodes:
     def output_decl(self, start: int, end: int, c: list[Any]) -> nodes.OutputDecl:
         return nodes.OutputDecl(self._ident(c[0]), c[1], tuple(c[2:]), span=self._span(start, end))
 
+    def property_decl(self, start: int, end: int, c: list[Any]) -> nodes.PropertyDecl:
+        return nodes.PropertyDecl(self._ident(c[0]), tuple(c[1:]), span=self._span(start, end))
+
+    def ensure_clause(self, start: int, end: int, c: list[Any]) -> nodes.EnsureClause:
+        return nodes.EnsureClause(c[0], span=self._span(start, end))
+
     def when_case(self, start: int, end: int, c: list[Any]) -> nodes.OutputCase:
         return nodes.OutputCase(c[0], c[1], span=self._span(start, end))
 

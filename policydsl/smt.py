@@ -1,0 +1,643 @@
+"""Encoding a checked policy into solver terms (z3): the requests a schema admits, the rules each
+fires, the decision, obligations and outputs.
+
+It reads the checked model as the reference interpreter does (`interp`), never the compiled IR, so
+a proof is a third witness of the semantics. What it does not cover raises `Unsupported`: the
+caller reports the question as not decided, never as proved. z3 is imported by whoever builds an
+`Encoder` (`policydsl[verify]`), never by the core package.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, assert_never
+
+import attrs
+
+from policydsl import model, nodes
+from policydsl import typesys as t
+from policydsl.decision import to_json
+from policydsl.operators import ArithOp, CompareOp, Op, SetOp
+
+z3: Any = None  # the module, once `load_z3` found it
+
+
+class Unsupported(Exception):
+    """A construct the encoding does not cover: the question is not decided."""
+
+
+def load_z3() -> Any:
+    """The z3 module, or ImportError naming the extra that installs it."""
+    global z3
+    if z3 is None:
+        try:
+            module = importlib.import_module("z3")  # ships no types: its terms are `Any` here
+        except ImportError as err:
+            raise ImportError("policyc verify needs z3: pip install 'policydsl[verify]'") from err
+        z3 = module
+    return z3
+
+
+# ---- symbolic values ----------------------------------------------------------------------------
+# A value is a Python constant (as `interp` holds it), a z3 term (bool, int, string), or one of:
+
+
+@attrs.frozen
+class Enum:
+    """An enum value: its member's index in `type.members`, as a z3 int."""
+
+    term: Any
+    type: t.EnumType
+
+
+@attrs.frozen
+class EnumBag:
+    """A set or list of enum members: one flag per member, and (for a list) its length."""
+
+    flags: Mapping[str, Any]
+    type: t.EnumType
+    count: Any  # z3 int: the number of elements as given (a set's distinct members)
+
+
+@attrs.frozen
+class Sequence_:
+    """A set or list of strings, ints or bools, as given in the request: a z3 sequence."""
+
+    term: Any
+    kind: str  # "list" | "set"
+
+
+@attrs.frozen
+class Items:
+    """A finite list of values known per request: `[x, "a"]`, or the rules that fired (each
+    with the condition under which it is there)."""
+
+    items: tuple[tuple[Any, Any], ...]  # (guard, value)
+    kind: str
+
+
+# ---- requests -----------------------------------------------------------------------------------
+
+
+class Request:
+    """One symbolic request for a schema: variables for every attribute and the constraints that
+    make them a valid request (ranges, sizes, members)."""
+
+    def __init__(self, schema: t.RecordType, tag: str) -> None:
+        self.tag = tag
+        self.schema = schema
+        self.constraints: list[Any] = []
+        self.values: dict[tuple[str, ...], Any] = {}
+        self.present: dict[tuple[str, ...], Any] = {}
+        self.types: dict[tuple[str, ...], t.FieldType] = {}
+        self._record(schema, ())
+
+    def _name(self, path: tuple[str, ...], what: str = "") -> str:
+        return f"{self.tag}{'.'.join(path)}{what}"
+
+    def _record(self, record: t.RecordType, prefix: tuple[str, ...]) -> None:
+        for field in record.fields:
+            path = (*prefix, field.name)
+            self.types[path] = field
+            self.present[path] = (
+                z3.Bool(self._name(path, "?")) if field.optional else z3.BoolVal(True)
+            )
+            if isinstance(field.type, t.RecordType):
+                self._record(field.type, path)
+            else:
+                self.values[path] = self._leaf(field.type, path)
+
+    def _leaf(self, type_: t.Type, path: tuple[str, ...]) -> Any:
+        name = self._name(path)
+        match type_:
+            case t.BoolType():
+                return z3.Bool(name)
+            case t.IntType(lo, hi):
+                var = z3.Int(name)
+                self._range(var, lo, hi)
+                return var
+            case t.StringType(max_length):
+                var = z3.String(name)
+                self.constraints.append(z3.Length(var) <= max_length)
+                return var
+            case t.EnumType():
+                var = z3.Int(name)
+                self.constraints.append(z3.And(var >= 0, var < len(type_.members)))
+                return Enum(var, type_)
+            case t.CollectionType(kind, t.EnumType() as element, max_size):
+                flags = {m: z3.Bool(f"{name}[{m}]") for m in element.members}
+                count = z3.Int(f"{name}#")
+                distinct = _count(flags.values())
+                self.constraints.append(z3.And(distinct <= count, count <= max_size))
+                if kind == "set":
+                    self.constraints.append(count == distinct)
+                else:
+                    self.constraints.append((count == 0) == (distinct == 0))
+                return EnumBag(flags, element, count)
+            case t.CollectionType(kind, element, max_size):
+                sort = _sort(element)
+                var = z3.Const(name, z3.SeqSort(sort))
+                self.constraints.append(z3.Length(var) <= max_size)
+                i = z3.Int(f"{name}@i")
+                inside = z3.And(i >= 0, i < z3.Length(var))
+                match element:
+                    case t.IntType(lo, hi) if lo is not None or hi is not None:
+                        held = []
+                        if lo is not None:
+                            held.append(var[i] >= lo)
+                        if hi is not None:
+                            held.append(var[i] <= hi)
+                        self.constraints.append(z3.ForAll([i], z3.Implies(inside, z3.And(held))))
+                    case t.StringType(max_length):
+                        self.constraints.append(
+                            z3.ForAll([i], z3.Implies(inside, z3.Length(var[i]) <= max_length))
+                        )
+                return Sequence_(var, kind)
+        raise Unsupported(f"attributes of type `{type_}`")
+
+    def _range(self, var: Any, lo: int | None, hi: int | None) -> None:
+        if lo is not None:
+            self.constraints.append(var >= lo)
+        if hi is not None:
+            self.constraints.append(var <= hi)
+
+    def has(self, path: Sequence[str]) -> Any:
+        """`has a.b.c`: every record on the path and the attribute itself are present."""
+        return z3.And([self.present[tuple(path[: i + 1])] for i in range(len(path))])
+
+    def same_as(self, other: Request, but: tuple[str, ...] = ()) -> Any:
+        """Both requests give every attribute (but `but`) the same presence and value."""
+        same = []
+        for path, present in self.present.items():
+            same.append(present == other.present[path])
+        for path, value in self.values.items():
+            if path != but:
+                same.append(_equal_terms(value, other.values[path]))
+        return z3.And(same)
+
+    def example(self, found: Any) -> dict[str, Any]:
+        """The request a model of the solver describes, as JSON data."""
+        return self._example(found, self.schema, ())
+
+    def _example(self, found: Any, record: t.RecordType, prefix: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for field in record.fields:
+            path = (*prefix, field.name)
+            if not z3.is_true(found.eval(self.present[path], model_completion=True)):
+                continue
+            if isinstance(field.type, t.RecordType):
+                inner = self._example(found, field.type, path)
+                if inner or field.optional:
+                    out[field.name] = inner
+                continue
+            value = _value_of(found, self.values[path])
+            if field.default is t.MISSING or value != to_json(field.default):
+                out[field.name] = value  # a default is left out: the request reads shorter
+        return out
+
+
+def _count(flags: Any) -> Any:
+    return z3.Sum([z3.If(f, 1, 0) for f in flags]) if flags else z3.IntVal(0)
+
+
+def _sort(element: t.Type) -> Any:
+    match element:
+        case t.BoolType():
+            return z3.BoolSort()
+        case t.IntType():
+            return z3.IntSort()
+        case t.StringType():
+            return z3.StringSort()
+    raise Unsupported(f"collections of `{element}`")
+
+
+def _equal_terms(a: Any, b: Any) -> Any:
+    if isinstance(a, Enum) and isinstance(b, Enum):
+        return a.term == b.term
+    if isinstance(a, EnumBag) and isinstance(b, EnumBag):
+        return z3.And(a.count == b.count, *(a.flags[m] == b.flags[m] for m in a.flags))
+    if isinstance(a, Sequence_) and isinstance(b, Sequence_):
+        return a.term == b.term
+    return a == b
+
+
+def _value_of(found: Any, value: Any) -> Any:
+    match value:
+        case Enum(term, type_):
+            return type_.members[found.eval(term, model_completion=True).as_long()]
+        case EnumBag(flags, type_, count):
+            members = [m for m in type_.members if z3.is_true(found.eval(flags[m], True))]
+            length = found.eval(count, model_completion=True).as_long()
+            return members + members[:1] * (length - len(members))
+        case Sequence_(term):
+            length = found.eval(z3.Length(term), model_completion=True).as_long()
+            return [_scalar(found.eval(term[i], model_completion=True)) for i in range(length)]
+    return _scalar(found.eval(value, model_completion=True))
+
+
+def _scalar(term: Any) -> Any:
+    if z3.is_bool(term):
+        return z3.is_true(term)
+    if z3.is_int_value(term):
+        return term.as_long()
+    if z3.is_string_value(term):
+        return term.as_string()
+    raise Unsupported(f"a solver value `{term}`")
+
+
+# ---- expressions --------------------------------------------------------------------------------
+
+
+@attrs.define
+class Env:
+    """What an expression reads: the request, the bound locals, and (in outputs and claims) the
+    outcome; definitions are encoded once per environment."""
+
+    request: Request
+    outcome: Mapping[str, Any] = attrs.Factory(dict)
+    locals: dict[str, Any] = attrs.Factory(dict)
+    defs: dict[str, Any] = attrs.Factory(dict)
+
+
+class Encoder:
+    """Terms for one checked policy: `decide(request)` gives its outcome as solver terms."""
+
+    def __init__(self, policy: model.CheckedPolicy) -> None:
+        load_z3()
+        self.policy = policy
+        self.effect_type = policy.effect_type
+        self._fresh = itertools.count()
+
+    def expr(self, e: Any, env: Env) -> Any:
+        match e:
+            case model.Const(value):
+                return value
+            case model.Attr(path):
+                return env.request.values[tuple(path)]
+            case model.Present(path):
+                return env.request.has(path)
+            case model.DefRef(name):
+                if name not in env.defs:
+                    env.defs[name] = self.expr(self.policy.definitions[name].expr, env)
+                return env.defs[name]
+            case model.Local(name):
+                return env.locals[name]
+            case model.FieldOf(base, name):
+                record = self.expr(base, env)
+                if not isinstance(record, Mapping) or name not in record:
+                    raise Unsupported(f"reading `{name}` of a value known only per request")
+                return record[name]
+            case model.FieldPresent(base, name):
+                record = self.expr(base, env)
+                if not isinstance(record, Mapping):
+                    raise Unsupported(f"`has` on `{name}` of a value known only per request")
+                return name in record
+            case model.Outcome(name):
+                return env.outcome[name]
+            case model.Size(arg):
+                return self.size(self.expr(arg, env))
+            case model.SetOf(items):
+                found = self.expr(items, env)
+                if isinstance(found, Items):
+                    return Items(found.items, "set")
+                return frozenset(found)
+            case nodes.And(operands):
+                terms = []
+                for operand in operands:  # as interp: a false operand stops the rest
+                    term = self.expr(operand, env)
+                    if term is False:
+                        return False
+                    if term is not True:
+                        terms.append(term)
+                return z3.And(terms) if terms else True
+            case nodes.Or(operands):
+                terms = []
+                for operand in operands:
+                    term = self.expr(operand, env)
+                    if term is True:
+                        return True
+                    if term is not False:
+                        terms.append(term)
+                return z3.Or(terms) if terms else False
+            case nodes.Not(operand):
+                term = self.expr(operand, env)
+                return (not term) if isinstance(term, bool) else z3.Not(term)
+            case nodes.Compare(op, left, right):
+                return self.compare(op, self.expr(left, env), self.expr(right, env))
+            case nodes.In(element, collection):
+                found = self.member(self.expr(element, env), self.expr(collection, env))
+                return _not(found) if e.negated else found
+            case nodes.SetTest(op, left, right):
+                return self.set_test(op, self.expr(left, env), self.expr(right, env))
+            case nodes.Arith(first, rest):
+                total = self.expr(first, env)
+                for arith, operand in rest:
+                    total = _arith(arith, total, self.expr(operand, env))
+                return total
+            case nodes.Neg(operand):
+                return -self.expr(operand, env)
+            case nodes.Quantifier(kind, var, collection, body):
+                return self.quantifier(kind, var.name, self.expr(collection, env), body, env)
+            case nodes.ListLit(items):
+                values = tuple(self.expr(i, env) for i in items)
+                if all(_concrete(v) for v in values):
+                    return values
+                return Items(tuple((True, v) for v in values), "list")
+        raise Unsupported(f"the expression `{type(e).__name__}`")
+
+    # ---- operators ----
+
+    def equal(self, a: Any, b: Any) -> Any:
+        if _concrete(a) and _concrete(b):
+            return a == b
+        if isinstance(b, Enum | EnumBag | Sequence_ | Items) and not isinstance(a, Enum | EnumBag):
+            a, b = b, a
+        match a:
+            case Enum(term, type_):
+                if isinstance(b, str):
+                    return term == type_.members.index(b) if type_.has(b) else False
+                if isinstance(b, Enum):
+                    return term == b.term
+            case EnumBag(flags, type_, _) if isinstance(b, frozenset):
+                if b - set(type_.members):
+                    return False
+                return z3.And([flags[m] == (m in b) for m in type_.members])
+            case Sequence_() | Items() | EnumBag():
+                raise Unsupported("comparing collections with `==`")
+        if isinstance(a, str):
+            a = z3.StringVal(a)
+        if isinstance(b, str):
+            b = z3.StringVal(b)
+        return a == b
+
+    def compare(self, op: CompareOp, a: Any, b: Any) -> Any:
+        match op:
+            case Op.EQ:
+                return self.equal(a, b)
+            case Op.NE:
+                return _not(self.equal(a, b))
+            case Op.LT:
+                return a < b
+            case Op.LE:
+                return a <= b
+            case Op.GT:
+                return a > b
+            case Op.GE:
+                return a >= b
+            case _:
+                assert_never(op)
+
+    def member(self, x: Any, coll: Any) -> Any:
+        match coll:
+            case frozenset() | tuple() if _concrete(x):
+                return x in coll
+            case frozenset() | tuple():
+                return _or([self.equal(x, v) for v in coll])
+            case EnumBag(flags, type_, _):
+                if isinstance(x, str):
+                    return flags[x] if type_.has(x) else False
+                if isinstance(x, Enum):
+                    return _or([z3.And(x.term == i, flags[m]) for i, m in enumerate(type_.members)])
+            case Sequence_(term):
+                value = z3.StringVal(x) if isinstance(x, str) else x
+                return z3.Contains(term, z3.Unit(value))
+            case Items(items):
+                return _or([_and([g, self.equal(x, v)]) for g, v in items])
+        raise Unsupported("membership in this collection")
+
+    def size(self, coll: Any) -> Any:
+        match coll:
+            case frozenset() | tuple():
+                return len(coll)
+            case EnumBag(_, _, count):
+                return count
+            case Sequence_(term, "list"):
+                return z3.Length(term)
+            case Items(items, "list"):
+                return z3.Sum([z3.If(g, 1, 0) for g, _ in items]) if items else 0
+        raise Unsupported("`size` of a set of strings, integers or values known per request")
+
+    def set_test(self, op: SetOp, a: Any, b: Any) -> Any:
+        match op:
+            case Op.CONTAINS:
+                return self.member(b, a)
+            case Op.CONTAINS_ANY:
+                return self._each(b, lambda x: self.member(x, a), any_=True)
+            case Op.CONTAINS_ALL:
+                return self._each(b, lambda x: self.member(x, a), any_=False)
+            case Op.STARTS_WITH | Op.ENDS_WITH:
+                if isinstance(a, str) and isinstance(b, str):
+                    return a.startswith(b) if op is Op.STARTS_WITH else a.endswith(b)
+                s, p = _string(a), _string(b)
+                return z3.PrefixOf(p, s) if op is Op.STARTS_WITH else z3.SuffixOf(p, s)
+            case Op.LIKE:
+                if not isinstance(b, str):
+                    raise Unsupported("`like` with a pattern known only per request")
+                return z3.InRe(_string(a), glob_regex(b))
+            case _:
+                assert_never(op)
+
+    def _each(self, coll: Any, test: Any, any_: bool) -> Any:
+        """Whether `test` holds of some (`any_`) or of every element of `coll`."""
+        if isinstance(coll, Sequence_):
+            i = z3.Int(f"_q{next(self._fresh)}")
+            inside = z3.And(i >= 0, i < z3.Length(coll.term))
+            held = _bool(test(coll.term[i]))
+            if any_:
+                return z3.Exists([i], z3.And(inside, held))
+            return z3.ForAll([i], z3.Implies(inside, held))
+        elements = self.elements(coll)
+        if any_:
+            return _or([_and([g, test(v)]) for g, v in elements])
+        return _and([_implies(g, test(v)) for g, v in elements])
+
+    def elements(self, coll: Any) -> Iterator[tuple[Any, Any]]:
+        """(guard, element) for every element a finite collection may hold."""
+        match coll:
+            case frozenset() | tuple():
+                yield from ((True, v) for v in coll)
+            case EnumBag(flags, type_, _):
+                yield from ((flags[m], m) for m in type_.members)
+            case Items(items):
+                yield from items
+            case _:
+                raise Unsupported("an unbounded collection here")
+
+    def quantifier(self, kind: str, var: str, coll: Any, body: Any, env: Env) -> Any:
+        saved = env.locals.get(var, _UNBOUND)
+        try:
+            if isinstance(coll, Sequence_):
+                i = z3.Int(f"_q{next(self._fresh)}")
+                env.locals[var] = coll.term[i]
+                inside = z3.And(i >= 0, i < z3.Length(coll.term))
+                held = _bool(self.expr(body, env))
+                if kind == "some":
+                    return z3.Exists([i], z3.And(inside, held))
+                return z3.ForAll([i], z3.Implies(inside, held))
+            parts = []
+            for guard, value in self.elements(coll):
+                env.locals[var] = value
+                held = self.expr(body, env)
+                parts.append(_and([guard, held]) if kind == "some" else _implies(guard, held))
+            return _or(parts) if kind == "some" else _and(parts)
+        finally:
+            if saved is _UNBOUND:
+                env.locals.pop(var, None)
+            else:
+                env.locals[var] = saved
+
+    def ite(self, cond: Any, a: Any, b: Any, type_: t.Type) -> Any:
+        """`a` when `cond`, else `b`: the value of an output (of type `type_`) by its cases."""
+        if cond is True:
+            return a
+        if cond is False:
+            return b
+        if _concrete(a) and _concrete(b) and a == b:
+            return a
+        if isinstance(type_, t.EnumType):
+            return Enum(z3.If(cond, _index(a, type_), _index(b, type_)), type_)
+        if isinstance(a, frozenset | tuple | EnumBag | Sequence_ | Items):
+            raise Unsupported("an output whose value is a collection")
+        return z3.If(cond, _string(a), _string(b))
+
+    # ---- the decision ----
+
+    def decide(self, request: Request) -> Outcome:
+        """The outcome of `request` as terms: each rule's condition, the decision (an `Enum` of
+        effects, strongest first), the obligations and every output."""
+        env = Env(request)
+        fired = {r.id: _bool(self.expr(r.condition, env)) for r in self.policy.rules}
+        decision: Any = _index(self.policy.default_effect, self.effect_type)
+        for effect in reversed(self.effect_type.members):
+            rules = [fired[r.id] for r in self.policy.rules if r.effect == effect]
+            if rules:
+                decision = z3.If(z3.Or(rules), _index(effect, self.effect_type), decision)
+        decided = Enum(decision, self.effect_type)
+        records = tuple((fired[r.id], _fired_record(r)) for r in self.policy.rules)
+        outcome: dict[str, Any] = {"decision": decided, "fired": Items(records, "list")}
+        obligated = {}
+        for name in self.policy.obligations:
+            holders = [
+                z3.And(fired[r.id], decision == _index(r.effect, self.effect_type))
+                for r in self.policy.rules
+                if name in r.obligations
+            ]
+            obligated[name] = z3.Or(holders) if holders else z3.BoolVal(False)
+        obligation = t.EnumType("obligation", self.policy.obligations)
+        outcome["obligated"] = EnumBag(obligated, obligation, _count(obligated.values()))
+        outputs = {}
+        out_env = Env(request, outcome)
+        for output in self.policy.outputs:
+            value: Any = None
+            for condition, case in reversed(output.cases):
+                here = self.expr(case, out_env)
+                value = (
+                    here
+                    if condition is None
+                    else self.ite(self.expr(condition, out_env), here, value, output.type)
+                )
+            outputs[output.name] = value
+        outcome.update(outputs)
+        return Outcome(request, fired, decided, obligated, outputs, outcome)
+
+    def holds(self, e: Any, outcome: Outcome) -> Any:
+        """A claim's term for this outcome (a premise reads only the request)."""
+        scope = outcome.scope
+        return _bool(self.expr(e, Env(outcome.request, scope, dict(scope))))
+
+
+@attrs.frozen
+class Outcome:
+    request: Request
+    fired: Mapping[str, Any]
+    decision: Enum
+    obligated: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+    scope: Mapping[str, Any]  # what a claim may read
+
+
+def _fired_record(rule: model.Rule) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": rule.id,
+        "effect": rule.effect,
+        "cite": frozenset(rule.cite),
+        "tags": frozenset(rule.tags),
+    }
+    record.update(rule.annotations)
+    return record
+
+
+_UNBOUND = object()
+
+
+def _concrete(value: Any) -> bool:
+    return isinstance(value, bool | int | str | frozenset | tuple | dict) and not isinstance(
+        value, Items
+    )
+
+
+def _index(value: Any, type_: t.EnumType) -> Any:
+    if isinstance(value, Enum):
+        return value.term
+    return z3.IntVal(type_.members.index(value))
+
+
+def _string(value: Any) -> Any:
+    return z3.StringVal(value) if isinstance(value, str) else value
+
+
+def _bool(value: Any) -> Any:
+    return z3.BoolVal(value) if isinstance(value, bool) else value
+
+
+def _not(value: Any) -> Any:
+    return (not value) if isinstance(value, bool) else z3.Not(value)
+
+
+def _and(parts: Sequence[Any]) -> Any:
+    if any(p is False for p in parts):
+        return False
+    rest = [p for p in parts if p is not True]
+    return z3.And(rest) if rest else True
+
+
+def _or(parts: Sequence[Any]) -> Any:
+    if any(p is True for p in parts):
+        return True
+    rest = [p for p in parts if p is not False]
+    return z3.Or(rest) if rest else False
+
+
+def _implies(guard: Any, held: Any) -> Any:
+    if guard is True:
+        return held
+    return _or([_not(guard), held])
+
+
+def _arith(op: ArithOp, a: Any, b: Any) -> Any:
+    match op:
+        case Op.ADD:
+            return a + b
+        case Op.SUB:
+            return a - b
+        case Op.MUL:
+            return a * b
+        case _:
+            assert_never(op)
+
+
+def glob_regex(pattern: str) -> Any:
+    """`like`'s glob as a regular expression: `*` any run, `?` one character (`glob.py`)."""
+    parts = []
+    for ch in pattern:
+        if ch == "*":
+            parts.append(z3.Star(z3.AllChar(z3.ReSort(z3.StringSort()))))
+        elif ch == "?":
+            parts.append(z3.AllChar(z3.ReSort(z3.StringSort())))
+        else:
+            parts.append(z3.Re(z3.StringVal(ch)))
+    if not parts:
+        return z3.Re(z3.StringVal(""))
+    return parts[0] if len(parts) == 1 else z3.Concat(*parts)

@@ -1,0 +1,284 @@
+"""`policyc verify`: prove properties of a policy for every request its schema admits.
+
+Each question is put to the solver through `smt`'s encoding of the checked model. A request the
+solver offers as a counterexample is decided by the engine (`Policy.decide`) and the claim is
+evaluated on that decision by the reference interpreter before it is shown: if they do not
+confirm it, the answer is `unknown`, never a false alarm. Anything the encoding does not cover,
+and any `unknown` from the solver, is reported as not decided, never as proved.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from policydsl import interp, model, smt
+from policydsl.context import ContextError, validate
+from policydsl.decision import Decision, EvaluationError
+from policydsl.engine import Policy
+from policydsl.typesys import EnumType
+
+PROVED = "proved"
+COUNTEREXAMPLE = "counterexample"
+VACUOUS = "vacuous"
+UNKNOWN = "unknown"
+
+TIMEOUT_MS = 20_000  # per question: past it, the solver's answer is `unknown`
+
+
+@attrs.frozen
+class Result:
+    """The answer to one question: `status` is one of `proved`, `counterexample`, `vacuous`
+    (the premise holds for no request) or `unknown` (not decided: `detail` says why)."""
+
+    name: str
+    status: str
+    detail: str = ""
+    requests: tuple[dict[str, Any], ...] = ()
+    decisions: tuple[dict[str, Any], ...] = ()
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"name": self.name, "status": self.status}
+        if self.detail:
+            found["detail"] = self.detail
+        if self.requests:
+            found["requests"] = list(self.requests)
+            found["decisions"] = list(self.decisions)
+        found["seconds"] = round(self.seconds, 3)
+        return found
+
+
+# A question: the requests it needs, what must hold of their outcomes (terms), an optional premise
+# (terms) and the same claim on engine decisions (to confirm a counterexample).
+Claim = Callable[[Sequence[smt.Outcome]], Any]
+Confirm = Callable[[Sequence[dict[str, Any]], Sequence[Decision]], bool]
+
+
+def ask(
+    policy: Policy,
+    name: str,
+    claim: Claim,
+    confirm: Confirm,
+    *,
+    premise: Claim | None = None,
+    requests: int = 1,
+    link: Callable[[Sequence[smt.Request]], Any] | None = None,
+) -> Result:
+    """Prove `claim` for every request (or tuple of requests, related by `link`) that meets
+    `premise`; a counterexample is returned only once the engine confirms it."""
+    z3 = smt.load_z3()
+    started = time.perf_counter()
+
+    def done(status: str, detail: str = "", **kw: Any) -> Result:
+        return Result(name, status, detail, seconds=time.perf_counter() - started, **kw)
+
+    try:
+        encoder = smt.Encoder(policy.checked)
+        reqs = [smt.Request(policy.checked.schema, f"r{i}:") for i in range(requests)]
+        outcomes = [encoder.decide(r) for r in reqs]
+        solver = z3.Solver()
+        solver.set("timeout", TIMEOUT_MS)
+        for r in reqs:
+            solver.add(*r.constraints)
+        if link is not None:
+            solver.add(link(reqs))
+        if premise is not None:
+            solver.add(smt._bool(premise(outcomes)))
+            if solver.check() == z3.unsat:
+                return done(VACUOUS, "the premise holds for no request the schema admits")
+        solver.add(z3.Not(smt._bool(claim(outcomes))))
+        answer = solver.check()
+    except smt.Unsupported as err:
+        return done(UNKNOWN, f"not decided: the encoding does not cover {err}")
+    if answer == z3.unsat:
+        return done(PROVED)
+    if answer != z3.sat:
+        return done(UNKNOWN, f"not decided: the solver gave up ({solver.reason_unknown()})")
+    try:
+        examples = [r.example(solver.model()) for r in reqs]
+        decided = [policy.decide(e) for e in examples]
+        confirmed = confirm(examples, decided)
+    except (smt.Unsupported, ContextError, EvaluationError) as err:
+        return done(UNKNOWN, f"internal error: the solver's example is not usable ({err})")
+    if not confirmed:
+        return done(UNKNOWN, "internal error: the engine does not confirm the solver's example")
+    return done(
+        COUNTEREXAMPLE,
+        requests=tuple(examples),
+        decisions=tuple(d.to_dict() for d in decided),
+    )
+
+
+# ---- properties ---------------------------------------------------------------------------------
+
+
+def outcome_values(checked: model.CheckedPolicy, decision: Decision) -> dict[str, Any]:
+    """What a claim reads, from an engine decision (as `interp` holds such values)."""
+    rules = {r.id: r for r in checked.rules}
+    values: dict[str, Any] = dict(decision.outputs)
+    values["decision"] = decision.decision
+    values["fired"] = tuple(interp.fired_record(rules[i]) for i in decision.rules)
+    values["obligated"] = frozenset(decision.obligations)
+    return values
+
+
+def prove(policy: Policy, prop: model.Property) -> Result:
+    """One property: proved, a confirmed counterexample, vacuous, or not decided."""
+    checked = policy.checked
+    if isinstance(prop.claim, model.Monotone):
+        return _monotone(policy, prop, prop.claim)
+    claim_expr = prop.claim
+    premise_expr = prop.premise
+
+    def premise(outs: Sequence[smt.Outcome]) -> Any:
+        encoder = smt.Encoder(checked)
+        return encoder.expr(premise_expr, smt.Env(outs[0].request))
+
+    def claim(outs: Sequence[smt.Outcome]) -> Any:
+        return smt.Encoder(checked).holds(claim_expr, outs[0])
+
+    def confirm(examples: Sequence[dict[str, Any]], decided: Sequence[Decision]) -> bool:
+        context = validate(checked.schema, examples[0])
+        premise_true = premise_expr is None or interp.evaluate_in(checked, context, premise_expr)
+        if premise_true is not True:
+            return False
+        values = outcome_values(checked, decided[0])
+        return interp.evaluate_in(checked, context, claim_expr, values) is False
+
+    return ask(
+        policy,
+        prop.name,
+        claim,
+        confirm,
+        premise=premise if premise_expr is not None else None,
+    )
+
+
+def _rank(checked: model.CheckedPolicy, output: str) -> tuple[Callable[[Any], Any], list[str]]:
+    """How high a value of `output` stands: an enum output by its members' order, `decision` by
+    effect strength (the strongest highest)."""
+    if output == "decision":
+        return (lambda v: v), list(reversed(checked.effects))
+    found = next(o for o in checked.outputs if o.name == output)
+    assert isinstance(found.type, EnumType)
+    return (lambda v: v), list(found.type.members)
+
+
+def _monotone(policy: Policy, prop: model.Property, claim: model.Monotone) -> Result:
+    checked = policy.checked
+    z3 = smt.load_z3()
+    _, order = _rank(checked, claim.output)
+    path = claim.attribute
+
+    def value(out: smt.Outcome) -> Any:
+        return out.decision if claim.output == "decision" else out.outputs[claim.output]
+
+    def rank(v: Any) -> Any:
+        if isinstance(v, str):
+            return z3.IntVal(order.index(v))
+        members = list(v.type.members)
+        return z3.Sum([z3.If(v.term == i, order.index(m), 0) for i, m in enumerate(members)])
+
+    def link(reqs: Sequence[smt.Request]) -> Any:
+        a, b = reqs
+        return z3.And(
+            a.same_as(b, but=path), a.has(path), b.has(path), a.values[path] < b.values[path]
+        )
+
+    def holds(outs: Sequence[smt.Outcome]) -> Any:
+        return rank(value(outs[0])) <= rank(value(outs[1]))
+
+    def confirm(examples: Sequence[dict[str, Any]], decided: Sequence[Decision]) -> bool:
+        if claim.output == "decision":
+            low, high = decided[0].decision, decided[1].decision
+        else:
+            low, high = decided[0].output(claim.output), decided[1].output(claim.output)
+        return order.index(low) > order.index(high)
+
+    premise = None
+    if prop.premise is not None:
+        premise_expr = prop.premise
+
+        def both(outs: Sequence[smt.Outcome]) -> Any:
+            encoder = smt.Encoder(checked)
+            return z3.And([smt._bool(encoder.expr(premise_expr, smt.Env(o.request))) for o in outs])
+
+        premise = both
+    return ask(policy, prop.name, holds, confirm, premise=premise, requests=2, link=link)
+
+
+# ---- built-in questions -------------------------------------------------------------------------
+
+
+def _rule(policy: Policy, rule_id: str) -> model.Rule:
+    for rule in policy.checked.rules:
+        if rule.id == rule_id:
+            return rule
+    raise KeyError(rule_id)
+
+
+def never_fires(policy: Policy, rule_id: str) -> Result:
+    _rule(policy, rule_id)
+    return ask(
+        policy,
+        f"never fires: {rule_id}",
+        lambda outs: smt.z3.Not(outs[0].fired[rule_id]),
+        lambda _, d: rule_id in d[0].rules,
+    )
+
+
+def always_fires(policy: Policy, rule_id: str) -> Result:
+    _rule(policy, rule_id)
+    return ask(
+        policy,
+        f"always fires: {rule_id}",
+        lambda outs: outs[0].fired[rule_id],
+        lambda _, d: rule_id not in d[0].rules,
+    )
+
+
+def implies(policy: Policy, a: str, b: str) -> Result:
+    _rule(policy, a), _rule(policy, b)
+    return ask(
+        policy,
+        f"implies: {a} => {b}",
+        lambda outs: smt.z3.Implies(outs[0].fired[a], outs[0].fired[b]),
+        lambda _, d: a in d[0].rules and b not in d[0].rules,
+    )
+
+
+def disjoint(policy: Policy, a: str, b: str) -> Result:
+    _rule(policy, a), _rule(policy, b)
+    return ask(
+        policy,
+        f"disjoint: {a}, {b}",
+        lambda outs: smt.z3.Not(smt.z3.And(outs[0].fired[a], outs[0].fired[b])),
+        lambda _, d: a in d[0].rules and b in d[0].rules,
+    )
+
+
+def always_decides(policy: Policy, effect: str, never: bool = False) -> Result:
+    checked = policy.checked
+    if effect not in checked.effects:
+        raise KeyError(effect)
+    index = checked.effect_type.members.index(effect)
+
+    def claim(outs: Sequence[smt.Outcome]) -> Any:
+        same = outs[0].decision.term == index
+        return smt.z3.Not(same) if never else same
+
+    return ask(
+        policy,
+        f"{'never' if never else 'always'} decides: {effect}",
+        claim,
+        lambda _, d: (d[0].decision == effect) == never,
+    )
+
+
+def prove_all(policy: Policy) -> list[Result]:
+    """Every property the policy declares, in order."""
+    return [prove(policy, p) for p in policy.checked.properties]
