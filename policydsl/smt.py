@@ -177,6 +177,26 @@ class Request:
                 same.append(_equal_terms(value, other.values[path]))
         return z3.And(same)
 
+    def preferences(self) -> list[Any]:
+        """What makes an example short to read: optional attributes absent, defaults kept,
+        collections empty, flags off. `shrink` keeps each one the question still allows."""
+        prefer = [z3.Not(p) for p in self.present.values() if not z3.is_true(p)]
+        for path, value in self.values.items():
+            field = self.types[path]
+            if isinstance(value, EnumBag):
+                prefer.extend(z3.Not(f) for f in value.flags.values())
+                prefer.append(value.count == _count(value.flags.values()))
+            elif isinstance(value, Sequence_):
+                prefer.append(z3.Length(value.term) == 0)
+            elif field.default is not t.MISSING:
+                prefer.append(_equal_terms(value, _default_term(value, field.default)))
+            elif z3.is_bool(value):
+                prefer.append(z3.Not(value))
+            elif isinstance(field.type, t.IntType):
+                lo, hi = field.type.lo, field.type.hi
+                prefer.append(value == (lo if lo is not None and lo > 0 else min(0, hi or 0)))
+        return prefer
+
     def example(self, found: Any) -> dict[str, Any]:
         """The request a model of the solver describes, as JSON data."""
         return self._example(found, self.schema, ())
@@ -196,6 +216,25 @@ class Request:
             if field.default is t.MISSING or value != to_json(field.default):
                 out[field.name] = value  # a default is left out: the request reads shorter
         return out
+
+
+def shrink(solver: Any, preferences: list[Any]) -> None:
+    """Add to a satisfiable `solver` every preference it still satisfies with the others kept,
+    in order (one check each), so its model is a short example."""
+    for preference in preferences:
+        solver.push()
+        solver.add(preference)
+        if solver.check() != z3.sat:
+            solver.pop()
+    solver.check()
+
+
+def _default_term(value: Any, default: Any) -> Any:
+    if isinstance(value, Enum):
+        return Enum(z3.IntVal(value.type.members.index(default)), value.type)
+    if isinstance(default, str):
+        return z3.StringVal(default)
+    return default
 
 
 def _count(flags: Any) -> Any:

@@ -99,6 +99,7 @@ def ask(
     if answer != z3.sat:
         return done(UNKNOWN, f"not decided: the solver gave up ({solver.reason_unknown()})")
     try:
+        smt.shrink(solver, [p for r in reqs for p in r.preferences()])
         examples = [r.example(solver.model()) for r in reqs]
         decided = [policy.decide(e) for e in examples]
         confirmed = confirm(examples, decided)
@@ -282,3 +283,63 @@ def always_decides(policy: Policy, effect: str, never: bool = False) -> Result:
 def prove_all(policy: Policy) -> list[Result]:
     """Every property the policy declares, in order."""
     return [prove(policy, p) for p in policy.checked.properties]
+
+
+def equivalent(old: Policy, new: Policy) -> Result:
+    """Whether two versions decide every request alike (`policy_diff`): a counterexample is a
+    request they decide differently (the old side's decision first)."""
+    from policydsl import policy_diff
+
+    found = policy_diff.diff(old, new, max_regions=1)
+    name = "equivalent"
+    if found.status == "equivalent":
+        return Result(name, PROVED, seconds=found.seconds)
+    if found.status == "unknown" or not found.regions:
+        return Result(name, UNKNOWN, found.detail, seconds=found.seconds)
+    region = found.regions[0]
+    return Result(
+        name,
+        COUNTEREXAMPLE,
+        f"{region.move}",
+        requests=(region.request,),
+        decisions=(region.old, region.new),
+        seconds=found.seconds,
+    )
+
+
+QUESTIONS: dict[str, Callable[..., Result]] = {
+    "never-fires": never_fires,
+    "always-fires": always_fires,
+    "implies": implies,
+    "disjoint": disjoint,
+    "always": always_decides,
+    "never": lambda policy, effect: always_decides(policy, effect, never=True),
+}
+
+
+def render(results: Sequence[Result]) -> str:
+    """The text report: one line per question, each counterexample's requests and decisions."""
+    import json
+
+    lines = []
+    width = max((len(r.status) for r in results), default=0)
+    for r in results:
+        head = f"{r.status.ljust(width)}  {r.name}  ({r.seconds:.2f} s)"
+        lines.append(head + (f": {r.detail}" if r.detail and not r.requests else ""))
+        if r.detail and r.requests:
+            lines.append(f"    {r.detail}")
+        for request in r.requests:
+            lines.append(f"    request   {json.dumps(request)}")
+        for decision in r.decisions:
+            lines.append(f"    decision  {json.dumps(decision)}")
+    counts = {s: sum(r.status == s for r in results) for s in (PROVED, COUNTEREXAMPLE, VACUOUS)}
+    undecided = len(results) - sum(counts.values())
+    total = sum(r.seconds for r in results)
+    if counts[PROVED] == len(results):
+        lines.append(f"ok: {len(results)} proved in {total:.2f} s")
+    else:
+        lines.append(
+            f"failed: {counts[PROVED]} proved, {counts[COUNTEREXAMPLE]} with a counterexample, "
+            f"{counts[VACUOUS]} vacuous, {undecided} not decided ({total:.2f} s)"
+        )
+    return "\n".join(lines)

@@ -46,8 +46,12 @@ BACK_END = {
     "decision",
     "engine",
     "loader",
+    "property_check",
     *COMPILED,
+    *{"smt", "verify", "policy_diff"},
 }
+# proofs: the solver's encoding reads the checked model, as the interpreter does
+PROOFS = {"smt", "verify", "policy_diff"}
 # import nothing from the package
 FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources", "terminal", "codes"}
 ROOT = "policydsl"  # the package's `__init__`: the public API
@@ -111,6 +115,15 @@ def test_interpreter_and_compiled_backend_are_independent() -> None:
     assert imports("interp").isdisjoint(COMPILED)
     leaning = {m for m in COMPILED & set(MODULES) if "interp" in imports(m)}
     assert not leaning, f"{sorted(leaning)} import `interp`"
+
+
+def test_the_solver_encoding_is_a_third_witness() -> None:
+    """`smt` encodes the checked model, never the IR nor either evaluator; only the proofs import
+    it, and the package imports z3 nowhere but through `smt.load_z3` (an optional extra)."""
+    assert imports("smt").isdisjoint(COMPILED | {"interp", "engine", "lower"})
+    assert importers("smt") <= PROOFS | {"cli"}
+    assert {m for m in MODULES if "z3" in external(m)} == set()
+    assert importers("verify") <= {"cli"} and importers("policy_diff") <= {"cli", "verify"}
 
 
 def test_only_the_parser_knows_lark() -> None:

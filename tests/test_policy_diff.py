@@ -1,0 +1,125 @@
+"""`policyc diff OLD NEW`: the regions of requests two versions decide differently, each with an
+example both engines decide as shown; recorded requests replayed through both."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import policydsl
+from policydsl import policy_diff
+from policydsl.cli import cli
+
+pytest.importorskip("z3")
+
+ROOT = Path(__file__).resolve().parent.parent
+STDLIB = ROOT / "stdlib_rules"
+SHARING = ROOT / "examples" / "doc_sharing"
+
+
+def run(*args: str | Path, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+def copy_with(tmp_path: Path, source: Path, file: str, old: str, new: str) -> Path:
+    folder = tmp_path / source.name
+    shutil.copytree(source, folder)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+def test_a_version_is_equivalent_to_itself() -> None:
+    result = run("diff", STDLIB, STDLIB)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("equivalent")
+
+
+def test_a_deleted_row_shows_every_move_it_causes(tmp_path: Path) -> None:
+    new = copy_with(
+        tmp_path,
+        STDLIB,
+        "03_prohibited.policy",
+        '  spam,                   low,      ["3.3"]\n',
+        "",
+    )
+    result = run("diff", STDLIB, new, "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["status"] == "different" and report["complete"]
+    assert report["changed_rules"] == ["prohibited[spam]"]
+    assert set(report["moves"]) == {"deny -> allow", "deny -> review", "deny -> deny"}
+    old, new_policy = policydsl.load_stdlib(), policydsl.load(new)
+    for region in report["regions"]:
+        assert "spam" in region["request"]["content"]["categories"]
+        assert region["responsible"] == {"old": ["prohibited[spam]"], "new": []}
+        assert old.decide(region["request"]).to_dict() == region["old"]
+        assert new_policy.decide(region["request"]).to_dict() == region["new"]
+    deny_deny = next(r for r in report["regions"] if r["move"] == "deny -> deny")
+    assert deny_deny["changes"] == ["enforcement: warn -> none"]
+
+
+def test_an_off_by_one_age(tmp_path: Path) -> None:
+    new = copy_with(
+        tmp_path, STDLIB, "04_minors.policy", "def adult_age = 18", "def adult_age = 17"
+    )
+    report = policy_diff.diff(policydsl.load_stdlib(), policydsl.load(new))
+    assert report.status == "different" and report.changed_rules == ()
+    assert {r.request["user"]["age"] for r in report.regions} == {17}
+    assert all(r.responsible_old == ("minor_without_parental_consent",) for r in report.regions)
+
+
+def test_a_custom_policy_with_a_swapped_effect(tmp_path: Path) -> None:
+    new = copy_with(
+        tmp_path,
+        SHARING,
+        "sharing.policy",
+        "rule outside_recipient: forbid",
+        "rule outside_recipient: allow",
+    )
+    result = run("diff", SHARING, new)
+    assert result.exit_code == 1
+    assert "forbid -> allow" in result.output
+    report = policy_diff.diff(policydsl.load(SHARING), policydsl.load(new))
+    assert report.changed_rules == ("outside_recipient",)
+    for region in report.regions:
+        recipients = region.request["share"]["recipients"]
+        assert any(not r.endswith("@example.com") for r in recipients)
+
+
+def test_different_schemas_are_refused() -> None:
+    result = run("diff", STDLIB, SHARING)
+    assert result.exit_code == 2
+    assert "different request schemas" in result.output
+
+
+def test_replaying_recorded_requests(tmp_path: Path) -> None:
+    new = copy_with(
+        tmp_path,
+        STDLIB,
+        "03_prohibited.policy",
+        '  spam,                   low,      ["3.3"]\n',
+        "",
+    )
+    lines = [
+        {"content": {"categories": ["spam"]}, "user": {"age": 30}},
+        {"content": {"categories": ["hate"]}, "user": {"age": 30}},
+        {"user": {"age": "x"}},
+        {"content": {"categories": ["spam", "hate"]}, "user": {"age": 30}},
+    ]
+    text = "\n".join(json.dumps(line) for line in lines) + "\nnot json\n"
+    result = run("diff", STDLIB, new, "--requests", "-", input=text)
+    assert result.exit_code == 1
+    out = result.output.splitlines()
+    changed = json.loads(out[0])
+    assert changed["line"] == 1 and changed["move"] == "deny -> allow"
+    assert out[-1] == "5 requests, 1 changed, 2 invalid; deny -> allow: 1"
+    same = run("diff", STDLIB, STDLIB, "--requests", "-", "--format", "json", input=text)
+    assert same.exit_code == 0
+    assert json.loads(same.output)["totals"]["changed"] == 0

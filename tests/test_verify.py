@@ -1,0 +1,281 @@
+"""`policyc verify`: properties and built-in questions proved for every request, or a
+counterexample the engine confirms; planted mistakes in the standard library are caught."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import policydsl
+from policydsl import smt, verify
+from policydsl.cli import cli
+
+z3 = pytest.importorskip("z3")
+
+ROOT = Path(__file__).resolve().parent.parent
+STDLIB = ROOT / "stdlib_rules"
+SHARING = ROOT / "examples" / "doc_sharing"
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def planted(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of the standard library with one mistake planted in `file`."""
+    folder = tmp_path / "stdlib"
+    shutil.copytree(STDLIB, folder)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+DELETED_ROW = ("03_prohibited.policy", '  spam,                   low,      ["3.3"]\n', "")
+SWAPPED_EFFECT = (
+    "01_universal.policy",
+    "rule surveillance_not_permitted: deny",
+    "rule surveillance_not_permitted: review",
+)
+OFF_BY_ONE_AGE = ("04_minors.policy", "def adult_age = 18", "def adult_age = 17")
+LIGHTER_ENFORCEMENT = (
+    "05_enforcement.policy",
+    "when habitual_offender => restrict_account",
+    "when habitual_offender => warn",
+)
+
+
+# ---- the standard library -------------------------------------------------------------------
+
+
+def test_the_stdlib_properties_are_all_proved_quickly() -> None:
+    started = time.perf_counter()
+    result = run("verify")
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith("ok: 19 proved")
+    assert elapsed < 10
+
+
+def test_the_stdlib_properties_cover_the_issue() -> None:
+    names = {p.name for p in policydsl.load_stdlib().checked.properties}
+    assert {
+        "denied_labels_are_denied",
+        "known_minor_without_consent_is_denied",
+        "high_risk_domains_are_reviewed_by_a_human",
+        "enforcement_never_lighter_with_more_violations",
+        "critical_severity_suspends_and_reports",
+    } <= names
+
+
+@pytest.mark.parametrize(
+    ("mistake", "broken", "example"),
+    [
+        pytest.param(
+            DELETED_ROW,
+            "denied_labels_are_denied",
+            {"content": {"categories": ["spam"]}},
+            id="deleted-row",
+        ),
+        pytest.param(
+            SWAPPED_EFFECT,
+            "surveillance_and_policing_need_the_law",
+            {"content": {"categories": ["surveillance"]}},
+            id="swapped-effect",
+        ),
+        pytest.param(
+            OFF_BY_ONE_AGE,
+            "known_minor_without_consent_is_denied",
+            {"user": {"age": 17}},
+            id="off-by-one-age",
+        ),
+    ],
+)
+def test_planted_mistakes_are_caught(
+    tmp_path: Path, mistake: tuple[str, str, str], broken: str, example: dict[str, object]
+) -> None:
+    folder = planted(tmp_path, *mistake)
+    result = run("verify", folder, "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert not report["ok"]
+    found = {r["name"]: r for r in report["results"]}
+    assert found[broken]["status"] == "counterexample"
+    assert found[broken]["requests"] == [example]
+    # the example is real: the engine decides it as shown
+    policy = policydsl.load(folder)
+    assert policy.decide(example).to_dict() == found[broken]["decisions"][0]
+    assert all(r["status"] in ("proved", "counterexample") for r in report["results"])
+
+
+def test_a_lighter_enforcement_for_more_violations_breaks_monotonicity(tmp_path: Path) -> None:
+    policy = policydsl.load(planted(tmp_path, *LIGHTER_ENFORCEMENT))
+    prop = next(
+        p
+        for p in policy.checked.properties
+        if p.name == "enforcement_never_lighter_with_more_violations"
+    )
+    result = verify.prove(policy, prop)
+    assert result.status == "counterexample"
+    low, high = result.requests
+    assert low["user"]["prior_violations"] < high["user"]["prior_violations"]
+    order = ["none", "warn", "remove_content", "restrict_account", "suspend_and_report"]
+    before, after = (policy.decide(r).output("enforcement") for r in result.requests)
+    assert order.index(before) > order.index(after)
+
+
+# ---- the built-in questions -----------------------------------------------------------------
+
+
+def test_questions_on_the_stdlib() -> None:
+    policy = policydsl.load_stdlib()
+    assert verify.disjoint(
+        policy, "surveillance_permitted", "surveillance_not_permitted"
+    ).status == ("proved")
+    fires = verify.never_fires(policy, "prohibited[spam]")
+    assert fires.status == "counterexample"
+    assert "prohibited[spam]" in policy.decide(fires.requests[0]).rules
+    assert verify.always_fires(policy, "age_unknown").status == "counterexample"
+    implied = verify.implies(
+        policy, "advice_with_oversight[tax_advice]", "advice_with_oversight[tax_advice]"
+    )
+    assert implied.status == "proved"
+    assert verify.always_decides(policy, "deny").status == "counterexample"
+    assert verify.always_decides(policy, "allow", never=True).status == "counterexample"
+
+
+def test_questions_through_the_cli() -> None:
+    result = run(
+        "verify",
+        "--disjoint",
+        "surveillance_permitted",
+        "surveillance_not_permitted",
+        "--implies",
+        "restricted_account",
+        "restricted_account",
+    )
+    assert result.exit_code == 0, result.output
+    result = run("verify", "--never-fires", "restricted_account")
+    assert result.exit_code == 1
+    assert 'request   {"user": {"restricted": true}}' in result.output
+    result = run("verify", "--never-fires", "no_such_rule")
+    assert result.exit_code == 2 and "no rule or effect `no_such_rule`" in result.output
+
+
+def test_equivalent_versions(tmp_path: Path) -> None:
+    assert run("verify", "--equivalent", STDLIB).exit_code == 0
+    result = run("verify", "--equivalent", planted(tmp_path, *DELETED_ROW), "--format", "json")
+    assert result.exit_code == 1
+    last = json.loads(result.output)["results"][-1]
+    assert last["name"] == "equivalent" and last["status"] == "counterexample"
+
+
+# ---- a custom policy ------------------------------------------------------------------------
+
+SHARING_PROPERTIES = """
+property secret_never_leaves {
+  when document.level == secret
+  ensure decision == forbid
+}
+
+property external_shares_expire {
+  when share.audience == external and not has share.expires_days
+  ensure decision == forbid and audit != quiet
+}
+
+property outsiders_are_alerts {
+  when share.audience == team and (some r in share.recipients: r ends_with "@evil.test")
+  ensure audit == alert
+}
+
+property confidential_is_watermarked {
+  when document.level == confidential
+  ensure decision != allow or obligated contains watermark
+}
+
+property owners_may_share_internally {
+  when document.owner_id == actor.id and document.level != secret and share.audience == team
+       and size(share.recipients) == 0
+  ensure decision == allow
+}
+
+property nobody_shares_public_documents_externally {
+  when document.level == public and share.audience == external
+  ensure decision == forbid
+}
+"""
+
+
+def sharing_with(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "sharing"
+    shutil.copytree(SHARING, folder)
+    (folder / "properties.policy").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_custom_policy_with_strings_lists_and_quantifiers(tmp_path: Path) -> None:
+    policy = policydsl.load(sharing_with(tmp_path, SHARING_PROPERTIES))
+    results = {r.name: r for r in verify.prove_all(policy)}
+    assert {n: r.status for n, r in results.items()} == {
+        "secret_never_leaves": "proved",
+        "external_shares_expire": "proved",
+        "outsiders_are_alerts": "proved",
+        "confidential_is_watermarked": "proved",
+        "owners_may_share_internally": "proved",
+        "nobody_shares_public_documents_externally": "counterexample",
+    }
+    example = results["nobody_shares_public_documents_externally"].requests[0]
+    assert policy.decide(example).decision == "allow"
+
+
+def test_a_vacuous_premise_is_reported(tmp_path: Path) -> None:
+    folder = sharing_with(
+        tmp_path,
+        "property impossible { when has share.expires_days and share.expires_days < 1 "
+        "ensure decision == allow }",
+    )
+    result = run("verify", folder)
+    assert result.exit_code == 1
+    assert result.output.startswith("vacuous  impossible")
+
+
+def test_what_the_encoding_does_not_cover_is_not_decided(tmp_path: Path) -> None:
+    """`size` of a set of strings is not encoded: the answer is `unknown`, never `proved`."""
+    text = SHARING.joinpath("sharing.policy").read_text(encoding="utf-8")
+    text = text.replace("recipients: list<string> = []", "recipients: set<string> = []")
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "p.policy").write_text(
+        text + "property p { when size(share.recipients) > 2 ensure decision == forbid }",
+        encoding="utf-8",
+    )
+    result = run("verify", folder)
+    assert result.exit_code == 1
+    assert "unknown" in result.output and "not decided" in result.output
+
+
+def test_an_unconfirmed_counterexample_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A solver's example the engine does not confirm is an internal error, not an alarm."""
+    policy = policydsl.load_stdlib()
+    prop = policy.checked.properties[0]
+    monkeypatch.setattr(smt.Encoder, "holds", lambda self, e, outcome: z3.BoolVal(False))
+    result = verify.prove(policy, prop)
+    assert result.status == "unknown" and "internal error" in result.detail
+    assert result.requests == ()
+
+
+def test_without_z3_verify_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing() -> None:
+        raise ImportError("policyc verify needs z3: pip install 'policydsl[verify]'")
+
+    monkeypatch.setattr(smt, "load_z3", missing)
+    result = run("verify")
+    assert result.exit_code == 2
+    assert "pip install 'policydsl[verify]'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
