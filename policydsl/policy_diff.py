@@ -216,6 +216,8 @@ def _same_enum(a: smt.Enum, b: smt.Enum) -> Any:
 
 def _same_value(a: Any, b: Any) -> Any:
     z3 = smt.z3
+    if isinstance(a, smt.Unencoded) or isinstance(b, smt.Unencoded):
+        raise smt.Unsupported(a.reason if isinstance(a, smt.Unencoded) else b.reason)
     if isinstance(a, str) and isinstance(b, str):
         return z3.BoolVal(a == b)
     if isinstance(a, smt.Enum | str) and isinstance(b, smt.Enum | str):

@@ -78,6 +78,14 @@ class Items:
     kind: str
 
 
+@attrs.frozen
+class Unencoded:
+    """An output the encoding does not cover: reading it (in a claim, a diff) is `Unsupported`;
+    the rest of the outcome is still exact."""
+
+    reason: str
+
+
 # ---- requests -----------------------------------------------------------------------------------
 
 
@@ -86,6 +94,7 @@ class Request:
     make them a valid request (ranges, sizes, members)."""
 
     def __init__(self, schema: t.RecordType, tag: str) -> None:
+        load_z3()
         self.tag = tag
         self.schema = schema
         self.constraints: list[Any] = []
@@ -322,7 +331,7 @@ class Encoder:
                     env.defs[name] = self.expr(self.policy.definitions[name].expr, env)
                 return env.defs[name]
             case model.Local(name):
-                return env.locals[name]
+                return _covered(env.locals[name])
             case model.FieldOf(base, name):
                 record = self.expr(base, env)
                 if not isinstance(record, Mapping) or name not in record:
@@ -334,7 +343,7 @@ class Encoder:
                     raise Unsupported(f"`has` on `{name}` of a value known only per request")
                 return name in record
             case model.Outcome(name):
-                return env.outcome[name]
+                return _covered(env.outcome[name])
             case model.Size(arg):
                 return self.size(self.expr(arg, env))
             case model.SetOf(items):
@@ -440,8 +449,7 @@ class Encoder:
                 if isinstance(x, Enum):
                     return _or([z3.And(x.term == i, flags[m]) for i, m in enumerate(type_.members)])
             case Sequence_(term):
-                value = z3.StringVal(x) if isinstance(x, str) else x
-                return z3.Contains(term, z3.Unit(value))
+                return z3.Contains(term, z3.Unit(_term(x)))
             case Items(items):
                 return _or([_and([g, self.equal(x, v)]) for g, v in items])
         raise Unsupported("membership in this collection")
@@ -570,13 +578,16 @@ class Encoder:
         out_env = Env(request, outcome)
         for output in self.policy.outputs:
             value: Any = None
-            for condition, case in reversed(output.cases):
-                here = self.expr(case, out_env)
-                value = (
-                    here
-                    if condition is None
-                    else self.ite(self.expr(condition, out_env), here, value, output.type)
-                )
+            try:
+                for condition, case in reversed(output.cases):
+                    here = self.expr(case, out_env)
+                    value = (
+                        here
+                        if condition is None
+                        else self.ite(self.expr(condition, out_env), here, value, output.type)
+                    )
+            except Unsupported as err:
+                value = Unencoded(str(err))
             outputs[output.name] = value
         outcome.update(outputs)
         return Outcome(request, fired, decided, obligated, outputs, outcome)
@@ -611,6 +622,12 @@ def _fired_record(rule: model.Rule) -> dict[str, Any]:
 _UNBOUND = object()
 
 
+def _covered(value: Any) -> Any:
+    if isinstance(value, Unencoded):
+        raise Unsupported(value.reason)
+    return value
+
+
 def _concrete(value: Any) -> bool:
     return isinstance(value, bool | int | str | frozenset | tuple | dict) and not isinstance(
         value, Items
@@ -621,6 +638,15 @@ def _index(value: Any, type_: t.EnumType) -> Any:
     if isinstance(value, Enum):
         return value.term
     return z3.IntVal(type_.members.index(value))
+
+
+def _term(value: Any) -> Any:
+    """A Python scalar as a z3 term (a term stays itself)."""
+    if isinstance(value, bool):
+        return z3.BoolVal(value)
+    if isinstance(value, int):
+        return z3.IntVal(value)
+    return _string(value)
 
 
 def _string(value: Any) -> Any:
