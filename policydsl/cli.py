@@ -458,12 +458,23 @@ def explain(
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_policy_option
 @_backend_option
+@click.option(
+    "--coverage", is_flag=True, help="Report which rules fired and which tests were seen."
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 100),
+    metavar="N",
+    help="With --coverage: fail (exit 1) when a policy's rule coverage is below N%.",
+)
 @_format_option
 @_debug_option
 def test_(
     paths: tuple[Path, ...],
     policies: tuple[Path, ...],
     backend: str | None,
+    coverage: bool,
+    threshold: float | None,
     output_format: str,
 ) -> None:
     """Run policy test cases (*.cases.json, *.cases.jsonl, or folders).
@@ -487,24 +498,35 @@ def test_(
     def load(policy: Path | None) -> Policy:
         return _load([policy] if policy else policies, backend=backend)
 
-    results = testing.run_files(files, load)
+    from policydsl import coverage as covered
+
+    seen = covered.Coverage() if coverage or threshold is not None else None
+    observe = None if seen is None else (lambda n, p, c: seen.observe(n, p.checked, c))
+    results = testing.run_files(files, load, observe)
     failed = [r for r in results if not r.passed]
+    shown_coverage = seen.report() if seen is not None else None
+    below = threshold is not None and covered.lowest(shown_coverage or []) < threshold
     if output_format == "json":
-        report = {
-            "ok": not failed,
+        report: dict[str, Any] = {
+            "ok": not failed and not below,
             "passed": len(results) - len(failed),
             "failed": len(failed),
             "cases": [r.to_dict() for r in results],
         }
+        if shown_coverage is not None:
+            report["coverage"] = shown_coverage
         click.echo(json.dumps(report, indent=2))
     else:
         for result in results:
             click.echo(result.render())
+        if shown_coverage is not None:
+            click.echo(covered.render(shown_coverage))
         click.echo(
-            f"{'ok' if not failed else 'failed'}: "
+            f"{'ok' if not failed and not below else 'failed'}: "
             f"{len(results) - len(failed)} passed, {len(failed)} failed"
+            + (f"; rule coverage below {threshold:g}%" if below else "")
         )
-    click.get_current_context().exit(EXIT_FAILED if failed else EXIT_OK)
+    click.get_current_context().exit(EXIT_FAILED if failed or below else EXIT_OK)
 
 
 @cli.command("fmt", epilog=EXIT_CODES_HELP)

@@ -191,8 +191,13 @@ def run_case(policy: Policy, case: Case) -> tuple[Mismatch, ...]:
     return tuple(mismatches)
 
 
-def run_files(files: Iterable[Path], load: Callable[[Path | None], Policy]) -> list[CaseResult]:
-    """Run every case of every file; a file or policy that fails to load is one error result."""
+def run_files(
+    files: Iterable[Path],
+    load: Callable[[Path | None], Policy],
+    observe: Callable[[str, Policy, Mapping[str, Any]], None] | None = None,
+) -> list[CaseResult]:
+    """Run every case of every file; a file or policy that fails to load is one error result.
+    `observe` (coverage) is given each case's policy (named as the file names it) and request."""
     cache: dict[Path | None, Policy] = {}
     results: list[CaseResult] = []
     for path in files:
@@ -212,6 +217,8 @@ def run_files(files: Iterable[Path], load: Callable[[Path | None], Policy]) -> l
             results.append(CaseResult(shown, "<policy>", error=f"cannot load the policy: {err}"))
             continue
         for case in case_file.cases:
+            if observe is not None:
+                observe(str(case_file.policy or "the default policy"), policy, case.context)
             try:
                 results.append(CaseResult(shown, case.name, run_case(policy, case)))
             except policydsl.EvaluationError as err:  # fails its case, not the run
