@@ -512,7 +512,7 @@ class _Checker:
         for clause in d.clauses:
             by_kind.setdefault(type(clause), []).append(clause)
         for kind, found in by_kind.items():
-            if kind is not nodes.AnnotationClause and len(found) > 1:
+            if kind not in (nodes.AnnotationClause, nodes.SilenceClause) and len(found) > 1:
                 word = found[1].span.source.text[found[1].span.start :].split()[0]
                 self.exprs.error(
                     Code.CLAUSE_TWICE,

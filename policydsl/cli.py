@@ -307,8 +307,9 @@ def cli() -> None:
     show_default=True,
     help="Warn (W501) about rules whose static cost bound is past this many steps.",
 )
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 @_debug_option
-def check(paths: tuple[Path, ...], output_format: str, max_cost: int) -> None:
+def check(paths: tuple[Path, ...], output_format: str, max_cost: int, strict: bool) -> None:
     """Parse and check policies (default: the standard library).
 
     Exits 1 on any error; warnings are reported but allowed. Every rule's worst-case cost, from
@@ -319,9 +320,10 @@ def check(paths: tuple[Path, ...], output_format: str, max_cost: int) -> None:
     diagnostics, cost = check_with_cost(targets, max_cost=max_cost)
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
+    failed = errors > 0 or (strict and warnings > 0)
     if output_format == "json":
         report: dict[str, Any] = {
-            "ok": errors == 0,
+            "ok": not failed,
             "diagnostics": [d.to_dict() for d in diagnostics],
             "cost": None if cost is None else {"limit": max_cost, **cost.to_dict()},
         }
@@ -330,12 +332,12 @@ def check(paths: tuple[Path, ...], output_format: str, max_cost: int) -> None:
         for diagnostic in diagnostics:
             click.echo(diagnostic.render() + "\n")
         files = len(_policy_files(targets))
-        verdict = "ok" if errors == 0 else "failed"
+        verdict = "failed" if failed else "ok"
         click.echo(
             f"{verdict}: {_plural(files, 'file')} checked, "
             f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
         )
-    click.get_current_context().exit(EXIT_FAILED if errors else EXIT_OK)
+    click.get_current_context().exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 @cli.command("eval", epilog=EXIT_CODES_HELP)

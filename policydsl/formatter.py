@@ -424,6 +424,8 @@ class _Formatter:
                 self.type(decl.type)
                 self.write(" ")
                 self.block(decl.cases, _end(decl) - 1, self.case)
+            case nodes.RequireDecl():
+                self.write("require " + " ".join(decl.words))
             case nodes.PropertyDecl():
                 self.write(f"property {decl.name.name} ")
                 self.block(decl.clauses, _end(decl) - 1, self.clause)
@@ -510,6 +512,8 @@ class _Formatter:
             case nodes.AnnotationClause():
                 self.write(c.name.name + " ")
                 self.put(layout(c.value, self.col(), self.indent))
+            case nodes.SilenceClause():
+                self.write(f"silence {c.code.name} " + string_literal(c.reason, c.written))
             case nodes.EnsureClause():
                 self.write("ensure ")
                 self.put(layout(c.claim, self.col(), self.indent))

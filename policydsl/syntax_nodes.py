@@ -263,8 +263,24 @@ class AnnotationClause(Repr):
     span: Span | None = _span()
 
 
+@attrs.frozen(repr=False)
+class SilenceClause(Repr):
+    """`silence W202 "why"`: the rule's warning of that code is not reported, for that reason."""
+
+    code: Ident
+    reason: str
+    span: Span | None = _span()
+    written: str = attrs.field(default="", eq=False)  # the literal as written, for `fmt`
+
+
 RuleClause = (
-    WhenClause | CiteClause | ReasonClause | ObligationsClause | TagsClause | AnnotationClause
+    WhenClause
+    | CiteClause
+    | ReasonClause
+    | ObligationsClause
+    | TagsClause
+    | AnnotationClause
+    | SilenceClause
 )
 
 
@@ -289,6 +305,14 @@ class OutputDecl(Repr):
     name: Ident
     type: TypeExpr
     cases: tuple[OutputCase, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class RequireDecl(Repr):
+    """`require cite reason`: what every rule of the set must give (else W101, W102)."""
+
+    words: tuple[str, ...]
     span: Span | None = _span()
 
 
@@ -318,6 +342,7 @@ Decl = (
     | RuleDecl
     | OutputDecl
     | PropertyDecl
+    | RequireDecl
 )
 
 
@@ -363,6 +388,8 @@ NAMES = frozenset(
         "OutputDecl",
         "EnsureClause",
         "PropertyDecl",
+        "RequireDecl",
+        "SilenceClause",
         "PolicyFile",
         "TypeExpr",
         "RuleClause",
