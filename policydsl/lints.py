@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import attrs
+
 from policydsl import ir, model, nodes
 from policydsl import typesys as t
 from policydsl.codes import REGISTRY, Code
@@ -26,12 +28,12 @@ def lint(
     files: Sequence[nodes.PolicyFile], policy: model.CheckedPolicy, lowered: ir.Lowered
 ) -> list[Diagnostic]:
     """Every lint warning of a checked policy."""
-    used = _used_definitions(policy)
+    scan = _scan(policy)
     return [
-        *_unmentioned_members(files, policy, used),
-        *_unused_definitions(policy, used),
+        *_unmentioned_members(files, policy, scan.mentioned),
+        *_unused_definitions(policy, scan.definitions),
         *_repeated_tests(policy),
-        *_constant_comparisons(policy, used),
+        *_constant_comparisons(policy, scan.comparisons),
         *_shadowed(policy, lowered),
     ]
 
@@ -59,27 +61,42 @@ def _decision_exprs(policy: model.CheckedPolicy) -> Iterator[Any]:
             yield value
 
 
-def _used_definitions(policy: model.CheckedPolicy) -> set[str]:
-    """The definitions the decision reads, directly or through other definitions."""
-    used: set[str] = set()
-    pending = [
-        n.name for e in _decision_exprs(policy) for n in _walk(e) if isinstance(n, model.DefRef)
-    ]
+@attrs.define
+class _Scan:
+    """What the decision reads, from one walk: definitions, constants, comparisons."""
+
+    definitions: set[str] = attrs.Factory(set)
+    mentioned: set[str] = attrs.Factory(set)
+    comparisons: list[Any] = attrs.Factory(list)
+
+    def read(self, expr: Any) -> list[str]:
+        """Walk one expression; the definitions it names."""
+        names = []
+        for node in _walk(expr):
+            if isinstance(node, model.DefRef):
+                names.append(node.name)
+            elif isinstance(node, model.Const):
+                value = node.value
+                if isinstance(value, str):
+                    self.mentioned.add(value)
+                elif isinstance(value, frozenset | tuple):
+                    self.mentioned.update(v for v in value if isinstance(v, str))
+            elif isinstance(node, nodes.Compare):
+                self.comparisons.append(node)
+        return names
+
+
+def _scan(policy: model.CheckedPolicy) -> _Scan:
+    """Every rule and output, then each definition they read (directly or not), walked once."""
+    scan = _Scan()
+    pending = [name for e in _decision_exprs(policy) for name in scan.read(e)]
     while pending:
         name = pending.pop()
-        if name in used or name not in policy.definitions:
+        if name in scan.definitions or name not in policy.definitions:
             continue
-        used.add(name)
-        pending.extend(
-            n.name for n in _walk(policy.definitions[name].expr) if isinstance(n, model.DefRef)
-        )
-    return used
-
-
-def _read(policy: model.CheckedPolicy, used: set[str]) -> Iterator[Any]:
-    yield from _decision_exprs(policy)
-    for name in sorted(used):
-        yield policy.definitions[name].expr
+        scan.definitions.add(name)
+        pending.extend(scan.read(policy.definitions[name].expr))
+    return scan
 
 
 # ---- enum members no rule mentions ----------------------------------------------------------
@@ -106,19 +123,10 @@ def _schema_enums(record: t.RecordType, found: dict[str, set[str]]) -> None:
 
 
 def _unmentioned_members(
-    files: Sequence[nodes.PolicyFile], policy: model.CheckedPolicy, used: set[str]
+    files: Sequence[nodes.PolicyFile], policy: model.CheckedPolicy, mentioned: set[str]
 ) -> list[Diagnostic]:
     enums: dict[str, set[str]] = {}
     _schema_enums(policy.schema, enums)
-    mentioned: set[str] = set()
-    for expr in _read(policy, used):
-        for node in _walk(expr):
-            if isinstance(node, model.Const):
-                value = node.value
-                if isinstance(value, str):
-                    mentioned.add(value)
-                elif isinstance(value, frozenset | tuple):
-                    mentioned.update(v for v in value if isinstance(v, str))
     found = []
     for decl in (d for f in files for d in f.decls if isinstance(d, nodes.EnumDecl)):
         if decl.name.name not in enums:
@@ -193,22 +201,20 @@ def _repeated_tests(policy: model.CheckedPolicy) -> list[Diagnostic]:
     return list(found.values())
 
 
-def _constant_comparisons(policy: model.CheckedPolicy, used: set[str]) -> list[Diagnostic]:
+def _constant_comparisons(policy: model.CheckedPolicy, comparisons: list[Any]) -> list[Diagnostic]:
     found: dict[tuple[Any, ...], Diagnostic] = {}
-    for expr in _read(policy, used):
-        for node in _walk(expr):
-            verdict = _constant(policy.schema, node)
-            if verdict is not None and node.span is not None:
-                key = (node.span.file, node.span.start)
-                found.setdefault(
-                    key,
-                    _warn(
-                        Code.CONSTANT_COMPARISON,
-                        f"this comparison is always {verdict} for the declared range",
-                        node.span,
-                        "the attribute's declared range decides it: check the bound",
-                    ),
-                )
+    for node in comparisons:
+        verdict = _constant(policy.schema, node)
+        if verdict is not None and node.span is not None:
+            found.setdefault(
+                (node.span.file, node.span.start),
+                _warn(
+                    Code.CONSTANT_COMPARISON,
+                    f"this comparison is always {verdict} for the declared range",
+                    node.span,
+                    "the attribute's declared range decides it: check the bound",
+                ),
+            )
     return list(found.values())
 
 
@@ -273,7 +279,7 @@ def _shadowed(policy: model.CheckedPolicy, lowered: ir.Lowered) -> list[Diagnost
             continue
         stronger = None
         for size in range(len(tests)):  # a proper subset: equal tests are W202's business
-            for subset in itertools.combinations(sorted(tests, key=repr), size):
+            for subset in itertools.combinations(tests, size):
                 for other in by_tests.get(frozenset(subset), ()):
                     if rank[other.effect] < rank[info.effect]:
                         stronger = other
