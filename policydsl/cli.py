@@ -599,10 +599,10 @@ def _unified_diff(before: str, after: str, name: str) -> str:
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--emit",
-    type=click.Choice(["ir", "python"]),
+    type=click.Choice(["ir", "python", "dot"]),
     default="ir",
     show_default=True,
-    help="What to print: the IR disassembly or the generated Python.",
+    help="What to print: the IR disassembly, the generated Python, or a Graphviz graph.",
 )
 @click.option(
     "--naive",
@@ -611,11 +611,21 @@ def _unified_diff(before: str, after: str, name: str) -> str:
 )
 @_debug_option
 def compile_(path: Path | None, emit: str, naive: bool) -> None:
-    """Print a policy's compiled form (IR or Python).
+    """Print a policy's compiled form (IR, Python, or the decision tree for Graphviz:
+    `policyc compile --emit dot | dot -Tsvg > tree.svg`).
 
     PATH defaults to the standard library.
     """
-    text = policydsl.compile_policy(path or policydsl.stdlib_path(), emit=emit, naive=naive)
+    target = path or policydsl.stdlib_path()
+    if emit == "dot":
+        from policydsl import dot
+        from policydsl.evaluator import CompiledEvaluator
+
+        policy = policydsl.load(target, backend="naive" if naive else "compiled")
+        evaluator = policy.evaluator or CompiledEvaluator(policy.lowered())
+        text = dot.render(evaluator.program)
+    else:
+        text = policydsl.compile_policy(target, emit=emit, naive=naive)
     click.echo(text, nl=not text.endswith("\n"))
 
 

@@ -48,7 +48,7 @@ BACK_END = {
     "loader",
     "property_check",
     *COMPILED,
-    *{"smt", "verify", "policy_diff"},
+    *{"smt", "verify", "policy_diff", "lints", "coverage", "dot"},
 }
 # proofs: the solver's encoding reads the checked model, as the interpreter does
 PROOFS = {"smt", "verify", "policy_diff"}
