@@ -313,8 +313,8 @@ def render(report: Report) -> str:
     for region in report.regions:
         lines.append("; ".join([region.move, *region.changes]))
         lines.append(f"    request  {json.dumps(region.request)}")
-        lines.append(f"    old      {', '.join(region.responsible_old) or '(no changed rule)'}")
-        lines.append(f"    new      {', '.join(region.responsible_new) or '(no changed rule)'}")
+        lines.append(f"    old      {', '.join(region.responsible_old) or '(none)'}")
+        lines.append(f"    new      {', '.join(region.responsible_new) or '(none)'}")
     if report.detail:
         lines.append(report.detail)
     moves = ", ".join(f"{move}: {n}" for move, n in sorted(report.moves.items()))
