@@ -241,9 +241,7 @@ def shrink(solver: Any, preferences: list[Any]) -> None:
 def _default_term(value: Any, default: Any) -> Any:
     if isinstance(value, Enum):
         return Enum(z3.IntVal(value.type.members.index(default)), value.type)
-    if isinstance(default, str):
-        return z3.StringVal(default)
-    return default
+    return _string(default)
 
 
 def _count(flags: Any) -> Any:
@@ -291,7 +289,7 @@ def _scalar(term: Any) -> Any:
     if z3.is_int_value(term):
         return term.as_long()
     if z3.is_string_value(term):
-        return term.as_string()
+        return _text(term)
     raise Unsupported(f"a solver value `{term}`")
 
 
@@ -414,11 +412,7 @@ class Encoder:
                 return z3.And([flags[m] == (m in b) for m in type_.members])
             case Sequence_() | Items() | EnumBag():
                 raise Unsupported("comparing collections with `==`")
-        if isinstance(a, str):
-            a = z3.StringVal(a)
-        if isinstance(b, str):
-            b = z3.StringVal(b)
-        return a == b
+        return _string(a) == _string(b)
 
     def compare(self, op: CompareOp, a: Any, b: Any) -> Any:
         match op:
@@ -649,8 +643,30 @@ def _term(value: Any) -> Any:
     return _string(value)
 
 
+# z3's characters stop at U+2FFFF; a request's may go further, but a policy can only tell its
+# characters apart from its own constants', so any character it does not name stands for them
+MAX_CHAR = 0x2FFFF
+
+
 def _string(value: Any) -> Any:
-    return z3.StringVal(value) if isinstance(value, str) else value
+    """A Python string as an exact z3 string: `StringVal` reads `\\u{...}` escapes in its
+    argument, so a backslash and every character outside printable ASCII is given as one."""
+    if not isinstance(value, str):
+        return value
+    if any(ord(c) > MAX_CHAR for c in value):
+        raise Unsupported("a string constant with a character past U+2FFFF")
+    return z3.StringVal(
+        "".join(c if " " <= c <= "~" and c != "\\" else f"\\u{{{ord(c):x}}}" for c in value)
+    )
+
+
+def _text(term: Any) -> str:
+    """The exact Python string of a z3 string value, character by character (`as_string`
+    escapes some characters and not others)."""
+    length = z3.simplify(z3.Length(term)).as_long()
+    return "".join(
+        chr(z3.simplify(z3.StrToCode(z3.SubString(term, i, 1))).as_long()) for i in range(length)
+    )
 
 
 def _bool(value: Any) -> Any:
@@ -702,7 +718,7 @@ def glob_regex(pattern: str) -> Any:
         elif ch == "?":
             parts.append(z3.AllChar(z3.ReSort(z3.StringSort())))
         else:
-            parts.append(z3.Re(z3.StringVal(ch)))
+            parts.append(z3.Re(_string(ch)))
     if not parts:
-        return z3.Re(z3.StringVal(""))
+        return z3.Re(_string(""))
     return parts[0] if len(parts) == 1 else z3.Concat(*parts)

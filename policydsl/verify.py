@@ -194,6 +194,14 @@ def _monotone(policy: Policy, prop: model.Property, claim: model.Monotone) -> Re
         return rank(value(outs[0])) <= rank(value(outs[1]))
 
     def confirm(examples: Sequence[dict[str, Any]], decided: Sequence[Decision]) -> bool:
+        low_request, high_request = (validate(checked.schema, e) for e in examples)
+        if not _differ_only_in(low_request, high_request, path):
+            return False
+        if prop.premise is not None and not all(
+            interp.evaluate_in(checked, r, prop.premise) is True
+            for r in (low_request, high_request)
+        ):
+            return False
         if claim.output == "decision":
             low, high = decided[0].decision, decided[1].decision
         else:
@@ -210,6 +218,28 @@ def _monotone(policy: Policy, prop: model.Property, claim: model.Monotone) -> Re
 
         premise = both
     return ask(policy, prop.name, holds, confirm, premise=premise, requests=2, link=link)
+
+
+def _differ_only_in(a: dict[str, Any], b: dict[str, Any], path: tuple[str, ...]) -> bool:
+    """Two validated requests are equal but for `path`, whose value is larger in `b`."""
+    found_a: Any = a
+    found_b: Any = b
+    for part in path[:-1]:
+        found_a, found_b = found_a.get(part), found_b.get(part)
+        if not isinstance(found_a, dict) or not isinstance(found_b, dict):
+            return False
+    last = path[-1]
+    if not (last in found_a and last in found_b and found_a[last] < found_b[last]):
+        return False
+    rest_a, rest_b = dict(found_a), dict(found_b)
+    del rest_a[last], rest_b[last]
+    return bool(_replaced(a, path[:-1], rest_a) == _replaced(b, path[:-1], rest_b))
+
+
+def _replaced(request: dict[str, Any], path: tuple[str, ...], value: Any) -> Any:
+    if not path:
+        return value
+    return {**request, path[0]: _replaced(request[path[0]], path[1:], value)}
 
 
 # ---- built-in questions -------------------------------------------------------------------------

@@ -55,12 +55,12 @@ def _equal(value: Any, given: Any) -> Any:
                 return z3.Length(term) == 0
             units = [z3.Unit(_literal(v)) for v in items]
             return term == (units[0] if len(units) == 1 else z3.Concat(*units))
-    return value == (z3.StringVal(given) if isinstance(given, str) else given)
+    return value == (smt._string(given))
 
 
 def _literal(v: Any) -> Any:
     if isinstance(v, str):
-        return z3.StringVal(v)
+        return smt._string(v)
     return z3.BoolVal(v) if isinstance(v, bool) else z3.IntVal(v)
 
 
@@ -78,7 +78,7 @@ def mismatches(outcome: smt.Outcome, decision: Decision) -> list[tuple[str, Any]
         elif not isinstance(
             value, smt.EnumBag | smt.Sequence_ | smt.Items | tuple | frozenset | smt.Unencoded
         ):
-            term = z3.StringVal(given) if isinstance(given, str) else given
+            term = smt._string(given)
             found.append((f"output {name}", smt._bool(smt._string(value) != term)))
     return found
 

@@ -279,3 +279,33 @@ def test_without_z3_verify_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
     assert result.exit_code == 2
     assert "pip install 'policydsl[verify]'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+STRINGS = r"""
+context { name: string[..8] }
+effects deny > allow default allow
+rule escaped: deny { when name == "\\u{41}" }
+rule control: deny { when name starts_with "\u{1b}[" and name ends_with "é" }
+property backslash_text_is_not_a { when name == "A" ensure decision == allow }
+property control_needs_two { when name starts_with "\u{1b}[" ensure decision == allow }
+"""
+
+
+def test_strings_are_encoded_exactly(tmp_path: Path) -> None:
+    """`"\\u{41}"` in a policy is six characters, not `A`; a counterexample's characters are the
+    ones the engine is given (an escape character, a non-ASCII letter)."""
+    policy = policydsl.loads(STRINGS)
+    results = {r.name: r for r in verify.prove_all(policy)}
+    assert results["backslash_text_is_not_a"].status == "proved"
+    broken = results["control_needs_two"]
+    assert broken.status == "counterexample"
+    (request,) = broken.requests
+    assert request["name"].startswith("\x1b[") and request["name"].endswith("é")
+    assert verify.never_fires(policy, "escaped").requests == ({"name": "\\u{41}"},)
+
+
+def test_a_character_past_the_solver_alphabet_is_not_decided() -> None:
+    text = STRINGS + 'property far { when name == "\\u{e0100}" ensure decision == allow }'
+    results = {r.name: r for r in verify.prove_all(policydsl.loads(text))}
+    assert results["far"].status == "unknown"
+    assert "U+2FFFF" in results["far"].detail
