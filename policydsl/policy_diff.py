@@ -141,10 +141,9 @@ def diff(old: Policy, new: Policy, max_regions: int = MAX_REGIONS) -> Report:
             return report("unknown", regions=tuple(regions), detail=why, complete=False)
         if len(regions) >= max_regions:
             return report("different", regions=tuple(regions), complete=False)
-        scopes = solver.num_scopes()
         smt.shrink(solver, request.preferences())
         example = request.example(solver.model())
-        solver.pop(solver.num_scopes() - scopes)
+        solver.pop()
         try:
             da, db = old.decide(example), new.decide(example)
         except (ContextError, EvaluationError) as err:

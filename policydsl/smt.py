@@ -228,14 +228,30 @@ class Request:
 
 
 def shrink(solver: Any, preferences: list[Any]) -> None:
-    """Add to a satisfiable `solver` every preference it still satisfies with the others kept,
-    in order (one check each), so its model is a short example."""
-    for preference in preferences:
-        solver.push()
-        solver.add(preference)
-        if solver.check() != z3.sat:
-            solver.pop()
-    solver.check()
+    """Leave a satisfiable `solver` with a model that meets as many `preferences` as it can, in
+    a few checks however many there are: all are tried at once, and where they conflict, each
+    half in turn (earlier ones first), down to the single preferences given up. Pushes a scope
+    the caller pops when done."""
+    solver.push()
+    marks = [z3.Bool(f"_prefer{next(_MARKS)}") for _ in preferences]
+    for mark, preference in zip(marks, preferences, strict=True):
+        solver.add(z3.Implies(mark, preference))
+
+    def keep(held: list[Any], candidates: list[Any]) -> list[Any]:
+        if not candidates or solver.check(*held, *candidates) == z3.sat:
+            return candidates
+        if len(candidates) == 1:
+            return []
+        middle = len(candidates) // 2
+        first = keep(held, candidates[:middle])
+        return first + keep(held + first, candidates[middle:])
+
+    kept = keep([], marks)
+    if solver.check(*kept) != z3.sat:  # the solver gave up on a check: no preference kept
+        solver.check()
+
+
+_MARKS = itertools.count()
 
 
 def _default_term(value: Any, default: Any) -> Any:
