@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from campaigns import campaign_size
+from randcontext import stdlib_contexts
 from randpolicy import SHAPES, make_case, make_shape_case
 
 import policydsl
@@ -84,7 +85,11 @@ def mismatches(outcome: smt.Outcome, decision: Decision) -> list[tuple[str, Any]
 
 
 def check_case(text: str, contexts: list[Any], stats: Counter[str]) -> list[str]:
-    policy = policydsl.loads(text, backend="interpreted")
+    policy = (
+        policydsl.load_stdlib(backend="interpreted")
+        if text == "stdlib"
+        else policydsl.loads(text, backend="interpreted")
+    )
     checked = policy.checked
     try:
         request = smt.Request(checked.schema, "r:")
@@ -131,3 +136,13 @@ def test_the_encoding_decides_as_the_interpreter(shape: str) -> None:
         problems += check_case(case.text, case.contexts(CONTEXTS), stats)
     assert not problems, problems[0]
     assert stats["agree"] > 0, stats
+
+
+@pytest.mark.slow
+def test_the_encoding_decides_the_stdlib_as_the_interpreter() -> None:
+    """The standard library's rules, decision, obligations and enforcement, on the varied
+    requests of the stdlib campaigns (every label, domain, age and record)."""
+    stats: Counter[str] = Counter()
+    problems = check_case("stdlib", stdlib_contexts(40 * POLICIES, seed=7), stats)
+    assert not problems, problems[0]
+    assert stats["agree"] >= 10 * POLICIES, stats
