@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, assert_never
 
@@ -163,6 +164,10 @@ class Request:
                         self.constraints.append(
                             z3.ForAll([i], z3.Implies(inside, z3.Length(var[i]) <= max_length))
                         )
+                if kind == "set":  # each element once: the set's size is the sequence's length
+                    j = z3.Int(f"{name}@j")
+                    later = z3.And(i >= 0, i < j, j < z3.Length(var))
+                    self.constraints.append(z3.ForAll([i, j], z3.Implies(later, var[i] != var[j])))
                 return Sequence_(var, kind)
         raise Unsupported(f"attributes of type `{type_}`")
 
@@ -227,18 +232,22 @@ class Request:
         return out
 
 
-def shrink(solver: Any, preferences: list[Any]) -> None:
+def shrink(solver: Any, preferences: list[Any], *, seconds: float = 5.0) -> None:
     """Leave a satisfiable `solver` with a model that meets as many `preferences` as it can, in
     a few checks however many there are: all are tried at once, and where they conflict, each
-    half in turn (earlier ones first), down to the single preferences given up. Pushes a scope
-    the caller pops when done."""
+    half in turn (earlier ones first), down to the single preferences given up. Past `seconds`
+    (or a check the solver gives up on), the rest are given up: a longer example, never a wrong
+    one. Pushes a scope the caller pops when done."""
     solver.push()
     marks = [z3.Bool(f"_prefer{next(_MARKS)}") for _ in preferences]
     for mark, preference in zip(marks, preferences, strict=True):
         solver.add(z3.Implies(mark, preference))
+    deadline = time.monotonic() + seconds
 
     def keep(held: list[Any], candidates: list[Any]) -> list[Any]:
-        if not candidates or solver.check(*held, *candidates) == z3.sat:
+        if not candidates or time.monotonic() > deadline:
+            return []
+        if solver.check(*held, *candidates) == z3.sat:
             return candidates
         if len(candidates) == 1:
             return []
@@ -426,6 +435,13 @@ class Encoder:
                 if b - set(type_.members):
                     return False
                 return z3.And([flags[m] == (m in b) for m in type_.members])
+            case Sequence_(term, "list") if isinstance(b, tuple):
+                return term == _sequence(b, term.sort())
+            case Sequence_(term, "set") if isinstance(b, frozenset):
+                return z3.And(
+                    *(self.member(v, a) for v in b),
+                    self._each(a, lambda x: self.member(x, b), any_=False),
+                )
             case Sequence_() | Items() | EnumBag():
                 raise Unsupported("comparing collections with `==`")
         return _string(a) == _string(b)
@@ -470,11 +486,11 @@ class Encoder:
                 return len(coll)
             case EnumBag(_, _, count):
                 return count
-            case Sequence_(term, "list"):
+            case Sequence_(term):  # a set's elements are distinct (`Request._leaf`)
                 return z3.Length(term)
             case Items(items, "list"):
                 return z3.Sum([z3.If(g, 1, 0) for g, _ in items]) if items else 0
-        raise Unsupported("`size` of a set of strings, integers or values known per request")
+        raise Unsupported("`size` of a set of values known per request")
 
     def set_test(self, op: SetOp, a: Any, b: Any) -> Any:
         match op:
@@ -662,6 +678,14 @@ def _term(value: Any) -> Any:
 # z3's characters stop at U+2FFFF; a request's may go further, but a policy can only tell its
 # characters apart from its own constants', so any character it does not name stands for them
 MAX_CHAR = 0x2FFFF
+
+
+def _sequence(values: tuple[Any, ...], sort: Any) -> Any:
+    """A constant list as a z3 sequence of `sort`."""
+    if not values:
+        return z3.Empty(sort)
+    units = [z3.Unit(_term(v)) for v in values]
+    return units[0] if len(units) == 1 else z3.Concat(*units)
 
 
 def _string(value: Any) -> Any:

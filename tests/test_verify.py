@@ -246,18 +246,16 @@ def test_a_vacuous_premise_is_reported(tmp_path: Path) -> None:
 
 
 def test_what_the_encoding_does_not_cover_is_not_decided(tmp_path: Path) -> None:
-    """`size` of a set of strings is not encoded: the answer is `unknown`, never `proved`."""
-    text = SHARING.joinpath("sharing.policy").read_text(encoding="utf-8")
-    text = text.replace("recipients: list<string> = []", "recipients: set<string> = []")
-    folder = tmp_path / "p"
-    folder.mkdir()
-    (folder / "p.policy").write_text(
-        text + "property p { when size(share.recipients) > 2 ensure decision == forbid }",
-        encoding="utf-8",
+    """`like` with a pattern read from the request is not encoded: `unknown`, never `proved`."""
+    folder = sharing_with(
+        tmp_path,
+        "rule mirror: forbid { when actor.id like document.owner_id }\n"
+        "property p { when actor.role == viewer ensure decision == forbid }",
     )
     result = run("verify", folder)
     assert result.exit_code == 1
-    assert "unknown" in result.output and "not decided" in result.output
+    assert result.output.startswith("unknown  p")
+    assert "not decided: the encoding does not cover `like` with a pattern" in result.output
 
 
 def test_an_unconfirmed_counterexample_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -309,3 +307,38 @@ def test_a_character_past_the_solver_alphabet_is_not_decided() -> None:
     results = {r.name: r for r in verify.prove_all(policydsl.loads(text))}
     assert results["far"].status == "unknown"
     assert "U+2FFFF" in results["far"].detail
+
+
+COLLECTIONS = """
+context { labels: set<string[..4]>[..3] = []  path: list<int[0..9]>[..4] = [] }
+effects deny > allow default allow
+rule many: deny { when size(labels) >= 3 }
+rule exact: deny { when path == [1, 2] }
+rule same: deny { when labels == ["a", "b"] }
+property many_tags_denied { when size(labels) > 2 ensure decision == deny }
+property two_tags_allowed {
+  when size(labels) == 2 and not (labels contains "a")
+  ensure not (some r in fired: r.id == "same")
+}
+property short_paths { when size(path) < 2 ensure not (some r in fired: r.id == "exact") }
+property a_and_b {
+  when labels contains_all ["a", "b"] and size(labels) == 2
+  ensure decision == deny
+}
+property three_is_enough { when size(labels) == 3 ensure decision == allow }
+"""
+
+
+def test_sizes_and_equality_of_string_and_int_collections() -> None:
+    policy = policydsl.loads(COLLECTIONS)
+    results = {r.name: r for r in verify.prove_all(policy)}
+    assert {n: r.status for n, r in results.items()} == {
+        "many_tags_denied": "proved",
+        "two_tags_allowed": "proved",
+        "short_paths": "proved",
+        "a_and_b": "proved",
+        "three_is_enough": "counterexample",
+    }
+    (request,) = results["three_is_enough"].requests
+    assert len(set(request["labels"])) == 3
+    assert verify.never_fires(policy, "exact").requests[0]["path"] == [1, 2]
