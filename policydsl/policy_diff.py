@@ -80,22 +80,26 @@ class Report:
         }
 
 
-def schema_text(record: t.RecordType) -> str:
-    """The schema as text, enum members included: two versions may be diffed when equal."""
+def schema_text(record: t.RecordType, members: dict[str, tuple[str, ...]] | None = None) -> str:
+    """The schema as text, enum members included (or as `members` gives them)."""
     parts = []
     for f in record.fields:
-        inner = schema_text(f.type) if isinstance(f.type, t.RecordType) else _type_text(f.type)
+        inner = (
+            schema_text(f.type, members)
+            if isinstance(f.type, t.RecordType)
+            else _type_text(f.type, members or {})
+        )
         default = "" if f.default is t.MISSING else f"={to_json(f.default)!r}"
         parts.append(f"{f.name}{'?' if f.optional else ''}:{inner}{default}")
     return "{" + ",".join(parts) + "}"
 
 
-def _type_text(type_: t.Type) -> str:
+def _type_text(type_: t.Type, given: dict[str, tuple[str, ...]]) -> str:
     match type_:
         case t.EnumType(name, members):
-            return f"{name}({','.join(members)})"
+            return f"{name}({','.join(given.get(name, members))})"
         case t.CollectionType(kind, element, max_size):
-            return f"{kind}<{_type_text(element)}>[..{max_size}]"
+            return f"{kind}<{_type_text(element, given)}>[..{max_size}]"
         case t.StringType(max_length):
             return f"string[..{max_length}]"
     return str(type_)
@@ -108,13 +112,61 @@ def changed_rules(old: model.CheckedPolicy, new: model.CheckedPolicy) -> tuple[s
     return tuple(sorted(i for i in before.keys() | after.keys() if before.get(i) != after.get(i)))
 
 
+REFUSED = "refused"  # what a version "decides" for a request its own schema refuses
+
+
+def _enums(record: t.RecordType, found: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    for f in record.fields:
+        type_ = f.type.element if isinstance(f.type, t.CollectionType) else f.type
+        if isinstance(type_, t.RecordType):
+            _enums(type_, found)
+        elif isinstance(type_, t.EnumType):
+            found[type_.name] = type_.members
+    return found
+
+
+def _wider(a: t.RecordType, b: t.RecordType) -> t.RecordType:
+    """The schema to ask about: the same schema, or, when the versions differ only in members
+    of their enums (a label added or removed), the one whose enums hold all the other's."""
+    if schema_text(a) == schema_text(b):
+        return a
+    ea, eb = _enums(a, {}), _enums(b, {})
+    plain: dict[str, tuple[str, ...]] = {n: (n,) for n in ea}
+    same_shape = schema_text(a, plain) == schema_text(b, plain) and ea.keys() == eb.keys()
+    if same_shape and all(set(ea[n]) <= set(eb[n]) for n in ea):
+        return b
+    if same_shape and all(set(eb[n]) <= set(ea[n]) for n in ea):
+        return a
+    raise SchemaMismatch(
+        "the two versions declare different request schemas (beyond members added to or "
+        "removed from their enums)"
+    )
+
+
+def _valid(request: smt.Request, schema: t.RecordType) -> Any:
+    """The requests `schema` admits among those of the wider schema `request` is made for: no
+    enum member it does not declare."""
+    z3 = smt.z3
+    members = _enums(schema, {})
+    held = []
+    for value in request.values.values():
+        if isinstance(value, smt.Enum) and value.type.name in members:
+            own = members[value.type.name]
+            if len(own) < len(value.type.members):
+                held.append(z3.Or([_is(value, m) for m in own]) if own else z3.BoolVal(False))
+        elif isinstance(value, smt.EnumBag) and value.type.name in members:
+            own = members[value.type.name]
+            held.extend(z3.Not(f) for m, f in value.flags.items() if m not in own)
+    return z3.And(held)
+
+
 def diff(old: Policy, new: Policy, max_regions: int = MAX_REGIONS) -> Report:
-    """The regions of requests whose decision, obligations or outputs change from OLD to NEW."""
+    """The regions of requests whose decision, obligations or outputs change from OLD to NEW
+    (or that one version's schema refuses and the other decides)."""
     z3 = smt.load_z3()
     started = time.perf_counter()
     a, b = old.checked, new.checked
-    if schema_text(a.schema) != schema_text(b.schema):
-        raise SchemaMismatch("the two versions declare different request schemas")
+    schema = _wider(a.schema, b.schema)
     changed = changed_rules(a, b)
 
     def report(status: str, **kw: Any) -> Report:
@@ -122,13 +174,14 @@ def diff(old: Policy, new: Policy, max_regions: int = MAX_REGIONS) -> Report:
         return Report(status, changed_rules=changed, seconds=seconds, **kw)
 
     try:
-        request = smt.Request(a.schema, "r:")
+        request = smt.Request(schema, "r:")
         out_a = smt.Encoder(a).decide(request)
         out_b = smt.Encoder(b).decide(request)
+        valid_a, valid_b = _valid(request, a.schema), _valid(request, b.schema)
         solver = z3.Solver()
         solver.set("timeout", TIMEOUT_MS)
         solver.add(*request.constraints)
-        solver.add(_differ(out_a, out_b))
+        solver.add(z3.Or(valid_a != valid_b, z3.And(valid_a, valid_b, _differ(out_a, out_b))))
     except smt.Unsupported as err:
         return report("unknown", detail=f"not decided: the encoding does not cover {err}")
     regions: list[Region] = []
@@ -145,46 +198,57 @@ def diff(old: Policy, new: Policy, max_regions: int = MAX_REGIONS) -> Report:
         example = request.example(solver.model())
         solver.pop()
         try:
-            da, db = old.decide(example), new.decide(example)
-        except (ContextError, EvaluationError) as err:
+            da, db = _decide(old, example), _decide(new, example)
+        except EvaluationError as err:
             why = f"internal error: the solver's example is not usable ({err})"
             return report("unknown", regions=tuple(regions), detail=why, complete=False)
-        if not changes(da, db):
+        if (da is None and db is None) or not changes(da, db):
             why = "internal error: the engines do not confirm the solver's example"
             return report("unknown", regions=tuple(regions), detail=why, complete=False)
-        key = sorted(set(changed) | (set(da.rules) ^ set(db.rules)))
-        key = [i for i in key if i in da.rules or i in db.rules]
+        fired_a = set(da.rules) if da else set()
+        fired_b = set(db.rules) if db else set()
+        differing = fired_a ^ fired_b if da and db else set()  # a refusal fires nothing
+        key = [i for i in sorted(set(changed) | differing) if i in fired_a | fired_b]
         regions.append(
             Region(
-                f"{da.decision} -> {db.decision}",
+                f"{da.decision if da else REFUSED} -> {db.decision if db else REFUSED}",
                 example,
-                da.to_dict(),
-                db.to_dict(),
-                tuple(i for i in key if i in da.rules),
-                tuple(i for i in key if i in db.rules),
-                what_changed(da, db),
+                da.to_dict() if da else {"decision": REFUSED},
+                db.to_dict() if db else {"decision": REFUSED},
+                tuple(i for i in key if i in fired_a),
+                tuple(i for i in key if i in fired_b),
+                what_changed(da, db) if da and db else (),
             )
         )
-        solver.add(z3.Not(_region(key, da, db, out_a, out_b)))
+        sides = [(out_a, da, valid_a), (out_b, db, valid_b)]
+        solver.add(z3.Not(_region(key, sides)))
     if not regions:
         return report("equivalent")
     return report("different", regions=tuple(regions))
 
 
-def _region(
-    key: list[str], da: Decision, db: Decision, out_a: smt.Outcome, out_b: smt.Outcome
-) -> Any:
-    """The requests on which the rules of `key` fire as they do for this example, and that each
-    side decides as it does this example."""
+def _decide(policy: Policy, request: Mapping[str, Any]) -> Decision | None:
+    """The version's decision, or None when its schema refuses the request."""
+    try:
+        return policy.decide(request)
+    except ContextError:
+        return None
+
+
+def _region(key: list[str], sides: list[tuple[smt.Outcome, Decision | None, Any]]) -> Any:
+    """The requests each side refuses or decides as it does this example, the rules of `key`
+    firing as they do here: the example's region, excluded before the solver is asked again."""
     z3 = smt.z3
     same = []
-    for rule_id in key:
-        if rule_id in out_a.fired:
-            same.append(out_a.fired[rule_id] == (rule_id in da.rules))
-        if rule_id in out_b.fired:
-            same.append(out_b.fired[rule_id] == (rule_id in db.rules))
-    same.append(_is(out_a.decision, da.decision))
-    same.append(_is(out_b.decision, db.decision))
+    for outcome, decided, valid in sides:
+        if decided is None:
+            same.append(z3.Not(valid))
+            continue
+        same.append(valid)
+        same.append(_is(outcome.decision, decided.decision))
+        for rule_id in key:
+            if rule_id in outcome.fired:
+                same.append(outcome.fired[rule_id] == (rule_id in decided.rules))
     return z3.And(same)
 
 
@@ -243,8 +307,11 @@ def what_changed(a: Decision, b: Decision) -> tuple[str, ...]:
     return tuple(found)
 
 
-def changes(a: Decision, b: Decision) -> bool:
-    """Whether two decisions differ in what a diff compares: decision, obligations, outputs."""
+def changes(a: Decision | None, b: Decision | None) -> bool:
+    """Whether two decisions differ in what a diff compares: decision, obligations, outputs
+    (None: refused by that version's schema)."""
+    if a is None or b is None:
+        return a is not b
     shared = dict(a.outputs).keys() & dict(b.outputs).keys()
     return (
         a.decision != b.decision
@@ -291,15 +358,22 @@ def replay(
             totals.invalid += 1
             continue
         try:
-            da, db = old.decide(request), new.decide(request)
-        except (ContextError, EvaluationError):
+            da, db = _decide(old, request), _decide(new, request)
+        except EvaluationError:
+            da = db = None
+        if da is None and db is None:
             totals.invalid += 1
             continue
         if changes(da, db):
-            move = f"{da.decision} -> {db.decision}"
+            move = f"{da.decision if da else REFUSED} -> {db.decision if db else REFUSED}"
             totals.changed += 1
             totals.moves[move] += 1
-            yield {"line": lineno, "move": move, "old": da.to_dict(), "new": db.to_dict()}
+            yield {
+                "line": lineno,
+                "move": move,
+                "old": da.to_dict() if da else {"decision": REFUSED},
+                "new": db.to_dict() if db else {"decision": REFUSED},
+            }
 
 
 def render(report: Report) -> str:

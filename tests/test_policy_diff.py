@@ -145,3 +145,31 @@ def test_a_large_table_diff_is_quick_and_its_example_short() -> None:
     (region,) = report.regions
     assert region.request == {"x": {"cs": ["c7"], "n": 8}}
     assert report.changed_rules == ("r[c7]",) and report.moves == {"deny -> allow": 1}
+
+
+def test_a_label_added_to_the_schema(tmp_path: Path) -> None:
+    """Requests with the new label are refused by the old version's schema and decided by the
+    new one: regions `refused -> deny`; the other way round, `deny -> refused`."""
+    folder = tmp_path / "added"
+    shutil.copytree(STDLIB, folder)
+    for name, old, new in [
+        ("00_schema.policy", "  spam,\n", "  spam,\n  phishing,\n"),
+        (
+            "03_prohibited.policy",
+            '  spam,                   low,      ["3.3"]\n',
+            '  spam,                   low,      ["3.3"]\n'
+            '  phishing,               high,     ["3.3"]\n',
+        ),
+    ]:
+        path = folder / name
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    report = policy_diff.diff(policydsl.load_stdlib(), policydsl.load(folder))
+    assert report.moves == {"refused -> deny": 1}
+    (region,) = report.regions
+    assert region.request == {"content": {"categories": ["phishing"]}}
+    assert region.responsible_new == ("prohibited[phishing]",)
+    back = policy_diff.diff(policydsl.load(folder), policydsl.load_stdlib())
+    assert back.moves == {"deny -> refused": 1}
+    line = json.dumps({"content": {"categories": ["phishing"]}, "user": {"age": 30}})
+    result = run("diff", STDLIB, folder, "--requests", "-", input=line + "\n")
+    assert result.output.splitlines()[-1] == "1 requests, 1 changed, 0 invalid; refused -> deny: 1"
