@@ -20,10 +20,10 @@ from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
 from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.environment import Environment
-from policydsl.model import Const, Local
-from policydsl.property_check import check_property, claim_names
+from policydsl.model import NOT_CONST, Const, Local, const_value
+from policydsl.property_check import check_properties
 from policydsl.source import Span
-from policydsl.typecheck import BUILTIN_TYPES, NOT_CONST, ExprChecker, Scope, const_value
+from policydsl.typecheck import BUILTIN_TYPES, ExprChecker, Scope
 
 _RULE_CLAUSE_WORDS = ("when", "cite", "reason", "obligations", "tags")
 
@@ -132,7 +132,7 @@ class _Checker:
                     rule_ids[rule.id] = rule.span
                     rules.append(rule)
         outputs = [self._check_output(d) for d in decls if isinstance(d, nodes.OutputDecl)]
-        properties = self._check_properties(decls, outputs)
+        properties = check_properties(self.exprs, decls, outputs, sorted(self.obligations))
         return model.CheckedPolicy(
             schema=self.schema,
             enums=dict(self.enums),
@@ -350,10 +350,7 @@ class _Checker:
             optional = isinstance(f.type, nodes.OptionalType)
             inner = f.type.inner if isinstance(f.type, nodes.OptionalType) else f.type
             path = f.name.name if name == "context" else f"{name}.{f.name.name}"
-            if isinstance(inner, nodes.RecordType):
-                ftype: t.Type = self._record(path, inner.fields)
-            else:
-                ftype = self.exprs.resolve_type(inner)
+            ftype = self._field_type(path, inner)
             default = t.MISSING
             if f.default is not None:
                 if optional:
@@ -367,6 +364,25 @@ class _Checker:
                 self._check_default_size(path, ftype, default, f.default.span)
             out.append(t.FieldType(f.name.name, ftype, optional, default))
         return t.RecordType(name, tuple(out))
+
+    def _field_type(self, path: str, node: nodes.TypeExpr) -> t.Type:
+        """A context attribute's type: records may nest, and a list may hold records (each
+        element a record of its own, read through a quantifier: `some c in containers: ...`)."""
+        if isinstance(node, nodes.RecordType):
+            return self._record(path, node.fields)
+        if isinstance(node, nodes.CollectionType) and isinstance(node.element, nodes.RecordType):
+            if node.kind == "set":
+                self.exprs.error(
+                    Code.RECORD_OUTSIDE_CONTEXT,
+                    "a set cannot hold records",
+                    node.span,
+                    help="use a `list`: records have no order or equality a set could use",
+                )
+                return t.CollectionType("list", t.ANY)
+            size = self.exprs.maximum(node.size, "list<…>", "elements", node.span)
+            element = self._record(f"{path}[]", node.element.fields)
+            return t.CollectionType("list", element, t.MAX_COLLECTION if size is None else size)
+        return self.exprs.resolve_type(node)
 
     def _check_default_size(
         self, path: str, type_: t.Type, default: Any, span: Span | None
@@ -651,29 +667,6 @@ class _Checker:
                     help=did_you_mean(name, columns)
                     or "only table columns can be interpolated; write `{{` for a brace",
                 )
-
-    def _check_properties(
-        self, decls: list[Any], outputs: list[model.Output]
-    ) -> tuple[model.Property, ...]:
-        """Each property once by name (P202 for a second), checked by `property_check`."""
-        names = claim_names(outputs, sorted(self.obligations))
-        seen: dict[str, Span | None] = {}
-        checked: list[model.Property] = []
-        for d in decls:
-            if not isinstance(d, nodes.PropertyDecl):
-                continue
-            elif d.name.name in seen:
-                self.exprs.error(
-                    Code.DECLARED_TWICE,
-                    f"property `{d.name.name}` is defined twice",
-                    d.name.span,
-                    related=_first_at(seen[d.name.name]),
-                )
-                continue
-            seen[d.name.name] = d.name.span
-            if (found := check_property(self.exprs, d, names)) is not None:
-                checked.append(found)
-        return tuple(checked)
 
     # ---- outputs ------------------------------------------------------------------------------
 

@@ -83,6 +83,8 @@ def _arith_op(op: ArithOp) -> ast.operator:
             return ast.Sub()
         case Op.MUL:
             return ast.Mult()
+        case Op.MOD:
+            return ast.Mod()
         case _:
             assert_never(op)
 
@@ -300,6 +302,9 @@ class _Gen:
         value = ref(self.slot(s.index))
         out: list[ast.stmt] = []
         element = s.type.element
+        if isinstance(element, t.RecordType):  # checked and normalised whether read or not
+            normalised = call("_records", value, self.hoist(element))
+            return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if s.index not in self.member_index or s.materialize:
             if isinstance(element, t.EnumType):
                 check: ast.stmt = ast.If(
@@ -583,7 +588,8 @@ class _Gen:
                 return self._set_test(test, left, right)
             case nodes.Arith(first, rest):
                 operators = {op for op, _ in rest}
-                if len(rest) >= _MAX_CHAIN and (operators == {Op.MUL} or Op.MUL not in operators):
+                flat = operators == {Op.MUL} or operators <= {Op.ADD, Op.SUB}
+                if len(rest) >= _MAX_CHAIN and flat:
                     terms = [self.expr(first)]
                     for op, operand in rest:
                         term = self.expr(operand)

@@ -75,6 +75,7 @@ class Code(StrEnum):
     CITE_NOT_STRINGS = "P329"
     PROPERTY_WITHOUT_CLAIM = "P330"
     BAD_SILENCE = "P331"
+    DIVISOR_MAY_BE_ZERO = "P332"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -156,7 +157,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.OUT_OF_RANGE: _e("a constant outside its declared range"),
     Code.OPTIONAL_OUTSIDE_CONTEXT: _e("`?` on a type outside `context`"),
     Code.NESTED_COLLECTION: _e("a collection of collections"),
-    Code.RECORD_OUTSIDE_CONTEXT: _e("a record type outside `context`"),
+    Code.RECORD_OUTSIDE_CONTEXT: _e("a record type outside `context`, or in a set"),
     Code.RANGE_ON_NON_INTEGER: _e("an integer range on a type that is not `int`"),
     Code.EMPTY_RANGE: _e("an integer range that holds no value"),
     Code.ABSENT_OUTSIDE_TABLE: _e("`-` outside a table cell"),
@@ -178,6 +179,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.CITE_NOT_STRINGS: _e("`cite` given a value that is not a string or a set of strings"),
     Code.PROPERTY_WITHOUT_CLAIM: _e("a property without `ensure`, or a malformed `monotone(...)`"),
     Code.BAD_SILENCE: _e("a `silence` of a code that is not a warning's, or without a reason"),
+    Code.DIVISOR_MAY_BE_ZERO: _e("`%` by a value not known to be at least 1"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects` or `context` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

@@ -183,7 +183,10 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
 
 
 def _element(type_: t.Type, value: Any, path: str, index: int) -> Any:
-    """An element of a list or set: errors name the collection and the element's position."""
+    """An element of a list or set: errors name the collection and the element's position
+    (a record's, the element's attribute: `pod.containers[2].image`)."""
+    if isinstance(type_, t.RecordType):
+        return _value(type_, value, f"{path}[{index}]")
     try:
         return _value(type_, value, path)
     except ContextError as err:

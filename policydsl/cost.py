@@ -306,6 +306,7 @@ def _set_test(op: Op, left: Shape, right: Shape) -> int:
             | Op.ADD
             | Op.SUB
             | Op.MUL
+            | Op.MOD
             | Op.NEG
             | Op.AND
             | Op.OR

@@ -33,12 +33,6 @@ class Decision:
     reasons: tuple[str, ...]
     outputs: tuple[tuple[str, Any], ...] = ()
     error: str | None = None  # set only by fail-closed mode, for an invalid context
-    # `to_dict()`'s head (the decision and the outputs' JSON values) and the outputs whose value is
-    # a list, built on the first call: a decision is shared by every request that ends the same
-    # way, and building it stays cheap for the many that are never turned into a dict.
-    _json: tuple[dict[str, Any], tuple[str, ...]] | None = attrs.field(
-        default=None, init=False, eq=False, repr=False, hash=False
-    )
 
     def output(self, name: str) -> Any:
         return dict(self.outputs)[name]
@@ -50,13 +44,14 @@ class Decision:
         raise AttributeError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        """A fresh dict in the contract's shape; changing it never changes the decision."""
-        json = self._json
-        if json is None:
-            json = self._head()
-        result = json[0].copy()
-        for key in json[1]:
-            result[key] = _fresh(result[key])
+        """A fresh dict in the contract's shape; changing it never changes the decision.
+
+        Built afresh on each call, not kept: most decisions of varied traffic are turned into a
+        dict once, and keeping a prepared head would cost every one of them more than it saves.
+        """
+        result: dict[str, Any] = {"decision": self.decision}
+        for key, value in self.outputs:
+            result[key] = value if value.__class__ in _SCALARS else to_json(value)
         result["obligations"] = list(self.obligations)
         result["citations"] = list(self.citations)
         result["rules"] = list(self.rules)
@@ -65,17 +60,8 @@ class Decision:
             result["error"] = self.error
         return result
 
-    def _head(self) -> tuple[dict[str, Any], tuple[str, ...]]:
-        """Threads that race here build equal values; whichever is kept serves every call."""
-        head: dict[str, Any] = {"decision": self.decision}
-        head.update((k, to_json(v)) for k, v in self.outputs)
-        json = (head, tuple(k for k, _ in self.outputs if isinstance(head[k], list)))
-        object.__setattr__(self, "_json", json)
-        return json
 
-
-def _fresh(value: list[Any]) -> list[Any]:
-    return [_fresh(v) if isinstance(v, list) else v for v in value]
+_SCALARS = frozenset({str, int, bool, type(None)})  # JSON values as they are
 
 
 def to_json(value: Any) -> Any:

@@ -4,8 +4,9 @@ Combining does not rest on a cache. Each rule's contribution is prepared at comp
 effect's rank, its obligations and citations, id, reason, its record for `fired` and, where the
 flags split per rule, its predicate bits; see `codegen`), and so are the entries for no fired
 rule and for each rule fired alone, the common cases. A set of several fired rules is combined
-in time proportional to its size: a minimum of ranks, unions of the few rules' obligations and
-citations, one OR and one AND of their bits for the flags.
+in time proportional to its size: one OR of the rules' packed contributions (`contributions`),
+whose decoded head (decision, obligations, citations, flags) is looked up, and the set's own
+ids and reasons.
 
 What is cached, and how it is bounded:
 - `RuleSetCache`: the entry of each set of several fired rules, keyed by the set (a frozenset:
@@ -38,6 +39,7 @@ from typing import Any
 from policydsl import ir
 from policydsl.codegen import generate
 from policydsl.context import validate
+from policydsl.contributions import Contributions
 from policydsl.decision import Decision, EvaluationError
 from policydsl.indexing import program
 
@@ -104,6 +106,17 @@ class CompiledEvaluator:
         self._outputs = self.generated.outputs
         self._direct = not self.program.outputs or self._outputs is not None
         self._masks = self._rule_masks()
+        self._contributions = Contributions(
+            self._effects,
+            self._ranks,
+            self._obligations,
+            self._cites,
+            self._masks,
+            self._flags_masks if self._masks is not None else None,
+        )
+        self._packed = self._contributions.packed
+        self._heads = self._contributions.heads  # read first; `head()` decodes and fills it
+        self._flags_apart = not self._contributions.has_flags
         self._prepare()
         self._decide = self.generated.decide
         # `decide(context)`: the generated function with its fallback bound, no Python frame between
@@ -166,30 +179,12 @@ class CompiledEvaluator:
             flags = self._flags_of(decision, numbers)
         else:
             get = operator.itemgetter(*numbers)  # with two numbers or more, tuples
-            ranks: tuple[int, ...] = get(self._ranks)
-            best = min(ranks)
-            decision = self._effects[best]
-            if ranks.count(best) == len(ranks):
-                winners = get(self._obligations)
-            else:
-                winners = [
-                    o for o, r in zip(get(self._obligations), ranks, strict=True) if r == best
-                ]
-            base = (
-                decision,
-                tuple(sorted(_EMPTY.union(*winners))),
-                tuple(sorted(_EMPTY.union(*get(self._cites)))),
-                get(self._ids),
-                get(self._reasons),
-            )
-            masks = self._masks
-            if masks is not None and self._flags_masks is not None:
-                bits: tuple[int, ...] = get(masks)
-                some = functools.reduce(operator.or_, bits)
-                every = functools.reduce(operator.and_, bits)
-                flags = self._flags_masks(decision, some, every)
-            else:
+            summary = functools.reduce(operator.or_, get(self._packed))
+            head = self._heads.get(summary) or self._contributions.head(summary)
+            decision, obligations, citations, flags = head
+            if self._flags_apart:
                 flags = self._flags_of(decision, numbers)
+            base = (decision, obligations, citations, get(self._ids), get(self._reasons))
         if self._direct:
             if self._outputs is None:
                 return Decision(*base)
@@ -220,7 +215,7 @@ class CompiledEvaluator:
             return entry
         if len(key) == 1:  # one rule, fired more than once
             return self._one[next(iter(key))]
-        if not cache.admit(key):  # seen for the first time: most sets are never seen again
+        if cache.first_sight(key):  # most sets of varied traffic are never seen again
             return self._combine(sorted(key), kept=False)
         entry = self._combine(sorted(key))
         cache.add(key, entry, self._bytes(entry, len(key)))
@@ -352,17 +347,21 @@ class RuleSetCache:
         if self.charge(size):
             self.young[key] = entry
 
-    def admit(self, key: frozenset[int]) -> bool:
-        """Whether to keep the entry of a set the cache does not hold: yes the second time it
-        is seen in a generation. The first time only its hash is remembered (`SEEN_BYTES`,
-        counted like an entry's), so sets seen once, most of varied traffic, cost no memory."""
+    def first_sight(self, key: frozenset[int]) -> bool:
+        """Whether a set the cache does not hold is seen for the first time in this generation:
+        then only its hash is remembered (`SEEN_BYTES`, counted like an entry's) and its entry
+        is not kept, so sets seen once, most of varied traffic, cost no memory; the second time,
+        it is kept."""
         seen = hash(key)
         if seen in self.seen:
             self.seen.discard(seen)
-            return True
-        if self.charge(SEEN_BYTES):
+            return False
+        if self.young_bytes + SEEN_BYTES <= self.limit // 2:
+            self.young_bytes += SEEN_BYTES
             self.seen.add(seen)
-        return False
+        elif self.charge(SEEN_BYTES):  # a new generation first
+            self.seen.add(seen)
+        return True
 
     def rotate(self) -> None:
         """The young generation becomes the old one; the old one is dropped."""
@@ -379,7 +378,7 @@ class RuleSetCache:
 # ---- size estimates -------------------------------------------------------------------------
 # What an entry keeps beyond what the policy holds anyway (rule ids, reasons, citations, which
 # entries share): its key, list, base tuples, flags, the dict slots it takes, and for decisions
-# the object, its outputs and the `to_dict()` head it builds. Measured on CPython 3.11 and
+# the object and its outputs. Measured on CPython 3.11 and
 # rounded up; an estimate to bound memory by, not an exact count.
 
 
@@ -390,7 +389,7 @@ def entry_bytes(size: int, base: Base, flags: int) -> int:
 
 
 def decision_bytes(values: Any) -> int:
-    """A decision for output values `values` (its key): object, outputs, `to_dict()` head, dict
+    """A decision for output values `values` (its key): object, outputs, dict
     slot, and the values themselves."""
     if type(values) is tuple:
         return 600 + 120 * len(values) + sum(map(_value_bytes, values))

@@ -1,4 +1,6 @@
-"""`like` patterns: `*` matches any run of characters, `?` exactly one; nothing else is special.
+r"""`like` patterns: `*` matches any run of characters, `?` exactly one, `\` makes the character
+after it literal (`\*` a star, `\?` a question mark, `\\` a backslash); a pattern matches the
+whole text, never a part of it.
 
 A pattern is matched without backtracking: it is its parts between stars, each of a fixed length.
 The first part must start the text and the last end it; each middle part is found at its leftmost
@@ -23,17 +25,65 @@ MAX_CACHED_CHARS = 65_536  # characters of all the patterns the cache holds, tog
 MAX_CACHED_PATTERN = 1_024  # a longer pattern is compiled each time, never kept
 
 
+# A part of a pattern: its characters, None standing for a `?`.
+Part = list[str | None]
+
+
+def parts(pattern: str) -> list[Part]:
+    r"""The pattern's parts between its stars, escapes resolved: `a\*b*?` is `[a*b]`, `[?]`. A
+    backslash at the very end stands for itself."""
+    found: list[Part] = [[]]
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            found[-1].append(pattern[i + 1])
+            i += 2
+            continue
+        if c == "*":
+            found.append([])
+        else:
+            found[-1].append(None if c == "?" else c)
+        i += 1
+    return found
+
+
+def literal_ends(pattern: str) -> tuple[str | None, str, str, bool, bool]:
+    """What any text the pattern matches must be, start with or end with: (the whole text when
+    the pattern has no wildcard, else None; its literal start; its literal end; whether the
+    pattern is exactly `start*`; whether it is exactly `*end`)."""
+    split = parts(pattern)
+    first, last = split[0], split[-1]
+    if len(split) == 1 and None not in first:
+        return _literal(first), "", "", False, False
+    head = _literal(first[: first.index(None)] if None in first else first)
+    tail_from = len(last) - last[::-1].index(None) if None in last else 0
+    tail = _literal(last[tail_from:])
+    plain = len(split) == 2
+    return (
+        None,
+        head,
+        tail,
+        plain and not last and None not in first,
+        plain and not first and None not in last,
+    )
+
+
+def _literal(part: Part) -> str:
+    return "".join(c for c in part if c is not None)
+
+
 class _Part:
     """A run of a pattern between two stars: literal characters and `?`s, of fixed length."""
 
     __slots__ = ("length", "literal", "regex")
 
-    def __init__(self, text: str):
-        self.length = len(text)
-        self.literal = text
+    def __init__(self, part: Part):
+        self.length = len(part)
+        self.literal = _literal(part)
         self.regex = (
-            re.compile("".join("." if c == "?" else re.escape(c) for c in text), re.DOTALL)
-            if "?" in text
+            re.compile("".join("." if c is None else re.escape(c) for c in part), re.DOTALL)
+            if None in part
             else None
         )
 
@@ -58,11 +108,11 @@ class Glob:
 
     def __init__(self, pattern: str):
         self.pattern = pattern
-        parts = pattern.split("*")
-        self.first = _Part(parts[0])
-        self.last: _Part | None = _Part(parts[-1]) if len(parts) > 1 else None
-        self.middle = tuple(_Part(p) for p in parts[1:-1] if p)
-        self.min_length = len(pattern) - pattern.count("*")
+        split = parts(pattern)
+        self.first = _Part(split[0])
+        self.last: _Part | None = _Part(split[-1]) if len(split) > 1 else None
+        self.middle = tuple(_Part(p) for p in split[1:-1] if p)
+        self.min_length = sum(map(len, split))
 
     def matches(self, text: str) -> bool:
         n = len(text)

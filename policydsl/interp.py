@@ -287,6 +287,8 @@ def _arith(op: ArithOp, a: Any, b: Any) -> Any:
             return a - b
         case Op.MUL:
             return a * b
+        case Op.MOD:  # the checker proved b >= 1
+            return a % b
         case _:
             assert_never(op)
 

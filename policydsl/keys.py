@@ -24,6 +24,7 @@ import attrs
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
+from policydsl.glob import literal_ends
 from policydsl.lower import conjuncts_of
 from policydsl.model import Const, Local
 from policydsl.operators import Op
@@ -285,21 +286,15 @@ def _value_key(
 
 def like_key(pattern: str) -> tuple[ir.Probe, frozenset[str], bool] | None:
     """A `like` pattern's literal start or end (the longer), which a matching text must have:
-    the whole test when the pattern is a literal, `literal*` or `*literal`."""
-    if "*" not in pattern and "?" not in pattern:
-        return ir.WHOLE, frozenset({pattern}), True
-    head = pattern[: min(_find(pattern, "*"), _find(pattern, "?"))]
-    tail = pattern[max(pattern.rfind("*"), pattern.rfind("?")) + 1 :]
+    the whole test when the pattern is a literal, `literal*` or `*literal` (escapes resolved)."""
+    whole, head, tail, is_prefix, is_suffix = literal_ends(pattern)
+    if whole is not None:
+        return ir.WHOLE, frozenset({whole}), True
     if not head and not tail:
         return None
     if len(head) >= len(tail):
-        return ir.Probe("prefix", len(head)), frozenset({head}), pattern == head + "*"
-    return ir.Probe("suffix", len(tail)), frozenset({tail}), pattern == "*" + tail
-
-
-def _find(text: str, char: str) -> int:
-    found = text.find(char)
-    return len(text) if found < 0 else found
+        return ir.Probe("prefix", len(head)), frozenset({head}), is_prefix
+    return ir.Probe("suffix", len(tail)), frozenset({tail}), is_suffix
 
 
 def _interval(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[int, Interval] | None:

@@ -277,6 +277,8 @@ def _arith(op: ArithOp, a: int, b: int) -> int:
             return a - b
         case Op.MUL:
             return a * b
+        case Op.MOD:  # the checker proved b >= 1
+            return a % b
         case _:
             assert_never(op)
 

@@ -299,3 +299,16 @@ class CheckedPolicy(Repr):
     def rank(self, effect: str) -> int:
         """Lower is stronger."""
         return self.effects.index(effect)
+
+
+NOT_CONST: Any = object()
+
+
+def const_value(expr: Any) -> Any:
+    """The value of a constant expression (a list literal is a tuple), or `NOT_CONST`."""
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, nodes.ListLit):
+        values = [const_value(i) for i in expr.items]
+        return NOT_CONST if any(v is NOT_CONST for v in values) else tuple(values)
+    return NOT_CONST

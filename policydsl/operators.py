@@ -67,6 +67,7 @@ class Op(enum.Enum):
     ADD = "add"
     SUB = "sub"
     MUL = "mul"
+    MOD = "mod"
     NEG = "neg"
     AND = "and"
     OR = "or"
@@ -119,6 +120,7 @@ TABLE: dict[Op, OpInfo] = {
     Op.ADD: OpInfo("+", _A, Level.SUM),
     Op.SUB: OpInfo("-", _A, Level.SUM),
     Op.MUL: OpInfo("*", _A, Level.PRODUCT),
+    Op.MOD: OpInfo("%", _A, Level.PRODUCT),
     Op.NEG: OpInfo("-", Kind.UNARY, Level.UNARY),
     Op.AND: OpInfo("and", Kind.LOGIC, Level.AND),
     Op.OR: OpInfo("or", Kind.LOGIC, Level.OR),
@@ -131,7 +133,7 @@ SetOp: TypeAlias = Literal[
     Op.CONTAINS, Op.CONTAINS_ANY, Op.CONTAINS_ALL, Op.STARTS_WITH, Op.ENDS_WITH, Op.LIKE
 ]
 MembershipOp: TypeAlias = Literal[Op.IN, Op.NOT_IN]
-ArithOp: TypeAlias = Literal[Op.ADD, Op.SUB, Op.MUL]
+ArithOp: TypeAlias = Literal[Op.ADD, Op.SUB, Op.MUL, Op.MOD]
 
 _BY_KIND: tuple[tuple[object, Kind], ...] = (
     (CompareOp, _C),

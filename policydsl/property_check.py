@@ -8,10 +8,12 @@ The special claim `monotone(OUT, ATTR)` compares two requests and is kept as a `
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from policydsl import model, nodes
 from policydsl import typesys as t
 from policydsl.codes import Code
+from policydsl.source import Span
 from policydsl.typecheck import OUTCOME_NAMES, ExprChecker, Scope
 
 # the type of `obligated` in a claim: a set of the declared obligations, written bare
@@ -26,6 +28,34 @@ def claim_names(outputs: Sequence[model.Output], obligations: Sequence[str]) -> 
     for output in outputs:
         names.setdefault(output.name, output.type)
     return names
+
+
+def check_properties(
+    exprs: ExprChecker,
+    decls: Sequence[Any],
+    outputs: Sequence[model.Output],
+    obligations: Sequence[str],
+) -> tuple[model.Property, ...]:
+    """Each property of the set, once by name (P202 for a second one)."""
+    names = claim_names(outputs, obligations)
+    seen: dict[str, Span | None] = {}
+    checked: list[model.Property] = []
+    for d in decls:
+        if not isinstance(d, nodes.PropertyDecl):
+            continue
+        if d.name.name in seen:
+            first = seen[d.name.name]
+            exprs.error(
+                Code.DECLARED_TWICE,
+                f"property `{d.name.name}` is defined twice",
+                d.name.span,
+                related=((first, "the first is here"),) if first is not None else (),
+            )
+            continue
+        seen[d.name.name] = d.name.span
+        if (found := check_property(exprs, d, names)) is not None:
+            checked.append(found)
+    return tuple(checked)
 
 
 def check_property(

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from policydsl import typesys as t
 from policydsl.glob import compile_glob
 from policydsl.setops import contains_all, contains_any
 
@@ -23,6 +24,66 @@ from policydsl.setops import contains_all, contains_any
 def glob(text: str, pattern: str) -> bool:
     """`text like pattern` for a pattern known only at run time (constant ones are hoisted)."""
     return compile_glob(pattern).matches(text)
+
+
+class Refused(Exception):
+    """A value the fast path does not take as it is: the validator decides, and names why."""
+
+
+def records(value: Any, record: t.RecordType) -> tuple[dict[str, Any], ...]:
+    """A list of records checked and normalised (defaults filled in, absent optional attributes
+    left out), or `Refused`: the validator then names the first problem. Exact built-in types
+    only, as everywhere on the fast path; the validator normalises the rest, and what it
+    returns is taken here as it is."""
+    if value.__class__ is not list and value.__class__ is not tuple:
+        raise Refused
+    return tuple([_record(item, record) for item in value])
+
+
+def _record(item: Any, record: t.RecordType) -> dict[str, Any]:
+    if item.__class__ is not dict:
+        raise Refused
+    out: dict[str, Any] = {}
+    given = 0
+    for field in record.fields:
+        value = item.get(field.name)
+        if value is None:
+            if field.default is not t.MISSING:
+                out[field.name] = field.default
+            elif isinstance(field.type, t.RecordType) and not field.optional:
+                out[field.name] = _record({}, field.type)
+            elif not field.optional:
+                raise Refused
+            continue
+        given += 1
+        out[field.name] = _value(value, field.type)
+    if len(item) != given and not item.keys() <= record.names:
+        raise Refused
+    return out
+
+
+def _value(value: Any, type_: t.Type) -> Any:
+    cls = value.__class__
+    match type_:
+        case t.BoolType() if cls is bool:
+            return value
+        case t.IntType(lo, hi) if cls is int:
+            if (lo is None or value >= lo) and (hi is None or value <= hi):
+                return value
+        case t.StringType(max_length) if cls is str and len(value) <= max_length:
+            return value
+        case t.EnumType() if cls is str and type_.has(value):
+            return value
+        case t.CollectionType(kind, element, max_size) if (
+            cls is list or cls is tuple or cls is frozenset
+        ) and len(value) <= max_size:
+            if cls is frozenset and kind != "set":
+                raise Refused
+            items = [_value(v, element) for v in value]
+            return frozenset(items) if kind == "set" else tuple(items)
+        case t.RecordType():
+            return _record(value, type_)
+    raise Refused
 
 
 # Python's own, for exact type tests, sizes, quantifiers and building collections.
@@ -51,6 +112,7 @@ HELPERS: Mapping[str, Any] = {
     "_contains_any": contains_any,
     "_contains_all": contains_all,
     "_glob": glob,
+    "_records": records,
 }
 
 # Bound by each evaluator: its cache of decisions per set of fired rules, the callback that

@@ -745,20 +745,32 @@ def _arith(op: ArithOp, a: Any, b: Any) -> Any:
             return a - b
         case Op.MUL:
             return a * b
+        case Op.MOD:  # the checker proved b >= 1: z3's `mod` and Python's `%` agree there
+            return a % b
         case _:
             assert_never(op)
 
 
 def glob_regex(pattern: str) -> Any:
-    """`like`'s glob as a regular expression: `*` any run, `?` one character (`glob.py`)."""
-    parts = []
-    for ch in pattern:
+    """`like`'s glob as a regular expression: `*` any run, `?` one character, `\\` makes the
+    next character literal (a backslash at the very end stands for itself), as `glob.py` says;
+    read here on its own, so that the two are independent witnesses."""
+    any_char = z3.AllChar(z3.ReSort(z3.StringSort()))
+    pieces = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            pieces.append(z3.Re(_string(pattern[i + 1])))
+            i += 2
+            continue
         if ch == "*":
-            parts.append(z3.Star(z3.AllChar(z3.ReSort(z3.StringSort()))))
+            pieces.append(z3.Star(any_char))
         elif ch == "?":
-            parts.append(z3.AllChar(z3.ReSort(z3.StringSort())))
+            pieces.append(any_char)
         else:
-            parts.append(z3.Re(_string(ch)))
-    if not parts:
+            pieces.append(z3.Re(_string(ch)))
+        i += 1
+    if not pieces:
         return z3.Re(_string(""))
-    return parts[0] if len(parts) == 1 else z3.Concat(*parts)
+    return pieces[0] if len(pieces) == 1 else z3.Concat(*pieces)

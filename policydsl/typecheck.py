@@ -18,13 +18,12 @@ from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
 from policydsl.environment import Environment
 from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, Outcome, Present
 from policydsl.operators import ArithOp, Op, SetOp
+from policydsl.presence import Fact, facts_of
 from policydsl.source import Span
 
 BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING}
 FUNCTIONS = {"size": 1}
 OUTCOME_NAMES = ("decision", "fired")
-
-Fact = tuple[str, ...]
 
 
 @attrs.frozen
@@ -117,7 +116,7 @@ class ExprChecker:
                 return self.resolve_type(node.inner)
             case nodes.CollectionType(kind, element, size):
                 inner = self.resolve_type(element)
-                max_size = self._maximum(size, f"{kind}<…>", "elements", node.span)
+                max_size = self.maximum(size, f"{kind}<…>", "elements", node.span)
                 max_size = t.MAX_COLLECTION if max_size is None else max_size
                 if isinstance(inner, t.CollectionType):
                     self.error(
@@ -130,12 +129,15 @@ class ExprChecker:
                 return t.CollectionType(kind, inner, max_size)
             case nodes.RecordType():
                 self.error(
-                    Code.RECORD_OUTSIDE_CONTEXT, "records are only allowed in `context`", node.span
+                    Code.RECORD_OUTSIDE_CONTEXT,
+                    "a record type is allowed only in `context`",
+                    node.span,
+                    help="as an attribute, a record's attribute, or the element of a list there",
                 )
                 return t.ANY
             case nodes.NamedType(name, lo, hi, has_range):
                 if has_range and name == "string":
-                    length = self._maximum((lo, hi), "string", "characters", node.span)
+                    length = self.maximum((lo, hi), "string", "characters", node.span)
                     return t.StringType(t.MAX_STRING if length is None else length)
                 if has_range:
                     if name != "int":
@@ -159,7 +161,7 @@ class ExprChecker:
                 return t.ANY
         raise AssertionError(node)  # pragma: no cover
 
-    def _maximum(
+    def maximum(
         self, size: tuple[int | None, int | None] | None, what: str, unit: str, span: Span | None
     ) -> int | None:
         """The maximum a size bound `[..N]` declares (None: the default); only a maximum."""
@@ -197,8 +199,8 @@ class ExprChecker:
             typed = self.expr(decl.value, Scope(outcome=True), frozenset(), expected)
             if expected is not None:
                 self.expect(typed, expected, decl.value.span)
-                value = const_value(typed.expr)
-                if value is not NOT_CONST:
+                value = model.const_value(typed.expr)
+                if value is not model.NOT_CONST:
                     self.check_range(value, expected, f"definition `{name}`", decl.value.span)
             uses_outcome = _uses_outcome(typed.expr, self.definitions)
             definition = model.Definition(
@@ -274,7 +276,7 @@ class ExprChecker:
             case nodes.Path():
                 return self._path(e, scope, facts, expected)
             case nodes.Has(path):
-                return self._has(path, scope, e.span)
+                return self._has(path, scope, facts, e.span)
             case nodes.ListLit(items):
                 return self._list(e, items, scope, facts, expected)
             case nodes.Call(func, args):
@@ -287,7 +289,7 @@ class ExprChecker:
                     typed = self.expr(operand, scope, known, t.BOOL)
                     self.expect(typed, t.BOOL, operand.span)
                     out.append(typed.expr)
-                    more = _facts(typed.expr, is_and, self.definitions, self._def_facts)
+                    more = facts_of(typed.expr, is_and, self.definitions, self._def_facts)
                     known = known | more
                 return Typed(type(e)(tuple(out), span=e.span), t.BOOL)
             case nodes.Not(operand):
@@ -368,8 +370,30 @@ class ExprChecker:
         match op:
             case Op.ADD | Op.SUB | Op.MUL:
                 return self._int_operand(e, scope, facts).expr
+            case Op.MOD:
+                typed = self._int_operand(e, scope, facts)
+                if t.is_int(typed.type) and not self._at_least_one(typed):
+                    self.error(
+                        Code.DIVISOR_MAY_BE_ZERO,
+                        f"`%` needs a divisor known to be at least 1, not {typed.type}",
+                        e.span,
+                        help="divide by a constant, or declare the attribute `int[1..]`",
+                    )
+                return typed.expr
             case _:
                 assert_never(op)
+
+    def _at_least_one(self, typed: Typed) -> bool:
+        """Whether an integer expression is a constant, or of a declared range, of at least 1:
+        so `%` by it is always defined."""
+        expr = typed.expr
+        if isinstance(expr, DefRef) and expr.name in self.definitions:
+            expr = self.definitions[expr.name].expr
+        value = model.const_value(expr)
+        if value is not model.NOT_CONST:
+            return isinstance(value, int) and value >= 1
+        lo = typed.type.lo if isinstance(typed.type, t.IntType) else None
+        return lo is not None and lo >= 1
 
     def _membership(self, elem: t.Type, coll: t.Type, span: Span | None, op: str) -> None:
         inner = t.element_of(coll)
@@ -441,8 +465,8 @@ class ExprChecker:
         sides = []
         for side, other in ((lt, rt), (rt, lt)):
             if _kind(side.type) == "list" and _kind(other.type) == "set":
-                value = const_value(side.expr)
-                if value is NOT_CONST:
+                value = model.const_value(side.expr)
+                if value is model.NOT_CONST:
                     break
                 set_type = _as_set(side.type)
                 side = Typed(Const(frozenset(value), type=set_type, span=side.expr.span), set_type)
@@ -473,8 +497,8 @@ class ExprChecker:
             out.append(typed.expr)
         literal = attrs.evolve(e, items=tuple(out))
         if _kind(expected) == "set":  # `[a, b]` where a set is meant: unordered, no duplicates
-            value = const_value(literal)
-            if value is not NOT_CONST:
+            value = model.const_value(literal)
+            if value is not model.NOT_CONST:
                 set_type = t.CollectionType("set", elem)
                 return Typed(Const(frozenset(value), type=set_type, span=e.span), set_type)
             return Typed(model.SetOf(literal, span=e.span), t.CollectionType("set", elem))
@@ -510,16 +534,22 @@ class ExprChecker:
             )
         return Typed(model.Size(typed.expr, span=e.span), t.INT)
 
-    def _has(self, path: nodes.Path, scope: Scope, span: Span | None) -> Typed:
+    def _has(
+        self, path: nodes.Path, scope: Scope, facts: frozenset[Fact], span: Span | None
+    ) -> Typed:
         head = path.parts[0]
-        if head in scope.locals and len(path.parts) == 2:
-            ltype = scope.locals[head]
-            field = ltype.field(path.parts[1]) if isinstance(ltype, t.RecordType) else None
+        if head in scope.locals and len(path.parts) >= 2:
+            base = path if len(path.parts) == 2 else attrs.evolve(path, parts=path.parts[:-1])
+            owner = (
+                Typed(Local(head, span=path.span), scope.locals[head])
+                if len(path.parts) == 2
+                else self._local_path(base, scope, facts)
+            )
+            ltype = owner.type
+            field = ltype.field(path.parts[-1]) if isinstance(ltype, t.RecordType) else None
             if field is None:
                 return self._path(path, scope, frozenset({("local", *path.parts)}), None)
-            return Typed(
-                FieldPresent(Local(head, span=path.span), path.parts[1], span=span), t.BOOL
-            )
+            return Typed(FieldPresent(owner.expr, path.parts[-1], span=span), t.BOOL)
         if (
             head in scope.locals
             or head in self.env.def_decls
@@ -699,11 +729,12 @@ class ExprChecker:
         ltype = scope.locals[head]
         for i, part in enumerate(e.parts[1:], start=1):
             if not isinstance(ltype, t.RecordType):
-                self.error(
-                    Code.NO_ATTRIBUTES,
-                    f"`{'.'.join(e.parts[:i])}` is {ltype}, which has no attributes",
-                    e.span,
-                )
+                if not isinstance(ltype, t.AnyType):  # else its error is reported already
+                    self.error(
+                        Code.NO_ATTRIBUTES,
+                        f"`{'.'.join(e.parts[:i])}` is {ltype}, which has no attributes",
+                        e.span,
+                    )
                 return Typed(Const(None, span=e.span), t.ANY)
             field = ltype.field(part)
             if field is None:
@@ -717,7 +748,7 @@ class ExprChecker:
                     ),
                 )
                 return Typed(Const(None, span=e.span), t.ANY)
-            if field.optional and ("local", head, part) not in facts:
+            if field.optional and ("local", head, *e.parts[1 : i + 1]) not in facts:
                 self.error(
                     Code.MAY_BE_ABSENT,
                     f"`{'.'.join(e.parts[: i + 1])}` may be absent here",
@@ -730,19 +761,6 @@ class ExprChecker:
 
 
 # ---- helpers on resolved expressions ---------------------------------------------------------
-
-
-NOT_CONST: Any = object()
-
-
-def const_value(expr: Any) -> Any:
-    """The value of a constant expression (a list literal is a tuple), or `NOT_CONST`."""
-    if isinstance(expr, Const):
-        return expr.value
-    if isinstance(expr, nodes.ListLit):
-        values = [const_value(i) for i in expr.items]
-        return NOT_CONST if any(v is NOT_CONST for v in values) else tuple(values)
-    return NOT_CONST
 
 
 def _show_int(value: int) -> str:
@@ -763,33 +781,6 @@ def _clip(help: str | None) -> str | None:
 
 def _field_names(record: t.RecordType) -> list[str]:
     return [f.name for f in record.fields]
-
-
-def _facts(
-    expr: Any,
-    when_true: bool,
-    defs: dict[str, model.Definition],
-    memo: dict[tuple[str, bool], frozenset[Fact]],
-) -> frozenset[Fact]:
-    """Presence facts known when `expr` is true (or false): `has x` makes `x` readable."""
-    match expr:
-        case Present(path):
-            if not when_true:
-                return frozenset()
-            return frozenset(("ctx", *path[: i + 1]) for i in range(len(path)))
-        case FieldPresent(Local(name), field):
-            return frozenset({("local", name, field)}) if when_true else frozenset()
-        case nodes.Not(operand):
-            return _facts(operand, not when_true, defs, memo)
-        case nodes.And(operands) if when_true:
-            return frozenset().union(*(_facts(o, True, defs, memo) for o in operands))
-        case nodes.Or(operands) if not when_true:
-            return frozenset().union(*(_facts(o, False, defs, memo) for o in operands))
-        case DefRef(name) if name in defs:
-            if (name, when_true) not in memo:  # once per definition: a chain may double
-                memo[name, when_true] = _facts(defs[name].expr, when_true, defs, memo)
-            return memo[name, when_true]
-    return frozenset()
 
 
 def _uses_outcome(expr: Any, defs: dict[str, model.Definition]) -> bool:

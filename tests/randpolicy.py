@@ -586,12 +586,16 @@ class PolicyGen:
         rng = self.rng
         r = rng.random()
         if depth > 0 and r < 0.3:
-            ops = [rng.choice(("+", "-", "*")) for _ in range(rng.randint(1, 2))]
+            ops = [rng.choice(("+", "-", "*", "%")) for _ in range(rng.randint(1, 2))]
             if r < 0.01:  # a long chain: the compiled backend sums or multiplies a flat tuple
-                kind = rng.choice(("+-", "*", "+-*"))
+                kind = rng.choice(("+-", "*", "+-*", "+-*%"))
                 ops = [rng.choice(kind) for _ in range(rng.randint(31, 40))]
                 depth = 1
-            items = [self.int_(sc, depth - 1) for _ in range(len(ops) + 1)]
+            # `%` divides by a constant of at least 1 (the checker refuses any other divisor)
+            items = [self.int_(sc, depth - 1)]
+            items += [
+                str(rng.randint(1, 7)) if op == "%" else self.int_(sc, depth - 1) for op in ops
+            ]
             text = items[0] + "".join(f" {op} {x}" for op, x in zip(ops, items[1:], strict=True))
             return f"({text})"
         if depth > 0 and r < 0.4:

@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "policydsl"
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
 MAX_LINES = 800
 
-COMPILED = {"ir", "lower", "indexing", "codegen", "runtime", "evaluator"}
+COMPILED = {"ir", "lower", "indexing", "codegen", "runtime", "evaluator", "contributions"}
 FRONT_END = {
     "source",
     "diagnostics",
@@ -39,6 +39,7 @@ BACK_END = {
     "environment",
     "inlining",
     "typecheck",
+    "presence",
     "model",
     "analysis",
     "interp",
@@ -216,8 +217,10 @@ context {
   name: string = ""
   pattern: string = "*"
   n: int = 0
+  items: list<{key: string  marks: set<Tag> = []}> = []
 }
 effects deny > allow default allow
+rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
 rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }
 rule all_tags: deny { when labels contains_all [a, c] cite "1" reason "all" }

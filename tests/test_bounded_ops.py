@@ -157,18 +157,21 @@ def test_the_pattern_cache_is_bounded_in_entries_and_characters() -> None:
 
 def test_like_agrees_with_its_definition_on_every_backend() -> None:
     """Short patterns and texts over a small alphabet, exhaustively: every backend agrees with
-    the definition (`*` any run, `?` one character) for patterns from the request."""
+    the definition (`*` any run, `?` one character, `\\` makes the next character literal, and
+    stands for itself at the end) for patterns from the request."""
     policies = [policydsl.loads(LIKE, backend=b) for b in policydsl.BACKENDS]
 
     def by_definition(text: str, pattern: str) -> bool:
         if not pattern:
             return not text
+        if pattern[0] == "\\" and len(pattern) > 1:
+            return text[:1] == pattern[1] and by_definition(text[1:], pattern[2:])
         if pattern[0] == "*":
             return any(by_definition(text[i:], pattern[1:]) for i in range(len(text) + 1))
         return bool(text) and pattern[0] in ("?", text[0]) and by_definition(text[1:], pattern[1:])
 
-    texts = ["".join(p) for n in range(5) for p in itertools.product("ab", repeat=n)]
-    patterns = ["".join(p) for n in range(5) for p in itertools.product("ab*?", repeat=n)]
+    texts = ["".join(p) for n in range(5) for p in itertools.product("a*?\\", repeat=n)]
+    patterns = ["".join(p) for n in range(5) for p in itertools.product("a*?\\", repeat=n)]
     for pattern in patterns:
         for text in texts:
             expected = by_definition(text, pattern)

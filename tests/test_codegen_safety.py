@@ -604,15 +604,34 @@ def test_generated_code_cannot_reach_builtins(stdlib: dict[str, policydsl.Policy
 # ---- `like` against hostile text -----------------------------------------------------------
 
 
+def pattern_tokens(pattern: str) -> list[tuple[str, str]]:
+    """("*", ""), ("?", "") or ("=", character): a backslash makes the next character literal,
+    and stands for itself at the very end."""
+    tokens = []
+    escaped = False
+    for c in pattern:
+        if escaped:
+            tokens.append(("=", c))
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        else:
+            tokens.append((c, "") if c in "*?" else ("=", c))
+    if escaped:
+        tokens.append(("=", "\\"))
+    return tokens
+
+
 def reference_glob(text: str, pattern: str) -> bool:
-    """`like` by its definition: `*` any run, `?` one character (dynamic programming)."""
+    """`like` by its definition: `*` any run, `?` one character, `\\c` the character c
+    (dynamic programming)."""
     matches = [True] + [False] * len(text)  # pattern so far against each prefix of text
-    for p in pattern:
-        if p == "*":
+    for kind, c in pattern_tokens(pattern):
+        if kind == "*":
             matches = [any(matches[: i + 1]) for i in range(len(text) + 1)]
         else:
             matches = [False] + [
-                matches[i] and (p == "?" or p == text[i]) for i in range(len(text))
+                matches[i] and (kind == "?" or c == text[i]) for i in range(len(text))
             ]
     return matches[-1]
 

@@ -196,3 +196,49 @@ def test_deciding_on_many_threads_keeps_every_decision_right() -> None:
         thread.join()
     assert not failures
     assert evaluator.cache.bytes <= evaluator.cache.limit + 8 * 4_096  # one entry per thread
+
+
+# ---- packed contributions: a set's summary is the OR of its rules' ints ------------------------
+
+MANY_EFFECTS = """
+enum Label { a, b, c, d, e, f }
+context { labels: list<Label> = [] }
+effects deny > review > hold > allow default allow
+obligations { log, notify, page }
+rule ra: deny { when a in labels  cite ["1", "2"]  obligations [log]  reason "a" }
+rule rb: review { when b in labels  cite "2"  obligations [notify, page]  reason "b" }
+rule rc: deny { when c in labels  cite "3"  obligations [notify]  reason "c" }
+rule rd: hold { when d in labels  cite "4"  obligations [page]  reason "d" }
+rule re: allow { when e in labels  cite ["5", "1"]  obligations [log]  reason "e" }
+rule rf: review { when f in labels  reason "f" }
+output loud: bool { when some r in fired: r.effect == review => true  otherwise => false }
+"""
+
+
+def every_subset(labels: str) -> list[dict[str, Any]]:
+    return [
+        {"labels": [labels[i] for i in range(len(labels)) if mask >> i & 1][::-1]}
+        for mask in range(1 << len(labels))
+    ]
+
+
+def test_every_set_of_fired_rules_combines_as_the_interpreter_does() -> None:
+    """Obligations come only from the rules of the winning effect, whichever rank wins; the
+    citations of all; the flags from the OR and the AND of the predicates."""
+    policy = assert_same(MANY_EFFECTS, every_subset("abcdef"))
+    both = policy.decide({"labels": ["b", "e", "d"]})
+    assert (both.decision, both.obligations, both.citations) == (
+        "review",
+        ("notify", "page"),
+        ("1", "2", "4", "5"),
+    )
+    assert both.loud and both.rules == ("rb", "rd", "re")
+
+
+def test_the_memo_of_decoded_summaries_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policydsl import contributions
+
+    monkeypatch.setattr(contributions, "MAX_HEADS", 3)
+    policy = assert_same(MANY_EFFECTS, every_subset("abcdef") * 2)
+    heads = evaluator_of(policy)._contributions.heads
+    assert 0 < len(heads) <= 3

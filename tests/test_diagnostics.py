@@ -168,6 +168,16 @@ BROKEN = [
         id="arithmetic-on-string",
     ),
     case(
+        "rule r: deny { when has user.age and 10 % user.age == 1 }",
+        "P332", 1, 43, "user.age", "divide by a constant, or declare the attribute `int[1..]`",
+        id="modulo-by-possible-zero",
+    ),
+    case(
+        "rule r: deny { when has user.age and user.age % 0 == 1 }",
+        "P332", 1, 49, "0", "divide by a constant, or declare the attribute `int[1..]`",
+        id="modulo-by-zero",
+    ),
+    case(
         "rule r: deny { when user.role < admin }",
         "P316", 1, 21, "user.role < admin", None,
         id="order-on-enum",
@@ -404,6 +414,10 @@ ACCEPTED = [
     ),
     pytest.param("rule r: deny { when not (not has user.age) and user.age < 3 }", id="double-not"),
     pytest.param(
+        "def week = 7\nrule r: deny { when has user.age and user.age % week == 1 }",
+        id="modulo-by-definition",
+    ),
+    pytest.param(
         "def minor = has user.age and user.age < 18\nrule r: deny { when minor and user.age > 3 }",
         id="through-a-definition",
     ),
@@ -616,6 +630,22 @@ def test_collection_shapes(text: str, message: str, code: str) -> None:
         policydsl.loads(text + "\neffects a > b default b\n")
     [diag] = caught.value.diagnostics
     assert (diag.code, diag.message) == (code, message)
+
+
+def test_a_record_outside_context_is_one_error_that_says_where_records_go() -> None:
+    """No second error about the quantifier variable printing the placeholder type of an
+    expression already in error."""
+    text = (
+        "context { n: int = 0 }\neffects deny > allow default allow\n"
+        "def xs: list<{a: string}> = []\n"
+        'rule r: deny { when some x in xs: x.a == "b"  cite "1"  reason "r" }\n'
+    )
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.loads(text)
+    [diag] = caught.value.diagnostics
+    assert diag.code == "P312"
+    assert diag.help == "as an attribute, a record's attribute, or the element of a list there"
+    assert "?" not in str(caught.value)
 
 
 def test_a_misspelt_member_is_suggested_even_when_its_enum_is_unknown() -> None:

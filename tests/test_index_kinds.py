@@ -168,6 +168,10 @@ def test_nested_ranges_past_the_copy_bound_are_checked() -> None:
         ("*b*", ["b", "abc", "a"]),
         ("??", ["ab", "a", "abc"]),
         ("abc", ["abc", "ab", "abcd"]),
+        # escaped in the policy's string (`\\\\` is one backslash), then in the pattern
+        ("a\\\\*b", ["a*b", "axb", "a*bc", "a\\*b"]),
+        ("*\\\\?", ["x?", "?", "xy", "x\\?"]),
+        ("\\\\**", ["*", "*a", "a*", "\\*"]),
     ],
 )
 def test_like_patterns_through_their_literal_ends(pattern: str, texts: list[str]) -> None:

@@ -38,7 +38,7 @@ def one_line(body: str) -> bytes:
 
 def punctuation(n: int, seed: int = 1) -> bytes:
     rng = random.Random(seed)
-    return bytes(rng.choice(b"!@#$%^&*()[]{};:,.<>/?|\\-=+~`'\"") for _ in range(n))
+    return bytes(rng.choice(b"!@#$^&*()[]{};:,.<>/?|\\-=+~`'\"") for _ in range(n))
 
 
 # fmt: off

@@ -61,6 +61,7 @@ SAMPLES: dict[Op, tuple[str, Callable[[Context], bool]]] = {
     Op.ADD: ("n + m == 5", lambda c: c["n"] + c["m"] == 5),
     Op.SUB: ("n - m == 1", lambda c: c["n"] - c["m"] == 1),
     Op.MUL: ("n * m == 6", lambda c: c["n"] * c["m"] == 6),
+    Op.MOD: ("n % 3 == 1", lambda c: c["n"] % 3 == 1),
     Op.NEG: ("-n == m", lambda c: -c["n"] == c["m"]),
     Op.AND: ("flag and n == 2", lambda c: c["flag"] and c["n"] == 2),
     Op.OR: ("flag or n == 2", lambda c: c["flag"] or c["n"] == 2),
@@ -152,6 +153,20 @@ def test_every_backend_evaluates_it_as_python_does(op: Op) -> None:
         for backend, policy in policies.items():
             assert policy.decide(context).decision == expected, (backend, context)
     assert outcomes == {"hit", "miss"}, "the samples should make the test both true and false"
+
+
+def test_remainder_by_an_attribute_declared_at_least_one() -> None:
+    """`%` is floor division's remainder, from 0 to the divisor less one, on every backend."""
+    text = "context { n: int = 0  k: int[1..] = 1 }\neffects hit > miss default miss\n"
+    text += "rule r: hit { when n % k == 2 }\n"
+    for backend in policydsl.BACKENDS:
+        policy = policydsl.loads(text, backend=backend)
+        for n in range(-9, 10):
+            for k in (1, 2, 3, 5, 7):
+                expected = "hit" if n % k == 2 else "miss"
+                assert policy.decide({"n": n, "k": k}).decision == expected, (backend, n, k)
+        with pytest.raises(policydsl.ContextError, match="k"):
+            policy.decide({"n": 1, "k": 0})
 
 
 FOLDED = {Kind.COMPARE, Kind.MEMBERSHIP, Kind.ARITH, Kind.UNARY, Kind.LOGIC}

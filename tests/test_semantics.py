@@ -137,7 +137,11 @@ OPERATORS = [
     ('s like "[ab]"', {"s": "[ab]"}, True),
     ('s like "^a+$"', {"s": "^a+$"}, True),
     ('s like "(x)|{2}"', {"s": "(x)|{2}"}, True),
-    ('s like "a\\\\d"', {"s": "a\\d"}, True),
+    ('s like "a\\\\d"', {"s": "ad"}, True),  # the pattern `a\d`: an escaped `d` is a `d`
+    ('s like "a\\\\d"', {"s": "a\\d"}, False),
+    ('s like "a\\\\\\\\d"', {"s": "a\\d"}, True),  # `a\\d`: an escaped backslash
+    ('s like "a\\\\*"', {"s": "a*"}, True),  # `a\*`: a literal star
+    ('s like "a\\\\*"', {"s": "ab"}, False),
     ('s like "a\\\\d"', {"s": "a1"}, False),
     ('s like "é?"', {"s": "éa"}, True),
     # presence
