@@ -342,3 +342,23 @@ def test_sizes_and_equality_of_string_and_int_collections() -> None:
     (request,) = results["three_is_enough"].requests
     assert len(set(request["labels"])) == 3
     assert verify.never_fires(policy, "exact").requests[0]["path"] == [1, 2]
+
+
+def test_remainders_and_escaped_like_patterns() -> None:
+    text = r"""
+context { n: int[0..100]  name: string[..6] }
+effects deny > allow default allow
+rule odd: deny { when n % 2 == 1 }
+rule starred: deny { when name like "a\\*?" }
+property even_allowed { when n % 2 == 0 and not (name starts_with "a*") ensure decision == allow }
+property star_is_literal { when name == "ab" ensure not (some r in fired: r.id == "starred") }
+property starred_needs_star { when n % 2 == 0 and name like "a*" ensure decision == allow }
+"""
+    policy = policydsl.loads(text)
+    results = {r.name: r for r in verify.prove_all(policy)}
+    assert results["even_allowed"].status == "proved"
+    assert results["star_is_literal"].status == "proved"
+    broken = results["starred_needs_star"]
+    assert broken.status == "counterexample"
+    (request,) = broken.requests
+    assert request["name"].startswith("a*") and len(request["name"]) == 3
