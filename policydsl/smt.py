@@ -21,6 +21,7 @@ from policydsl import model, nodes
 from policydsl import typesys as t
 from policydsl.decision import to_json
 from policydsl.operators import ArithOp, CompareOp, Op, SetOp
+from policydsl.smt_records import Kinds, Record, Shape, shape_of
 
 z3: Any = None  # the module, once `load_z3` found it
 
@@ -64,10 +65,12 @@ class EnumBag:
 
 @attrs.frozen
 class Sequence_:
-    """A set or list of strings, ints or bools, as given in the request: a z3 sequence."""
+    """A set or list of strings, ints or bools, or a list of records (`shape`), as given in
+    the request: a z3 sequence."""
 
     term: Any
     kind: str  # "list" | "set"
+    shape: Shape | None = None
 
 
 @attrs.frozen
@@ -146,6 +149,16 @@ class Request:
                 else:
                     self.constraints.append((count == 0) == (distinct == 0))
                 return EnumBag(flags, element, count)
+            case t.CollectionType("list", t.RecordType() as element, max_size):
+                shape = shape_of(z3, element, Kinds(Enum, Sequence_, Unsupported))
+                var = z3.Const(name, z3.SeqSort(shape.sort))
+                i = z3.Int(f"{name}@i")
+                inside = z3.And(i >= 0, i < z3.Length(var))
+                self.constraints.append(z3.Length(var) <= max_size)
+                held = shape.constraints(var[i])
+                if held:
+                    self.constraints.append(z3.ForAll([i], z3.Implies(inside, z3.And(held))))
+                return Sequence_(var, "list", shape)
             case t.CollectionType(kind, element, max_size):
                 sort = _sort(element)
                 var = z3.Const(name, z3.SeqSort(sort))
@@ -302,9 +315,12 @@ def _value_of(found: Any, value: Any) -> Any:
             members = [m for m in type_.members if z3.is_true(found.eval(flags[m], True))]
             length = found.eval(count, model_completion=True).as_long()
             return members + members[:1] * (length - len(members))
-        case Sequence_(term):
+        case Sequence_(term, _, shape):
             length = found.eval(z3.Length(term), model_completion=True).as_long()
-            return [_scalar(found.eval(term[i], model_completion=True)) for i in range(length)]
+            items = [found.eval(term[i], model_completion=True) for i in range(length)]
+            if shape is not None:
+                return [shape.example(found, item, _scalar) for item in items]
+            return [_scalar(item) for item in items]
     return _scalar(found.eval(value, model_completion=True))
 
 
@@ -357,11 +373,15 @@ class Encoder:
                 return _covered(env.locals[name])
             case model.FieldOf(base, name):
                 record = self.expr(base, env)
+                if isinstance(record, Record):
+                    return record.shape.read(record.term, name)
                 if not isinstance(record, Mapping) or name not in record:
                     raise Unsupported(f"reading `{name}` of a value known only per request")
                 return record[name]
             case model.FieldPresent(base, name):
                 record = self.expr(base, env)
+                if isinstance(record, Record):
+                    return record.shape.present(record.term, name)
                 if not isinstance(record, Mapping):
                     raise Unsupported(f"`has` on `{name}` of a value known only per request")
                 return name in record
@@ -423,6 +443,10 @@ class Encoder:
     def equal(self, a: Any, b: Any) -> Any:
         if _concrete(a) and _concrete(b):
             return a == b
+        if isinstance(a, Record) and isinstance(b, Record):
+            return a.shape.equal(a.term, b.term)
+        if isinstance(a, Record) or isinstance(b, Record):
+            raise Unsupported("comparing a record with a value that is not one")
         if isinstance(b, Enum | EnumBag | Sequence_ | Items) and not isinstance(a, Enum | EnumBag):
             a, b = b, a
         match a:
@@ -543,7 +567,8 @@ class Encoder:
         try:
             if isinstance(coll, Sequence_):
                 i = z3.Int(f"_q{next(self._fresh)}")
-                env.locals[var] = coll.term[i]
+                element = coll.term[i]
+                env.locals[var] = element if coll.shape is None else Record(element, coll.shape)
                 inside = z3.And(i >= 0, i < z3.Length(coll.term))
                 held = _bool(self.expr(body, env))
                 if kind == "some":
@@ -635,14 +660,11 @@ class Outcome:
 
 
 def _fired_record(rule: model.Rule) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "id": rule.id,
-        "effect": rule.effect,
-        "cite": frozenset(rule.cite),
+    """A fired rule as `fired` holds it (`interp.fired_record`, written again)."""
+    return {"id": rule.id, "effect": rule.effect, "cite": frozenset(rule.cite)} | {
         "tags": frozenset(rule.tags),
+        **dict(rule.annotations),
     }
-    record.update(rule.annotations)
-    return record
 
 
 _UNBOUND = object()

@@ -42,8 +42,34 @@ def pin(request: smt.Request, context: dict[str, Any]) -> list[Any]:
     return pins
 
 
+def _pin_record(shape: Any, term: Any, given: dict[str, Any]) -> Any:
+    """A record of a list pinned to a validated element, field by field."""
+    held = []
+    for field in shape.type.fields:
+        if field.optional:
+            held.append(shape.accessors[f"{field.name}?"](term) == (field.name in given))
+        if field.name not in given:
+            continue
+        value = shape.accessors[field.name](term)
+        if field.name in shape.nested:
+            held.append(_pin_record(shape.nested[field.name], value, given[field.name]))
+        elif hasattr(field.type, "members"):
+            held.append(value == field.type.members.index(given[field.name]))
+        elif isinstance(given[field.name], tuple):
+            held.append(_equal(smt.Sequence_(value, "list"), given[field.name]))
+        else:
+            held.append(_equal(value, given[field.name]))
+    return z3.And(held)
+
+
 def _equal(value: Any, given: Any) -> Any:
     match value:
+        case smt.Sequence_(term, _, shape) if shape is not None:
+            items = list(given)
+            return z3.And(
+                z3.Length(term) == len(items),
+                *(_pin_record(shape, term[i], item) for i, item in enumerate(items)),
+            )
         case smt.Enum(term, type_):
             return term == type_.members.index(given)
         case smt.EnumBag(flags, _, count):
@@ -136,6 +162,30 @@ def test_the_encoding_decides_as_the_interpreter(shape: str) -> None:
         problems += check_case(case.text, case.contexts(CONTEXTS), stats)
     assert not problems, problems[0]
     assert stats["agree"] > 0, stats
+
+
+@pytest.mark.slow
+def test_the_encoding_decides_lists_of_records_as_the_interpreter() -> None:
+    """Records in lists (optional and defaulted fields, nested records, lists inside, record
+    equality) on the random pods of `test_records_in_lists`."""
+    import random
+
+    from test_records_in_lists import POD, random_container
+
+    rng = random.Random(3)
+    contexts = [
+        {
+            "pod": {
+                "namespace": "prod",
+                "containers": [random_container(rng) for _ in range(rng.randint(0, 4))],
+            }
+        }
+        for _ in range(15 * POLICIES)
+    ]
+    stats: Counter[str] = Counter()
+    problems = check_case(POD, contexts, stats)
+    assert not problems, problems[0]
+    assert stats["agree"] >= 12 * POLICIES, stats
 
 
 @pytest.mark.slow

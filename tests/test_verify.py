@@ -362,3 +362,50 @@ property starred_needs_star { when n % 2 == 0 and name like "a*" ensure decision
     assert broken.status == "counterexample"
     (request,) = broken.requests
     assert request["name"].startswith("a*") and len(request["name"]) == 3
+
+
+PODS = """
+enum Verdict { clean, malware }
+context {
+  content: {
+    attachments: list<{
+      name: string[..16]
+      bytes: int[0..]
+      ports: list<int[0..65535]>[..3] = []
+      scan: { verdict: Verdict? }
+    }>[..4] = []
+  }
+}
+effects deny > allow default allow
+rule big: deny { when some a in content.attachments: a.bytes > 1000 }
+rule bad: deny {
+  when some a in content.attachments: has a.scan.verdict and a.scan.verdict == malware
+}
+rule ssh: deny { when some a in content.attachments: 22 in a.ports }
+rule twins: deny {
+  when some a in content.attachments: some b in content.attachments: a.name == b.name and a != b
+}
+property clean_small_allowed {
+  when size(content.attachments) <= 1
+       and (all a in content.attachments: a.bytes <= 1000 and not (22 in a.ports)
+            and (not has a.scan.verdict or a.scan.verdict == clean))
+  ensure decision == allow
+}
+property distinct_names_allowed {
+  when all a in content.attachments: a.bytes <= 1000 and size(a.ports) == 0
+       and not has a.scan.verdict
+  ensure decision == allow
+}
+"""
+
+
+def test_lists_of_records() -> None:
+    policy = policydsl.loads(PODS)
+    results = {r.name: r for r in verify.prove_all(policy)}
+    assert results["clean_small_allowed"].status == "proved"
+    broken = results["distinct_names_allowed"]
+    assert broken.status == "counterexample"
+    (request,) = broken.requests
+    names = [a["name"] for a in request["content"]["attachments"]]
+    assert len(set(names)) < len(names)  # two attachments share a name
+    assert policy.decide(request).rules == ("twins",)
