@@ -21,7 +21,15 @@ from policydsl import model, nodes
 from policydsl import typesys as t
 from policydsl.decision import to_json
 from policydsl.operators import ArithOp, CompareOp, Op, SetOp
-from policydsl.smt_records import Kinds, Record, Shape, shape_of
+from policydsl.smt_records import (
+    Kinds,
+    Record,
+    Shape,
+    distinct,
+    each_element,
+    element_bounds,
+    shape_of,
+)
 
 z3: Any = None  # the module, once `load_z3` found it
 
@@ -71,6 +79,7 @@ class Sequence_:
     term: Any
     kind: str  # "list" | "set"
     shape: Shape | None = None
+    max_size: int | None = None  # small: read element by element (`smt_records.UNROLL`)
 
 
 @attrs.frozen
@@ -142,46 +151,32 @@ class Request:
             case t.CollectionType(kind, t.EnumType() as element, max_size):
                 flags = {m: z3.Bool(f"{name}[{m}]") for m in element.members}
                 count = z3.Int(f"{name}#")
-                distinct = _count(flags.values())
-                self.constraints.append(z3.And(distinct <= count, count <= max_size))
+                held = _count(flags.values())  # the distinct members
+                self.constraints.append(z3.And(held <= count, count <= max_size))
                 if kind == "set":
-                    self.constraints.append(count == distinct)
+                    self.constraints.append(count == held)
                 else:
-                    self.constraints.append((count == 0) == (distinct == 0))
+                    self.constraints.append((count == 0) == (held == 0))
                 return EnumBag(flags, element, count)
             case t.CollectionType("list", t.RecordType() as element, max_size):
                 shape = shape_of(z3, element, Kinds(Enum, Sequence_, Unsupported))
                 var = z3.Const(name, z3.SeqSort(shape.sort))
-                i = z3.Int(f"{name}@i")
-                inside = z3.And(i >= 0, i < z3.Length(var))
                 self.constraints.append(z3.Length(var) <= max_size)
-                held = shape.constraints(var[i])
-                if held:
-                    self.constraints.append(z3.ForAll([i], z3.Implies(inside, z3.And(held))))
-                return Sequence_(var, "list", shape)
+                self.constraints.append(
+                    each_element(
+                        z3, var, max_size, lambda x: z3.And(shape.constraints(x)), some=False
+                    )
+                )
+                return Sequence_(var, "list", shape, max_size)
             case t.CollectionType(kind, element, max_size):
-                sort = _sort(element)
-                var = z3.Const(name, z3.SeqSort(sort))
+                var = z3.Const(name, z3.SeqSort(_sort(element)))
                 self.constraints.append(z3.Length(var) <= max_size)
-                i = z3.Int(f"{name}@i")
-                inside = z3.And(i >= 0, i < z3.Length(var))
-                match element:
-                    case t.IntType(lo, hi) if lo is not None or hi is not None:
-                        held = []
-                        if lo is not None:
-                            held.append(var[i] >= lo)
-                        if hi is not None:
-                            held.append(var[i] <= hi)
-                        self.constraints.append(z3.ForAll([i], z3.Implies(inside, z3.And(held))))
-                    case t.StringType(max_length):
-                        self.constraints.append(
-                            z3.ForAll([i], z3.Implies(inside, z3.Length(var[i]) <= max_length))
-                        )
+                bounds = element_bounds(z3, element)
+                if bounds is not None:
+                    self.constraints.append(each_element(z3, var, max_size, bounds, some=False))
                 if kind == "set":  # each element once: the set's size is the sequence's length
-                    j = z3.Int(f"{name}@j")
-                    later = z3.And(i >= 0, i < j, j < z3.Length(var))
-                    self.constraints.append(z3.ForAll([i, j], z3.Implies(later, var[i] != var[j])))
-                return Sequence_(var, kind)
+                    self.constraints.append(distinct(z3, var, max_size))
+                return Sequence_(var, kind, None, max_size)
         raise Unsupported(f"attributes of type `{type_}`")
 
     def _range(self, var: Any, lo: int | None, hi: int | None) -> None:
@@ -539,12 +534,7 @@ class Encoder:
     def _each(self, coll: Any, test: Any, any_: bool) -> Any:
         """Whether `test` holds of some (`any_`) or of every element of `coll`."""
         if isinstance(coll, Sequence_):
-            i = z3.Int(f"_q{next(self._fresh)}")
-            inside = z3.And(i >= 0, i < z3.Length(coll.term))
-            held = _bool(test(coll.term[i]))
-            if any_:
-                return z3.Exists([i], z3.And(inside, held))
-            return z3.ForAll([i], z3.Implies(inside, held))
+            return each_element(z3, coll.term, coll.max_size, lambda x: _bool(test(x)), any_)
         elements = self.elements(coll)
         if any_:
             return _or([_and([g, test(v)]) for g, v in elements])
@@ -566,14 +556,13 @@ class Encoder:
         saved = env.locals.get(var, _UNBOUND)
         try:
             if isinstance(coll, Sequence_):
-                i = z3.Int(f"_q{next(self._fresh)}")
-                element = coll.term[i]
-                env.locals[var] = element if coll.shape is None else Record(element, coll.shape)
-                inside = z3.And(i >= 0, i < z3.Length(coll.term))
-                held = _bool(self.expr(body, env))
-                if kind == "some":
-                    return z3.Exists([i], z3.And(inside, held))
-                return z3.ForAll([i], z3.Implies(inside, held))
+
+                def held(element: Any) -> Any:
+                    local = element if coll.shape is None else Record(element, coll.shape)
+                    env.locals[var] = local
+                    return _bool(self.expr(body, env))
+
+                return each_element(z3, coll.term, coll.max_size, held, kind == "some")
             parts = []
             for guard, value in self.elements(coll):
                 env.locals[var] = value

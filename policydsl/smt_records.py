@@ -16,6 +16,26 @@ from policydsl.decision import to_json
 
 _NAMES = itertools.count()
 
+# A sequence of at most this many elements is read element by element, without a quantifier:
+# quantifier-free formulas are decided outright, where a quantifier may leave z3 `unknown`.
+UNROLL = 16
+
+
+def each_element(z3: Any, term: Any, max_size: int | None, held_of: Any, some: bool) -> Any:
+    """Whether `held_of(element)` holds for some (or every) element of sequence `term`."""
+    length = z3.Length(term)
+    if max_size is not None and max_size <= UNROLL:
+        parts = [(length > i, held_of(term[i])) for i in range(max_size)]
+        if some:
+            return z3.Or([z3.And(inside, held) for inside, held in parts])
+        return z3.And([z3.Implies(inside, held) for inside, held in parts])
+    i = z3.Int(f"_e{next(_NAMES)}")
+    inside = z3.And(i >= 0, i < length)
+    held = held_of(term[i])
+    if some:
+        return z3.Exists([i], z3.And(inside, held))
+    return z3.ForAll([i], z3.Implies(inside, held))
+
 
 class Shape:
     """A record type as a z3 datatype: how to read, test, constrain and show its values."""
@@ -68,7 +88,7 @@ class Shape:
         if isinstance(field.type, t.EnumType):
             return self.kinds.enum(value, field.type)
         if isinstance(field.type, t.CollectionType):
-            return self.kinds.sequence(value, "list")
+            return self.kinds.sequence(value, "list", None, field.type.max_size)
         if name in self.nested:
             return Record(value, self.nested[name])
         return value
@@ -93,11 +113,9 @@ class Shape:
                     held.extend(self.nested[field.name].constraints(value))
                 case t.CollectionType(_, element, max_size):
                     held.append(z3.Length(value) <= max_size)
-                    i = z3.Int(f"_e{next(_NAMES)}")
-                    each = _element_bounds(z3, element, value[i])
-                    if each is not None:
-                        inside = z3.And(i >= 0, i < z3.Length(value))
-                        held.append(z3.ForAll([i], z3.Implies(inside, each)))
+                    bounds = element_bounds(z3, element)
+                    if bounds is not None:
+                        held.append(each_element(z3, value, max_size, bounds, some=False))
         return held
 
     def equal(self, a: Any, b: Any) -> Any:
@@ -172,15 +190,27 @@ def _scalar_sort(z3: Any, element: t.Type, kinds: Kinds) -> Any:
     raise kinds.unsupported(f"a list of `{element}` inside a record of a list")
 
 
-def _element_bounds(z3: Any, element: t.Type, value: Any) -> Any:
+def distinct(z3: Any, var: Any, max_size: int) -> Any:
+    """No element of sequence `var` twice: a set's."""
+    length = z3.Length(var)
+    if max_size <= UNROLL:
+        pairs = [(i, j) for j in range(max_size) for i in range(j)]
+        return z3.And([z3.Implies(length > j, var[i] != var[j]) for i, j in pairs])
+    i, j = z3.Int(f"_d{next(_NAMES)}"), z3.Int(f"_d{next(_NAMES)}")
+    later = z3.And(i >= 0, i < j, j < length)
+    return z3.ForAll([i, j], z3.Implies(later, var[i] != var[j]))
+
+
+def element_bounds(z3: Any, element: t.Type) -> Any:
+    """What an element of a collection of `element` must hold, as a function of the element
+    (None: nothing)."""
     match element:
         case t.IntType(lo, hi) if lo is not None or hi is not None:
-            held = ([value >= lo] if lo is not None else []) + (
-                [value <= hi] if hi is not None else []
+            return lambda x: z3.And(
+                *([x >= lo] if lo is not None else []), *([x <= hi] if hi is not None else [])
             )
-            return z3.And(held)
         case t.StringType(max_length):
-            return z3.Length(value) <= max_length
+            return lambda x: z3.Length(x) <= max_length
     return None
 
 
