@@ -208,8 +208,8 @@ class Request:
             if isinstance(value, EnumBag):
                 prefer.extend(z3.Not(f) for f in value.flags.values())
                 prefer.append(value.count == _count(value.flags.values()))
-            elif isinstance(value, Sequence_):
-                prefer.append(z3.Length(value.term) == 0)
+            elif isinstance(value, Sequence_):  # empty, else as short as it can be
+                prefer.extend(z3.Length(value.term) <= n for n in (0, 1, 2, 3))
             elif field.default is not t.MISSING:
                 prefer.append(_equal_terms(value, _default_term(value, field.default)))
             elif z3.is_bool(value):
@@ -217,6 +217,8 @@ class Request:
             elif isinstance(field.type, t.IntType):
                 lo, hi = field.type.lo, field.type.hi
                 prefer.append(value == (lo if lo is not None and lo > 0 else min(0, hi or 0)))
+            elif isinstance(field.type, t.StringType):
+                prefer.append(z3.Length(value) == 0)
         return prefer
 
     def example(self, found: Any) -> dict[str, Any]:
