@@ -194,8 +194,7 @@ def diff(old: Policy, new: Policy, max_regions: int = MAX_REGIONS) -> Report:
             return report("unknown", regions=tuple(regions), detail=why, complete=False)
         if len(regions) >= max_regions:
             return report("different", regions=tuple(regions), complete=False)
-        smt.shrink(solver, request.preferences())
-        example = request.example(solver.model())
+        example = request.example(smt.shrink(solver, request.preferences()))
         solver.pop()
         try:
             da, db = _decide(old, example), _decide(new, example)

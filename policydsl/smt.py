@@ -242,12 +242,13 @@ class Request:
         return out
 
 
-def shrink(solver: Any, preferences: list[Any], *, seconds: float = 5.0) -> None:
-    """Leave a satisfiable `solver` with a model that meets as many `preferences` as it can, in
-    a few checks however many there are: all are tried at once, and where they conflict, each
-    half in turn (earlier ones first), down to the single preferences given up. Past `seconds`
-    (or a check the solver gives up on), the rest are given up: a longer example, never a wrong
-    one. Pushes a scope the caller pops when done."""
+def shrink(solver: Any, preferences: list[Any], *, seconds: float = 5.0) -> Any:
+    """A model of `solver` (whose last check was sat) that meets as many `preferences` as it
+    can, in a few checks however many there are: all are tried at once, and where they
+    conflict, each half in turn (earlier ones first), down to the single preferences given up.
+    Past `seconds`, or where the solver gives up on a check, the rest are given up: a longer
+    example, never a wrong one. Pushes a scope the caller pops when done."""
+    best = [solver.model()]
     solver.push()
     marks = [z3.Bool(f"_prefer{next(_MARKS)}") for _ in preferences]
     for mark, preference in zip(marks, preferences, strict=True):
@@ -258,6 +259,7 @@ def shrink(solver: Any, preferences: list[Any], *, seconds: float = 5.0) -> None
         if not candidates or time.monotonic() > deadline:
             return []
         if solver.check(*held, *candidates) == z3.sat:
+            best.append(solver.model())
             return candidates
         if len(candidates) == 1:
             return []
@@ -265,9 +267,8 @@ def shrink(solver: Any, preferences: list[Any], *, seconds: float = 5.0) -> None
         first = keep(held, candidates[:middle])
         return first + keep(held + first, candidates[middle:])
 
-    kept = keep([], marks)
-    if solver.check(*kept) != z3.sat:  # the solver gave up on a check: no preference kept
-        solver.check()
+    keep([], marks)
+    return best[-1]  # each sat check's model meets more preferences than the one before
 
 
 _MARKS = itertools.count()

@@ -99,8 +99,8 @@ def ask(
     if answer != z3.sat:
         return done(UNKNOWN, f"not decided: the solver gave up ({solver.reason_unknown()})")
     try:
-        smt.shrink(solver, [p for r in reqs for p in r.preferences()])
-        examples = [r.example(solver.model()) for r in reqs]
+        found = smt.shrink(solver, [p for r in reqs for p in r.preferences()])
+        examples = [r.example(found) for r in reqs]
         decided = [policy.decide(e) for e in examples]
         confirmed = confirm(examples, decided)
     except (smt.Unsupported, ContextError, EvaluationError) as err:
