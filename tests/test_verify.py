@@ -409,3 +409,16 @@ def test_lists_of_records() -> None:
     names = [a["name"] for a in request["content"]["attachments"]]
     assert len(names) == 2 and names[0] == names[1]
     assert policy.decide(request).rules == ("twins",)
+
+
+def test_shrinking_past_its_time_keeps_the_solver_s_example() -> None:
+    """With no time to shrink, the example is the solver's first model: longer, still valid."""
+    request = smt.Request(policydsl.load_stdlib().checked.schema, "t:")
+    solver = z3.Solver()
+    solver.add(*request.constraints)
+    assert solver.check() == z3.sat
+    first = request.example(solver.model())
+    assert request.example(smt.shrink(solver, request.preferences(), seconds=0)) == first
+    solver.pop()
+    assert solver.check() == z3.sat
+    assert request.example(smt.shrink(solver, request.preferences())) == {}
