@@ -11,7 +11,7 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 import click
 
 import policydsl
-from policydsl import strict_json, testing
+from policydsl import testing
 from policydsl.codes import Code
 from policydsl.cost import DEFAULT_MAX_COST
 from policydsl.diagnostics import Diagnostic
-from policydsl.engine import check_with_cost
+from policydsl.engine import DEFAULT_BACKEND, check_with_cost
 from policydsl.loader import policy_files
 from policydsl.parser import MAX_SOURCE_BYTES, read_source, source_from_bytes
+from policydsl.request_json import MAX_REQUEST_BYTES, RequestError, parse_request
 from policydsl.terminal import shown
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ EXIT_BAD_REQUEST = 3  # a request that is not JSON, too large or deep, or breaks
 EXIT_INTERNAL = 4  # a bug in policydsl itself
 EXIT_CLOSED_PIPE = 128 + 13  # the reader closed our output (`| head`): 128 + SIGPIPE, as tools do
 
-MAX_REQUEST_BYTES = 10 * 1024 * 1024
 BACKENDS = policydsl.BACKENDS
 
 EXIT_CODES_HELP = """\b
@@ -63,10 +63,6 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_FAILED):
         super().__init__(message)
         self.exit_code = exit_code
-
-
-class RequestError(ValueError):
-    """A request (or one batch line) that cannot become a context: not JSON, too big, too deep."""
 
 
 # ---- error handling ---------------------------------------------------------------------------
@@ -194,46 +190,6 @@ def _load(
         raise
 
 
-def _too_large() -> RequestError:
-    return RequestError(f"request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MB")
-
-
-def parse_request(data: bytes) -> dict[str, Any]:
-    """Bytes to a request object; every way this fails is a `RequestError` with a clear message."""
-    if len(data) > MAX_REQUEST_BYTES:
-        raise _too_large()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise RequestError(f"request is not valid UTF-8 (byte {err.start})") from None
-    try:
-        value = strict_json.loads(text)
-    except strict_json.DuplicateKeyError as err:
-        raise RequestError(f"request gives a key twice: {err}") from None
-    except RecursionError:
-        raise RequestError("request nests too deeply") from None
-    except json.JSONDecodeError as err:
-        where = f"line {err.lineno} column {err.colno}"
-        raise RequestError(f"request is not valid JSON: {err.msg} ({where})") from None
-    except ValueError as err:  # `NaN`, integers too long to convert
-        raise RequestError(f"request is not valid JSON: {err}") from None
-    if not isinstance(value, dict):
-        raise RequestError(f"a request must be a JSON object, not {_json_kind(value)}")
-    return value
-
-
-def _json_kind(value: object) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "null"
-
-
 def _open_binary(path: str) -> AbstractContextManager[BinaryIO]:
     """The file, or stdin left open for whoever owns it."""
     if path == "-":
@@ -251,22 +207,9 @@ def _read_request(path: str) -> dict[str, Any]:
     except OSError as err:
         raise CliError(f"{name}: cannot read: {err.strerror or err}", EXIT_BAD_REQUEST) from err
     try:
-        return parse_request(data)
+        return parse_request(data, MAX_REQUEST_BYTES)
     except RequestError as err:
         raise CliError(f"{name}: {err}", EXIT_BAD_REQUEST) from err
-
-
-def _iter_lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """Numbered lines; a line longer than `limit` is skipped whole and yields `None`."""
-    lineno = 0
-    while line := stream.readline(limit + 1):
-        lineno += 1
-        if len(line) > limit and not line.endswith(b"\n"):
-            while line and not line.endswith(b"\n"):
-                line = stream.readline(limit + 1)
-            yield lineno, None
-        else:
-            yield lineno, line
 
 
 def _dump(value: Any, pretty: bool) -> str:
@@ -358,6 +301,25 @@ def check(paths: tuple[Path, ...], output_format: str, max_cost: int, strict: bo
     is_flag=True,
     help="Decide the policy's `refuse` effect for an invalid context instead of failing.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="With --batch: worker processes (0: one per core); output stays in input order.",
+)
+@click.option(
+    "--summary/--no-summary",
+    default=True,
+    show_default=True,
+    help="With --batch: end with one line on stderr (lines, decisions by effect, invalid).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="With --batch: show progress on stderr. Default: only when stderr is a terminal.",
+)
 @_backend_option
 @_debug_option
 def eval_(
@@ -366,6 +328,9 @@ def eval_(
     batch: str | None,
     pretty: bool,
     fail_closed: bool,
+    jobs: int,
+    summary: bool,
+    progress: bool | None,
     backend: str | None,
 ) -> None:
     """Decide a request and print the decision as JSON.
@@ -380,38 +345,56 @@ def eval_(
         raise click.UsageError("give either REQUEST or --batch, not both")
     policy = _load(policies, backend=backend, fail_closed=fail_closed)
     if batch is not None:
-        ctx.exit(_eval_batch(policy, batch, pretty))
+        ctx.exit(_eval_batch(policy, batch, pretty, jobs, summary, progress))
     decision = policy.decide(_read_request(request or "-"))
     click.echo(_dump(decision.to_dict(), pretty))
 
 
-def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
+def _eval_batch(
+    policy: Policy, path: str, pretty: bool, jobs: int, summary: bool, progress: bool | None
+) -> int:
     """Decide each line; returns the exit code (3 if a line was invalid, 1 if evaluation failed)."""
+    from policydsl import batch
+
     name = "<stdin>" if path == "-" else path
-    out = sys.stdout
-    invalid = failed = False
+
+    def report(lineno: int, message: str) -> None:
+        click.echo(shown(f"policyc: {name}:{lineno}: {message}"), err=True)
+
+    show = sys.stderr.isatty() if progress is None else progress
     with _open_binary(path) as stream:
-        for lineno, line in _iter_lines(stream, MAX_REQUEST_BYTES):
-            if line is not None and not line.strip():
-                continue  # blank lines are not requests
-            try:
-                if line is None:
-                    raise _too_large()
-                decision = policy.decide(parse_request(line))
-            except (RequestError, policydsl.ContextError) as err:
-                invalid, message = True, str(err)
-            except policydsl.EvaluationError as err:
-                failed, message = True, f"evaluation failed: {err}"
-            else:
-                out.write(_dump(decision.to_dict(), pretty) + "\n")
-                out.flush()  # a consumer sees each decision as soon as its line is decided
-                continue
-            out.write(json.dumps({"line": lineno, "error": message}) + "\n")
-            out.flush()
-            click.echo(shown(f"policyc: {name}:{lineno}: {message}"), err=True)
-    if invalid:
+        meter = batch.Progress(sys.stderr, _size(stream)) if show else None
+        done = batch.run(
+            policy,
+            stream,
+            _binary_stdout(),
+            report,
+            limit=MAX_REQUEST_BYTES,
+            pretty=pretty,
+            jobs=batch.default_jobs() if jobs == 0 else jobs,
+            progress=meter,
+        )
+    if summary:
+        click.echo(f"policyc: {name}: {done.line()}", err=True)
+    if done.invalid:
         return EXIT_BAD_REQUEST
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if done.failed else EXIT_OK
+
+
+def _size(stream: BinaryIO) -> int | None:
+    """The size of a regular file (for the share a progress report shows); None for a pipe."""
+    try:
+        stat = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return stat.st_size if stat.st_size and (stat.st_mode & 0o170000) == 0o100000 else None
+
+
+def _binary_stdout() -> BinaryIO:
+    """Standard output as bytes (what `batch` writes), its text layer flushed first."""
+    sys.stdout.flush()
+    buffer: BinaryIO = sys.stdout.buffer
+    return buffer
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -446,29 +429,28 @@ def explain(
     policy = _load(policies, backend=backend)
     context = _read_request(request or "-")
     try:
+        identity = {"version": policy.version, "fingerprint": policy.fingerprint}
         if output_format == "json":
-            click.echo(json.dumps(policy.explanation(context, rules)))
+            click.echo(json.dumps({**policy.explanation(context, rules), "policy": identity}))
         else:
             click.echo(policy.explain(context, rules))
+            version = f"version {shown(policy.version)}, " if policy.version else ""
+            click.echo(f"policy: {version}fingerprint {policy.fingerprint}")
     except ValueError as err:
         if isinstance(err, policydsl.ContextError):
             raise
         raise CliError(str(err), EXIT_USAGE) from err
 
 
+_THRESHOLD = "With --coverage: fail (exit 1) when a policy's rule coverage is below N%."
+
+
 @cli.command("test", epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_policy_option
 @_backend_option
-@click.option(
-    "--coverage", is_flag=True, help="Report which rules fired and which tests were seen."
-)
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0, 100),
-    metavar="N",
-    help="With --coverage: fail (exit 1) when a policy's rule coverage is below N%.",
-)
+@click.option("--coverage", is_flag=True, help="Report the rules fired, the tests seen.")
+@click.option("--threshold", type=click.FloatRange(0, 100), metavar="N", help=_THRESHOLD)
 @_format_option
 @_debug_option
 def test_(
@@ -500,35 +482,9 @@ def test_(
     def load(policy: Path | None) -> Policy:
         return _load([policy] if policy else policies, backend=backend)
 
-    from policydsl import coverage as covered
-
-    seen = covered.Coverage() if coverage or threshold is not None else None
-    observe = None if seen is None else (lambda n, p, c: seen.observe(n, p.checked, c))
-    results = testing.run_files(files, load, observe)
-    failed = [r for r in results if not r.passed]
-    shown_coverage = seen.report() if seen is not None else None
-    below = threshold is not None and covered.lowest(shown_coverage or []) < threshold
-    if output_format == "json":
-        report: dict[str, Any] = {
-            "ok": not failed and not below,
-            "passed": len(results) - len(failed),
-            "failed": len(failed),
-            "cases": [r.to_dict() for r in results],
-        }
-        if shown_coverage is not None:
-            report["coverage"] = shown_coverage
-        click.echo(json.dumps(report, indent=2))
-    else:
-        for result in results:
-            click.echo(result.render())
-        if shown_coverage is not None:
-            click.echo(covered.render(shown_coverage))
-        click.echo(
-            f"{'ok' if not failed and not below else 'failed'}: "
-            f"{len(results) - len(failed)} passed, {len(failed)} failed"
-            + (f"; rule coverage below {threshold:g}%" if below else "")
-        )
-    click.get_current_context().exit(EXIT_FAILED if failed or below else EXIT_OK)
+    text, failed = testing.run_report(files, load, output_format, coverage, threshold)
+    click.echo(text)
+    click.get_current_context().exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 @cli.command("fmt", epilog=EXIT_CODES_HELP)
@@ -617,141 +573,203 @@ def compile_(path: Path | None, emit: str, naive: bool) -> None:
     PATH defaults to the standard library.
     """
     target = path or policydsl.stdlib_path()
-    if emit == "dot":
-        from policydsl import dot
-        from policydsl.evaluator import CompiledEvaluator
+    from policydsl import dot
 
-        policy = policydsl.load(target, backend="naive" if naive else "compiled")
-        evaluator = policy.evaluator or CompiledEvaluator(policy.lowered())
-        text = dot.render(evaluator.program)
-    else:
-        text = policydsl.compile_policy(target, emit=emit, naive=naive)
+    render = dot.render_policy if emit == "dot" else policydsl.compile_policy
+    text = render(target, emit=emit, naive=naive)
     click.echo(text, nl=not text.endswith("\n"))
+
+
+_QUESTIONS = (  # `policyc verify`'s built-in questions: flag, values, their names, help
+    ("--never-fires", 1, "RULE", "Prove RULE never fires."),
+    ("--always-fires", 1, "RULE", "Prove RULE always fires."),
+    ("--implies", 2, "A B", "Prove that when A fires, B fires."),
+    ("--disjoint", 2, "A B", "Prove A and B never fire together."),
+    ("--always", 1, "EFFECT", "Prove every decision is EFFECT."),
+    ("--never", 1, "EFFECT", "Prove no decision is EFFECT."),
+)
+_SAME = "Prove this other version of the policy decides every request alike."
+_LINES = click.Path(exists=True, dir_okay=False, allow_dash=True)  # `-`: stdin
+
+
+def _question_options(f: F) -> F:
+    for flag, nargs, metavar, text in reversed(_QUESTIONS):
+        f = click.option(flag, nargs=nargs, multiple=True, metavar=metavar, help=text)(f)
+    return f
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--never-fires", multiple=True, metavar="RULE", help="Prove RULE never fires.")
-@click.option("--always-fires", multiple=True, metavar="RULE", help="Prove RULE always fires.")
-@click.option("--implies", nargs=2, multiple=True, metavar="A B", help="Prove A firing fires B.")
-@click.option(
-    "--disjoint", nargs=2, multiple=True, metavar="A B", help="Prove A, B never both fire."
-)
-@click.option("--always", multiple=True, metavar="EFFECT", help="Prove every decision is EFFECT.")
-@click.option("--never", multiple=True, metavar="EFFECT", help="Prove no decision is EFFECT.")
-@click.option(
-    "--equivalent",
-    type=click.Path(exists=True, path_type=Path),
-    help="Prove this other version of the policy decides every request alike.",
-)
+@_question_options
+@click.option("--equivalent", type=click.Path(exists=True, path_type=Path), help=_SAME)
 @_format_option
 @_debug_option
 def verify(
     paths: tuple[Path, ...], output_format: str, equivalent: Path | None, **asked: Any
 ) -> None:
-    """Prove the policy's properties for every request its schema admits (default: the standard
-    library), and answer the questions asked.
+    """Prove the policy's properties for every request its schema admits (default: the stdlib)
+    and the questions asked; each counterexample is decided by the engine before it is shown.
+    Exits 0 when all is proved, else 1. Needs z3: pip install 'policydsl[verify]'."""
+    from policydsl import proof_commands
 
-    Each counterexample is a request, decided by the engine before it is shown. Exits 0 when
-    everything is proved, 1 otherwise (a counterexample, a vacuous premise, or a question not
-    decided). Needs z3: pip install 'policydsl[verify]'.
-    """
     try:
-        from policydsl import smt
-        from policydsl import verify as proofs
-
-        smt.load_z3()
-    except ImportError as err:
+        text, code = proof_commands.verify_command(paths, asked, equivalent, output_format)
+    except proof_commands.UsageProblem as err:
         raise CliError(str(err), EXIT_USAGE) from err
-    policy = _load(paths)
-    results = proofs.prove_all(policy)
-    for option, values in asked.items():
-        for value in values:
-            args = value if isinstance(value, tuple) else (value,)
-            try:
-                results.append(proofs.QUESTIONS[option.replace("_", "-")](policy, *args))
-            except KeyError as err:
-                flag, what = option.replace("_", "-"), err.args[0]
-                raise CliError(f"--{flag}: no rule or effect `{what}`", EXIT_USAGE) from err
-    if equivalent is not None:
-        results.append(proofs.equivalent(policy, _load([equivalent])))
-    if output_format == "json":
-        ok = all(r.status == proofs.PROVED for r in results)
-        click.echo(json.dumps({"ok": ok, "results": [r.to_dict() for r in results]}, indent=2))
-    else:
-        click.echo(shown(proofs.render(results), keep="\n"))
-    failed = any(r.status != proofs.PROVED for r in results)
-    click.get_current_context().exit(EXIT_FAILED if failed else EXIT_OK)
+    click.echo(text)
+    click.get_current_context().exit(code)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("old", type=click.Path(exists=True, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--requests",
-    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
-    help="Replay recorded requests (JSON Lines, `-`: stdin) through both versions instead.",
-)
+@click.option("--requests", type=_LINES, help="Replay recorded requests (JSON Lines) instead.")
 @_format_option
 @_debug_option
 def diff(old: Path, new: Path, requests: str | None, output_format: str) -> None:
-    """Show which requests two versions of a policy set decide differently.
+    """Show the regions of requests two versions decide differently, each with an example and
+    the rules responsible, counted by move (allow -> deny, ...); with --requests, the recorded
+    requests that change, then totals. Exits 0 when the versions are equivalent, else 1."""
+    from policydsl import proof_commands
 
-    Each region of requests whose decision, obligations or outputs change is shown with an
-    example request (decided by both versions) and the rules responsible on each side, and the
-    regions are counted by move (allow -> deny, ...). Exits 0 when the versions are equivalent,
-    1 when they differ. With --requests, the recorded requests that change are printed as JSON
-    Lines as they are found, then the totals.
-    """
-    from policydsl import policy_diff
-
-    before, after = _load([old]), _load([new])
-    if requests is not None:
-        click.get_current_context().exit(_replay(before, after, requests, output_format))
     try:
-        report = policy_diff.diff(before, after)
+        text, code = proof_commands.diff_command(old, new, requests, output_format)
+    except proof_commands.UsageProblem as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    click.echo(text)
+    click.get_current_context().exit(code)
+
+
+SERVER_EXTRA = "`policyc serve` needs the server extra: pip install 'policydsl[server]'"
+TOKEN_ENV = "POLICYC_SERVE_TOKEN"
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@_policy_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8181, show_default=True)
+@_backend_option
+@click.option(
+    "--fail-closed",
+    is_flag=True,
+    help="Decide the policy's `refuse` effect for an invalid context instead of a 400.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Require `Authorization: Bearer TOKEN`, TOKEN read from this file (or from ${TOKEN_ENV}"
+    "); /health stays open.",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1),
+    default=MAX_REQUEST_BYTES,
+    show_default=True,
+    help="Largest request body in bytes; a larger one is refused with 413.",
+)
+@click.option(
+    "--decision-log",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Append one JSON line per decision to this file (`-`: standard output).",
+)
+@click.option(
+    "--mask",
+    multiple=True,
+    metavar="ATTRIBUTE",
+    help="Keep this attribute (dotted: user.id) out of the decision log (repeatable).",
+)
+@click.option(
+    "--log-queue",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Decision-log records held for a slow sink before new ones are dropped (and counted).",
+)
+@click.option(
+    "--watch/--no-watch",
+    default=True,
+    show_default=True,
+    help="Reload when the policy files change (SIGHUP and POST /v1/reload always reload).",
+)
+@click.option(
+    "--access-log/--no-access-log", default=False, show_default=True, help="Log every request."
+)
+@_debug_option
+def serve(
+    policies: tuple[Path, ...],
+    host: str,
+    port: int,
+    backend: str | None,
+    fail_closed: bool,
+    token_file: Path | None,
+    max_body: int,
+    decision_log: Path | None,
+    mask: tuple[str, ...],
+    log_queue: int,
+    watch: bool,
+    access_log: bool,
+) -> None:
+    """Serve decisions over HTTP (the standard library unless --policy).
+
+    \b
+    POST /v1/decide        {"input": {...}} -> the decision, its id, the policy's identity
+    POST /v1/decide/batch  {"inputs": [...]} -> one result per input, in order
+    POST /v1/explain       {"input": {...}, "rules": [...]}
+    POST /v1/reload        reload now: the outcome and any diagnostics
+    GET  /v1/policy        files, version, fingerprint, rules, the last reload
+    GET  /health           200 once a policy is loaded
+    GET  /metrics          Prometheus text
+
+    A new version of the policy that fails to check is rejected and the one in force keeps
+    serving. SIGTERM or Ctrl-C finishes the requests in flight, then stops.
+    """
+    try:
+        import uvicorn  # noqa: F401 - the server extra; missing, it is named in one clear line
+
+        from policydsl import service
+        from policydsl.decision_log import DecisionLog, JsonLinesFile
+        from policydsl.reload import PolicyHolder
     except ImportError as err:
-        raise CliError(str(err), EXIT_USAGE) from err
-    except policy_diff.SchemaMismatch as err:
-        raise CliError(str(err), EXIT_USAGE) from err
-    if output_format == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2))
-    else:
-        click.echo(shown(policy_diff.render(report), keep="\n"))
-    click.get_current_context().exit(EXIT_OK if report.status == "equivalent" else EXIT_FAILED)
+        raise CliError(f"{SERVER_EXTRA} ({err})", EXIT_USAGE) from err
+    import logging
 
-
-def _replay(old: Policy, new: Policy, path: str, output_format: str) -> int:
-    from policydsl import policy_diff
-
-    def lines() -> Iterator[tuple[int, Any]]:
-        with _open_binary(path) as stream:
-            for lineno, line in _iter_lines(stream, MAX_REQUEST_BYTES):
-                if line is not None and not line.strip():
-                    continue
-                try:
-                    yield lineno, parse_request(line) if line is not None else _too_large()
-                except RequestError as err:
-                    yield lineno, err
-
-    def progress(totals: policy_diff.Replay) -> None:
-        click.echo(f"\r{totals.lines:,} lines, {totals.changed:,} changed", nl=False, err=True)
-
-    tty = sys.stderr is not None and sys.stderr.isatty()
-    totals = policy_diff.Replay()
-    for changed in policy_diff.replay(old, new, lines(), totals, progress if tty else None):
-        sys.stdout.write(json.dumps(changed) + "\n")
-    if tty:
-        click.echo("", err=True)
-    if output_format == "json":
-        click.echo(json.dumps({"totals": totals.to_dict()}))
-    else:
-        moves = ", ".join(f"{m}: {n:,}" for m, n in sorted(totals.moves.items()))
+    token = _read_token(token_file)
+    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
-            f"{totals.lines:,} requests, {totals.changed:,} changed, {totals.invalid:,} invalid"
-            + (f"; {moves}" if moves else "")
+            f"policyc: warning: serving on {host} with no token: anyone who reaches it "
+            "may decide, reload and read the policy (--token-file)",
+            err=True,
         )
-    return EXIT_FAILED if totals.changed else EXIT_OK
+    logging.basicConfig(level=logging.INFO, format="policyc: %(name)s: %(message)s")
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not a line per change seen
+    holder = PolicyHolder(policies, backend=backend or DEFAULT_BACKEND, fail_closed=fail_closed)
+    if holder.current is None:
+        last = holder.last
+        for diagnostic in last.diagnostics if last else ():
+            click.echo(diagnostic.render() + "\n", err=True)
+        raise CliError("the policy does not check; not serving it")
+    sink = None
+    if decision_log is not None:
+        try:
+            sink = DecisionLog(JsonLinesFile(decision_log), mask=mask, max_queue=log_queue)
+        except OSError as err:
+            raise CliError(f"{decision_log}: cannot open: {err.strerror or err}") from err
+    holder.reload_on_signal()
+    app = service.create_app(holder, token=token, max_body=max_body, decision_log=sink, watch=watch)
+    service.serve(app, host=host, port=port, access_log=access_log)
+
+
+def _read_token(path: Path | None) -> str | None:
+    """The bearer token: the file's first line, else the environment's; None: no auth."""
+    if path is not None:
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise CliError(f"{path}: cannot read the token: {err}", EXIT_USAGE) from err
+        if not token:
+            raise CliError(f"{path}: the token file is empty", EXIT_USAGE)
+        return token
+    return os.environ.get(TOKEN_ENV) or None
 
 
 # ---- helpers ----------------------------------------------------------------------------------

@@ -125,3 +125,13 @@ def render(program: ir.Program) -> str:
     graph.node("default", default, shape="note")
     graph.edge("request", "default")
     return "\n".join([*head, *graph.lines, "}"]) + "\n"
+
+
+def render_policy(path: Any, *, emit: str = "dot", naive: bool = False) -> str:
+    """`policyc compile --emit dot`: the graph of a policy's indexed (or naive) program."""
+    from policydsl.engine import load
+    from policydsl.evaluator import CompiledEvaluator
+
+    policy = load(path, backend="naive" if naive else "compiled")
+    evaluator = policy.evaluator or CompiledEvaluator(policy.lowered())
+    return render(evaluator.program)

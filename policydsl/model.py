@@ -295,6 +295,7 @@ class CheckedPolicy(Repr):
     refuse_effect: str | None = None  # `refuse EFFECT`: what fail-closed mode answers
     properties: tuple[Property, ...] = ()  # checked by `policyc verify`, never by deciding
     effects_span: Span | None = _span()  # the `effects` declaration, where `refuse` belongs
+    version: str | None = None  # `version "..."`: the author's name for this version
 
     def rank(self, effect: str) -> int:
         """Lower is stronger."""

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         TableDecl,
         TagsClause,
         TypeExpr,
+        VersionDecl,
         WhenClause,
     )
 else:
@@ -136,5 +137,6 @@ __all__ = [
     "TableDecl",
     "TagsClause",
     "TypeExpr",
+    "VersionDecl",
     "WhenClause",
 ]
