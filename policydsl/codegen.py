@@ -40,6 +40,7 @@ from policydsl.pyast import (
     ref,
     store,
 )
+from policydsl.regex import compile_pattern
 
 _SCALAR_CONSTANTS = (str, int, bool, type(None))
 # Longer sums and products call `_sum`/`_prod` on a flat tuple: a chain of nested `BinOp`s as
@@ -640,6 +641,11 @@ class _Gen:
                     pattern = self.hoist(Glob(right.value), "_G")
                     return ast.Call(ast.Attribute(pattern, "matches", LOAD), [a], [])
                 return call("_glob", a, b)
+            case Op.MATCHES:  # a constant: the checker refuses any other pattern
+                assert isinstance(right, Const) and isinstance(right.value, str)
+                pattern = self.hoist(compile_pattern(right.value), "_G")
+                found = ast.Call(ast.Attribute(pattern, "search", LOAD), [a], [])
+                return is_(found, none(), negate=True)
             case _:
                 assert_never(op)
 

@@ -297,6 +297,8 @@ def _set_test(op: Op, left: Shape, right: Shape) -> int:
             return 1 + _chars(min(left.size, right.size))
         case Op.LIKE:
             return 1 + _chars(left.size * right.size) + _chars(right.size)
+        case Op.MATCHES:  # RE2: linear in the text
+            return 1 + _chars(left.size)
         case (
             Op.EQ
             | Op.NE

@@ -301,7 +301,11 @@ def template(checks: tuple[ir.Check, ...]) -> tuple[tuple[ir.Check, ...], tuple[
     def replace(e: ir.Expr) -> ir.Expr:
         if isinstance(e, Const):
             return param(e.value)
-        if isinstance(e, nodes.SetTest) and e.op is Op.LIKE and isinstance(e.right, Const):
+        if (
+            isinstance(e, nodes.SetTest)
+            and e.op in (Op.LIKE, Op.MATCHES)
+            and isinstance(e.right, Const)
+        ):  # a pattern stays a constant: it is compiled once, hoisted
             return attrs.evolve(e, left=replace(e.left))
         return map_children(e, replace)
 

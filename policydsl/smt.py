@@ -531,6 +531,8 @@ class Encoder:
                 if not isinstance(b, str):
                     raise Unsupported("`like` with a pattern known only per request")
                 return z3.InRe(_string(a), glob_regex(b))
+            case Op.MATCHES:
+                raise Unsupported("`matches` (a regular expression)")
             case _:
                 assert_never(op)
 

@@ -11,7 +11,7 @@ from typing import Any, assert_never
 
 import attrs
 
-from policydsl import inlining, model, nodes
+from policydsl import inlining, model, nodes, regex
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
@@ -253,7 +253,7 @@ class ExprChecker:
     def expect(self, typed: Typed, expected: t.Type, span: Span | None) -> None:
         if not t.compatible(typed.type, expected):
             self.error(Code.TYPE_MISMATCH, f"expected {expected}, found {typed.type}", span)
-        elif _kind(expected) == "set" and _kind(typed.type) == "list":
+        elif t.collection_kind(expected) == "set" and t.collection_kind(typed.type) == "list":
             # constant literals were made sets already; a list read from the request may repeat
             self.error(
                 Code.TYPE_MISMATCH,
@@ -412,7 +412,7 @@ class ExprChecker:
         facts: frozenset[Fact],
     ) -> Typed:
         match op:
-            case Op.STARTS_WITH | Op.ENDS_WITH | Op.LIKE:
+            case Op.STARTS_WITH | Op.ENDS_WITH | Op.LIKE | Op.MATCHES:
                 lt = self.expr(left, scope, facts, t.STRING)
                 rt = self.expr(right, scope, facts, t.STRING)
                 for side, node in ((lt, left), (rt, right)):
@@ -422,6 +422,8 @@ class ExprChecker:
                             f"`{op}` tests strings, not {side.type}",
                             node.span,
                         )
+                if op is Op.MATCHES and t.is_string(rt.type):
+                    self._pattern(rt.expr, right.span)
             case Op.CONTAINS:
                 lt, elem = self._collection_operand(op, left, scope, facts)
                 rt = self.expr(right, scope, facts, elem)
@@ -444,6 +446,16 @@ class ExprChecker:
                 assert_never(op)
         return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
 
+    def _pattern(self, expr: Any, span: Span | None) -> None:
+        """A `matches` pattern: a string literal RE2 compiles (so matching stays linear)."""
+        if not (isinstance(expr, Const) and isinstance(expr.value, str)):
+            self.error(Code.BAD_PATTERN, "`matches` takes its pattern as a string literal", span)
+            return
+        try:
+            regex.compile_pattern(expr.value)
+        except regex.PatternError as err:
+            self.error(Code.BAD_PATTERN, str(err), span, help="RE2 syntax: no backreferences")
+
     def _collection_operand(
         self, op: SetOp, left: nodes.Expr, scope: Scope, facts: frozenset[Fact]
     ) -> tuple[Typed, t.Type]:
@@ -464,11 +476,11 @@ class ExprChecker:
         compared with a set is read as a set (`labels == []`); any other list is an error."""
         sides = []
         for side, other in ((lt, rt), (rt, lt)):
-            if _kind(side.type) == "list" and _kind(other.type) == "set":
+            if t.collection_kind(side.type) == "list" and t.collection_kind(other.type) == "set":
                 value = model.const_value(side.expr)
                 if value is model.NOT_CONST:
                     break
-                set_type = _as_set(side.type)
+                set_type = t.as_set(side.type)
                 side = Typed(Const(frozenset(value), type=set_type, span=side.expr.span), set_type)
             sides.append(side)
         if len(sides) < 2 or not t.compatible(lt.type, rt.type):
@@ -496,7 +508,7 @@ class ExprChecker:
                 self.error(Code.MIXED_LIST, f"list mixes {elem} and {typed.type}", item.span)
             out.append(typed.expr)
         literal = attrs.evolve(e, items=tuple(out))
-        if _kind(expected) == "set":  # `[a, b]` where a set is meant: unordered, no duplicates
+        if t.collection_kind(expected) == "set":  # `[a, b]` meant as a set: no order, no repeats
             value = model.const_value(literal)
             if value is not model.NOT_CONST:
                 set_type = t.CollectionType("set", elem)
@@ -553,7 +565,7 @@ class ExprChecker:
         if (
             head in scope.locals
             or head in self.env.def_decls
-            or head not in _field_names(self.env.schema)
+            or head not in self.env.schema.field_names
         ):
             self.error(
                 Code.HAS_ON_NON_ATTRIBUTE,
@@ -635,7 +647,7 @@ class ExprChecker:
             if definition.uses_outcome and not scope.outcome:
                 self._no_outcome(DefRef(head), e.span)
             return Typed(DefRef(head, span=e.span), definition.type)
-        if head in _field_names(self.env.schema):
+        if head in self.env.schema.field_names:
             fields = self._walk(e, scope, facts)
             if fields is None:
                 return Typed(Const(None, span=e.span), t.ANY)
@@ -684,7 +696,7 @@ class ExprChecker:
         visible = [
             *scope.locals,
             *self.env.def_decls,
-            *_field_names(self.env.schema),
+            *self.env.schema.field_names,
             *self.env.enums,
         ]
         if not rest:  # a bare name may be a misspelt enum member
@@ -767,20 +779,8 @@ def _show_int(value: int) -> str:
     return str(value) if value.bit_length() < 200 else f"a {value.bit_length():,}-bit number"
 
 
-def _kind(type_: t.Type | None) -> str | None:
-    return type_.kind if isinstance(type_, t.CollectionType) else None
-
-
-def _as_set(type_: t.Type) -> t.Type:
-    return t.CollectionType("set", type_.element) if isinstance(type_, t.CollectionType) else type_
-
-
 def _clip(help: str | None) -> str | None:
     return clip_quoted(help) if help is not None else None
-
-
-def _field_names(record: t.RecordType) -> list[str]:
-    return [f.name for f in record.fields]
 
 
 def _uses_outcome(expr: Any, defs: dict[str, model.Definition]) -> bool:

@@ -172,3 +172,13 @@ def element_of(t: Type) -> Type | None:
     if isinstance(t, AnyType):
         return ANY
     return None
+
+
+def collection_kind(type_: Type | None) -> str | None:
+    """`list` or `set` for a collection type, else None."""
+    return type_.kind if isinstance(type_, CollectionType) else None
+
+
+def as_set(type_: Type) -> Type:
+    """A collection type read as a set (a list literal written where a set is meant)."""
+    return CollectionType("set", type_.element) if isinstance(type_, CollectionType) else type_

@@ -56,6 +56,7 @@ SAMPLES: dict[Op, tuple[str, Callable[[Context], bool]]] = {
     Op.STARTS_WITH: ("s starts_with p", lambda c: c["s"].startswith(c["p"])),
     Op.ENDS_WITH: ("s ends_with p", lambda c: c["s"].endswith(c["p"])),
     Op.LIKE: ("s like p", lambda c: fnmatch.fnmatchcase(c["s"], c["p"])),
+    Op.MATCHES: ('s matches "^h|b$"', lambda c: re.search("^h|b$", c["s"]) is not None),
     Op.IN: ("s in xs", lambda c: c["s"] in c["xs"]),
     Op.NOT_IN: ("s not in xs", lambda c: c["s"] not in c["xs"]),
     Op.ADD: ("n + m == 5", lambda c: c["n"] + c["m"] == 5),
