@@ -1,4 +1,4 @@
-"""`policyc`: the command line around the library (check, eval, test, fmt, explain, compile).
+"""`policyc`: the command line around the library (check, eval, test, fmt, explain, compile, lsp).
 
 The outer layer only: it reads files and requests, calls the public `policydsl` API, prints, and
 turns every expected failure into one clean message and a documented exit code.
@@ -593,6 +593,30 @@ def compile_(path: Path | None, emit: str, naive: bool) -> None:
     """
     text = policydsl.compile_policy(path or policydsl.stdlib_path(), emit=emit, naive=naive)
     click.echo(text, nl=not text.endswith("\n"))
+
+
+@cli.command("lsp")
+@click.option(
+    "--stdio",
+    is_flag=True,
+    help="Talk over stdin and stdout (the only transport; accepted for clients that pass it).",
+)
+@_debug_option
+def lsp(stdio: bool) -> None:
+    """Run the language server over stdin and stdout (needs the `lsp` extra).
+
+    Diagnostics as `policyc check` gives them, hover, go to definition, references, completion,
+    document symbols, formatting and quick fixes, for the folder of each open `.policy` file.
+    """
+    try:
+        from policydsl.lsp_server import serve
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs"):
+            raise
+        raise CliError(
+            "policyc lsp needs the language server extra: pip install 'policydsl[lsp]'"
+        ) from None
+    serve()
 
 
 # ---- helpers ----------------------------------------------------------------------------------
