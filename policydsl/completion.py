@@ -32,7 +32,7 @@ _DEFAULT = re.compile(r"\w+\s*:\s*(?:set<|list<)?(\w+)[^\n=]*=\s*(?:\[[\w\s,]*)?
 _CLAUSE = re.compile(r"^\s*(\w+)\s+\w*$", re.MULTILINE)
 _OUTPUT = re.compile(r"\boutput\s+\w+\s*:\s*(\w+)")
 _ARROW = re.compile(r"=>\s*\w*$")
-_TABLE_RULE = re.compile(r"\brule\s+\w+\s+for\s+(\w+)")
+_RULE = re.compile(r"^rule\s+\w+(?:\s+for\s+(\w+))?", re.MULTILINE)  # the table, if any
 _FIRED_VAR = re.compile(r"\b(?:some|all)\s+(\w+)\s+in\s+fired\b")
 
 
@@ -131,11 +131,11 @@ def _expected_enum(index: Index, before: str, line: str) -> str | None:
 
 def _in_scope(index: Index, before: str, exclude: set[str]) -> list[Item]:
     items: list[Item] = []
-    table = _TABLE_RULE.findall(before)
-    if table:
-        prefix = f"column:{table[-1]}."
+    rules = _RULE.findall(before)
+    if rules and rules[-1]:  # inside a table rule: its columns
+        prefix = f"column:{rules[-1]}."
         items += [
-            Item(s.name, "column", f"column of {table[-1]}", True)
+            Item(s.name, "column", f"column of {rules[-1]}")
             for k, s in index.symbols.items()
             if k.startswith(prefix)
         ]

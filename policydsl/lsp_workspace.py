@@ -20,6 +20,7 @@ from policydsl.analysis import analyse
 from policydsl.checker import check as check_files
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, PolicyError
+from policydsl.gc_pause import collection_paused
 from policydsl.loader import policy_files
 from policydsl.parser import parse, read_source
 from policydsl.source import LINE_BREAK, Source
@@ -89,6 +90,10 @@ class Workspace:
 
     def analyse(self, root: str, paths: Sequence[Path], buffers: Mapping[str, str]) -> Analysis:
         """Parse (or reuse) every file of a set; `buffers` maps a file name to its editor text."""
+        with collection_paused():  # as `load` does: the trees are many small objects
+            return self._analyse(root, paths, buffers)
+
+    def _analyse(self, root: str, paths: Sequence[Path], buffers: Mapping[str, str]) -> Analysis:
         parsed: list[Parsed] = []
         read_errors: list[Diagnostic] = []
         for path in paths:
@@ -130,7 +135,8 @@ class Workspace:
         known = self._checked.get(analysis.root)
         if known is not None and known[0] == key and not analysis.read_errors:
             return known[1]
-        result = check_parsed(analysis, self.max_cost)
+        with collection_paused():
+            result = check_parsed(analysis, self.max_cost)
         self._checked[analysis.root] = (key, result)
         if result.checked is not None:
             self.last_checked[analysis.root] = result.checked

@@ -151,9 +151,10 @@ class Index:
     def hover(self, file: str, offset: int) -> tuple[str, Occurrence | TableRow] | None:
         """Markdown for what is under `offset`, with the range it describes."""
         occ = self.at(file, offset)
-        if occ is not None and occ.key in self.symbols:
-            return self.describe(self.symbols[occ.key]), occ
         row = self.row_at(file, offset)
+        if occ is not None and occ.key in self.symbols:
+            text = self.describe(self.symbols[occ.key])
+            return (text + "\n\n---\n" + self._describe_row(row) if row else text), occ
         if row is not None:
             return self._describe_row(row), row
         return None
