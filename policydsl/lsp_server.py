@@ -135,6 +135,16 @@ class PolicyServer(LanguageServer):
         return set_files(Path(state.root), open_paths), buffers
 
     async def _refresh(self, state: _Set, generation: int) -> None:
+        try:
+            await self._work(state, generation)
+        except Exception as err:  # a bug must cost one check, never the session
+            import traceback
+
+            detail = "".join(traceback.format_exception(err))
+            self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, detail))
+            state.ready.set()
+
+    async def _work(self, state: _Set, generation: int) -> None:
         await asyncio.sleep(DEBOUNCE)
         if generation != state.generation:
             return

@@ -194,8 +194,8 @@ def recover(source: Source, diagnostics: Sequence[Diagnostic]) -> nodes.PolicyFi
         if where is None:
             return None
         i = max(0, _chunk_of(starts, where))
-        if i > 0 and not text[starts[i] : where].strip() and i - 1 not in blanked:
-            i -= 1
+        if i > 0 and i - 1 not in blanked and _unclosed(text, starts[i - 1], starts[i]):
+            i -= 1  # the declaration before never ended: the error is only where it shows
         while i in blanked and i + 1 < len(starts):
             i += 1
         if i in blanked:
@@ -205,8 +205,23 @@ def recover(source: Source, diagnostics: Sequence[Diagnostic]) -> nodes.PolicyFi
         text = text[: starts[i]] + _blank(text[starts[i] : end]) + text[end:]
         tree, diags = parse(Source(source.name, text))
         if tree is not None:
-            return _rehome(tree, source)
+            return _rehome(tree, source) if tree.decls else None
     return None
+
+
+_BRACKETS = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?|[{}\[\]()]')
+
+
+def _unclosed(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` opens more brackets than it closes (strings, comments aside)."""
+    depth = 0
+    for m in _BRACKETS.finditer(text, start, end):
+        token = m.group(0)
+        if token in "{[(":
+            depth += 1
+        elif token in "}])":
+            depth -= 1
+    return depth > 0
 
 
 def _chunk_of(starts: list[int], offset: int) -> int:

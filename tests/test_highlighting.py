@@ -189,3 +189,24 @@ def test_lsp_without_the_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None
     assert result.stderr == (
         "policyc: policyc lsp needs the language server extra: pip install 'policydsl[lsp]'\n"
     )
+
+
+def test_textmate_grammar_under_vscode_engine(tmp_path: Path) -> None:
+    """Where `npm install` has been run in `editors/vscode/` (its devDependencies: VS Code's own
+    TextMate engine), every token of every repository policy has a scope and none is invalid."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None or not (VSCODE / "node_modules" / "vscode-textmate").is_dir():
+        pytest.skip("needs node and `npm install` in editors/vscode")
+    files = []
+    for i, (_, text) in enumerate(repository_policies()):
+        path = tmp_path / f"{i}.policy"
+        path.write_text(text, encoding="utf-8")
+        files.append(str(path))
+    script = VSCODE / "scripts" / "tokenize.js"
+    done = subprocess.run(
+        [node, str(script), *files], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout) == []

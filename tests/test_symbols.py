@@ -1,0 +1,230 @@
+"""The symbol index, the recovery past syntax errors and the "did you mean" fixes, in process (the
+language server's own tests, `test_lsp.py`, go through the protocol).
+
+Every name of every policy in the repository resolves to its declaration: an identifier outside
+comments and strings that the index does not know is a bug in the index.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+import policydsl
+from policydsl.lark_grammar import reserved_words
+from policydsl.lsp_workspace import Workspace, recover, suggested_fix
+from policydsl.parser import parse, read_source
+from policydsl.source import Source
+from policydsl.symbols import RULE_FIELDS, Index
+
+ROOT = Path(__file__).resolve().parent.parent
+SETS = [ROOT / "stdlib_rules", ROOT / "examples" / "doc_sharing", ROOT / "tests" / "policies"]
+NOT_SYMBOLS = {"bool", "int", "string", "size", "decision", "fired", *RULE_FIELDS}
+_MASK = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"')
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def index_of(folder: Path) -> Index:
+    files = []
+    for path in sorted(folder.rglob("*.policy")):
+        source = read_source(path)
+        assert isinstance(source, Source)
+        tree, diags = parse(source)
+        assert tree is not None, diags
+        files.append((source, tree))
+    return Index(files)
+
+
+@pytest.mark.parametrize("folder", SETS, ids=lambda p: p.name)
+def test_every_name_resolves(folder: Path) -> None:
+    index = index_of(folder)
+    tags = {
+        m.group(1)
+        for m in re.finditer(
+            r"\btags\s*\[([^\]]*)\]", "".join(s.text for s, _ in index.files.values())
+        )
+    }
+    tag_names = {t.strip() for group in tags for t in group.split(",")}
+    for name, (source, _) in index.files.items():
+        masked = _MASK.sub(lambda m: " " * len(m.group(0)), source.text)
+        unknown = {
+            (m.group(0), source.line_col(m.start())[0])
+            for m in _WORD.finditer(masked)
+            if m.group(0) not in reserved_words() | NOT_SYMBOLS | tag_names
+            and index.at(name, m.start()) is None
+        }
+        assert not unknown, f"{name}: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("folder", SETS, ids=lambda p: p.name)
+def test_each_occurrence_names_a_declared_symbol_with_a_hover(folder: Path) -> None:
+    index = index_of(folder)
+    for found in index.occurrences.values():
+        for occ in found:
+            symbol = index.symbols[occ.key]
+            written = occ.source.text[occ.start : occ.end]
+            assert written == symbol.name.rsplit(".", 1)[-1], (written, symbol.key)
+            text = index.hover(occ.source.name, occ.start)
+            assert text is not None and text[0], symbol.key
+        spans = [(o.start, o.end) for o in found]
+        assert all(a[1] <= b[0] for a, b in pairwise(spans)), "overlap"
+
+
+def test_definition_types_come_from_the_checked_model() -> None:
+    loaded = policydsl.load(ROOT / "examples" / "doc_sharing")
+    index = index_of(ROOT / "examples" / "doc_sharing")
+    index.checked = loaded.checked
+    assert "type `bool`" in index.describe(index.symbols["definition:may_share"])
+
+
+# ---- recovery ---------------------------------------------------------------------------------
+
+TEXT = """enum Role { viewer, admin }
+context { role: Role }
+effects deny > allow default allow
+
+rule first: deny {
+  when role == viewer
+  cite "1"
+  reason "a"
+}
+
+rule second: deny {
+  when role ==
+}
+
+rule third: allow {
+  when role == admin
+  cite "2"
+  reason "b"
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        TEXT,  # an expression cut short
+        TEXT.replace("rule second: deny {\n  when role ==\n}", "rule second: deny {\n  when role"),
+        TEXT.replace('  reason "a"\n}', '  reason "a"'),  # a declaration never closed
+        TEXT + "rule fourth",  # the file ends early
+        TEXT.replace("when role == viewer", 'when role == "unterminated'),
+    ],
+    ids=["cut", "unclosed-then-next", "unclosed", "eof", "string"],
+)
+def test_recovery_keeps_the_other_declarations_in_place(broken: str) -> None:
+    source = Source("x.policy", broken)
+    tree, diags = parse(source)
+    assert tree is None and diags
+    recovered = recover(source, diags)
+    assert recovered is not None
+    names = [d.name.name for d in recovered.decls if hasattr(d, "name")]
+    assert "third" in names and "Role" in names
+    for decl in recovered.decls:
+        assert decl.span is not None and decl.span.source is source  # the editor's text
+        line = broken[: decl.span.start].count("\n") + 1
+        assert decl.span.line == line
+
+
+def test_workspace_falls_back_to_the_last_tree_that_parsed() -> None:
+    workspace = Workspace()
+    good = workspace.analyse("set", [], {"x.policy": TEXT.replace("  when role ==\n", "")})
+    assert "rule:second" in good.index.symbols
+    garbled = TEXT.replace("\n", "\n ")  # one declaration starts a line: nothing else to keep
+    later = workspace.analyse("set", [], {"x.policy": garbled})
+    assert later.parsed[0].tree is None
+    assert "rule:second" in later.index.symbols  # from the last good parse
+
+
+def test_workspace_diagnostics_are_policyc_checks(tmp_path: Path) -> None:
+    path = tmp_path / "x.policy"
+    path.write_text(TEXT, encoding="utf-8")
+    workspace = Workspace()
+    analysis = workspace.analyse(str(tmp_path), [path], {})
+    shown = [d.to_dict() for d in workspace.check(analysis).diagnostics]
+    assert shown == [d.to_dict() for d in policydsl.check([tmp_path])]
+    fixed = TEXT.replace("  when role ==\n", '  when role == admin cite "3" reason "c"\n')
+    analysis = workspace.analyse(str(tmp_path), [path], {str(path): fixed})
+    checked = workspace.check(analysis)
+    path.write_text(fixed, encoding="utf-8")
+    assert [d.to_dict() for d in checked.diagnostics] == [
+        d.to_dict() for d in policydsl.check([tmp_path])
+    ]
+    assert checked.checked is not None
+
+
+# ---- quick fixes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("broken", "fixed"),
+    [
+        ("when role == viewr", "when role == viewer"),  # a member
+        ("when rle == viewer", "when role == viewer"),  # a name
+        ("when Role.viewr == role", "when Role.viewer == role"),  # a qualified member
+        ("rule first: dny", "rule first: deny"),  # an effect
+        ("context { role: Rle }", "context { role: Role }"),  # a type
+    ],
+)
+def test_suggested_fix_restores_the_name(broken: str, fixed: str) -> None:
+    from policydsl.loader import check_sources
+
+    clean = TEXT.replace("rule second: deny {\n  when role ==\n}\n", "")
+    original = "context { role: Role }" if "context" in fixed else clean
+    if "Role.viewer" in fixed:
+        clean = clean.replace("when role == viewer", fixed, 1)
+    elif "context" not in fixed:
+        assert fixed.split(" ", 1)[1] in clean or fixed in clean
+    text = clean.replace(fixed, broken, 1)
+    assert text != clean and original
+    loaded = check_sources([Source("x.policy", text)])
+    fixes = [f for f in map(suggested_fix, loaded.diagnostics) if f is not None]
+    assert fixes, [d.to_dict() for d in loaded.diagnostics]
+    start, end, new = fixes[0]
+    assert text[:start] + new + text[end:] == clean
+
+
+SHARING = (ROOT / "examples" / "doc_sharing" / "sharing.policy").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("right", "wrong"),
+    [
+        ("when may_share\n", "when may_shar\n"),  # a definition
+        ("actor.role in", "actor.rol in"),  # an attribute
+        ("actor.role in", "actr.role in"),  # the head of a path
+        ("level == confidential", "level == confidental"),  # a member
+        ("share.audience != external and", "share.audience != Audience.externl and"),
+        ("rule too_wide for limits", "rule too_wide for limts"),  # a table
+        ("obligations [watermark,", "obligations [watermrk,"),  # an obligation
+        ("  risk exposure", "  rsk exposure"),  # an annotation
+        ('reason "`{level}` documents', 'reason "`{levl}` documents'),  # a column in a reason
+        ("r.risk == high", "r.rsk == high"),  # a fired rule's annotation
+        ("default forbid refuse", "default forbd refuse"),  # the default effect
+        ("document.level == level", "documnt.level == level"),
+        ("not in audiences", "not in audience"),  # a column
+        ("size(", "sze("),  # a function
+    ],
+)
+def test_every_did_you_mean_is_a_fix(right: str, wrong: str) -> None:
+    """Each kind of name the checker suggests for: the fix gives the policy back."""
+    from policydsl.loader import check_sources
+
+    original = SHARING
+    if right == "size(":
+        original = SHARING.replace(
+            "not r ends_with", "size(share.recipients) > 0 and not r ends_with"
+        )
+    if "Audience.externl" in wrong:
+        original = SHARING.replace(right, "share.audience != Audience.external and", 1)
+        right = "share.audience != Audience.external and"
+    text = original.replace(right, wrong, 1)
+    assert text != original
+    loaded = check_sources([Source("sharing.policy", text)])
+    fixes = [f for f in map(suggested_fix, loaded.diagnostics) if f is not None]
+    assert fixes, [d.to_dict() for d in loaded.diagnostics]
+    start, end, new = fixes[0]
+    assert text[:start] + new + text[end:] == original
