@@ -178,7 +178,9 @@ class PolicyServer(LanguageServer):
             by_file.setdefault(name, []).append((diag, self.diagnostic(diag, sources)))
         for name in set(state.published) | {self.name_of(uri) for uri in state.uris}:
             by_file.setdefault(name, [])  # cleared, or clean: a client learns the check is done
-        for name, found in by_file.items():
+        open_names = {self.name_of(uri) for uri in state.uris}
+        for name in sorted(by_file, key=lambda n: (n in open_names, n)):  # the open files last
+            found = by_file[name]
             params = lsp.PublishDiagnosticsParams(self.uri(name), [d for _, d in found])
             self.text_document_publish_diagnostics(params)
         state.published = {name: found for name, found in by_file.items() if found}

@@ -85,7 +85,7 @@ class Workspace:
         self.max_cost = max_cost
         self._parsed: dict[str, Parsed] = {}
         self._last_good: dict[str, Parsed] = {}
-        self._checked: dict[str, tuple[tuple[int, ...], Checked]] = {}
+        self._checked: dict[str, tuple[tuple[Source, ...], Checked]] = {}
         self.last_checked: dict[str, model.CheckedPolicy] = {}
 
     def analyse(self, root: str, paths: Sequence[Path], buffers: Mapping[str, str]) -> Analysis:
@@ -131,7 +131,7 @@ class Workspace:
 
     def check(self, analysis: Analysis) -> Checked:
         """`policyc check` of the set as it is in the editor: the same diagnostics."""
-        key = tuple(id(p.source) for p in analysis.parsed)
+        key = tuple(p.source for p in analysis.parsed)  # the same objects: compared by identity
         known = self._checked.get(analysis.root)
         if known is not None and known[0] == key and not analysis.read_errors:
             return known[1]
