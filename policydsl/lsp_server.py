@@ -2,9 +2,9 @@
 
 Everything the server knows comes from `lsp_workspace` (buffers, parsing, `policyc check`'s
 diagnostics), `symbols` (hover, definitions, references, outline) and `completion`; this module
-converts positions and shapes, and schedules work: each edit re-parses its file and rebuilds the
-index in one worker thread, then re-checks the set there, so requests never wait for a check and
-an edit made meanwhile supersedes the work of the one before.
+converts positions and shapes, and schedules work: each edit re-parses the blocks it touched,
+re-checks the set and publishes the diagnostics, then rebuilds the index, all in one worker
+thread, so the event loop answers meanwhile and an edit made during the work supersedes it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from policydsl.completion import Item, complete
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.formatter import format_source
+from policydsl.gc_pause import collection_paused
 from policydsl.lsp_workspace import (
     Analysis,
     Checked,
@@ -148,6 +149,10 @@ class PolicyServer(LanguageServer):
         await asyncio.sleep(DEBOUNCE)
         if generation != state.generation:
             return
+        with collection_paused():  # as `load` does, for the whole of the work (see `gc_pause`)
+            await self._stages(state, generation)
+
+    async def _stages(self, state: _Set, generation: int) -> None:
         loop = asyncio.get_running_loop()
         paths, buffers = self._snapshot(state)
         analysis = await loop.run_in_executor(
@@ -155,11 +160,14 @@ class PolicyServer(LanguageServer):
         )
         if generation != state.generation:
             return
-        state.analysis = analysis
-        state.ready.set()
         checked = await loop.run_in_executor(self.executor, self.policies.check, analysis)
+        if generation != state.generation:
+            return
+        self._publish(state, analysis, checked)  # first: the diagnostics wait for nothing else
+        await loop.run_in_executor(self.executor, lambda: analysis.index)
         if generation == state.generation:
-            self._publish(state, analysis, checked)
+            state.analysis = analysis
+            state.ready.set()
 
     async def index_of(self, uri: str) -> Index | None:
         """The index of the document's latest text (waiting for it, within reason)."""

@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 import attrs
 
 from policydsl import model, nodes
+from policydsl.pieces import absolute
 from policydsl.source import Source, Span
 
 Kind = Literal[
@@ -245,7 +246,7 @@ class Index:
             else:
                 kids = []
             top.append((sym, kids))
-        top.sort(key=lambda pair: pair[0].span.start)
+        top.sort(key=lambda pair: pair[0].span.source.line_col(pair[0].span.start))
         return top
 
     def _attributes_under(self, path: str) -> list[Symbol]:
@@ -301,8 +302,9 @@ class _Builder:
     ) -> None:
         begin = span.start if start is None else start
         finish = span.end if end is None else end
-        found = self.index.occurrences.setdefault(span.source.name, [])
-        found.append(Occurrence(key, span.source, begin, finish, is_decl))
+        source, begin, finish = absolute(span.source, begin, finish)
+        found = self.index.occurrences.setdefault(source.name, [])
+        found.append(Occurrence(key, source, begin, finish, is_decl))
 
     def declare(self, src: Source, decl: nodes.Decl) -> None:
         index = self.index
@@ -416,8 +418,9 @@ class _Builder:
             for i, cell in enumerate(row.cells):
                 self.expr(cell, {}, expected[i] if i < len(expected) else None)
             if row.span is not None and row.cells:
-                self.index.rows.setdefault(src.name, []).append(
-                    TableRow(table, _cell_text(row.cells[0]), src, row.span.start, row.span.end)
+                file, start, end = absolute(row.span.source, row.span.start, row.span.end)
+                self.index.rows.setdefault(file.name, []).append(
+                    TableRow(table, _cell_text(row.cells[0]), file, start, end)
                 )
 
     def resolve_rule(self, rule: nodes.RuleDecl) -> None:
@@ -472,7 +475,8 @@ class _Builder:
                 self.expr(collection, scope, None)
                 inner = dict(scope)
                 if var.span is not None:
-                    key = f"variable:{var.span.source.name}:{var.span.start}"
+                    file, start, _ = absolute(var.span.source, var.span.start, var.span.end)
+                    key = f"variable:{file.name}:{start}"
                     node = _Quantified(e)
                     self.symbol("variable", key, var.name, var, node)
                     inner[var.name] = key

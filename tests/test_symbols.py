@@ -15,8 +15,9 @@ import pytest
 
 import policydsl
 from policydsl.lark_grammar import reserved_words
-from policydsl.lsp_workspace import Workspace, recover, suggested_fix
+from policydsl.lsp_workspace import Workspace, suggested_fix
 from policydsl.parser import parse, read_source
+from policydsl.pieces import Pieces, recover
 from policydsl.source import Source
 from policydsl.symbols import RULE_FIELDS, Index
 
@@ -119,14 +120,17 @@ def test_recovery_keeps_the_other_declarations_in_place(broken: str) -> None:
     source = Source("x.policy", broken)
     tree, diags = parse(source)
     assert tree is None and diags
-    recovered = recover(source, diags)
+    whole, blocks = Pieces().parse(source)
+    assert whole is None
+    recovered = recover(source, blocks)
     assert recovered is not None
     names = [d.name.name for d in recovered.decls if hasattr(d, "name")]
     assert "third" in names and "Role" in names
     for decl in recovered.decls:
-        assert decl.span is not None and decl.span.source is source  # the editor's text
-        line = broken[: decl.span.start].count("\n") + 1
-        assert decl.span.line == line
+        assert decl.span is not None
+        written = decl.span.source.text[decl.span.start : decl.span.end]
+        line = broken[: broken.index(written)].count("\n") + 1
+        assert (decl.span.line, decl.span.end_line) == (line, line + written.count("\n"))
 
 
 def test_workspace_falls_back_to_the_last_tree_that_parsed() -> None:
