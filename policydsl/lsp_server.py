@@ -75,8 +75,9 @@ COMPLETION_KINDS = {
 class _Set:
     """One policy set's state in the server: the latest index, what was published."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, on_disk: bool) -> None:
         self.root = root
+        self.on_disk = on_disk  # a folder; else an editor buffer with no file, a set of its own
         self.generation = 0
         self.analysis: Analysis | None = None
         self.ready = asyncio.Event()
@@ -110,10 +111,11 @@ class PolicyServer(LanguageServer):
 
     def set_of(self, uri: str) -> _Set:
         name = self.name_of(uri)
-        root = str(set_root(Path(name))) if uri.startswith("file:") else name
+        on_disk = uri.startswith("file:")
+        root = str(set_root(Path(name))) if on_disk else name
         state = self.sets.get(root)
         if state is None:
-            state = self.sets[root] = _Set(root)
+            state = self.sets[root] = _Set(root, on_disk)
         state.uris.add(uri)
         return state
 
@@ -130,8 +132,8 @@ class PolicyServer(LanguageServer):
         for uri in list(state.uris):
             if uri in self.workspace.text_documents:
                 buffers[self.name_of(uri)] = self.workspace.get_text_document(uri).source
-        if not state.root.startswith("/") and state.root in buffers:  # not a file: alone
-            return [], {state.root: buffers[state.root]}
+        if not state.on_disk:
+            return [], buffers
         open_paths = [Path(n) for n in buffers]
         return set_files(Path(state.root), open_paths), buffers
 

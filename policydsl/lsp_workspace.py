@@ -24,7 +24,7 @@ from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.gc_pause import collection_paused
 from policydsl.loader import policy_files
 from policydsl.parser import parse, read_source
-from policydsl.pieces import Pieces, recover
+from policydsl.pieces import Pieces, file_errors, recover
 from policydsl.source import Source
 from policydsl.symbols import Index
 
@@ -121,8 +121,12 @@ class Workspace:
             return known
         tree, blocks = self.pieces.parse(source)
         diags: list[Diagnostic] = []
-        if tree is None:  # what `policyc check` says comes from the whole file
-            tree, diags = parse(source)
+        if tree is None:  # what `policyc check` says: read off the blocks, or the whole parse
+            known_errors = file_errors(source, blocks)
+            if known_errors is not None:
+                diags = known_errors
+            else:
+                tree, diags = parse(source)
         if tree is not None:
             result = Parsed(source, tree, tuple(diags), tree)
             self._last_good[source.name] = result

@@ -8,8 +8,9 @@ moves no other cut and the blocks after it keep their text (content-defined chun
 and backup tools cut files). A block is a `Piece` of the file: its spans are offsets into the
 block, and its lines and columns are those of its place in the file, which moves as the text
 before it changes. Blocks that all parse make the same declarations as the whole file (each is
-a sequence of whole declarations, and no token spans a line); when one does not, the caller
-parses the whole file for the diagnostics `policyc check` gives.
+a sequence of whole declarations, and no token spans a line); when one does not, its syntax
+error is the file's where that is sure (`file_errors`), else the caller parses the whole file
+for the diagnostics `policyc check` gives (`tests/test_pieces.py` compares them).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from typing import Any
 import attrs
 
 from policydsl import nodes
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
-from policydsl.parser import MAX_SOURCE_CHARS, parse
+from policydsl.hidden_chars import hidden_characters
+from policydsl.parser import MAX_SOURCE_CHARS, _check_nesting, parse
 from policydsl.source import Source, Span
 
 # Where a declaration may start: its keyword at the start of a line (as `policyc fmt` lays out).
@@ -116,6 +119,33 @@ class Pieces:
 
     def forget(self, name: str) -> None:
         self._blocks.pop(name, None)
+
+
+# The syntax errors a block reports as the whole file's parse would: the token is inside the
+# block, read by a parser in the state every block starts in (after whole declarations).
+_LOCAL_ERRORS = frozenset(
+    {Code.UNEXPECTED_TOKEN, Code.UNEXPECTED_CHARACTER, Code.UNTERMINATED_STRING}
+)
+
+
+def file_errors(source: Source, blocks: list[Block]) -> list[Diagnostic] | None:
+    """What `parse(source)` reports, read off blocks one of which failed, or None when only the
+    whole parse can say. `parse` checks the file's size, its hidden characters and its nesting
+    (done here on the whole text, as cheap scans), then parses: the first failing block's error
+    is the file's when it is an unexpected token, character or string, not the block's end."""
+    if len(source.text) > MAX_SOURCE_CHARS:
+        return None
+    hidden = hidden_characters(source)
+    if hidden:
+        return hidden
+    nesting = _check_nesting(source)
+    if nesting is not None:
+        return [nesting]
+    first = next((b for b in blocks if b.tree is None), None)
+    if first is None or len(first.diagnostics) != 1:
+        return None
+    (error,) = first.diagnostics
+    return [error] if error.code in _LOCAL_ERRORS else None
 
 
 def recover(source: Source, blocks: list[Block]) -> nodes.PolicyFile | None:

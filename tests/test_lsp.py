@@ -478,7 +478,16 @@ def test_large_policy_rechecks_after_an_edit(client: Client, folder: Path) -> No
     client.change(uri, "# an edit\n", {"start": where, "end": where})
     client.wait_diagnostics(uri, timeout=120)
     seconds = time.perf_counter() - started
-    print(f"10,000-rule policy: diagnostics {seconds:.2f} s after an edit")
+    middle = {"line": 5_000, "character": 0}
+    started = time.perf_counter()
+    client.change(uri, "rule broken: deny { when\n", {"start": middle, "end": middle})
+    (error,) = client.wait_diagnostics(uri, timeout=120)
+    broken = time.perf_counter() - started
+    assert error["code"] == "P100" and error["range"]["start"]["line"] == 5_001
+    client.change(uri, "", {"start": middle, "end": {"line": 5_001, "character": 0}})
+    assert client.wait_diagnostics(uri, timeout=120) == []
+    print(f"10,000-rule policy: diagnostics {seconds:.2f} s after an edit,")
+    print(f"{broken:.2f} s after one that breaks the syntax")
     lines = text.split("\n")
     now = "\n".join([*lines[:line], "# an edit", *lines[line:]])
     assert "rule r9999: deny" in hover(client, uri, now, "rule r9999", shift=6)

@@ -16,7 +16,7 @@ import policydsl
 from policydsl import nodes
 from policydsl.lsp_workspace import Workspace
 from policydsl.parser import parse
-from policydsl.pieces import Piece, Pieces, cuts
+from policydsl.pieces import Piece, Pieces, cuts, file_errors
 from policydsl.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,10 +74,10 @@ def test_a_long_file_is_cut_into_blocks() -> None:
 
 def test_edits_reuse_blocks_and_keep_positions() -> None:
     rng = random.Random(12)
-    text = equality_policy(600)
+    text = equality_policy(250)
     pieces = Pieces()
     same_as_whole(pieces, text)
-    for _ in range(40):
+    for _ in range(25):
         lines = text.split("\n")
         at = rng.randrange(4, len(lines) - 1)
         match rng.randrange(4):
@@ -125,3 +125,31 @@ def test_a_file_past_the_size_limit_is_parsed_whole() -> None:
     source = Source("x.policy", "#" * (MAX_SOURCE_CHARS + 1))
     assert Pieces().parse(source) == (None, [])
     assert isinstance(nodes.PolicyFile, type)
+
+
+def test_a_blocks_syntax_error_is_the_files(tmp_path: Path) -> None:
+    """Random damage to a file of many blocks: the diagnostics read off the blocks, where they
+    are read at all, are exactly the whole file's parse's (hidden characters and deep nesting
+    included)."""
+    rng = random.Random(7)
+    base = equality_policy(160)  # five blocks or so
+    damage = ["{", "}", "(", '"', "==", "rule", "\u202e", "[" * 70, "\\q", "#", "@", "\n", ""]
+    read = 0
+    for _ in range(60):
+        text = base
+        for _ in range(rng.randrange(1, 4)):
+            at = rng.randrange(len(text))
+            cut = rng.randrange(0, 4)
+            text = text[:at] + rng.choice(damage) + text[at + cut :]
+        source = Source("x.policy", text)
+        tree, blocks = Pieces().parse(source)
+        whole, expected = parse(source)
+        if tree is not None:
+            assert whole == tree
+            continue
+        assert whole is None
+        found = file_errors(source, blocks)
+        if found is not None:
+            read += 1
+            assert [d.to_dict() for d in found] == [d.to_dict() for d in expected], text
+    assert read > 20  # most damage is read off the blocks
