@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from policydsl.lsp_workspace import (
     suggested_fix,
 )
 from policydsl.source import Source, Span
-from policydsl.symbols import Index, Occurrence, Symbol
+from policydsl.symbols import Index, Occurrence, Outline
 
 VERSION = "0.1.0"
 DEBOUNCE = 0.05  # seconds an edit waits for the next keystroke before the work starts
@@ -375,13 +374,12 @@ async def document_symbols(params: lsp.DocumentSymbolParams) -> list[lsp.Documen
     name = server.name_of(uri)
     if index is None:
         return []
-    return [
-        _document_symbol(sym, [_document_symbol(kid, []) for kid in kids])
-        for sym, kids in index.outline(name)
-    ]
+    return [_document_symbol(item) for item in index.outline(name)]
 
 
-def _document_symbol(sym: Symbol, children: Sequence[lsp.DocumentSymbol]) -> lsp.DocumentSymbol:
+def _document_symbol(item: Outline) -> lsp.DocumentSymbol:
+    sym = item.symbol
+    children = [_document_symbol(kid) for kid in item.children]
     node_span = getattr(sym.node, "span", None) or sym.span
     whole = server.span_range(node_span)
     selection = server.span_range(sym.span)

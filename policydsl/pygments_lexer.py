@@ -118,5 +118,4 @@ class PolicyLexer(RegexLexer):
     aliases: ClassVar[list[str]] = ["policy", "policydsl"]
     filenames: ClassVar[list[str]] = ["*.policy"]
     mimetypes: ClassVar[list[str]] = ["text/x-policydsl"]
-    url = "https://github.com/policydsl/policydsl"
     tokens: ClassVar[dict[str, list[Any]]] = _tokens()

@@ -38,6 +38,18 @@ Kind = Literal[
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TEMPLATE_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 RULE_FIELDS = ("id", "effect", "cite", "tags")  # what a fired rule `r` has besides annotations
+BUILTIN_DOCS = {
+    "decision": "the decision, the strongest effect among the rules that fired (outputs only)",
+    "fired": "the rules that fired, each with `id`, `effect`, `cite`, `tags` and its annotations"
+    " (outputs only)",
+    "size": "`size(xs)`: the number of elements of a set or list",
+}
+RULE_FIELD_DOCS = {
+    "id": "a fired rule's id: `string` (`name[key]` for a table's rule)",
+    "effect": "a fired rule's effect",
+    "cite": "a fired rule's citations: `set<string>`",
+    "tags": "a fired rule's tags: `set<string>`",
+}
 MAX_HOVER_LINES = 14
 
 
@@ -158,7 +170,26 @@ class Index:
             return (text + "\n\n---\n" + self._describe_row(row) if row else text), occ
         if row is not None:
             return self._describe_row(row), row
-        return None
+        return self._builtin(file, offset)
+
+    def _builtin(self, file: str, offset: int) -> tuple[str, TableRow] | None:
+        """What the language itself names: `decision`, `fired`, `size`, a fired rule's fields."""
+        if file not in self.files:
+            return None
+        source = self.files[file][0]
+        text = source.text
+        start = offset
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        word = _NAME.match(text, start)
+        if word is None:
+            return None
+        name = word.group(0)
+        after_dot = text[:start].rstrip().endswith(".")
+        about = (RULE_FIELD_DOCS if after_dot else BUILTIN_DOCS).get(name)
+        if about is None:
+            return None
+        return f"{_code(name)}\n{about}", TableRow("", name, source, start, word.end())
 
     def describe(self, sym: Symbol) -> str:
         where = f"`{_place(sym.span)}`"
@@ -225,35 +256,36 @@ class Index:
 
     # ---- outline ---------------------------------------------------------------------------------
 
-    def outline(self, file: str) -> list[tuple[Symbol, list[Symbol]]]:
-        """The top-level declarations of one file, each with its members, columns or fields."""
-        top: list[tuple[Symbol, list[Symbol]]] = []
+    def outline(self, file: str) -> list[Outline]:
+        """The declarations of one file, in order: enums with their members, tables with their
+        columns, the context with its records and fields (nested), the rest on their own."""
+        under: dict[tuple[str, str], list[Symbol]] = {}
         for sym in self.symbols.values():
-            if sym.span.file != file or sym.kind in ("variable", "member", "column"):
-                continue
-            if sym.kind == "attribute" and sym.parent:
-                continue
-            if sym.kind == "attribute":
-                kids = self._attributes_under(sym.name)
-            elif sym.kind == "enum":
-                kids = [
-                    s for s in self.symbols.values() if s.kind == "member" and s.parent == sym.name
-                ]
-            elif sym.kind == "table":
-                kids = [
-                    s for s in self.symbols.values() if s.kind == "column" and s.parent == sym.name
-                ]
-            else:
-                kids = []
-            top.append((sym, kids))
-        top.sort(key=lambda pair: pair[0].span.source.line_col(pair[0].span.start))
+            if sym.parent is not None and sym.kind in ("member", "column", "attribute"):
+                owner = {"member": "enum", "column": "table"}.get(sym.kind, "attribute")
+                under.setdefault((owner, sym.parent), []).append(sym)
+
+        def node(sym: Symbol) -> Outline:
+            kids = under.get((sym.kind, sym.name), [])
+            return Outline(sym, tuple(node(k) for k in kids))
+
+        top = [
+            node(sym)
+            for sym in self.symbols.values()
+            if sym.span.file == file
+            and sym.parent is None
+            and sym.kind not in ("variable", "member", "column")
+        ]
+        top.sort(key=lambda o: o.symbol.span.source.line_col(o.symbol.span.start))
         return top
 
-    def _attributes_under(self, path: str) -> list[Symbol]:
-        prefix = path + "."
-        return [
-            s for s in self.symbols.values() if s.kind == "attribute" and s.name.startswith(prefix)
-        ]
+
+@attrs.frozen
+class Outline:
+    """A declaration in a file's outline, with what it declares inside it."""
+
+    symbol: Symbol
+    children: tuple[Outline, ...] = ()
 
 
 class _Builder:

@@ -72,6 +72,7 @@ def test_a_long_file_is_cut_into_blocks() -> None:
     assert 30 < len(cuts(text)) < 130  # about one cut in 32 declarations
 
 
+@pytest.mark.slow
 def test_edits_reuse_blocks_and_keep_positions() -> None:
     rng = random.Random(12)
     text = equality_policy(250)
@@ -127,6 +128,7 @@ def test_a_file_past_the_size_limit_is_parsed_whole() -> None:
     assert isinstance(nodes.PolicyFile, type)
 
 
+@pytest.mark.slow
 def test_a_blocks_syntax_error_is_the_files(tmp_path: Path) -> None:
     """Random damage to a file of many blocks: the diagnostics read off the blocks, where they
     are read at all, are exactly the whole file's parse's (hidden characters and deep nesting

@@ -232,3 +232,26 @@ def test_every_did_you_mean_is_a_fix(right: str, wrong: str) -> None:
     assert fixes, [d.to_dict() for d in loaded.diagnostics]
     start, end, new = fixes[0]
     assert text[:start] + new + text[end:] == original
+
+
+def test_outline_nests_records_and_lists_declarations_in_order() -> None:
+    index = index_of(ROOT / "stdlib_rules")
+    name = next(n for n in index.files if n.endswith("00_schema.policy"))
+    outline = index.outline(name)
+    lines = [o.symbol.span.line for o in outline]
+    assert lines == sorted(lines)
+    user = next(o for o in outline if o.symbol.key == "attribute:user")
+    assert "user.age" in [kid.symbol.name for kid in user.children]
+    enums = [o for o in outline if o.symbol.kind == "enum"]
+    assert enums and all(o.children for o in enums)
+
+
+def test_hover_names_what_the_language_provides() -> None:
+    index = index_of(ROOT / "examples" / "doc_sharing")
+    name = next(iter(index.files))
+    text = index.files[name][0].text
+    found = index.hover(name, text.index("decision == forbid") + 2)
+    assert found is not None and "strongest effect" in found[0]
+    found = index.hover(name, text.index("r.tags contains") + 3)
+    assert found is not None and "a fired rule's tags" in found[0]
+    assert index.hover(name, text.index("# Document") + 3) is None
