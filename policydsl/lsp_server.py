@@ -126,15 +126,20 @@ class PolicyServer(LanguageServer):
         self._tasks.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._tasks.discard)
 
-    def _snapshot(self, state: _Set) -> tuple[list[Path], dict[str, str]]:
+    def _snapshot(self, state: _Set) -> tuple[list[Path], dict[str, str], dict[str, int]]:
+        """The set's files, the open buffers' texts and their versions, as they are now."""
         buffers: dict[str, str] = {}
+        versions: dict[str, int] = {}
         for uri in list(state.uris):
             if uri in self.workspace.text_documents:
-                buffers[self.name_of(uri)] = self.workspace.get_text_document(uri).source
+                document = self.workspace.get_text_document(uri)
+                buffers[self.name_of(uri)] = document.source
+                if document.version is not None:
+                    versions[self.name_of(uri)] = document.version
         if not state.on_disk:
-            return [], buffers
+            return [], buffers, versions
         open_paths = [Path(n) for n in buffers]
-        return set_files(Path(state.root), open_paths), buffers
+        return set_files(Path(state.root), open_paths), buffers, versions
 
     async def _refresh(self, state: _Set, generation: int) -> None:
         try:
@@ -155,7 +160,7 @@ class PolicyServer(LanguageServer):
 
     async def _stages(self, state: _Set, generation: int) -> None:
         loop = asyncio.get_running_loop()
-        paths, buffers = self._snapshot(state)
+        paths, buffers, versions = self._snapshot(state)
         analysis = await loop.run_in_executor(
             self.executor, self.policies.analyse, state.root, paths, buffers
         )
@@ -164,7 +169,7 @@ class PolicyServer(LanguageServer):
         checked = await loop.run_in_executor(self.executor, self.policies.check, analysis)
         if generation != state.generation:
             return
-        self._publish(state, analysis, checked)  # first: the diagnostics wait for nothing else
+        self._publish(state, analysis, checked, versions)  # first: they wait for nothing else
         await loop.run_in_executor(self.executor, lambda: analysis.index)
         if generation == state.generation:
             state.analysis = analysis
@@ -178,7 +183,10 @@ class PolicyServer(LanguageServer):
                 await asyncio.wait_for(state.ready.wait(), WAIT_FOR_INDEX)
         return state.analysis.index if state.analysis is not None else None
 
-    def _publish(self, state: _Set, analysis: Analysis, checked: Checked) -> None:
+    def _publish(
+        self, state: _Set, analysis: Analysis, checked: Checked, versions: dict[str, int]
+    ) -> None:
+        """Every file's diagnostics, each open one's for the version of the text checked."""
         sources = {p.source.name: p.source for p in analysis.parsed}
         by_file: dict[str, list[tuple[Diagnostic, lsp.Diagnostic]]] = {}
         fallback = self.name_of(min(state.uris)) if state.uris else state.root
@@ -190,7 +198,8 @@ class PolicyServer(LanguageServer):
         open_names = {self.name_of(uri) for uri in state.uris}
         for name in sorted(by_file, key=lambda n: (n in open_names, n)):  # the open files last
             found = by_file[name]
-            params = lsp.PublishDiagnosticsParams(self.uri(name), [d for _, d in found])
+            shown = [d for _, d in found]
+            params = lsp.PublishDiagnosticsParams(self.uri(name), shown, versions.get(name))
             self.text_document_publish_diagnostics(params)
         state.published = {name: found for name, found in by_file.items() if found}
 

@@ -34,9 +34,9 @@ class Client:
         self.notifications: queue.Queue[dict[str, Any]] = queue.Queue()
         self.diagnostics: dict[str, list[dict[str, Any]]] = {}
         self._diagnostics_seen = threading.Condition()
+        self.versions: dict[str, int] = {}
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.versions: dict[str, int] = {}
 
     # ---- wire ------------------------------------------------------------------------------------
 
@@ -71,8 +71,10 @@ class Client:
                 if message.get("method") == "textDocument/publishDiagnostics":
                     with self._diagnostics_seen:
                         params = message["params"]
-                        self.diagnostics[params["uri"]] = params["diagnostics"]
-                        self._diagnostics_seen.notify_all()
+                        uri, version = params["uri"], params.get("version")
+                        if version is None or version >= self.versions.get(uri, 0):
+                            self.diagnostics[uri] = params["diagnostics"]  # not a stale text's
+                            self._diagnostics_seen.notify_all()
                 self.notifications.put(message)
 
     def request(self, method: str, params: Any) -> Any:

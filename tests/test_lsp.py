@@ -368,6 +368,26 @@ def test_edits_are_followed(client: Client, folder: Path) -> None:
     assert client.wait_diagnostics(uri) == []
 
 
+def test_typing_fast_ends_on_the_last_text(client: Client, folder: Path) -> None:
+    """A change per keystroke, faster than the server checks: the diagnostics published for the
+    last version are those of the last text, and every diagnostic carries its version."""
+    text = SHARING.read_text(encoding="utf-8")
+    uri = client.open(write(folder, {"sharing.policy": text})["sharing.policy"])
+    client.wait_diagnostics(uri)
+    line = position(text, "def may_share")[0]
+    typed = "def extra = actor.role == admin\n"
+    for i, char in enumerate(typed):
+        where = {"line": line, "character": i}
+        client.change(uri, char, {"start": where, "end": where})
+    assert client.wait_diagnostics(uri) == []
+    now = text.replace("def may_share", typed + "def may_share", 1)
+    assert "def extra = actor.role == admin" in hover(client, uri, now, "def extra", shift=5)
+    where = {"line": line, "character": len("def extra = actor.role")}
+    client.change(uri, "x", {"start": where, "end": where})
+    (diag,) = client.wait_diagnostics(uri)
+    assert diag["message"].startswith("unknown attribute `actor.rolex`")
+
+
 def test_positions_count_utf16(client: Client, folder: Path) -> None:
     """Columns are UTF-16 code units for the client: an emoji before a name counts twice."""
     text = SHARING.read_text(encoding="utf-8").replace(
