@@ -169,7 +169,7 @@ class PolicyServer(LanguageServer):
         checked = await loop.run_in_executor(self.executor, self.policies.check, analysis)
         if generation != state.generation:
             return
-        self._publish(state, analysis, checked, versions)  # first: they wait for nothing else
+        self._publish(state, checked, versions)  # first: they wait for nothing else
         await loop.run_in_executor(self.executor, lambda: analysis.index)
         if generation == state.generation:
             state.analysis = analysis
@@ -178,21 +178,20 @@ class PolicyServer(LanguageServer):
     async def index_of(self, uri: str) -> Index | None:
         """The index of the document's latest text (waiting for it, within reason)."""
         state = self.set_of(uri)
+        if state.generation == 0:  # asked before any change or open of its set: analyse it
+            self.schedule(uri)
         if state.analysis is None or not state.ready.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(state.ready.wait(), WAIT_FOR_INDEX)
         return state.analysis.index if state.analysis is not None else None
 
-    def _publish(
-        self, state: _Set, analysis: Analysis, checked: Checked, versions: dict[str, int]
-    ) -> None:
+    def _publish(self, state: _Set, checked: Checked, versions: dict[str, int]) -> None:
         """Every file's diagnostics, each open one's for the version of the text checked."""
-        sources = {p.source.name: p.source for p in analysis.parsed}
         by_file: dict[str, list[tuple[Diagnostic, lsp.Diagnostic]]] = {}
         fallback = self.name_of(min(state.uris)) if state.uris else state.root
         for diag in checked.diagnostics:
             name = diag.file or fallback
-            by_file.setdefault(name, []).append((diag, self.diagnostic(diag, sources)))
+            by_file.setdefault(name, []).append((diag, self.diagnostic(diag)))
         for name in set(state.published) | {self.name_of(uri) for uri in state.uris}:
             by_file.setdefault(name, [])  # cleared, or clean: a client learns the check is done
         open_names = {self.name_of(uri) for uri in state.uris}
@@ -241,7 +240,8 @@ class PolicyServer(LanguageServer):
     def location(self, occ: Occurrence | Span) -> lsp.Location:
         return lsp.Location(self.uri(occ.source.name), self.range(occ.source, occ.start, occ.end))
 
-    def diagnostic(self, diag: Diagnostic, sources: dict[str, Source]) -> lsp.Diagnostic:
+    def diagnostic(self, diag: Diagnostic) -> lsp.Diagnostic:
+        """`policyc check`'s diagnostic as the protocol shows one: the help after the message."""
         span = diag.span
         if span is not None:
             where = self.span_range(span)
