@@ -76,6 +76,14 @@ class Occurrence(NamedTuple):
     is_decl: bool = False
 
 
+class Place(NamedTuple):
+    """A range of a file's text."""
+
+    source: Source
+    start: int
+    end: int
+
+
 @attrs.frozen
 class TableRow:
     """A table row and the rules it makes (`name[key]`), for hover."""
@@ -161,18 +169,19 @@ class Index:
 
     # ---- hover -------------------------------------------------------------------------------
 
-    def hover(self, file: str, offset: int) -> tuple[str, Occurrence | TableRow] | None:
+    def hover(self, file: str, offset: int) -> tuple[str, Place] | None:
         """Markdown for what is under `offset`, with the range it describes."""
         occ = self.at(file, offset)
         row = self.row_at(file, offset)
         if occ is not None and occ.key in self.symbols:
             text = self.describe(self.symbols[occ.key])
-            return (text + "\n\n---\n" + self._describe_row(row) if row else text), occ
+            text = text + "\n\n---\n" + self._describe_row(row) if row else text
+            return text, Place(occ.source, occ.start, occ.end)
         if row is not None:
-            return self._describe_row(row), row
+            return self._describe_row(row), Place(row.source, row.start, row.end)
         return self._builtin(file, offset)
 
-    def _builtin(self, file: str, offset: int) -> tuple[str, TableRow] | None:
+    def _builtin(self, file: str, offset: int) -> tuple[str, Place] | None:
         """What the language itself names: `decision`, `fired`, `size`, a fired rule's fields."""
         if file not in self.files:
             return None
@@ -189,7 +198,7 @@ class Index:
         about = (RULE_FIELD_DOCS if after_dot else BUILTIN_DOCS).get(name)
         if about is None:
             return None
-        return f"{_code(name)}\n{about}", TableRow("", name, source, start, word.end())
+        return f"{_code(name)}\n{about}", Place(source, start, word.end())
 
     def describe(self, sym: Symbol) -> str:
         where = f"`{_place(sym.span)}`"
