@@ -33,6 +33,8 @@ _CLAUSE = re.compile(r"^\s*(\w+)\s+\w*$", re.MULTILINE)
 _OUTPUT = re.compile(r"\boutput\s+\w+\s*:\s*(\w+)")
 _ARROW = re.compile(r"=>\s*\w*$")
 _RULE = re.compile(r"^rule\s+\w+(?:\s+for\s+(\w+))?", re.MULTILINE)  # the table, if any
+# a line whose text before the cursor ends inside a comment or an open string
+_IN_COMMENT_OR_STRING = re.compile(r'^(?:[^"#]|"(?:[^"\\]|\\.)*")*(?:#|"(?:[^"\\]|\\.)*$)')
 _FIRED_VAR = re.compile(r"\b(?:some|all)\s+(\w+)\s+in\s+fired\b")
 
 
@@ -50,7 +52,7 @@ def complete(index: Index, text: str, offset: int) -> list[Item]:
     """What may be typed at `offset` of `text`."""
     before = text[max(0, offset - _WINDOW) : offset]
     line = before.rsplit("\n", 1)[-1]
-    if line.lstrip().startswith("#"):
+    if _IN_COMMENT_OR_STRING.match(line):
         return []
     path = _PATH.search(line)
     if path is not None:

@@ -317,6 +317,8 @@ def test_completion_of_members_obligations_and_fired_rules(client: Client, folde
     fields = complete(client, uri, text, "has r.risk and r.", 17)
     assert {"id", "effect", "cite", "tags", "risk"} == set(fields)
     assert complete(client, uri, text, "set<Audience>", 4)  # anywhere: something, never an error
+    assert complete(client, uri, text, 'reason "owners, editors', 12) == []  # in a string
+    assert complete(client, uri, text, "# The widest", 6) == []  # in a comment
 
 
 # ---- broken and half-typed files ----------------------------------------------------------------
