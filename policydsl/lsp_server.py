@@ -32,7 +32,7 @@ from policydsl.lsp_workspace import (
     suggested_fix,
 )
 from policydsl.source import Source, Span
-from policydsl.symbols import Index, Occurrence, Outline
+from policydsl.symbols import Cancelled, Index, Occurrence, Outline
 
 VERSION = "0.1.0"
 DEBOUNCE = 0.05  # seconds an edit waits for the next keystroke before the work starts
@@ -170,8 +170,15 @@ class PolicyServer(LanguageServer):
         if generation != state.generation:
             return
         self._publish(state, checked, versions)  # first: they wait for nothing else
-        await loop.run_in_executor(self.executor, lambda: analysis.index)
-        if generation == state.generation:
+
+        def stale() -> bool:
+            return generation != state.generation
+
+        try:
+            await loop.run_in_executor(self.executor, analysis.build_index, stale)
+        except Cancelled:  # edited again meanwhile: the next text's index is wanted instead
+            return
+        if not stale():
             state.analysis = analysis
             state.ready.set()
 

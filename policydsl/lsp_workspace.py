@@ -10,8 +10,7 @@ file's declarations that parse, so hover and completion outlive a half-typed dec
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from functools import cached_property
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -49,12 +48,21 @@ class Analysis:
     read_errors: tuple[Diagnostic, ...]
     workspace: Workspace = attrs.field(eq=False, repr=False)
 
-    @cached_property
+    _built: list[Index] = attrs.field(factory=list, eq=False, repr=False)  # the index, once made
+
+    @property
     def index(self) -> Index:
         """Built on first use, after the check: the diagnostics do not wait for it, and it
         reads the types of the set's latest checked model."""
-        trees = [(p.source, p.recovered) for p in self.parsed if p.recovered is not None]
-        return Index(trees, self.workspace.last_checked.get(self.root))
+        return self.build_index(None)
+
+    def build_index(self, cancelled: Callable[[], bool] | None) -> Index:
+        """The index, built now unless `cancelled` says it is no longer wanted (`Cancelled`)."""
+        if not self._built:
+            trees = [(p.source, p.recovered) for p in self.parsed if p.recovered is not None]
+            last = self.workspace.last_checked.get(self.root)
+            self._built.append(Index(trees, last, cancelled))
+        return self._built[0]
 
 
 @attrs.frozen

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -95,6 +95,10 @@ class TableRow:
     end: int
 
 
+class Cancelled(Exception):
+    """An index no longer wanted (its text was edited again) stopped being built."""
+
+
 class Index:
     """Every symbol of a policy set and every occurrence of it, by file."""
 
@@ -102,7 +106,9 @@ class Index:
         self,
         files: Sequence[tuple[Source, nodes.PolicyFile]],
         checked: model.CheckedPolicy | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> None:
+        """`cancelled` is asked now and then while building: True stops it (`Cancelled`)."""
         self.files = {source.name: (source, tree) for source, tree in files}
         self.checked = checked
         self.symbols: dict[str, Symbol] = {}
@@ -112,7 +118,7 @@ class Index:
         self.fields: dict[str, nodes.Field] = {}  # by dotted path
         self.annotation_types: dict[str, nodes.TypeExpr] = {}
         self.effects: list[str] = []
-        _Builder(self).build()
+        _Builder(self).build(cancelled)
         self._starts: dict[str, list[int]] = {}
         for name, found in self.occurrences.items():
             found.sort(key=lambda o: (o.start, o.end))
@@ -308,11 +314,13 @@ class _Builder:
         self.context_heads: set[str] = set()
         self.column_types: dict[str, dict[str, nodes.TypeExpr]] = {}
 
-    def build(self) -> None:
+    def build(self, cancelled: Callable[[], bool] | None) -> None:
         decls = [(src, d) for src, tree in self.index.files.values() for d in tree.decls]
         for src, decl in decls:
             self.declare(src, decl)
-        for src, decl in decls:
+        for i, (src, decl) in enumerate(decls):
+            if cancelled is not None and i % 256 == 0 and cancelled():
+                raise Cancelled
             self.resolve(src, decl)
 
     # ---- declarations --------------------------------------------------------------------------
