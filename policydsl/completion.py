@@ -36,6 +36,7 @@ _RULE = re.compile(r"^rule\s+\w+(?:\s+for\s+(\w+))?", re.MULTILINE)  # the table
 # a line whose text before the cursor ends inside a comment or an open string
 _IN_COMMENT_OR_STRING = re.compile(r'^(?:[^"#]|"(?:[^"\\]|\\.)*")*(?:#|"(?:[^"\\]|\\.)*$)')
 _FIRED_VAR = re.compile(r"\b(?:some|all)\s+(\w+)\s+in\s+fired\b")
+_BOUND = re.compile(r"\b(?:some|all)\s+(\w+)\s+in\s+([A-Za-z_][\w.]*)")
 
 
 @attrs.frozen
@@ -84,7 +85,29 @@ def _after_dot(index: Index, before: str, prefix: str) -> list[Item]:
             Item(s.name, "annotation", "annotation", True) for s in index.of_kind("annotation")
         ]
         return fields + notes
+    record = _element_record(index, before, parts[0])
+    if record is not None:  # a variable over a list of records: its element's fields
+        under = ".".join((record, *parts[1:]))
+        return [
+            Item(s.name.rsplit(".", 1)[-1], "attribute", _type_of(index, s.name), True)
+            for s in index.children_of(under)
+        ]
     return []
+
+
+def _element_record(index: Index, before: str, var: str, depth: int = 0) -> str | None:
+    """`pod.containers[]` for `c` bound by the last `some c in pod.containers` before the
+    cursor (through outer variables: `some p in c.ports`)."""
+    bound = [m for m in _BOUND.finditer(before) if m.group(1) == var]
+    if not bound or depth > 8:
+        return None
+    parts = bound[-1].group(2).split(".")
+    if parts[0] in {s.name for s in index.children_of("")}:
+        path = ".".join(parts)
+    else:
+        outer = _element_record(index, before[: bound[-1].start()], parts[0], depth + 1)
+        path = ".".join((outer, *parts[1:])) if outer is not None else ""
+    return f"{path}[]" if f"{path}[]" in {s.parent for s in index.of_kind("attribute")} else None
 
 
 def _type_of(index: Index, path: str) -> str:

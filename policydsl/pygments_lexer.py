@@ -95,7 +95,7 @@ def _tokens() -> dict[str, list[Any]]:
             (words(classes["other"], suffix=r"\b"), Keyword),
             (words(FUNCTIONS, suffix=r"\b(?=\s*\()"), Name.Builtin),
             (r"[0-9]+", Number.Integer),
-            (r"=>|==|!=|<=|>=|[<>=+\-*?]", Operator),
+            (r"=>|==|!=|<=|>=|[<>=+\-*%?]", Operator),
             (r"[{}()\[\],:.]", Punctuation),
             (NAME, Name),
         ],

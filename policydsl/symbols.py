@@ -313,6 +313,7 @@ class _Builder:
         self.definitions: set[str] = set()
         self.context_heads: set[str] = set()
         self.column_types: dict[str, dict[str, nodes.TypeExpr]] = {}
+        self.element_records: set[str] = set()  # attributes that are lists of records
 
     def build(self, cancelled: Callable[[], bool] | None) -> None:
         decls = [(src, d) for src, tree in self.index.files.values() for d in tree.decls]
@@ -410,6 +411,13 @@ class _Builder:
             inner = f.type.inner if isinstance(f.type, nodes.OptionalType) else f.type
             if isinstance(inner, nodes.RecordType):
                 self.declare_fields(inner.fields, path)
+            elif isinstance(inner, nodes.CollectionType):
+                element = inner.element
+                if isinstance(element, nodes.OptionalType):
+                    element = element.inner
+                if isinstance(element, nodes.RecordType):  # a list of records: `pods[].image`
+                    self.element_records.add(path)
+                    self.declare_fields(element.fields, f"{path}[]")
 
     # ---- references ----------------------------------------------------------------------------
 
@@ -531,6 +539,11 @@ class _Builder:
                     inner[var.name] = key
                     if isinstance(collection, nodes.Path) and collection.parts == ("fired",):
                         inner[f"{var.name}."] = "fired"  # `r.severity` reads an annotation
+                    elif self.attribute_path(collection, scope) in self.element_records:
+                        element = f"{self.attribute_path(collection, scope)}[]"
+                        inner[f"{var.name}."] = element  # `c.image` reads a field of an element
+                    else:
+                        inner.pop(f"{var.name}.", None)  # an outer variable of that name
                 self.expr(body, inner, None)
             case nodes.Compare(_, left, right) | nodes.SetTest(_, left, right):
                 self.expr(left, scope, self.enum_read(right, scope))
@@ -551,18 +564,30 @@ class _Builder:
                 for _, operand in rest:
                     self.expr(operand, scope, None)
 
+    def attribute_path(self, e: Any, scope: dict[str, str]) -> str | None:
+        """The declared attribute a path reads (`pod.containers[].image` through `c.image`)."""
+        if not isinstance(e, nodes.Path):
+            return None
+        head, rest = e.parts[0], e.parts[1:]
+        if head not in scope:
+            return e.dotted if e.dotted in self.index.fields else None
+        record = scope.get(f"{head}.")
+        if record in (None, "fired") or not rest:
+            return None
+        dotted = ".".join((str(record), *rest))
+        return dotted if dotted in self.index.fields else None
+
     def enum_read(self, e: Any, scope: dict[str, str]) -> str | None:
         """The enum whose members the other side of a comparison with `e` names."""
         if not isinstance(e, nodes.Path):
             return None
-        dotted = e.dotted
-        if dotted in self.index.fields and e.parts[0] not in scope:
-            return self.index.enum_of(self.index.fields[dotted].type)
-        if dotted == "decision" or (
-            len(e.parts) == 2 and f"{e.parts[0]}." in scope and e.parts[1] == "effect"
-        ):
+        attribute = self.attribute_path(e, scope)
+        if attribute is not None:
+            return self.index.enum_of(self.index.fields[attribute].type)
+        fired = len(e.parts) == 2 and scope.get(f"{e.parts[0]}.") == "fired"
+        if e.dotted == "decision" or (fired and e.parts[1] == "effect"):
             return "effect"
-        if len(e.parts) == 2 and f"{e.parts[0]}." in scope:
+        if fired:
             return self.index.enum_of(self.index.annotation_types.get(e.parts[1]))
         if len(e.parts) == 1 and e.parts[0] in scope and scope[e.parts[0]].startswith("column:"):
             table, column = scope[e.parts[0]].removeprefix("column:").split(".", 1)
@@ -577,8 +602,15 @@ class _Builder:
         symbols = self.index.symbols
         if head in scope:
             self.occur(scope[head], p.span, start=spans[0][0], end=spans[0][1])
-            if rest and f"{head}." in scope and f"annotation:{rest[0]}" in symbols:
+            record = scope.get(f"{head}.")
+            if rest and record == "fired" and f"annotation:{rest[0]}" in symbols:
                 self.occur(f"annotation:{rest[0]}", p.span, start=spans[1][0], end=spans[1][1])
+            elif rest and record is not None:  # the fields of a list's record element
+                for i, (start, end) in enumerate(spans[1:], start=1):
+                    key = "attribute:" + ".".join((record, *p.parts[1 : i + 1]))
+                    if key not in symbols:
+                        break
+                    self.occur(key, p.span, start=start, end=end)
         elif head in self.definitions:
             self.occur(f"definition:{head}", p.span, start=spans[0][0], end=spans[0][1])
         elif head in self.context_heads:

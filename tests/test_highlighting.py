@@ -210,3 +210,33 @@ def test_textmate_grammar_under_vscode_engine(tmp_path: Path) -> None:
         [node, str(script), *files], capture_output=True, text=True, check=True, timeout=120
     )
     assert json.loads(done.stdout) == []
+
+
+def grammar_literals() -> set[str]:
+    """Every quoted string of `grammar/policy.lark`: keywords, operators and punctuation."""
+    grammar = (ROOT / "grammar" / "policy.lark").read_text(encoding="utf-8")
+    code = "\n".join(line.split("//", 1)[0] for line in grammar.splitlines())
+    code = re.sub(r"/(?:[^/\\\n]|\\.)+/", "", code)  # the regular expressions of NAME, STRING
+    return set(re.findall(r'"((?:[^"\\]|\\.)+)"', code))
+
+
+def test_every_grammar_literal_is_highlighted() -> None:
+    """An operator or punctuation the grammar gains is no error to the lexer and has a scope in
+    the TextMate grammar (keywords: the tests above)."""
+    pytest.importorskip("pygments")
+    from pygments.token import Error, Name
+
+    from policydsl.pygments_lexer import PolicyLexer
+
+    literals = grammar_literals()
+    assert {"rule", "==", "%", "=>", "..", "{"} <= literals
+    grammar = json.loads(GRAMMAR.read_text(encoding="utf-8"))
+    symbols = [grammar["repository"][k] for k in ("operator", "punctuation")]
+    patterns = [symbols[0]["match"], *(p["match"] for p in symbols[1]["patterns"])]
+    for literal in sorted(literals):
+        tokens = [(k, v) for k, v in PolicyLexer().get_tokens(literal) if v.strip()]
+        assert tokens and all(k not in Error for k, _ in tokens), (literal, tokens)
+        if literal.isidentifier():
+            assert all(k is not Name for k, _ in tokens), literal  # a keyword, not a name
+        else:
+            assert any(re.fullmatch(p, literal) for p in patterns), literal

@@ -255,3 +255,75 @@ def test_hover_names_what_the_language_provides() -> None:
     found = index.hover(name, text.index("r.tags contains") + 3)
     assert found is not None and "a fired rule's tags" in found[0]
     assert index.hover(name, text.index("# Document") + 3) is None
+
+
+PODS = """\
+enum Pull { Always, IfNotPresent, Never }
+enum Proto { tcp, udp }
+context {
+  pod: {
+    containers: list<{
+      name: string
+      pull: Pull = IfNotPresent
+      probe: { path: string? }
+      ports: list<{ number: int  proto: Proto = tcp }> = []
+    }>[..16] = []
+  }
+}
+effects deny > allow default allow
+rule latest: deny {
+  when some c in pod.containers: c.pull != Always and has c.probe.path
+  reason "x"
+}
+rule udp: deny {
+  when some c in pod.containers: some p in c.ports: p.proto == udp and p.number == 53
+  reason "y"
+}
+"""
+
+
+def test_lists_of_records_resolve_through_their_variables() -> None:
+    source = Source("pods.policy", PODS)
+    tree, diags = parse(source)
+    assert tree is not None, diags
+    index = Index([(source, tree)])
+
+    def key_at(needle: str, shift: int = 0) -> str | None:
+        occ = index.at("pods.policy", PODS.index(needle) + shift)
+        return occ.key if occ is not None else None
+
+    assert key_at("c.pull", 2) == "attribute:pod.containers[].pull"
+    assert key_at("Always and") == "member:Pull.Always"
+    assert key_at("c.probe.path", 8) == "attribute:pod.containers[].probe.path"
+    assert key_at("p.proto", 2) == "attribute:pod.containers[].ports[].proto"
+    assert key_at("udp and") == "member:Proto.udp"
+    assert key_at("c.ports", 2) == "attribute:pod.containers[].ports"
+    masked = _MASK.sub(lambda m: " " * len(m.group(0)), PODS)
+    unknown = [
+        m.group(0)
+        for m in _WORD.finditer(masked)
+        if m.group(0) not in reserved_words() | NOT_SYMBOLS
+        and index.at("pods.policy", m.start()) is None
+    ]
+    assert unknown == []
+    assert [s.name for s in index.children_of("pod.containers[]")] == [
+        "pod.containers[].name",
+        "pod.containers[].pull",
+        "pod.containers[].probe",
+        "pod.containers[].ports",
+    ]
+
+
+def test_completion_of_a_list_elements_fields() -> None:
+    from policydsl.completion import complete
+
+    text = PODS.replace("c.pull != Always", "c.")
+    source = Source("pods.policy", PODS)
+    tree, _ = parse(source)
+    assert tree is not None
+    index = Index([(source, tree)])
+    at = text.index("c.") + 2
+    assert [i.label for i in complete(index, text, at)] == ["name", "pull", "probe", "ports"]
+    text = PODS.replace("p.proto == udp", "p.")
+    at = text.index("p.") + 2
+    assert [i.label for i in complete(index, text, at)] == ["number", "proto"]
