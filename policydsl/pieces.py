@@ -160,6 +160,8 @@ def recover(source: Source, blocks: list[Block]) -> nodes.PolicyFile | None:
         file, base = block.piece.place
         text = block.piece.text
         starts = decl_starts(text)
+        if len(starts) == 1:
+            continue  # one declaration: parsing it alone again would fail alike
         for i, start in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else len(text)
             tree, _ = parse(Piece(source.name, text[start:end], [file, base + start]))
