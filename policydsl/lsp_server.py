@@ -1,7 +1,7 @@
 """`policyc lsp`: the language server over stdio, the protocol wiring on pygls (the `lsp` extra).
 
 Everything the server knows comes from `lsp_workspace` (buffers, parsing, `policyc check`'s
-diagnostics), `symbols` (hover, definitions, references, outline) and `completion`; this module
+diagnostics), `symbols` (definitions, references, outline), `hover` and `completion`; this module
 converts positions and shapes, and schedules work: each edit re-parses the blocks it touched,
 re-checks the set and publishes the diagnostics, then rebuilds the index, all in one worker
 thread, so the event loop answers meanwhile and an edit made during the work supersedes it.
@@ -23,6 +23,7 @@ from policydsl.completion import Item, complete
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.formatter import format_source
 from policydsl.gc_pause import collection_paused
+from policydsl.hover import hover as describe_at
 from policydsl.lsp_workspace import (
     Analysis,
     Checked,
@@ -322,7 +323,7 @@ async def hover(params: lsp.HoverParams) -> lsp.Hover | None:
     if index is None or name not in index.files:
         return None
     source = index.files[name][0]
-    found = index.hover(name, server.offset(text, params.position))
+    found = describe_at(index, name, server.offset(text, params.position))
     if found is None:
         return None
     markdown, where = found

@@ -1,4 +1,4 @@
-"""What each name of a policy set means: declarations, references and their hover text.
+"""What each name of a policy set means: its declarations and its references (`hover` words them).
 
 Built from the syntax trees alone (the checked model only adds types when there is one), so an
 editor keeps hover, definitions and references while the policy has type errors or, through the
@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import attrs
@@ -38,19 +37,6 @@ Kind = Literal[
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TEMPLATE_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 RULE_FIELDS = ("id", "effect", "cite", "tags")  # what a fired rule `r` has besides annotations
-BUILTIN_DOCS = {
-    "decision": "the decision, the strongest effect among the rules that fired (outputs only)",
-    "fired": "the rules that fired, each with `id`, `effect`, `cite`, `tags` and its annotations"
-    " (outputs only)",
-    "size": "`size(xs)`: the number of elements of a set or list",
-}
-RULE_FIELD_DOCS = {
-    "id": "a fired rule's id: `string` (`name[key]` for a table's rule)",
-    "effect": "a fired rule's effect",
-    "cite": "a fired rule's citations: `set<string>`",
-    "tags": "a fired rule's tags: `set<string>`",
-}
-MAX_HOVER_LINES = 14
 
 
 @attrs.frozen
@@ -172,102 +158,6 @@ class Index:
         if isinstance(type_expr, nodes.NamedType) and f"enum:{type_expr.name}" in self.symbols:
             return type_expr.name
         return None
-
-    # ---- hover -------------------------------------------------------------------------------
-
-    def hover(self, file: str, offset: int) -> tuple[str, Place] | None:
-        """Markdown for what is under `offset`, with the range it describes."""
-        occ = self.at(file, offset)
-        row = self.row_at(file, offset)
-        if occ is not None and occ.key in self.symbols:
-            text = self.describe(self.symbols[occ.key])
-            text = text + "\n\n---\n" + self._describe_row(row) if row else text
-            return text, Place(occ.source, occ.start, occ.end)
-        if row is not None:
-            return self._describe_row(row), Place(row.source, row.start, row.end)
-        return self._builtin(file, offset)
-
-    def _builtin(self, file: str, offset: int) -> tuple[str, Place] | None:
-        """What the language itself names: `decision`, `fired`, `size`, a fired rule's fields."""
-        if file not in self.files:
-            return None
-        source = self.files[file][0]
-        text = source.text
-        start = offset
-        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            start -= 1
-        word = _NAME.match(text, start)
-        if word is None:
-            return None
-        name = word.group(0)
-        after_dot = text[:start].rstrip().endswith(".")
-        about = (RULE_FIELD_DOCS if after_dot else BUILTIN_DOCS).get(name)
-        if about is None:
-            return None
-        return f"{_code(name)}\n{about}", Place(source, start, word.end())
-
-    def describe(self, sym: Symbol) -> str:
-        where = f"`{_place(sym.span)}`"
-        node = sym.node
-        match sym.kind:
-            case "attribute":
-                text = _code(_slice(node))
-                return f"{text}\ncontext attribute `{sym.name}`, declared at {where}"
-            case "member":
-                uses = len(self.references(sym.key, include_decl=False))
-                return f"{_code(sym.name)}\nmember of enum `{sym.parent}` ({where}), {uses} uses"
-            case "effect":
-                rank = self.effects.index(sym.name) + 1 if sym.name in self.effects else 0
-                order = f"rank {rank} of {len(self.effects)}, strongest first"
-                return f"{_code(_slice(node))}\neffect `{sym.name}`: {order}"
-            case "definition":
-                typed = self._definition_type(sym.name)
-                return _code(_slice(node)) + (f"\ntype `{typed}`" if typed else "") + f"\n{where}"
-            case "table":
-                rules = ", ".join(f"`{r.name.name}`" for r in self.rules_of_table.get(sym.name, []))
-                rows = len(node.rows)
-                head = _first_lines(_slice(node), len(node.columns) and 1)
-                used = f"; rules: {rules}" if rules else ""
-                return f"{_code(head)}\ntable of {rows} rows{used}, {where}"
-            case "column":
-                return f"{_code(_slice(node))}\ncolumn of table `{sym.parent}`, {where}"
-            case "rule":
-                return self._describe_rule(node) + f"\n{where}"
-            case "output":
-                return f"{_code(_first_lines(_slice(node), 1))}\nderived output, {where}"
-            case "variable" | "obligation" | "annotation" | "enum" | "context":
-                return f"{_code(_slice(node))}\n{sym.kind} `{sym.name}`, {where}"
-        return sym.name  # pragma: no cover - every kind is listed above
-
-    def _definition_type(self, name: str) -> str | None:
-        if self.checked is not None and name in self.checked.definitions:
-            return str(self.checked.definitions[name].type)
-        return None
-
-    def _describe_rule(self, rule: nodes.RuleDecl) -> str:
-        head = f"rule {rule.name.name}" + (f" for {rule.table.name}" if rule.table else "")
-        lines = [f"{head}: {rule.effect.name}"]
-        for clause in rule.clauses:
-            if not isinstance(clause, nodes.WhenClause):
-                lines.append("  " + " ".join(_slice(clause).split()))
-        text = _code("\n".join(lines))
-        if rule.table is not None:
-            table = rule.table.name
-            rows = [r for rs in self.rows.values() for r in rs if r.table == table]
-            ids = ", ".join(f"`{rule.name.name}[{r.key}]`" for r in rows[:8])
-            more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
-            text += f"\none rule per row of table `{table}`: {ids}{more}"
-        return text
-
-    def _describe_row(self, row: TableRow) -> str:
-        lines = [f"row `{row.key}` of table `{row.table}`, {_place_of(row.source, row.start)}"]
-        for rule in self.rules_of_table.get(row.table, []):
-            span = rule.name.span
-            at = f", `{_place(span)}`" if span is not None else ""
-            lines.append(f"- rule `{rule.name.name}[{row.key}]`: {rule.effect.name}{at}")
-        if len(lines) == 1:
-            lines.append("no rule reads this table")
-        return "\n".join(lines)
 
     # ---- outline ---------------------------------------------------------------------------------
 
@@ -690,34 +580,3 @@ def _cell_text(cell: Any) -> str:
         case nodes.Absent():
             return "-"
     return "?"
-
-
-def _slice(node: Any) -> str:
-    span = getattr(node, "span", None)
-    if span is None:
-        return ""
-    text: str = span.source.text[span.start : span.end]
-    return _first_lines(text, MAX_HOVER_LINES)
-
-
-def _first_lines(text: str, count: int) -> str:
-    lines = text.splitlines()
-    if len(lines) <= count:
-        return text
-    return "\n".join([*lines[:count], "  ..."])
-
-
-def _code(text: str) -> str:
-    fence = "```"
-    while fence in text:
-        fence += "`"
-    return f"{fence}policy\n{text}\n{fence}"
-
-
-def _place(span: Span) -> str:
-    return _place_of(span.source, span.start)
-
-
-def _place_of(source: Source, offset: int) -> str:
-    line, col = source.line_col(offset)
-    return f"{Path(source.name).name}:{line}:{col}"

@@ -323,7 +323,15 @@ def test_nodes_reads_every_node_of_both_modules() -> None:
         )
 
 
-EDITOR = {"lsp_server", "lsp_workspace", "pieces", "symbols", "completion", "pygments_lexer"}
+EDITOR = {
+    "lsp_server",
+    "lsp_workspace",
+    "pieces",
+    "symbols",
+    "hover",
+    "completion",
+    "pygments_lexer",
+}
 
 
 def test_editor_support_is_an_outer_layer() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import policydsl
+from policydsl.hover import describe, hover
 from policydsl.lark_grammar import reserved_words
 from policydsl.lsp_workspace import Workspace, suggested_fix
 from policydsl.parser import parse, read_source
@@ -68,7 +69,7 @@ def test_each_occurrence_names_a_declared_symbol_with_a_hover(folder: Path) -> N
             symbol = index.symbols[occ.key]
             written = occ.source.text[occ.start : occ.end]
             assert written == symbol.name.rsplit(".", 1)[-1], (written, symbol.key)
-            text = index.hover(occ.source.name, occ.start)
+            text = hover(index, occ.source.name, occ.start)
             assert text is not None and text[0], symbol.key
         spans = [(o.start, o.end) for o in found]
         assert all(a[1] <= b[0] for a, b in pairwise(spans)), "overlap"
@@ -78,7 +79,7 @@ def test_definition_types_come_from_the_checked_model() -> None:
     loaded = policydsl.load(ROOT / "examples" / "doc_sharing")
     index = index_of(ROOT / "examples" / "doc_sharing")
     index.checked = loaded.checked
-    assert "type `bool`" in index.describe(index.symbols["definition:may_share"])
+    assert "type `bool`" in describe(index, index.symbols["definition:may_share"])
 
 
 # ---- recovery ---------------------------------------------------------------------------------
@@ -250,11 +251,11 @@ def test_hover_names_what_the_language_provides() -> None:
     index = index_of(ROOT / "examples" / "doc_sharing")
     name = next(iter(index.files))
     text = index.files[name][0].text
-    found = index.hover(name, text.index("decision == forbid") + 2)
+    found = hover(index, name, text.index("decision == forbid") + 2)
     assert found is not None and "strongest effect" in found[0]
-    found = index.hover(name, text.index("r.tags contains") + 3)
+    found = hover(index, name, text.index("r.tags contains") + 3)
     assert found is not None and "a fired rule's tags" in found[0]
-    assert index.hover(name, text.index("# Document") + 3) is None
+    assert hover(index, name, text.index("# Document") + 3) is None
 
 
 PODS = """\
