@@ -199,6 +199,18 @@ def test_whole_folder_is_one_set(client: Client, folder: Path) -> None:
     assert other not in shown  # `viewr` is now declared: b.policy is clean
 
 
+def test_related_spans_in_another_file(client: Client, folder: Path) -> None:
+    """A problem whose second place is in another file names that file's URI."""
+    schema = "enum Role { viewer }\ncontext { role: Role }\neffects deny > allow default allow\n"
+    paths = write(folder, {"a.policy": schema, "b.policy": "def role = 1\n"})
+    uri = client.open(paths["b.policy"])
+    other = paths["a.policy"].resolve().as_uri()
+    shown = published(client, [uri])  # a.policy is clean: nothing is published for it
+    assert shown == expected(folder)
+    ((code, _, _, _, related),) = shown[uri]
+    assert code == "P206" and related[0][0] == other
+
+
 def test_stdlib_and_example_are_clean(client: Client, folder: Path) -> None:
     shutil.copytree(STDLIB, folder / "stdlib")
     uris = [client.open(p) for p in sorted((folder / "stdlib").glob("*.policy"))]
