@@ -155,3 +155,17 @@ def test_a_blocks_syntax_error_is_the_files(tmp_path: Path) -> None:
             read += 1
             assert [d.to_dict() for d in found] == [d.to_dict() for d in expected], text
     assert read > 20  # most damage is read off the blocks
+
+
+def test_declaration_starts_are_the_grammars() -> None:
+    """`DECL_START` names the keyword each declaration of `grammar/policy.lark` begins with."""
+    import re
+
+    from policydsl.pieces import DECL_START
+
+    grammar = (ROOT / "grammar" / "policy.lark").read_text(encoding="utf-8")
+    firsts = set(re.findall(r'^\w+_decl: "(\w+)"', grammar, re.MULTILINE))
+    items = re.search(r"^\?item:(.*?)\n\n", grammar, re.MULTILINE | re.DOTALL)
+    assert items is not None
+    assert len(firsts) == len(re.findall(r"\w+_decl", items.group(1))) == 9
+    assert set(re.findall(r"\w+", DECL_START.pattern.split("(?:")[1].split(")")[0])) == firsts
