@@ -1,8 +1,8 @@
 """policydsl: a declarative policy language for Python, its compiler and its evaluator.
 
-`format_source`, `Diagnostic` and `PolicyError` are imported on first use (PEP 562): deciding
-never needs the formatter, a standard library loaded from its compiled artifact never makes a
-diagnostic, and a fresh process pays for every module it imports.
+`format_source`, `Diagnostic`, `PolicyError` and `PolicyHolder` are imported on first use
+(PEP 562): deciding never needs the formatter, a standard library loaded from its compiled
+artifact never makes a diagnostic, and a fresh process pays for every module it imports.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -19,12 +19,13 @@ from policydsl.engine import (
     loads,
     stdlib_path,
 )
+from policydsl.version import __version__
 
 if TYPE_CHECKING:
     from policydsl.diagnostics import Diagnostic, PolicyError
     from policydsl.formatter import format_source
+    from policydsl.reload import PolicyHolder
 
-__version__ = "0.1.0"
 
 __all__ = [
     "BACKENDS",
@@ -34,6 +35,7 @@ __all__ = [
     "EvaluationError",
     "Policy",
     "PolicyError",
+    "PolicyHolder",
     "__version__",
     "check",
     "compile_policy",
@@ -50,6 +52,10 @@ def __getattr__(name: str) -> Any:
         from policydsl.formatter import format_source
 
         return format_source
+    if name == "PolicyHolder":
+        from policydsl.reload import PolicyHolder
+
+        return PolicyHolder
     if name in ("Diagnostic", "PolicyError"):
         from policydsl import diagnostics
 

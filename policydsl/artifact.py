@@ -12,8 +12,9 @@ so that loading it again unchanged skips parsing, checking and lowering (and the
   each source's name and bytes. Whatever changes, the key does: the file reads as missing, the
   normal path runs and writes it again.
 - What is kept: the lowered form (what the compiled backends build their program from), the
-  warnings of the load, and the effect fail-closed mode refuses with. The checked model is not:
-  a policy from an artifact makes it from its sources when first asked (`Policy.checked`).
+  warnings of the load, the effect fail-closed mode refuses with and the declared `version`. The
+  checked model is not: a policy from an artifact makes it from its sources when first asked
+  (`Policy.checked`).
 - Identity is kept too: an object the lowered form holds in two places is written once and
   read back as one object, so the program built from it is the one a fresh load builds.
 """
@@ -73,10 +74,17 @@ class SourceSet:
 class Stored:
     """What an artifact gives back: enough for the compiled backends to decide."""
 
-    def __init__(self, lowered: ir.Lowered, warnings: list[Diagnostic], refuse_effect: str | None):
+    def __init__(
+        self,
+        lowered: ir.Lowered,
+        warnings: list[Diagnostic],
+        refuse_effect: str | None,
+        version: str | None = None,
+    ):
         self.lowered = lowered
         self.warnings = warnings
         self.refuse_effect = refuse_effect
+        self.version = version
 
 
 class _Unusable(Exception):
@@ -142,17 +150,19 @@ def store(
     warnings: Sequence[Diagnostic],
     refuse_effect: str | None,
     sources: Sequence[Source],
+    *,
+    version: str | None = None,
 ) -> bool:
     """Keep a policy set just loaded from `found`'s files (`lowered`, `warnings`, the effect it
-    refuses with, its `sources`) as their artifact; False when it cannot be kept (the files
-    changed under the load, a value JSON cannot hold here, no cache)."""
+    refuses with, its `sources`, its declared `version`) as their artifact; False when it cannot
+    be kept (the files changed under the load, a value JSON cannot hold here, no cache)."""
     folder = parser_cache.cache_dir()
     if folder is None:
         return False
     if [(s.name, s.text) for s in sources] != [(s.name, s.text) for s in found.sources]:
         return False
     try:
-        data = encode(lowered, warnings, refuse_effect, sources)
+        data = encode(lowered, warnings, refuse_effect, sources, version=version)
     except (_Unusable, RecursionError):  # a value with no form here; a policy nested too deep
         return False
     return parser_cache.write(folder, found.name, found.key, data)
@@ -166,6 +176,8 @@ def encode(
     warnings: Sequence[Diagnostic],
     refuse_effect: str | None,
     sources: Sequence[Source],
+    *,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """The artifact's JSON data; `_Unusable` if something in it has no JSON form here."""
     encoder = _Encoder(sources)
@@ -175,6 +187,7 @@ def encode(
         "classes": encoder.class_names,
         "body": body,
         "refuse": refuse_effect,
+        "version": version,
     }
 
 
@@ -185,6 +198,9 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
     refuse = data["refuse"]
     if not isinstance(refuse, str | None):
         raise _Unusable("refuse")
+    version = data.get("version")
+    if not isinstance(version, str | None):
+        raise _Unusable("version")
     decoder = _Decoder(data["classes"], sources)
     lowered, warnings = (decoder.value(part) for part in data["body"])
     from policydsl import ir
@@ -196,7 +212,7 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
 
         if not all(isinstance(w, Diagnostic) for w in warnings):
             raise _Unusable("warnings")
-    return Stored(lowered, warnings, refuse)
+    return Stored(lowered, warnings, refuse, version)
 
 
 class _Encoder:

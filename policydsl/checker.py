@@ -8,19 +8,18 @@ it with a `typecheck.ExprChecker` (which it uses, not extends).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
-from policydsl import model, nodes
+from policydsl import model, nodes, table_rows
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
 from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.environment import Environment
-from policydsl.model import NOT_CONST, Const, Local, const_value
+from policydsl.model import NOT_CONST, Const, const_value
 from policydsl.source import Span
 from policydsl.typecheck import BUILTIN_TYPES, ExprChecker, Scope
 
@@ -81,6 +80,7 @@ class _Checker:
         self._declare_names(decls)
         self._declare_enums([d for d in decls if isinstance(d, nodes.EnumDecl)])
         self._declare_effects([d for d in decls if isinstance(d, nodes.EffectsDecl)], first_span)
+        self._declare_version([d for d in decls if isinstance(d, nodes.VersionDecl)])
         self._freeze()  # the types a declaration may name; the context's defaults are read next
         self._declare_schema([d for d in decls if isinstance(d, nodes.ContextDecl)], first_span)
         self._declare_global_names(decls)
@@ -145,6 +145,7 @@ class _Checker:
             outputs=tuple(outputs),
             refuse_effect=self._refuse_effect,
             effects_span=self._effects_span,
+            version=self._version,
         )
 
     def _declare_names(self, decls: list[Any]) -> None:
@@ -306,6 +307,18 @@ class _Checker:
         if d.refuse is not None:
             self._refuse_effect = self._declared_effect(d.refuse, order)
 
+    def _declare_version(self, decls: list[nodes.VersionDecl]) -> None:
+        """At most one `version` per policy set: it names the whole set, not a file."""
+        self._version: str | None = decls[0].value if decls else None
+        for extra in decls[1:]:
+            self.exprs.error(
+                Code.SECOND_DECLARATION,
+                "the policy set declares its `version` more than once",
+                extra.span,
+                help=f"keep one; the first is at {decls[0].span}",
+                related=_first_at(decls[0].span),
+            )
+
     def _declared_effect(self, ident: nodes.Ident, order: list[str]) -> str | None:
         """The effect `ident` names (`default`, `refuse`), or None after reporting it unknown."""
         if ident.name in order:
@@ -441,11 +454,11 @@ class _Checker:
                     help="columns: " + ", ".join(c.name.name for c in d.columns),
                 )
                 continue
-            key = _hashable(self._row_values(d, row)[0] if d.columns else None)
+            key = table_rows.hashable(self._row_values(d, row)[0] if d.columns else None)
             if key in keys:
                 self.exprs.error(
                     Code.DUPLICATE_RULE,
-                    f"table `{d.name.name}` has two rows for `{_render(key)}`",
+                    f"table `{d.name.name}` has two rows for `{table_rows.render(key)}`",
                     row.span,
                     help=f"the other is at {keys[key]}",
                     related=_first_at(keys[key]),
@@ -487,7 +500,7 @@ class _Checker:
             self.exprs.error(Code.NOT_CONSTANT, f"{what} must be a constant", node.span)
             return None
         self.exprs.check_range(value, expected, what, node.span)
-        return _coerce(value, expected)
+        return table_rows.coerce(value, expected)
 
     # ---- rules --------------------------------------------------------------------------------
 
@@ -604,20 +617,20 @@ class _Checker:
                 if len(row.cells) != len(table.columns):
                     continue  # reported by the table check
                 values = self._row_values(table, row)
-                if values and _hashable(values[0]) in keys:
+                if values and table_rows.hashable(values[0]) in keys:
                     continue  # a second row for one key: reported by the table check
-                keys.add(_hashable(values[0]) if values else None)
+                keys.add(table_rows.hashable(values[0]) if values else None)
                 bindings = {
                     c.name.name: Const(v, type=columns[c.name.name][0])
                     for c, v in zip(table.columns, values, strict=True)
                 }
-                key = _render(values[0]) if values else ""
+                key = table_rows.render(values[0]) if values else ""
                 rows.append((f"{d.name.name}[{key}]", bindings, row.span or d.name.span))
 
         rules = []
         not_constant: set[str] = set()  # reported once per rule, not once per row
         for rule_id, bindings, span in rows:
-            cite = const_value(_substitute(cite_expr, bindings)) if cite_expr else ()
+            cite = const_value(table_rows.substitute(cite_expr, bindings)) if cite_expr else ()
             if cite is NOT_CONST:
                 if "cite" not in not_constant:
                     self.exprs.error(Code.NOT_CONSTANT, "`cite` must be a constant", cite_expr.span)
@@ -625,7 +638,7 @@ class _Checker:
                 cite = ()
             ann: list[tuple[str, Any]] = []
             for name, expr, _clause in annotations:
-                value = const_value(_substitute(expr, bindings))
+                value = const_value(table_rows.substitute(expr, bindings))
                 if value is NOT_CONST:
                     if name not in not_constant:
                         self.exprs.error(
@@ -638,14 +651,16 @@ class _Checker:
                     if self.exprs.check_range(
                         value, atype, where, expr.span if table is None else span
                     ):
-                        ann.append((name, _coerce(value, atype)))
+                        ann.append((name, table_rows.coerce(value, atype)))
             rules.append(
                 model.Rule(
                     id=rule_id,
                     effect=effect,
-                    condition=_substitute(condition, bindings),
-                    cite=_cite_strings(cite),
-                    reason=_render_template(reason, {k: c.value for k, c in bindings.items()}),
+                    condition=table_rows.substitute(condition, bindings),
+                    cite=table_rows.cite_strings(cite),
+                    reason=table_rows.render_template(
+                        reason, {k: c.value for k, c in bindings.items()}
+                    ),
                     obligations=tuple(obligations),
                     tags=tuple(tags),
                     annotations=tuple(ann),
@@ -655,7 +670,7 @@ class _Checker:
         return rules
 
     def _check_template(self, clause: nodes.ReasonClause, columns: dict[str, Any]) -> None:
-        for name in _template_names(clause.template):
+        for name in table_rows.template_names(clause.template):
             if name not in columns:
                 self.exprs.error(
                     Code.UNKNOWN_NAME,
@@ -724,67 +739,3 @@ def _names_used(expr: nodes.Expr) -> set[str]:
                 getattr(node, f.name) for f in attrs.fields(type(node)) if f.name != "span"
             )
     return found
-
-
-def _substitute(expr: Any, bindings: dict[str, Const]) -> Any:
-    """Replace table-column locals by the row's constants."""
-    if not bindings:
-        return expr
-    if isinstance(expr, Local) and expr.name in bindings:
-        return attrs.evolve(bindings[expr.name], span=expr.span)
-    if isinstance(expr, nodes.Quantifier) and expr.var.name in bindings:
-        inner = {k: v for k, v in bindings.items() if k != expr.var.name}
-        return attrs.evolve(
-            expr,
-            collection=_substitute(expr.collection, bindings),
-            body=_substitute(expr.body, inner),
-        )
-    return model.map_children(expr, lambda c: _substitute(c, bindings))
-
-
-def _coerce(value: Any, type_: t.Type) -> Any:
-    """Give a constant the runtime shape of its type: sets are frozensets, lists tuples."""
-    if isinstance(type_, t.CollectionType) and isinstance(value, tuple | frozenset):
-        items = [_coerce(v, type_.element) for v in value]
-        return frozenset(items) if type_.kind == "set" else tuple(items)
-    return value
-
-
-def _cite_strings(cite: Any) -> tuple[str, ...]:
-    """A rule's citations, sorted; values of a mistyped `cite` (already reported) are dropped."""
-    if isinstance(cite, str):
-        return (cite,)
-    values = cite if isinstance(cite, tuple | frozenset) else ()
-    return tuple(sorted({c for c in values if isinstance(c, str)}))
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(sorted(value)) if isinstance(value, frozenset) else value
-
-
-def _render(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, frozenset | tuple | list):
-        items = sorted(value) if isinstance(value, frozenset) else value
-        return ", ".join(_render(v) for v in items)
-    return str(value)
-
-
-_TEMPLATE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _template_names(template: str) -> list[str]:
-    return [m.group(1) for m in _TEMPLATE.finditer(template) if m.group(1)]
-
-
-def _render_template(template: str, bindings: dict[str, Any]) -> str:
-    def replace(m: re.Match[str]) -> str:
-        if m.group(0) in ("{{", "}}"):
-            return m.group(0)[0]
-        name = m.group(1)
-        return _render(bindings[name]) if name in bindings else m.group(0)
-
-    return _TEMPLATE.sub(replace, template)

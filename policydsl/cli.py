@@ -1,4 +1,5 @@
-"""`policyc`: the command line around the library (check, eval, test, fmt, explain, compile, lsp).
+"""`policyc`: the command line around the library (check, eval, test, fmt, explain, compile,
+serve, lsp).
 
 The outer layer only: it reads files and requests, calls the public `policydsl` API, prints, and
 turns every expected failure into one clean message and a documented exit code.
@@ -11,7 +12,7 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -19,13 +20,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 import click
 
 import policydsl
-from policydsl import strict_json, testing
+from policydsl import testing
 from policydsl.codes import Code
 from policydsl.cost import DEFAULT_MAX_COST
 from policydsl.diagnostics import Diagnostic
-from policydsl.engine import check_with_cost
+from policydsl.engine import DEFAULT_BACKEND, check_with_cost
 from policydsl.loader import policy_files
 from policydsl.parser import MAX_SOURCE_BYTES, read_source, source_from_bytes
+from policydsl.request_json import MAX_REQUEST_BYTES, RequestError, parse_request
 from policydsl.terminal import shown
 
 if TYPE_CHECKING:
@@ -38,7 +40,6 @@ EXIT_BAD_REQUEST = 3  # a request that is not JSON, too large or deep, or breaks
 EXIT_INTERNAL = 4  # a bug in policydsl itself
 EXIT_CLOSED_PIPE = 128 + 13  # the reader closed our output (`| head`): 128 + SIGPIPE, as tools do
 
-MAX_REQUEST_BYTES = 10 * 1024 * 1024
 BACKENDS = policydsl.BACKENDS
 
 EXIT_CODES_HELP = """\b
@@ -63,10 +64,6 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_FAILED):
         super().__init__(message)
         self.exit_code = exit_code
-
-
-class RequestError(ValueError):
-    """A request (or one batch line) that cannot become a context: not JSON, too big, too deep."""
 
 
 # ---- error handling ---------------------------------------------------------------------------
@@ -194,46 +191,6 @@ def _load(
         raise
 
 
-def _too_large() -> RequestError:
-    return RequestError(f"request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MB")
-
-
-def parse_request(data: bytes) -> dict[str, Any]:
-    """Bytes to a request object; every way this fails is a `RequestError` with a clear message."""
-    if len(data) > MAX_REQUEST_BYTES:
-        raise _too_large()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise RequestError(f"request is not valid UTF-8 (byte {err.start})") from None
-    try:
-        value = strict_json.loads(text)
-    except strict_json.DuplicateKeyError as err:
-        raise RequestError(f"request gives a key twice: {err}") from None
-    except RecursionError:
-        raise RequestError("request nests too deeply") from None
-    except json.JSONDecodeError as err:
-        where = f"line {err.lineno} column {err.colno}"
-        raise RequestError(f"request is not valid JSON: {err.msg} ({where})") from None
-    except ValueError as err:  # `NaN`, integers too long to convert
-        raise RequestError(f"request is not valid JSON: {err}") from None
-    if not isinstance(value, dict):
-        raise RequestError(f"a request must be a JSON object, not {_json_kind(value)}")
-    return value
-
-
-def _json_kind(value: object) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "null"
-
-
 def _open_binary(path: str) -> AbstractContextManager[BinaryIO]:
     """The file, or stdin left open for whoever owns it."""
     if path == "-":
@@ -251,22 +208,9 @@ def _read_request(path: str) -> dict[str, Any]:
     except OSError as err:
         raise CliError(f"{name}: cannot read: {err.strerror or err}", EXIT_BAD_REQUEST) from err
     try:
-        return parse_request(data)
+        return parse_request(data, MAX_REQUEST_BYTES)
     except RequestError as err:
         raise CliError(f"{name}: {err}", EXIT_BAD_REQUEST) from err
-
-
-def _iter_lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """Numbered lines; a line longer than `limit` is skipped whole and yields `None`."""
-    lineno = 0
-    while line := stream.readline(limit + 1):
-        lineno += 1
-        if len(line) > limit and not line.endswith(b"\n"):
-            while line and not line.endswith(b"\n"):
-                line = stream.readline(limit + 1)
-            yield lineno, None
-        else:
-            yield lineno, line
 
 
 def _dump(value: Any, pretty: bool) -> str:
@@ -356,6 +300,25 @@ def check(paths: tuple[Path, ...], output_format: str, max_cost: int) -> None:
     is_flag=True,
     help="Decide the policy's `refuse` effect for an invalid context instead of failing.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="With --batch: worker processes (0: one per core); output stays in input order.",
+)
+@click.option(
+    "--summary/--no-summary",
+    default=True,
+    show_default=True,
+    help="With --batch: end with one line on stderr (lines, decisions by effect, invalid).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="With --batch: show progress on stderr. Default: only when stderr is a terminal.",
+)
 @_backend_option
 @_debug_option
 def eval_(
@@ -364,6 +327,9 @@ def eval_(
     batch: str | None,
     pretty: bool,
     fail_closed: bool,
+    jobs: int,
+    summary: bool,
+    progress: bool | None,
     backend: str | None,
 ) -> None:
     """Decide a request and print the decision as JSON.
@@ -378,38 +344,56 @@ def eval_(
         raise click.UsageError("give either REQUEST or --batch, not both")
     policy = _load(policies, backend=backend, fail_closed=fail_closed)
     if batch is not None:
-        ctx.exit(_eval_batch(policy, batch, pretty))
+        ctx.exit(_eval_batch(policy, batch, pretty, jobs, summary, progress))
     decision = policy.decide(_read_request(request or "-"))
     click.echo(_dump(decision.to_dict(), pretty))
 
 
-def _eval_batch(policy: Policy, path: str, pretty: bool) -> int:
+def _eval_batch(
+    policy: Policy, path: str, pretty: bool, jobs: int, summary: bool, progress: bool | None
+) -> int:
     """Decide each line; returns the exit code (3 if a line was invalid, 1 if evaluation failed)."""
+    from policydsl import batch
+
     name = "<stdin>" if path == "-" else path
-    out = sys.stdout
-    invalid = failed = False
+
+    def report(lineno: int, message: str) -> None:
+        click.echo(shown(f"policyc: {name}:{lineno}: {message}"), err=True)
+
+    show = sys.stderr.isatty() if progress is None else progress
     with _open_binary(path) as stream:
-        for lineno, line in _iter_lines(stream, MAX_REQUEST_BYTES):
-            if line is not None and not line.strip():
-                continue  # blank lines are not requests
-            try:
-                if line is None:
-                    raise _too_large()
-                decision = policy.decide(parse_request(line))
-            except (RequestError, policydsl.ContextError) as err:
-                invalid, message = True, str(err)
-            except policydsl.EvaluationError as err:
-                failed, message = True, f"evaluation failed: {err}"
-            else:
-                out.write(_dump(decision.to_dict(), pretty) + "\n")
-                out.flush()  # a consumer sees each decision as soon as its line is decided
-                continue
-            out.write(json.dumps({"line": lineno, "error": message}) + "\n")
-            out.flush()
-            click.echo(shown(f"policyc: {name}:{lineno}: {message}"), err=True)
-    if invalid:
+        meter = batch.Progress(sys.stderr, _size(stream)) if show else None
+        done = batch.run(
+            policy,
+            stream,
+            _binary_stdout(),
+            report,
+            limit=MAX_REQUEST_BYTES,
+            pretty=pretty,
+            jobs=batch.default_jobs() if jobs == 0 else jobs,
+            progress=meter,
+        )
+    if summary:
+        click.echo(f"policyc: {name}: {done.line()}", err=True)
+    if done.invalid:
         return EXIT_BAD_REQUEST
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if done.failed else EXIT_OK
+
+
+def _size(stream: BinaryIO) -> int | None:
+    """The size of a regular file (for the share a progress report shows); None for a pipe."""
+    try:
+        stat = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return stat.st_size if stat.st_size and (stat.st_mode & 0o170000) == 0o100000 else None
+
+
+def _binary_stdout() -> BinaryIO:
+    """Standard output as bytes (what `batch` writes), its text layer flushed first."""
+    sys.stdout.flush()
+    buffer: BinaryIO = sys.stdout.buffer
+    return buffer
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -444,10 +428,13 @@ def explain(
     policy = _load(policies, backend=backend)
     context = _read_request(request or "-")
     try:
+        identity = {"version": policy.version, "fingerprint": policy.fingerprint}
         if output_format == "json":
-            click.echo(json.dumps(policy.explanation(context, rules)))
+            click.echo(json.dumps({**policy.explanation(context, rules), "policy": identity}))
         else:
             click.echo(policy.explain(context, rules))
+            version = f"version {shown(policy.version)}, " if policy.version else ""
+            click.echo(f"policy: {version}fingerprint {policy.fingerprint}")
     except ValueError as err:
         if isinstance(err, policydsl.ContextError):
             raise
@@ -595,6 +582,138 @@ def compile_(path: Path | None, emit: str, naive: bool) -> None:
     click.echo(text, nl=not text.endswith("\n"))
 
 
+SERVER_EXTRA = "`policyc serve` needs the server extra: pip install 'policydsl[server]'"
+TOKEN_ENV = "POLICYC_SERVE_TOKEN"
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@_policy_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8181, show_default=True)
+@_backend_option
+@click.option(
+    "--fail-closed",
+    is_flag=True,
+    help="Decide the policy's `refuse` effect for an invalid context instead of a 400.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Require `Authorization: Bearer TOKEN`, TOKEN read from this file (or from ${TOKEN_ENV}"
+    "); /health stays open.",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1),
+    default=MAX_REQUEST_BYTES,
+    show_default=True,
+    help="Largest request body in bytes; a larger one is refused with 413.",
+)
+@click.option(
+    "--decision-log",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Append one JSON line per decision to this file (`-`: standard output).",
+)
+@click.option(
+    "--mask",
+    multiple=True,
+    metavar="ATTRIBUTE",
+    help="Keep this attribute (dotted: user.id) out of the decision log (repeatable).",
+)
+@click.option(
+    "--log-queue",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Decision-log records held for a slow sink before new ones are dropped (and counted).",
+)
+@click.option(
+    "--watch/--no-watch",
+    default=True,
+    show_default=True,
+    help="Reload when the policy files change (SIGHUP and POST /v1/reload always reload).",
+)
+@click.option(
+    "--access-log/--no-access-log", default=False, show_default=True, help="Log every request."
+)
+@_debug_option
+def serve(
+    policies: tuple[Path, ...],
+    host: str,
+    port: int,
+    backend: str | None,
+    fail_closed: bool,
+    token_file: Path | None,
+    max_body: int,
+    decision_log: Path | None,
+    mask: tuple[str, ...],
+    log_queue: int,
+    watch: bool,
+    access_log: bool,
+) -> None:
+    """Serve decisions over HTTP (the standard library unless --policy).
+
+    \b
+    POST /v1/decide        {"input": {...}} -> the decision, its id, the policy's identity
+    POST /v1/decide/batch  {"inputs": [...]} -> one result per input, in order
+    POST /v1/explain       {"input": {...}, "rules": [...]}
+    POST /v1/reload        reload now: the outcome and any diagnostics
+    GET  /v1/policy        files, version, fingerprint, rules, the last reload
+    GET  /health           200 once a policy is loaded
+    GET  /metrics          Prometheus text
+
+    A new version of the policy that fails to check is rejected and the one in force keeps
+    serving. SIGTERM or Ctrl-C finishes the requests in flight, then stops.
+    """
+    try:
+        import uvicorn  # noqa: F401 - the server extra; missing, it is named in one clear line
+
+        from policydsl import service
+        from policydsl.decision_log import DecisionLog, JsonLinesFile
+        from policydsl.reload import PolicyHolder
+    except ImportError as err:
+        raise CliError(f"{SERVER_EXTRA} ({err})", EXIT_USAGE) from err
+    import logging
+
+    token = _read_token(token_file)
+    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            f"policyc: warning: serving on {host} with no token: anyone who reaches it "
+            "may decide, reload and read the policy (--token-file)",
+            err=True,
+        )
+    logging.basicConfig(level=logging.INFO, format="policyc: %(name)s: %(message)s")
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not a line per change seen
+    holder = PolicyHolder(policies, backend=backend or DEFAULT_BACKEND, fail_closed=fail_closed)
+    if holder.current is None:
+        last = holder.last
+        for diagnostic in last.diagnostics if last else ():
+            click.echo(diagnostic.render() + "\n", err=True)
+        raise CliError("the policy does not check; not serving it")
+    sink = None
+    if decision_log is not None:
+        try:
+            sink = DecisionLog(JsonLinesFile(decision_log), mask=mask, max_queue=log_queue)
+        except OSError as err:
+            raise CliError(f"{decision_log}: cannot open: {err.strerror or err}") from err
+    holder.reload_on_signal()
+    app = service.create_app(holder, token=token, max_body=max_body, decision_log=sink, watch=watch)
+    service.serve(app, host=host, port=port, access_log=access_log)
+
+
+def _read_token(path: Path | None) -> str | None:
+    """The bearer token: the file's first line, else the environment's; None: no auth."""
+    if path is not None:
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise CliError(f"{path}: cannot read the token: {err}", EXIT_USAGE) from err
+        if not token:
+            raise CliError(f"{path}: the token file is empty", EXIT_USAGE)
+        return token
+    return os.environ.get(TOKEN_ENV) or None
+
+
 @cli.command("lsp")
 @click.option(
     "--stdio",
@@ -609,14 +728,14 @@ def lsp(stdio: bool) -> None:
     document symbols, formatting and quick fixes, for the folder of each open `.policy` file.
     """
     try:
-        from policydsl.lsp_server import serve
+        from policydsl.lsp_server import serve as serve_lsp
     except ModuleNotFoundError as err:
         if (err.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs"):
             raise
         raise CliError(
             "policyc lsp needs the language server extra: pip install 'policydsl[lsp]'"
         ) from None
-    serve()
+    serve_lsp()
 
 
 # ---- helpers ----------------------------------------------------------------------------------

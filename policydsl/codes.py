@@ -172,7 +172,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.CITE_NOT_STRINGS: _e("`cite` given a value that is not a string or a set of strings"),
     Code.DIVISOR_MAY_BE_ZERO: _e("`%` by a value not known to be at least 1"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
-    Code.SECOND_DECLARATION: _e("`effects` or `context` declared more than once"),
+    Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),
     Code.BAD_SIZE_BOUND: _e("a size bound that is not `[..N]`"),
     Code.DEFAULT_TOO_LARGE: _e("a default larger than its declared maximum size"),

@@ -8,7 +8,9 @@ the cost model, the interpreter and the explainer.
 
 from __future__ import annotations
 
+import collections
 import functools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +52,7 @@ class Policy:
         lowered: ir.Lowered | None = None,
     ):
         self._checked: CheckedPolicy | None = checked
+        self.version: str | None = checked.version  # `version "..."`, the author's
         self._start(backend, fail_closed, warnings, sources, lowered, checked.refuse_effect)
 
     @classmethod
@@ -62,11 +65,13 @@ class Policy:
         fail_closed: bool,
         warnings: Sequence[Diagnostic],
         sources: Sequence[Source],
+        version: str | None = None,
     ) -> Policy:
         """A policy from its lowered form alone (a compiled artifact): the checked model, which
         the compiled backends never read, is made from the sources on first use (`checked`)."""
         policy = cls.__new__(cls)
         policy._checked = None
+        policy.version = version
         policy._start(backend, fail_closed, warnings, sources, lowered, refuse_effect)
         return policy
 
@@ -129,6 +134,14 @@ class Policy:
 
             self._lowered = lower.lower(self.checked)
         return self._lowered
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What identifies this policy wherever it runs: a hash of its sources, the IR version
+        and the policydsl version (`fingerprint.of`)."""
+        from policydsl.fingerprint import of
+
+        return of(self.sources)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as the sources: a worker process rebuilds the same policy."""
@@ -275,12 +288,32 @@ def _policy(loaded: Loaded, **options: Any) -> Policy:
     )
 
 
+_UNPICKLED: collections.OrderedDict[tuple[str, str, bool], Policy] = collections.OrderedDict()
+_UNPICKLED_MAX = 8  # policies a process keeps for the next unpickling of the same one
+_unpickled_lock = threading.Lock()
+
+
 def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool) -> Policy:
+    """Unpickle: the policy of these sources, compiled once per process. A worker that receives
+    the same policy again (a task per partition) gets the one it built, found by fingerprint
+    (computed here from the texts, never taken on trust); policies are safe to share."""
+    from policydsl.fingerprint import of
     from policydsl.loader import check_sources
 
     sources = [Source(name, text) for name, text in texts]
+    key = (of(sources), backend, fail_closed)
+    with _unpickled_lock:
+        found = _UNPICKLED.get(key)
+        if found is not None:
+            _UNPICKLED.move_to_end(key)
+            return found
     with collection_paused():
-        return _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
+        policy = _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
+    with _unpickled_lock:
+        _UNPICKLED[key] = policy
+        while len(_UNPICKLED) > _UNPICKLED_MAX:
+            _UNPICKLED.popitem(last=False)
+    return policy
 
 
 def compile_policy(
@@ -314,6 +347,7 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
                     fail_closed=fail_closed,
                     warnings=stored.warnings,
                     sources=found.sources,
+                    version=stored.version,
                 )
             except Exception:  # whatever an artifact makes fail, compiling afresh decides
                 pass
@@ -321,7 +355,9 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
         if found is not None:
             refuse = policy.checked.refuse_effect
             lowered = policy.lowered()
-            artifact.store(found, lowered, policy.warnings, refuse, policy.sources)
+            artifact.store(
+                found, lowered, policy.warnings, refuse, policy.sources, version=policy.version
+            )
         return policy
 
 

@@ -382,7 +382,7 @@ class _Formatter:
     def hoist_simple(self, decl: nodes.Decl) -> None:
         """One-piece declarations hoist their inner comments; blocks place them item by item."""
         match decl:
-            case nodes.EffectsDecl():
+            case nodes.EffectsDecl() | nodes.VersionDecl():
                 self.hoist(_end(decl))
             case nodes.AnnotationDecl() | nodes.DefDecl() if decl.type is None or not has_record(
                 decl.type
@@ -398,6 +398,8 @@ class _Formatter:
             case nodes.ContextDecl():
                 self.write("context ")
                 self.block(decl.fields, _end(decl) - 1, self.field)
+            case nodes.VersionDecl():
+                self.write("version " + string_literal(decl.value, decl.written))
             case nodes.EffectsDecl():
                 order = " > ".join(e.name for e in decl.order)
                 self.write(f"effects {order} default {decl.default.name}")

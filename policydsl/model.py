@@ -273,6 +273,7 @@ class CheckedPolicy(Repr):
     outputs: tuple[Output, ...]
     refuse_effect: str | None = None  # `refuse EFFECT`: what fail-closed mode answers
     effects_span: Span | None = _span()  # the `effects` declaration, where `refuse` belongs
+    version: str | None = None  # `version "..."`: the author's name for this version
 
     def rank(self, effect: str) -> int:
         """Lower is stronger."""

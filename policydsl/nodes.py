@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         TableDecl,
         TagsClause,
         TypeExpr,
+        VersionDecl,
         WhenClause,
     )
 else:
@@ -128,5 +129,6 @@ __all__ = [
     "TableDecl",
     "TagsClause",
     "TypeExpr",
+    "VersionDecl",
     "WhenClause",
 ]

@@ -30,7 +30,8 @@ from policydsl.source import Source, Span
 
 # Where a declaration may start: its keyword at the start of a line (as `policyc fmt` lays out).
 DECL_START = re.compile(
-    r"^(?:enum|context|effects|annotation|obligations|def|table|rule|output)\b", re.MULTILINE
+    r"^(?:version|enum|context|effects|annotation|obligations|def|table|rule|output)\b",
+    re.MULTILINE,
 )
 BLOCK = 32  # declarations per block, on average
 

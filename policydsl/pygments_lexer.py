@@ -27,6 +27,7 @@ from pygments.token import (
 from policydsl.lark_grammar import reserved_words
 
 DECLARATIONS = (
+    "version",
     "enum",
     "context",
     "effects",

@@ -161,6 +161,16 @@ TypeExpr = NamedType | CollectionType | RecordType | OptionalType
 
 
 @attrs.frozen(repr=False)
+class VersionDecl(Repr):
+    """`version "2026.12"`: the author's name for this version of the policy set (at most one
+    per set); `written` is the string's spelling in the source, as for `StrLit`."""
+
+    value: str
+    span: Span | None = _span()
+    written: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+
+@attrs.frozen(repr=False)
 class EnumDecl(Repr):
     name: Ident
     members: tuple[Ident, ...]
@@ -293,7 +303,8 @@ class OutputDecl(Repr):
 
 
 Decl = (
-    EnumDecl
+    VersionDecl
+    | EnumDecl
     | ContextDecl
     | EffectsDecl
     | AnnotationDecl
@@ -327,6 +338,7 @@ NAMES = frozenset(
         "Field",
         "RecordType",
         "OptionalType",
+        "VersionDecl",
         "EnumDecl",
         "ContextDecl",
         "EffectsDecl",

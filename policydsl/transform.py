@@ -242,6 +242,13 @@ class _ToNodes:
     def record_type(self, start: int, end: int, c: list[Any]) -> nodes.RecordType:
         return nodes.RecordType(c[0], span=self._span(start, end))
 
+    def version_decl(self, start: int, end: int, c: list[Token]) -> nodes.VersionDecl:
+        return nodes.VersionDecl(
+            unescape(c[0].value, self._tok_span(c[0])),
+            span=self._span(start, end),
+            written=c[0].value,
+        )
+
     def effects_decl(self, start: int, end: int, c: list[Token | nodes.Ident]) -> nodes.EffectsDecl:
         last = c[-1]
         refuse = last if isinstance(last, nodes.Ident) else None

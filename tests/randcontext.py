@@ -72,19 +72,21 @@ class ContextGen:
             return ReadOnly(data)
         return data
 
-    def record(self, fields: Sequence[Fld]) -> dict[str, Any]:
+    def record(self, fields: Sequence[Fld], mischief: bool = True) -> dict[str, Any]:
+        """A record's value; with `mischief`, now and then an invalid one (a required attribute
+        left out or null, an undeclared key)."""
         rng = self.rng
         out: dict[str, Any] = {}
         for f in fields:
             r = rng.random()
             required = not f.optional and f.default is None and f.ty.kind != "record"
-            if r < (0.02 if required else 0.18):
+            if r < (0.02 * mischief if required else 0.18):
                 continue
-            if r < (0.03 if required else 0.25):
+            if r < (0.03 * mischief if required else 0.25):
                 out[f.name] = None
                 continue
             out[f.name] = self.valid(f.ty)
-        if rng.random() < 0.03:  # records are closed: an undeclared key makes the context invalid
+        if mischief and rng.random() < 0.03:  # records are closed: an undeclared key is invalid
             key = rng.choice(("extra", "__class__", "zz", 1, *(f.name + "s" for f in fields)))
             out[key] = rng.choice((None, 1, "x", [1.5], {"a": None}))
         return out
@@ -93,6 +95,13 @@ class ContextGen:
         rng = self.rng
         if ty.kind == "record":
             return self.wrap(self.record(ty.fields))
+        if ty.kind == "records":
+            assert ty.elem is not None
+            elements = [
+                self.record(ty.elem.fields, mischief=False) for _ in range(rng.randint(0, 2))
+            ]
+            items = [self.wrap(e) for e in elements]
+            return tuple(items) if rng.random() < 0.15 else items
         if ty.kind == "bool":
             return rng.random() < 0.5
         if ty.kind == "int":
@@ -137,6 +146,10 @@ class ContextGen:
         rng = self.rng
         if ty.kind == "record":
             return rng.choice(("x", 3, True, [1], ("a",), 1.5))
+        if ty.kind == "records":
+            assert ty.elem is not None
+            good = self.valid(ty.elem)
+            return rng.choice(([good, self.invalid(ty.elem)], [good, {}], {"m": good}, "m", [3]))
         if ty.kind == "bool":
             return rng.choice((1, 0, "true", "false", 1.0, [True], {}, IntSub(1)))
         if ty.kind == "int":

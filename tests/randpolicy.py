@@ -28,6 +28,7 @@ RESERVED = frozenset(
         "enum context effects default refuse annotation obligations def table rule for output when"
         " otherwise cite reason tags and or not in has some all true false list set contains"
         " contains_any contains_all starts_with ends_with like bool int string size decision fired"
+        " version"
     )
 )
 WORDS = _words(
@@ -65,7 +66,9 @@ CLAUSES = ("1", "1.1", "2.1", "2.2", "3", "3.3", "4", "5")
 class Ty:
     """A type of the language, as the generator tracks it."""
 
-    kind: str  # bool | int | string | enum | set | list | record | rule
+    kind: str  # bool | int | string | enum | set | list | record | records | rule
+    # `records` is a list of records (`elem` the record): read only through quantifiers and
+    # `size`, so no generator that makes values of a collection's elements ever meets it
     enum: str = ""
     lo: int | None = None
     hi: int | None = None
@@ -195,6 +198,7 @@ class PolicyGen:
         self.patterns: list[str] = []
         self.defs: list[tuple[str, Ty, bool]] = []  # (name, type, uses the outcome)
         self.presence: dict[tuple[str, ...], str] = {}  # path -> def `has path`
+        self.record_lists: list[Leaf] = []  # attributes that are lists of records
         self.out: list[str] = []
 
     # ---- names -----------------------------------------------------------------------------
@@ -226,7 +230,9 @@ class PolicyGen:
         self.strings = rng.sample(STRINGS, 6)
         self.patterns = rng.sample(PATTERNS, 3)
         self.schema = tuple(self.field(0, top=True) for _ in range(rng.randint(2, 5)))
-        self.leaves = list(self._leaves(self.schema, (), ()))
+        found = list(self._leaves(self.schema, (), ()))
+        self.leaves = [leaf for leaf in found if leaf.ty.kind != "records"]
+        self.record_lists = [leaf for leaf in found if leaf.ty.kind == "records"]
         self.out.append("context {\n" + "".join(self.field_text(f, 1) for f in self.schema) + "}")
         self.effects = [self.name() for _ in range(rng.randint(2, 4))]
         default = rng.choice(self.effects)
@@ -284,6 +290,10 @@ class PolicyGen:
         if depth < 2 and (r < 0.25 or (top and r < 0.6)):
             names: set[str] = set()
             fields = tuple(self.field(depth + 1, siblings=names) for _ in range(rng.randint(1, 4)))
+            if rng.random() < 0.15:  # a list of such records
+                records = Ty("records", elem=Ty("record", fields=fields), max=rng.choice((None, 4)))
+                how = rng.random()
+                return Fld(name, records, optional=how < 0.3, default="[]" if how > 0.6 else None)
             return Fld(name, Ty("record", fields=fields), optional=rng.random() < 0.3)
         if r < 0.45:
             elem = self.scalar_type(allow_bool=False)
@@ -345,6 +355,11 @@ class PolicyGen:
         if f.ty.kind == "record":
             inner = "".join(self.field_text(c, indent + 1) for c in f.ty.fields)
             body = "{\n" + inner + pad + "}"
+        elif f.ty.kind == "records":
+            assert f.ty.elem is not None
+            inner = "".join(self.field_text(c, indent + 1) for c in f.ty.elem.fields)
+            bound = "" if f.ty.max is None else f"[..{f.ty.max}]"
+            body = "list<{\n" + inner + pad + "}>" + bound
         else:
             body = f.ty.text()
         text = f"{pad}{f.name}: {body}{'?' if f.optional else ''}"
@@ -640,6 +655,8 @@ class PolicyGen:
         if r < 0.4:
             return self.guard(sc, depth)
         if r < 0.5:
+            if self.record_lists and rng.random() < 0.4:
+                return self.records_test(sc, depth)
             return self.quantifier(sc, depth)
         if r < 0.62:
             return self.compare(sc, depth)
@@ -697,6 +714,12 @@ class PolicyGen:
         rng = self.rng
         if ty.kind == "rule":
             return self.rule_test(text, sc)
+        if ty.kind == "record":
+            return self.record_test(text, ty, sc, depth)
+        if ty.kind == "records":
+            if rng.random() < 0.2:
+                return f"size({text}) {rng.choice(('==', '>', '<='))} {rng.choice((0, 1, 2))}"
+            return self.quantifier(sc, depth + 1, over=(text, ty))
         if ty.kind == "bool":
             return rng.choice((text, f"not {text}", f"{text} == ({self.bool_leaf(sc)})"))
         if ty.kind == "int":
@@ -728,6 +751,31 @@ class PolicyGen:
             other = rng.choice(same) if same and rng.random() < 0.5 else self.constant(ty)
             return f"{text} {rng.choice(('==', '!='))} {other}"
         return self.quantifier(sc, depth + 1, over=(text, ty))
+
+    def records_test(self, sc: Scope, depth: int) -> str:
+        """A quantifier over (or the size of) a list of records, guarded if the list may be
+        absent."""
+        leaves = [leaf for leaf in self.record_lists if self.free(sc, leaf)]
+        if not leaves:
+            return self.bool_leaf(sc)
+        leaf = self.rng.choice(leaves)
+        inner = sc.know(*self.prefixes(leaf.path))
+        test = self.use(leaf.dotted, leaf.ty, inner, depth - 1)
+        if leaf.needs and not set(leaf.needs) <= sc.facts:
+            return f"({self.has(leaf.path)} and {test})"
+        return test
+
+    def record_test(self, text: str, ty: Ty, sc: Scope, depth: int) -> str:
+        """A test of one attribute of a record read from a list: its presence when optional."""
+        rng = self.rng
+        f = rng.choice(ty.fields)
+        read = f"{text}.{f.name}"
+        test = self.use(read, f.ty, sc, depth)
+        if not f.optional:
+            return test
+        return rng.choice(
+            (f"(has {read} and {test})", f"(not has {read})", f"(not has {read} or {test})")
+        )
 
     def compare(self, sc: Scope, depth: int) -> str:
         rng = self.rng

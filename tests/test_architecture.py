@@ -36,6 +36,7 @@ FRONT_END = {
 }
 BACK_END = {
     "checker",
+    "table_rows",
     "environment",
     "inlining",
     "typecheck",
@@ -50,7 +51,12 @@ BACK_END = {
     *COMPILED,
 }
 # import nothing from the package
-FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources", "terminal", "codes"}
+FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources", "terminal", "codes", "version"}
+# running policies in production: around the engine, never inside it
+SERVING = {"service", "reload", "decision_log", "metrics"}
+# the packages only the optional extras install (`policydsl[server]`, `[fast]`, `[dask]`)
+COMPILER_INTERNALS = {"checker", "typecheck", "environment", "interp", "transform", "lalr"}
+OPTIONAL = {"starlette", "uvicorn", "watchfiles", "orjson", "dask", "distributed"}
 ROOT = "policydsl"  # the package's `__init__`: the public API
 
 
@@ -169,6 +175,34 @@ def test_cli_is_the_outer_layer() -> None:
     """Nothing in the package imports the CLI but `python -m policydsl`."""
     assert importers("cli") <= {"__main__"}
     assert "cli" not in imports("__init__")
+
+
+def test_serving_is_a_layer_around_the_engine() -> None:
+    """The service, reloading, decision logs and metrics lean on the engine's public surface;
+    the core never imports them (the package root offers `PolicyHolder` on first use)."""
+    for module in SERVING:
+        assert importers(module) <= SERVING | {"cli", "__init__"}, module
+        assert imports(module).isdisjoint(COMPILED | COMPILER_INTERNALS), module
+    assert importers("service") <= {"cli"}
+
+
+def test_optional_packages_stay_optional() -> None:
+    """`import policydsl` needs lark, attrs and click alone: an extra's package is imported
+    only by the module that serves it (lazily where the module is on the core's path)."""
+    users = {m: external(m) & OPTIONAL for m in MODULES}
+    assert {m for m, found in users.items() if found} <= {
+        "service",
+        "reload",
+        "cli",
+        "request_json",
+    }
+    assert users["service"] <= {"starlette", "uvicorn"} and users["reload"] <= {"watchfiles"}
+    import subprocess
+    import sys
+
+    code = "import sys, policydsl; print(sorted(set(sys.modules) & " + repr(OPTIONAL) + "))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_front_end_never_imports_the_back_end() -> None:

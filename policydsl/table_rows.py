@@ -1,0 +1,78 @@
+"""Table rows made into rules: a row's cells put in place of its columns, its constants given
+their runtime shape, its citations collected, and the reason template rendered with its cells.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from policydsl import model, nodes
+from policydsl import typesys as t
+from policydsl.model import Const, Local
+
+
+def substitute(expr: Any, bindings: dict[str, Const]) -> Any:
+    """Replace table-column locals by the row's constants."""
+    if not bindings:
+        return expr
+    if isinstance(expr, Local) and expr.name in bindings:
+        return attrs.evolve(bindings[expr.name], span=expr.span)
+    if isinstance(expr, nodes.Quantifier) and expr.var.name in bindings:
+        inner = {k: v for k, v in bindings.items() if k != expr.var.name}
+        return attrs.evolve(
+            expr,
+            collection=substitute(expr.collection, bindings),
+            body=substitute(expr.body, inner),
+        )
+    return model.map_children(expr, lambda c: substitute(c, bindings))
+
+
+def coerce(value: Any, type_: t.Type) -> Any:
+    """Give a constant the runtime shape of its type: sets are frozensets, lists tuples."""
+    if isinstance(type_, t.CollectionType) and isinstance(value, tuple | frozenset):
+        items = [coerce(v, type_.element) for v in value]
+        return frozenset(items) if type_.kind == "set" else tuple(items)
+    return value
+
+
+def cite_strings(cite: Any) -> tuple[str, ...]:
+    """A rule's citations, sorted; values of a mistyped `cite` (already reported) are dropped."""
+    if isinstance(cite, str):
+        return (cite,)
+    values = cite if isinstance(cite, tuple | frozenset) else ()
+    return tuple(sorted({c for c in values if isinstance(c, str)}))
+
+
+def hashable(value: Any) -> Any:
+    return tuple(sorted(value)) if isinstance(value, frozenset) else value
+
+
+def render(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, frozenset | tuple | list):
+        items = sorted(value) if isinstance(value, frozenset) else value
+        return ", ".join(render(v) for v in items)
+    return str(value)
+
+
+_TEMPLATE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def template_names(template: str) -> list[str]:
+    return [m.group(1) for m in _TEMPLATE.finditer(template) if m.group(1)]
+
+
+def render_template(template: str, bindings: dict[str, Any]) -> str:
+    def replace(m: re.Match[str]) -> str:
+        if m.group(0) in ("{{", "}}"):
+            return m.group(0)[0]
+        name = m.group(1)
+        return render(bindings[name]) if name in bindings else m.group(0)
+
+    return _TEMPLATE.sub(replace, template)

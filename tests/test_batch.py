@@ -1,0 +1,135 @@
+"""`policyc eval --batch`: worker processes give exactly the single-process output in input order
+(invalid, blank and oversized lines included), the summary counts what was decided, progress
+shows only where asked, and the fast JSON path reads exactly what the strict one reads."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import policydsl
+from policydsl import batch, request_json
+from policydsl.cli import cli
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+LINES = (EXAMPLES / "batch.jsonl").read_text().splitlines() + (
+    EXAMPLES / "batch_with_errors.jsonl"
+).read_text().splitlines()
+
+
+def mixed_batch(count: int, seed: int = 7) -> bytes:
+    """Valid lines, invalid ones, blank ones and one far too long."""
+    rng = random.Random(seed)
+    lines = []
+    for i in range(count):
+        pick = rng.random()
+        if pick < 0.05:
+            lines.append("")
+        elif pick < 0.1:
+            lines.append('{"user": {"age": "old"}}')
+        elif pick < 0.12:
+            lines.append("{oops")
+        elif i == count // 2:
+            lines.append(json.dumps({"user": {"id": "x" * 5000}}))
+        else:
+            lines.append(rng.choice(LINES))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def run(*args: str, input: bytes | None = None) -> tuple[int, bytes, str]:
+    result = CliRunner().invoke(cli, ["eval", *args], input=input)
+    return result.exit_code, result.stdout_bytes, result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_workers_give_the_single_process_output(
+    tmp_path: Path, jobs: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "batch.jsonl"
+    path.write_bytes(mixed_batch(3000))
+    monkeypatch.setattr(batch, "BLOCK", 4096)  # many blocks, lines cut across block ends
+    monkeypatch.setattr("policydsl.cli.MAX_REQUEST_BYTES", 2000)
+    one = run("--batch", str(path))
+    many = run("--batch", str(path), "--jobs", jobs)
+    assert one[0] == many[0] == 3
+    assert one[1] == many[1]
+    assert one[2] == many[2].replace(many[2].splitlines()[-1], one[2].splitlines()[-1])
+    decided = [json.loads(line) for line in one[1].splitlines()]
+    assert any("larger than" in d.get("error", "") for d in decided)
+
+
+def test_blocks_cut_at_newlines_and_skip_long_lines() -> None:
+    data = b'{"a": 1}\n\n' + b"x" * 50 + b"\n{}\n" + b"y" * 30 + b"\nlast"
+    blocks = list(batch._blocks(io.BytesIO(data), limit=20, size=8))
+    lines = [line for block in blocks for line in batch._lines(block, 20)]
+    expected = list(batch.iter_lines(io.BytesIO(data), 20))
+    assert [(n, line if line is None else line.rstrip(b"\n")) for n, line in expected] == lines
+
+
+def test_the_summary_counts_lines_effects_and_invalid_ones() -> None:
+    code, _, err = run("--batch", str(EXAMPLES / "batch_with_errors.jsonl"))
+    assert code == 3
+    summary = err.splitlines()[-1]
+    assert summary.startswith("policyc: ")
+    assert "6 lines; 5 decided (allow 1, deny 2, review 2); 1 invalid in" in summary
+    code, _, err = run("--batch", str(EXAMPLES / "batch.jsonl"), "--no-summary")
+    assert code == 0 and err == ""
+
+
+def test_progress_only_where_asked() -> None:
+    _, _, err = run("--batch", str(EXAMPLES / "batch.jsonl"), "--no-summary")
+    assert "lines/s" not in err  # stderr is not a terminal here
+    stream = io.StringIO()
+    meter = batch.Progress(stream, total_bytes=100, interval=0)
+    meter.update(10, 50)
+    meter.done()
+    assert "\rpolicyc: 10 lines (50%)" in stream.getvalue()
+    assert stream.getvalue().endswith("\r\x1b[K")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"user": {"age": 30}}',
+        b'{"user": {"age": 30, "age": 31}}',  # a duplicate: the strict path names it
+        b'{"a": ":", "a": 1}',  # a colon in a string, and a duplicate
+        b'{"a": {"b": 1}, "c": {"b": 2}}',
+        b'{"n": 123456789012345678901234567890}',  # past 64 bits
+        b'{"n": NaN}',
+        b"\xef\xbb\xbf{}",  # a byte-order mark
+        b'{"s": "\\ud800"}',
+        b"[" * 600 + b"]" * 600,
+        b'{"\\u00e9": "\\u00e9"}',
+        b'{"x": 1.5e300, "y": -0.0, "z": [true, false, null]}',
+    ],
+)
+def test_the_fast_path_reads_what_the_strict_one_reads(
+    data: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read() -> object:
+        try:
+            return request_json.parse_request(data)
+        except request_json.RequestError as err:
+            return str(err)
+
+    fast = read()
+    monkeypatch.setattr(request_json, "_orjson", None)
+    assert read() == fast
+
+
+def test_fast_output_is_the_standard_librarys() -> None:
+    policy = policydsl.load_stdlib()
+    values = [
+        policy.decide(json.loads(line)).to_dict()
+        for line in (EXAMPLES / "batch.jsonl").read_text().splitlines()
+    ]
+    values += [{"error": "caf\u00e9 \x1b \u202e"}, {"line": 3, "error": "x"}]
+    for value in values:
+        expected = json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
+        assert request_json.dumps(value) == expected
