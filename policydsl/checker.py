@@ -20,6 +20,7 @@ from policydsl.decision import RESERVED_OUTPUT_NAMES
 from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.environment import Environment
 from policydsl.model import NOT_CONST, Const, const_value
+from policydsl.property_check import check_properties
 from policydsl.source import Span
 from policydsl.typecheck import BUILTIN_TYPES, ExprChecker, Scope
 
@@ -131,6 +132,7 @@ class _Checker:
                     rule_ids[rule.id] = rule.span
                     rules.append(rule)
         outputs = [self._check_output(d) for d in decls if isinstance(d, nodes.OutputDecl)]
+        properties = check_properties(self.exprs, decls, outputs, sorted(self.obligations))
         return model.CheckedPolicy(
             schema=self.schema,
             enums=dict(self.enums),
@@ -144,6 +146,7 @@ class _Checker:
             rules=tuple(sorted(rules, key=lambda r: r.id)),
             outputs=tuple(outputs),
             refuse_effect=self._refuse_effect,
+            properties=properties,
             effects_span=self._effects_span,
             version=self._version,
         )
@@ -538,7 +541,7 @@ class _Checker:
         for clause in d.clauses:
             by_kind.setdefault(type(clause), []).append(clause)
         for kind, found in by_kind.items():
-            if kind is not nodes.AnnotationClause and len(found) > 1:
+            if kind not in (nodes.AnnotationClause, nodes.SilenceClause) and len(found) > 1:
                 word = found[1].span.source.text[found[1].span.start :].split()[0]
                 self.exprs.error(
                     Code.CLAUSE_TWICE,

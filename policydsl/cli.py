@@ -1,5 +1,4 @@
-"""`policyc`: the command line around the library (check, eval, test, fmt, explain, compile,
-serve, lsp).
+"""`policyc`: the command line around the library (check, eval, test, fmt, explain, compile).
 
 The outer layer only: it reads files and requests, calls the public `policydsl` API, prints, and
 turns every expected failure into one clean message and a documented exit code.
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 import click
 
 import policydsl
-from policydsl import testing
+from policydsl import lsp_command, testing
 from policydsl.codes import Code
 from policydsl.cost import DEFAULT_MAX_COST
 from policydsl.diagnostics import Diagnostic
@@ -222,6 +221,7 @@ def _dump(value: Any, pretty: bool) -> str:
 
 @click.group(
     cls=_Cli,
+    commands=[lsp_command.lsp],  # `policyc lsp`: its own module (pygls imported when it runs)
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=EXIT_CODES_HELP,
 )
@@ -251,8 +251,9 @@ def cli() -> None:
     show_default=True,
     help="Warn (W501) about rules whose static cost bound is past this many steps.",
 )
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 @_debug_option
-def check(paths: tuple[Path, ...], output_format: str, max_cost: int) -> None:
+def check(paths: tuple[Path, ...], output_format: str, max_cost: int, strict: bool) -> None:
     """Parse and check policies (default: the standard library).
 
     Exits 1 on any error; warnings are reported but allowed. Every rule's worst-case cost, from
@@ -263,9 +264,10 @@ def check(paths: tuple[Path, ...], output_format: str, max_cost: int) -> None:
     diagnostics, cost = check_with_cost(targets, max_cost=max_cost)
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
+    failed = errors > 0 or (strict and warnings > 0)
     if output_format == "json":
         report: dict[str, Any] = {
-            "ok": errors == 0,
+            "ok": not failed,
             "diagnostics": [d.to_dict() for d in diagnostics],
             "cost": None if cost is None else {"limit": max_cost, **cost.to_dict()},
         }
@@ -274,12 +276,12 @@ def check(paths: tuple[Path, ...], output_format: str, max_cost: int) -> None:
         for diagnostic in diagnostics:
             click.echo(diagnostic.render() + "\n")
         files = len(_policy_files(targets))
-        verdict = "ok" if errors == 0 else "failed"
+        verdict = "failed" if failed else "ok"
         click.echo(
             f"{verdict}: {_plural(files, 'file')} checked, "
             f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
         )
-    click.get_current_context().exit(EXIT_FAILED if errors else EXIT_OK)
+    click.get_current_context().exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 @cli.command("eval", epilog=EXIT_CODES_HELP)
@@ -441,16 +443,23 @@ def explain(
         raise CliError(str(err), EXIT_USAGE) from err
 
 
+_THRESHOLD = "With --coverage: fail (exit 1) when a policy's rule coverage is below N%."
+
+
 @cli.command("test", epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_policy_option
 @_backend_option
+@click.option("--coverage", is_flag=True, help="Report the rules fired, the tests seen.")
+@click.option("--threshold", type=click.FloatRange(0, 100), metavar="N", help=_THRESHOLD)
 @_format_option
 @_debug_option
 def test_(
     paths: tuple[Path, ...],
     policies: tuple[Path, ...],
     backend: str | None,
+    coverage: bool,
+    threshold: float | None,
     output_format: str,
 ) -> None:
     """Run policy test cases (*.cases.json, *.cases.jsonl, or folders).
@@ -474,23 +483,8 @@ def test_(
     def load(policy: Path | None) -> Policy:
         return _load([policy] if policy else policies, backend=backend)
 
-    results = testing.run_files(files, load)
-    failed = [r for r in results if not r.passed]
-    if output_format == "json":
-        report = {
-            "ok": not failed,
-            "passed": len(results) - len(failed),
-            "failed": len(failed),
-            "cases": [r.to_dict() for r in results],
-        }
-        click.echo(json.dumps(report, indent=2))
-    else:
-        for result in results:
-            click.echo(result.render())
-        click.echo(
-            f"{'ok' if not failed else 'failed'}: "
-            f"{len(results) - len(failed)} passed, {len(failed)} failed"
-        )
+    text, failed = testing.run_report(files, load, output_format, coverage, threshold)
+    click.echo(text)
     click.get_current_context().exit(EXIT_FAILED if failed else EXIT_OK)
 
 
@@ -562,10 +556,10 @@ def _unified_diff(before: str, after: str, name: str) -> str:
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--emit",
-    type=click.Choice(["ir", "python"]),
+    type=click.Choice(["ir", "python", "dot"]),
     default="ir",
     show_default=True,
-    help="What to print: the IR disassembly or the generated Python.",
+    help="What to print: the IR disassembly, the generated Python, or a Graphviz graph.",
 )
 @click.option(
     "--naive",
@@ -574,12 +568,77 @@ def _unified_diff(before: str, after: str, name: str) -> str:
 )
 @_debug_option
 def compile_(path: Path | None, emit: str, naive: bool) -> None:
-    """Print a policy's compiled form (IR or Python).
+    """Print a policy's compiled form (IR, Python, or the decision tree for Graphviz:
+    `policyc compile --emit dot | dot -Tsvg > tree.svg`).
 
     PATH defaults to the standard library.
     """
-    text = policydsl.compile_policy(path or policydsl.stdlib_path(), emit=emit, naive=naive)
+    target = path or policydsl.stdlib_path()
+    from policydsl import dot
+
+    render = dot.render_policy if emit == "dot" else policydsl.compile_policy
+    text = render(target, emit=emit, naive=naive)
     click.echo(text, nl=not text.endswith("\n"))
+
+
+_QUESTIONS = (  # `policyc verify`'s built-in questions: flag, values, their names, help
+    ("--never-fires", 1, "RULE", "Prove RULE never fires."),
+    ("--always-fires", 1, "RULE", "Prove RULE always fires."),
+    ("--implies", 2, "A B", "Prove that when A fires, B fires."),
+    ("--disjoint", 2, "A B", "Prove A and B never fire together."),
+    ("--always", 1, "EFFECT", "Prove every decision is EFFECT."),
+    ("--never", 1, "EFFECT", "Prove no decision is EFFECT."),
+)
+_SAME = "Prove this other version of the policy decides every request alike."
+_LINES = click.Path(exists=True, dir_okay=False, allow_dash=True)  # `-`: stdin
+
+
+def _question_options(f: F) -> F:
+    for flag, nargs, metavar, text in reversed(_QUESTIONS):
+        f = click.option(flag, nargs=nargs, multiple=True, metavar=metavar, help=text)(f)
+    return f
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@_question_options
+@click.option("--equivalent", type=click.Path(exists=True, path_type=Path), help=_SAME)
+@_format_option
+@_debug_option
+def verify(
+    paths: tuple[Path, ...], output_format: str, equivalent: Path | None, **asked: Any
+) -> None:
+    """Prove the policy's properties for every request its schema admits (default: the stdlib)
+    and the questions asked; each counterexample is decided by the engine before it is shown.
+    Exits 0 when all is proved, else 1. Needs z3: pip install 'policydsl[verify]'."""
+    from policydsl import proof_commands
+
+    try:
+        text, code = proof_commands.verify_command(paths, asked, equivalent, output_format)
+    except proof_commands.UsageProblem as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    click.echo(text)
+    click.get_current_context().exit(code)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option("--requests", type=_LINES, help="Replay recorded requests (JSON Lines) instead.")
+@_format_option
+@_debug_option
+def diff(old: Path, new: Path, requests: str | None, output_format: str) -> None:
+    """Show the regions of requests two versions decide differently, each with an example and
+    the rules responsible, counted by move (allow -> deny, ...); with --requests, the recorded
+    requests that change, then totals. Exits 0 when the versions are equivalent, else 1."""
+    from policydsl import proof_commands
+
+    try:
+        text, code = proof_commands.diff_command(old, new, requests, output_format)
+    except proof_commands.UsageProblem as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    click.echo(text)
+    click.get_current_context().exit(code)
 
 
 SERVER_EXTRA = "`policyc serve` needs the server extra: pip install 'policydsl[server]'"
@@ -714,30 +773,6 @@ def _read_token(path: Path | None) -> str | None:
     return os.environ.get(TOKEN_ENV) or None
 
 
-@cli.command("lsp")
-@click.option(
-    "--stdio",
-    is_flag=True,
-    help="Talk over stdin and stdout (the only transport; accepted for clients that pass it).",
-)
-@_debug_option
-def lsp(stdio: bool) -> None:
-    """Run the language server over stdin and stdout (needs the `lsp` extra).
-
-    Diagnostics as `policyc check` gives them, hover, go to definition, references, completion,
-    document symbols, formatting and quick fixes, for the folder of each open `.policy` file.
-    """
-    try:
-        from policydsl.lsp_server import serve as serve_lsp
-    except ModuleNotFoundError as err:
-        if (err.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs"):
-            raise
-        raise CliError(
-            "policyc lsp needs the language server extra: pip install 'policydsl[lsp]'"
-        ) from None
-    serve_lsp()
-
-
 # ---- helpers ----------------------------------------------------------------------------------
 
 
@@ -760,7 +795,3 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "policyc") -> int:
     except SystemExit as exit_:  # click always exits with an int code (or None: success)
         return int(exit_.code or EXIT_OK)
     return EXIT_OK
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -73,6 +73,8 @@ class Code(StrEnum):
     OPTIONAL_WITH_DEFAULT = "P327"
     CELL_NEEDS_VALUE = "P328"
     CITE_NOT_STRINGS = "P329"
+    PROPERTY_WITHOUT_CLAIM = "P330"
+    BAD_SILENCE = "P331"
     DIVISOR_MAY_BE_ZERO = "P332"
     # the policy set
     MISSING_DECLARATION = "P401"
@@ -90,6 +92,11 @@ class Code(StrEnum):
     NEVER_FIRES = "W201"
     SAME_CONDITION = "W202"
     ALWAYS_PRESENT = "W301"
+    UNMENTIONED_MEMBER = "W401"
+    SHADOWED_RULE = "W402"
+    UNUSED_DEFINITION = "W403"
+    CONSTANT_COMPARISON = "W404"
+    REPEATED_TEST = "W405"
     RULE_TOO_COSTLY = "W501"
     DECISION_TOO_COSTLY = "W502"
 
@@ -170,6 +177,8 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.OPTIONAL_WITH_DEFAULT: _e("an optional attribute with a default"),
     Code.CELL_NEEDS_VALUE: _e("`-` in a table column that is not optional"),
     Code.CITE_NOT_STRINGS: _e("`cite` given a value that is not a string or a set of strings"),
+    Code.PROPERTY_WITHOUT_CLAIM: _e("a property without `ensure`, or a malformed `monotone(...)`"),
+    Code.BAD_SILENCE: _e("a `silence` of a code that is not a warning's, or without a reason"),
     Code.DIVISOR_MAY_BE_ZERO: _e("`%` by a value not known to be at least 1"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
@@ -183,11 +192,18 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.INLINED_TOO_DEEP: _e(
         "an expression nesting more than 200 levels once definitions are inlined"
     ),
-    Code.NO_CITATION: _w("a rule that cites no clause"),
-    Code.NO_REASON: _w("a rule that gives no reason"),
+    Code.NO_CITATION: _w("a rule that cites no clause, in a policy that says `require cite`"),
+    Code.NO_REASON: _w("a rule that gives no reason, in a policy that says `require reason`"),
     Code.NEVER_FIRES: _w("a rule that can never fire (its tests contradict each other)"),
     Code.SAME_CONDITION: _w("two rules that fire on exactly the same requests"),
     Code.ALWAYS_PRESENT: _w("`has` on an attribute that is always present"),
+    Code.UNMENTIONED_MEMBER: _w(
+        "a label (an enum member a request's set or list may hold) no rule mentions"
+    ),
+    Code.SHADOWED_RULE: _w("a rule that never decides: a stronger rule fires whenever it does"),
+    Code.UNUSED_DEFINITION: _w("a definition nothing reads"),
+    Code.CONSTANT_COMPARISON: _w("a comparison the declared range makes always true or false"),
+    Code.REPEATED_TEST: _w("the same test written twice in one rule"),
     Code.RULE_TOO_COSTLY: _w("a rule whose static cost bound passes `--max-cost`"),
     Code.DECISION_TOO_COSTLY: _w(
         "a decision whose static cost bound passes `--max-cost` when no single rule's does"

@@ -39,12 +39,14 @@ DEFAULT_MAX_COST = 1_000_000  # steps; `policyc check --max-cost N` reports rule
 @attrs.frozen
 class Shape:
     """What bounds a value's size: `size` is a string's maximum length or a collection's maximum
-    number of elements (1 for anything else); `element` is a collection's elements' shape."""
+    number of elements (1 for anything else); `element` is a collection's elements' shape, and
+    `fields` a record's (a record read from a list of records), by name."""
 
     size: int = 1
     element: Shape | None = None
     is_set: bool = False
     is_string: bool = False
+    fields: tuple[tuple[str, Shape], ...] = ()
 
 
 SCALAR = Shape()
@@ -122,7 +124,7 @@ def shape_of(type_: t.Type) -> Shape:
                     size = min(size, 2)
             return Shape(size, inner, is_set=kind == "set")
         case t.RecordType(_, fields):
-            return Shape(len(fields))
+            return Shape(len(fields), fields=tuple((f.name, shape_of(f.type)) for f in fields))
     return SCALAR
 
 
@@ -182,8 +184,9 @@ class _Estimator:
             case model.Local(name):
                 return 0, scope.get(name, SCALAR)
             case model.FieldOf(base, name):
-                cost, _ = self.bound(base, scope)
-                return cost + 1, self._rule_field(name)
+                cost, shape = self.bound(base, scope)
+                fields = dict(shape.fields)  # a request's record; else a fired rule
+                return cost + 1, fields[name] if name in fields else self._rule_field(name)
             case model.FieldPresent(base):
                 return self.cost(base, scope) + 1, SCALAR
             case model.Outcome(name):

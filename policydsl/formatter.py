@@ -426,6 +426,11 @@ class _Formatter:
                 self.type(decl.type)
                 self.write(" ")
                 self.block(decl.cases, _end(decl) - 1, self.case)
+            case nodes.RequireDecl():
+                self.write("require " + " ".join(decl.words))
+            case nodes.PropertyDecl():
+                self.write(f"property {decl.name.name} ")
+                self.block(decl.clauses, _end(decl) - 1, self.clause)
 
     def names_block(self, head: str, names: Sequence[nodes.Ident], decl: nodes.Decl) -> None:
         """`enum E { a, b }` when it fits and holds no comment, else one name per line."""
@@ -490,7 +495,7 @@ class _Formatter:
 
     # ---- rules and outputs ----------------------------------------------------------------------
 
-    def clause(self, c: nodes.RuleClause) -> None:
+    def clause(self, c: nodes.RuleClause | nodes.EnsureClause) -> None:
         self.item(c)
         match c:
             case nodes.WhenClause():
@@ -509,6 +514,11 @@ class _Formatter:
             case nodes.AnnotationClause():
                 self.write(c.name.name + " ")
                 self.put(layout(c.value, self.col(), self.indent))
+            case nodes.SilenceClause():
+                self.write(f"silence {c.code.name} " + string_literal(c.reason, c.written))
+            case nodes.EnsureClause():
+                self.write("ensure ")
+                self.put(layout(c.claim, self.col(), self.indent))
 
     def case(self, c: nodes.OutputCase) -> None:
         """`when COND => VALUE` on one line, or `=> VALUE` on the next, 2 deeper."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from policydsl import nodes
+from policydsl.pieces import absolute
 from policydsl.source import Source, Span
 from policydsl.symbols import Index, Place, Symbol, TableRow
 
@@ -20,6 +21,9 @@ BUILTIN_DOCS = {
     "fired": "the rules that fired, each with `id`, `effect`, `cite`, `tags` and its annotations"
     " (outputs only)",
     "size": "`size(xs)`: the number of elements of a set or list",
+    "obligated": "the obligations of the decision (properties only)",
+    "monotone": "`monotone(OUTPUT, ATTRIBUTE)`: the output never lightens as the attribute grows"
+    " (properties only)",
 }
 RULE_FIELD_DOCS = {
     "id": "a fired rule's id: `string` (`name[key]` for a table's rule)",
@@ -152,7 +156,8 @@ def _code(text: str) -> str:
 
 
 def _place(span: Span) -> str:
-    return _place_of(span.source, span.start)
+    file, start, _ = absolute(span.source, span.start, span.end)
+    return _place_of(file, start)
 
 
 def _place_of(source: Source, offset: int) -> str:

@@ -211,11 +211,15 @@ class IndexCode:
             loop.append(_fire_all(ast.Subscript(self.gen.hoist(table, "_IA"), ref(var), LOAD)))
             loop.extend(self.checked(ix, ref(var)))
             indexes = [other for other in indexes if other is not ix]
-        else:
+        elif not isinstance(element, t.RecordType):  # records are checked as they are read
             loop.append(ast.If(self.gen.invalid(element, ref(var)), [self.gen.fallback()], []))
         for ix in indexes:
             key: ast.expr = ref(var)
-            if ix.probe != ir.WHOLE:
+            if ix.probe.field:  # an absent attribute is no key; for a probe, the empty string
+                absent = [] if ix.probe.part == "value" else [ast.Constant("")]
+                get = ast.Attribute(key, "get", LOAD)
+                key = ast.Call(get, [ast.Constant(ix.probe.field), *absent], [])
+            if ix.probe.part != "value":
                 probed = self.gen.fresh("_p")
                 loop.append(assign(probed, self.probe(ix.probe, key)))
                 key = ref(probed)

@@ -149,11 +149,11 @@ class _Trie:
         level.
         """
         offered = {id(e): self.eligible(e) for e in entries}
-        popularity: Counter[tuple[str, int, str, int]] = Counter()
+        popularity: Counter[tuple[str, int, str, int, str]] = Counter()
         for found in offered.values():
             popularity.update({key.group for offer in found for key, _ in offer.ways})
         checks: list[ir.Check] = []
-        groups: dict[tuple[str, int, str, int], list[Item]] = defaultdict(list)
+        groups: dict[tuple[str, int, str, int, str], list[Item]] = defaultdict(list)
         for entry in entries:
             found = offered[id(entry)]
             if not found:

@@ -291,3 +291,16 @@ def _arith(op: ArithOp, a: Any, b: Any) -> Any:
             return a % b
         case _:
             assert_never(op)
+
+
+def evaluate_in(
+    policy: model.CheckedPolicy,
+    context: Mapping[str, Any],
+    expr: model.Expr,
+    outcome: Mapping[str, Any] | None = None,
+) -> Any:
+    """One expression's value for a validated context (and, for a claim, the outcome it reads):
+    how `verify` checks a solver's example against the reference semantics."""
+    env = _Env(policy, context, outcome)
+    env.locals.update(outcome or {})  # a claim reads outputs and `obligated` as locals
+    return evaluate(expr, env)

@@ -158,13 +158,16 @@ class Bucket:
 @attrs.frozen
 class Probe:
     """What an index looks up: the value itself, its first `length` characters (`prefix`: a
-    `starts_with` test is `value[:length] == p`) or its last (`suffix`)."""
+    `starts_with` test is `value[:length] == p`) or its last (`suffix`); of an element's
+    attribute `field` when the elements are records (`some c in containers: c.image == i`)."""
 
     part: str = "value"  # "value" | "prefix" | "suffix"
     length: int = 0
+    field: str = ""
 
     def text(self) -> str:
-        return "" if self.part == "value" else f"{self.part}[{self.length}] "
+        read = f"field {self.field} " if self.field else ""
+        return read + ("" if self.part == "value" else f"{self.part}[{self.length}] ")
 
 
 WHOLE = Probe()

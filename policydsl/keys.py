@@ -26,7 +26,7 @@ from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.glob import literal_ends
 from policydsl.lower import conjuncts_of
-from policydsl.model import Const, Local
+from policydsl.model import Const, FieldOf, Local
 from policydsl.operators import Op
 
 # How much an index narrows the rules a request reaches, by the kind of its key: equality and
@@ -64,9 +64,9 @@ class Key:
     values: frozenset[Any]
 
     @property
-    def group(self) -> tuple[str, int, str, int]:
+    def group(self) -> tuple[str, int, str, int, str]:
         """The index this key belongs to: one per kind, slot and probe."""
-        return (self.kind, self.slot, self.probe.part, self.probe.length)
+        return (self.kind, self.slot, self.probe.part, self.probe.length, self.probe.field)
 
 
 Way = tuple[Key, tuple[ir.Expr, ...]]  # a key, and what is left to check once it matched
@@ -213,6 +213,20 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
                 if found is not None:
                     probe, values, exact = found
                     return Key("member", s, probe, values), exact and len(tests) == 1
+        case nodes.Quantifier("some", var, ir.SlotRef(s), body) if _records(slots[s]):
+            record = slots[s].type.element  # type: ignore[union-attr]
+            assert isinstance(record, t.RecordType)  # by `_records`
+            tests = conjuncts_of(body)
+            for test in tests:
+                for field in record.fields:
+                    if not _scalar(field.type):
+                        continue
+                    read = FieldOf(Local(var.name), field.name)
+                    found = _value_key(test, read, field.type)
+                    if found is not None:
+                        probe, values, exact = found
+                        probe = attrs.evolve(probe, field=field.name)
+                        return Key("member", s, probe, values), exact and len(tests) == 1
         case (
             nodes.Compare(Op.NE, ir.SlotRef(s), Const(value))
             | nodes.Compare(Op.NE, Const(value), ir.SlotRef(s))
@@ -245,6 +259,10 @@ def _equality_key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool]
 
 def _collection(slot: ir.Slot) -> bool:
     return isinstance(slot.type, t.CollectionType) and _scalar(slot.type.element)
+
+
+def _records(slot: ir.Slot) -> bool:
+    return isinstance(slot.type, t.CollectionType) and isinstance(slot.type.element, t.RecordType)
 
 
 def _read_slots(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> list[tuple[int, ir.Slot]]:

@@ -16,6 +16,7 @@ from policydsl.checker import check as check_files
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.gc_pause import collection_paused
+from policydsl.lints import lint, settle
 from policydsl.model import CheckedPolicy
 from policydsl.parser import parse, read_source
 from policydsl.source import Source
@@ -102,14 +103,24 @@ def _check_sources(sources: Sequence[Source]) -> Loaded:
     return attrs.evolve(_check_and_analyse(parsed), sources=list(sources))
 
 
+def check_trees(parsed: list[nodes.PolicyFile]) -> Loaded:
+    """`check_sources` for trees already parsed (the language server parses as the text changes,
+    block by block): the checker's, the analysis' and the lints' verdict, as `policyc check`'s."""
+    with collection_paused():
+        return _check_and_analyse(parsed)
+
+
 def _check_and_analyse(parsed: list[nodes.PolicyFile]) -> Loaded:
     """The checker's verdict; when the policy is sound, its lowering and the analysis' warnings."""
     policy, diags = check_files(parsed)
     if policy is None:
-        return Loaded(None, None, diags)
+        return Loaded(None, None, settle(parsed, diags))
     try:
         lowered = lower.lower(policy)
     except PolicyError as err:
         return Loaded(None, None, sorted(diags + err.diagnostics, key=Diagnostic.sort_key))
-    diags = sorted(diags + analyse(policy, lowered), key=Diagnostic.sort_key)
+    found = settle(parsed, diags + analyse(policy, lowered) + lint(parsed, policy, lowered))
+    diags = sorted(found, key=Diagnostic.sort_key)
+    if any(d.severity == "error" for d in diags):
+        return Loaded(None, None, diags)
     return Loaded(policy, lowered, diags)

@@ -32,6 +32,7 @@ from policydsl.lsp_workspace import (
     set_root,
     suggested_fix,
 )
+from policydsl.pieces import absolute
 from policydsl.source import Source, Span
 from policydsl.symbols import Cancelled, Index, Occurrence, Outline
 
@@ -54,6 +55,7 @@ SYMBOL_KINDS = {
     "attribute": lsp.SymbolKind.Field,
     "variable": lsp.SymbolKind.Variable,
     "context": lsp.SymbolKind.Struct,
+    "property": lsp.SymbolKind.Interface,
 }
 COMPLETION_KINDS = {
     "enum": lsp.CompletionItemKind.Enum,
@@ -246,7 +248,8 @@ class PolicyServer(LanguageServer):
         return start + col
 
     def location(self, occ: Occurrence | Span) -> lsp.Location:
-        return lsp.Location(self.uri(occ.source.name), self.range(occ.source, occ.start, occ.end))
+        source, start, end = absolute(occ.source, occ.start, occ.end)
+        return lsp.Location(self.uri(source.name), self.range(source, start, end))
 
     def diagnostic(self, diag: Diagnostic) -> lsp.Diagnostic:
         """`policyc check`'s diagnostic as the protocol shows one: the help after the message."""

@@ -15,15 +15,13 @@ from pathlib import Path
 
 import attrs
 
-from policydsl import lower, model, nodes
-from policydsl.analysis import analyse
-from policydsl.checker import check as check_files
+from policydsl import model, nodes
 from policydsl.codes import Code
-from policydsl.diagnostics import Diagnostic, PolicyError
+from policydsl.diagnostics import Diagnostic
 from policydsl.gc_pause import collection_paused
-from policydsl.loader import policy_files
+from policydsl.loader import check_trees, policy_files
 from policydsl.parser import parse, read_source
-from policydsl.pieces import Pieces, file_errors, recover
+from policydsl.pieces import Pieces, file_errors, recover, to_file
 from policydsl.source import Source
 from policydsl.symbols import Index
 
@@ -165,38 +163,26 @@ class Workspace:
         self.pieces.forget(name)
 
 
-def _position(d: Diagnostic) -> tuple[str, int, int, str]:
-    """`Diagnostic.sort_key` by line and column: a span in a block counts from the block, its line
-    and column from the file (the same order as offsets into the file)."""
-    line, col = (d.span.line, d.span.col) if d.span is not None else (0, 0)
-    return (d.file or "", line, col, d.code)
-
-
 def check_parsed(analysis: Analysis, max_cost: int | None = None) -> Checked:
     """`engine.check_with_cost` over trees already parsed: reading or syntax errors alone when
-    there are any, else the checker's, lowering's, the analysis' and the cost warnings."""
+    there are any, else the loader's verdict (checker, lowering, analysis, lints) and the cost
+    warnings; every span in its file."""
     from policydsl.cost import DEFAULT_MAX_COST, cost_diagnostics, policy_cost
 
     diags = [*analysis.read_errors, *(d for p in analysis.parsed for d in p.diagnostics)]
     if not analysis.parsed and not diags:
-        diags.append(
-            Diagnostic(Code.EMPTY_FOLDER, f"no `.policy` files in folder `{analysis.root}`")
-        )
-    if any(d.severity == "error" for d in diags):
-        return Checked(tuple(sorted(diags, key=_position)), None)
-    trees = [p.tree for p in analysis.parsed if p.tree is not None]
-    policy, found = check_files(trees)
-    diags.extend(found)
-    if policy is None:
-        return Checked(tuple(sorted(diags, key=_position)), None)
-    try:
-        lowered = lower.lower(policy)
-    except PolicyError as err:
-        return Checked(tuple(sorted(diags + err.diagnostics, key=_position)), None)
-    diags.extend(analyse(policy, lowered))
-    limit = DEFAULT_MAX_COST if max_cost is None else max_cost
-    diags.extend(cost_diagnostics(policy_cost(policy), policy, limit))
-    return Checked(tuple(sorted(diags, key=_position)), policy)
+        empty = f"no `.policy` files in folder `{analysis.root}`"
+        diags.append(Diagnostic(Code.EMPTY_FOLDER, empty))
+    policy = None
+    if not any(d.severity == "error" for d in diags):
+        loaded = check_trees([p.tree for p in analysis.parsed if p.tree is not None])
+        diags.extend(loaded.diagnostics)
+        policy = loaded.checked
+        if policy is not None:
+            limit = DEFAULT_MAX_COST if max_cost is None else max_cost
+            diags.extend(cost_diagnostics(policy_cost(policy), policy, limit))
+    found = sorted((to_file(d) for d in diags), key=Diagnostic.sort_key)
+    return Checked(tuple(found), policy)
 
 
 _SUGGESTION = re.compile(r"did you mean `([^`]+)`\?")

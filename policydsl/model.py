@@ -259,6 +259,27 @@ class Output(Repr):
 
 
 @attrs.frozen(repr=False)
+class Monotone(Repr):
+    """`ensure monotone(OUT, ATTR)`: with every other attribute equal, a larger `ATTR` never
+    gives `OUT` (an enum output, or `decision` by effect strength) an earlier member."""
+
+    output: str
+    attribute: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class Property(Repr):
+    """`property NAME { when PREMISE ensure CLAIM }`: a claim over the decision of every request
+    that meets the premise (a request-only expression); what `policyc verify` proves."""
+
+    name: str
+    premise: Expr | None
+    claim: Expr | Monotone
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class CheckedPolicy(Repr):
     schema: RecordType
     enums: dict[str, EnumType]
@@ -272,6 +293,7 @@ class CheckedPolicy(Repr):
     rules: tuple[Rule, ...]
     outputs: tuple[Output, ...]
     refuse_effect: str | None = None  # `refuse EFFECT`: what fail-closed mode answers
+    properties: tuple[Property, ...] = ()  # checked by `policyc verify`, never by deciding
     effects_span: Span | None = _span()  # the `effects` declaration, where `refuse` belongs
     version: str | None = None  # `version "..."`: the author's name for this version
 

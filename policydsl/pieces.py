@@ -15,6 +15,7 @@ for the diagnostics `policyc check` gives (`tests/test_pieces.py` compares them)
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from typing import Any
@@ -30,7 +31,8 @@ from policydsl.source import Source, Span
 
 # Where a declaration may start: its keyword at the start of a line (as `policyc fmt` lays out).
 DECL_START = re.compile(
-    r"^(?:version|enum|context|effects|annotation|obligations|def|table|rule|output)\b",
+    r"^(?:version|enum|context|effects|annotation|obligations|def|table|rule|output|property"
+    r"|require)\b",
     re.MULTILINE,
 )
 BLOCK = 32  # declarations per block, on average
@@ -50,6 +52,33 @@ class Piece(Source):
 
     def line_text(self, line: int) -> str:
         return self.place[0].line_text(line)  # type: ignore[no-any-return]
+
+
+_pieces_made = itertools.count()
+
+
+def _piece_name(file: str) -> str:
+    """A block's own name (the checker tells nodes apart by file name and offset, and offsets
+    count from the block): its file's, and a number. Diagnostics name the file (`to_file`)."""
+    return f"{file}\x00{next(_pieces_made)}"
+
+
+def to_file(diagnostic: Diagnostic) -> Diagnostic:
+    """The diagnostic with its spans in their files, not their blocks."""
+
+    def moved(span: Span) -> Span:
+        file, start, end = absolute(span.source, span.start, span.end)
+        return span if file is span.source else Span(file, start, end)
+
+    span = diagnostic.span
+    places = [where for where, _ in diagnostic.related] + ([span] if span is not None else [])
+    if not any(isinstance(where.source, Piece) for where in places):
+        return diagnostic
+    return attrs.evolve(
+        diagnostic,
+        span=moved(span) if span is not None else None,
+        related=tuple((moved(where), note) for where, note in diagnostic.related),
+    )
 
 
 def absolute(source: Source, start: int, end: int) -> tuple[Source, int, int]:
@@ -106,7 +135,7 @@ class Pieces:
             if same:
                 block = same.pop()
             else:
-                piece = Piece(source.name, chunk, [source, start])
+                piece = Piece(_piece_name(source.name), chunk, [source, start])
                 tree, diags = parse(piece)
                 block = Block(piece, tree, tuple(diags))
             block.piece.place[:] = [source, start]
@@ -146,7 +175,7 @@ def file_errors(source: Source, blocks: list[Block]) -> list[Diagnostic] | None:
     if first is None or len(first.diagnostics) != 1:
         return None
     (error,) = first.diagnostics
-    return [error] if error.code in _LOCAL_ERRORS else None
+    return [to_file(error)] if error.code in _LOCAL_ERRORS else None
 
 
 def recover(source: Source, blocks: list[Block]) -> nodes.PolicyFile | None:
@@ -165,7 +194,7 @@ def recover(source: Source, blocks: list[Block]) -> nodes.PolicyFile | None:
             continue  # one declaration: parsing it alone again would fail alike
         for i, start in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else len(text)
-            tree, _ = parse(Piece(source.name, text[start:end], [file, base + start]))
+            tree, _ = parse(Piece(_piece_name(source.name), text[start:end], [file, base + start]))
             if tree is not None:
                 decls.extend(tree.decls)
     if not decls:

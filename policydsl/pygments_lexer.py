@@ -37,6 +37,8 @@ DECLARATIONS = (
     "table",
     "rule",
     "output",
+    "property",
+    "require",
 )
 OPERATOR_WORDS = (
     "and",
@@ -84,7 +86,7 @@ def _tokens() -> dict[str, list[Any]]:
             (r'"', String.Double, "string"),
             (rf"(rule)(\s+)({NAME})", _groups(Keyword.Declaration, Whitespace, Name.Function)),
             (
-                rf"(enum|table|output|annotation|def)(\s+)({NAME})",
+                rf"(enum|table|output|annotation|def|property)(\s+)({NAME})",
                 _groups(Keyword.Declaration, Whitespace, Name.Class),
             ),
             (r"\.\.", Punctuation),  # a range: `int[0..17]`, `string[..256]`

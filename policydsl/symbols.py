@@ -33,6 +33,7 @@ Kind = Literal[
     "attribute",
     "variable",
     "context",
+    "property",
 ]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TEMPLATE_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -177,7 +178,7 @@ class Index:
         top = [
             node(sym)
             for sym in self.symbols.values()
-            if sym.span.file == file
+            if absolute(sym.span.source, 0, 0)[0].name == file
             and sym.parent is None
             and sym.kind not in ("variable", "member", "column")
         ]
@@ -204,6 +205,7 @@ class _Builder:
         self.context_heads: set[str] = set()
         self.column_types: dict[str, dict[str, nodes.TypeExpr]] = {}
         self.element_records: set[str] = set()  # attributes that are lists of records
+        self.outputs: set[str] = set()  # read by name in properties
 
     def build(self, cancelled: Callable[[], bool] | None) -> None:
         decls = [(src, d) for src, tree in self.index.files.values() for d in tree.decls]
@@ -289,7 +291,10 @@ class _Builder:
                 if table is not None:
                     index.rules_of_table.setdefault(table.name, []).append(decl)
             case nodes.OutputDecl(name):
+                self.outputs.add(name.name)
                 self.symbol("output", f"output:{name.name}", name.name, name, decl)
+            case nodes.PropertyDecl(name):
+                self.symbol("property", f"property:{name.name}", name.name, name, decl)
 
     def declare_fields(self, fields: Iterable[nodes.Field], prefix: str) -> None:
         for f in fields:
@@ -331,6 +336,12 @@ class _Builder:
                 self.resolve_rows(src, name.name, columns, rows)
             case nodes.RuleDecl():
                 self.resolve_rule(decl)
+            case nodes.PropertyDecl(_, clauses):  # over the request, then the decision
+                for clause in clauses:
+                    claim = (
+                        clause.condition if isinstance(clause, nodes.WhenClause) else clause.claim
+                    )
+                    self.expr(claim, {}, None)
             case nodes.OutputDecl(_, type_, cases):
                 self.resolve_type(type_)
                 expected = self.index.enum_of(type_)
@@ -503,6 +514,8 @@ class _Builder:
                     self.occur(key, p.span, start=start, end=end)
         elif head in self.definitions:
             self.occur(f"definition:{head}", p.span, start=spans[0][0], end=spans[0][1])
+        elif head in self.outputs and not rest:
+            self.occur(f"output:{head}", p.span, start=spans[0][0], end=spans[0][1])
         elif head in self.context_heads:
             for i, (start, end) in enumerate(spans):
                 key = "attribute:" + ".".join(p.parts[: i + 1])
@@ -525,8 +538,9 @@ class _Builder:
         if expected is not None and f"member:{expected}.{name}" in self.index.symbols:
             return f"member:{expected}.{name}"
         owners = [f"member:{o}.{name}" for o in self.member_owners.get(name, [])]
-        if f"effect:{name}" in self.index.symbols:
-            owners.append(f"effect:{name}")
+        for kind in ("effect", "obligation"):  # obligations by name: `obligated contains x`
+            if f"{kind}:{name}" in self.index.symbols:
+                owners.append(f"{kind}:{name}")
         return owners[0] if len(owners) == 1 else None
 
 

@@ -273,8 +273,24 @@ class AnnotationClause(Repr):
     span: Span | None = _span()
 
 
+@attrs.frozen(repr=False)
+class SilenceClause(Repr):
+    """`silence W202 "why"`: the rule's warning of that code is not reported, for that reason."""
+
+    code: Ident
+    reason: str
+    span: Span | None = _span()
+    written: str = attrs.field(default="", eq=False)  # the literal as written, for `fmt`
+
+
 RuleClause = (
-    WhenClause | CiteClause | ReasonClause | ObligationsClause | TagsClause | AnnotationClause
+    WhenClause
+    | CiteClause
+    | ReasonClause
+    | ObligationsClause
+    | TagsClause
+    | AnnotationClause
+    | SilenceClause
 )
 
 
@@ -302,6 +318,29 @@ class OutputDecl(Repr):
     span: Span | None = _span()
 
 
+@attrs.frozen(repr=False)
+class RequireDecl(Repr):
+    """`require cite reason`: what every rule of the set must give (else W101, W102)."""
+
+    words: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class EnsureClause(Repr):
+    claim: Expr
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class PropertyDecl(Repr):
+    """`property NAME { when PREMISE  ensure CLAIM }`: checked by `policyc verify`."""
+
+    name: Ident
+    clauses: tuple[WhenClause | EnsureClause, ...]
+    span: Span | None = _span()
+
+
 Decl = (
     VersionDecl
     | EnumDecl
@@ -313,6 +352,8 @@ Decl = (
     | TableDecl
     | RuleDecl
     | OutputDecl
+    | PropertyDecl
+    | RequireDecl
 )
 
 
@@ -357,6 +398,10 @@ NAMES = frozenset(
         "RuleDecl",
         "OutputCase",
         "OutputDecl",
+        "EnsureClause",
+        "PropertyDecl",
+        "RequireDecl",
+        "SilenceClause",
         "PolicyFile",
         "TypeExpr",
         "RuleClause",

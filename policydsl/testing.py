@@ -191,8 +191,13 @@ def run_case(policy: Policy, case: Case) -> tuple[Mismatch, ...]:
     return tuple(mismatches)
 
 
-def run_files(files: Iterable[Path], load: Callable[[Path | None], Policy]) -> list[CaseResult]:
-    """Run every case of every file; a file or policy that fails to load is one error result."""
+def run_files(
+    files: Iterable[Path],
+    load: Callable[[Path | None], Policy],
+    observe: Callable[[str, Policy, Mapping[str, Any]], None] | None = None,
+) -> list[CaseResult]:
+    """Run every case of every file; a file or policy that fails to load is one error result.
+    `observe` (coverage) is given each case's policy (named as the file names it) and request."""
     cache: dict[Path | None, Policy] = {}
     results: list[CaseResult] = []
     for path in files:
@@ -212,8 +217,48 @@ def run_files(files: Iterable[Path], load: Callable[[Path | None], Policy]) -> l
             results.append(CaseResult(shown, "<policy>", error=f"cannot load the policy: {err}"))
             continue
         for case in case_file.cases:
+            if observe is not None:
+                observe(str(case_file.policy or "the default policy"), policy, case.context)
             try:
                 results.append(CaseResult(shown, case.name, run_case(policy, case)))
             except policydsl.EvaluationError as err:  # fails its case, not the run
                 results.append(CaseResult(shown, case.name, error=f"evaluation failed: {err}"))
     return results
+
+
+def run_report(
+    files: Iterable[Path],
+    load: Callable[[Path | None], Policy],
+    output_format: str,
+    coverage: bool = False,
+    threshold: float | None = None,
+) -> tuple[str, bool]:
+    """`policyc test`: every case run, the report (text or JSON), and whether the run failed:
+    a case failed, or (with `threshold`) a policy's rule coverage is below it."""
+    from policydsl import coverage as covered
+
+    seen = covered.Coverage() if coverage or threshold is not None else None
+    observe = None if seen is None else (lambda n, p, c: seen.observe(n, p.checked, c))
+    results = run_files(files, load, observe)
+    failed = [r for r in results if not r.passed]
+    found = seen.report() if seen is not None else None
+    below = threshold is not None and covered.lowest(found or []) < threshold
+    if output_format == "json":
+        report: dict[str, Any] = {
+            "ok": not failed and not below,
+            "passed": len(results) - len(failed),
+            "failed": len(failed),
+            "cases": [r.to_dict() for r in results],
+        }
+        if found is not None:
+            report["coverage"] = found
+        return json.dumps(report, indent=2), bool(failed or below)
+    lines = [r.render() for r in results]
+    if found is not None:
+        lines.append(covered.render(found))
+    lines.append(
+        f"{'ok' if not failed and not below else 'failed'}: "
+        f"{len(results) - len(failed)} passed, {len(failed)} failed"
+        + (f"; rule coverage below {threshold:g}%" if below else "")
+    )
+    return "\n".join(lines), bool(failed or below)

@@ -326,6 +326,26 @@ class _ToNodes:
     def output_decl(self, start: int, end: int, c: list[Any]) -> nodes.OutputDecl:
         return nodes.OutputDecl(self._ident(c[0]), c[1], tuple(c[2:]), span=self._span(start, end))
 
+    def require_decl(self, start: int, end: int, c: list[Any]) -> nodes.RequireDecl:
+        return nodes.RequireDecl(tuple(c), span=self._span(start, end))
+
+    def require_word(self, start: int, end: int, c: list[Token]) -> str:
+        return c[0].value
+
+    def silence_clause(self, start: int, end: int, c: list[Token]) -> nodes.SilenceClause:
+        return nodes.SilenceClause(
+            self._ident(c[0]),
+            unescape(c[1].value, self._tok_span(c[1])),
+            span=self._span(start, end),
+            written=c[1].value,
+        )
+
+    def property_decl(self, start: int, end: int, c: list[Any]) -> nodes.PropertyDecl:
+        return nodes.PropertyDecl(self._ident(c[0]), tuple(c[1:]), span=self._span(start, end))
+
+    def ensure_clause(self, start: int, end: int, c: list[Any]) -> nodes.EnsureClause:
+        return nodes.EnsureClause(c[0], span=self._span(start, end))
+
     def when_case(self, start: int, end: int, c: list[Any]) -> nodes.OutputCase:
         return nodes.OutputCase(c[0], c[1], span=self._span(start, end))
 

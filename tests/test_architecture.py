@@ -48,8 +48,12 @@ BACK_END = {
     "decision",
     "engine",
     "loader",
+    "property_check",
     *COMPILED,
+    *{"smt", "smt_records", "verify", "policy_diff", "proof_commands", "lints", "coverage", "dot"},
 }
+# proofs: the solver's encoding reads the checked model, as the interpreter does
+PROOFS = {"smt", "smt_records", "verify", "policy_diff", "proof_commands"}
 # import nothing from the package
 FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources", "terminal", "codes", "version"}
 # running policies in production: around the engine, never inside it
@@ -118,6 +122,18 @@ def test_interpreter_and_compiled_backend_are_independent() -> None:
     assert imports("interp").isdisjoint(COMPILED)
     leaning = {m for m in COMPILED & set(MODULES) if "interp" in imports(m)}
     assert not leaning, f"{sorted(leaning)} import `interp`"
+
+
+def test_the_solver_encoding_is_a_third_witness() -> None:
+    """`smt` encodes the checked model, never the IR nor either evaluator; only the proofs import
+    it, and the package imports z3 nowhere but through `smt.load_z3` (an optional extra)."""
+    for module in ("smt", "smt_records"):
+        assert imports(module).isdisjoint(COMPILED | {"interp", "engine", "lower"}), module
+    assert importers("smt") <= PROOFS | {"cli"}
+    assert {m for m in MODULES if "z3" in external(m)} == set()
+    assert importers("verify") <= {"proof_commands"}
+    assert importers("policy_diff") <= {"proof_commands", "verify"}
+    assert importers("proof_commands") <= {"cli"}
 
 
 def test_only_the_parser_knows_lark() -> None:
@@ -358,6 +374,7 @@ def test_nodes_reads_every_node_of_both_modules() -> None:
 
 
 EDITOR = {
+    "lsp_command",
     "lsp_server",
     "lsp_workspace",
     "pieces",
@@ -374,7 +391,8 @@ def test_editor_support_is_an_outer_layer() -> None:
     assert set(MODULES) >= EDITOR
     for module in set(MODULES) - EDITOR - {"cli", "__main__"}:
         assert imports(module).isdisjoint(EDITOR), module
-    assert importers("lsp_server") == {"cli"}
+    assert importers("lsp_command") == {"cli"}
+    assert importers("lsp_server") == {"lsp_command"}
     assert importers("pygments_lexer") == set()  # found through its entry point
     assert {m for m in MODULES if external(m) & {"pygls", "lsprotocol"}} == {"lsp_server"}
     assert {m for m in MODULES if "pygments" in external(m)} == {"pygments_lexer"}

@@ -543,7 +543,8 @@ def test_duplicate_definitions_across_files(tmp_path: Path) -> None:
 
 def test_warnings_do_not_stop_loading() -> None:
     """A rule without `cite` or `reason` loads; the warnings say what is missing."""
-    policy = policydsl.loads(HEADER + "rule r: deny { when doc.size > 3 }", name=NAME)
+    text = HEADER + "require cite reason\nrule r: deny { when doc.size > 3 }"
+    policy = policydsl.loads(text, name=NAME)
     assert {(w.code, w.severity) for w in policy.warnings} >= {
         ("W101", "warning"),
         ("W102", "warning"),

@@ -210,3 +210,43 @@ def test_the_cost_of_a_quantifier_over_records_follows_the_declared_size() -> No
     text = POD.replace("}>[..16] = []", "}>[..1000] = []")
     small, large = policydsl.loads(POD).cost(), policydsl.loads(text).cost()
     assert large.rules["twins"] > 1000 * small.rules["twins"] > 0
+    # a collection inside each element: 16 containers of up to 10,000 ports each
+    assert small.rules["ssh"] >= 16 * 10_000
+
+
+def test_rules_on_an_attribute_of_the_elements_are_reached_through_an_index() -> None:
+    """`some c in xs: c.image == i` (or `starts_with`): each element's attribute is looked up,
+    so many such rules cost a lookup per element, and every backend decides alike."""
+    rules = "".join(
+        f'rule image{i}: deny {{ when some c in pod.containers: c.image == "app{i}" }}\n'
+        f'rule repo{i}: deny {{ when some c in pod.containers: c.image starts_with "r{i}/" }}\n'
+        f"rule limit{i}: deny {{\n"
+        f"  when some c in pod.containers: has c.memory_limit and c.memory_limit == {i}\n}}\n"
+        for i in range(40)
+    )
+    text = (
+        "context { pod: { containers: list<{ image: string  memory_limit: int? }> = [] } }\n"
+        "effects deny > allow default allow\n" + rules
+    )
+    policies = {b: policydsl.loads(text, backend=b) for b in policydsl.BACKENDS}
+    indexes = [
+        line.strip()
+        for line in policies["compiled"].compiled("ir").splitlines()
+        if line.strip().startswith("index")
+    ]
+    assert "index field image element of s1 pod.containers:" in indexes
+    assert "index field memory_limit element of s1 pod.containers:" in indexes
+    assert any(line.startswith("index field image prefix[") for line in indexes)
+    rng = random.Random(5)
+    for _ in range(1_500):
+        containers = []
+        for _ in range(rng.randint(0, 3)):
+            k = rng.randrange(45)
+            image = rng.choice([f"app{k}", f"r{k}/x", f"r{k}", "", "app"])
+            container: dict[str, Any] = {"image": image}
+            if rng.random() < 0.5:
+                container["memory_limit"] = rng.randrange(45)
+            containers.append(container)
+        context = {"pod": {"containers": containers}}
+        decisions = {b: p.decide(context) for b, p in policies.items()}
+        assert decisions["compiled"] == decisions["naive"] == decisions["interpreted"], context

@@ -24,7 +24,17 @@ from policydsl.symbols import RULE_FIELDS, Index
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = [ROOT / "stdlib_rules", ROOT / "examples" / "doc_sharing", ROOT / "tests" / "policies"]
-NOT_SYMBOLS = {"bool", "int", "string", "size", "decision", "fired", *RULE_FIELDS}
+NOT_SYMBOLS = {
+    "bool",
+    "int",
+    "string",
+    "size",
+    "decision",
+    "fired",
+    "obligated",
+    "monotone",
+    *RULE_FIELDS,
+}
 _MASK = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"')
 _WORD = re.compile(r"[A-Za-z_]\w*")
 
