@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 import click
 
 import policydsl
-from policydsl import testing
+from policydsl import lsp_command, testing
 from policydsl.codes import Code
 from policydsl.cost import DEFAULT_MAX_COST
 from policydsl.diagnostics import Diagnostic
@@ -221,6 +221,7 @@ def _dump(value: Any, pretty: bool) -> str:
 
 @click.group(
     cls=_Cli,
+    commands=[lsp_command.lsp],  # `policyc lsp`: its own module (pygls imported when it runs)
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=EXIT_CODES_HELP,
 )
@@ -794,7 +795,3 @@ def main(argv: Sequence[str] | None = None, prog_name: str = "policyc") -> int:
     except SystemExit as exit_:  # click always exits with an int code (or None: success)
         return int(exit_.code or EXIT_OK)
     return EXIT_OK
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -103,6 +103,13 @@ def _check_sources(sources: Sequence[Source]) -> Loaded:
     return attrs.evolve(_check_and_analyse(parsed), sources=list(sources))
 
 
+def check_trees(parsed: list[nodes.PolicyFile]) -> Loaded:
+    """`check_sources` for trees already parsed (the language server parses as the text changes,
+    block by block): the checker's, the analysis' and the lints' verdict, as `policyc check`'s."""
+    with collection_paused():
+        return _check_and_analyse(parsed)
+
+
 def _check_and_analyse(parsed: list[nodes.PolicyFile]) -> Loaded:
     """The checker's verdict; when the policy is sound, its lowering and the analysis' warnings."""
     policy, diags = check_files(parsed)

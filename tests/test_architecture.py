@@ -371,3 +371,29 @@ def test_nodes_reads_every_node_of_both_modules() -> None:
         assert getattr(nodes, name) is getattr(
             syntax_nodes if name in syntax_nodes.NAMES else expr_nodes, name
         )
+
+
+EDITOR = {
+    "lsp_command",
+    "lsp_server",
+    "lsp_workspace",
+    "pieces",
+    "symbols",
+    "hover",
+    "completion",
+    "pygments_lexer",
+}
+
+
+def test_editor_support_is_an_outer_layer() -> None:
+    """The language server and the lexer lean on the core; the core never on them, and only the
+    CLI starts the server. The optional packages stay in the one module that needs each."""
+    assert set(MODULES) >= EDITOR
+    for module in set(MODULES) - EDITOR - {"cli", "__main__"}:
+        assert imports(module).isdisjoint(EDITOR), module
+    assert importers("lsp_command") == {"cli"}
+    assert importers("lsp_server") == {"lsp_command"}
+    assert importers("pygments_lexer") == set()  # found through its entry point
+    assert {m for m in MODULES if external(m) & {"pygls", "lsprotocol"}} == {"lsp_server"}
+    assert {m for m in MODULES if "pygments" in external(m)} == {"pygments_lexer"}
+    assert all(ROOT not in imports(m) for m in EDITOR)
