@@ -52,6 +52,7 @@ OPERATOR_WORDS = (
     "starts_with",
     "ends_with",
     "like",
+    "matches",
     "some",
     "all",
 )
