@@ -365,6 +365,13 @@ class _Gen:
                         ast.Compare(call("_len", value), [ast.Gt()], [ast.Constant(max_length)]),
                     ]
                 )
+            case t.IpType():  # an address not in its canonical text goes to the validator
+                return or_all(
+                    [
+                        is_(class_of(value), ref("_str"), negate=True),
+                        ast.Compare(call("_ip_text", value), [ast.NotEq()], [value]),
+                    ]
+                )
             case t.IntType(lo, hi):
                 tests = [is_(class_of(value), ref("_int"), negate=True)]
                 if lo is not None:
@@ -646,6 +653,8 @@ class _Gen:
                 pattern = self.hoist(compile_pattern(right.value), "_G")
                 found = ast.Call(ast.Attribute(pattern, "search", LOAD), [a], [])
                 return is_(found, none(), negate=True)
+            case Op.IN_RANGE:
+                return call("_in_range", a, b)
             case _:
                 assert_never(op)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from policydsl import ipaddr
 from policydsl import typesys as t
 from policydsl.terminal import shown
 
@@ -53,6 +54,8 @@ def describe(type_: t.Type) -> str:
             return "an integer"
         case t.StringType():
             return "a string"
+        case t.IpType():
+            return "an IP address"
         case t.EnumType(name, members):
             shown = ", ".join(members[:12]) + (", …" if len(members) > 12 else "")
             return f"a {name} ({shown})"
@@ -160,6 +163,12 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
                         path, f"has {len(value):,} characters; the limit is {max_length:,}"
                     )
                 return str.__str__(value)
+        case t.IpType():
+            if isinstance(value, str):
+                try:
+                    return ipaddr.canonical_address(str.__str__(value))
+                except ValueError:
+                    raise ContextError(path, f"not an IP address: {show_value(value)}") from None
         case t.EnumType(name, members):
             if isinstance(value, str):
                 value = str.__str__(value)

@@ -299,6 +299,8 @@ def _set_test(op: Op, left: Shape, right: Shape) -> int:
             return 1 + _chars(left.size * right.size) + _chars(right.size)
         case Op.MATCHES:  # RE2: linear in the text
             return 1 + _chars(left.size)
+        case Op.IN_RANGE:  # parse an address of at most 64 characters, compare two integers
+            return 2
         case (
             Op.EQ
             | Op.NE

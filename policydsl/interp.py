@@ -10,7 +10,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, assert_never
 
-from policydsl import model, nodes, regex
+from policydsl import ipaddr, model, nodes, regex
 from policydsl.decision import Decision, EvaluationError, combine
 from policydsl.glob import glob_match
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
@@ -267,6 +267,8 @@ def _set_test(op: SetOp, a: Any, b: Any) -> bool:
             return glob_match(a, b)
         case Op.MATCHES:
             return regex.search(a, b)
+        case Op.IN_RANGE:
+            return ipaddr.in_range(a, b)
         case _:
             assert_never(op)
 

@@ -171,7 +171,7 @@ def _best_way(parts: tuple[ir.Expr, ...], slots: tuple[ir.Slot, ...]) -> Way | N
 
 
 def _scalar(type_: t.Type) -> bool:
-    return isinstance(type_, t.EnumType | t.StringType | t.IntType | t.BoolType)
+    return isinstance(type_, t.EnumType | t.StringType | t.IntType | t.BoolType | t.IpType)
 
 
 def _const_values(e: ir.Expr) -> frozenset[Any] | None:

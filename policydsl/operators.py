@@ -63,6 +63,7 @@ class Op(enum.Enum):
     ENDS_WITH = "ends_with"
     LIKE = "like"
     MATCHES = "matches"
+    IN_RANGE = "in_range"
     IN = "in"
     NOT_IN = "not_in"
     ADD = "add"
@@ -117,6 +118,7 @@ TABLE: dict[Op, OpInfo] = {
     Op.ENDS_WITH: OpInfo("ends_with", _S, Level.TEST),
     Op.LIKE: OpInfo("like", _S, Level.TEST),
     Op.MATCHES: OpInfo("matches", _S, Level.TEST),
+    Op.IN_RANGE: OpInfo("in_range", _S, Level.TEST),
     Op.IN: OpInfo("in", _M, Level.TEST),
     Op.NOT_IN: OpInfo("not in", _M, Level.TEST),
     Op.ADD: OpInfo("+", _A, Level.SUM),
@@ -132,7 +134,14 @@ TABLE: dict[Op, OpInfo] = {
 # The operators each node can hold: what a `match` over a node's `op` must cover.
 CompareOp: TypeAlias = Literal[Op.EQ, Op.NE, Op.LT, Op.LE, Op.GT, Op.GE]
 SetOp: TypeAlias = Literal[
-    Op.CONTAINS, Op.CONTAINS_ANY, Op.CONTAINS_ALL, Op.STARTS_WITH, Op.ENDS_WITH, Op.LIKE, Op.MATCHES
+    Op.CONTAINS,
+    Op.CONTAINS_ANY,
+    Op.CONTAINS_ALL,
+    Op.STARTS_WITH,
+    Op.ENDS_WITH,
+    Op.LIKE,
+    Op.MATCHES,
+    Op.IN_RANGE,
 ]
 MembershipOp: TypeAlias = Literal[Op.IN, Op.NOT_IN]
 ArithOp: TypeAlias = Literal[Op.ADD, Op.SUB, Op.MUL, Op.MOD]

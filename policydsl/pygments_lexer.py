@@ -53,12 +53,13 @@ OPERATOR_WORDS = (
     "ends_with",
     "like",
     "matches",
+    "in_range",
     "some",
     "all",
 )
 CONSTANTS = ("true", "false")
 TYPE_WORDS = ("list", "set")
-BUILTIN_TYPES = ("bool", "int", "string")  # names, not reserved words (the checker's)
+BUILTIN_TYPES = ("bool", "int", "string", "ip")  # names, not reserved words (the checker's)
 FUNCTIONS = ("size",)
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _groups = cast(Callable[..., Any], bygroups)  # untyped in the stubs

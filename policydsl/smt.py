@@ -148,6 +148,8 @@ class Request:
                 var = z3.Int(name)
                 self.constraints.append(z3.And(var >= 0, var < len(type_.members)))
                 return Enum(var, type_)
+            case t.IpType():
+                raise Unsupported("IP addresses")
             case t.CollectionType(kind, t.EnumType() as element, max_size):
                 flags = {m: z3.Bool(f"{name}[{m}]") for m in element.members}
                 count = z3.Int(f"{name}#")
@@ -533,6 +535,8 @@ class Encoder:
                 return z3.InRe(_string(a), glob_regex(b))
             case Op.MATCHES:
                 raise Unsupported("`matches` (a regular expression)")
+            case Op.IN_RANGE:
+                raise Unsupported("`in_range` (IP addresses)")
             case _:
                 assert_never(op)
 

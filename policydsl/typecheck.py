@@ -11,7 +11,7 @@ from typing import Any, assert_never
 
 import attrs
 
-from policydsl import inlining, model, nodes, regex
+from policydsl import inlining, literals, model, nodes
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
@@ -21,7 +21,7 @@ from policydsl.operators import ArithOp, Op, SetOp
 from policydsl.presence import Fact, facts_of
 from policydsl.source import Span
 
-BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING}
+BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING, "ip": t.IP}
 FUNCTIONS = {"size": 1}
 OUTCOME_NAMES = ("decision", "fired")
 
@@ -266,6 +266,8 @@ class ExprChecker:
         match e:
             case nodes.IntLit(value):
                 return Typed(Const(value, span=e.span), t.INT)
+            case nodes.StrLit(value) if isinstance(expected, t.IpType):
+                return Typed(literals.address(value, e.span, self.error), t.IP)
             case nodes.StrLit(value):
                 return Typed(Const(value, span=e.span), t.STRING)
             case nodes.BoolLit(value):
@@ -423,7 +425,13 @@ class ExprChecker:
                             node.span,
                         )
                 if op is Op.MATCHES and t.is_string(rt.type):
-                    self._pattern(rt.expr, right.span)
+                    literals.pattern(rt.expr, right.span, self.error)
+            case Op.IN_RANGE:
+                lt = self.expr(left, scope, facts, t.IP)
+                if not isinstance(lt.type, t.IpType | t.AnyType):
+                    self.error(Code.INCOMPARABLE, f"`{op}` tests an ip, not {lt.type}", left.span)
+                rt = self.expr(right, scope, facts, t.STRING)
+                rt = Typed(literals.network(rt.expr, right.span, self.error), t.STRING)
             case Op.CONTAINS:
                 lt, elem = self._collection_operand(op, left, scope, facts)
                 rt = self.expr(right, scope, facts, elem)
@@ -445,16 +453,6 @@ class ExprChecker:
             case _:
                 assert_never(op)
         return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
-
-    def _pattern(self, expr: Any, span: Span | None) -> None:
-        """A `matches` pattern: a string literal RE2 compiles (so matching stays linear)."""
-        if not (isinstance(expr, Const) and isinstance(expr.value, str)):
-            self.error(Code.BAD_PATTERN, "`matches` takes its pattern as a string literal", span)
-            return
-        try:
-            regex.compile_pattern(expr.value)
-        except regex.PatternError as err:
-            self.error(Code.BAD_PATTERN, str(err), span, help="RE2 syntax: no backreferences")
 
     def _collection_operand(
         self, op: SetOp, left: nodes.Expr, scope: Scope, facts: frozenset[Fact]

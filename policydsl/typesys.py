@@ -34,6 +34,14 @@ MAX_COLLECTION = 10_000  # elements in one list or set of a request
 
 
 @attrs.frozen
+class IpType:
+    """An IPv4 or IPv6 address, held as its canonical text (`ipaddr`)."""
+
+    def __str__(self) -> str:
+        return "ip"
+
+
+@attrs.frozen
 class StringType:
     # not part of the type's identity: `string[..8]` and `string` compare with each other
     max_length: int = attrs.field(default=MAX_STRING, eq=False)
@@ -133,12 +141,21 @@ class NothingType:
 
 
 Type = (
-    BoolType | IntType | StringType | EnumType | CollectionType | RecordType | AnyType | NothingType
+    BoolType
+    | IntType
+    | StringType
+    | IpType
+    | EnumType
+    | CollectionType
+    | RecordType
+    | AnyType
+    | NothingType
 )
 
 BOOL = BoolType()
 INT = IntType()
 STRING = StringType()
+IP = IpType()
 ANY = AnyType()
 NOTHING = NothingType()
 

@@ -55,7 +55,17 @@ BACK_END = {
 # proofs: the solver's encoding reads the checked model, as the interpreter does
 PROOFS = {"smt", "smt_records", "verify", "policy_diff", "proof_commands"}
 # import nothing from the package
-FOUNDATIONS = {"source", "typesys", "glob", "setops", "resources", "terminal", "codes", "version"}
+FOUNDATIONS = {
+    "source",
+    "typesys",
+    "glob",
+    "setops",
+    "resources",
+    "terminal",
+    "codes",
+    "version",
+    "ipaddr",
+}
 # running policies in production: around the engine, never inside it
 SERVING = {"service", "reload", "decision_log", "metrics"}
 # the packages only the optional extras install (`policydsl[server]`, `[fast]`, `[dask]`)
@@ -255,9 +265,11 @@ context {
   pattern: string = "*"
   n: int = 0
   items: list<{key: string  marks: set<Tag> = []}> = []
+  source: ip = "10.0.0.1"
 }
 effects deny > allow default allow
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
+rule inside: deny { when source in_range "10.0.0.0/8" cite "1" reason "inside" }
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
 rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }
 rule all_tags: deny { when labels contains_all [a, c] cite "1" reason "all" }

@@ -8,6 +8,7 @@ the package that declares an operator of each kind no layer knows.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -36,6 +37,7 @@ context {
   xs: set<string> = []
   ys: set<string> = []
   flag: bool = false
+  addr: ip = "10.0.0.1"
 }
 effects hit > miss default miss
 """
@@ -56,6 +58,10 @@ SAMPLES: dict[Op, tuple[str, Callable[[Context], bool]]] = {
     Op.STARTS_WITH: ("s starts_with p", lambda c: c["s"].startswith(c["p"])),
     Op.ENDS_WITH: ("s ends_with p", lambda c: c["s"].endswith(c["p"])),
     Op.LIKE: ("s like p", lambda c: fnmatch.fnmatchcase(c["s"], c["p"])),
+    Op.IN_RANGE: (
+        'addr in_range "10.0.0.0/8"',
+        lambda c: ipaddress.ip_address(c["addr"]) in ipaddress.ip_network("10.0.0.0/8"),
+    ),
     Op.MATCHES: ('s matches "^h|b$"', lambda c: re.search("^h|b$", c["s"]) is not None),
     Op.IN: ("s in xs", lambda c: c["s"] in c["xs"]),
     Op.NOT_IN: ("s not in xs", lambda c: c["s"] not in c["xs"]),
@@ -72,7 +78,7 @@ SAMPLES: dict[Op, tuple[str, Callable[[Context], bool]]] = {
 # Patterns without `[`: `like` globs only know `*` and `?`, where fnmatch also has classes.
 CONTEXTS: list[Context] = [
     {},
-    {"n": 2, "m": 3, "s": "spam", "p": "sp", "xs": ["spam", "eggs"], "ys": ["eggs"]},
+    {"n": 2, "m": 3, "s": "spam", "p": "sp", "xs": ["spam", "eggs"], "ys": ["eggs"], "addr": "::1"},
     {"n": 3, "m": 2, "s": "spam", "p": "s*m", "xs": ["ham"], "ys": ["spam", "ham"]},
     {"n": 2, "m": 2, "s": "ham", "p": "am", "xs": ["ham", "a"], "ys": ["a", "ham"], "flag": True},
     {"n": -2, "m": 2, "s": "h?m", "p": "h?m", "xs": [], "ys": []},
@@ -148,7 +154,17 @@ def test_every_backend_evaluates_it_as_python_does(op: Op) -> None:
     policies = {b: policydsl.loads(_policy_text(op), backend=b) for b in policydsl.BACKENDS}
     outcomes = set()
     for context in CONTEXTS:
-        full = {"n": 0, "m": 0, "s": "", "p": "", "xs": [], "ys": [], "flag": False, **context}
+        full = {
+            "n": 0,
+            "m": 0,
+            "s": "",
+            "p": "",
+            "xs": [],
+            "ys": [],
+            "flag": False,
+            "addr": "10.0.0.1",
+            **context,
+        }
         expected = "hit" if oracle(full) else "miss"
         outcomes.add(expected)
         for backend, policy in policies.items():
@@ -178,7 +194,17 @@ def test_on_constants_it_decides_as_python_does(op: Op) -> None:
     """The same tests with constants for attributes: lowering folds most of them (the rule is
     then always or never reached), which must not change what they mean."""
     for context in CONTEXTS[:4]:
-        full = {"n": 0, "m": 0, "s": "", "p": "", "xs": [], "ys": [], "flag": False, **context}
+        full = {
+            "n": 0,
+            "m": 0,
+            "s": "",
+            "p": "",
+            "xs": [],
+            "ys": [],
+            "flag": False,
+            "addr": "10.0.0.1",
+            **context,
+        }
         names = r"\b(" + "|".join(full) + r")\b"
         condition = re.sub(names, lambda found, c=full: _literal(c[found[0]]), SAMPLES[op][0])
         text = SCHEMA + f"rule probe: hit {{ when {condition} }}\n"

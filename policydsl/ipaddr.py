@@ -1,0 +1,41 @@
+"""IP addresses and ranges: `ip` attributes and `in_range` tests.
+
+A request's address is kept as its canonical text (`ipaddress`'s: `2001:db8::1`, never
+`2001:DB8:0::1`), so equality, membership and the indexes compare text, and an address written
+two ways is one value. A range is a CIDR block (`10.0.0.0/8`, `fd00::/8`), its host bits allowed
+and dropped; an IPv4 address is never in an IPv6 range, nor the other way round (IPv4-mapped
+IPv6 addresses are IPv6).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def canonical_address(text: str) -> str:
+    """The canonical text of an IPv4 or IPv6 address; `ValueError` if `text` is none."""
+    if text.__class__ is not str or len(text) > 64:
+        raise ValueError("not an IP address")
+    return str(ipaddress.ip_address(text))
+
+
+def canonical_network(text: str) -> str:
+    """The canonical text of a CIDR range; `ValueError` if `text` is none."""
+    if "/" not in text:
+        raise ValueError("no prefix length")
+    return str(_network(text))
+
+
+@functools.lru_cache(maxsize=1_024)  # the ranges a policy names: its constants
+def _network(text: str) -> Network:
+    return ipaddress.ip_network(text, strict=False)
+
+
+def in_range(address: str, network: str) -> bool:
+    """Whether the (canonical) address lies in the range, of the same IP version."""
+    range_ = _network(network)
+    found = ipaddress.ip_address(address)
+    return found.version == range_.version and found in range_
