@@ -21,8 +21,6 @@ the bits set. Rule ids and reasons are the set's own and are read per set.
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -70,25 +68,21 @@ class Contributions:
             field = self._obligations_at + rank * self._obligation_width
             value |= sum(obligation_bit[o] for o in obligations[n]) << field
             self.packed.append(value)
-        self.heads: dict[int, Head] = {}  # decoded summaries; cleared when full
+        self._heads: dict[int, Head] = {}  # decoded summaries; emptied when full
 
     @property
     def has_flags(self) -> bool:
         """Whether heads carry the flags (else they are `()` and the caller derives them)."""
         return self._flags is not None
 
-    def summary(self, numbers: Sequence[int]) -> int:
-        """The OR of the contributions of the rules `numbers`."""
-        return functools.reduce(operator.or_, [self.packed[n] for n in numbers], 0)
-
     def head(self, summary: int) -> Head:
         """(decision, obligations, citations, flags) of a non-empty set with this summary."""
-        head = self.heads.get(summary)
+        head = self._heads.get(summary)
         if head is None:
             head = self._decode(summary)
-            if len(self.heads) >= MAX_HEADS:
-                self.heads.clear()  # cleared in place: the evaluator holds this very dict
-            self.heads[summary] = head
+            if len(self._heads) >= MAX_HEADS:
+                self._heads = {}
+            self._heads[summary] = head
         return head
 
     def _decode(self, summary: int) -> Head:

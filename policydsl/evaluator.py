@@ -115,7 +115,6 @@ class CompiledEvaluator:
             self._flags_masks if self._masks is not None else None,
         )
         self._packed = self._contributions.packed
-        self._heads = self._contributions.heads  # read first; `head()` decodes and fills it
         self._flags_apart = not self._contributions.has_flags
         self._prepare()
         self._decide = self.generated.decide
@@ -180,8 +179,7 @@ class CompiledEvaluator:
         else:
             get = operator.itemgetter(*numbers)  # with two numbers or more, tuples
             summary = functools.reduce(operator.or_, get(self._packed))
-            head = self._heads.get(summary) or self._contributions.head(summary)
-            decision, obligations, citations, flags = head
+            decision, obligations, citations, flags = self._contributions.head(summary)
             if self._flags_apart:
                 flags = self._flags_of(decision, numbers)
             base = (decision, obligations, citations, get(self._ids), get(self._reasons))
@@ -356,10 +354,7 @@ class RuleSetCache:
         if seen in self.seen:
             self.seen.discard(seen)
             return False
-        if self.young_bytes + SEEN_BYTES <= self.limit // 2:
-            self.young_bytes += SEEN_BYTES
-            self.seen.add(seen)
-        elif self.charge(SEEN_BYTES):  # a new generation first
+        if self.charge(SEEN_BYTES):
             self.seen.add(seen)
         return True
 

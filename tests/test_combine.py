@@ -240,5 +240,5 @@ def test_the_memo_of_decoded_summaries_is_bounded(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(contributions, "MAX_HEADS", 3)
     policy = assert_same(MANY_EFFECTS, every_subset("abcdef") * 2)
-    heads = evaluator_of(policy)._contributions.heads
+    heads = evaluator_of(policy)._contributions._heads
     assert 0 < len(heads) <= 3
