@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.contexts import make_contexts  # noqa: E402
 
-TARGETS = {"single": 5_000, "batch": 100_000}  # decisions/s, issue 11
+TARGETS = {"single": 5_000, "batch": 100_000}  # decisions/s: the service's throughput targets
 P99_LIMIT = 0.010
 
 

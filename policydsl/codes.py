@@ -78,6 +78,7 @@ class Code(StrEnum):
     DIVISOR_MAY_BE_ZERO = "P332"
     BAD_PATTERN = "P333"
     BAD_ADDRESS = "P334"
+    REASON_SHOWS_RECORD = "P342"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -184,6 +185,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.DIVISOR_MAY_BE_ZERO: _e("`%` by a value not known to be at least 1"),
     Code.BAD_PATTERN: _e("a `matches` pattern that is not a literal RE2 compiles"),
     Code.BAD_ADDRESS: _e("an IP address or range literal that is not one"),
+    Code.REASON_SHOWS_RECORD: _e("a reason's `{name}` that names a record, not a value"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

@@ -1,10 +1,9 @@
 """Table rows made into rules: a row's cells put in place of its columns, its constants given
-their runtime shape, its citations collected, and the reason template rendered with its cells.
+their runtime shape, its citations collected, and cells rendered as text.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
@@ -59,20 +58,3 @@ def render(value: Any) -> str:
         items = sorted(value) if isinstance(value, frozenset) else value
         return ", ".join(render(v) for v in items)
     return str(value)
-
-
-_TEMPLATE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def template_names(template: str) -> list[str]:
-    return [m.group(1) for m in _TEMPLATE.finditer(template) if m.group(1)]
-
-
-def render_template(template: str, bindings: dict[str, Any]) -> str:
-    def replace(m: re.Match[str]) -> str:
-        if m.group(0) in ("{{", "}}"):
-            return m.group(0)[0]
-        name = m.group(1)
-        return render(bindings[name]) if name in bindings else m.group(0)
-
-    return _TEMPLATE.sub(replace, template)

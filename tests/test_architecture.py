@@ -37,6 +37,8 @@ FRONT_END = {
 BACK_END = {
     "checker",
     "table_rows",
+    "reason_templates",
+    "messages",
     "environment",
     "inlining",
     "typecheck",
