@@ -148,7 +148,7 @@ def drive_wrk(port: int, path: str, bodies: list[bytes], clients: int, seconds: 
         script, lines = Path(tmp) / "bodies.lua", Path(tmp) / "bodies.jsonl"
         script.write_text(WRK_SCRIPT)
         lines.write_bytes(b"\n".join(bodies) + b"\n")
-        command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s"]
+        command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
         command += ["-s", str(script), f"http://127.0.0.1:{port}{path}", "--", str(lines)]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
     found = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", done.stdout)
