@@ -24,6 +24,7 @@ class Code(StrEnum):
     NESTED_TOO_DEEPLY = "P005"
     EMPTY_FOLDER = "P006"
     FORMATTED_TOO_LARGE = "P007"
+    DATA_NOT_ROWS = "P008"
     HIDDEN_LINE_BREAK = "P010"
     BIDI_CONTROL = "P011"
     CONTROL_CHARACTER = "P012"
@@ -126,6 +127,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.NESTED_TOO_DEEPLY: _e("brackets, or an expression, nested too deeply"),
     Code.EMPTY_FOLDER: _e("a folder without `.policy` files"),
     Code.FORMATTED_TOO_LARGE: _e("`policyc fmt`: the formatted file would pass the size limit"),
+    Code.DATA_NOT_ROWS: _e("a table's data file that is not a JSON array of rows"),
     Code.HIDDEN_LINE_BREAK: _e(
         "a line break to editors that is none to policydsl (a lone CR, U+2028)"
     ),
