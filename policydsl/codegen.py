@@ -24,6 +24,7 @@ from policydsl.model import (
     FieldPresent,
     Local,
     Outcome,
+    RowsWhere,
     SetOf,
     Size,
     map_children,
@@ -581,6 +582,9 @@ class _Gen:
                 return call("_len", self.expr(arg))
             case SetOf(items):
                 return call("_frozenset", self.expr(items))
+            case RowsWhere(_, _, rows, key):  # `ROWS.get(key, ())`: a table's rows by a column
+                found = ast.Attribute(self.const(rows), "get", LOAD)
+                return ast.Call(found, [self.expr(key), ast.Tuple([], LOAD)], [])
             case nodes.And(ops):
                 return ast.BoolOp(ast.And(), [self.expr(o) for o in ops])
             case nodes.Or(ops):

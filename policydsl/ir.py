@@ -25,6 +25,7 @@ from policydsl.model import (
     Local,
     Outcome,
     Present,
+    RowsWhere,
     SetOf,
     Size,
     children,
@@ -32,7 +33,7 @@ from policydsl.model import (
 )
 from policydsl.render import expr_text, quote, value_text
 
-IR_VERSION = 2
+IR_VERSION = 3
 
 
 # ---- IR expression leaves (the rest are the model's nodes) -----------------------------------
@@ -86,6 +87,7 @@ Expr: TypeAlias = """
     | FieldPresent[Expr]
     | Size[Expr]
     | SetOf[Expr]
+    | RowsWhere[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
     | nodes.Not[Expr]

@@ -105,6 +105,19 @@ class SetOf(Repr, Generic[E_co]):
     span: Span | None = _span()
 
 
+@attrs.frozen(repr=False)
+class RowsWhere(Repr, Generic[E_co]):
+    """Lowering only: the rows of table `table` whose `column` equals `key`, looked up in `rows`
+    (a constant `relations.RowIndex`, from each value of the column to its rows). A `some` over
+    a table whose test starts with `row.column == key` reads these instead of every row."""
+
+    table: str
+    column: str
+    rows: Any
+    key: E_co
+    span: Span | None = _span()
+
+
 # A checked expression: the syntax tree's compound nodes over resolved leaves.
 Expr: TypeAlias = """
     Const
@@ -189,6 +202,11 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
         case SetOf(items):
             new_items = fn(items)
             return expr if new_items is items else cast("_Out", SetOf(new_items, span=expr.span))
+        case RowsWhere(table, column, rows, key):
+            new_key = fn(key)
+            if new_key is key:
+                return expr
+            return cast("_Out", RowsWhere(table, column, rows, new_key, span=expr.span))
     return expr
 
 
@@ -220,6 +238,8 @@ def children(expr: Any) -> list[Any]:
             return [arg]
         case SetOf(items):
             return [items]
+        case RowsWhere(_, _, _, key):
+            return [key]
     return []
 
 

@@ -23,6 +23,7 @@ from policydsl.model import (
     Local,
     Outcome,
     Present,
+    RowsWhere,
     SetOf,
     Size,
 )
@@ -58,6 +59,9 @@ def string_literal(value: str, written: str | None) -> str:
     return written.replace("\t", "\\t") if written is not None else quote(value)
 
 
+TABLE_ROW = "row of table "  # the record type of a table's rows read as data: `relations`
+
+
 def value_text(value: Any, type_: t.Type | None = None) -> str:
     """A constant as a policy writes it. `type_` tells an enum member (bare) from a string."""
     if isinstance(value, bool):
@@ -68,10 +72,16 @@ def value_text(value: Any, type_: t.Type | None = None) -> str:
         return value if isinstance(type_, t.EnumType) else quote(value)
     if isinstance(value, tuple | frozenset):
         element = type_.element if isinstance(type_, t.CollectionType) else None
+        if isinstance(element, t.RecordType) and element.name.startswith(TABLE_ROW):
+            return element.name.removeprefix(TABLE_ROW).strip("`")  # a table read as data
         items = sorted(value, key=_stable) if isinstance(value, frozenset) else value
         return "[" + ", ".join(value_text(x, element) for x in items) + "]"
     if value is None:
         return "-"  # no value, as a table cell writes it
+    if isinstance(value, dict):  # a record: a table's row read as data
+        fields = {f.name: f.type for f in type_.fields} if isinstance(type_, t.RecordType) else {}
+        cells = (f"{k}: {value_text(v, fields.get(k))}" for k, v in value.items())
+        return "{" + ", ".join(cells) + "}"
     raise TypeError(f"no policy notation for {type(value).__name__}")  # pragma: no cover
 
 
@@ -105,6 +115,8 @@ def precedence(e: Any) -> int:
             return precedence(items)
         # the syntax tree's own leaves last: a model or IR expression never loads their classes
         case Attr() | DefRef() | Local() | Outcome() | FieldOf() | Size() | nodes.ListLit():
+            return ATOM
+        case RowsWhere():
             return ATOM
         case nodes.Has():
             return TEST
@@ -166,6 +178,8 @@ def _bare(e: Any) -> str:
             return f"size({expr_text(arg)})"
         case SetOf(items):
             return _bare(items)
+        case RowsWhere(table, column, _, key):  # not policy syntax: the IR dump's lookup
+            return f"rows of {table} where {column} == {expr_text(key)}"
         # the syntax tree's leaves, last: a model or IR expression never loads their classes
         case nodes.Has():
             return "has " + e.path.dotted

@@ -7,6 +7,7 @@ condition, a definition, a table cell, an output case) is then checked against i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, assert_never
 
 import attrs
@@ -65,6 +66,7 @@ class ExprChecker:
         # presence facts it gives
         self._inlined: dict[str, tuple[int, int] | None] = {}
         self._def_facts: dict[tuple[str, bool], frozenset[Fact]] = {}
+        self.relation: Callable[[nodes.Path], Typed] | None = None  # a table read as rows
 
     def error(
         self,
@@ -645,6 +647,8 @@ class ExprChecker:
             if definition.uses_outcome and not scope.outcome:
                 self._no_outcome(DefRef(head), e.span)
             return Typed(DefRef(head, span=e.span), definition.type)
+        if head in self.env.tables and self.relation is not None:
+            return self.relation(e)
         if head in self.env.schema.field_names:
             fields = self._walk(e, scope, facts)
             if fields is None:
@@ -696,6 +700,7 @@ class ExprChecker:
             *self.env.def_decls,
             *self.env.schema.field_names,
             *self.env.enums,
+            *self.env.tables,
         ]
         if not rest:  # a bare name may be a misspelt enum member
             visible.extend(m for enum in self.env.enums.values() for m in enum.members)

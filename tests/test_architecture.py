@@ -38,6 +38,7 @@ BACK_END = {
     "checker",
     "table_rows",
     "data_rows",
+    "relations",
     "reason_templates",
     "messages",
     "environment",
