@@ -493,6 +493,7 @@ class _Checker:
         table's check reports them)."""
         name = table.name.name
         if name not in self._relations:
+            self._relations[name] = ()  # while its rows are read: a cell naming it reads none
             width = len(table.columns)
             values = [self._row_values(table, r) for r in table.rows if len(r.cells) == width]
             self._relations[name] = relations.rows_of(table, values)

@@ -647,8 +647,6 @@ class ExprChecker:
             if definition.uses_outcome and not scope.outcome:
                 self._no_outcome(DefRef(head), e.span)
             return Typed(DefRef(head, span=e.span), definition.type)
-        if head in self.env.tables and self.relation is not None:
-            return self.relation(e)
         if head in self.env.schema.field_names:
             fields = self._walk(e, scope, facts)
             if fields is None:
@@ -684,6 +682,8 @@ class ExprChecker:
             member = self._bare_member(head, expected, e.span)
             if member is not None:
                 return member
+        if head in self.env.tables and self.relation is not None:
+            return self.relation(e)
         if head in OUTCOME_NAMES:
             self.error(
                 Code.OUTCOME_OUTSIDE_OUTPUT,
