@@ -15,8 +15,33 @@ import attrs
 from policydsl.lark_grammar import reserved_words
 from policydsl.symbols import RULE_FIELDS, Index
 
-BUILTIN_TYPES = ("bool", "int", "string", "ip")  # held equal to the checker's by tests/test_lsp.py
-FUNCTIONS = ("size",)
+BUILTIN_TYPES = (
+    "bool",
+    "int",
+    "string",
+    "ip",
+    "datetime",
+    "duration",
+)  # held equal to the checker's by tests/test_lsp.py
+FUNCTIONS = (
+    "size",
+    "datetime",
+    "duration",
+    "date",
+    "time_of_day",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "day_of_week",
+    "to_days",
+    "to_hours",
+    "to_minutes",
+    "to_seconds",
+    "to_milliseconds",
+)
 _WINDOW = 2000  # characters before the cursor that decide what fits there
 
 _PATH = re.compile(r"((?:[A-Za-z_]\w*\s*\.\s*)+)(\w*)$")

@@ -27,6 +27,7 @@ from policydsl.model import (
     Present,
     SetOf,
     Size,
+    TimeCall,
     children,
     map_children,
 )
@@ -85,6 +86,7 @@ Expr: TypeAlias = """
     | FieldOf[Expr]
     | FieldPresent[Expr]
     | Size[Expr]
+    | TimeCall[Expr]
     | SetOf[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard, assert_never, cast
 
 import attrs
 
-from policydsl import ir, model, nodes
+from policydsl import datetimes, ir, model, nodes
 from policydsl import typesys as t
 from policydsl.model import (
     Attr,
@@ -24,6 +24,7 @@ from policydsl.model import (
     Present,
     SetOf,
     Size,
+    TimeCall,
     map_children,
 )
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op
@@ -224,6 +225,11 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
             return Const(frozenset(value), type=_set_of(listed.type))
         case Size(Const(value)):
             return Const(len(value))
+        case TimeCall(func, args) if _constants(args):
+            try:
+                return Const(datetimes.apply(func, *(a.value for a in args)))
+            except datetimes.TimeOverflow:
+                return e  # left to fail when decided, as the language says
     return e
 
 
