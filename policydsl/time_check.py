@@ -172,7 +172,10 @@ def call(
     if name in ("datetime", "duration"):
         if len(args) != 1 or not isinstance(args[0], nodes.StrLit):
             code = Code.BAD_DATETIME if name == "datetime" else Code.BAD_DURATION
-            checker.error(code, f"`{name}` takes one string literal", e.span)
+            example = '"2024-10-15T11:35:00Z"' if name == "datetime" else '"1h30m"'
+            checker.error(
+                code, f"`{name}` takes one string literal", e.span, help=f"{name}({example})"
+            )
             return Typed(Const(None, span=e.span), t.ANY)
         text = args[0].value
         if name == "datetime":
