@@ -226,3 +226,19 @@ def test_verify_reports_a_property_of_datetimes_not_decided(tmp_path: object) ->
     done = CliRunner().invoke(cli, ["verify", str(policy)])
     assert "not decided" in done.output and "`datetime`" in done.output, done.output
     assert "Traceback" not in done.output
+
+
+def test_the_compiled_artifact_keeps_datetime_and_duration_constants() -> None:
+    """A policy's datetimes and durations (literals, defaults) read back from its artifact as
+    the checked values they are, so a policy loaded from it decides as a fresh one."""
+    import json
+
+    from policydsl import artifact
+
+    policy = _policy(RULES)
+    lowered = policy.lowered()
+    data = json.loads(json.dumps(artifact.encode(lowered, policy.warnings, None, policy.sources)))
+    stored = artifact.decode(data, policy.sources)
+    assert stored.lowered == lowered
+    slots = {s.path[-1]: s.default for s in stored.lowered.slots}
+    assert type(slots["since"]).__name__ == "Datetime" and type(slots["ttl"]).__name__ == "Duration"
