@@ -114,7 +114,7 @@ def trace(
     for part in parts:
         try:
             value = evaluate(part, env)
-        except EvaluationError:
+        except (EvaluationError, datetimes.TimeOverflow):
             value = None
         reads: dict[str, Any] = {}
         for leaf in _leaves(part):
@@ -122,7 +122,7 @@ def trace(
                 name = ".".join(leaf.path) if isinstance(leaf, model.Attr) else leaf.name
                 try:
                     reads[name] = evaluate(leaf, env)
-                except EvaluationError:
+                except (EvaluationError, datetimes.TimeOverflow):
                     reads[name] = ABSENT
         traced.append((part, value, list(reads.items())))
     return traced
