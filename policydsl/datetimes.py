@@ -119,15 +119,15 @@ def _epoch(groups: tuple[str | None, ...], help: str) -> int:
     year, month, day, hh, mm, ss, frac, zulu, sign, oh, om = groups
     y, mo, d = int(year or 0), int(month or 0), int(day or 0)
     if not 1 <= mo <= 12 or not 1 <= d <= _month_days(y, mo):
-        raise TimeTextError(f"{year}-{month}-{day} is not a date", help)
+        raise TimeTextError(f"no such date {year}-{month}-{day}", help)
     h, mi, s = int(hh or 0), int(mm or 0), int(ss or 0)
     if h > 23 or mi > 59 or s > 59:
-        raise TimeTextError(f"{hh}:{mm}:{ss} is not a time of day", help)
+        raise TimeTextError(f"no such time of day {hh}:{mm}:{ss}", help)
     ms = int((frac or "0")[:3].ljust(3, "0"))
     offset = 0
     if sign is not None:
         if int(oh or 0) > 23 or int(om or 0) > 59:
-            raise TimeTextError(f"{sign}{oh}{om} is not a UTC offset", help)
+            raise TimeTextError(f"no such UTC offset {sign}{oh}{om}", help)
         offset = (int(oh or 0) * HOUR + int(om or 0) * MINUTE) * (-1 if sign == "-" else 1)
     del zulu
     return days_from_civil(y, mo, d) * DAY + h * HOUR + mi * MINUTE + s * SECOND + ms - offset
@@ -169,7 +169,7 @@ def parse_duration(text: str) -> Duration:
     total = sum(int(n) * u for n, u in zip(found.groups()[1:], UNITS.values(), strict=True) if n)
     total = -total if found.group(1) else total
     if not INT64_MIN <= total <= INT64_MAX:
-        raise TimeTextError("is beyond the 64-bit range of milliseconds", DURATION_HELP)
+        raise TimeTextError("beyond the 64-bit range of milliseconds", DURATION_HELP)
     return Duration(total)
 
 

@@ -91,7 +91,8 @@ def datetime_literal(value: str, span: Span | None, checker: ExprChecker) -> Con
     try:
         return Const(datetimes.parse_literal(value), type=t.DATETIME, span=span)
     except datetimes.TimeTextError as err:
-        checker.error(Code.BAD_DATETIME, f"`{value:.60}` is {err}", span, help=err.help)
+        message = f"`{value:.60}` is not a datetime" + _why(err, "not a datetime")
+        checker.error(Code.BAD_DATETIME, message, span, help=err.help)
         return Const(datetimes.Datetime(0), type=t.DATETIME, span=span)
 
 
@@ -100,9 +101,15 @@ def duration_literal(text: str, span: Span | None, checker: ExprChecker) -> Type
     try:
         value = datetimes.parse_duration(text)
     except datetimes.TimeTextError as err:
-        checker.error(Code.BAD_DURATION, f"`{text:.60}` is {err}", span, help=err.help)
+        message = f"`{text:.60}` is not a duration" + _why(err, "not a duration")
+        checker.error(Code.BAD_DURATION, message, span, help=err.help)
         value = datetimes.Duration(0)
     return Typed(Const(value, type=t.DURATION, span=span), t.DURATION)
+
+
+def _why(err: datetimes.TimeTextError, plain: str) -> str:
+    """What is wrong, beyond the text's shape (`: no such date 2023-02-29`)."""
+    return "" if str(err) == plain else f": {err}"
 
 
 def _result(op: Op, left: t.Type, right: t.Type) -> t.Type | None:

@@ -38,10 +38,10 @@ def _codes(rules: str) -> list[str]:
 @pytest.mark.parametrize(
     ("condition", "code", "message"),
     [
-        ('at < "2024-02-30"', "P338", "is not a date"),
-        ('at < "2023-02-29T00:00:00Z"', "P338", "is not a date"),
-        ('at < "2024-01-01T24:00:00Z"', "P338", "not a time of day"),
-        ('at < "2024-01-01T00:00:00+2400"', "P338", "not a UTC offset"),
+        ('at < "2024-02-30"', "P338", "is not a datetime: no such date 2024-02-30"),
+        ('at < "2023-02-29T00:00:00Z"', "P338", "no such date 2023-02-29"),
+        ('at < "2024-01-01T24:00:00Z"', "P338", "no such time of day 24:00:00"),
+        ('at < "2024-01-01T00:00:00+2400"', "P338", "no such UTC offset +2400"),
         ('at < "2024-01-01T00:00:00"', "P338", "not a datetime"),
         ('at < "tomorrow"', "P338", "not a datetime"),
         ("at < datetime(name)", "P338", "one string literal"),
@@ -141,7 +141,7 @@ def test_requests_decide_alike_on_every_backend(
         ({"at": "2024-01-02T10:00:00"}, "at", "no UTC offset"),
         ({"at": datetime.datetime(2024, 1, 2)}, "at", "naive"),
         ({"at": "2024-01-02"}, "at", "RFC 3339"),
-        ({"at": "2023-02-29T10:00:00Z"}, "at", "is not a date"),
+        ({"at": "2023-02-29T10:00:00Z"}, "at", "no such date 2023-02-29"),
         ({"at": 1_700_000_000_000}, "at", "RFC 3339"),
         ({"at": "x" * 10_000}, "at", "RFC 3339"),
         ({"at": "2024-01-02T10:00:00Z", "ttl": "1h1h"}, "ttl", "not a duration"),
