@@ -48,7 +48,8 @@ _PATH = re.compile(r"((?:[A-Za-z_]\w*\s*\.\s*)+)(\w*)$")
 _RULE_EFFECT = re.compile(r"\brule\s+\w+(?:\s+for\s+\w+)?\s*:\s*\w*$")
 _RULE_FOR = re.compile(r"\brule\s+\w+\s+for\s+\w*$")
 _OBLIGATIONS = re.compile(r"\bobligations\s*\[[\w\s,]*$")
-_EFFECTS = re.compile(r"^effects\b[^\n]*(?:>|\bdefault|\brefuse)\s*\w*$", re.MULTILINE)
+# `\Z`: the cursor's own line (`$` would match the end of an `effects` line far above it)
+_EFFECTS = re.compile(r"^effects\b[^\n]*(?:>|\bdefault|\brefuse)\s*\w*\Z", re.MULTILINE)
 _COMPARED = re.compile(
     r"([A-Za-z_][\w.]*)\s*(?:==|!=|\bnot\s+in\b|\bin\b|\bcontains_any\b|\bcontains_all\b"
     r"|\bcontains\b)\s*(?:\[[\w\s,]*)?\w*$"

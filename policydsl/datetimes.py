@@ -313,3 +313,21 @@ OF_DURATION = frozenset({"to_days", "to_hours", "to_minutes", "to_seconds", "to_
 def apply(name: str, *args: int) -> int:
     """The function `name` of the language applied (the reference interpreter's way)."""
     return FUNCTIONS[name](*args)
+
+
+_OFFSET = ', at a fixed UTC offset if one is given (`"+0530"`)'
+DOCS = {  # what the editor's hover says of each function
+    "datetime": '`datetime("2024-10-15T11:35:00Z")`: a datetime literal',
+    "duration": '`duration("1h30m")`: a duration literal (`-` allowed)',
+    "date": f"`date(t)`: the datetime of the start of `t`'s day{_OFFSET}",
+    "time_of_day": f"`time_of_day(t)`: the duration since the start of `t`'s day{_OFFSET}",
+    "day_of_week": f"`day_of_week(t)`: 1 (Monday) to 7 (Sunday){_OFFSET}",
+    **{
+        name: f"`{name}(t)`: the {name} of `t` in the Gregorian calendar{_OFFSET}"
+        for name in ("year", "month", "day", "hour", "minute", "second")
+    },
+    **{
+        name: f"`{name}(d)`: the duration in {name[3:]}, rounded toward zero"
+        for name in ("to_days", "to_hours", "to_minutes", "to_seconds", "to_milliseconds")
+    },
+}
