@@ -299,6 +299,8 @@ class ExprChecker:
             case nodes.Compare(op, left, right):
                 lt = self.expr(left, scope, facts, None)
                 rt = self.expr(right, scope, facts, lt.type)
+                if isinstance(left, nodes.StrLit) and t.is_time(rt.type):  # `"2024-01-01" < t`
+                    lt = self.expr(left, scope, facts, rt.type)
                 match op:
                     case Op.LT | Op.LE | Op.GT | Op.GE if t.is_time(lt.type) or t.is_time(rt.type):
                         time_check.ordered(self, lt.type, rt.type, e.span)

@@ -96,7 +96,7 @@ rule recent: allow { when some s in stamps: s + ttl > at }
 rule long: allow { when some l in logins: has l.length and l.length > 2h }
 rule night: deny { when some l in logins: hour(l.at) < 6 }
 rule spans: allow { when spans contains 30m }
-rule expired: deny { when at >= "2030-01-01T00:00:00Z" }
+rule expired: deny { when "2030-01-01T00:00:00Z" <= at }
 """
 
 
