@@ -22,7 +22,8 @@ from policydsl.environment import Environment
 from policydsl.model import NOT_CONST, Const, const_value
 from policydsl.property_check import check_properties
 from policydsl.source import Span
-from policydsl.typecheck import BUILTIN_TYPES, ExprChecker, Scope, Typed
+from policydsl.time_check import Typed
+from policydsl.typecheck import BUILTIN_TYPES, ExprChecker, Scope
 
 _RULE_CLAUSE_WORDS = ("when", "cite", "reason", "obligations", "tags")
 

@@ -27,6 +27,7 @@ from policydsl.model import (
     RowsWhere,
     SetOf,
     Size,
+    TimeCall,
     map_children,
 )
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
@@ -264,6 +265,12 @@ class _Gen:
             when_absent = []
         else:
             when_absent = [self.fallback()]  # required: the fallback names it
+        if isinstance(s.type, t.DatetimeType | t.DurationType):  # read once, into milliseconds
+            reader = "_datetime" if isinstance(s.type, t.DatetimeType) else "_duration"
+            read = [counted, assign(name, call(reader, value))]
+            if when_absent:
+                return [ast.If(is_(value, none()), when_absent, read)]
+            return [ast.If(is_(value, none(), negate=True), read, [])]
         if not isinstance(s.type, t.CollectionType):
             invalid = self.invalid(s.type, value)
         else:
@@ -306,6 +313,9 @@ class _Gen:
         element = s.type.element
         if isinstance(element, t.RecordType):  # checked and normalised whether read or not
             normalised = call("_records", value, self.hoist(element))
+            return self.if_present(s, [assign(self.slot(s.index), normalised)])
+        if isinstance(element, t.DatetimeType | t.DurationType):  # each read into milliseconds
+            normalised = call("_times", value, self.hoist(s.type))
             return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if s.index not in self.member_index or s.materialize:
             if isinstance(element, t.EnumType):
@@ -382,6 +392,8 @@ class _Gen:
                 return or_all(tests)
             case t.EnumType(_, members):
                 return ast.Compare(value, [ast.NotIn()], [self.hoist(frozenset(members), "_M")])
+            case t.DatetimeType() | t.DurationType():  # an element of a collection read already
+                return ast.Constant(False)
         raise AssertionError(type_)  # pragma: no cover
 
     # ---- rules ------------------------------------------------------------------------------
@@ -580,6 +592,10 @@ class _Gen:
                 return ast.Compare(ast.Constant(name), [ast.In()], [self.expr(base)])
             case Size(arg):
                 return call("_len", self.expr(arg))
+            case TimeCall(func, args):  # `func` is one of `datetimes.FUNCTIONS`: the checker's
+                helper = f"_t_{func}"
+                assert helper in runtime.HELPERS, func  # never a name the policy made up
+                return call(helper, *(self.expr(a) for a in args))
             case SetOf(items):
                 return call("_frozenset", self.expr(items))
             case RowsWhere(_, _, rows, key):  # `ROWS.get(key, ())`: a table's rows by a column

@@ -79,6 +79,10 @@ class Code(StrEnum):
     DIVISOR_MAY_BE_ZERO = "P332"
     BAD_PATTERN = "P333"
     BAD_ADDRESS = "P334"
+    BAD_DATETIME = "P338"
+    BAD_DURATION = "P339"
+    BAD_TIME_ARITHMETIC = "P340"
+    BAD_OFFSET = "P341"
     REASON_SHOWS_RECORD = "P342"
     # the policy set
     MISSING_DECLARATION = "P401"
@@ -187,6 +191,10 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.DIVISOR_MAY_BE_ZERO: _e("`%` by a value not known to be at least 1"),
     Code.BAD_PATTERN: _e("a `matches` pattern that is not a literal RE2 compiles"),
     Code.BAD_ADDRESS: _e("an IP address or range literal that is not one"),
+    Code.BAD_DATETIME: _e("a datetime literal that is not one (or not a literal)"),
+    Code.BAD_DURATION: _e("a duration literal that is not one, or beyond 64-bit milliseconds"),
+    Code.BAD_TIME_ARITHMETIC: _e("arithmetic on datetimes or durations that has no meaning"),
+    Code.BAD_OFFSET: _e("a UTC offset that is not a literal `+hhmm` or `-hhmm`"),
     Code.REASON_SHOWS_RECORD: _e("a reason's `{name}` that names a record, not a value"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),

@@ -28,6 +28,7 @@ from policydsl.model import (
     RowsWhere,
     SetOf,
     Size,
+    TimeCall,
     children,
     map_children,
 )
@@ -86,6 +87,7 @@ Expr: TypeAlias = """
     | FieldOf[Expr]
     | FieldPresent[Expr]
     | Size[Expr]
+    | TimeCall[Expr]
     | SetOf[Expr]
     | RowsWhere[Expr]
     | nodes.And[Expr]

@@ -171,7 +171,16 @@ def _best_way(parts: tuple[ir.Expr, ...], slots: tuple[ir.Slot, ...]) -> Way | N
 
 
 def _scalar(type_: t.Type) -> bool:
-    return isinstance(type_, t.EnumType | t.StringType | t.IntType | t.BoolType | t.IpType)
+    return isinstance(
+        type_,
+        t.EnumType
+        | t.StringType
+        | t.IntType
+        | t.BoolType
+        | t.IpType
+        | t.DatetimeType
+        | t.DurationType,
+    )
 
 
 def _const_values(e: ir.Expr) -> frozenset[Any] | None:
@@ -326,9 +335,13 @@ def _interval(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[int, Interval]
         op = {Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}[op]
     if not (isinstance(left, ir.SlotRef) and isinstance(right, Const)):
         return None
-    if not isinstance(slots[left.slot].type, t.IntType) or type(right.value) is not int:
+    ordered = t.IntType | t.DatetimeType | t.DurationType  # datetimes are milliseconds
+    value = right.value
+    if not isinstance(slots[left.slot].type, ordered) or not isinstance(value, int):
         return None
-    c = right.value
+    if isinstance(value, bool):
+        return None
+    c = int.__int__(value)
     match op:
         case Op.GT:
             return left.slot, Interval(c + 1, None)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard, assert_never, cast
 
 import attrs
 
-from policydsl import ir, model, nodes, relations
+from policydsl import datetimes, ir, model, nodes, relations
 from policydsl import typesys as t
 from policydsl.model import (
     Attr,
@@ -26,6 +26,7 @@ from policydsl.model import (
     RowsWhere,
     SetOf,
     Size,
+    TimeCall,
     children,
     map_children,
 )
@@ -230,6 +231,11 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
             return Const(frozenset(value), type=_set_of(listed.type))
         case Size(Const(value)):
             return Const(len(value))
+        case TimeCall(func, args) if _constants(args):
+            try:
+                return Const(datetimes.apply(func, *(a.value for a in args)))
+            except datetimes.TimeOverflow:
+                return e  # left to fail when decided, as the language says
     return e
 
 

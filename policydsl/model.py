@@ -98,6 +98,16 @@ class Size(Repr, Generic[E_co]):
 
 
 @attrs.frozen(repr=False)
+class TimeCall(Repr, Generic[E_co]):
+    """A datetime or duration function (`datetimes.FUNCTIONS`): a calendar accessor, a
+    conversion, or `checked`, the 64-bit range test around each step of time arithmetic."""
+
+    func: str
+    args: tuple[E_co, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class SetOf(Repr, Generic[E_co]):
     """A list literal written where a set is meant, with items known only per request."""
 
@@ -129,6 +139,7 @@ Expr: TypeAlias = """
     | FieldPresent[Expr]
     | Outcome
     | Size[Expr]
+    | TimeCall[Expr]
     | SetOf[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
@@ -199,6 +210,9 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
         case Size(arg):
             new_arg = fn(arg)
             return expr if new_arg is arg else cast("_Out", Size(new_arg, span=expr.span))
+        case TimeCall(func, args):
+            new = tuple(fn(a) for a in args)
+            return expr if _same(new, args) else cast("_Out", TimeCall(func, new, span=expr.span))
         case SetOf(items):
             new_items = fn(items)
             return expr if new_items is items else cast("_Out", SetOf(new_items, span=expr.span))
@@ -236,6 +250,8 @@ def children(expr: Any) -> list[Any]:
             return [base]
         case Size(arg):
             return [arg]
+        case TimeCall(_, args):
+            return list(args)
         case SetOf(items):
             return [items]
         case RowsWhere(_, _, _, key):

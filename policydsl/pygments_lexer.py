@@ -59,8 +59,33 @@ OPERATOR_WORDS = (
 )
 CONSTANTS = ("true", "false")
 TYPE_WORDS = ("list", "set")
-BUILTIN_TYPES = ("bool", "int", "string", "ip")  # names, not reserved words (the checker's)
-FUNCTIONS = ("size",)
+BUILTIN_TYPES = (
+    "bool",
+    "int",
+    "string",
+    "ip",
+    "datetime",
+    "duration",
+)  # names, not reserved words (the checker's)
+FUNCTIONS = (
+    "size",
+    "datetime",
+    "duration",
+    "date",
+    "time_of_day",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "day_of_week",
+    "to_days",
+    "to_hours",
+    "to_minutes",
+    "to_seconds",
+    "to_milliseconds",
+)
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _groups = cast(Callable[..., Any], bygroups)  # untyped in the stubs
 
@@ -99,6 +124,7 @@ def _tokens() -> dict[str, list[Any]]:
             (words(classes["type"] + BUILTIN_TYPES, suffix=r"\b"), Keyword.Type),
             (words(classes["other"], suffix=r"\b"), Keyword),
             (words(FUNCTIONS, suffix=r"\b(?=\s*\()"), Name.Builtin),
+            (r"[0-9]+(?:ms|[dhms])(?:[0-9]+(?:ms|[dhms]))*\b", Number),  # a duration: 1h30m
             (r"[0-9]+", Number.Integer),
             (r"=>|==|!=|<=|>=|[<>=+\-*%?]", Operator),
             (r"[{}()\[\],:.]", Punctuation),

@@ -14,6 +14,7 @@ from typing import Any
 
 from policydsl import nodes
 from policydsl import typesys as t
+from policydsl.datetimes import Datetime, Duration, format_datetime, format_duration, format_offset
 from policydsl.model import (
     Attr,
     Const,
@@ -26,6 +27,7 @@ from policydsl.model import (
     RowsWhere,
     SetOf,
     Size,
+    TimeCall,
 )
 from policydsl.operators import Level
 from policydsl.terminal import escape_char
@@ -66,6 +68,10 @@ def value_text(value: Any, type_: t.Type | None = None) -> str:
     """A constant as a policy writes it. `type_` tells an enum member (bare) from a string."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Datetime):
+        return f'datetime("{format_datetime(value)}")'
+    if isinstance(value, Duration):
+        return format_duration(value)  # `-1h` parses back as the negation of `1h`
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
@@ -114,7 +120,11 @@ def precedence(e: Any) -> int:
         case SetOf(items):
             return precedence(items)
         # the syntax tree's own leaves last: a model or IR expression never loads their classes
-        case Attr() | DefRef() | Local() | Outcome() | FieldOf() | Size() | nodes.ListLit():
+        case TimeCall("checked", (arg,)):
+            return precedence(arg)
+        case Attr() | DefRef() | Local() | Outcome() | FieldOf() | Size() | TimeCall():
+            return ATOM
+        case nodes.ListLit():
             return ATOM
         case RowsWhere():
             return ATOM
@@ -176,6 +186,13 @@ def _bare(e: Any) -> str:
             return f"has {expr_text(base, ATOM)}.{name}"
         case Size(arg):
             return f"size({expr_text(arg)})"
+        case TimeCall("checked", (arg,)):  # the range test around time arithmetic: unwritten
+            return _bare(arg)
+        case TimeCall(func, (arg, Const(offset))) if isinstance(offset, int):  # a calendar's
+            shown = f", {quote(format_offset(offset))}" if offset else ""
+            return f"{func}({expr_text(arg)}{shown})"
+        case TimeCall(func, args):
+            return f"{func}({', '.join(expr_text(a) for a in args)})"
         case SetOf(items):
             return _bare(items)
         case RowsWhere(table, column, _, key):  # not policy syntax: the IR dump's lookup
@@ -189,6 +206,8 @@ def _bare(e: Any) -> str:
             return e.dotted
         case nodes.IntLit() | nodes.BoolLit():
             return value_text(e.value)
+        case nodes.DurationLit(text):
+            return text
         case nodes.StrLit():
             return string_literal(e.value, e.written)
         case nodes.Absent():

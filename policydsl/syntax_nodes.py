@@ -42,6 +42,14 @@ class IntLit(Repr):
 
 
 @attrs.frozen(repr=False)
+class DurationLit(Repr):
+    """A duration literal as written (`90d`, `1h30m`): the checker reads it (P339)."""
+
+    text: str
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class StrLit(Repr):
     """A string literal; `written` is its spelling in the source (quotes and escapes as the author
     wrote them, for the formatter to keep), not part of its meaning."""
@@ -91,6 +99,7 @@ class Has(Repr):
 
 Expr: TypeAlias = """
     IntLit
+    | DurationLit
     | StrLit
     | BoolLit
     | Absent
@@ -378,6 +387,7 @@ NAMES = frozenset(
         "BoolLit",
         "StrLit",
         "IntLit",
+        "DurationLit",
         "NamedType",
         "CollectionType",
         "Field",

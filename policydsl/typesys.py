@@ -42,6 +42,22 @@ class IpType:
 
 
 @attrs.frozen
+class DatetimeType:
+    """An instant: milliseconds since the Unix epoch, a signed 64-bit integer (`datetimes`)."""
+
+    def __str__(self) -> str:
+        return "datetime"
+
+
+@attrs.frozen
+class DurationType:
+    """A span of time in milliseconds, a signed 64-bit integer (`datetimes`)."""
+
+    def __str__(self) -> str:
+        return "duration"
+
+
+@attrs.frozen
 class StringType:
     # not part of the type's identity: `string[..8]` and `string` compare with each other
     max_length: int = attrs.field(default=MAX_STRING, eq=False)
@@ -145,6 +161,8 @@ Type = (
     | IntType
     | StringType
     | IpType
+    | DatetimeType
+    | DurationType
     | EnumType
     | CollectionType
     | RecordType
@@ -156,6 +174,8 @@ BOOL = BoolType()
 INT = IntType()
 STRING = StringType()
 IP = IpType()
+DATETIME = DatetimeType()
+DURATION = DurationType()
 ANY = AnyType()
 NOTHING = NothingType()
 
@@ -173,6 +193,11 @@ def compatible(a: Type, b: Type) -> bool:
 
 def is_int(t: Type) -> bool:
     return isinstance(t, IntType | AnyType | NothingType)
+
+
+def is_time(t: Type) -> bool:
+    """A datetime or a duration: integers of milliseconds, ordered as integers."""
+    return isinstance(t, DatetimeType | DurationType)
 
 
 def is_bool(t: Type) -> bool:
