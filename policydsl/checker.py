@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from policydsl import model, nodes, table_rows
+from policydsl import maps, model, nodes, table_rows
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
@@ -383,6 +383,8 @@ class _Checker:
         element a record of its own, read through a quantifier: `some c in containers: ...`)."""
         if isinstance(node, nodes.RecordType):
             return self._record(path, node.fields)
+        if isinstance(node, nodes.MapType):
+            return maps.map_type(self.exprs, node, lambda n: self._field_type(f"{path}[]", n))
         if isinstance(node, nodes.CollectionType) and isinstance(node.element, nodes.RecordType):
             if node.kind == "set":
                 self.exprs.error(

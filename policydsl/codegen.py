@@ -23,6 +23,9 @@ from policydsl.model import (
     FieldOf,
     FieldPresent,
     Local,
+    MapGet,
+    MapHas,
+    MapView,
     Outcome,
     SetOf,
     Size,
@@ -263,6 +266,10 @@ class _Gen:
             when_absent = []
         else:
             when_absent = [self.fallback()]  # required: the fallback names it
+        if isinstance(s.type, t.MapType):  # checked and normalised whether read or not
+            normalised = call("_map", value, self.hoist(s.type))
+            present = [counted, assign(name, normalised)]
+            return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
         if not isinstance(s.type, t.CollectionType):
             invalid = self.invalid(s.type, value)
         else:
@@ -581,6 +588,15 @@ class _Gen:
                 return call("_len", self.expr(arg))
             case SetOf(items):
                 return call("_frozenset", self.expr(items))
+            case MapGet(base, key):
+                return ast.Subscript(self.expr(base), self.expr(key), LOAD)
+            case MapHas(base, key):
+                return ast.Compare(self.expr(key), [ast.In()], [self.expr(base)])
+            case MapView("keys", arg):
+                return call("_frozenset", self.expr(arg))
+            case MapView(_, arg):
+                values = ast.Call(ast.Attribute(self.expr(arg), "values", LOAD), [], [])
+                return call("_tuple", values)
             case nodes.And(ops):
                 return ast.BoolOp(ast.And(), [self.expr(o) for o in ops])
             case nodes.Or(ops):

@@ -78,6 +78,9 @@ class Code(StrEnum):
     DIVISOR_MAY_BE_ZERO = "P332"
     BAD_PATTERN = "P333"
     BAD_ADDRESS = "P334"
+    BAD_MAP_KEY = "P344"
+    NOT_A_MAP = "P345"
+    NESTED_MAP = "P346"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -184,6 +187,9 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.DIVISOR_MAY_BE_ZERO: _e("`%` by a value not known to be at least 1"),
     Code.BAD_PATTERN: _e("a `matches` pattern that is not a literal RE2 compiles"),
     Code.BAD_ADDRESS: _e("an IP address or range literal that is not one"),
+    Code.BAD_MAP_KEY: _e("a map whose keys are not strings"),
+    Code.NOT_A_MAP: _e("a key lookup, `keys` or `values` on a value that is not a map"),
+    Code.NESTED_MAP: _e("a map held in a map, or in a list or set"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

@@ -30,7 +30,7 @@ from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.keys import Interval, Key, Offer, offers
 from policydsl.lower import conjunction
-from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, map_children
+from policydsl.model import Const, FieldOf, FieldPresent, Local, MapGet, Outcome, map_children
 
 TRIE_MIN = 4  # a bucket with this many rules left to check indexes their remaining tests in turn
 MAX_SPREAD = 16  # buckets one rule may reach through keys that leave it tests to check
@@ -335,8 +335,8 @@ def _hoistable(e: ir.Expr, slots: tuple[ir.Slot, ...]) -> bool:
     """Safe to compute before any rule: reads no optional slot and no quantifier variable."""
     if isinstance(e, ir.SlotRef):
         return not ir.may_be_absent(slots, e.slot)
-    if isinstance(e, Local | Outcome | FieldOf | FieldPresent):
-        return False
+    if isinstance(e, Local | Outcome | FieldOf | FieldPresent | MapGet):
+        return False  # a map's key is read only where a `has` guards it
     return all(_hoistable(c, slots) for c in ir.ir_children(e))
 
 

@@ -23,6 +23,9 @@ from policydsl.model import (
     FieldOf,
     FieldPresent,
     Local,
+    MapGet,
+    MapHas,
+    MapView,
     Outcome,
     Present,
     SetOf,
@@ -86,6 +89,9 @@ Expr: TypeAlias = """
     | FieldPresent[Expr]
     | Size[Expr]
     | SetOf[Expr]
+    | MapGet[Expr]
+    | MapHas[Expr]
+    | MapView[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
     | nodes.Not[Expr]

@@ -424,8 +424,13 @@ class _Builder:
         match e:
             case nodes.Path():
                 self.path(e, scope, expected)
-            case nodes.Has(path):
+            case nodes.Has(nodes.Path() as path):
                 self.path(path, scope, None)
+            case nodes.Has(lookup):
+                self.expr(lookup, scope, None)
+            case nodes.Lookup(base, read):
+                self.expr(base, scope, None)
+                self.expr(read, scope, None)
             case nodes.ListLit(items):
                 for item in items:
                     self.expr(item, scope, expected)

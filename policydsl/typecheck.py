@@ -11,7 +11,7 @@ from typing import Any, assert_never
 
 import attrs
 
-from policydsl import inlining, literals, model, nodes
+from policydsl import inlining, literals, maps, model, nodes
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
@@ -22,7 +22,7 @@ from policydsl.presence import Fact, facts_of
 from policydsl.source import Span
 
 BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING, "ip": t.IP}
-FUNCTIONS = {"size": 1}
+FUNCTIONS = {"size": 1, "keys": 1, "values": 1}
 OUTCOME_NAMES = ("decision", "fired")
 
 
@@ -127,6 +127,8 @@ class ExprChecker:
                     )
                     return t.CollectionType(kind, t.ANY, max_size)
                 return t.CollectionType(kind, inner, max_size)
+            case nodes.MapType():
+                return maps.map_type(self, node, self.resolve_type)
             case nodes.RecordType():
                 self.error(
                     Code.RECORD_OUTSIDE_CONTEXT,
@@ -277,8 +279,12 @@ class ExprChecker:
                 return Typed(Const(None, span=e.span), t.ANY)
             case nodes.Path():
                 return self._path(e, scope, facts, expected)
-            case nodes.Has(path):
+            case nodes.Has(nodes.Lookup() as lookup):
+                return Typed(*maps.has(self, lookup, scope, facts, e.span))
+            case nodes.Has(nodes.Path() as path):
                 return self._has(path, scope, facts, e.span)
+            case nodes.Lookup():
+                return Typed(*maps.lookup(self, e, scope, facts))
             case nodes.ListLit(items):
                 return self._list(e, items, scope, facts, expected)
             case nodes.Call(func, args):
@@ -350,6 +356,7 @@ class ExprChecker:
                     var.name, elem, (f"the quantifier variable `{var.name}`", var.span)
                 )
                 inner_facts = frozenset(f for f in facts if f[:2] != ("local", var.name))
+                inner_facts |= maps.quantifier_facts(ct.expr, var.name)
                 bt = self.expr(body, inner, inner_facts, t.BOOL)
                 self.expect(bt, t.BOOL, body.span)
                 return Typed(attrs.evolve(e, collection=ct.expr, body=bt.expr), t.BOOL)
@@ -537,8 +544,10 @@ class ExprChecker:
                 e.span,
             )
             return Typed(Const(0, span=e.span), t.INT)
+        if func.name in maps.FUNCTIONS:
+            return Typed(*maps.call(self, func.name, args[0], scope, facts))
         typed = self.expr(args[0], scope, facts, None)
-        if t.element_of(typed.type) is None:
+        if t.element_of(typed.type) is None and not isinstance(typed.type, t.MapType):
             self.error(
                 Code.NOT_A_COLLECTION, f"`size` needs a set or list, not {typed.type}", args[0].span
             )

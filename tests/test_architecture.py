@@ -41,6 +41,7 @@ BACK_END = {
     "inlining",
     "typecheck",
     "presence",
+    "maps",
     "model",
     "analysis",
     "interp",
@@ -266,9 +267,11 @@ context {
   n: int = 0
   items: list<{key: string  marks: set<Tag> = []}> = []
   source: ip = "10.0.0.1"
+  tagged: map<string, string>?
 }
 effects deny > allow default allow
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
+rule keyed: deny { when has tagged["app"] and tagged["app"] in values(tagged) cite "1" reason "m" }
 rule inside: deny { when source in_range "10.0.0.0/8" cite "1" reason "inside" }
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
 rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }
