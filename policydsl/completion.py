@@ -16,7 +16,7 @@ from policydsl.lark_grammar import reserved_words
 from policydsl.symbols import RULE_FIELDS, Index
 
 BUILTIN_TYPES = ("bool", "int", "string", "ip")  # held equal to the checker's by tests/test_lsp.py
-FUNCTIONS = ("size",)
+FUNCTIONS = ("size", "keys", "values")
 _WINDOW = 2000  # characters before the cursor that decide what fits there
 
 _PATH = re.compile(r"((?:[A-Za-z_]\w*\s*\.\s*)+)(\w*)$")
@@ -28,7 +28,9 @@ _COMPARED = re.compile(
     r"([A-Za-z_][\w.]*)\s*(?:==|!=|\bnot\s+in\b|\bin\b|\bcontains_any\b|\bcontains_all\b"
     r"|\bcontains\b)\s*(?:\[[\w\s,]*)?\w*$"
 )
-_DEFAULT = re.compile(r"\w+\s*:\s*(?:set<|list<)?(\w+)[^\n=]*=\s*(?:\[[\w\s,]*)?\w*$")
+_DEFAULT = re.compile(
+    r"\w+\s*:\s*(?:set<|list<|map<string,\s*)?(\w+)[^\n=]*=\s*(?:\[[\w\s,]*)?\w*$"
+)
 _CLAUSE = re.compile(r"^\s*(\w+)\s+\w*$", re.MULTILINE)
 _OUTPUT = re.compile(r"\boutput\s+\w+\s*:\s*(\w+)")
 _ARROW = re.compile(r"=>\s*\w*$")

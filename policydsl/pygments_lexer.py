@@ -58,9 +58,9 @@ OPERATOR_WORDS = (
     "all",
 )
 CONSTANTS = ("true", "false")
-TYPE_WORDS = ("list", "set")
+TYPE_WORDS = ("list", "set", "map")
 BUILTIN_TYPES = ("bool", "int", "string", "ip")  # names, not reserved words (the checker's)
-FUNCTIONS = ("size",)
+FUNCTIONS = ("size", "keys", "values")
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _groups = cast(Callable[..., Any], bygroups)  # untyped in the stubs
 
