@@ -28,7 +28,7 @@ import attrs
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
-from policydsl.keys import Interval, Key, Offer, offers
+from policydsl.keys import Group, Interval, Key, Offer, offers
 from policydsl.lower import conjunction
 from policydsl.model import Const, FieldOf, FieldPresent, Local, MapGet, Outcome, map_children
 
@@ -149,11 +149,11 @@ class _Trie:
         level.
         """
         offered = {id(e): self.eligible(e) for e in entries}
-        popularity: Counter[tuple[str, int, str, int, str]] = Counter()
+        popularity: Counter[Group] = Counter()
         for found in offered.values():
             popularity.update({key.group for offer in found for key, _ in offer.ways})
         checks: list[ir.Check] = []
-        groups: dict[tuple[str, int, str, int, str], list[Item]] = defaultdict(list)
+        groups: dict[Group, list[Item]] = defaultdict(list)
         for entry in entries:
             found = offered[id(entry)]
             if not found:
