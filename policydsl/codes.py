@@ -189,7 +189,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.BAD_ADDRESS: _e("an IP address or range literal that is not one"),
     Code.BAD_MAP_KEY: _e("a map whose keys are not strings"),
     Code.NOT_A_MAP: _e("a key lookup, `keys` or `values` on a value that is not a map"),
-    Code.NESTED_MAP: _e("a map held in a map, or in a list or set"),
+    Code.NESTED_MAP: _e("a map whose values are maps"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

@@ -209,16 +209,7 @@ def has(
         if isinstance(guard, Const):
             return field_test, t.BOOL
         return nodes.And((guard, field_test), span=span), t.BOOL
-    guards: list[Any] = []
-    known = facts
-    head = e.base.parts[0] if isinstance(e.base, nodes.Path) else ""
-    if head in checker.env.schema.field_names and head not in scope.locals:
-        assert isinstance(e.base, nodes.Path)
-        fields = checker._walk(e.base, scope, None)
-        path = e.base.parts
-        if fields is not None and any(f.optional for f in fields):
-            guards.append(model.Present(path, span=e.base.span))
-            known = known | {("ctx", *path[: i + 1]) for i in range(len(path))}
+    guards, known = _path_guards(checker, e.base, scope, facts)
     base, btype = _base(checker, e, scope, known)
     key_typed = checker.expr(e.key, scope, facts, t.STRING)
     if not t.is_string(key_typed.type):
@@ -232,6 +223,36 @@ def has(
     if not guards:
         return test, t.BOOL
     return nodes.And((*guards, test), span=span), t.BOOL
+
+
+def _path_guards(
+    checker: ExprChecker, base: Any, scope: Scope, facts: frozenset[Fact]
+) -> tuple[list[Any], frozenset[Fact]]:
+    """The presence tests `has m[key]` makes first when the map, or a record on the way to it,
+    is optional (`has pod.annotations["a"]`, `has c.env["A"]`), and the facts they give."""
+    if not isinstance(base, nodes.Path):
+        return [], facts
+    head, parts = base.parts[0], base.parts
+    if head in scope.locals:
+        guards: list[Any] = []
+        owner: Any = Local(head, span=base.span)
+        ltype = scope.locals[head]
+        for i, name in enumerate(parts[1:], start=1):
+            field = ltype.field(name) if isinstance(ltype, t.RecordType) else None
+            if field is None:
+                break
+            fact = ("local", *parts[: i + 1])
+            if field.optional and fact not in facts:
+                guards.append(FieldPresent(owner, name, span=base.span))
+                facts = facts | {fact}
+            owner, ltype = FieldOf(owner, name, span=base.span), field.type
+        return guards, facts
+    if head in checker.env.schema.field_names:
+        fields = checker._walk(base, scope, None)
+        if fields is not None and any(f.optional for f in fields):
+            known = facts | {("ctx", *parts[: i + 1]) for i in range(len(parts))}
+            return [model.Present(parts, span=base.span)], known
+    return [], facts
 
 
 def call(

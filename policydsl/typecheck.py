@@ -118,7 +118,7 @@ class ExprChecker:
                 inner = self.resolve_type(element)
                 max_size = self.maximum(size, f"{kind}<…>", "elements", node.span)
                 max_size = t.MAX_COLLECTION if max_size is None else max_size
-                if isinstance(inner, t.CollectionType):
+                if isinstance(inner, t.CollectionType | t.MapType):
                     self.error(
                         Code.NESTED_COLLECTION,
                         f"a {kind} holds enum members, strings, integers or booleans, not {inner}",
