@@ -289,3 +289,20 @@ def test_verify_reports_maps_not_decided(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", str(path)])
     assert "not decided" in result.output
     assert result.exit_code != 0
+
+
+def test_verify_proves_what_reads_no_map(tmp_path: Path) -> None:
+    """A map the rules do not read leaves the rest decidable; an example gives it empty."""
+    pytest.importorskip("z3")
+    path = tmp_path / "p.policy"
+    path.write_text(
+        "context { labels: map<string, string>  n: int[0..10] }\n"
+        "effects deny > allow default allow\n"
+        "rule big: deny { when n > 5 }\n"
+        "property p { when n > 7 ensure decision == deny }\n"
+        "property q { when n > 3 ensure decision == deny }\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["verify", str(path)])
+    assert "1 proved, 1 with a counterexample" in result.output
+    assert '"labels": {}' in result.output
