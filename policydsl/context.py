@@ -67,7 +67,7 @@ def describe(type_: t.Type) -> str:
                 else f"a set of {describe(element)}"
             )
         case t.MapType(value):
-            return f"an object of {describe(value)}"
+            return f"an object mapping strings to {describe(value)}"
         case t.RecordType():
             return "an object"
     return str(type_)

@@ -196,7 +196,8 @@ def has(
     if e.fields:
         key_read = nodes.Lookup(e.base, e.key, span=e.span)
         guard, _ = has(checker, key_read, scope, facts, span)
-        known = facts | facts_of(guard, True, checker.definitions, {})
+        given = facts_of(guard, True, checker.definitions, {})
+        known = facts | given
         owner, otype = lookup(checker, e, scope, known, through=len(e.fields) - 1)
         name = e.fields[-1]
         field = otype.field(name) if isinstance(otype, t.RecordType) else None
@@ -206,7 +207,7 @@ def has(
         field_test: Any = (
             FieldPresent(owner, name, span=span) if field.optional else Const(True, span=span)
         )
-        if isinstance(guard, Const):
+        if isinstance(guard, Const) or given <= facts:  # the key is known held: no test
             return field_test, t.BOOL
         return nodes.And((guard, field_test), span=span), t.BOOL
     guards, known = _path_guards(checker, e.base, scope, facts)
@@ -249,9 +250,11 @@ def _path_guards(
         return guards, facts
     if head in checker.env.schema.field_names:
         fields = checker._walk(base, scope, None)
-        if fields is not None and any(f.optional for f in fields):
-            known = facts | {("ctx", *parts[: i + 1]) for i in range(len(parts))}
-            return [model.Present(parts, span=base.span)], known
+        optional = {("ctx", *parts[: i + 1]) for i, f in enumerate(fields or ()) if f.optional}
+        # tested already (`has m and has m["k"]`: printed so, the guarded form reads back alike)
+        if not optional <= facts:
+            prefixes = {("ctx", *parts[: i + 1]) for i in range(len(parts))}
+            return [model.Present(parts, span=base.span)], facts | prefixes
     return [], facts
 
 

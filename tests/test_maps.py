@@ -134,7 +134,7 @@ def test_every_backend_decides_as_the_rules_mean(policies: dict[str, policydsl.P
         ({"labels": {"app": 3}}, 'pod.labels["app"]', "expected a string, got number 3"),
         ({"labels": {1: "x"}}, "pod.labels", "a key that is not a string"),
         ({"labels": {str(i): "x" for i in range(17)}}, "pod.labels", "17 keys; the limit is 16"),
-        ({"labels": ["app"]}, "pod.labels", "expected an object of a string"),
+        ({"labels": ["app"]}, "pod.labels", "expected an object mapping strings to a string"),
         ({"limits": {"a": {"cpu": -1}}}, 'pod.limits["a"].cpu', "expected an integer ≥ 0"),
         ({"limits": {"a": {}}}, 'pod.limits["a"].cpu', "is required"),
         ({"limits": {"a": {"cpu": 1, "gpu": 1}}}, 'pod.limits["a"].gpu', "not a declared"),
