@@ -306,3 +306,22 @@ def test_verify_proves_what_reads_no_map(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", str(path)])
     assert "1 proved, 1 with a counterexample" in result.output
     assert '"labels": {}' in result.output
+
+
+def test_editor_support_names_a_map_record_s_fields() -> None:
+    from policydsl.hover import hover
+    from policydsl.parser import parse
+    from policydsl.source import Source
+    from policydsl.symbols import Index
+
+    text = POLICY + "rule spent: deny { when some v in values(pod.limits): v.cpu > 4 }\n"
+    source = Source("p.policy", text)
+    tree, _ = parse(source)
+    assert tree is not None
+    index = Index([(source, tree)])
+    for read in ("pod.limits[k].cpu", 'pod.limits["main"].memory', "v.cpu"):
+        at = text.index(read) + len(read) - 1
+        found = index.at("p.policy", at)
+        assert found is not None and found.key.startswith("attribute:pod.limits[]."), read
+    shown = hover(index, "p.policy", text.index("keys("))
+    assert shown is not None and "set<string>" in shown[0]
