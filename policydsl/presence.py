@@ -58,6 +58,8 @@ def read_fact(expr: Any) -> Fact | None:
             return ("ctx", *path)
         case Local(name):
             return ("local", name)
+        case DefRef(name):  # a definition's value is one per decision
+            return ("def", name)
         case FieldOf(base, field):
             names = read_fact(base)
             return None if names is None else (*names, field)

@@ -325,3 +325,38 @@ def test_editor_support_names_a_map_record_s_fields() -> None:
         assert found is not None and found.key.startswith("attribute:pod.limits[]."), read
     shown = hover(index, "p.policy", text.index("keys("))
     assert shown is not None and "set<string>" in shown[0]
+
+
+TABLE = """\
+context { pod: { labels: map<string, string>?  ann: map<string, string>  namespace: string } }
+effects deny > allow default allow
+table required(label: string, ns: string, value: string) {
+  "app", "prod", "web"
+  "team", "prod", "core"
+  "owner", "dev", "me"
+}
+rule missing for required: deny {
+  when pod.namespace == ns and (not has pod.labels[label] or pod.labels[label] != value)
+  reason "{label} must be {value} in {ns}"
+}
+def ann = pod.ann
+rule via_def: deny { when has ann["x"] and ann["x"] == "1" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("pod", "rules"),
+    [
+        ({"namespace": "prod", "labels": {"app": "web", "team": "core"}}, ()),
+        ({"namespace": "prod", "labels": {"app": "web"}}, ("missing[team]",)),
+        ({"namespace": "dev"}, ("missing[owner]",)),
+        ({"namespace": "x", "ann": {"x": "1"}}, ("via_def",)),
+    ],
+)
+def test_a_table_s_columns_and_a_definition_name_keys(
+    pod: dict[str, Any], rules: tuple[str, ...]
+) -> None:
+    """Required labels per namespace, Gatekeeper's classic, as a table."""
+    for backend in policydsl.BACKENDS:
+        policy = policydsl.loads(TABLE, backend=backend)
+        assert policy.decide({"pod": {"ann": {}, **pod}}).rules == rules, backend
