@@ -45,6 +45,16 @@ def map_(value: Any, type_: t.MapType) -> dict[str, Any]:
     """A map checked and normalised (string keys, `null` values left out), or `Refused`."""
     if value.__class__ is not dict or len(value) > type_.max_size:
         raise Refused
+    element = type_.value
+    if element.__class__ is t.StringType:  # labels, annotations: one pass, then a copy
+        limit = element.max_length
+        for key, item in value.items():
+            if key.__class__ is not str or item.__class__ is not str or len(item) > limit:
+                break
+            if len(key) > t.MAX_STRING:
+                raise Refused
+        else:
+            return dict(value)
     out: dict[str, Any] = {}
     for key, item in value.items():
         if key.__class__ is not str or len(key) > t.MAX_STRING:
