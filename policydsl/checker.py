@@ -385,6 +385,8 @@ class _Checker:
             return self._record(path, node.fields)
         if isinstance(node, nodes.MapType):
             return maps.map_type(self.exprs, node, lambda n: self._field_type(f"{path}[]", n))
+        if isinstance(node, nodes.CollectionType) and isinstance(node.element, nodes.MapType):
+            return maps.in_collection(self.exprs, node)
         if isinstance(node, nodes.CollectionType) and isinstance(node.element, nodes.RecordType):
             if node.kind == "set":
                 self.exprs.error(

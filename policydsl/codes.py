@@ -80,7 +80,7 @@ class Code(StrEnum):
     BAD_ADDRESS = "P334"
     BAD_MAP_KEY = "P344"
     NOT_A_MAP = "P345"
-    NESTED_MAP = "P346"
+    MAP_OUT_OF_PLACE = "P346"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -189,7 +189,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.BAD_ADDRESS: _e("an IP address or range literal that is not one"),
     Code.BAD_MAP_KEY: _e("a map whose keys are not strings"),
     Code.NOT_A_MAP: _e("a key lookup, `keys` or `values` on a value that is not a map"),
-    Code.NESTED_MAP: _e("a map whose values are maps"),
+    Code.MAP_OUT_OF_PLACE: _e("a map type outside `context`, or a map whose values are maps"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

@@ -73,13 +73,35 @@ def map_type(
         isinstance(value, t.CollectionType) and isinstance(value.element, t.MapType)
     ):
         checker.error(
-            Code.NESTED_MAP,
+            Code.MAP_OUT_OF_PLACE,
             "a map's values cannot be maps",
             node.value.span,
             help="a record with a map attribute can be: `map<string, {labels: map<string, T>}>`",
         )
         value = t.ANY
     return t.MapType(value, t.MAX_COLLECTION if size is None else size)
+
+
+def in_collection(checker: ExprChecker, node: nodes.CollectionType) -> t.Type:
+    """`list<map<string, T>>` in `context`: collections do not nest (`P311`)."""
+    checker.error(
+        Code.NESTED_COLLECTION,
+        f"a {node.kind} holds enum members, strings, integers, booleans or records, not a map",
+        node.span,
+        help="collections do not nest: a list of records may hold a map attribute",
+    )
+    return t.CollectionType(node.kind, t.ANY)
+
+
+def outside_context(checker: ExprChecker, node: nodes.MapType) -> t.Type:
+    """A map type where a value is declared, not read from a request (an output's type)."""
+    checker.error(
+        Code.MAP_OUT_OF_PLACE,
+        "a map type is allowed only in `context`",
+        node.span,
+        help="maps come from requests; name a value with `m[key]`, `keys(m)` or `values(m)`",
+    )
+    return t.ANY
 
 
 def text(e: Any) -> str:

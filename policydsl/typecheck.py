@@ -118,7 +118,7 @@ class ExprChecker:
                 inner = self.resolve_type(element)
                 max_size = self.maximum(size, f"{kind}<…>", "elements", node.span)
                 max_size = t.MAX_COLLECTION if max_size is None else max_size
-                if isinstance(inner, t.CollectionType | t.MapType):
+                if isinstance(inner, t.CollectionType):
                     self.error(
                         Code.NESTED_COLLECTION,
                         f"a {kind} holds enum members, strings, integers or booleans, not {inner}",
@@ -128,7 +128,7 @@ class ExprChecker:
                     return t.CollectionType(kind, t.ANY, max_size)
                 return t.CollectionType(kind, inner, max_size)
             case nodes.MapType():
-                return maps.map_type(self, node, self.resolve_type)
+                return maps.outside_context(self, node)
             case nodes.RecordType():
                 self.error(
                     Code.RECORD_OUTSIDE_CONTEXT,

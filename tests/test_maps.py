@@ -203,7 +203,7 @@ HEAD += "effects deny > allow default allow\n"
     [
         (EFFECTS + "context { m: map<int, string> }", "P344", "a map's keys are strings"),
         (EFFECTS + "context { m: map<string, map<string, int>> }", "P346", "cannot be maps"),
-        (EFFECTS + "context { m: list<map<string, int>> }", "P311", "not map<string, int>"),
+        (EFFECTS + "context { m: list<map<string, int>> }", "P311", "not a map"),
         (HEAD + 'rule r: deny { when s["a"] == "b" }', "P345", "`s` is string, not a map"),
         (HEAD + "rule r: deny { when size(keys(s)) > 1 }", "P345", "not a map"),
         (HEAD + 'rule r: deny { when m["app"] == "web" }', "P303", "may be absent here"),
@@ -360,3 +360,19 @@ def test_a_table_s_columns_and_a_definition_name_keys(
     for backend in policydsl.BACKENDS:
         policy = policydsl.loads(TABLE, backend=backend)
         assert policy.decide({"pod": {"ann": {}, **pod}}).rules == rules, backend
+
+
+@pytest.mark.parametrize(
+    "decl",
+    [
+        "output o: map<string, string> { otherwise => m }",
+        "def d: map<string, string> = m",
+        "annotation a: map<string, string>",
+        'table t(k: string, v: map<string, int>) { "a", [] }',
+    ],
+)
+def test_a_map_type_is_for_context_only(tmp_path: Path, decl: str) -> None:
+    path = tmp_path / "p.policy"
+    path.write_text(HEAD + decl + "\n", encoding="utf-8")
+    found = [d for d in policydsl.check([path]) if d.code == "P346"]
+    assert found and "only in `context`" in found[0].message
