@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from policydsl import model, nodes, reason_templates, relations, table_rows
+from policydsl import maps, model, nodes, reason_templates, relations, table_rows
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
@@ -22,8 +22,8 @@ from policydsl.environment import Environment
 from policydsl.model import NOT_CONST, Const, const_value
 from policydsl.property_check import check_properties
 from policydsl.source import Span
-from policydsl.time_check import Typed
-from policydsl.typecheck import BUILTIN_TYPES, ExprChecker, Scope
+from policydsl.typecheck import BUILTIN_TYPES, ExprChecker
+from policydsl.typed import Scope, Typed
 
 _RULE_CLAUSE_WORDS = ("when", "cite", "reason", "obligations", "tags")
 
@@ -388,6 +388,10 @@ class _Checker:
         element a record of its own, read through a quantifier: `some c in containers: ...`)."""
         if isinstance(node, nodes.RecordType):
             return self._record(path, node.fields)
+        if isinstance(node, nodes.MapType):
+            return maps.map_type(self.exprs, node, lambda n: self._field_type(f"{path}[]", n))
+        if isinstance(node, nodes.CollectionType) and isinstance(node.element, nodes.MapType):
+            return maps.in_collection(self.exprs, node)
         if isinstance(node, nodes.CollectionType) and isinstance(node.element, nodes.RecordType):
             if node.kind == "set":
                 self.exprs.error(

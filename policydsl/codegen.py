@@ -23,6 +23,9 @@ from policydsl.model import (
     FieldOf,
     FieldPresent,
     Local,
+    MapGet,
+    MapHas,
+    MapView,
     Outcome,
     RowsWhere,
     SetOf,
@@ -271,6 +274,10 @@ class _Gen:
             if when_absent:
                 return [ast.If(is_(value, none()), when_absent, read)]
             return [ast.If(is_(value, none(), negate=True), read, [])]
+        if isinstance(s.type, t.MapType):  # checked and normalised whether read or not
+            normalised = call("_map", value, self.hoist(s.type))
+            present = [counted, assign(name, normalised)]
+            return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
         if not isinstance(s.type, t.CollectionType):
             invalid = self.invalid(s.type, value)
         else:
@@ -601,6 +608,15 @@ class _Gen:
             case RowsWhere(_, _, rows, key):  # `ROWS.get(key, ())`: a table's rows by a column
                 found = ast.Attribute(self.const(rows), "get", LOAD)
                 return ast.Call(found, [self.expr(key), ast.Tuple([], LOAD)], [])
+            case MapGet(base, key):
+                return ast.Subscript(self.expr(base), self.expr(key), LOAD)
+            case MapHas(base, key):
+                return ast.Compare(self.expr(key), [ast.In()], [self.expr(base)])
+            case MapView("keys", arg):
+                return call("_frozenset", self.expr(arg))
+            case MapView(_, arg):
+                values = ast.Call(ast.Attribute(self.expr(arg), "values", LOAD), [], [])
+                return call("_tuple", values)
             case nodes.And(ops):
                 return ast.BoolOp(ast.And(), [self.expr(o) for o in ops])
             case nodes.Or(ops):

@@ -84,6 +84,9 @@ class Code(StrEnum):
     BAD_TIME_ARITHMETIC = "P340"
     BAD_OFFSET = "P341"
     REASON_SHOWS_RECORD = "P342"
+    BAD_MAP_KEY = "P344"
+    NOT_A_MAP = "P345"
+    MAP_OUT_OF_PLACE = "P346"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -196,6 +199,9 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.BAD_TIME_ARITHMETIC: _e("arithmetic on datetimes or durations that has no meaning"),
     Code.BAD_OFFSET: _e("a UTC offset that is not a literal `+hhmm` or `-hhmm`"),
     Code.REASON_SHOWS_RECORD: _e("a reason's `{name}` that names a record, not a value"),
+    Code.BAD_MAP_KEY: _e("a map whose keys are not strings"),
+    Code.NOT_A_MAP: _e("a key lookup, `keys` or `values` on a value that is not a map"),
+    Code.MAP_OUT_OF_PLACE: _e("a map type outside `context`, or a map whose values are maps"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

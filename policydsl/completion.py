@@ -25,6 +25,8 @@ BUILTIN_TYPES = (
 )  # held equal to the checker's by tests/test_lsp.py
 FUNCTIONS = (
     "size",
+    "keys",
+    "values",
     "datetime",
     "duration",
     "date",
@@ -54,7 +56,9 @@ _COMPARED = re.compile(
     r"([A-Za-z_][\w.]*)\s*(?:==|!=|\bnot\s+in\b|\bin\b|\bcontains_any\b|\bcontains_all\b"
     r"|\bcontains\b)\s*(?:\[[\w\s,]*)?\w*$"
 )
-_DEFAULT = re.compile(r"\w+\s*:\s*(?:set<|list<)?(\w+)[^\n=]*=\s*(?:\[[\w\s,]*)?\w*$")
+_DEFAULT = re.compile(
+    r"\w+\s*:\s*(?:set<|list<|map<string,\s*)?(\w+)[^\n=]*=\s*(?:\[[\w\s,]*)?\w*$"
+)
 _CLAUSE = re.compile(r"^\s*(\w+)\s+\w*$", re.MULTILINE)
 _OUTPUT = re.compile(r"\boutput\s+\w+\s*:\s*(\w+)")
 _ARROW = re.compile(r"=>\s*\w*$")

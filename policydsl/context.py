@@ -8,6 +8,7 @@ name as a hint. Anything that breaks the schema is a `ContextError` naming the a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,6 +70,8 @@ def describe(type_: t.Type) -> str:
                 if kind == "list"
                 else f"a set of {describe(element)}"
             )
+        case t.MapType(value):
+            return f"an object mapping strings to {describe(value)}"
         case t.RecordType():
             return "an object"
     return str(type_)
@@ -194,6 +197,9 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
         case t.RecordType():
             if isinstance(value, Mapping):
                 return _record(type_, value, path + ".")
+        case t.MapType(element, max_size):
+            if isinstance(value, Mapping):
+                return _map(element, max_size, value, path)
     raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
 
 
@@ -218,6 +224,27 @@ def _element(type_: t.Type, value: Any, path: str, index: int) -> Any:
         return _value(type_, value, path)
     except ContextError as err:
         raise ContextError(path, f"element {index}: {err.detail}") from None
+
+
+def _map(type_: t.Type, max_size: int, value: Mapping[Any, Any], path: str) -> dict[str, Any]:
+    """A map: string keys (as long as a string may be), each value checked; errors name the
+    key (`pod.labels["app"]`). The result is a plain dict, in the request's order."""
+    if len(value) > max_size:
+        raise ContextError(path, f"has {len(value):,} keys; the limit is {max_size:,}")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ContextError(path, f"has a key that is not a string: {show_value(key)}")
+        key = str.__str__(key)
+        shown = key if len(key) <= 60 else key[:59] + "…"
+        where = f"{path}[{json.dumps(shown, ensure_ascii=False)}]"
+        if len(key) > MAX_STRING:
+            limit = f"the key has {len(key):,} characters; the limit is {MAX_STRING:,}"
+            raise ContextError(where, limit)
+        if item is None:  # as for an attribute, `null` is absent
+            continue
+        out[key] = _value(type_, item, where)
+    return out
 
 
 def _close_matches(word: str, names: list[str] | tuple[str, ...]) -> list[str]:

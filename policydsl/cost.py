@@ -125,7 +125,12 @@ def shape_of(type_: t.Type) -> Shape:
             return Shape(size, inner, is_set=kind == "set")
         case t.RecordType(_, fields):
             return Shape(len(fields), fields=tuple((f.name, shape_of(f.type)) for f in fields))
+        case t.MapType(value, max_size):  # looked up by hashing the key, as a set is
+            return Shape(max_size, shape_of(value), is_set=True)
     return SCALAR
+
+
+MAP_KEY = Shape(t.MAX_STRING, is_string=True)
 
 
 def _chars(n: int) -> int:
@@ -146,6 +151,8 @@ def _value_cost(type_: t.Type) -> int:
             return validation_cost(type_)
         case t.CollectionType(_, element, max_size):
             return 1 + max_size * _value_cost(element)
+        case t.MapType(value, max_size):  # each key's type and length, and its value
+            return 1 + max_size * (1 + _value_cost(value))
     return 1
 
 
@@ -197,6 +204,15 @@ class _Estimator:
                 return self.cost(arg, scope) + 1, SCALAR
             case model.TimeCall(_, args):  # integer arithmetic on milliseconds
                 return sum(self.cost(a, scope) for a in args) + 1, SCALAR
+            case model.MapGet(base, key) | model.MapHas(base, key):
+                (bc, bs), (kc, ks) = self.bound(base, scope), self.bound(key, scope)
+                found = bs.element or SCALAR if isinstance(e, model.MapGet) else SCALAR
+                return bc + kc + _compare_step(ks), found
+            case model.MapView(kind, arg):  # a copy of the keys or the values
+                cost, shape = self.bound(arg, scope)
+                if kind == "keys":
+                    return cost + shape.size, Shape(shape.size, MAP_KEY, is_set=True)
+                return cost + shape.size, Shape(shape.size, shape.element)
             case model.SetOf(items):
                 cost, shape = self.bound(items, scope)
                 return cost + shape.size, attrs.evolve(shape, is_set=True)

@@ -179,6 +179,8 @@ def has_record(t: nodes.TypeExpr) -> bool:
             return True
         case nodes.CollectionType():
             return has_record(t.element)
+        case nodes.MapType():
+            return has_record(t.value)
         case nodes.OptionalType():
             return has_record(t.inner)
     return False
@@ -195,6 +197,8 @@ def type_text(t: nodes.TypeExpr) -> str:
             return f"{t.name}[{lo}..{hi}]"
         case nodes.CollectionType():
             return f"{t.kind}<{type_text(t.element)}>{size_text(t.size)}"
+        case nodes.MapType():
+            return f"map<{type_text(t.key)}, {type_text(t.value)}>{size_text(t.size)}"
         case nodes.OptionalType():
             return type_text(t.inner) + "?"
     raise TypeError("a record type takes several lines")  # pragma: no cover
@@ -453,6 +457,12 @@ class _Formatter:
             case nodes.CollectionType():
                 self.write(f"{t.kind}<")
                 self.type(t.element)
+                self.write(">" + size_text(t.size))
+            case nodes.MapType():
+                self.write("map<")
+                self.type(t.key)
+                self.write(", ")
+                self.type(t.value)
                 self.write(">" + size_text(t.size))
             case nodes.OptionalType():
                 self.type(t.inner)

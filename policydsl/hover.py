@@ -20,7 +20,9 @@ BUILTIN_DOCS = {
     "decision": "the decision, the strongest effect among the rules that fired (outputs only)",
     "fired": "the rules that fired, each with `id`, `effect`, `cite`, `tags` and its annotations"
     " (outputs only)",
-    "size": "`size(xs)`: the number of elements of a set or list",
+    "size": "`size(xs)`: the number of elements of a set or list, or of keys of a map",
+    "keys": "`keys(m)`: a map's keys, a `set<string>`",
+    "values": "`values(m)`: a map's values, a list in the request's order",
     "obligated": "the obligations of the decision (properties only)",
     "monotone": "`monotone(OUTPUT, ATTRIBUTE)`: the output never lightens as the attribute grows"
     " (properties only)",

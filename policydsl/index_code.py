@@ -56,6 +56,16 @@ class IndexCode:
         if ix.kind == "eq":
             if ix.probe == ir.WHOLE:  # an absent value (None) is no key: no guard needed
                 return self.lookup(ix, value)
+            if ix.probe.key:  # a map's value: an absent key is no key (for a probe, "")
+                read = self.gen.fresh("_p")
+                absent = [] if ix.probe.part == "value" else [ast.Constant("")]
+                get = ast.Attribute(value, "get", LOAD)
+                args: list[ast.expr] = [ast.Constant(ix.probe.key[0]), *absent]
+                body.append(assign(read, ast.Call(get, args, [])))
+                value = ref(read)
+            if ix.probe.part == "value":
+                body.extend(self.lookup(ix, value))
+                return self.gen.if_present(slot, body)
             key = self.gen.fresh("_p")
             body.append(assign(key, self.probe(ix.probe, value)))
             body.extend(self.lookup(ix, ref(key)))

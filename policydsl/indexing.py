@@ -28,9 +28,9 @@ import attrs
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
-from policydsl.keys import Interval, Key, Offer, offers
+from policydsl.keys import Group, Interval, Key, Offer, offers
 from policydsl.lower import conjunction
-from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, map_children
+from policydsl.model import Const, FieldOf, FieldPresent, Local, MapGet, Outcome, map_children
 
 TRIE_MIN = 4  # a bucket with this many rules left to check indexes their remaining tests in turn
 MAX_SPREAD = 16  # buckets one rule may reach through keys that leave it tests to check
@@ -149,11 +149,11 @@ class _Trie:
         level.
         """
         offered = {id(e): self.eligible(e) for e in entries}
-        popularity: Counter[tuple[str, int, str, int, str]] = Counter()
+        popularity: Counter[Group] = Counter()
         for found in offered.values():
             popularity.update({key.group for offer in found for key, _ in offer.ways})
         checks: list[ir.Check] = []
-        groups: dict[tuple[str, int, str, int, str], list[Item]] = defaultdict(list)
+        groups: dict[Group, list[Item]] = defaultdict(list)
         for entry in entries:
             found = offered[id(entry)]
             if not found:
@@ -335,8 +335,8 @@ def _hoistable(e: ir.Expr, slots: tuple[ir.Slot, ...]) -> bool:
     """Safe to compute before any rule: reads no optional slot and no quantifier variable."""
     if isinstance(e, ir.SlotRef):
         return not ir.may_be_absent(slots, e.slot)
-    if isinstance(e, Local | Outcome | FieldOf | FieldPresent):
-        return False
+    if isinstance(e, Local | Outcome | FieldOf | FieldPresent | MapGet):
+        return False  # a map's key is read only where a `has` guards it
     return all(_hoistable(c, slots) for c in ir.ir_children(e))
 
 

@@ -56,3 +56,12 @@ def problem(measured: Measure, what: str) -> tuple[Code, str, str] | None:
             "definition; combine them side by side (`a and b and c`) instead",
         )
     return None
+
+
+def uses_outcome(expr: Any, defs: dict[str, model.Definition]) -> bool:
+    """Whether `expr` reads the outcome (`decision`, `fired`), itself or through a definition."""
+    if isinstance(expr, model.Outcome):
+        return True
+    if isinstance(expr, model.DefRef):
+        return expr.name in defs and defs[expr.name].uses_outcome
+    return any(uses_outcome(c, defs) for c in model.children(expr))

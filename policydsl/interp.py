@@ -198,6 +198,17 @@ def evaluate(expr: model.Expr, env: Env) -> Any:
             return datetimes.apply(func, *(evaluate(a, env) for a in args))
         case model.SetOf(items):
             return frozenset(evaluate(items, env))
+        case model.MapGet(base, key):
+            found = evaluate(base, env)
+            name = evaluate(key, env)
+            if name not in found:
+                raise EvaluationError(f"the map holds no key {name!r:.60}")
+            return found[name]
+        case model.MapHas(base, key):
+            return evaluate(key, env) in evaluate(base, env)
+        case model.MapView(kind, arg):
+            found = evaluate(arg, env)
+            return frozenset(found) if kind == "keys" else tuple(found.values())
         case nodes.And(operands):
             return all(evaluate(o, env) for o in operands)
         case nodes.Or(operands):

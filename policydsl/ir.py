@@ -23,6 +23,9 @@ from policydsl.model import (
     FieldOf,
     FieldPresent,
     Local,
+    MapGet,
+    MapHas,
+    MapView,
     Outcome,
     Present,
     RowsWhere,
@@ -90,6 +93,9 @@ Expr: TypeAlias = """
     | TimeCall[Expr]
     | SetOf[Expr]
     | RowsWhere[Expr]
+    | MapGet[Expr]
+    | MapHas[Expr]
+    | MapView[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
     | nodes.Not[Expr]
@@ -169,9 +175,11 @@ class Probe:
     part: str = "value"  # "value" | "prefix" | "suffix"
     length: int = 0
     field: str = ""
+    key: tuple[str, ...] = ()  # a map's value under this key (`labels["app"] == "web"`)
 
     def text(self) -> str:
         read = f"field {self.field} " if self.field else ""
+        read += "".join(f"key {quote(k)} " for k in self.key)
         return read + ("" if self.part == "value" else f"{self.part}[{self.length}] ")
 
 
@@ -311,6 +319,8 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
     key_type = slots[ix.slot].type
     if ix.kind == "member" and isinstance(key_type, t.CollectionType):
         key_type = key_type.element
+    if isinstance(key_type, t.MapType):
+        key_type = key_type.value
     if ix.probe.part != "value":
         key_type = t.StringType()
     attr = slots[ix.slot].dotted

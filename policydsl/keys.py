@@ -26,13 +26,15 @@ from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.glob import literal_ends
 from policydsl.lower import conjuncts_of
-from policydsl.model import Const, FieldOf, Local
+from policydsl.model import Const, FieldOf, Local, MapGet, MapHas
 from policydsl.operators import Op
 
 # How much an index narrows the rules a request reaches, by the kind of its key: equality and
 # membership pick a bucket per value, a probed table one per prefix length, sorted bounds a
 # prefix of the rules in order, a complement every rule but a bucket.
 RANK = {"eq": 3, "member": 3, "order": 1, "except": 0}
+
+Group = tuple[str, int, str, int, str, tuple[str, ...]]  # the index a key belongs to
 
 
 @attrs.frozen
@@ -64,9 +66,10 @@ class Key:
     values: frozenset[Any]
 
     @property
-    def group(self) -> tuple[str, int, str, int, str]:
+    def group(self) -> Group:
         """The index this key belongs to: one per kind, slot and probe."""
-        return (self.kind, self.slot, self.probe.part, self.probe.length, self.probe.field)
+        probe = self.probe
+        return (self.kind, self.slot, probe.part, probe.length, probe.field, probe.key)
 
 
 Way = tuple[Key, tuple[ir.Expr, ...]]  # a key, and what is left to check once it matched
@@ -103,6 +106,7 @@ def offers(parts: tuple[ir.Expr, ...], slots: tuple[ir.Slot, ...]) -> list[Offer
     """Every offer a rule's tests make; ordered bounds of one slot are offered together."""
     found: list[Offer] = []
     presence = {p.slot: i for i, p in enumerate(parts) if isinstance(p, ir.SlotPresent)}
+    held = {_held(p): i for i, p in enumerate(parts) if _held(p) is not None}
     bounds: dict[int, list[tuple[int, Interval]]] = defaultdict(list)
     for i, part in enumerate(parts):
         bounded = _interval(part, slots)
@@ -115,6 +119,9 @@ def offers(parts: tuple[ir.Expr, ...], slots: tuple[ir.Slot, ...]) -> list[Offer
         positions = {i}
         if len(ways) == 1:
             positions |= _implied(ways[0][0].slot, slots, presence)
+            key = ways[0][0]
+            if key.probe.key and (key.slot, key.probe.key[0]) in held:  # `has m["k"]`, implied
+                positions.add(held[key.slot, key.probe.key[0]])
         found.append(Offer(frozenset(positions), ways))
     for slot, found_bounds in bounds.items():
         interval = found_bounds[0][1]
@@ -263,6 +270,34 @@ def _equality_key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool]
         if found is not None:
             probe, values, exact = found
             return Key("eq", s, probe, values), exact
+    return _map_key(part, slots)
+
+
+def _held(part: ir.Expr) -> tuple[int, str] | None:
+    """`has m["k"]` on a map slot: (the slot, the key)."""
+    match part:
+        case MapHas(ir.SlotRef(s), Const(str() as key)):
+            return (s, key)
+    return None
+
+
+def _map_key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
+    """What a map's value under a constant key must equal (`labels["app"] == "web"`): a key on
+    the map's slot, read with `get` (an absent key is no key)."""
+    operands: tuple[ir.Expr, ...] = ()
+    if isinstance(part, nodes.Compare | nodes.SetTest):
+        operands = (part.left, part.right)
+    elif isinstance(part, nodes.In):
+        operands = (part.element,)
+    for o in operands:
+        match o:
+            case MapGet(ir.SlotRef(s), Const(str() as key)):
+                mtype = slots[s].type
+                if isinstance(mtype, t.MapType) and _scalar(mtype.value):
+                    found = _value_key(part, o, mtype.value)
+                    if found is not None:
+                        probe, values, exact = found
+                        return Key("eq", s, attrs.evolve(probe, key=(key,)), values), exact
     return None
 
 

@@ -55,3 +55,8 @@ def network(expr: Any, span: Span | None, error: Report) -> Any:
             help='write a CIDR block: "10.0.0.0/8", "fd00::/8"',
         )
         return expr
+
+
+def show_int(value: int) -> str:
+    """An integer as a message shows it: a huge one by its size, not its thousand digits."""
+    return str(value) if value.bit_length() < 200 else f"a {value.bit_length():,}-bit number"

@@ -7,7 +7,7 @@ Expressions here are syntax nodes whose leaves the checker replaced by resolved 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeAlias, TypeVar, cast
+from typing import Any, Generic, Literal, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -128,6 +128,33 @@ class RowsWhere(Repr, Generic[E_co]):
     span: Span | None = _span()
 
 
+@attrs.frozen(repr=False)
+class MapGet(Repr, Generic[E_co]):
+    """`m[key]`: the value of a map under a key the checker proved present."""
+
+    base: E_co
+    key: E_co
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class MapHas(Repr, Generic[E_co]):
+    """`has m[key]`: whether the map holds the key."""
+
+    base: E_co
+    key: E_co
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class MapView(Repr, Generic[E_co]):
+    """`keys(m)` (a set of strings) or `values(m)` (a list, in the request's order)."""
+
+    kind: Literal["keys", "values"]
+    arg: E_co
+    span: Span | None = _span()
+
+
 # A checked expression: the syntax tree's compound nodes over resolved leaves.
 Expr: TypeAlias = """
     Const
@@ -141,6 +168,9 @@ Expr: TypeAlias = """
     | Size[Expr]
     | TimeCall[Expr]
     | SetOf[Expr]
+    | MapGet[Expr]
+    | MapHas[Expr]
+    | MapView[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
     | nodes.Not[Expr]
@@ -221,6 +251,14 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
             if new_key is key:
                 return expr
             return cast("_Out", RowsWhere(table, column, rows, new_key, span=expr.span))
+        case MapGet(base, key) | MapHas(base, key):
+            new_base, new_key = fn(base), fn(key)
+            if new_base is base and new_key is key:
+                return expr
+            return type(expr)(new_base, new_key, span=expr.span)
+        case MapView(kind, arg):
+            new_arg = fn(arg)
+            return expr if new_arg is arg else cast("_Out", MapView(kind, new_arg, span=expr.span))
     return expr
 
 
@@ -256,6 +294,10 @@ def children(expr: Any) -> list[Any]:
             return [items]
         case RowsWhere(_, _, _, key):
             return [key]
+        case MapGet(base, key) | MapHas(base, key):
+            return [base, key]
+        case MapView(_, arg):
+            return [arg]
     return []
 
 

@@ -213,7 +213,8 @@ def _check_tree(source: Source, tree: lark.Tree[lark.Token]) -> list[Diagnostic]
                 )
             ]
         children = node.children
-        fields_from = 1 if node.data == "path" else len(children)  # `a.b.c`: b and c are fields
+        # `a.b.c`: b and c are fields; so is every name of `m["k"].a.b`
+        fields_from = 1 if node.data == "path" else 0 if node.data == "lookup" else len(children)
         for index, child in enumerate(children):
             if isinstance(child, lark.Tree):
                 stack.append((child, depth + 1))

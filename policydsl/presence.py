@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from policydsl import model, nodes
-from policydsl.model import DefRef, FieldOf, FieldPresent, Local, Present
+from policydsl.model import Attr, DefRef, FieldOf, FieldPresent, Local, MapGet, MapHas, Present
 
 Fact = tuple[str, ...]
 
@@ -28,10 +28,13 @@ def facts_of(
                 return frozenset()
             return frozenset(("ctx", *path[: i + 1]) for i in range(len(path)))
         case FieldPresent(base, field):
-            names = _local_names(base)
+            names = read_fact(base)
             if names is None or not when_true:
                 return frozenset()
-            return frozenset({("local", *names, field)})
+            return frozenset({(*names, field)})
+        case MapHas(base, key):
+            fact = read_fact(MapGet(base, key))
+            return frozenset({fact}) if fact is not None and when_true else frozenset()
         case nodes.Not(operand):
             return facts_of(operand, not when_true, defs, memo)
         case nodes.And(operands) if when_true:
@@ -45,12 +48,36 @@ def facts_of(
     return frozenset()
 
 
-def _local_names(expr: Any) -> tuple[str, ...] | None:
-    """`c.a.b` read from a quantifier's variable: ("c", "a", "b"); None for anything else."""
+def read_fact(expr: Any) -> Fact | None:
+    """The fact that makes a read readable: `c.a.b` read from a quantifier's variable is
+    ("local", "c", "a", "b"); `pod.labels["app"]` ("ctx", "pod", "labels", "['app']"), a key read
+    with a quantifier's variable `k` "[k]" (identifiers never start with a quote); None when
+    no fact can prove it (a key computed some other way)."""
     match expr:
+        case Attr(path):
+            return ("ctx", *path)
         case Local(name):
-            return (name,)
+            return ("local", name)
+        case DefRef(name):  # a definition's value is one per decision
+            return ("def", name)
         case FieldOf(base, field):
-            names = _local_names(base)
+            names = read_fact(base)
             return None if names is None else (*names, field)
+        case MapGet(base, key):
+            names = read_fact(base)
+            part = key_fact(key)
+            return None if names is None or part is None else (*names, part)
+    return None
+
+
+def key_fact(key: Any) -> str | None:
+    """How a map key reads in a fact: a constant string, or a name whose value is fixed where it
+    is read (an attribute, a definition, a quantifier's variable)."""
+    match key:
+        case model.Const(str() as value):
+            return f"[{value!r}]"
+        case Local(name) | DefRef(name):  # names never hide one another (P206)
+            return f"[{name}]"
+        case Attr(path):
+            return f"[{'.'.join(path)}]"
     return None

@@ -58,7 +58,7 @@ OPERATOR_WORDS = (
     "all",
 )
 CONSTANTS = ("true", "false")
-TYPE_WORDS = ("list", "set")
+TYPE_WORDS = ("list", "set", "map")
 BUILTIN_TYPES = (
     "bool",
     "int",
@@ -69,6 +69,8 @@ BUILTIN_TYPES = (
 )  # names, not reserved words (the checker's)
 FUNCTIONS = (
     "size",
+    "keys",
+    "values",
     "datetime",
     "duration",
     "date",

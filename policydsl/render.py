@@ -22,6 +22,9 @@ from policydsl.model import (
     FieldOf,
     FieldPresent,
     Local,
+    MapGet,
+    MapHas,
+    MapView,
     Outcome,
     Present,
     RowsWhere,
@@ -109,7 +112,7 @@ def precedence(e: Any) -> int:
             return NOT
         case nodes.Compare() | nodes.SetTest() | nodes.In():
             return e.op.level
-        case Present() | FieldPresent():
+        case Present() | FieldPresent() | MapHas():
             return TEST
         case nodes.Arith():
             return min(op.level for op, _ in e.rest)  # the grammar never mixes levels in one
@@ -127,6 +130,8 @@ def precedence(e: Any) -> int:
         case nodes.ListLit():
             return ATOM
         case RowsWhere():
+            return ATOM
+        case MapGet() | MapView():
             return ATOM
         case nodes.Has():
             return TEST
@@ -193,13 +198,21 @@ def _bare(e: Any) -> str:
             return f"{func}({expr_text(arg)}{shown})"
         case TimeCall(func, args):
             return f"{func}({', '.join(expr_text(a) for a in args)})"
+        case MapGet(base, key):
+            return f"{expr_text(base, ATOM)}[{expr_text(key)}]"
+        case MapHas(base, key):
+            return f"has {expr_text(base, ATOM)}[{expr_text(key)}]"
+        case MapView(kind, arg):
+            return f"{kind}({expr_text(arg)})"
         case SetOf(items):
             return _bare(items)
         case RowsWhere(table, column, _, key):  # not policy syntax: the IR dump's lookup
             return f"rows of {table} where {column} == {expr_text(key)}"
         # the syntax tree's leaves, last: a model or IR expression never loads their classes
         case nodes.Has():
-            return "has " + e.path.dotted
+            return "has " + _bare(e.path)
+        case nodes.Lookup(base, key, fields):
+            return f"{_bare(base)}[{expr_text(key)}]" + "".join(f".{f}" for f in fields)
         case nodes.Call():
             return f"{e.func.name}({', '.join(expr_text(a) for a in e.args)})"
         case nodes.Path():

@@ -48,6 +48,29 @@ def times(value: Any, collection: t.CollectionType) -> tuple[Any, ...] | frozens
     return made
 
 
+def map_(value: Any, type_: t.MapType) -> dict[str, Any]:
+    """A map checked and normalised (string keys, `null` values left out), or `Refused`."""
+    if value.__class__ is not dict or len(value) > type_.max_size:
+        raise Refused
+    element = type_.value
+    if element.__class__ is t.StringType:  # labels, annotations: one pass, then a copy
+        limit = element.max_length
+        for key, item in value.items():
+            if key.__class__ is not str or item.__class__ is not str or len(item) > limit:
+                break
+            if len(key) > t.MAX_STRING:
+                raise Refused
+        else:
+            return dict(value)
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key.__class__ is not str or len(key) > t.MAX_STRING:
+            raise Refused
+        if item is not None:
+            out[key] = _value(item, type_.value)
+    return out
+
+
 def _record(item: Any, record: t.RecordType) -> dict[str, Any]:
     if item.__class__ is not dict:
         raise Refused
@@ -97,6 +120,8 @@ def _value(value: Any, type_: t.Type) -> Any:
             return frozenset(items) if kind == "set" else tuple(items)
         case t.RecordType():
             return _record(value, type_)
+        case t.MapType():
+            return map_(value, type_)
     raise Refused
 
 
@@ -127,6 +152,7 @@ HELPERS: Mapping[str, Any] = {
     "_contains_all": contains_all,
     "_glob": glob,
     "_records": records,
+    "_map": map_,
     "_ip_text": ipaddr.canonical_address,  # raises on a non-address: the validator names it
     "_in_range": ipaddr.in_range,
     # a request's datetime or duration read once into milliseconds (raising on a bad one: the

@@ -128,7 +128,7 @@ class Request:
             )
             if isinstance(field.type, t.RecordType):
                 self._record(field.type, path)
-            else:
+            elif not isinstance(field.type, t.MapType):  # a map: not decided once read
                 self.values[path] = self._leaf(field.type, path)
 
     def _leaf(self, type_: t.Type, path: tuple[str, ...]) -> Any:
@@ -238,7 +238,7 @@ class Request:
                 if inner or field.optional:
                     out[field.name] = inner
                 continue
-            value = _value_of(found, self.values[path])
+            value = _value_of(found, self.values[path]) if path in self.values else {}
             if field.default is t.MISSING or value != to_json(field.default):
                 out[field.name] = value  # a default is left out: the request reads shorter
         return out
@@ -361,7 +361,7 @@ class Encoder:
         match e:
             case model.Const(value):
                 return value
-            case model.Attr(path):
+            case model.Attr(path) if tuple(path) in env.request.values:  # else: a map
                 return env.request.values[tuple(path)]
             case model.Present(path):
                 return env.request.has(path)

@@ -314,6 +314,9 @@ class _Builder:
                 if isinstance(element, nodes.RecordType):  # a list of records: `pods[].image`
                     self.element_records.add(path)
                     self.declare_fields(element.fields, f"{path}[]")
+            elif isinstance(inner, nodes.MapType) and isinstance(inner.value, nodes.RecordType):
+                self.element_records.add(path)  # a map of records: `limits[].cpu`, as a list's
+                self.declare_fields(inner.value.fields, f"{path}[]")
 
     # ---- references ----------------------------------------------------------------------------
 
@@ -425,8 +428,16 @@ class _Builder:
         match e:
             case nodes.Path():
                 self.path(e, scope, expected)
-            case nodes.Has(path):
+            case nodes.Has(nodes.Path() as path):
                 self.path(path, scope, None)
+            case nodes.Has(lookup):
+                self.expr(lookup, scope, None)
+            case nodes.Lookup(base, read, fields):
+                self.expr(base, scope, None)
+                self.expr(read, scope, None)
+                owner = self.attribute_path(base, scope)
+                if fields and owner in self.element_records and e.span is not None:
+                    self.lookup_fields(e.span, f"{owner}[]", fields)
             case nodes.ListLit(items):
                 for item in items:
                     self.expr(item, scope, expected)
@@ -441,8 +452,8 @@ class _Builder:
                     inner[var.name] = key
                     if isinstance(collection, nodes.Path) and collection.parts == ("fired",):
                         inner[f"{var.name}."] = "fired"  # `r.severity` reads an annotation
-                    elif self.attribute_path(collection, scope) in self.element_records:
-                        element = f"{self.attribute_path(collection, scope)}[]"
+                    elif self.attribute_path(_values_of(collection), scope) in self.element_records:
+                        element = f"{self.attribute_path(_values_of(collection), scope)}[]"
                         inner[f"{var.name}."] = element  # `c.image` reads a field of an element
                     else:
                         inner.pop(f"{var.name}.", None)  # an outer variable of that name
@@ -465,6 +476,17 @@ class _Builder:
                 self.expr(first, scope, None)
                 for _, operand in rest:
                     self.expr(operand, scope, None)
+
+    def lookup_fields(self, span: Span, prefix: str, fields: tuple[str, ...]) -> None:
+        """`limits[k].cpu`: the fields read after the key are a map's record's attributes."""
+        text = span.source.text
+        at = text.rindex("]", span.start, span.end) + 1
+        for name in fields:
+            at = text.index(name, at, span.end)
+            prefix = f"{prefix}.{name}"
+            if f"attribute:{prefix}" in self.index.symbols:
+                self.occur(f"attribute:{prefix}", span, start=at, end=at + len(name))
+            at += len(name)
 
     def attribute_path(self, e: Any, scope: dict[str, str]) -> str | None:
         """The declared attribute a path reads (`pod.containers[].image` through `c.image`)."""
@@ -557,6 +579,13 @@ class _Quantified:
         if q.span is None or q.body.span is None:
             return q.span  # type: ignore[no-any-return]
         return Span(q.span.source, q.span.start, q.body.span.start)
+
+
+def _values_of(collection: Any) -> Any:
+    """`values(m)`: its elements are the map's values (records, for a map of records)."""
+    if isinstance(collection, nodes.Call) and collection.func.name == "values" and collection.args:
+        return collection.args[0]
+    return collection
 
 
 def _part_spans(p: nodes.Path) -> Iterator[tuple[int, int]]:

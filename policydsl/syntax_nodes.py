@@ -92,8 +92,18 @@ class Call(Repr, Generic[E_co]):
 
 
 @attrs.frozen(repr=False)
+class Lookup(Repr):
+    """`labels["app"]`, `pods[name].image`: a map's value under a key, then `fields` of it."""
+
+    base: Path | Lookup
+    key: Expr
+    fields: tuple[str, ...] = ()
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class Has(Repr):
-    path: Path
+    path: Path | Lookup
     span: Span | None = _span()
 
 
@@ -113,6 +123,7 @@ Expr: TypeAlias = """
     | SetTest[Expr]
     | In[Expr]
     | Has
+    | Lookup
     | Arith[Expr]
     | Neg[Expr]
     | Quantifier[Expr]
@@ -144,6 +155,16 @@ class CollectionType(Repr):
 
 
 @attrs.frozen(repr=False)
+class MapType(Repr):
+    """`map<string, T>`; `size` is the `[..N]` after it (at most N keys), if any."""
+
+    key: TypeExpr
+    value: TypeExpr
+    size: tuple[int | None, int | None] | None = None
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class Field(Repr):
     name: Ident
     type: TypeExpr
@@ -163,7 +184,7 @@ class OptionalType(Repr):
     span: Span | None = _span()
 
 
-TypeExpr = NamedType | CollectionType | RecordType | OptionalType
+TypeExpr = NamedType | CollectionType | MapType | RecordType | OptionalType
 
 
 # ---- declarations -----------------------------------------------------------------------------
@@ -381,6 +402,8 @@ NAMES = frozenset(
     {
         "Expr",
         "Has",
+        "Lookup",
+        "MapType",
         "Call",
         "Path",
         "Absent",

@@ -11,27 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-import attrs
-
 from policydsl import datetimes, nodes
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.model import Const, TimeCall
 from policydsl.operators import Op
 from policydsl.source import Span
+from policydsl.typed import Typed
 
 if TYPE_CHECKING:
     from policydsl.presence import Fact
 
 Scope = Any  # `typecheck.Scope`, passed through
-
-
-@attrs.frozen
-class Typed:
-    """A checked expression and its type (what `typecheck.ExprChecker.expr` gives)."""
-
-    expr: Any
-    type: t.Type
 
 
 class ExprChecker(Protocol):

@@ -239,6 +239,10 @@ class _ToNodes:
         size = c[1] if len(c) > 1 else None
         return nodes.CollectionType("set", c[0], size, span=self._span(start, end))
 
+    def map_type(self, start: int, end: int, c: list[Any]) -> nodes.MapType:
+        size = c[2] if len(c) > 2 else None
+        return nodes.MapType(c[0], c[1], size, span=self._span(start, end))
+
     def record_type(self, start: int, end: int, c: list[Any]) -> nodes.RecordType:
         return nodes.RecordType(c[0], span=self._span(start, end))
 
@@ -415,6 +419,10 @@ class _ToNodes:
 
     def path(self, start: int, end: int, c: list[Token]) -> nodes.Path:
         return nodes.Path(tuple(t.value for t in c), span=self._span(start, end))
+
+    def lookup(self, start: int, end: int, c: list[Any]) -> nodes.Lookup:
+        fields = tuple(tok.value for tok in c[2:])
+        return nodes.Lookup(c[0], c[1], fields, span=self._span(start, end))
 
     def int_lit(self, start: int, end: int, c: list[Token]) -> nodes.IntLit:
         return nodes.IntLit(self._int(c[0]), span=self._tok_span(c[0]))

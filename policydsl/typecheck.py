@@ -12,7 +12,7 @@ from typing import Any, assert_never
 
 import attrs
 
-from policydsl import inlining, literals, model, nodes, time_check
+from policydsl import inlining, literals, maps, model, nodes, time_check
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
@@ -21,28 +21,13 @@ from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, O
 from policydsl.operators import ArithOp, Op, SetOp
 from policydsl.presence import Fact, facts_of
 from policydsl.source import Span
-from policydsl.time_check import Typed
+from policydsl.typed import Scope as Scope
+from policydsl.typed import Typed as Typed
 
 BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING, "ip": t.IP}
 BUILTIN_TYPES.update(time_check.TYPES)
-FUNCTIONS = {"size": 1}
+FUNCTIONS = {"size": 1, "keys": 1, "values": 1}
 OUTCOME_NAMES = ("decision", "fired")
-
-
-@attrs.define
-class Scope:
-    """What a name can mean at one point of an expression."""
-
-    locals: dict[str, t.Type] = attrs.Factory(dict)
-    outcome: bool = False  # `decision` and `fired` visible (inside outputs and definitions)
-    columns: frozenset[str] = frozenset()
-    # where each local and column is declared, so a name that would hide it can point there
-    origins: dict[str, tuple[str, Span | None]] = attrs.Factory(dict)
-
-    def bind(self, name: str, type_: t.Type, origin: tuple[str, Span | None]) -> Scope:
-        return attrs.evolve(
-            self, locals={**self.locals, name: type_}, origins={**self.origins, name: origin}
-        )
 
 
 class ExprChecker:
@@ -125,6 +110,8 @@ class ExprChecker:
                     )
                     return t.CollectionType(kind, t.ANY, max_size)
                 return t.CollectionType(kind, inner, max_size)
+            case nodes.MapType():
+                return maps.outside_context(self, node)
             case nodes.RecordType():
                 self.error(
                     Code.RECORD_OUTSIDE_CONTEXT,
@@ -200,7 +187,7 @@ class ExprChecker:
                 value = model.const_value(typed.expr)
                 if value is not model.NOT_CONST:
                     self.check_range(value, expected, f"definition `{name}`", decl.value.span)
-            uses_outcome = _uses_outcome(typed.expr, self.definitions)
+            uses_outcome = inlining.uses_outcome(typed.expr, self.definitions)
             definition = model.Definition(
                 name, typed.expr, expected or typed.type, uses_outcome, span=decl.name.span
             )
@@ -230,7 +217,7 @@ class ExprChecker:
         if isinstance(type_, t.IntType) and is_int and not type_.holds(value):
             self.error(
                 Code.OUT_OF_RANGE,
-                f"{what} is {_show_int(value)}, outside its type {type_}",
+                f"{what} is {literals.show_int(value)}, outside its type {type_}",
                 span,
                 help="change the value, or widen the declared range",
             )
@@ -238,7 +225,7 @@ class ExprChecker:
         return True
 
     def _no_outcome(self, expr: Any, span: Span | None) -> None:
-        if _uses_outcome(expr, self.definitions):
+        if inlining.uses_outcome(expr, self.definitions):
             self.error(
                 Code.OUTCOME_OUTSIDE_OUTPUT,
                 "a rule's condition cannot depend on the decision",
@@ -277,8 +264,12 @@ class ExprChecker:
                 return Typed(Const(None, span=e.span), t.ANY)
             case nodes.Path():
                 return self._path(e, scope, facts, expected)
-            case nodes.Has(path):
+            case nodes.Has(nodes.Lookup() as lookup):
+                return Typed(*maps.has(self, lookup, scope, facts, e.span))
+            case nodes.Has(nodes.Path() as path):
                 return self._has(path, scope, facts, e.span)
+            case nodes.Lookup():
+                return Typed(*maps.lookup(self, e, scope, facts))
             case nodes.ListLit(items):
                 return self._list(e, items, scope, facts, expected)
             case nodes.Call(func, args):
@@ -356,6 +347,7 @@ class ExprChecker:
                     var.name, elem, (f"the quantifier variable `{var.name}`", var.span)
                 )
                 inner_facts = frozenset(f for f in facts if f[:2] != ("local", var.name))
+                inner_facts |= maps.quantifier_facts(ct.expr, var.name)
                 bt = self.expr(body, inner, inner_facts, t.BOOL)
                 self.expect(bt, t.BOOL, body.span)
                 return Typed(attrs.evolve(e, collection=ct.expr, body=bt.expr), t.BOOL)
@@ -544,8 +536,10 @@ class ExprChecker:
                 e.span,
             )
             return Typed(Const(0, span=e.span), t.INT)
+        if func.name in maps.FUNCTIONS:
+            return Typed(*maps.call(self, func.name, args[0], scope, facts))
         typed = self.expr(args[0], scope, facts, None)
-        if t.element_of(typed.type) is None:
+        if t.element_of(typed.type) is None and not isinstance(typed.type, t.MapType):
             self.error(
                 Code.NOT_A_COLLECTION, f"`size` needs a set or list, not {typed.type}", args[0].span
             )
@@ -783,17 +777,5 @@ class ExprChecker:
 # ---- helpers on resolved expressions ---------------------------------------------------------
 
 
-def _show_int(value: int) -> str:
-    return str(value) if value.bit_length() < 200 else f"a {value.bit_length():,}-bit number"
-
-
 def _clip(help: str | None) -> str | None:
     return clip_quoted(help) if help is not None else None
-
-
-def _uses_outcome(expr: Any, defs: dict[str, model.Definition]) -> bool:
-    if isinstance(expr, Outcome):
-        return True
-    if isinstance(expr, DefRef):
-        return expr.name in defs and defs[expr.name].uses_outcome
-    return any(_uses_outcome(c, defs) for c in model.children(expr))

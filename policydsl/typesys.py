@@ -94,6 +94,18 @@ class CollectionType:
         return f"{self.kind}<{self.element}>{bound}"
 
 
+@attrs.frozen
+class MapType:
+    """`map<string, T>`: string keys (labels, annotations), each with a value of type `value`."""
+
+    value: Type
+    max_size: int = attrs.field(default=MAX_COLLECTION, eq=False)
+
+    def __str__(self) -> str:
+        bound = "" if self.max_size == MAX_COLLECTION else f"[..{self.max_size}]"
+        return f"map<string, {self.value}>{bound}"
+
+
 class _Missing:
     """The default of a field that has none."""
 
@@ -165,6 +177,7 @@ Type = (
     | DurationType
     | EnumType
     | CollectionType
+    | MapType
     | RecordType
     | AnyType
     | NothingType
@@ -188,6 +201,8 @@ def compatible(a: Type, b: Type) -> bool:
         return True
     if isinstance(a, CollectionType) and isinstance(b, CollectionType):
         return compatible(a.element, b.element)
+    if isinstance(a, MapType) and isinstance(b, MapType):
+        return compatible(a.value, b.value)
     return a == b
 
 

@@ -125,6 +125,8 @@ class ContextGen:
             ]
             items = [self.wrap(e) for e in elements]
             return tuple(items) if rng.random() < 0.15 else items
+        if ty.kind == "map":
+            return self.map_value(ty)
         if ty.kind == "bool":
             return rng.random() < 0.5
         if ty.kind == "int":
@@ -142,6 +144,23 @@ class ContextGen:
         pool = [self.valid(ty.elem) for _ in range(rng.randint(1, 3))]
         items = [rng.choice(pool) for _ in range(rng.choice((0, 1, 1, 2, 3, 5)))]  # duplicates
         return tuple(items) if rng.random() < 0.15 else items
+
+    def map_value(self, ty: Ty) -> Any:
+        """A map: keys from the policy's strings (so its lookups hit), now and then a `null`
+        value (absent), within the declared maximum."""
+        rng = self.rng
+        assert ty.elem is not None
+        most = 4 if ty.max is None else ty.max
+        keys = rng.sample([*self.case.strings, "", "k"], rng.randint(0, most))
+        out: dict[str, Any] = {}
+        for key in keys:
+            if rng.random() < 0.05:
+                out[key] = None
+            elif ty.elem.kind == "record":
+                out[key] = self.wrap(self.record(ty.elem.fields, mischief=False))
+            else:
+                out[key] = self.valid(ty.elem)
+        return self.wrap(out)
 
     def ints(self, ty: Ty) -> list[int]:
         lo, hi = ty.lo, ty.hi
@@ -175,6 +194,13 @@ class ContextGen:
             assert ty.elem is not None
             good = self.valid(ty.elem)
             return rng.choice(([good, self.invalid(ty.elem)], [good, {}], {"m": good}, "m", [3]))
+        if ty.kind == "map":
+            assert ty.elem is not None
+            good = self.valid(ty.elem) if ty.elem.kind != "record" else {}
+            wrong = self.invalid(ty.elem)
+            if rng.random() < 0.1:  # one key past the maximum
+                return {str(i): good for i in range((ty.max or 10_000) + 1)}
+            return rng.choice(("m", [good], {1: good}, {"a": wrong}, {"a": good, "b": wrong}))
         if ty.kind == "bool":
             return rng.choice((1, 0, "true", "false", 1.0, [True], {}, IntSub(1)))
         if ty.kind == "int":

@@ -94,7 +94,7 @@ OFFSETS = ("", ', "+0100"', ', "-0530"', ', "+0000"')
 class Ty:
     """A type of the language, as the generator tracks it."""
 
-    kind: str  # bool | int | string | enum | set | list | record | records | rule
+    kind: str  # bool | int | string | enum | set | list | record | records | map | rule
     # `records` is a list of records (`elem` the record): read only through quantifiers and
     # `size`, so no generator that makes values of a collection's elements ever meets it
     enum: str = ""
@@ -119,6 +119,9 @@ class Ty:
         if self.kind in ("set", "list"):
             assert self.elem is not None
             return f"{self.kind}<{self.elem.text()}>"
+        if self.kind == "map":
+            assert self.elem is not None
+            return f"map<string, {self.elem.text()}>"
         return self.kind
 
     @property
@@ -235,6 +238,7 @@ class PolicyGen:
         self.defs: list[tuple[str, Ty, bool]] = []  # (name, type, uses the outcome)
         self.presence: dict[tuple[str, ...], str] = {}  # path -> def `has path`
         self.record_lists: list[Leaf] = []  # attributes that are lists of records
+        self.maps: list[Leaf] = []  # attributes that are maps (of scalars or of records)
         self.out: list[str] = []
 
     # ---- names -----------------------------------------------------------------------------
@@ -267,8 +271,9 @@ class PolicyGen:
         self.patterns = rng.sample(PATTERNS, 3)
         self.schema = tuple(self.field(0, top=True) for _ in range(rng.randint(2, 5)))
         found = list(self._leaves(self.schema, (), ()))
-        self.leaves = [leaf for leaf in found if leaf.ty.kind != "records"]
+        self.leaves = [leaf for leaf in found if leaf.ty.kind not in ("records", "map")]
         self.record_lists = [leaf for leaf in found if leaf.ty.kind == "records"]
+        self.maps = [leaf for leaf in found if leaf.ty.kind == "map"]
         self.out.append("context {\n" + "".join(self.field_text(f, 1) for f in self.schema) + "}")
         self.effects = [self.name() for _ in range(rng.randint(2, 4))]
         default = rng.choice(self.effects)
@@ -330,7 +335,17 @@ class PolicyGen:
                 records = Ty("records", elem=Ty("record", fields=fields), max=rng.choice((None, 4)))
                 how = rng.random()
                 return Fld(name, records, optional=how < 0.3, default="[]" if how > 0.6 else None)
+            if rng.random() < 0.12:  # a map of such records
+                bound = rng.choice((None, 3))
+                values = Ty("map", elem=Ty("record", fields=fields), max=bound)
+                return Fld(name, values, optional=rng.random() < 0.4)
             return Fld(name, Ty("record", fields=fields), optional=rng.random() < 0.3)
+        if r < 0.33:  # a map of scalars (or of lists of them)
+            value = self.scalar_type()
+            if rng.random() < 0.15:
+                value = Ty(rng.choice(("set", "list")), elem=self.scalar_type(allow_bool=False))
+            values = Ty("map", elem=value, max=rng.choice((None, None, 2, 4)))
+            return Fld(name, values, optional=rng.random() < 0.4)
         if r < 0.45:
             elem = self.scalar_type(allow_bool=False)
             ty = Ty(rng.choice(("set", "list")), elem=elem)
@@ -404,6 +419,10 @@ class PolicyGen:
             inner = "".join(self.field_text(c, indent + 1) for c in f.ty.elem.fields)
             bound = "" if f.ty.max is None else f"[..{f.ty.max}]"
             body = "list<{\n" + inner + pad + "}>" + bound
+        elif f.ty.kind == "map" and f.ty.elem is not None and f.ty.elem.kind == "record":
+            inner = "".join(self.field_text(c, indent + 1) for c in f.ty.elem.fields)
+            bound = "" if f.ty.max is None else f"[..{f.ty.max}]"
+            body = "map<string, {\n" + inner + pad + "}>" + bound
         else:
             body = f.ty.text()
         text = f"{pad}{f.name}: {body}{'?' if f.optional else ''}"
@@ -744,6 +763,8 @@ class PolicyGen:
         if r < 0.4:
             return self.guard(sc, depth)
         if r < 0.5:
+            if self.maps and rng.random() < 0.45:
+                return self.map_test(sc, depth)
             if self.record_lists and rng.random() < 0.4:
                 return self.records_test(sc, depth)
             return self.quantifier(sc, depth)
@@ -805,6 +826,8 @@ class PolicyGen:
             return self.rule_test(text, sc)
         if ty.kind == "record":
             return self.record_test(text, ty, sc, depth)
+        if ty.kind == "map":
+            return self.map_use(text, ty, sc, depth)
         if ty.kind == "records":
             if rng.random() < 0.2:
                 return f"size({text}) {rng.choice(('==', '>', '<='))} {rng.choice((0, 1, 2))}"
@@ -855,6 +878,47 @@ class PolicyGen:
         if leaf.needs and not set(leaf.needs) <= sc.facts:
             return f"({self.has(leaf.path)} and {test})"
         return test
+
+    def map_test(self, sc: Scope, depth: int) -> str:
+        """A test of a map: a key's value (with `has`), its keys, its values or its size,
+        guarded if the map may be absent."""
+        leaves = [leaf for leaf in self.maps if self.free(sc, leaf)]
+        if not leaves:
+            return self.bool_leaf(sc)
+        leaf = self.rng.choice(leaves)
+        inner = sc.know(*self.prefixes(leaf.path))
+        test = self.map_use(leaf.dotted, leaf.ty, inner, depth - 1)
+        if leaf.needs and not set(leaf.needs) <= sc.facts:
+            return f"({self.has(leaf.path)} and {test})"
+        return test
+
+    def map_use(self, text: str, ty: Ty, sc: Scope, depth: int) -> str:
+        rng = self.rng
+        assert ty.elem is not None
+        value = ty.elem
+        r = rng.random()
+        if r < 0.4:  # a key's value, read where `has` proves it is there
+            key = self.str_(sc, 0)
+            read = f"{text}[{key}]"
+            test = self.use(read, value, sc, depth)
+            return rng.choice(
+                (f"(has {read} and {test})", f"(not has {read} or {test})", f"(has {read})")
+            )
+        if r < 0.55:  # each key, and the value under it
+            var = self.name("q")
+            inner = sc.bind(var, STRING)
+            body = self.use(f"{text}[{var}]", value, inner, depth - 1)
+            if rng.random() < 0.5:
+                body = f"{body} {rng.choice(('and', 'or'))} {self.use(var, STRING, inner, 0)}"
+            return f"({rng.choice(('some', 'all'))} {var} in keys({text}): {body})"
+        if r < 0.7:
+            return self.quantifier(sc, depth + 1, over=(f"keys({text})", Ty("set", elem=STRING)))
+        if r < 0.85:
+            kind = "records" if value.kind == "record" else "list"
+            return self.quantifier(sc, depth + 1, over=(f"values({text})", Ty(kind, elem=value)))
+        if r < 0.93:
+            return f"size({text}) {rng.choice(('==', '>', '<='))} {rng.choice((0, 1, 2))}"
+        return f"{lit(rng.choice(self.strings))} {rng.choice(('in', 'not in'))} keys({text})"
 
     def record_test(self, text: str, ty: Ty, sc: Scope, depth: int) -> str:
         """A test of one attribute of a record read from a list: its presence when optional."""

@@ -39,12 +39,14 @@ BACK_END = {
     "table_rows",
     "data_rows",
     "relations",
+    "typed",
     "reason_templates",
     "messages",
     "environment",
     "inlining",
     "typecheck",
     "presence",
+    "maps",
     "model",
     "analysis",
     "interp",
@@ -274,9 +276,11 @@ context {
   at: datetime = "2024-01-01"
   ttl: duration = 1h
   stamps: list<datetime> = []
+  tagged: map<string, string>?
 }
 effects deny > allow default allow
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
+rule keyed: deny { when has tagged["app"] and tagged["app"] in values(tagged) cite "1" reason "m" }
 rule inside: deny { when source in_range "10.0.0.0/8" cite "1" reason "inside" }
 rule timely: deny {
   when at + ttl > "2030-01-01" and date(at) == at and time_of_day(at) < 1h
