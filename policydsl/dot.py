@@ -14,7 +14,14 @@ from policydsl.render import value_text
 from policydsl.terminal import shown
 
 _PALETTE = ("#f4cccc", "#fff2cc", "#d9ead3", "#cfe2f3", "#ead1dc", "#d9d2e9")
-_VERB = {"eq": "value of", "member": "each element of", "order": "order of", "except": "all but"}
+_VERB = {
+    "eq": "value of",
+    "member": "each element of",
+    "order": "order of",
+    "except": "all but",
+    "network": "networks of",
+    "substring": "of",
+}
 
 
 def _quote(text: str) -> str:

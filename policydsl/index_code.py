@@ -2,7 +2,8 @@
 
 Each kind of `ir.Index` becomes a few statements of the generated `_decide`: a table lookup of
 the (probed) value, a loop over a collection's elements, a `bisect` among sorted bounds and
-slices of the rules above and below, or two slices of a complement. Rules that need a check
+slices of the rules above and below, two slices of a complement, or a loop over the keys of
+an address's ranges (one per prefix length) or over the pieces of a text. Rules that need a check
 are reached through `dispatch`, a balanced tree of comparisons on the bucket's number. Like
 `codegen`, it builds `ast` nodes only; constants live in the generator's namespace.
 """
@@ -18,6 +19,7 @@ import attrs
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
+from policydsl.ipaddr import network_key
 from policydsl.model import Const, map_children
 from policydsl.operators import Op
 from policydsl.pyast import LOAD, assign, call, is_, none, ref, store
@@ -63,6 +65,12 @@ class IndexCode:
             body.extend(self.order(ix, value))
         elif ix.kind == "except":
             body.extend(self.complement(ix, value))
+        elif ix.kind == "network":
+            body.extend(self.networks(ix, value))
+        elif ix.kind == "substring":  # each distinct piece of the text once: a rule fires once
+            piece = self.gen.fresh("_e")
+            pieces = call("_grams", value, ast.Constant(ix.probe.length))
+            body.append(ast.For(store(piece), pieces, self.lookup(ix, ref(piece)), []))
         else:  # pragma: no cover
             raise AssertionError(ix.kind)
         return self.gen.if_present(slot, body)
@@ -239,6 +247,21 @@ class IndexCode:
                 body.append(_fire_prefix(self.gen.hoist(rules), self.gen.hoist(counts), place))
         body.extend(self.lookup(ix, ref(place)))
         return body
+
+    def networks(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
+        """A lookup per prefix length the ranges have, of the address's own version: the key
+        of the one range of that length that could hold it (`ipaddr.network_keys`)."""
+        lengths: dict[int, set[int]] = {4: set(), 6: set()}
+        buckets = []
+        for b in ix.buckets:
+            version, length, key = network_key(b.key)
+            lengths[version].add(length)
+            buckets.append(attrs.evolve(b, key=key))
+        keyed = attrs.evolve(ix, buckets=tuple(buckets))
+        v4, v6 = (self.gen.hoist(tuple(sorted(lengths[v]))) for v in (4, 6))
+        found = self.gen.fresh("_e")
+        keys = call("_network_keys", value, v4, v6)
+        return [ast.For(store(found), keys, self.lookup(keyed, ref(found)), [])]
 
     def complement(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
         """Every rule but the run the value excludes: two slices of `everyone`."""

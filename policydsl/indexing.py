@@ -31,6 +31,7 @@ from policydsl import typesys as t
 from policydsl.keys import Interval, Key, Offer, offers
 from policydsl.lower import conjunction
 from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, map_children
+from policydsl.regex_literals import grams
 
 TRIE_MIN = 4  # a bucket with this many rules left to check indexes their remaining tests in turn
 MAX_SPREAD = 16  # buckets one rule may reach through keys that leave it tests to check
@@ -214,7 +215,9 @@ class _Trie:
         return made
 
     def table(self, items: list[Item], depth: int) -> ir.Index | None:
-        """`eq` and `member`: a bucket per value."""
+        """`eq`, `member`, `network` and `substring`: a bucket per value."""
+        if items[0][0].kind == "substring":
+            items = _rarest_pieces(items)
         by_value: dict[Any, list[_Entry]] = {}
         for key, entry in items:
             for value in sorted(key.values, key=repr):
@@ -315,6 +318,20 @@ class _Trie:
         ]
         key = ordered[0][0]
         return ir.Index("except", key.slot, tuple(made), everyone=everyone), unplaced
+
+
+def _rarest_pieces(items: list[Item]) -> list[Item]:
+    """A `substring` key's literal is looked up through one of its pieces of the index's length
+    (any text holding the literal holds them all): the piece fewest other literals have, so
+    that a request's pieces reach few rules."""
+    length = items[0][0].probe.length
+    pieces = {lit: frozenset(grams(lit, length)) for key, _ in items for lit in key.values}
+    count = Counter(piece for found in pieces.values() for piece in found)
+    chosen = []
+    for key, entry in items:
+        best = {min(sorted(pieces[lit]), key=count.__getitem__) for lit in key.values}
+        chosen.append((attrs.evolve(key, values=frozenset(best)), entry))
+    return chosen
 
 
 # ---- shared tests ---------------------------------------------------------------------------

@@ -161,12 +161,14 @@ class Probe:
     `starts_with` test is `value[:length] == p`) or its last (`suffix`); of an element's
     attribute `field` when the elements are records (`some c in containers: c.image == i`)."""
 
-    part: str = "value"  # "value" | "prefix" | "suffix"
+    part: str = "value"  # "value" | "prefix" | "suffix" | "substring"
     length: int = 0
     field: str = ""
 
     def text(self) -> str:
         read = f"field {self.field} " if self.field else ""
+        if self.part == "substring":
+            return read + f"substrings[{self.length}] "
         return read + ("" if self.part == "value" else f"{self.part}[{self.length}] ")
 
 
@@ -187,6 +189,10 @@ class Index:
       cost their hits, not a copy per place.
     - `except`: every rule of `everyone` fires but those of the bucket of the value (a
       contiguous run of `everyone`): `!=` and `not in`, by complement.
+    - `network`: buckets keyed by ranges (canonical CIDR text); an address selects, for each
+      prefix length the buckets have, the one range of its version that could hold it.
+    - `substring`: each distinct piece of `probe.length` characters of the text selects a
+      bucket (keyed by a piece of a `matches` pattern's required literal).
     """
 
     kind: str
@@ -309,7 +315,14 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
     if ix.probe.part != "value":
         key_type = t.StringType()
     attr = slots[ix.slot].dotted
-    verb = {"eq": "value of", "member": "element of", "order": "order of", "except": "all but"}
+    verb = {
+        "eq": "value of",
+        "member": "element of",
+        "order": "order of",
+        "except": "all but",
+        "network": "networks of",
+        "substring": "of",
+    }
     lines = [f"{indent}index {ix.probe.text()}{verb[ix.kind]} s{ix.slot} {attr}:"]
     if ix.kind == "except":
         lines.append(f"{indent}  everyone -> {_rules(ix.everyone)}")
@@ -320,6 +333,8 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
         parts.extend(f"r{c.rule} if {show(c.condition, slots)}" for c in b.checks)
         if ix.kind == "order":
             key = _place_text(attr, ix.bounds, b.key, key_type)
+        elif ix.kind == "network":
+            key = f"in_range {quote(b.key)}"
         else:
             key = value_text(b.key, key_type)
         if ix.kind == "except":

@@ -28,11 +28,13 @@ from policydsl.glob import literal_ends
 from policydsl.lower import conjuncts_of
 from policydsl.model import Const, FieldOf, Local
 from policydsl.operators import Op
+from policydsl.regex_literals import required
 
 # How much an index narrows the rules a request reaches, by the kind of its key: equality and
 # membership pick a bucket per value, a probed table one per prefix length, sorted bounds a
 # prefix of the rules in order, a complement every rule but a bucket.
-RANK = {"eq": 3, "member": 3, "order": 1, "except": 0}
+RANK = {"eq": 3, "member": 3, "network": 2, "order": 1, "substring": 1, "except": 0}
+GRAM = 4  # characters of the pieces of text a `substring` index looks up
 
 
 @attrs.frozen
@@ -58,7 +60,7 @@ class Key:
     """What an index looks up: `values` (for `order`, one `Interval`) of a slot, read through
     `probe`."""
 
-    kind: str  # "eq" | "member" | "order" | "except"
+    kind: str  # "eq" | "member" | "order" | "except" | "network" | "substring"
     slot: int
     probe: ir.Probe
     values: frozenset[Any]
@@ -210,7 +212,7 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
             tests = conjuncts_of(body)
             for test in tests:
                 found = _value_key(test, Local(var.name), element)
-                if found is not None:
+                if found is not None and found[0].part != "substring":
                     probe, values, exact = found
                     return Key("member", s, probe, values), exact and len(tests) == 1
         case nodes.Quantifier("some", var, ir.SlotRef(s), body) if _records(slots[s]):
@@ -223,7 +225,7 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
                         continue
                     read = FieldOf(Local(var.name), field.name)
                     found = _value_key(test, read, field.type)
-                    if found is not None:
+                    if found is not None and found[0].part != "substring":
                         probe, values, exact = found
                         probe = attrs.evolve(probe, field=field.name)
                         return Key("member", s, probe, values), exact and len(tests) == 1
@@ -242,6 +244,10 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
             values = _const_values(listed)
             if values:
                 return Key("except", s, ir.WHOLE, values), True
+        case nodes.SetTest(Op.IN_RANGE, ir.SlotRef(s), Const(str(network))) if isinstance(
+            slots[s].type, t.IpType
+        ):
+            return Key("network", s, ir.WHOLE, frozenset({network})), True
         case _:
             return _equality_key(part, slots)
     return None
@@ -253,7 +259,8 @@ def _equality_key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool]
         found = _value_key(part, ir.SlotRef(s), slot.type)
         if found is not None:
             probe, values, exact = found
-            return Key("eq", s, probe, values), exact
+            kind = "substring" if probe.part == "substring" else "eq"
+            return Key(kind, s, probe, values), exact
     return None
 
 
@@ -299,6 +306,8 @@ def _value_key(
             return ir.Probe("suffix", len(p)), frozenset({p}), True
         case nodes.SetTest(Op.LIKE, left, Const(str(pattern))) if left == subject:
             return like_key(pattern)
+        case nodes.SetTest(Op.MATCHES, left, Const(str(pattern))) if left == subject:
+            return regex_key(pattern)
     return None
 
 
@@ -313,6 +322,29 @@ def like_key(pattern: str) -> tuple[ir.Probe, frozenset[str], bool] | None:
     if len(head) >= len(tail):
         return ir.Probe("prefix", len(head)), frozenset({head}), is_prefix
     return ir.Probe("suffix", len(tail)), frozenset({tail}), is_suffix
+
+
+def regex_key(pattern: str) -> tuple[ir.Probe, frozenset[str], bool] | None:
+    """A `matches` pattern's required literal (`regex_literals`): its anchored start or end
+    (looked up as a prefix or suffix), else its longest run (a `substring` of the text, found
+    through its pieces of `GRAM` characters). The whole test when the pattern is that literal:
+    `^lit$`, `^lit`, `lit$`, or a short `lit`."""
+    found = required(pattern)
+    if found is None:
+        return None
+    runs = found.runs
+    head, tail = runs[0] if found.start else "", runs[-1] if found.end else ""
+    longest = max(runs, key=len)
+    if found.pure and found.start and found.end:
+        return ir.WHOLE, frozenset({head}), True
+    if not longest:
+        return None
+    if head and len(head) >= max(len(tail), min(3, len(longest))):
+        return ir.Probe("prefix", len(head)), frozenset({head}), found.pure
+    if tail and len(tail) >= min(3, len(longest)):
+        return ir.Probe("suffix", len(tail)), frozenset({tail}), found.pure
+    exact = found.pure and len(longest) <= GRAM
+    return ir.Probe("substring", min(len(longest), GRAM)), frozenset({longest}), exact
 
 
 def _interval(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[int, Interval] | None:

@@ -19,6 +19,7 @@ from typing import Any
 from policydsl import ipaddr
 from policydsl import typesys as t
 from policydsl.glob import compile_glob
+from policydsl.regex_literals import grams
 from policydsl.setops import contains_all, contains_any
 
 
@@ -118,6 +119,8 @@ HELPERS: Mapping[str, Any] = {
     "_records": records,
     "_ip_text": ipaddr.canonical_address,  # raises on a non-address: the validator names it
     "_in_range": ipaddr.in_range,
+    "_network_keys": ipaddr.network_keys,  # an `in_range` index's lookups
+    "_grams": grams,  # a `substring` index's lookups
 }
 
 # Bound by each evaluator: its cache of decisions per set of fired rules, the callback that

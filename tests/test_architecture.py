@@ -65,6 +65,7 @@ FOUNDATIONS = {
     "codes",
     "version",
     "ipaddr",
+    "regex_literals",
 }
 # running policies in production: around the engine, never inside it
 SERVING = {"service", "reload", "decision_log", "metrics"}
@@ -270,6 +271,8 @@ context {
 effects deny > allow default allow
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
 rule inside: deny { when source in_range "10.0.0.0/8" cite "1" reason "inside" }
+rule outside: deny { when not (source in_range "10.0.0.0/8") cite "1" reason "outside" }
+rule bot: deny { when name matches "bot[0-9]" cite "1" reason "bot" }
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
 rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }
 rule all_tags: deny { when labels contains_all [a, c] cite "1" reason "all" }
@@ -340,7 +343,8 @@ def test_generated_code_names_only_the_runtime_and_its_own(
     assert set(generated.namespace) == {"__builtins__", *runtime.NAMES, *hoisted, *functions}
     assert own.isdisjoint(runtime.NAMES | hoisted)  # a local never hides a runtime name
     if name == "every_helper":  # the policy reaches every helper the runtime declares
-        assert set(runtime.HELPERS) <= read
+        index_only = {"_network_keys", "_grams"} if backend == "naive" else set()
+        assert set(runtime.HELPERS) - index_only <= read
 
 
 def test_the_runtime_namespace_refuses_undeclared_names() -> None:
