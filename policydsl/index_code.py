@@ -67,10 +67,14 @@ class IndexCode:
             body.extend(self.complement(ix, value))
         elif ix.kind == "network":
             body.extend(self.networks(ix, value))
-        elif ix.kind == "substring":  # each distinct piece of the text once: a rule fires once
+        elif ix.kind == "substring":
+            # each distinct piece of the text once (a rule fires once), and only those some
+            # bucket has: the set intersection skips the others in C
             piece = self.gen.fresh("_e")
+            keys = self.gen.hoist(frozenset(b.key for b in ix.buckets))
             pieces = call("_grams", value, ast.Constant(ix.probe.length))
-            body.append(ast.For(store(piece), pieces, self.lookup(ix, ref(piece)), []))
+            found = ast.BinOp(pieces, ast.BitAnd(), keys)
+            body.append(ast.For(store(piece), found, self.lookup(ix, ref(piece)), []))
         else:  # pragma: no cover
             raise AssertionError(ix.kind)
         return self.gen.if_present(slot, body)

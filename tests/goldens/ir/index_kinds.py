@@ -190,15 +190,15 @@ def _decide(_fallback, ctx):
         _fired += _K41[:_K42[_k29]]
         _fired += _K43[:_K44[_k29]]
         _fired += _IA45.get(_k29, _K3)
-        for _e30 in _grams(_s13, 3):
-            _k31 = _IR46.get(_e30)
+        for _e30 in _grams(_s13, 3) & _K46:
+            _k31 = _IR47.get(_e30)
             if _k31 is not None:
-                if _G47.search(_s13) is not None:
+                if _G48.search(_s13) is not None:
                     _fired.append(14)
-        for _e32 in _grams(_s13, 4):
-            _k33 = _IR48.get(_e32)
+        for _e32 in _grams(_s13, 4) & _K49:
+            _k33 = _IR50.get(_e32)
             if _k33 is not None:
-                if _G49.search(_s13) is not None:
+                if _G51.search(_s13) is not None:
                     _fired.append(40)
         _n = _len(_fired)
         if _n == 1:
