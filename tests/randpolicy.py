@@ -1007,6 +1007,25 @@ class ShapeGen(PolicyGen):
             text = text[:i] + "?" + text[i + 1 :]
         return text
 
+    def regex(self, pattern: str) -> str:
+        """An RE2 pattern after a `like` one: its literal text escaped, `*` and `?` some
+        repetition or class, now and then anchored at either end (so its literal is a prefix,
+        a suffix or a piece of the text) or hidden behind an alternation or flags."""
+        rng = self.rng
+        out = []
+        for ch in pattern:
+            if ch == "*":
+                out.append(rng.choice((".*", "[a-z]*", ".+", "(ab)?", "d*")))
+            elif ch == "?":
+                out.append(rng.choice((".", "[^/]", "\\w")))
+            else:
+                out.append("\\" + ch if ch.isascii() and not ch.isalnum() else ch)
+        text = "".join(out)
+        text = ("^" if rng.random() < 0.4 else "") + text + ("$" if rng.random() < 0.4 else "")
+        if rng.random() < 0.1:
+            text = rng.choice(("(?i)", "x|", "a+|")) + text
+        return text
+
     def shape_schema(self) -> tuple[Fld, ...]:
         """Attributes of every type the shapes test, some optional, some in a record."""
         rng = self.rng
@@ -1212,8 +1231,10 @@ class ShapeGen(PolicyGen):
         if r < 0.45:
             cut = rng.randint(0, len(word))
             return f"{s} ends_with {lit(word[cut:])}"
-        if r < 0.75:
+        if r < 0.65:
             return f"{s} like {lit(rng.choice(self.patterns))}"
+        if r < 0.75:
+            return f"{s} matches {lit(self.regex(rng.choice(self.patterns)))}"
         if r < 0.88:
             return f"{s} == {lit(word)}" if rng.random() < 0.7 else f"{lit(word)} == {s}"
         if r < 0.94:  # the attribute is the prefix or the pattern: nothing to index
