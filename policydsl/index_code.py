@@ -23,6 +23,7 @@ from policydsl.ipaddr import network_key
 from policydsl.model import Const, map_children
 from policydsl.operators import Op
 from policydsl.pyast import LOAD, assign, call, is_, none, ref, store
+from policydsl.regex import compile_pattern
 
 TEMPLATE_MIN = 8  # buckets with checks from which their constants may be read from a table
 
@@ -318,7 +319,8 @@ class IndexCode:
 def template(checks: tuple[ir.Check, ...]) -> tuple[tuple[ir.Check, ...], tuple[Any, ...]]:
     """Checks with their rules and constants replaced by `ir.Param`s (numbered from 1: item 0
     of a row is its template's number), and the values those stand for. A `like` pattern stays
-    a constant: the code compiles it once."""
+    a constant: the code compiles it once. A `matches` pattern is compiled here: its row holds
+    the compiled pattern, so patterns alike in shape share one template."""
     constants: list[Any] = []
 
     def param(value: Any) -> ir.Param:
@@ -328,12 +330,11 @@ def template(checks: tuple[ir.Check, ...]) -> tuple[tuple[ir.Check, ...], tuple[
     def replace(e: ir.Expr) -> ir.Expr:
         if isinstance(e, Const):
             return param(e.value)
-        if (
-            isinstance(e, nodes.SetTest)
-            and e.op in (Op.LIKE, Op.MATCHES)
-            and isinstance(e.right, Const)
-        ):  # a pattern stays a constant: it is compiled once, hoisted
-            return attrs.evolve(e, left=replace(e.left))
+        if isinstance(e, nodes.SetTest) and e.op is Op.MATCHES and isinstance(e.right, Const):
+            compiled = compile_pattern(e.right.value)
+            return attrs.evolve(e, left=replace(e.left), right=param(compiled))
+        if isinstance(e, nodes.SetTest) and e.op is Op.LIKE and isinstance(e.right, Const):
+            return attrs.evolve(e, left=replace(e.left))  # compiled once, hoisted
         return map_children(e, replace)
 
     shape = []
