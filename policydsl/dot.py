@@ -21,6 +21,7 @@ _VERB = {
     "except": "all but",
     "network": "networks of",
     "substring": "of",
+    "not_network": "all but networks of",
 }
 
 
@@ -62,7 +63,7 @@ class _Graph:
             self.edge(name, f"r{rule}", f">= {value_text(bound, key_type)}")
         for bound, rule in ix.below:
             self.edge(name, f"r{rule}", f"< {value_text(bound, key_type)}")
-        if ix.kind == "except":
+        if ix.kind in ("except", "not_network"):
             for rule in ix.everyone:
                 self.edge(name, f"r{rule}", "unless its value")
         for bucket in ix.buckets:
@@ -70,7 +71,7 @@ class _Graph:
                 key = _place(ix.bounds, bucket.key, key_type)
             else:
                 key = value_text(bucket.key, key_type)
-            if ix.kind == "except":
+            if ix.kind in ("except", "not_network"):
                 key = f"== {key}: not " + " ".join(f"r{r}" for r in bucket.always)
                 self.edge(name, name, key)
                 continue

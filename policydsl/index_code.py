@@ -68,6 +68,8 @@ class IndexCode:
             body.extend(self.complement(ix, value))
         elif ix.kind == "network":
             body.extend(self.networks(ix, value))
+        elif ix.kind == "not_network":
+            body.extend(self.outside(ix, value))
         elif ix.kind == "substring":
             # each distinct piece of the text once (a rule fires once), and only those some
             # bucket has: the set intersection skips the others in C
@@ -253,20 +255,51 @@ class IndexCode:
         body.extend(self.lookup(ix, ref(place)))
         return body
 
-    def networks(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
-        """A lookup per prefix length the ranges have, of the address's own version: the key
-        of the one range of that length that could hold it (`ipaddr.network_keys`)."""
+    def keyed_networks(self, ix: ir.Index) -> tuple[ir.Index, ast.expr, ast.expr]:
+        """The index with its buckets keyed as `ipaddr.network_keys` gives an address's keys,
+        and the prefix lengths its IPv4 and IPv6 ranges have."""
         lengths: dict[int, set[int]] = {4: set(), 6: set()}
         buckets = []
         for b in ix.buckets:
             version, length, key = network_key(b.key)
             lengths[version].add(length)
             buckets.append(attrs.evolve(b, key=key))
-        keyed = attrs.evolve(ix, buckets=tuple(buckets))
         v4, v6 = (self.gen.hoist(tuple(sorted(lengths[v]))) for v in (4, 6))
+        return attrs.evolve(ix, buckets=tuple(buckets)), v4, v6
+
+    def networks(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
+        """A lookup per prefix length the ranges have, of the address's own version: the key
+        of the one range of that length that could hold it (`ipaddr.network_keys`)."""
+        keyed, v4, v6 = self.keyed_networks(ix)
         found = self.gen.fresh("_e")
         keys = call("_network_keys", value, v4, v6)
         return [ast.For(store(found), keys, self.lookup(keyed, ref(found)), [])]
+
+    def outside(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
+        """Every rule of `everyone` but those the address's ranges leave out: `_x` collects
+        them (a few: the ranges that hold one address are nested), then one pass."""
+        keyed, v4, v6 = self.keyed_networks(ix)
+        left_out, found, rule = self.gen.fresh("_x"), self.gen.fresh("_e"), self.gen.fresh("_r")
+        table = {b.key: b.always for b in keyed.buckets}
+        keys = call("_network_keys", value, v4, v6)
+        collect = ast.AugAssign(store(left_out), ast.Add(), self.get(table, "_IA", ref(found), ()))
+        everyone = self.gen.hoist(ix.everyone)
+        kept = ast.ListComp(
+            ref(rule),
+            [
+                ast.comprehension(
+                    store(rule),
+                    everyone,
+                    [ast.Compare(ref(rule), [ast.NotIn()], [ref(left_out)])],
+                    0,
+                )
+            ],
+        )
+        return [
+            assign(left_out, self.gen.const(())),
+            ast.For(store(found), keys, [collect], []),
+            _fire_all(ast.IfExp(ref(left_out), kept, everyone)),
+        ]
 
     def complement(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
         """Every rule but the run the value excludes: two slices of `everyone`."""

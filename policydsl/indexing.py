@@ -28,7 +28,7 @@ import attrs
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
-from policydsl.keys import Interval, Key, Offer, offers
+from policydsl.keys import COMPLEMENTS, Interval, Key, Offer, offers
 from policydsl.lower import conjunction
 from policydsl.model import Const, FieldOf, FieldPresent, Local, Outcome, map_children
 from policydsl.regex_literals import grams
@@ -134,7 +134,7 @@ class _Trie:
         found = []
         for offer in self.offers(entry):
             whole = offer.exact and len(offer.positions) == len(entry.parts)
-            if any(key.kind == "except" for key, _ in offer.ways) and not whole:
+            if any(key.kind in COMPLEMENTS for key, _ in offer.ways) and not whole:
                 continue
             if whole or entry.spread * offer.size <= MAX_SPREAD:
                 found.append(offer)
@@ -181,6 +181,8 @@ class _Trie:
                 made, unplaced = self.ordered(items, depth)
             elif kind == "except":
                 made, unplaced = self.complement(items)
+            elif kind == "not_network":
+                made, unplaced = self.outside(items)
             else:
                 made, unplaced = self.table(items, depth), []
             checks.extend(self.check(e.origin or e) for e in unplaced)
@@ -318,6 +320,24 @@ class _Trie:
         ]
         key = ordered[0][0]
         return ir.Index("except", key.slot, tuple(made), everyone=everyone), unplaced
+
+    def outside(self, items: list[Item]) -> tuple[ir.Index | None, list[_Entry]]:
+        """`not_network`: every rule fires but those whose range holds the address (ranges
+        nest, so an address may be in several: its lookups collect the rules to leave out). A
+        rule's second way in (`not (a in_range x) or not (a in_range y)`) is checked in turn."""
+        seen: set[int] = set()
+        by_range: dict[str, list[int]] = defaultdict(list)
+        unplaced: list[_Entry] = []
+        for key, entry in items:
+            if entry.bit in seen:
+                unplaced.append(entry)
+                continue
+            seen.add(entry.bit)
+            for network in key.values:
+                by_range[network].append(entry.bit)
+        made = tuple(ir.Bucket(net, tuple(bits), ()) for net, bits in sorted(by_range.items()))
+        everyone = tuple(sorted(seen))
+        return ir.Index("not_network", items[0][0].slot, made, everyone=everyone), unplaced
 
 
 def _rarest_pieces(items: list[Item]) -> list[Item]:

@@ -193,6 +193,8 @@ class Index:
       prefix length the buckets have, the one range of its version that could hold it.
     - `substring`: each distinct piece of `probe.length` characters of the text selects a
       bucket (keyed by a piece of a `matches` pattern's required literal).
+    - `not_network`: every rule of `everyone` fires but those of the buckets of the ranges
+      that hold the address (`not (a in_range r)`, by complement).
     """
 
     kind: str
@@ -322,9 +324,10 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
         "except": "all but",
         "network": "networks of",
         "substring": "of",
+        "not_network": "all but networks of",
     }
     lines = [f"{indent}index {ix.probe.text()}{verb[ix.kind]} s{ix.slot} {attr}:"]
-    if ix.kind == "except":
+    if ix.kind in ("except", "not_network"):
         lines.append(f"{indent}  everyone -> {_rules(ix.everyone)}")
     lines.extend(f"{indent}  {attr} >= {value_text(b, key_type)} -> r{r}" for b, r in ix.above)
     lines.extend(f"{indent}  {attr} < {value_text(b, key_type)} -> r{r}" for b, r in ix.below)
@@ -333,11 +336,11 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
         parts.extend(f"r{c.rule} if {show(c.condition, slots)}" for c in b.checks)
         if ix.kind == "order":
             key = _place_text(attr, ix.bounds, b.key, key_type)
-        elif ix.kind == "network":
+        elif ix.kind in ("network", "not_network"):
             key = f"in_range {quote(b.key)}"
         else:
             key = value_text(b.key, key_type)
-        if ix.kind == "except":
+        if ix.kind in ("except", "not_network"):
             parts = [f"not {_rules(b.always)}"]
         lines.append(f"{indent}  {key} -> {'; '.join(parts)}".rstrip())
         for sub in b.indexes:

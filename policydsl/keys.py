@@ -33,7 +33,16 @@ from policydsl.regex_literals import required
 # How much an index narrows the rules a request reaches, by the kind of its key: equality and
 # membership pick a bucket per value, a probed table one per prefix length, sorted bounds a
 # prefix of the rules in order, a complement every rule but a bucket.
-RANK = {"eq": 3, "member": 3, "network": 2, "order": 1, "substring": 1, "except": 0}
+RANK = {
+    "eq": 3,
+    "member": 3,
+    "network": 2,
+    "order": 1,
+    "substring": 1,
+    "except": 0,
+    "not_network": 0,
+}
+COMPLEMENTS = frozenset({"except", "not_network"})  # kinds that fire every rule but a few
 GRAM = 4  # characters of the pieces of text a `substring` index looks up
 
 
@@ -60,7 +69,7 @@ class Key:
     """What an index looks up: `values` (for `order`, one `Interval`) of a slot, read through
     `probe`."""
 
-    kind: str  # "eq" | "member" | "order" | "except" | "network" | "substring"
+    kind: str  # "eq" | "member" | "order" | "except" | "network" | "substring" | "not_network"
     slot: int
     probe: ir.Probe
     values: frozenset[Any]
@@ -248,6 +257,10 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
             slots[s].type, t.IpType
         ):
             return Key("network", s, ir.WHOLE, frozenset({network})), True
+        case nodes.Not(nodes.SetTest(Op.IN_RANGE, ir.SlotRef(s), Const(str(network)))) if (
+            isinstance(slots[s].type, t.IpType)
+        ):
+            return Key("not_network", s, ir.WHOLE, frozenset({network})), True
         case _:
             return _equality_key(part, slots)
     return None

@@ -271,7 +271,7 @@ context {
 effects deny > allow default allow
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
 rule inside: deny { when source in_range "10.0.0.0/8" cite "1" reason "inside" }
-rule outside: deny { when not (source in_range "10.0.0.0/8") cite "1" reason "outside" }
+rule outside: deny { when not (source in_range "10.0.0.0/8") and n > 1 cite "1" reason "outside" }
 rule bot: deny { when name matches "bot[0-9]" cite "1" reason "bot" }
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
 rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }

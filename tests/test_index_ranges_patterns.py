@@ -76,9 +76,11 @@ def test_random_ranges_decide_as_the_interpreter(seed: int) -> None:
     # a host written with its host bits, as a policy may write it
     tests = [f"a in_range {quote(str(n))}" for n in networks]
     tests.append('a in_range "10.20.30.40/16"')
+    tests += [f"not (a in_range {quote(str(n))})" for n in networks[:20]]  # by complement
     text = rules(tests)
     program = program_of(text)
-    assert not program.checks and [ix.kind for ix in program.indexes] == ["network"]
+    assert not program.checks
+    assert sorted(ix.kind for ix in program.indexes) == ["network", "not_network"]
     near = sorted({a for n in networks for a in addresses_near(n)})
     contexts = [{"a": a} for a in near]
     contexts += [{"a": str(ipaddress.IPv4Address(rng.getrandbits(32)))} for _ in range(50)]
@@ -97,10 +99,23 @@ def test_a_range_beside_other_tests_is_indexed_in_its_bucket() -> None:
     decide_all(text, contexts)
 
 
-def test_a_negated_range_is_checked() -> None:
-    text = rules(['not (a in_range "10.0.0.0/8")', 'a in_range "10.0.0.0/8"'])
-    assert len(program_of(text).checks) == 1
-    decide_all(text, [{"a": a} for a in ("10.0.0.1", "11.0.0.1", "::ffff:10.0.0.1")])
+def test_negated_ranges_fire_all_but_the_ranges_holding_the_address() -> None:
+    """`not (a in_range r)` by complement, nested ranges each leaving their rules out; a rule
+    with two negations in an `or` is checked in turn (its second way in)."""
+    tests = [
+        'not (a in_range "10.0.0.0/8")',
+        'not (a in_range "10.1.0.0/16")',
+        'not (a in_range "10.1.2.3/32")',
+        'not (a in_range "::ffff:10.0.0.0/104")',
+        'not (a in_range "10.0.0.0/8") or not (a in_range "10.1.0.0/16")',
+        'not (a in_range "10.1.0.0/16") and a in_range "10.0.0.0/8"',
+    ]
+    text = rules(tests)
+    program = program_of(text)
+    assert len(program.checks) == 1
+    assert "index all but networks of" in policydsl.loads(text).compiled("ir")
+    addresses = ("10.1.2.3", "10.1.2.4", "10.2.0.0", "11.0.0.1", "::ffff:10.1.2.3", "::1")
+    decide_all(text, [{"a": a} for a in addresses])
 
 
 # ---- patterns -------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def _decide(_fallback, ctx):
         _k10 = _IR13.get(_p9)
         if _k10 is not None:
             if _G14.matches(_s5):
-                _fired.append(42)
+                _fired.append(43)
         _p11 = _s5[:5]
         _fired += _IA15.get(_p11, _K3)
         _p12 = _s5[:7]
@@ -178,28 +178,32 @@ def _decide(_fallback, ctx):
             _k24 = _IR32.get(_p23)
             if _k24 is not None:
                 if _any((_v25.startswith('/tmp/') and _v25.endswith('.sh') for _v25 in _s9)):
-                    _fired.append(41)
+                    _fired.append(42)
             _p26 = _e22[-4:]
             _fired += _IA33.get(_p26, _K3)
         for _e27 in _network_keys(_s12, _K34, _K35):
             _fired += _IA36.get(_e27, _K3)
+        _x28 = _K3
+        for _e29 in _network_keys(_s12, _K37, _K3):
+            _x28 += _IA38.get(_e29, _K3)
+        _fired += [_r30 for _r30 in _K39 if _r30 not in _x28] if _x28 else _K39
         if _s2 is not None:
-            _k28 = _bisect_right(_K37, _s2)
-            _fired += _K38[:_K39[_k28]]
-        _k29 = _bisect_right(_K40, _s7)
-        _fired += _K41[:_K42[_k29]]
-        _fired += _K43[:_K44[_k29]]
-        _fired += _IA45.get(_k29, _K3)
-        for _e30 in _grams(_s13, 3) & _K46:
-            _k31 = _IR47.get(_e30)
-            if _k31 is not None:
-                if _G48.search(_s13) is not None:
-                    _fired.append(14)
-        for _e32 in _grams(_s13, 4) & _K49:
-            _k33 = _IR50.get(_e32)
-            if _k33 is not None:
+            _k31 = _bisect_right(_K40, _s2)
+            _fired += _K41[:_K42[_k31]]
+        _k32 = _bisect_right(_K43, _s7)
+        _fired += _K44[:_K45[_k32]]
+        _fired += _K46[:_K47[_k32]]
+        _fired += _IA48.get(_k32, _K3)
+        for _e33 in _grams(_s13, 3) & _K49:
+            _k34 = _IR50.get(_e33)
+            if _k34 is not None:
                 if _G51.search(_s13) is not None:
-                    _fired.append(40)
+                    _fired.append(14)
+        for _e35 in _grams(_s13, 4) & _K52:
+            _k36 = _IR53.get(_e35)
+            if _k36 is not None:
+                if _G54.search(_s13) is not None:
+                    _fired.append(41)
         _n = _len(_fired)
         if _n == 1:
             _entry = _ONE[_fired[0]]
