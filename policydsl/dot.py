@@ -22,6 +22,7 @@ _VERB = {
     "network": "networks of",
     "substring": "of",
     "not_network": "all but networks of",
+    "not_matches": "all but matches of",
 }
 
 
@@ -63,9 +64,12 @@ class _Graph:
             self.edge(name, f"r{rule}", f">= {value_text(bound, key_type)}")
         for bound, rule in ix.below:
             self.edge(name, f"r{rule}", f"< {value_text(bound, key_type)}")
-        if ix.kind in ("except", "not_network"):
+        if ix.kind in ("except", "not_network", "not_matches"):
             for rule in ix.everyone:
                 self.edge(name, f"r{rule}", "unless its value")
+        if ix.kind == "not_matches":  # its one bucket: the rules whose pattern matches
+            self.edge(name, self.bucket(ix.buckets[0]), "not those that match")
+            return name
         for bucket in ix.buckets:
             if ix.kind == "order":
                 key = _place(ix.bounds, bucket.key, key_type)

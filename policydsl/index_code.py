@@ -70,6 +70,8 @@ class IndexCode:
             body.extend(self.networks(ix, value))
         elif ix.kind == "not_network":
             body.extend(self.outside(ix, value))
+        elif ix.kind == "not_matches":
+            body.extend(self.unmatched(ix))
         elif ix.kind == "substring":
             # each distinct piece of the text once (a rule fires once), and only those some
             # bucket has: the set intersection skips the others in C
@@ -283,23 +285,22 @@ class IndexCode:
         table = {b.key: b.always for b in keyed.buckets}
         keys = call("_network_keys", value, v4, v6)
         collect = ast.AugAssign(store(left_out), ast.Add(), self.get(table, "_IA", ref(found), ()))
-        everyone = self.gen.hoist(ix.everyone)
-        kept = ast.ListComp(
-            ref(rule),
-            [
-                ast.comprehension(
-                    store(rule),
-                    everyone,
-                    [ast.Compare(ref(rule), [ast.NotIn()], [ref(left_out)])],
-                    0,
-                )
-            ],
-        )
         return [
             assign(left_out, self.gen.const(())),
             ast.For(store(found), keys, [collect], []),
-            _fire_all(ast.IfExp(ref(left_out), kept, everyone)),
+            _all_but(self.gen.hoist(ix.everyone), left_out, rule),
         ]
+
+    def unmatched(self, ix: ir.Index) -> list[ast.stmt]:
+        """Every rule of `everyone` but those whose pattern matches: the index below fires
+        those into a list of their own (`_fired` for the while), then one pass."""
+        outer, left_out = self.gen.fresh("_o"), self.gen.fresh("_x")
+        body = [assign(outer, ref("_fired")), assign("_fired", ast.List([], LOAD))]
+        for sub in ix.buckets[0].indexes:
+            body.extend(self.index(sub))
+        body += [assign(left_out, ref("_fired")), assign("_fired", ref(outer))]
+        body.append(_all_but(self.gen.hoist(ix.everyone), left_out, self.gen.fresh("_r")))
+        return body
 
     def complement(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
         """Every rule but the run the value excludes: two slices of `everyone`."""
@@ -402,6 +403,13 @@ def _threshold_row(ix: ir.Index) -> tuple[Any, ...]:
 def _fire_all(rules: ast.expr) -> ast.stmt:
     """`_fired += rules`."""
     return ast.AugAssign(store("_fired"), ast.Add(), rules)
+
+
+def _all_but(everyone: ast.expr, left_out: str, rule: str) -> ast.stmt:
+    """`_fired += [r for r in everyone if r not in left_out] if left_out else everyone`."""
+    test = ast.Compare(ref(rule), [ast.NotIn()], [ref(left_out)])
+    kept = ast.ListComp(ref(rule), [ast.comprehension(store(rule), everyone, [test], 0)])
+    return _fire_all(ast.IfExp(ref(left_out), kept, everyone))
 
 
 def _fire_prefix(rules: ast.expr, counts: ast.expr, place: str) -> ast.stmt:

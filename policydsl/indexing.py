@@ -183,6 +183,8 @@ class _Trie:
                 made, unplaced = self.complement(items)
             elif kind == "not_network":
                 made, unplaced = self.outside(items)
+            elif kind == "not_matches":
+                made, unplaced = self.unmatched(items, depth)
             else:
                 made, unplaced = self.table(items, depth), []
             checks.extend(self.check(e.origin or e) for e in unplaced)
@@ -338,6 +340,28 @@ class _Trie:
         made = tuple(ir.Bucket(net, tuple(bits), ()) for net, bits in sorted(by_range.items()))
         everyone = tuple(sorted(seen))
         return ir.Index("not_network", items[0][0].slot, made, everyone=everyone), unplaced
+
+    def unmatched(self, items: list[Item], depth: int) -> tuple[ir.Index | None, list[_Entry]]:
+        """`not_matches`: every rule fires but those whose pattern matches, found as the rules
+        that `s matches p` would fire are (through the literal, then RE2), in a bucket of their
+        own below. A rule's second way in is checked in turn."""
+        seen: set[int] = set()
+        unplaced: list[_Entry] = []
+        inner: list[Item] = []
+        for key, entry in items:
+            if entry.bit in seen:
+                unplaced.append(entry)
+                continue
+            seen.add(entry.bit)
+            kind = "substring" if key.probe.part == "substring" else "eq"
+            for literal, test, exact in key.values:
+                found = Key(kind, key.slot, key.probe, frozenset({literal}))
+                inner.append((found, _Entry(entry.bit, () if exact else (test,), 1, entry)))
+        matching = self.table(inner, depth)
+        below = (matching,) if matching is not None else ()
+        everyone = tuple(sorted(seen))
+        made = (ir.Bucket(None, (), (), below),)
+        return ir.Index("not_matches", items[0][0].slot, made, everyone=everyone), unplaced
 
 
 def _rarest_pieces(items: list[Item]) -> list[Item]:

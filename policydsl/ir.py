@@ -195,6 +195,8 @@ class Index:
       bucket (keyed by a piece of a `matches` pattern's required literal).
     - `not_network`: every rule of `everyone` fires but those of the buckets of the ranges
       that hold the address (`not (a in_range r)`, by complement).
+    - `not_matches`: every rule of `everyone` fires but those that the index of its one
+      bucket fires (`not (s matches p)`: that index finds the rules whose pattern matches).
     """
 
     kind: str
@@ -325,10 +327,16 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
         "network": "networks of",
         "substring": "of",
         "not_network": "all but networks of",
+        "not_matches": "all but matches of",
     }
     lines = [f"{indent}index {ix.probe.text()}{verb[ix.kind]} s{ix.slot} {attr}:"]
-    if ix.kind in ("except", "not_network"):
+    if ix.kind in ("except", "not_network", "not_matches"):
         lines.append(f"{indent}  everyone -> {_rules(ix.everyone)}")
+    if ix.kind == "not_matches":  # one bucket: the index of the rules whose pattern matches
+        lines.append(f"{indent}  but those that match ->")
+        for sub in ix.buckets[0].indexes:
+            lines.extend(_dump_index(sub, slots, indent + "    "))
+        return lines
     lines.extend(f"{indent}  {attr} >= {value_text(b, key_type)} -> r{r}" for b, r in ix.above)
     lines.extend(f"{indent}  {attr} < {value_text(b, key_type)} -> r{r}" for b, r in ix.below)
     for b in ix.buckets:

@@ -41,8 +41,9 @@ RANK = {
     "substring": 1,
     "except": 0,
     "not_network": 0,
+    "not_matches": 0,
 }
-COMPLEMENTS = frozenset({"except", "not_network"})  # kinds that fire every rule but a few
+COMPLEMENTS = frozenset({"except", "not_network", "not_matches"})  # every rule but a few fire
 GRAM = 4  # characters of the pieces of text a `substring` index looks up
 
 
@@ -69,7 +70,9 @@ class Key:
     """What an index looks up: `values` (for `order`, one `Interval`) of a slot, read through
     `probe`."""
 
-    kind: str  # "eq" | "member" | "order" | "except" | "network" | "substring" | "not_network"
+    # "eq" | "member" | "order" | "except" | "network" | "substring" | "not_network" |
+    # "not_matches" (its values: (literal, the `matches` test, whether the literal says all))
+    kind: str
     slot: int
     probe: ir.Probe
     values: frozenset[Any]
@@ -261,6 +264,13 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
             isinstance(slots[s].type, t.IpType)
         ):
             return Key("not_network", s, ir.WHOLE, frozenset({network})), True
+        case nodes.Not(nodes.SetTest(Op.MATCHES, ir.SlotRef(s), Const(str(pattern))) as test) if (
+            _scalar(slots[s].type)
+        ):
+            found = regex_key(pattern)
+            if found is not None:
+                probe, (literal,), exact = found
+                return Key("not_matches", s, probe, frozenset({(literal, test, exact)})), True
         case _:
             return _equality_key(part, slots)
     return None

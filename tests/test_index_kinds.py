@@ -114,13 +114,14 @@ def test_the_dump_shows_every_index_kind() -> None:
         "index suffix[4] element of",
         "index networks of",
         "index all but networks of",
+        "index all but matches of",
         "index substrings[4] of",
     ):
         assert head in dump, head
     assert "request.amount >= 15 and request.amount < 20 -> r11 r12" in dump  # overlapping ranges
     assert "user.age < 18 -> r25" in dump  # `has user.age` went with the key
     assert 'in_range "::ffff:a00:0/104" -> r24' in dump  # IPv4-mapped: an IPv6 range
-    assert '"probe" -> r39' in dump  # `^probe$` is equality
+    assert '"probe" -> r40' in dump  # `^probe$` is equality
     assert 'r1 if request.agent matches "(?i)scanner"' in dump  # no literal: checked
 
 

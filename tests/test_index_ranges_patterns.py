@@ -225,9 +225,13 @@ def test_random_patterns_decide_as_the_interpreter(seed: int) -> None:
     ],
 )
 def test_patterns_at_the_edges(pattern: str, texts: list[str], indexed: bool) -> None:
-    """Several rules of each pattern (the second two with another test beside): a literal when
-    the reader knows the syntax, checked in turn when it does not."""
-    tests = [f"s matches {quote(pattern)}", f's matches {quote(pattern)} and a == "1.2.3.4"']
+    """Rules of each pattern (alone, with another test beside, negated): reached through a
+    literal when the reader knows the syntax, checked in turn when it does not."""
+    tests = [
+        f"s matches {quote(pattern)}",
+        f's matches {quote(pattern)} and a == "1.2.3.4"',
+        f"not (s matches {quote(pattern)})",
+    ]
     text = rules(tests)
     program = program_of(text)
     assert (len(program.checks) == 0) == indexed, policydsl.loads(text).compiled("ir")

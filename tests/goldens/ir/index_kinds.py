@@ -130,7 +130,7 @@ def _decide(_fallback, ctx):
         _k10 = _IR13.get(_p9)
         if _k10 is not None:
             if _G14.matches(_s5):
-                _fired.append(43)
+                _fired.append(44)
         _p11 = _s5[:5]
         _fired += _IA15.get(_p11, _K3)
         _p12 = _s5[:7]
@@ -178,32 +178,42 @@ def _decide(_fallback, ctx):
             _k24 = _IR32.get(_p23)
             if _k24 is not None:
                 if _any((_v25.startswith('/tmp/') and _v25.endswith('.sh') for _v25 in _s9)):
-                    _fired.append(42)
+                    _fired.append(43)
             _p26 = _e22[-4:]
             _fired += _IA33.get(_p26, _K3)
         for _e27 in _network_keys(_s12, _K34, _K35):
             _fired += _IA36.get(_e27, _K3)
-        _x28 = _K3
-        for _e29 in _network_keys(_s12, _K37, _K3):
-            _x28 += _IA38.get(_e29, _K3)
-        _fired += [_r30 for _r30 in _K39 if _r30 not in _x28] if _x28 else _K39
+        _o28 = _fired
+        _fired = []
+        for _e30 in _grams(_s13, 1) & _K37:
+            _k31 = _IR38.get(_e30)
+            if _k31 is not None:
+                if _G39.search(_s13) is not None:
+                    _fired.append(27)
+        _x29 = _fired
+        _fired = _o28
+        _fired += [_r32 for _r32 in _K40 if _r32 not in _x29] if _x29 else _K40
+        _x33 = _K3
+        for _e34 in _network_keys(_s12, _K41, _K3):
+            _x33 += _IA42.get(_e34, _K3)
+        _fired += [_r35 for _r35 in _K43 if _r35 not in _x33] if _x33 else _K43
         if _s2 is not None:
-            _k31 = _bisect_right(_K40, _s2)
-            _fired += _K41[:_K42[_k31]]
-        _k32 = _bisect_right(_K43, _s7)
-        _fired += _K44[:_K45[_k32]]
-        _fired += _K46[:_K47[_k32]]
-        _fired += _IA48.get(_k32, _K3)
-        for _e33 in _grams(_s13, 3) & _K49:
-            _k34 = _IR50.get(_e33)
-            if _k34 is not None:
-                if _G51.search(_s13) is not None:
+            _k36 = _bisect_right(_K44, _s2)
+            _fired += _K45[:_K46[_k36]]
+        _k37 = _bisect_right(_K47, _s7)
+        _fired += _K48[:_K49[_k37]]
+        _fired += _K50[:_K51[_k37]]
+        _fired += _IA52.get(_k37, _K3)
+        for _e38 in _grams(_s13, 3) & _K53:
+            _k39 = _IR54.get(_e38)
+            if _k39 is not None:
+                if _G55.search(_s13) is not None:
                     _fired.append(14)
-        for _e35 in _grams(_s13, 4) & _K52:
-            _k36 = _IR53.get(_e35)
-            if _k36 is not None:
-                if _G54.search(_s13) is not None:
-                    _fired.append(41)
+        for _e40 in _grams(_s13, 4) & _K56:
+            _k41 = _IR57.get(_e40)
+            if _k41 is not None:
+                if _G58.search(_s13) is not None:
+                    _fired.append(42)
         _n = _len(_fired)
         if _n == 1:
             _entry = _ONE[_fired[0]]
