@@ -3,7 +3,9 @@
 Each rule is reached through the most selective key its tests offer (`keys`): a table for
 equality, membership and (through a probe of the first or last characters) prefixes, suffixes
 and `like` patterns; sorted bounds for ordered comparisons and ranges; a complement for `!=` and
-`not in`. A bucket that many rules reach is indexed again on their remaining tests (a trie).
+`not in`; a table of ranges per prefix length for `in_range`; a `matches` pattern's required
+literal (a prefix, a suffix, or a piece of text); complements for their negations. A bucket
+that many rules reach is indexed again on their remaining tests (a trie).
 `indexed=False` gives the naive program: every rule checked in turn, nothing shared. Both are
 built from the same `ir.Lowered`.
 

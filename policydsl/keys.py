@@ -3,7 +3,10 @@ checked in turn.
 
 A key is a condition an index can look up: the (probed) value of a slot equals one of some
 values (`eq`), an element of a collection slot does (`member`), an integer slot lies in an
-interval (`order`), or differs from some values (`except`). A test offers a key that is either
+interval (`order`), or differs from some values (`except`); an address lies in a range
+(`network`), a text holds a literal (`substring`, looked up through its pieces); an address
+lies in no range of a rule's (`not_network`), a text matches no pattern of a rule's
+(`not_matches`). A test offers a key that is either
 the test itself (`x == c`, `x starts_with "p"` as `x[:1] == "p"`, `xs contains_any [a, b]`,
 `some t in xs: t == c`, `lo <= x and x < hi`), or, where no index can hold the test exactly, a
 condition it implies, the test then staying to be checked once the key matched (`x like "a*b"`
