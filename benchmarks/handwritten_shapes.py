@@ -10,13 +10,15 @@ without validating it (the shape's logic only), which is the fair floor for the 
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from benchmarks import synthetic
-from benchmarks.synthetic import TABLE_KEYS, pair_side, threshold_limit
+from benchmarks.synthetic import TABLE_KEYS, network_of, pair_side, threshold_limit
 
 Solver = Callable[[Mapping[str, Any]], tuple[str, ...]]
 
@@ -217,6 +219,34 @@ def table_limits(n: int) -> Solver:
     return decide
 
 
+def in_range(n: int) -> Solver:
+    """A dict from a /24's leading 24 bits to its rule; IPv6 addresses (IPv4-mapped ones
+    too) are in no IPv4 range."""
+    networks = (ipaddress.ip_network(network_of(i)) for i in range(n))
+    table = {int(net.network_address) >> 8: f"r{i}" for i, net in enumerate(networks)}
+
+    def decide(context: Mapping[str, Any]) -> tuple[str, ...]:
+        address = ipaddress.ip_address(context["request"]["source"])
+        if address.version != 4:
+            return ()
+        rule = table.get(int(address) >> 8)
+        return () if rule is None else (rule,)
+
+    return decide
+
+
+def matches(n: int) -> Solver:
+    """One regular expression finds every `bot<number>/<digit>` in the text; a dict says which
+    numbers have rules."""
+    table = {str(i): f"r{i}" for i in range(n)}
+    find = re.compile(r"bot([0-9]+)/[0-9]").findall
+
+    def decide(context: Mapping[str, Any]) -> tuple[str, ...]:
+        return _sorted({table[k] for k in find(context["request"]["ua"]) if k in table})
+
+    return decide
+
+
 SOLVERS: dict[str, Callable[[int], Solver]] = {
     "category": category,
     "equality": equality,
@@ -234,5 +264,7 @@ SOLVERS: dict[str, Callable[[int], Solver]] = {
     "some_prefix": some_prefix,
     "some_equal": some_equal,
     "table_limits": table_limits,
+    "in_range": in_range,
+    "matches": matches,
 }
 assert SOLVERS.keys() == synthetic.SHAPES.keys()

@@ -33,6 +33,10 @@ Each shape: rule `i` (or table row `i`); the `one` request; the `none` request.
 - `some_equal`: `some t in request.xs: t == "c_i"`; `[z, c_last]`; `[z, y]`.
 - `table_limits`: table row `(l_i, k_(i mod 10), 10 (N - i))`, `request.key == key and
   request.amount > limit`; `k_(last mod 10)` with `11`; the same key with `10`.
+- `in_range`: `request.source in_range "10.(i div 256).(i mod 256).0/24"`; a host of the last
+  range; `11.0.0.1`.
+- `matches`: `request.ua matches "bot_i/[0-9]+"`; a user agent holding `bot_last/2`; one holding
+  no `bot`.
 
 Thresholds fire every rule below the request's value, so "matches one rule" is a value just above
 the smallest threshold (the last rule's); the realistic one-of-many form is `table_limits`, a
@@ -427,6 +431,51 @@ def some_equal_random(n: int, rng: random.Random) -> Context:
     return {"request": {"xs": xs}}
 
 
+# ---- addresses and patterns ----------------------------------------------------------------
+
+
+def network_of(i: int) -> str:
+    """Rule i's range: a /24 of 10.0.0.0/8."""
+    return f"10.{i // 256}.{i % 256}.0/24"
+
+
+def in_range_policy(n: int) -> str:
+    return _plain("source: ip", n, lambda i: f'request.source in_range "{network_of(i)}"')
+
+
+def in_range_requests(n: int) -> Requests:
+    host = network_of(n - 1).replace(".0/24", ".7")
+    return _one_none(n, {"source": host}, {"source": "11.0.0.1"})
+
+
+def in_range_random(n: int, rng: random.Random) -> Context:
+    k = rng.randrange(n + 5)
+    host = network_of(k).replace(".0/24", f".{rng.randrange(256)}")
+    source = rng.choice((host, host, f"::ffff:{host}", "11.0.0.1", "fd00::1", "10.255.0.1"))
+    return {"request": {"source": source}}
+
+
+_UA = "Mozilla/5.0 (compatible; {}; +https://example.com)"
+
+
+def matches_policy(n: int) -> str:
+    return _plain("ua: string[..96]", n, lambda i: f'request.ua matches "bot{i}/[0-9]+"')
+
+
+def matches_requests(n: int) -> Requests:
+    return _one_none(n, {"ua": _UA.format(f"bot{n - 1}/2.1")}, {"ua": _UA.format("crawler/2.1")})
+
+
+def matches_random(n: int, rng: random.Random) -> Context:
+    k = rng.randrange(n + 5)
+    agent = rng.choice(
+        (f"bot{k}/{rng.randrange(9)}", f"bot{k}/", f"bot{k}", f"xbot{k}/1", f"bot0{k}/1", "bot/1")
+    )
+    if rng.random() < 0.2:
+        agent += f" bot{rng.randrange(n)}/3"
+    return {"request": {"ua": _UA.format(agent)}}
+
+
 SHAPES: dict[str, Shape] = {
     "category": Shape(category_policy, category_requests, category_random),
     "equality": Shape(equality_policy, equality_requests, equality_random),
@@ -444,10 +493,13 @@ SHAPES: dict[str, Shape] = {
     "some_prefix": Shape(some_prefix_policy, some_prefix_requests, some_prefix_random),
     "some_equal": Shape(some_equal_policy, some_equal_requests, some_equal_random),
     "table_limits": Shape(table_limits_policy, table_limits_requests, table_limits_random),
+    "in_range": Shape(in_range_policy, in_range_requests, in_range_random),
+    "matches": Shape(matches_policy, matches_requests, matches_random),
 }
 """Every shape by name, in the order the report lists them."""
 
 # The issue's growth targets: 10,000 rules within this many times 10 rules' time.
 SCALING_LIMIT = {
-    name: 3.0 if name in ("like", "some_prefix", "some_equal") else 2.0 for name in SHAPES
+    name: 3.0 if name in ("like", "some_prefix", "some_equal", "matches") else 2.0
+    for name in SHAPES
 }

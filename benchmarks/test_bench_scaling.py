@@ -7,7 +7,7 @@ same request. An indexed policy should pay for the rules that can fire, so its t
 barely move with N; the naive one scans them all. Every decision is checked before it is timed.
 
 Rounds are capped at 0.1 s of timing each (a naive 10,000-rule decision is milliseconds, and
-there are 16 shapes x 4 sizes x 2 requests x 3 solutions); the median is robust to that.
+there are 18 shapes x 4 sizes x 2 requests x 3 solutions); the median is robust to that.
 """
 
 from __future__ import annotations

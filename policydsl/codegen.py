@@ -685,8 +685,11 @@ class _Gen:
                     return ast.Call(ast.Attribute(pattern, "matches", LOAD), [a], [])
                 return call("_glob", a, b)
             case Op.MATCHES:  # a constant: the checker refuses any other pattern
-                assert isinstance(right, Const) and isinstance(right.value, str)
-                pattern = self.hoist(compile_pattern(right.value), "_G")
+                if isinstance(right, ir.Param):  # compiled, in a bucket's row (`index_code`)
+                    pattern = b
+                else:
+                    assert isinstance(right, Const) and isinstance(right.value, str)
+                    pattern = self.hoist(compile_pattern(right.value), "_G")
                 found = ast.Call(ast.Attribute(pattern, "search", LOAD), [a], [])
                 return is_(found, none(), negate=True)
             case Op.IN_RANGE:

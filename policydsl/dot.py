@@ -14,7 +14,16 @@ from policydsl.render import value_text
 from policydsl.terminal import shown
 
 _PALETTE = ("#f4cccc", "#fff2cc", "#d9ead3", "#cfe2f3", "#ead1dc", "#d9d2e9")
-_VERB = {"eq": "value of", "member": "each element of", "order": "order of", "except": "all but"}
+_VERB = {
+    "eq": "value of",
+    "member": "each element of",
+    "order": "order of",
+    "except": "all but",
+    "network": "networks of",
+    "substring": "of",
+    "not_network": "all but networks of",
+    "not_matches": "all but matches of",
+}
 
 
 def _quote(text: str) -> str:
@@ -55,15 +64,18 @@ class _Graph:
             self.edge(name, f"r{rule}", f">= {value_text(bound, key_type)}")
         for bound, rule in ix.below:
             self.edge(name, f"r{rule}", f"< {value_text(bound, key_type)}")
-        if ix.kind == "except":
+        if ix.kind in ("except", "not_network", "not_matches"):
             for rule in ix.everyone:
                 self.edge(name, f"r{rule}", "unless its value")
+        if ix.kind == "not_matches":  # its one bucket: the rules whose pattern matches
+            self.edge(name, self.bucket(ix.buckets[0]), "not those that match")
+            return name
         for bucket in ix.buckets:
             if ix.kind == "order":
                 key = _place(ix.bounds, bucket.key, key_type)
             else:
                 key = value_text(bucket.key, key_type)
-            if ix.kind == "except":
+            if ix.kind in ("except", "not_network"):
                 key = f"== {key}: not " + " ".join(f"r{r}" for r in bucket.always)
                 self.edge(name, name, key)
                 continue

@@ -2,7 +2,8 @@
 
 Each kind of `ir.Index` becomes a few statements of the generated `_decide`: a table lookup of
 the (probed) value, a loop over a collection's elements, a `bisect` among sorted bounds and
-slices of the rules above and below, or two slices of a complement. Rules that need a check
+slices of the rules above and below, two slices of a complement, or a loop over the keys of
+an address's ranges (one per prefix length) or over the pieces of a text. Rules that need a check
 are reached through `dispatch`, a balanced tree of comparisons on the bucket's number. Like
 `codegen`, it builds `ast` nodes only; constants live in the generator's namespace.
 """
@@ -18,9 +19,11 @@ import attrs
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
+from policydsl.ipaddr import network_key
 from policydsl.model import Const, map_children
 from policydsl.operators import Op
 from policydsl.pyast import LOAD, assign, call, is_, none, ref, store
+from policydsl.regex import compile_pattern
 
 TEMPLATE_MIN = 8  # buckets with checks from which their constants may be read from a table
 
@@ -73,6 +76,20 @@ class IndexCode:
             body.extend(self.order(ix, value))
         elif ix.kind == "except":
             body.extend(self.complement(ix, value))
+        elif ix.kind == "network":
+            body.extend(self.networks(ix, value))
+        elif ix.kind == "not_network":
+            body.extend(self.outside(ix, value))
+        elif ix.kind == "not_matches":
+            body.extend(self.unmatched(ix))
+        elif ix.kind == "substring":
+            # each distinct piece of the text once (a rule fires once), and only those some
+            # bucket has: the set intersection skips the others in C
+            piece = self.gen.fresh("_e")
+            keys = self.gen.hoist(frozenset(b.key for b in ix.buckets))
+            pieces = call("_grams", value, ast.Constant(ix.probe.length))
+            found = ast.BinOp(pieces, ast.BitAnd(), keys)
+            body.append(ast.For(store(piece), found, self.lookup(ix, ref(piece)), []))
         else:  # pragma: no cover
             raise AssertionError(ix.kind)
         return self.gen.if_present(slot, body)
@@ -250,6 +267,51 @@ class IndexCode:
         body.extend(self.lookup(ix, ref(place)))
         return body
 
+    def keyed_networks(self, ix: ir.Index) -> tuple[ir.Index, ast.expr, ast.expr]:
+        """The index with its buckets keyed as `ipaddr.network_keys` gives an address's keys,
+        and the prefix lengths its IPv4 and IPv6 ranges have."""
+        lengths: dict[int, set[int]] = {4: set(), 6: set()}
+        buckets = []
+        for b in ix.buckets:
+            version, length, key = network_key(b.key)
+            lengths[version].add(length)
+            buckets.append(attrs.evolve(b, key=key))
+        v4, v6 = (self.gen.hoist(tuple(sorted(lengths[v]))) for v in (4, 6))
+        return attrs.evolve(ix, buckets=tuple(buckets)), v4, v6
+
+    def networks(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
+        """A lookup per prefix length the ranges have, of the address's own version: the key
+        of the one range of that length that could hold it (`ipaddr.network_keys`)."""
+        keyed, v4, v6 = self.keyed_networks(ix)
+        found = self.gen.fresh("_e")
+        keys = call("_network_keys", value, v4, v6)
+        return [ast.For(store(found), keys, self.lookup(keyed, ref(found)), [])]
+
+    def outside(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
+        """Every rule of `everyone` but those the address's ranges leave out: `_x` collects
+        them (a few: the ranges that hold one address are nested), then one pass."""
+        keyed, v4, v6 = self.keyed_networks(ix)
+        left_out, found, rule = self.gen.fresh("_x"), self.gen.fresh("_e"), self.gen.fresh("_r")
+        table = {b.key: b.always for b in keyed.buckets}
+        keys = call("_network_keys", value, v4, v6)
+        collect = ast.AugAssign(store(left_out), ast.Add(), self.get(table, "_IA", ref(found), ()))
+        return [
+            assign(left_out, self.gen.const(())),
+            ast.For(store(found), keys, [collect], []),
+            _all_but(self.gen.hoist(ix.everyone), left_out, rule),
+        ]
+
+    def unmatched(self, ix: ir.Index) -> list[ast.stmt]:
+        """Every rule of `everyone` but those whose pattern matches: the index below fires
+        those into a list of their own (`_fired` for the while), then one pass."""
+        outer, left_out = self.gen.fresh("_o"), self.gen.fresh("_x")
+        body = [assign(outer, ref("_fired")), assign("_fired", ast.List([], LOAD))]
+        for sub in ix.buckets[0].indexes:
+            body.extend(self.index(sub))
+        body += [assign(left_out, ref("_fired")), assign("_fired", ref(outer))]
+        body.append(_all_but(self.gen.hoist(ix.everyone), left_out, self.gen.fresh("_r")))
+        return body
+
     def complement(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
         """Every rule but the run the value excludes: two slices of `everyone`."""
         at = {rule: i for i, rule in enumerate(ix.everyone)}
@@ -301,7 +363,8 @@ class IndexCode:
 def template(checks: tuple[ir.Check, ...]) -> tuple[tuple[ir.Check, ...], tuple[Any, ...]]:
     """Checks with their rules and constants replaced by `ir.Param`s (numbered from 1: item 0
     of a row is its template's number), and the values those stand for. A `like` pattern stays
-    a constant: the code compiles it once."""
+    a constant: the code compiles it once. A `matches` pattern is compiled here: its row holds
+    the compiled pattern, so patterns alike in shape share one template."""
     constants: list[Any] = []
 
     def param(value: Any) -> ir.Param:
@@ -311,12 +374,11 @@ def template(checks: tuple[ir.Check, ...]) -> tuple[tuple[ir.Check, ...], tuple[
     def replace(e: ir.Expr) -> ir.Expr:
         if isinstance(e, Const):
             return param(e.value)
-        if (
-            isinstance(e, nodes.SetTest)
-            and e.op in (Op.LIKE, Op.MATCHES)
-            and isinstance(e.right, Const)
-        ):  # a pattern stays a constant: it is compiled once, hoisted
-            return attrs.evolve(e, left=replace(e.left))
+        if isinstance(e, nodes.SetTest) and e.op is Op.MATCHES and isinstance(e.right, Const):
+            compiled = compile_pattern(e.right.value)
+            return attrs.evolve(e, left=replace(e.left), right=param(compiled))
+        if isinstance(e, nodes.SetTest) and e.op is Op.LIKE and isinstance(e.right, Const):
+            return attrs.evolve(e, left=replace(e.left))  # compiled once, hoisted
         return map_children(e, replace)
 
     shape = []
@@ -351,6 +413,13 @@ def _threshold_row(ix: ir.Index) -> tuple[Any, ...]:
 def _fire_all(rules: ast.expr) -> ast.stmt:
     """`_fired += rules`."""
     return ast.AugAssign(store("_fired"), ast.Add(), rules)
+
+
+def _all_but(everyone: ast.expr, left_out: str, rule: str) -> ast.stmt:
+    """`_fired += [r for r in everyone if r not in left_out] if left_out else everyone`."""
+    test = ast.Compare(ref(rule), [ast.NotIn()], [ref(left_out)])
+    kept = ast.ListComp(ref(rule), [ast.comprehension(store(rule), everyone, [test], 0)])
+    return _fire_all(ast.IfExp(ref(left_out), kept, everyone))
 
 
 def _fire_prefix(rules: ast.expr, counts: ast.expr, place: str) -> ast.stmt:

@@ -3,7 +3,9 @@
 Each rule is reached through the most selective key its tests offer (`keys`): a table for
 equality, membership and (through a probe of the first or last characters) prefixes, suffixes
 and `like` patterns; sorted bounds for ordered comparisons and ranges; a complement for `!=` and
-`not in`. A bucket that many rules reach is indexed again on their remaining tests (a trie).
+`not in`; a table of ranges per prefix length for `in_range`; a `matches` pattern's required
+literal (a prefix, a suffix, or a piece of text); complements for their negations. A bucket
+that many rules reach is indexed again on their remaining tests (a trie).
 `indexed=False` gives the naive program: every rule checked in turn, nothing shared. Both are
 built from the same `ir.Lowered`.
 
@@ -28,9 +30,10 @@ import attrs
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
-from policydsl.keys import Group, Interval, Key, Offer, offers
+from policydsl.keys import COMPLEMENTS, Group, Interval, Key, Offer, offers
 from policydsl.lower import conjunction
 from policydsl.model import Const, FieldOf, FieldPresent, Local, MapGet, Outcome, map_children
+from policydsl.regex_literals import grams
 
 TRIE_MIN = 4  # a bucket with this many rules left to check indexes their remaining tests in turn
 MAX_SPREAD = 16  # buckets one rule may reach through keys that leave it tests to check
@@ -133,7 +136,7 @@ class _Trie:
         found = []
         for offer in self.offers(entry):
             whole = offer.exact and len(offer.positions) == len(entry.parts)
-            if any(key.kind == "except" for key, _ in offer.ways) and not whole:
+            if any(key.kind in COMPLEMENTS for key, _ in offer.ways) and not whole:
                 continue
             if whole or entry.spread * offer.size <= MAX_SPREAD:
                 found.append(offer)
@@ -180,6 +183,10 @@ class _Trie:
                 made, unplaced = self.ordered(items, depth)
             elif kind == "except":
                 made, unplaced = self.complement(items)
+            elif kind == "not_network":
+                made, unplaced = self.outside(items)
+            elif kind == "not_matches":
+                made, unplaced = self.unmatched(items, depth)
             else:
                 made, unplaced = self.table(items, depth), []
             checks.extend(self.check(e.origin or e) for e in unplaced)
@@ -214,7 +221,9 @@ class _Trie:
         return made
 
     def table(self, items: list[Item], depth: int) -> ir.Index | None:
-        """`eq` and `member`: a bucket per value."""
+        """`eq`, `member`, `network` and `substring`: a bucket per value."""
+        if items[0][0].kind == "substring":
+            items = _rarest_pieces(items)
         by_value: dict[Any, list[_Entry]] = {}
         for key, entry in items:
             for value in sorted(key.values, key=repr):
@@ -315,6 +324,60 @@ class _Trie:
         ]
         key = ordered[0][0]
         return ir.Index("except", key.slot, tuple(made), everyone=everyone), unplaced
+
+    def outside(self, items: list[Item]) -> tuple[ir.Index | None, list[_Entry]]:
+        """`not_network`: every rule fires but those whose range holds the address (ranges
+        nest, so an address may be in several: its lookups collect the rules to leave out). A
+        rule's second way in (`not (a in_range x) or not (a in_range y)`) is checked in turn."""
+        seen: set[int] = set()
+        by_range: dict[str, list[int]] = defaultdict(list)
+        unplaced: list[_Entry] = []
+        for key, entry in items:
+            if entry.bit in seen:
+                unplaced.append(entry)
+                continue
+            seen.add(entry.bit)
+            for network in key.values:
+                by_range[network].append(entry.bit)
+        made = tuple(ir.Bucket(net, tuple(bits), ()) for net, bits in sorted(by_range.items()))
+        everyone = tuple(sorted(seen))
+        return ir.Index("not_network", items[0][0].slot, made, everyone=everyone), unplaced
+
+    def unmatched(self, items: list[Item], depth: int) -> tuple[ir.Index | None, list[_Entry]]:
+        """`not_matches`: every rule fires but those whose pattern matches, found as the rules
+        that `s matches p` would fire are (through the literal, then RE2), in a bucket of their
+        own below. A rule's second way in is checked in turn."""
+        seen: set[int] = set()
+        unplaced: list[_Entry] = []
+        inner: list[Item] = []
+        for key, entry in items:
+            if entry.bit in seen:
+                unplaced.append(entry)
+                continue
+            seen.add(entry.bit)
+            kind = "substring" if key.probe.part == "substring" else "eq"
+            for literal, test, exact in key.values:
+                found = Key(kind, key.slot, key.probe, frozenset({literal}))
+                inner.append((found, _Entry(entry.bit, () if exact else (test,), 1, entry)))
+        matching = self.table(inner, depth)
+        below = (matching,) if matching is not None else ()
+        everyone = tuple(sorted(seen))
+        made = (ir.Bucket(None, (), (), below),)
+        return ir.Index("not_matches", items[0][0].slot, made, everyone=everyone), unplaced
+
+
+def _rarest_pieces(items: list[Item]) -> list[Item]:
+    """A `substring` key's literal is looked up through one of its pieces of the index's length
+    (any text holding the literal holds them all): the piece fewest other literals have, so
+    that a request's pieces reach few rules."""
+    length = items[0][0].probe.length
+    pieces = {lit: frozenset(grams(lit, length)) for key, _ in items for lit in key.values}
+    count = Counter(piece for found in pieces.values() for piece in found)
+    chosen = []
+    for key, entry in items:
+        best = {min(sorted(pieces[lit]), key=count.__getitem__) for lit in key.values}
+        chosen.append((attrs.evolve(key, values=frozenset(best)), entry))
+    return chosen
 
 
 # ---- shared tests ---------------------------------------------------------------------------

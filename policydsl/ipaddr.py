@@ -39,3 +39,22 @@ def in_range(address: str, network: str) -> bool:
     range_ = _network(network)
     found = ipaddress.ip_address(address)
     return found.version == range_.version and found in range_
+
+
+def network_key(network: str) -> tuple[int, int, int]:
+    """A range's IP version, prefix length, and the key `network_keys` gives each address in it
+    for that length: the address's leading bits, the length and the version in one integer."""
+    net = _network(network)
+    bits = int(net.network_address) >> (net.max_prefixlen - net.prefixlen)
+    return net.version, net.prefixlen, (bits << 9) | (net.prefixlen << 1) | (net.version == 6)
+
+
+def network_keys(address: str, v4: tuple[int, ...], v6: tuple[int, ...]) -> list[int]:
+    """The key of each range of the given prefix lengths that holds the (canonical) address, of
+    its own version only: the lookups of an `in_range` index, one per length."""
+    if ":" in address:  # IPv6, IPv4-mapped ones included
+        n = int(ipaddress.IPv6Address(address))
+        return [(n >> (128 - length) << 9) | (length << 1) | 1 for length in v6]
+    a, b, c, d = address.split(".")  # canonical IPv4: four decimal numbers
+    n = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+    return [(n >> (32 - length) << 9) | (length << 1) for length in v4]

@@ -172,7 +172,7 @@ class Probe:
     `starts_with` test is `value[:length] == p`) or its last (`suffix`); of an element's
     attribute `field` when the elements are records (`some c in containers: c.image == i`)."""
 
-    part: str = "value"  # "value" | "prefix" | "suffix"
+    part: str = "value"  # "value" | "prefix" | "suffix" | "substring"
     length: int = 0
     field: str = ""
     key: tuple[str, ...] = ()  # a map's value under this key (`labels["app"] == "web"`)
@@ -180,6 +180,8 @@ class Probe:
     def text(self) -> str:
         read = f"field {self.field} " if self.field else ""
         read += "".join(f"key {quote(k)} " for k in self.key)
+        if self.part == "substring":
+            return read + f"substrings[{self.length}] "
         return read + ("" if self.part == "value" else f"{self.part}[{self.length}] ")
 
 
@@ -200,6 +202,14 @@ class Index:
       cost their hits, not a copy per place.
     - `except`: every rule of `everyone` fires but those of the bucket of the value (a
       contiguous run of `everyone`): `!=` and `not in`, by complement.
+    - `network`: buckets keyed by ranges (canonical CIDR text); an address selects, for each
+      prefix length the buckets have, the one range of its version that could hold it.
+    - `substring`: each distinct piece of `probe.length` characters of the text selects a
+      bucket (keyed by a piece of a `matches` pattern's required literal).
+    - `not_network`: every rule of `everyone` fires but those of the buckets of the ranges
+      that hold the address (`not (a in_range r)`, by complement).
+    - `not_matches`: every rule of `everyone` fires but those that the index of its one
+      bucket fires (`not (s matches p)`: that index finds the rules whose pattern matches).
     """
 
     kind: str
@@ -324,10 +334,24 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
     if ix.probe.part != "value":
         key_type = t.StringType()
     attr = slots[ix.slot].dotted
-    verb = {"eq": "value of", "member": "element of", "order": "order of", "except": "all but"}
+    verb = {
+        "eq": "value of",
+        "member": "element of",
+        "order": "order of",
+        "except": "all but",
+        "network": "networks of",
+        "substring": "of",
+        "not_network": "all but networks of",
+        "not_matches": "all but matches of",
+    }
     lines = [f"{indent}index {ix.probe.text()}{verb[ix.kind]} s{ix.slot} {attr}:"]
-    if ix.kind == "except":
+    if ix.kind in ("except", "not_network", "not_matches"):
         lines.append(f"{indent}  everyone -> {_rules(ix.everyone)}")
+    if ix.kind == "not_matches":  # one bucket: the index of the rules whose pattern matches
+        lines.append(f"{indent}  but those that match ->")
+        for sub in ix.buckets[0].indexes:
+            lines.extend(_dump_index(sub, slots, indent + "    "))
+        return lines
     lines.extend(f"{indent}  {attr} >= {value_text(b, key_type)} -> r{r}" for b, r in ix.above)
     lines.extend(f"{indent}  {attr} < {value_text(b, key_type)} -> r{r}" for b, r in ix.below)
     for b in ix.buckets:
@@ -335,9 +359,11 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
         parts.extend(f"r{c.rule} if {show(c.condition, slots)}" for c in b.checks)
         if ix.kind == "order":
             key = _place_text(attr, ix.bounds, b.key, key_type)
+        elif ix.kind in ("network", "not_network"):
+            key = f"in_range {quote(b.key)}"
         else:
             key = value_text(b.key, key_type)
-        if ix.kind == "except":
+        if ix.kind in ("except", "not_network"):
             parts = [f"not {_rules(b.always)}"]
         lines.append(f"{indent}  {key} -> {'; '.join(parts)}".rstrip())
         for sub in b.indexes:

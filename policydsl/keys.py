@@ -3,7 +3,10 @@ checked in turn.
 
 A key is a condition an index can look up: the (probed) value of a slot equals one of some
 values (`eq`), an element of a collection slot does (`member`), an integer slot lies in an
-interval (`order`), or differs from some values (`except`). A test offers a key that is either
+interval (`order`), or differs from some values (`except`); an address lies in a range
+(`network`), a text holds a literal (`substring`, looked up through its pieces); an address
+lies in no range of a rule's (`not_network`), a text matches no pattern of a rule's
+(`not_matches`). A test offers a key that is either
 the test itself (`x == c`, `x starts_with "p"` as `x[:1] == "p"`, `xs contains_any [a, b]`,
 `some t in xs: t == c`, `lo <= x and x < hi`), or, where no index can hold the test exactly, a
 condition it implies, the test then staying to be checked once the key matched (`x like "a*b"`
@@ -28,11 +31,23 @@ from policydsl.glob import literal_ends
 from policydsl.lower import conjuncts_of
 from policydsl.model import Const, FieldOf, Local, MapGet, MapHas
 from policydsl.operators import Op
+from policydsl.regex_literals import required
 
 # How much an index narrows the rules a request reaches, by the kind of its key: equality and
 # membership pick a bucket per value, a probed table one per prefix length, sorted bounds a
 # prefix of the rules in order, a complement every rule but a bucket.
-RANK = {"eq": 3, "member": 3, "order": 1, "except": 0}
+RANK = {
+    "eq": 3,
+    "member": 3,
+    "network": 2,
+    "order": 1,
+    "substring": 1,
+    "except": 0,
+    "not_network": 0,
+    "not_matches": 0,
+}
+COMPLEMENTS = frozenset({"except", "not_network", "not_matches"})  # every rule but a few fire
+GRAM = 4  # characters of the pieces of text a `substring` index looks up
 
 Group = tuple[str, int, str, int, str, tuple[str, ...]]  # the index a key belongs to
 
@@ -60,7 +75,9 @@ class Key:
     """What an index looks up: `values` (for `order`, one `Interval`) of a slot, read through
     `probe`."""
 
-    kind: str  # "eq" | "member" | "order" | "except"
+    # "eq" | "member" | "order" | "except" | "network" | "substring" | "not_network" |
+    # "not_matches" (its values: (literal, the `matches` test, whether the literal says all))
+    kind: str
     slot: int
     probe: ir.Probe
     values: frozenset[Any]
@@ -226,7 +243,7 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
             tests = conjuncts_of(body)
             for test in tests:
                 found = _value_key(test, Local(var.name), element)
-                if found is not None:
+                if found is not None and found[0].part != "substring":
                     probe, values, exact = found
                     return Key("member", s, probe, values), exact and len(tests) == 1
         case nodes.Quantifier("some", var, ir.SlotRef(s), body) if _records(slots[s]):
@@ -239,7 +256,7 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
                         continue
                     read = FieldOf(Local(var.name), field.name)
                     found = _value_key(test, read, field.type)
-                    if found is not None:
+                    if found is not None and found[0].part != "substring":
                         probe, values, exact = found
                         probe = attrs.evolve(probe, field=field.name)
                         return Key("member", s, probe, values), exact and len(tests) == 1
@@ -258,6 +275,21 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
             values = _const_values(listed)
             if values:
                 return Key("except", s, ir.WHOLE, values), True
+        case nodes.SetTest(Op.IN_RANGE, ir.SlotRef(s), Const(str(network))) if isinstance(
+            slots[s].type, t.IpType
+        ):
+            return Key("network", s, ir.WHOLE, frozenset({network})), True
+        case nodes.Not(nodes.SetTest(Op.IN_RANGE, ir.SlotRef(s), Const(str(network)))) if (
+            isinstance(slots[s].type, t.IpType)
+        ):
+            return Key("not_network", s, ir.WHOLE, frozenset({network})), True
+        case nodes.Not(nodes.SetTest(Op.MATCHES, ir.SlotRef(s), Const(str(pattern))) as test) if (
+            _scalar(slots[s].type)
+        ):
+            found = regex_key(pattern)
+            if found is not None:
+                probe, (literal,), exact = found
+                return Key("not_matches", s, probe, frozenset({(literal, test, exact)})), True
         case _:
             return _equality_key(part, slots)
     return None
@@ -269,7 +301,8 @@ def _equality_key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool]
         found = _value_key(part, ir.SlotRef(s), slot.type)
         if found is not None:
             probe, values, exact = found
-            return Key("eq", s, probe, values), exact
+            kind = "substring" if probe.part == "substring" else "eq"
+            return Key(kind, s, probe, values), exact
     return _map_key(part, slots)
 
 
@@ -297,6 +330,8 @@ def _map_key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | No
                     found = _value_key(part, o, mtype.value)
                     if found is not None:
                         probe, values, exact = found
+                        if probe.part == "substring":  # a pattern on a map value: checked
+                            continue
                         return Key("eq", s, attrs.evolve(probe, key=(key,)), values), exact
     return None
 
@@ -343,6 +378,8 @@ def _value_key(
             return ir.Probe("suffix", len(p)), frozenset({p}), True
         case nodes.SetTest(Op.LIKE, left, Const(str(pattern))) if left == subject:
             return like_key(pattern)
+        case nodes.SetTest(Op.MATCHES, left, Const(str(pattern))) if left == subject:
+            return regex_key(pattern)
     return None
 
 
@@ -357,6 +394,29 @@ def like_key(pattern: str) -> tuple[ir.Probe, frozenset[str], bool] | None:
     if len(head) >= len(tail):
         return ir.Probe("prefix", len(head)), frozenset({head}), is_prefix
     return ir.Probe("suffix", len(tail)), frozenset({tail}), is_suffix
+
+
+def regex_key(pattern: str) -> tuple[ir.Probe, frozenset[str], bool] | None:
+    """A `matches` pattern's required literal (`regex_literals`): its anchored start or end
+    (looked up as a prefix or suffix), else its longest run (a `substring` of the text, found
+    through its pieces of `GRAM` characters). The whole test when the pattern is that literal:
+    `^lit$`, `^lit`, `lit$`, or a short `lit`."""
+    found = required(pattern)
+    if found is None:
+        return None
+    runs = found.runs
+    head, tail = runs[0] if found.start else "", runs[-1] if found.end else ""
+    longest = max(runs, key=len)
+    if found.pure and found.start and found.end:
+        return ir.WHOLE, frozenset({head}), True
+    if not longest:
+        return None
+    if head and len(head) >= max(len(tail), min(3, len(longest))):
+        return ir.Probe("prefix", len(head)), frozenset({head}), found.pure
+    if tail and len(tail) >= min(3, len(longest)):
+        return ir.Probe("suffix", len(tail)), frozenset({tail}), found.pure
+    exact = found.pure and len(longest) <= GRAM
+    return ir.Probe("substring", min(len(longest), GRAM)), frozenset({longest}), exact
 
 
 def _interval(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[int, Interval] | None:

@@ -19,6 +19,7 @@ from typing import Any
 from policydsl import datetimes, ipaddr
 from policydsl import typesys as t
 from policydsl.glob import compile_glob
+from policydsl.regex_literals import grams
 from policydsl.setops import contains_all, contains_any
 
 
@@ -161,6 +162,8 @@ HELPERS: Mapping[str, Any] = {
     "_duration": datetimes.request_duration,
     "_times": times,
     **{f"_t_{name}": function for name, function in datetimes.FUNCTIONS.items()},
+    "_network_keys": ipaddr.network_keys,  # an `in_range` index's lookups
+    "_grams": grams,  # a `substring` index's lookups
 }
 
 # Bound by each evaluator: its cache of decisions per set of fired rules, the callback that

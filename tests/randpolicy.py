@@ -1079,6 +1079,7 @@ class ShapeGen(PolicyGen):
         self.shape = shape
         self.hostile = False  # names are `PolicyGen`'s concern
         self.shared: list[str] = []  # tests made so far, for later rules to repeat
+        self.regexes = True  # `matches` among the string tests
 
     # ---- declarations ----------------------------------------------------------------------
 
@@ -1164,6 +1165,25 @@ class ShapeGen(PolicyGen):
         if text and rng.random() < 0.15:
             i = rng.randrange(len(text))
             text = text[:i] + "?" + text[i + 1 :]
+        return text
+
+    def regex(self, pattern: str) -> str:
+        """An RE2 pattern after a `like` one: its literal text escaped, `*` and `?` some
+        repetition or class, now and then anchored at either end (so its literal is a prefix,
+        a suffix or a piece of the text) or hidden behind an alternation or flags."""
+        rng = self.rng
+        out = []
+        for ch in pattern:
+            if ch == "*":
+                out.append(rng.choice((".*", "[a-z]*", ".+", "(ab)?", "d*")))
+            elif ch == "?":
+                out.append(rng.choice((".", "[^/]", "\\w")))
+            else:
+                out.append("\\" + ch if ch.isascii() and not ch.isalnum() else ch)
+        text = "".join(out)
+        text = ("^" if rng.random() < 0.4 else "") + text + ("$" if rng.random() < 0.4 else "")
+        if rng.random() < 0.1:
+            text = rng.choice(("(?i)", "x|", "a+|")) + text
         return text
 
     def shape_schema(self) -> tuple[Fld, ...]:
@@ -1376,8 +1396,13 @@ class ShapeGen(PolicyGen):
         if r < 0.45:
             cut = rng.randint(0, len(word))
             return f"{s} ends_with {lit(word[cut:])}"
-        if r < 0.75:
+        if r < 0.65:
             return f"{s} like {lit(rng.choice(self.patterns))}"
+        if r < 0.75:
+            regex = self.regex(rng.choice(self.patterns))  # drawn either way: the same stream
+            if not self.regexes:
+                return f"{s} like {lit(rng.choice(self.patterns))}"
+            return f"{s} matches {lit(regex)}"
         if r < 0.88:
             return f"{s} == {lit(word)}" if rng.random() < 0.7 else f"{lit(word)} == {s}"
         if r < 0.94:  # the attribute is the prefix or the pattern: nothing to index
@@ -1662,9 +1687,12 @@ class ShapeGen(PolicyGen):
         return " and ".join(parts)
 
 
-def make_shape_case(seed: int, shape: str) -> Case:
-    """A random policy of one index shape (`SHAPES`), replayable from `(seed, shape)`."""
-    return ShapeGen(seed, shape).build()
+def make_shape_case(seed: int, shape: str, *, regexes: bool = True) -> Case:
+    """A random policy of one index shape (`SHAPES`), replayable from `(seed, shape)`; with
+    `regexes=False`, `like` where it would test `matches` (which the SMT encoding leaves out)."""
+    gen = ShapeGen(seed, shape)
+    gen.regexes = regexes
+    return gen.build()
 
 
 def make_case(seed: int) -> Case:

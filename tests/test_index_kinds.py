@@ -73,6 +73,10 @@ def index_kinds_contexts() -> list[dict[str, Any]]:
     countries = ["US", "CA", "FR", ""]
     ages: list[int | None] = [None, 0, 17, 18, 150]
     roles = ["admin", "editor", "viewer", "guest"]
+    sources = ["10.20.30.40", "10.20.30.41", "10.20.0.0", "10.255.1.1", "11.0.0.1", "9.255.255.255"]
+    sources += ["::ffff:10.20.30.40", "::ffff:11.0.0.1", "fd00::1", "fe80::1", "::", "0.0.0.0"]
+    agents = ["bot7/2", "xbot12/", "bot/1", "curl/8.1", "curl/8.1 x", "probe", "probes", "SCANNER"]
+    agents += ["a spider-x", "spider-", "", "bo", "Bot1/"]
     contexts = []
     for _ in range(600):
         user: dict[str, Any] = {"role": rng.choice(roles), "country": rng.choice(countries)}
@@ -87,6 +91,8 @@ def index_kinds_contexts() -> list[dict[str, Any]]:
             "files": rng.choice(files),
             "region": rng.choice(regions),
             "tenant": rng.choice(tenants),
+            "source": rng.choice(sources),
+            "agent": rng.choice(agents),
         }
         contexts.append({"user": user, "request": request})
     return contexts
@@ -106,10 +112,17 @@ def test_the_dump_shows_every_index_kind() -> None:
         "index prefix[7] value of",
         "index suffix[12] value of",
         "index suffix[4] element of",
+        "index networks of",
+        "index all but networks of",
+        "index all but matches of",
+        "index substrings[4] of",
     ):
         assert head in dump, head
-    assert "request.amount >= 15 and request.amount < 20 -> r10 r11" in dump  # overlapping ranges
-    assert "user.age < 18 -> r18" in dump  # `has user.age` went with the key
+    assert "request.amount >= 15 and request.amount < 20 -> r11 r12" in dump  # overlapping ranges
+    assert "user.age < 18 -> r25" in dump  # `has user.age` went with the key
+    assert 'in_range "::ffff:a00:0/104" -> r24' in dump  # IPv4-mapped: an IPv6 range
+    assert '"probe" -> r40' in dump  # `^probe$` is equality
+    assert 'r1 if request.agent matches "(?i)scanner"' in dump  # no literal: checked
 
 
 def test_a_rule_reached_twice_fires_once() -> None:

@@ -28,6 +28,7 @@ NOT_SYMBOLS = {
     "bool",
     "int",
     "string",
+    "ip",
     "size",
     "decision",
     "fired",

@@ -97,75 +97,123 @@ def _decide(_fallback, ctx):
             _c3 += 1
             if _s11.__class__ is not _str or _len(_s11) > 8:
                 return _fallback(ctx)
+        _s12 = _s4.get('source')
+        if _s12 is None:
+            _s12 = '192.0.2.1'
+        else:
+            _c3 += 1
+            if _s12.__class__ is not _str or _ip_text(_s12) != _s12:
+                return _fallback(ctx)
+        _s13 = _s4.get('agent')
+        if _s13 is None:
+            _s13 = ''
+        else:
+            _c3 += 1
+            if _s13.__class__ is not _str or _len(_s13) > 64:
+                return _fallback(ctx)
         if _len(_s4) != _c3 and (not _s4.keys() <= _N4):
             return _fallback(ctx)
         if _len(ctx) != _c1 and (not ctx.keys() <= _N5):
             return _fallback(ctx)
         _fired = []
-        _k6 = _IR6.get(_s1)
+        if _G6.search(_s13) is not None:
+            _fired.append(1)
+        _k6 = _IR7.get(_s1)
         if _k6 is not None:
             if _k6 < 1:
-                _k7 = _bisect_right(_K7, _s7)
-                _fired += _K8[:_K9[_k7]]
+                _k7 = _bisect_right(_K8, _s7)
+                _fired += _K9[:_K10[_k7]]
             else:
-                _k8 = _bisect_right(_K10, _s7)
-                _fired += _K11[:_K9[_k8]]
+                _k8 = _bisect_right(_K11, _s7)
+                _fired += _K12[:_K10[_k8]]
         _p9 = _s5[:2]
-        _k10 = _IR12.get(_p9)
+        _k10 = _IR13.get(_p9)
         if _k10 is not None:
-            if _G13.matches(_s5):
-                _fired.append(32)
+            if _G14.matches(_s5):
+                _fired.append(44)
         _p11 = _s5[:5]
-        _fired += _IA14.get(_p11, _K3)
+        _fired += _IA15.get(_p11, _K3)
         _p12 = _s5[:7]
-        _fired += _IA15.get(_p12, _K3)
+        _fired += _IA16.get(_p12, _K3)
         _p13 = _s6[-9:]
-        _fired += _IA16.get(_p13, _K3)
+        _fired += _IA17.get(_p13, _K3)
         _p14 = _s6[-12:]
-        _fired += _IA17.get(_p14, _K3)
-        _fired += _IA18.get(_s10, _K3)
-        _fired += _IA19.get(_s11, _K3)
-        _v15 = _IR20.get(_s11)
+        _fired += _IA18.get(_p14, _K3)
+        _fired += _IA19.get(_s10, _K3)
+        _fired += _IA20.get(_s11, _K3)
+        _v15 = _IR21.get(_s11)
         if _v15 is not None:
             if _s10 != _v15[2]:
                 _fired.append(_v15[1])
-        _x16 = _IA22.get(_s3)
-        if _x16 is None:
-            _fired += _K21
+        _p16 = _s13[:5]
+        _k17 = _IR22.get(_p16)
+        if _k17 is not None:
+            if _G23.search(_s13) is not None:
+                _fired.append(15)
+        _fired += _IA24.get(_s13, _K3)
+        _x18 = _IA26.get(_s3)
+        if _x18 is None:
+            _fired += _K25
         else:
-            _fired += _K21[:_x16[0]]
-            _fired += _K21[_x16[1]:]
-        _x17 = _IA24.get(_s10)
-        if _x17 is None:
-            _fired += _K23
+            _fired += _K25[:_x18[0]]
+            _fired += _K25[_x18[1]:]
+        _x19 = _IA28.get(_s10)
+        if _x19 is None:
+            _fired += _K27
         else:
-            _fired += _K23[:_x17[0]]
-            _fired += _K23[_x17[1]:]
-        for _e18 in _s8:
-            if _e18.__class__ is not _str or _len(_e18) > 16:
+            _fired += _K27[:_x19[0]]
+            _fired += _K27[_x19[1]:]
+        for _e20 in _s8:
+            if _e20.__class__ is not _str or _len(_e20) > 16:
                 return _fallback(ctx)
-            _fired += _IA25.get(_e18, _K3)
-            _k19 = _IR26.get(_e18)
-            if _k19 is not None:
-                if _contains_all(_s8, _K27):
-                    _fired.append(12)
-        for _e20 in _s9:
-            if _e20.__class__ is not _str or _len(_e20) > 64:
+            _fired += _IA29.get(_e20, _K3)
+            _k21 = _IR30.get(_e20)
+            if _k21 is not None:
+                if _contains_all(_s8, _K31):
+                    _fired.append(13)
+        for _e22 in _s9:
+            if _e22.__class__ is not _str or _len(_e22) > 64:
                 return _fallback(ctx)
-            _p21 = _e20[:5]
-            _k22 = _IR28.get(_p21)
-            if _k22 is not None:
-                if _any((_v23.startswith('/tmp/') and _v23.endswith('.sh') for _v23 in _s9)):
-                    _fired.append(31)
-            _p24 = _e20[-4:]
-            _fired += _IA29.get(_p24, _K3)
+            _p23 = _e22[:5]
+            _k24 = _IR32.get(_p23)
+            if _k24 is not None:
+                if _any((_v25.startswith('/tmp/') and _v25.endswith('.sh') for _v25 in _s9)):
+                    _fired.append(43)
+            _p26 = _e22[-4:]
+            _fired += _IA33.get(_p26, _K3)
+        for _e27 in _network_keys(_s12, _K34, _K35):
+            _fired += _IA36.get(_e27, _K3)
+        _o28 = _fired
+        _fired = []
+        for _e30 in _grams(_s13, 1) & _K37:
+            _k31 = _IR38.get(_e30)
+            if _k31 is not None:
+                if _G39.search(_s13) is not None:
+                    _fired.append(27)
+        _x29 = _fired
+        _fired = _o28
+        _fired += [_r32 for _r32 in _K40 if _r32 not in _x29] if _x29 else _K40
+        _x33 = _K3
+        for _e34 in _network_keys(_s12, _K41, _K3):
+            _x33 += _IA42.get(_e34, _K3)
+        _fired += [_r35 for _r35 in _K43 if _r35 not in _x33] if _x33 else _K43
         if _s2 is not None:
-            _k25 = _bisect_right(_K30, _s2)
-            _fired += _K30[:_K31[_k25]]
-        _k26 = _bisect_right(_K32, _s7)
-        _fired += _K33[:_K34[_k26]]
-        _fired += _K35[:_K36[_k26]]
-        _fired += _IA37.get(_k26, _K3)
+            _k36 = _bisect_right(_K44, _s2)
+            _fired += _K45[:_K46[_k36]]
+        _k37 = _bisect_right(_K47, _s7)
+        _fired += _K48[:_K49[_k37]]
+        _fired += _K50[:_K51[_k37]]
+        _fired += _IA52.get(_k37, _K3)
+        for _e38 in _grams(_s13, 3) & _K53:
+            _k39 = _IR54.get(_e38)
+            if _k39 is not None:
+                if _G55.search(_s13) is not None:
+                    _fired.append(14)
+        for _e40 in _grams(_s13, 4) & _K56:
+            _k41 = _IR57.get(_e40)
+            if _k41 is not None:
+                if _G58.search(_s13) is not None:
+                    _fired.append(42)
         _n = _len(_fired)
         if _n == 1:
             _entry = _ONE[_fired[0]]
