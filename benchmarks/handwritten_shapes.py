@@ -15,10 +15,20 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from benchmarks import synthetic
-from benchmarks.synthetic import TABLE_KEYS, network_of, pair_side, threshold_limit
+from benchmarks.synthetic import (
+    TABLE_KEYS,
+    network_of,
+    pair_side,
+    threshold_limit,
+    time_limit,
+)
+
+_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 
 Solver = Callable[[Mapping[str, Any]], tuple[str, ...]]
 
@@ -247,6 +257,21 @@ def matches(n: int) -> Solver:
     return decide
 
 
+def time_threshold(n: int) -> Solver:
+    """The request's time read (RFC 3339, as the policy reads it) into milliseconds, then the
+    sorted deadlines bisected."""
+    by_limit = sorted((time_limit(n, i), f"r{i}") for i in range(n))
+    limits = [limit for limit, _ in by_limit]
+    ids = [rule for _, rule in by_limit]
+
+    def decide(context: Mapping[str, Any]) -> tuple[str, ...]:
+        at = datetime.fromisoformat(context["request"]["at"].replace("Z", "+00:00"))
+        ms = (at - _UNIX) // _MILLISECOND
+        return _sorted(ids[: bisect_left(limits, ms)])
+
+    return decide
+
+
 SOLVERS: dict[str, Callable[[int], Solver]] = {
     "category": category,
     "equality": equality,
@@ -266,5 +291,6 @@ SOLVERS: dict[str, Callable[[int], Solver]] = {
     "table_limits": table_limits,
     "in_range": in_range,
     "matches": matches,
+    "time_threshold": time_threshold,
 }
 assert SOLVERS.keys() == synthetic.SHAPES.keys()

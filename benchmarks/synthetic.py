@@ -53,6 +53,7 @@ still match nothing.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -476,6 +477,37 @@ def matches_random(n: int, rng: random.Random) -> Context:
     return {"request": {"ua": _UA.format(agent)}}
 
 
+# ---- datetimes: thresholds on an ordered type other than int --------------------------------
+
+_EPOCH = 1_767_225_600_000  # 2026-01-01T00:00:00Z, in milliseconds
+
+
+def _rfc3339(ms: int) -> str:
+    seconds, millis = divmod(ms, 1000)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{stamp}.{millis:03d}Z" if millis else f"{stamp}Z"
+
+
+def time_limit(n: int, i: int) -> int:
+    """Rule i's deadline in milliseconds: an hour apart, descending, the last rule's earliest."""
+    return _EPOCH + 3_600_000 * (n - i)
+
+
+def time_threshold_policy(n: int) -> str:
+    return _plain("at: datetime", n, lambda i: f'request.at > "{_rfc3339(time_limit(n, i))}"')
+
+
+def time_threshold_requests(n: int) -> Requests:
+    earliest = time_limit(n, n - 1)
+    return _one_none(n, {"at": _rfc3339(earliest + 1000)}, {"at": _rfc3339(earliest)})
+
+
+def time_threshold_random(n: int, rng: random.Random) -> Context:
+    hours = n + 2 if rng.random() < 0.1 else 10
+    offset = rng.randint(-3_600_000, 3_600_000 * hours)
+    return {"request": {"at": _rfc3339(_EPOCH + offset)}}
+
+
 SHAPES: dict[str, Shape] = {
     "category": Shape(category_policy, category_requests, category_random),
     "equality": Shape(equality_policy, equality_requests, equality_random),
@@ -495,10 +527,11 @@ SHAPES: dict[str, Shape] = {
     "table_limits": Shape(table_limits_policy, table_limits_requests, table_limits_random),
     "in_range": Shape(in_range_policy, in_range_requests, in_range_random),
     "matches": Shape(matches_policy, matches_requests, matches_random),
+    "time_threshold": Shape(time_threshold_policy, time_threshold_requests, time_threshold_random),
 }
 """Every shape by name, in the order the report lists them."""
 
-# The issue's growth targets: 10,000 rules within this many times 10 rules' time.
+# The growth targets: 10,000 rules within this many times 10 rules' time.
 SCALING_LIMIT = {
     name: 3.0 if name in ("like", "some_prefix", "some_equal", "matches") else 2.0
     for name in SHAPES
