@@ -1,4 +1,4 @@
-"""Run the benchmark suite once (or read its JSON) and print the issue's targets as markdown.
+"""Run the benchmark suite once (or read its JSON) and print the performance targets as markdown.
 
     python benchmarks/report.py                    # run `pytest benchmarks`, then report
     python benchmarks/report.py results.json       # report an earlier --benchmark-json file

@@ -133,7 +133,7 @@ def test_memory_10k_rules(benchmark: Any, shape: str) -> None:
 @pytest.mark.memory
 def test_memory_varied_requests(benchmark: Any) -> None:
     """Traced bytes while the stdlib decides MEMORY_REQUESTS varied requests (200,000 by
-    default; `POLICYDSL_BENCH_MEMORY_REQUESTS=1000000` for the issue's million), sampled at
+    default; `POLICYDSL_BENCH_MEMORY_REQUESTS=1000000` for the full million), sampled at
     ten checkpoints: anything a decision keeps (a cache) shows as growth between them."""
     samples: list[int] = []
 
