@@ -78,6 +78,9 @@ class Code(StrEnum):
     DIVISOR_MAY_BE_ZERO = "P332"
     BAD_PATTERN = "P333"
     BAD_ADDRESS = "P334"
+    DECIMAL_DIGITS = "P335"
+    DECIMAL_RANGE = "P336"
+    DECIMAL_AND_INT = "P337"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -163,7 +166,9 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.RANGE_ON_NON_INTEGER: _e("an integer range on a type that is not `int`"),
     Code.EMPTY_RANGE: _e("an integer range that holds no value"),
     Code.ABSENT_OUTSIDE_TABLE: _e("`-` outside a table cell"),
-    Code.ORDER_ON_NON_INTEGERS: _e("`<`, `<=`, `>` or `>=` on values that are not integers"),
+    Code.ORDER_ON_NON_INTEGERS: _e(
+        "`<`, `<=`, `>` or `>=` on values that are not integers or decimals"
+    ),
     Code.QUANTIFIER_OVER_NON_COLLECTION: _e(
         "`some` or `all` over a value that is not a set or list"
     ),
@@ -184,6 +189,9 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.DIVISOR_MAY_BE_ZERO: _e("`%` by a value not known to be at least 1"),
     Code.BAD_PATTERN: _e("a `matches` pattern that is not a literal RE2 compiles"),
     Code.BAD_ADDRESS: _e("an IP address or range literal that is not one"),
+    Code.DECIMAL_DIGITS: _e("a decimal literal with more than four digits after the point"),
+    Code.DECIMAL_RANGE: _e("a decimal literal outside -922337203685477.5808..922337203685477.5807"),
+    Code.DECIMAL_AND_INT: _e("a decimal compared with, or used as, an integer"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

@@ -15,7 +15,8 @@ import attrs
 from policydsl.lark_grammar import reserved_words
 from policydsl.symbols import RULE_FIELDS, Index
 
-BUILTIN_TYPES = ("bool", "int", "string", "ip")  # held equal to the checker's by tests/test_lsp.py
+# held equal to the checker's by tests/test_lsp.py
+BUILTIN_TYPES = ("bool", "int", "string", "ip", "decimal")
 FUNCTIONS = ("size",)
 _WINDOW = 2000  # characters before the cursor that decide what fits there
 

@@ -8,10 +8,11 @@ name as a hint. Anything that breaks the schema is a `ContextError` naming the a
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Mapping
 from typing import Any
 
-from policydsl import ipaddr
+from policydsl import decimals, ipaddr
 from policydsl import typesys as t
 from policydsl.terminal import shown
 
@@ -56,6 +57,8 @@ def describe(type_: t.Type) -> str:
             return "a string"
         case t.IpType():
             return "an IP address"
+        case t.DecimalType():
+            return "a decimal"
         case t.EnumType(name, members):
             shown = ", ".join(members[:12]) + (", …" if len(members) > 12 else "")
             return f"a {name} ({shown})"
@@ -81,8 +84,8 @@ def show_value(value: Any) -> str:
         return f"string {text!r}"
     if isinstance(value, int) and value.bit_length() > 256:  # repr() refuses > 4,300 digits
         return f"a {value.bit_length():,}-bit number"
-    if isinstance(value, int | float):
-        text = repr(value)
+    if isinstance(value, int | float | decimal.Decimal):
+        text = str(value) if isinstance(value, decimal.Decimal) else repr(value)
         return f"number {text if len(text) <= 40 else text[:39] + '…'}"
     if isinstance(value, Mapping):
         return "an object"
@@ -110,7 +113,9 @@ def _record(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> dict[
         path = f"{prefix}{field.name}"
         value = data.get(field.name)
         if value is None:
-            if field.default is not t.MISSING:
+            if isinstance(field.type, t.DecimalType) and field.default is not t.MISSING:
+                out[field.name] = decimals.Scaled(field.default)  # never scaled again
+            elif field.default is not t.MISSING:
                 out[field.name] = field.default
             elif isinstance(field.type, t.RecordType) and not field.optional:
                 out[field.name] = _record(field.type, {}, path + ".")
@@ -169,6 +174,11 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
                     return ipaddr.canonical_address(str.__str__(value))
                 except ValueError:
                     raise ContextError(path, f"not an IP address: {show_value(value)}") from None
+        case t.DecimalType():
+            try:
+                return decimals.validated(_plain(value))
+            except ValueError as err:
+                raise ContextError(path, f"{show_value(value)} is not a decimal: {err}") from None
         case t.EnumType(name, members):
             if isinstance(value, str):
                 value = str.__str__(value)
@@ -207,3 +217,17 @@ def _close_matches(word: str, names: list[str] | tuple[str, ...]) -> list[str]:
     import difflib
 
     return difflib.get_close_matches(word, names, n=1)
+
+
+def _plain(value: Any) -> Any:
+    """A decimal's value of an exact built-in type (a subclass's methods never run): bools are
+    not numbers, an `int` or `str` subclass is read as its base."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value.__class__ is not decimals.Scaled:
+        return int.__int__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    return value

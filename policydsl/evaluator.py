@@ -40,6 +40,7 @@ from policydsl import ir
 from policydsl.codegen import generate
 from policydsl.context import validate
 from policydsl.contributions import Contributions
+from policydsl.decimals import Scaled
 from policydsl.decision import Decision, EvaluationError
 from policydsl.indexing import program
 
@@ -429,7 +430,7 @@ def _exact(value: Any) -> Any:
         return {key: _exact(v) for key, v in value.items()}
     if isinstance(value, tuple | frozenset):
         return tuple(_exact(v) for v in value)
-    if isinstance(value, bool):
+    if isinstance(value, bool) or value.__class__ is Scaled:  # a decimal, converted once
         return value
     if isinstance(value, str):
         return str.__str__(value)

@@ -171,7 +171,9 @@ def _best_way(parts: tuple[ir.Expr, ...], slots: tuple[ir.Slot, ...]) -> Way | N
 
 
 def _scalar(type_: t.Type) -> bool:
-    return isinstance(type_, t.EnumType | t.StringType | t.IntType | t.BoolType | t.IpType)
+    return isinstance(
+        type_, t.EnumType | t.StringType | t.IntType | t.BoolType | t.IpType | t.DecimalType
+    )
 
 
 def _const_values(e: ir.Expr) -> frozenset[Any] | None:
@@ -326,7 +328,9 @@ def _interval(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[int, Interval]
         op = {Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}[op]
     if not (isinstance(left, ir.SlotRef) and isinstance(right, Const)):
         return None
-    if not isinstance(slots[left.slot].type, t.IntType) or type(right.value) is not int:
+    # a decimal is its scaled integer at run time: its thresholds are integers' too
+    ordered = t.IntType | t.DecimalType
+    if not isinstance(slots[left.slot].type, ordered) or type(right.value) is not int:
         return None
     c = right.value
     match op:

@@ -59,7 +59,8 @@ OPERATOR_WORDS = (
 )
 CONSTANTS = ("true", "false")
 TYPE_WORDS = ("list", "set")
-BUILTIN_TYPES = ("bool", "int", "string", "ip")  # names, not reserved words (the checker's)
+# names, not reserved words (the checker's)
+BUILTIN_TYPES = ("bool", "int", "string", "ip", "decimal")
 FUNCTIONS = ("size",)
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _groups = cast(Callable[..., Any], bygroups)  # untyped in the stubs
@@ -99,6 +100,7 @@ def _tokens() -> dict[str, list[Any]]:
             (words(classes["type"] + BUILTIN_TYPES, suffix=r"\b"), Keyword.Type),
             (words(classes["other"], suffix=r"\b"), Keyword),
             (words(FUNCTIONS, suffix=r"\b(?=\s*\()"), Name.Builtin),
+            (r"[0-9]+\.[0-9]+", Number.Float),  # a `decimal`: exact, whatever the token's name
             (r"[0-9]+", Number.Integer),
             (r"=>|==|!=|<=|>=|[<>=+\-*%?]", Operator),
             (r"[{}()\[\],:.]", Punctuation),

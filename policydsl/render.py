@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policydsl import nodes
+from policydsl import decimals, nodes
 from policydsl import typesys as t
 from policydsl.model import (
     Attr,
@@ -63,7 +63,7 @@ def value_text(value: Any, type_: t.Type | None = None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return decimals.text(value) if isinstance(type_, t.DecimalType) else str(value)
     if isinstance(value, str):
         return value if isinstance(type_, t.EnumType) else quote(value)
     if isinstance(value, tuple | frozenset):
@@ -110,6 +110,8 @@ def precedence(e: Any) -> int:
             return TEST
         case nodes.IntLit(value) if _negative(value):
             return UNARY  # folded by the transformer, as `-5` is
+        case nodes.DecLit(written) if written.startswith("-"):
+            return UNARY
     return ATOM
 
 
@@ -177,6 +179,8 @@ def _bare(e: Any) -> str:
             return value_text(e.value)
         case nodes.StrLit():
             return string_literal(e.value, e.written)
+        case nodes.DecLit(written):
+            return written
         case nodes.Absent():
             return "-"
     raise TypeError(f"not an expression: {e!r}")  # pragma: no cover

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from policydsl import ipaddr
+from policydsl import decimals, ipaddr
 from policydsl import typesys as t
 from policydsl.glob import compile_glob
 from policydsl.setops import contains_all, contains_any
@@ -77,6 +77,8 @@ def _value(value: Any, type_: t.Type) -> Any:
             return value
         case t.IpType() if cls is str and ipaddr.canonical_address(value) == value:
             return value
+        case t.DecimalType():  # a value that is not a decimal raises: the validator names it
+            return decimals.scaled(value)
         case t.CollectionType(kind, element, max_size) if (
             cls is list or cls is tuple or cls is frozenset
         ) and len(value) <= max_size:
@@ -118,6 +120,8 @@ HELPERS: Mapping[str, Any] = {
     "_records": records,
     "_ip_text": ipaddr.canonical_address,  # raises on a non-address: the validator names it
     "_in_range": ipaddr.in_range,
+    "_decimal": decimals.scaled,  # raises on a non-decimal: the validator names it
+    "_decimals": decimals.decimals,
 }
 
 # Bound by each evaluator: its cache of decisions per set of fired rules, the callback that

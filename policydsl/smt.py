@@ -150,6 +150,8 @@ class Request:
                 return Enum(var, type_)
             case t.IpType():
                 raise Unsupported("IP addresses")
+            case t.DecimalType():
+                raise Unsupported("decimals")
             case t.CollectionType(kind, t.EnumType() as element, max_size):
                 flags = {m: z3.Bool(f"{name}[{m}]") for m in element.members}
                 count = z3.Int(f"{name}#")

@@ -42,6 +42,15 @@ class IntLit(Repr):
 
 
 @attrs.frozen(repr=False)
+class DecLit(Repr):
+    """A decimal literal as written (`0.8`, `-12.50`): the checker scales it, and reports a
+    fifth digit or a value out of range with its position (`decimals.literal`)."""
+
+    written: str
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class StrLit(Repr):
     """A string literal; `written` is its spelling in the source (quotes and escapes as the author
     wrote them, for the formatter to keep), not part of its meaning."""
@@ -91,6 +100,7 @@ class Has(Repr):
 
 Expr: TypeAlias = """
     IntLit
+    | DecLit
     | StrLit
     | BoolLit
     | Absent
@@ -374,6 +384,7 @@ NAMES = frozenset(
         "BoolLit",
         "StrLit",
         "IntLit",
+        "DecLit",
         "NamedType",
         "CollectionType",
         "Field",

@@ -21,7 +21,9 @@ from policydsl.operators import ArithOp, Op, SetOp
 from policydsl.presence import Fact, facts_of
 from policydsl.source import Span
 
-BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING, "ip": t.IP}
+BUILTIN_TYPES: dict[str, t.Type] = {
+    **{"bool": t.BOOL, "int": t.INT, "string": t.STRING, "ip": t.IP, "decimal": t.DECIMAL}
+}
 FUNCTIONS = {"size": 1}
 OUTCOME_NAMES = ("decision", "fired")
 
@@ -264,6 +266,8 @@ class ExprChecker:
 
     def expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
         match e:
+            case nodes.IntLit() | nodes.DecLit() if literals.decimal_wanted(e, expected):
+                return Typed(literals.decimal(e, self.error), t.DECIMAL)
             case nodes.IntLit(value):
                 return Typed(Const(value, span=e.span), t.INT)
             case nodes.StrLit(value) if isinstance(expected, t.IpType):
@@ -299,13 +303,14 @@ class ExprChecker:
                 self.expect(typed, t.BOOL, operand.span)
                 return Typed(nodes.Not(typed.expr, span=e.span), t.BOOL)
             case nodes.Compare(op, left, right):
-                lt = self.expr(left, scope, facts, None)
+                lt = self.expr(left, scope, facts, literals.side_hint(right))
                 rt = self.expr(right, scope, facts, lt.type)
+                lt, rt = literals.decimal_sides(lt, rt, self.error, e.span)
                 match op:
                     case Op.LT | Op.LE | Op.GT | Op.GE:
                         for side in (lt, rt):
-                            if not t.is_int(side.type):
-                                msg = f"`{op}` compares integers, not {side.type}"
+                            if not t.is_ordered(side.type):
+                                msg = f"`{op}` compares integers or decimals, not {side.type}"
                                 self.error(Code.ORDER_ON_NON_INTEGERS, msg, e.span)
                                 break
                     case Op.EQ | Op.NE:

@@ -42,6 +42,14 @@ class IpType:
 
 
 @attrs.frozen
+class DecimalType:
+    """An exact decimal of at most four digits after the point, held scaled (`decimals`)."""
+
+    def __str__(self) -> str:
+        return "decimal"
+
+
+@attrs.frozen
 class StringType:
     # not part of the type's identity: `string[..8]` and `string` compare with each other
     max_length: int = attrs.field(default=MAX_STRING, eq=False)
@@ -145,6 +153,7 @@ Type = (
     | IntType
     | StringType
     | IpType
+    | DecimalType
     | EnumType
     | CollectionType
     | RecordType
@@ -156,6 +165,7 @@ BOOL = BoolType()
 INT = IntType()
 STRING = StringType()
 IP = IpType()
+DECIMAL = DecimalType()
 ANY = AnyType()
 NOTHING = NothingType()
 
@@ -173,6 +183,11 @@ def compatible(a: Type, b: Type) -> bool:
 
 def is_int(t: Type) -> bool:
     return isinstance(t, IntType | AnyType | NothingType)
+
+
+def is_ordered(t: Type) -> bool:
+    """What `<`, `<=`, `>`, `>=` compare: integers, and decimals (never one with the other)."""
+    return isinstance(t, IntType | DecimalType | AnyType | NothingType)
 
 
 def is_bool(t: Type) -> bool:

@@ -65,6 +65,7 @@ FOUNDATIONS = {
     "codes",
     "version",
     "ipaddr",
+    "decimals",
 }
 # running policies in production: around the engine, never inside it
 SERVING = {"service", "reload", "decision_log", "metrics"}
@@ -266,10 +267,13 @@ context {
   n: int = 0
   items: list<{key: string  marks: set<Tag> = []}> = []
   source: ip = "10.0.0.1"
+  score: decimal = 0.5
+  scores: list<decimal> = []
 }
 effects deny > allow default allow
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
 rule inside: deny { when source in_range "10.0.0.0/8" cite "1" reason "inside" }
+rule scored: deny { when score > 0.75 or 0.5 in scores cite "1" reason "score" }
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
 rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }
 rule all_tags: deny { when labels contains_all [a, c] cite "1" reason "all" }
