@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from policydsl import model, nodes, table_rows
+from policydsl import literals, model, nodes, table_rows
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
@@ -687,6 +687,7 @@ class _Checker:
 
     def _check_output(self, d: nodes.OutputDecl) -> model.Output:
         otype = self.exprs.resolve_type(d.type)
+        literals.no_decimal_output(otype, d.type.span, self.exprs.error)
         scope = Scope(outcome=True)
         cases: list[tuple[Any, Any]] = []
         for i, case in enumerate(d.cases):

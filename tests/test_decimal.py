@@ -195,6 +195,18 @@ def test_a_malformed_decimal_or_a_mixture_is_a_check_error(
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize("type_", ["decimal", "list<decimal>", "set<decimal>"])
+def test_an_output_is_never_a_decimal(type_: str) -> None:
+    text = (
+        "context { score: decimal }\neffects deny > allow default allow\n"
+        f"output o: {type_} {{ otherwise => score }}\n"
+    )
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.loads(text)
+    assert "P337" in [d.code for d in caught.value.diagnostics]
+    assert "an output cannot be a decimal" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("literal", "hint"), [("0.12345", "round it"), ("-922337203685477.5809", "a decimal lies from")]
 )
