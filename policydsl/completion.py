@@ -17,7 +17,7 @@ from policydsl.symbols import RULE_FIELDS, Index
 
 # held equal to the checker's by tests/test_lsp.py
 BUILTIN_TYPES = ("bool", "int", "string", "ip", "decimal")
-FUNCTIONS = ("size",)
+FUNCTIONS = ("size", "is_ipv4", "is_ipv6", "is_loopback", "is_multicast")
 _WINDOW = 2000  # characters before the cursor that decide what fits there
 
 _PATH = re.compile(r"((?:[A-Za-z_]\w*\s*\.\s*)+)(\w*)$")

@@ -14,6 +14,7 @@ from policydsl import decimals, ipaddr, nodes, regex
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.model import Const
+from policydsl.operators import Op
 from policydsl.source import Span
 
 Report = Callable[..., None]  # `ExprChecker.error(code, message, span, help=...)`
@@ -138,3 +139,25 @@ def _holds_decimal(type_: t.Type) -> bool:
         case t.RecordType(_, fields):
             return any(_holds_decimal(f.type) for f in fields)
     return False
+
+
+# Cedar's tests of an address, as the ranges they mean: each is `in_range` of these, so every
+# backend, index and cost knows them already. Versions stay apart, as in `in_range`.
+IP_TESTS: dict[str, tuple[str, ...]] = {
+    "is_ipv4": ("0.0.0.0/0",),
+    "is_ipv6": ("::/0",),
+    "is_loopback": ("127.0.0.0/8", "::1/128"),
+    "is_multicast": ("224.0.0.0/4", "ff00::/8"),
+}
+
+
+def ip_test(name: str, arg: Any, type_: t.Type, error: Report) -> Any:
+    """`is_loopback(source)` and its kind, as the `in_range` tests it stands for."""
+    if not isinstance(type_, t.IpType | t.AnyType):
+        error(Code.INCOMPARABLE, f"`{name}` tests an ip, not {type_}", arg.span)
+    span = arg.span
+    tests = [
+        nodes.SetTest(Op.IN_RANGE, arg, Const(cidr, span=span), span=span)
+        for cidr in IP_TESTS[name]
+    ]
+    return tests[0] if len(tests) == 1 else nodes.Or(tuple(tests), span=span)

@@ -61,7 +61,7 @@ CONSTANTS = ("true", "false")
 TYPE_WORDS = ("list", "set")
 # names, not reserved words (the checker's)
 BUILTIN_TYPES = ("bool", "int", "string", "ip", "decimal")
-FUNCTIONS = ("size",)
+FUNCTIONS = ("size", "is_ipv4", "is_ipv6", "is_loopback", "is_multicast")
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _groups = cast(Callable[..., Any], bygroups)  # untyped in the stubs
 

@@ -21,10 +21,9 @@ from policydsl.operators import ArithOp, Op, SetOp
 from policydsl.presence import Fact, facts_of
 from policydsl.source import Span
 
-BUILTIN_TYPES: dict[str, t.Type] = {
-    **{"bool": t.BOOL, "int": t.INT, "string": t.STRING, "ip": t.IP, "decimal": t.DECIMAL}
-}
-FUNCTIONS = {"size": 1}
+BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING, "ip": t.IP}
+BUILTIN_TYPES["decimal"] = t.DECIMAL
+FUNCTIONS = {"size": 1, **dict.fromkeys(literals.IP_TESTS, 1)}
 OUTCOME_NAMES = ("decision", "fired")
 
 
@@ -541,7 +540,10 @@ class ExprChecker:
                 f"`{func.name}` takes {FUNCTIONS[func.name]} argument, not {len(args)}",
                 e.span,
             )
-            return Typed(Const(0, span=e.span), t.INT)
+            return Typed(Const(0, span=e.span), t.ANY)
+        if func.name in literals.IP_TESTS:  # `is_loopback(source)`: tests of ranges, by name
+            typed = self.expr(args[0], scope, facts, t.IP)
+            return Typed(literals.ip_test(func.name, typed.expr, typed.type, self.error), t.BOOL)
         typed = self.expr(args[0], scope, facts, None)
         if t.element_of(typed.type) is None:
             self.error(
