@@ -431,7 +431,8 @@ class _Checker:
                 d.name.span,
                 help="choose another name for the annotation",
             )
-        self.annotations[name] = self.exprs.resolve_type(d.type)
+        atype = self.annotations[name] = self.exprs.resolve_type(d.type)
+        literals.no_decimal_output(atype, d.type.span, self.exprs.error, "annotation")
 
     # ---- tables -------------------------------------------------------------------------------
 
@@ -627,7 +628,7 @@ class _Checker:
                     c.name.name: Const(v, type=columns[c.name.name][0])
                     for c, v in zip(table.columns, values, strict=True)
                 }
-                key = table_rows.render(values[0]) if values else ""
+                key = table_rows.cell_text(values[0], columns[table.columns[0].name.name][0])
                 rows.append((f"{d.name.name}[{key}]", bindings, row.span or d.name.span))
 
         rules = []
@@ -661,9 +662,7 @@ class _Checker:
                     effect=effect,
                     condition=table_rows.substitute(condition, bindings),
                     cite=table_rows.cite_strings(cite),
-                    reason=table_rows.render_template(
-                        reason, {k: c.value for k, c in bindings.items()}
-                    ),
+                    reason=table_rows.render_template(reason, table_rows.cells_text(bindings)),
                     obligations=tuple(obligations),
                     tags=tuple(tags),
                     annotations=tuple(ann),
@@ -687,7 +686,7 @@ class _Checker:
 
     def _check_output(self, d: nodes.OutputDecl) -> model.Output:
         otype = self.exprs.resolve_type(d.type)
-        literals.no_decimal_output(otype, d.type.span, self.exprs.error)
+        literals.no_decimal_output(otype, d.type.span, self.exprs.error, "output")
         scope = Scope(outcome=True)
         cases: list[tuple[Any, Any]] = []
         for i, case in enumerate(d.cases):

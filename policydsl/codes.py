@@ -191,7 +191,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.BAD_ADDRESS: _e("an IP address or range literal that is not one"),
     Code.DECIMAL_DIGITS: _e("a decimal literal with more than four digits after the point"),
     Code.DECIMAL_RANGE: _e("a decimal literal outside -922337203685477.5808..922337203685477.5807"),
-    Code.DECIMAL_AND_INT: _e("a decimal compared with an integer, or made an output"),
+    Code.DECIMAL_AND_INT: _e("a decimal compared with an integer, or made an output or annotation"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

@@ -118,13 +118,13 @@ def decimal_sides(lt: Any, rt: Any, error: Report, span: Span | None) -> tuple[A
     return sides[0], sides[1]
 
 
-def no_decimal_output(type_: Any, span: Span | None, error: Report) -> None:
-    """An output is never a decimal (nor holds one): a decision is JSON, and a JSON number
-    would reach most readers as a binary float. P337, with the way round it."""
+def no_decimal_output(type_: Any, span: Span | None, error: Report, what: str) -> None:
+    """An output or annotation is never a decimal (nor holds one): a decision is JSON, and a
+    JSON number would reach most readers as a binary float. P337, with the way round it."""
     if _holds_decimal(type_):
         error(
             Code.DECIMAL_AND_INT,
-            "an output cannot be a decimal",
+            f"an {what} cannot be a decimal",
             span,
             help="compare the decimal in a rule or an output case, and output its verdict",
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from policydsl import model, nodes
+from policydsl import decimals, model, nodes
 from policydsl import typesys as t
 from policydsl.model import Const, Local
 
@@ -68,11 +68,24 @@ def template_names(template: str) -> list[str]:
     return [m.group(1) for m in _TEMPLATE.finditer(template) if m.group(1)]
 
 
-def render_template(template: str, bindings: dict[str, Any]) -> str:
+def cell_text(value: Any, type_: t.Type | None) -> str:
+    """A cell as a rule id or a reason shows it: a decimal as written (`0.85`), not scaled."""
+    if isinstance(type_, t.DecimalType) and value.__class__ is int:
+        return decimals.text(value)
+    return render(value)
+
+
+def cells_text(bindings: dict[str, Const]) -> dict[str, str]:
+    return {name: cell_text(c.value, c.type) for name, c in bindings.items()}
+
+
+def render_template(template: str, bindings: dict[str, str]) -> str:
+    """The reason with each `{column}` replaced by its cell's text (`cell_text`)."""
+
     def replace(m: re.Match[str]) -> str:
         if m.group(0) in ("{{", "}}"):
             return m.group(0)[0]
         name = m.group(1)
-        return render(bindings[name]) if name in bindings else m.group(0)
+        return bindings.get(name, m.group(0))
 
     return _TEMPLATE.sub(replace, template)

@@ -196,15 +196,28 @@ def test_a_malformed_decimal_or_a_mixture_is_a_check_error(
 
 
 @pytest.mark.parametrize("type_", ["decimal", "list<decimal>", "set<decimal>"])
-def test_an_output_is_never_a_decimal(type_: str) -> None:
+def test_an_output_or_annotation_is_never_a_decimal(type_: str) -> None:
+    header = "context { score: decimal }\neffects deny > allow default allow\n"
+    for text, what in (
+        (f"output o: {type_} {{ otherwise => score }}\n", "output"),
+        (f"annotation a: {type_}\n", "annotation"),
+    ):
+        with pytest.raises(policydsl.PolicyError) as caught:
+            policydsl.loads(header + text)
+        assert "P337" in [d.code for d in caught.value.diagnostics]
+        assert f"an {what} cannot be a decimal" in str(caught.value)
+
+
+def test_table_cells_show_as_written_in_rule_ids_and_reasons() -> None:
     text = (
         "context { score: decimal }\neffects deny > allow default allow\n"
-        f"output o: {type_} {{ otherwise => score }}\n"
+        'table limits(at: decimal, label: string) { 0.85, "high"  -1.5, "low" }\n'
+        'rule over for limits: deny { when score >= at reason "{label}: at or over {at}" }\n'
     )
-    with pytest.raises(policydsl.PolicyError) as caught:
-        policydsl.loads(text)
-    assert "P337" in [d.code for d in caught.value.diagnostics]
-    assert "an output cannot be a decimal" in str(caught.value)
+    for backend in policydsl.BACKENDS:
+        decision = policydsl.loads(text, backend=backend).decide({"score": 1})
+        assert decision.rules == ("over[-1.5]", "over[0.85]")
+        assert decision.reasons == ("low: at or over -1.5", "high: at or over 0.85")
 
 
 @pytest.mark.parametrize(
