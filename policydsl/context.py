@@ -113,10 +113,8 @@ def _record(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> dict[
         path = f"{prefix}{field.name}"
         value = data.get(field.name)
         if value is None:
-            if isinstance(field.type, t.DecimalType) and field.default is not t.MISSING:
-                out[field.name] = decimals.Scaled(field.default)  # never scaled again
-            elif field.default is not t.MISSING:
-                out[field.name] = field.default
+            if field.default is not t.MISSING:
+                out[field.name] = _default(field.type, field.default)
             elif isinstance(field.type, t.RecordType) and not field.optional:
                 out[field.name] = _record(field.type, {}, path + ".")
             elif not field.optional:
@@ -217,6 +215,17 @@ def _close_matches(word: str, names: list[str] | tuple[str, ...]) -> list[str]:
     import difflib
 
     return difflib.get_close_matches(word, names, n=1)
+
+
+def _default(type_: t.Type, default: Any) -> Any:
+    """A default as the validator gives it: a decimal's marked converted (`Scaled`), so the
+    compiled code, which converts what it reads, never scales it twice."""
+    if isinstance(type_, t.DecimalType):
+        return decimals.Scaled(default)
+    if isinstance(type_, t.CollectionType) and isinstance(type_.element, t.DecimalType):
+        items = [decimals.Scaled(v) for v in default]
+        return frozenset(items) if type_.kind == "set" else tuple(items)
+    return default
 
 
 def _plain(value: Any) -> Any:
