@@ -25,7 +25,7 @@ MIN = -(2**63)  # scaled: -922337203685477.5808
 MAX = 2**63 - 1  # scaled: 922337203685477.5807
 _MIN_EXACT = decimal.Decimal(MIN).scaleb(-DIGITS)
 _MAX_EXACT = decimal.Decimal(MAX).scaleb(-DIGITS)
-_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_TEXT = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
 MAX_TEXT = 64  # characters of a request's decimal string
 
 
@@ -77,12 +77,28 @@ def scaled(value: Any) -> int:
     if cls is float:
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError("not a finite number")
-        return _exact(decimal.Decimal(repr(value)))
+        text = repr(value)  # `0.1`, or `1e-05` and `1e+20`, which `Decimal` reads
+        return _text(text) if "e" not in text else _exact(decimal.Decimal(text))
     if cls is str:
-        if len(value) > MAX_TEXT or _TEXT.fullmatch(value) is None:
+        if len(value) > MAX_TEXT:
             raise ValueError("not a decimal number")
-        return _exact(decimal.Decimal(value))
+        return _text(value)
     raise ValueError("not a number")
+
+
+def _text(text: str) -> int:
+    """`-12.50` read digit by digit (no `Decimal` made: the common case, kept fast)."""
+    found = _TEXT.fullmatch(text)
+    if found is None:
+        raise ValueError("not a decimal number")
+    sign, whole, fraction = found.groups()
+    fraction = fraction or ""
+    if len(fraction) > DIGITS:
+        if fraction[DIGITS:].strip("0"):
+            raise ValueError(f"has more than {DIGITS} digits after the point")
+        fraction = fraction[:DIGITS]
+    magnitude = int(whole) * SCALE + int(fraction.ljust(DIGITS, "0"))
+    return _checked(-magnitude if sign else magnitude)
 
 
 def _exact(value: decimal.Decimal) -> int:
