@@ -21,6 +21,10 @@ BUILTIN_DOCS = {
     "fired": "the rules that fired, each with `id`, `effect`, `cite`, `tags` and its annotations"
     " (outputs only)",
     "size": "`size(xs)`: the number of elements of a set or list",
+    "is_ipv4": "`is_ipv4(source)`: the `ip` is an IPv4 address",
+    "is_ipv6": "`is_ipv6(source)`: the `ip` is an IPv6 address (IPv4-mapped ones too)",
+    "is_loopback": "`is_loopback(source)`: the `ip` is in `127.0.0.0/8` or is `::1`",
+    "is_multicast": "`is_multicast(source)`: the `ip` is in `224.0.0.0/4` or `ff00::/8`",
     "obligated": "the obligations of the decision (properties only)",
     "monotone": "`monotone(OUTPUT, ATTRIBUTE)`: the output never lightens as the attribute grows"
     " (properties only)",

@@ -161,3 +161,10 @@ def ip_test(name: str, arg: Any, type_: t.Type, error: Report) -> Any:
         for cidr in IP_TESTS[name]
     ]
     return tests[0] if len(tests) == 1 else nodes.Or(tuple(tests), span=span)
+
+
+def arithmetic_hint(type_: t.Type) -> str | None:
+    """Why `+` on a decimal is refused, and what to write instead."""
+    if isinstance(type_, t.DecimalType):
+        return "a decimal has no arithmetic (as in Cedar): compare it with a literal"
+    return None

@@ -366,6 +366,7 @@ class ExprChecker:
                 Code.ARITHMETIC_ON_NON_INTEGERS,
                 f"arithmetic needs integers, not {typed.type}",
                 e.span,
+                help=literals.arithmetic_hint(typed.type),
             )
         return typed
 
