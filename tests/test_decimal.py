@@ -265,3 +265,40 @@ def test_decimal_context() -> None:
             "over[low]",
             "over[mid]",
         )
+
+
+def test_explain_shows_decimals_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "p.policy"
+    path.write_text(
+        "context { score: decimal }\neffects deny > allow default allow\n"
+        "def cap: decimal = 2\nrule r: deny { when score > 0.8 and score < cap }\n"
+    )
+    text = subprocess.run(
+        [sys.executable, "-m", "policydsl", "explain", "-p", str(path), "-"],
+        input='{"score": 0.85}',
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "score > 0.8    (score = 0.85)" in text
+    assert "(score = 0.85, cap = 2.0)" in text
+    data = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "policydsl",
+                "explain",
+                "--format",
+                "json",
+                "-p",
+                str(path),
+                "-",
+            ],
+            input='{"score": 0.85}',
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert data["explained"][0]["tests"][0]["reads"] == {"score": "0.85"}
