@@ -302,3 +302,32 @@ def test_explain_shows_decimals_as_written(tmp_path: Path) -> None:
         ).stdout
     )
     assert data["explained"][0]["tests"][0]["reads"] == {"score": "0.85"}
+
+
+def test_a_batch_reads_each_line_exactly(tmp_path: Path) -> None:
+    policy = tmp_path / "p.policy"
+    policy.write_text(
+        "context { score: decimal }\neffects deny > allow default allow\n"
+        "rule r: deny { when score >= 0.8 }\n"
+    )
+    lines = ['{"score": 0.85}', '{"score": 0.30000000000000001}', '{"score": "0.7999"}']
+    (tmp_path / "b.jsonl").write_text("\n".join(lines) + "\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "policydsl",
+            "eval",
+            "-p",
+            str(policy),
+            "--batch",
+            str(tmp_path / "b.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 3
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [o.get("decision") for o in out] == ["deny", None, "allow"]
+    assert "`score`" in out[1]["error"] and "more than 4 digits" in out[1]["error"]
