@@ -52,7 +52,7 @@ def literal(written: str) -> int:
     whole, _, fraction = written.partition(".")
     if len(fraction) > DIGITS:
         raise ValueError("digits")
-    if len(whole.lstrip("-")) > 16:
+    if len(whole.lstrip("-").lstrip("0")) > 16:  # leading zeros are allowed, as in Cedar
         raise ValueError("range")
     negative = whole.startswith("-")
     magnitude = abs(int(whole)) * SCALE + int(fraction.ljust(DIGITS, "0"))
