@@ -30,12 +30,10 @@ MAX_TEXT = 64  # characters of a request's decimal string
 
 
 class Scaled(int):
-    """A decimal already converted (the validator's result): its scaled integer, as it is."""
+    """A decimal already converted (the validator's result): its scaled integer, as it is.
+    It prints as that integer (`str`, `repr`), as any `int` does."""
 
     __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"Scaled({int(self)})"
 
 
 def text(scaled: int) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from policydsl import decimals
 from policydsl import typesys as t
 from policydsl.decision import to_json
 
@@ -201,10 +202,29 @@ def distinct(z3: Any, var: Any, max_size: int) -> Any:
     return z3.ForAll([i, j], z3.Implies(later, var[i] != var[j]))
 
 
+def int_bounds(type_: t.Type) -> tuple[int | None, int | None]:
+    """The range of an integer, or of a decimal's scaled integer (a signed 64-bit one)."""
+    if isinstance(type_, t.DecimalType):
+        return decimals.MIN, decimals.MAX
+    assert isinstance(type_, t.IntType)
+    return type_.lo, type_.hi
+
+
+def example_value(type_: t.Type, value: Any) -> Any:
+    """A value of a model as a request gives it: a decimal (or each of a list's) as its text."""
+    if isinstance(type_, t.DecimalType):
+        return decimals.text(value)
+    if isinstance(type_, t.CollectionType) and isinstance(type_.element, t.DecimalType):
+        return [decimals.text(v) for v in value]
+    return value
+
+
 def element_bounds(z3: Any, element: t.Type) -> Any:
     """What an element of a collection of `element` must hold, as a function of the element
     (None: nothing)."""
     match element:
+        case t.DecimalType():
+            return lambda x: z3.And(x >= decimals.MIN, x <= decimals.MAX)
         case t.IntType(lo, hi) if lo is not None or hi is not None:
             return lambda x: z3.And(
                 *([x >= lo] if lo is not None else []), *([x <= hi] if hi is not None else [])

@@ -331,3 +331,27 @@ def test_a_batch_reads_each_line_exactly(tmp_path: Path) -> None:
     out = [json.loads(line) for line in done.stdout.splitlines()]
     assert [o.get("decision") for o in out] == ["deny", None, "allow"]
     assert "`score`" in out[1]["error"] and "more than 4 digits" in out[1]["error"]
+
+
+def test_verify_reasons_about_decimals_exactly(tmp_path: Path) -> None:
+    """The solver holds a decimal as its scaled integer: the counterexample is the smallest
+    step past the threshold, written as text a request may give."""
+    pytest.importorskip("z3")
+    path = tmp_path / "p.policy"
+    path.write_text(
+        "context { score: decimal  marks: list<decimal> = [] }\n"
+        "effects deny > allow default allow\n"
+        "rule r: deny { when score > 0.8 and 0.5 in marks }\n"
+        "property low_is_allowed { when score <= 0.8 ensure decision == allow }\n"
+        "property never { ensure decision == allow }\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "policydsl", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "proved          low_is_allowed" in done.stdout
+    assert '{"score": "0.8001", "marks": ["0.5"]}' in done.stdout
+    policy = policydsl.loads(path.read_text())
+    assert policy.decide({"score": "0.8001", "marks": ["0.5"]}).decision == "deny"
