@@ -16,6 +16,7 @@ that the compiled code, which converts what it reads, never scales a scaled valu
 from __future__ import annotations
 
 import decimal
+import math
 import re
 from typing import Any
 
@@ -73,7 +74,7 @@ def scaled(value: Any) -> int:
     if cls is decimal.Decimal:
         return _exact(value)
     if cls is float:
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise ValueError("not a finite number")
         text = repr(value)  # `0.1`, or `1e-05` and `1e+20`, which `Decimal` reads
         return _text(text) if "e" not in text else _exact(decimal.Decimal(text))
