@@ -60,7 +60,7 @@ class Shape:
                 sort = z3.SeqSort(_scalar_sort(z3, ftype.element, kinds))
             elif isinstance(ftype, t.BoolType):
                 sort = z3.BoolSort()
-            elif isinstance(ftype, t.IntType | t.EnumType):
+            elif isinstance(ftype, t.IntType | t.EnumType | t.DecimalType):
                 sort = z3.IntSort()
             elif isinstance(ftype, t.StringType):
                 sort = z3.StringSort()
@@ -101,7 +101,8 @@ class Shape:
         for field in self.type.fields:
             value = self.accessors[field.name](term)
             match field.type:
-                case t.IntType(lo, hi):
+                case t.IntType() | t.DecimalType():
+                    lo, hi = int_bounds(field.type)
                     if lo is not None:
                         held.append(value >= lo)
                     if hi is not None:
@@ -152,13 +153,13 @@ class Shape:
                 length = found.eval(z3.Length(value), model_completion=True).as_long()
                 items = [scalar(found.eval(value[i], model_completion=True)) for i in range(length)]
                 if items or field.default is t.MISSING:
-                    out[field.name] = items
+                    out[field.name] = example_value(field.type, items)
                 continue
             shown = scalar(value)
             if isinstance(field.type, t.EnumType):
                 shown = field.type.members[shown]
             if field.default is t.MISSING or shown != to_json(field.default):
-                out[field.name] = shown
+                out[field.name] = example_value(field.type, shown)
         return out
 
 
@@ -184,7 +185,7 @@ def _scalar_sort(z3: Any, element: t.Type, kinds: Kinds) -> Any:
     match element:
         case t.BoolType():
             return z3.BoolSort()
-        case t.IntType():
+        case t.IntType() | t.DecimalType():
             return z3.IntSort()
         case t.StringType():
             return z3.StringSort()

@@ -355,3 +355,21 @@ def test_verify_reasons_about_decimals_exactly(tmp_path: Path) -> None:
     assert '{"score": "0.8001", "marks": ["0.5"]}' in done.stdout
     policy = policydsl.loads(path.read_text())
     assert policy.decide({"score": "0.8001", "marks": ["0.5"]}).decision == "deny"
+
+
+def test_verify_reads_decimals_in_records_of_a_list(tmp_path: Path) -> None:
+    pytest.importorskip("z3")
+    path = tmp_path / "p.policy"
+    path.write_text(
+        "context { cs: list<{ score: decimal  marks: list<decimal> = [] }>[..4] = [] }\n"
+        "effects deny > allow default allow\n"
+        "rule r: deny { when some c in cs: c.score >= 0.85 and 0.25 in c.marks }\n"
+        "property never { ensure decision == allow }\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "policydsl", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert '{"cs": [{"score": "0.85", "marks": ["0.25"]}]}' in done.stdout
