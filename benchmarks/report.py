@@ -33,7 +33,7 @@ REQUESTS = ("one", "none")
 SCALING_BACKENDS = ("compiled", "naive", "handwritten")
 DECIDE_ORDER = ("handwritten", "compiled", "compiled + to_dict", "naive", "interpreted")
 
-# issue 7's targets
+# the targets the index and the combining are held to
 VARIED_RATIO_LIMIT = 0.5  # stdlib decide() on varied traffic, x the hand-written baseline
 VARIED_TO_DICT_LIMIT = 1.0
 HANDWRITTEN_LIMIT = 2.0  # 10,000 rules, x that shape's hand-written solution

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from policydsl import literals, model, nodes, table_rows
+from policydsl import literals, model, nodes, reason_templates, table_rows
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
@@ -568,10 +568,12 @@ class _Checker:
             cite_expr = typed.expr
         if cite_expr is None:
             self.exprs.warn(Code.NO_CITATION, f"rule `{d.name.name}` cites no clause", d.name.span)
-        reason = ""
+        template = None
         for clause in by_kind.get(nodes.ReasonClause, [])[:1]:
-            reason = clause.template
-            self._check_template(clause, columns)
+            whens = by_kind.get(nodes.WhenClause, [])[:1]
+            every_column = attrs.evolve(scope, locals={n: ty for n, (ty, _) in columns.items()})
+            when = whens[0].condition if whens else None
+            template = reason_templates.check(self.exprs, clause, every_column, when)
         if not by_kind.get(nodes.ReasonClause):
             self.exprs.warn(Code.NO_REASON, f"rule `{d.name.name}` gives no reason", d.name.span)
         obligations: list[str] = []
@@ -656,31 +658,24 @@ class _Checker:
                         value, atype, where, expr.span if table is None else span
                     ):
                         ann.append((name, table_rows.coerce(value, atype)))
+            reason, message = (
+                template.for_row(condition, bindings) if template is not None else ("", None)
+            )
             rules.append(
                 model.Rule(
                     id=rule_id,
                     effect=effect,
                     condition=table_rows.substitute(condition, bindings),
                     cite=table_rows.cite_strings(cite),
-                    reason=table_rows.render_template(reason, table_rows.cells_text(bindings)),
+                    reason=reason,
                     obligations=tuple(obligations),
                     tags=tuple(tags),
                     annotations=tuple(ann),
                     span=span,
+                    message=message,
                 )
             )
         return rules
-
-    def _check_template(self, clause: nodes.ReasonClause, columns: dict[str, Any]) -> None:
-        for name in table_rows.template_names(clause.template):
-            if name not in columns:
-                self.exprs.error(
-                    Code.UNKNOWN_NAME,
-                    f"unknown column `{name}` in reason",
-                    clause.span,
-                    help=did_you_mean(name, columns)
-                    or "only table columns can be interpolated; write `{{` for a brace",
-                )
 
     # ---- outputs ------------------------------------------------------------------------------
 

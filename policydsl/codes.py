@@ -24,6 +24,7 @@ class Code(StrEnum):
     NESTED_TOO_DEEPLY = "P005"
     EMPTY_FOLDER = "P006"
     FORMATTED_TOO_LARGE = "P007"
+    DATA_NOT_ROWS = "P008"
     HIDDEN_LINE_BREAK = "P010"
     BIDI_CONTROL = "P011"
     CONTROL_CHARACTER = "P012"
@@ -81,6 +82,7 @@ class Code(StrEnum):
     DECIMAL_DIGITS = "P335"
     DECIMAL_RANGE = "P336"
     DECIMAL_AND_INT = "P337"
+    REASON_SHOWS_RECORD = "P342"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -128,6 +130,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.NESTED_TOO_DEEPLY: _e("brackets, or an expression, nested too deeply"),
     Code.EMPTY_FOLDER: _e("a folder without `.policy` files"),
     Code.FORMATTED_TOO_LARGE: _e("`policyc fmt`: the formatted file would pass the size limit"),
+    Code.DATA_NOT_ROWS: _e("a table's data file that is not a JSON array of rows"),
     Code.HIDDEN_LINE_BREAK: _e(
         "a line break to editors that is none to policydsl (a lone CR, U+2028)"
     ),
@@ -192,6 +195,7 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.DECIMAL_DIGITS: _e("a decimal literal with more than four digits after the point"),
     Code.DECIMAL_RANGE: _e("a decimal literal outside -922337203685477.5808..922337203685477.5807"),
     Code.DECIMAL_AND_INT: _e("a decimal compared with an integer, or made an output or annotation"),
+    Code.REASON_SHOWS_RECORD: _e("a reason's `{name}` that names a record, not a value"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

@@ -65,10 +65,14 @@ _SCALARS = frozenset({str, int, bool, type(None)})  # JSON values as they are
 
 
 def to_json(value: Any) -> Any:
+    """A decided value as JSON data: sets sorted into lists, records (an element of a list of
+    records) as objects of JSON values."""
     if isinstance(value, frozenset):
         return sorted(to_json(v) for v in value)
     if isinstance(value, tuple | list):
         return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
     return value
 
 

@@ -107,10 +107,25 @@ class Policy:
                 self.lowered(), indexed=backend == "compiled", filename=filename
             )
             self._decide = self.evaluator.decide
+        self._show_values()
         if not fail_closed:
             # the hot path: calling the backend directly saves a frame per decision. mypy forbids
             # assigning to a method, and compares the callable with its unbound signature
             self.decide = self._decide  # type: ignore[method-assign,assignment]
+
+    def _show_values(self) -> None:
+        """Reasons that show request values are rendered after deciding, for the decisions
+        that fire their rules (`messages`): the same way whichever backend decided."""
+        if self.backend == "interpreted":
+            rules: Sequence[Any] = self.checked.rules
+            schema = self.checked.schema
+        else:
+            rules, schema = self.lowered().rules, self.lowered().schema
+        shown = {r.id: r.message for r in rules if r.message is not None}
+        if shown:
+            from policydsl.messages import with_messages
+
+            self._decide = with_messages(self._decide, shown, functools.partial(validate, schema))
 
     @property
     def checked(self) -> CheckedPolicy:

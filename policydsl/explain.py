@@ -34,6 +34,9 @@ def explanation(
             raise ValueError(f"no rule `{shown(name)}` in this policy{shown(hint)}")
     normalised = validate(policy.schema, context)
     asked = [*decision.rules, *(r for r in rules if r not in decision.rules)]
+    given = {}  # each fired rule's reason as decided, values shown (a refusal has none)
+    if len(decision.rules) == len(decision.reasons):
+        given = dict(zip(decision.rules, decision.reasons, strict=True))
     explained = []
     for rule_id in asked:
         rule = by_id[rule_id]
@@ -54,7 +57,7 @@ def explanation(
                 "fired": rule_id in decision.rules,
                 "file": rule.span.file if rule.span else None,
                 "line": rule.span.line if rule.span else None,
-                "reason": rule.reason,
+                "reason": given.get(rule_id, rule.reason),
                 "cite": list(rule.cite),
                 "tests": tests,
             }

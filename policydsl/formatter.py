@@ -485,6 +485,9 @@ class _Formatter:
                 self.newline()
             self.indent -= INDENT
             self.write(") ")
+        if decl.source is not None:  # its rows are in a data file
+            self.write("from " + string_literal(decl.source.value, decl.source.written))
+            return
         texts = aligned_rows(decl.rows)
 
         def row(r: nodes.Row) -> None:

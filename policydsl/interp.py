@@ -18,10 +18,13 @@ from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
 from policydsl.setops import contains_all, contains_any
 
 
-class _Env:
+class Env:
+    """What an expression is evaluated in. A policy is needed only to read its definitions:
+    a reason's message has them written out, and is evaluated without one."""
+
     def __init__(
         self,
-        policy: model.CheckedPolicy,
+        policy: model.CheckedPolicy | None,
         context: Mapping[str, Any],
         outcome: Mapping[str, Any] | None = None,
     ):
@@ -73,7 +76,7 @@ def _on_fresh_stack(policy: model.CheckedPolicy, context: Mapping[str, Any]) -> 
 
 
 def _decide(policy: model.CheckedPolicy, context: Mapping[str, Any]) -> Decision:
-    env = _Env(policy, context)
+    env = Env(policy, context)
     try:
         fired = [rule for rule in policy.rules if evaluate(rule.condition, env) is True]
         decision, obligations, citations, rule_ids, reasons = combine(policy, fired)
@@ -88,7 +91,7 @@ def derive_outputs(
 ) -> tuple[tuple[str, Any], ...]:
     """Each output's value: the value of its first case whose condition holds."""
     outcome = {"decision": decision, "fired": tuple(fired_record(r) for r in fired)}
-    env = _Env(policy, context, outcome)
+    env = Env(policy, context, outcome)
     values = []
     for output in policy.outputs:
         for condition, value in output.cases:
@@ -106,7 +109,7 @@ def trace(
 
     A test that cannot be evaluated for this request (it reads an optional attribute that an
     earlier test found absent) has the value `None`: the rule never gets that far."""
-    env = _Env(policy, context)
+    env = Env(policy, context)
     condition = rule.condition
     parts = condition.operands if isinstance(condition, nodes.And) else (condition,)
     traced = []
@@ -154,7 +157,7 @@ def fired_record(rule: model.Rule) -> dict[str, Any]:
     return record
 
 
-def evaluate(expr: model.Expr, env: _Env) -> Any:
+def evaluate(expr: model.Expr, env: Env) -> Any:
     match expr:
         case model.Const(value) if isinstance(expr.type, t.DecimalType):
             return decimals.Scaled(value)  # a decimal shown as one (`explain`), compared as an int
@@ -176,6 +179,7 @@ def evaluate(expr: model.Expr, env: _Env) -> Any:
             return True
         case model.DefRef(name):
             if name not in env.defs:
+                assert env.policy is not None  # messages have their definitions written out
                 env.defs[name] = evaluate(env.policy.definitions[name].expr, env)
             return env.defs[name]
         case model.Local(name):
@@ -308,6 +312,6 @@ def evaluate_in(
 ) -> Any:
     """One expression's value for a validated context (and, for a claim, the outcome it reads):
     how `verify` checks a solver's example against the reference semantics."""
-    env = _Env(policy, context, outcome)
+    env = Env(policy, context, outcome)
     env.locals.update(outcome or {})  # a claim reads outputs and `obligated` as locals
     return evaluate(expr, env)

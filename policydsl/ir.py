@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from policydsl import nodes
+from policydsl import model, nodes
 from policydsl import typesys as t
 from policydsl.model import (
     Attr,
@@ -130,6 +130,7 @@ class RuleInfo:
     tags: tuple[str, ...]
     annotations: tuple[tuple[str, Any], ...]
     line: int | None
+    message: model.Message | None = None  # a reason that shows request values
 
 
 # The structure classes cache their hash: the code generator groups equal buckets, and a bucket's

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import attrs
 
-from policydsl import ir, lower, nodes
+from policydsl import data_rows, ir, lower, nodes
 from policydsl.analysis import analyse
 from policydsl.checker import check as check_files
 from policydsl.codes import Code
@@ -78,11 +78,31 @@ def _load_checked(paths: Sequence[PolicyPath]) -> Loaded:
         diags.extend(errors)
         if tree is not None:
             parsed.append(tree)
+    parsed, data, problems = data_rows.attach(parsed, _from_disk)
+    sources.extend(data)
+    diags.extend(problems)
     if diags and any(d.severity == "error" for d in diags):
         return Loaded(None, None, sorted(diags, key=Diagnostic.sort_key), sources)
     found = _check_and_analyse(parsed)
     every = sorted(diags + found.diagnostics, key=Diagnostic.sort_key)
     return attrs.evolve(found, diagnostics=every, sources=sources)
+
+
+def _from_disk(path: str) -> Source | Diagnostic:
+    """A table's data file, read as a policy file is (size, encoding), named by its path."""
+    return read_source(Path(path))
+
+
+def _given_or_from_disk(sources: Sequence[Source]) -> data_rows.Reader:
+    """Data files among `sources` (a policy rebuilt from its sources, a pickled one) by name;
+    any other from the disk."""
+    given = {s.name: s for s in sources}
+    return lambda path: given.get(path) or _from_disk(path)
+
+
+def is_data(source: Source) -> bool:
+    """A table's data file among a policy set's sources: JSON rows, not policy text."""
+    return source.name.endswith(".json")
 
 
 def check_sources(sources: Sequence[Source]) -> Loaded:
@@ -94,20 +114,32 @@ def check_sources(sources: Sequence[Source]) -> Loaded:
 def _check_sources(sources: Sequence[Source]) -> Loaded:
     parsed, diags = [], []
     for source in sources:
+        if is_data(source):
+            continue
         tree, errors = parse(source)
         diags.extend(errors)
         if tree is not None:
             parsed.append(tree)
+    parsed, data, problems = data_rows.attach(parsed, _given_or_from_disk(sources))
+    every = list(sources) + [d for d in data if d not in sources]
+    diags.extend(problems)
     if diags:
-        return Loaded(None, None, diags, list(sources))
-    return attrs.evolve(_check_and_analyse(parsed), sources=list(sources))
+        return Loaded(None, None, diags, every)
+    return attrs.evolve(_check_and_analyse(parsed), sources=every)
 
 
 def check_trees(parsed: list[nodes.PolicyFile]) -> Loaded:
     """`check_sources` for trees already parsed (the language server parses as the text changes,
-    block by block): the checker's, the analysis' and the lints' verdict, as `policyc check`'s."""
+    block by block): the checker's, the analysis' and the lints' verdict, as `policyc check`'s.
+    Tables' data files are read from the disk."""
     with collection_paused():
-        return _check_and_analyse(parsed)
+        parsed, _data, problems = data_rows.attach(parsed, _from_disk)
+        if any(d.severity == "error" for d in problems):
+            return Loaded(None, None, sorted(problems, key=Diagnostic.sort_key))
+        found = _check_and_analyse(parsed)
+        return attrs.evolve(
+            found, diagnostics=sorted(problems + found.diagnostics, key=Diagnostic.sort_key)
+        )
 
 
 def _check_and_analyse(parsed: list[nodes.PolicyFile]) -> Loaded:

@@ -61,6 +61,7 @@ def lower(policy: CheckedPolicy) -> ir.Lowered:
                 rule.tags,
                 rule.annotations,
                 rule.span.line if rule.span else None,
+                rule.message,
             )
         )
         cond = folded(rule.condition)

@@ -224,8 +224,21 @@ def children(expr: Any) -> list[Any]:
 
 
 @attrs.frozen(repr=False)
+class Message(Repr):
+    """A reason that shows values of the request: its text between them (`str` parts) and the
+    expressions whose values it shows, definitions written out. `witnesses` are the top-level
+    `some` tests of the rule's condition whose variable a part reads: each binds its variable to
+    the first element for which its body holds."""
+
+    parts: tuple[str | Expr, ...]
+    witnesses: tuple[nodes.Quantifier[Expr], ...] = ()
+
+
+@attrs.frozen(repr=False)
 class Rule(Repr):
-    """One rule as decided: a table rule yields one of these per row."""
+    """One rule as decided: a table rule yields one of these per row. `reason` is the rule's
+    reason as written (table cells in place); `message`, when the reason shows request values,
+    says how to render it for each decision."""
 
     id: str
     effect: str
@@ -236,6 +249,7 @@ class Rule(Repr):
     tags: tuple[str, ...] = ()
     annotations: tuple[tuple[str, Any], ...] = ()
     span: Span | None = _span()
+    message: Message | None = None
 
     def annotation(self, name: str, default: Any = None) -> Any:
         return dict(self.annotations).get(name, default)

@@ -110,7 +110,7 @@ def _tokens() -> dict[str, list[Any]]:
             (r'\\u\{[0-9A-Fa-f]{1,6}\}|\\["\\nt]', String.Escape),
             (r"\\[^\n]", Error),  # P080, P081: an escape the language does not have
             (r"\{\{|\}\}", String.Escape),
-            (rf"\{{{NAME}\}}", String.Interpol),  # `{column}` in a reason
+            (rf"\{{{NAME}(\.{NAME})*\}}", String.Interpol),  # `{name}`, `{a.b}` in a reason
             (r'"', String.Double, "#pop"),
             (r'[^"\\{}\n]+|[{}]', String.Double),
             (r"\n", Error, "#pop"),  # P102: strings end on their line

@@ -25,7 +25,7 @@ import attrs
 from policydsl import fingerprint, resources
 from policydsl.diagnostics import Diagnostic
 from policydsl.engine import DEFAULT_BACKEND, Policy, no_refusal
-from policydsl.loader import check_sources, policy_files
+from policydsl.loader import check_sources, is_data, policy_files
 from policydsl.parser import read_source
 from policydsl.source import Source
 
@@ -103,8 +103,14 @@ class PolicyHolder:
             self.reload(trigger="start")
 
     def files(self) -> list[Path]:
-        """The `.policy` files the paths name now (folders searched as `load` does)."""
-        return policy_files(list(self.paths))[0]
+        """The `.policy` files the paths name now (folders searched as `load` does), and the
+        data files of the policy in force's tables (`from "rows.json"`)."""
+        return policy_files(list(self.paths))[0] + self.data_files()
+
+    def data_files(self) -> list[Path]:
+        """The data files the policy in force reads its tables' rows from."""
+        current = self.current
+        return [Path(s.name) for s in current.sources if is_data(s)] if current else []
 
     def reload(self, *, trigger: str = "call") -> Reload:
         """Read and check the files; swap the new policy in when they check and differ from the
@@ -151,6 +157,10 @@ class PolicyHolder:
                 diagnostics.append(source)
             else:
                 sources.append(source)
+        for path in self.data_files():  # an edit to one alone changes the fingerprint
+            data = read_source(path)
+            if isinstance(data, Source):  # else the build reports it, where the table names it
+                sources.append(data)
         return sources, diagnostics
 
     def _build(self, sources: list[Source]) -> tuple[Policy | None, list[Diagnostic]]:
@@ -252,10 +262,11 @@ class _Watcher:
 
     def _watchfiles(self, watchfiles: Any) -> None:
         # a file's folder, not the file: an editor that saves by renaming replaces the file
-        targets = sorted({str(p if p.is_dir() else p.parent) for p in self.holder.paths})
+        paths = [*self.holder.paths, *self.holder.data_files()]
+        targets = sorted({str(p if p.is_dir() else p.parent) for p in paths})
         for _changes in watchfiles.watch(
             *targets,
-            watch_filter=lambda _change, path: path.endswith(".policy"),
+            watch_filter=lambda _change, path: path.endswith((".policy", ".json")),
             stop_event=self.stopping,
             debounce=int(self.debounce * 1000),
             step=50,

@@ -36,7 +36,8 @@ Kind = Literal[
     "property",
 ]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TEMPLATE_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# `{name}` or `{name.attr}` in a reason: the head is what a column reference names
+_TEMPLATE_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z_][A-Za-z0-9_.]*)?\}")
 RULE_FIELDS = ("id", "effect", "cite", "tags")  # what a fired rule `r` has besides annotations
 
 

@@ -237,10 +237,14 @@ class Row(Repr):
 
 @attrs.frozen(repr=False)
 class TableDecl(Repr):
+    """A table; `source` is the `from "rows.json"` literal of one whose rows a JSON file holds
+    (its rows are read in by the loader, `data_rows`)."""
+
     name: Ident
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
     span: Span | None = _span()
+    source: StrLit | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.frozen(repr=False)

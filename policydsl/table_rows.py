@@ -1,10 +1,9 @@
 """Table rows made into rules: a row's cells put in place of its columns, its constants given
-their runtime shape, its citations collected, and the reason template rendered with its cells.
+their runtime shape, its citations collected, and cells rendered as text.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
@@ -61,31 +60,8 @@ def render(value: Any) -> str:
     return str(value)
 
 
-_TEMPLATE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def template_names(template: str) -> list[str]:
-    return [m.group(1) for m in _TEMPLATE.finditer(template) if m.group(1)]
-
-
 def cell_text(value: Any, type_: t.Type | None) -> str:
     """A cell as a rule id or a reason shows it: a decimal as written (`0.85`), not scaled."""
     if isinstance(type_, t.DecimalType) and value.__class__ is int:
         return decimals.text(value)
     return render(value)
-
-
-def cells_text(bindings: dict[str, Const]) -> dict[str, str]:
-    return {name: cell_text(c.value, c.type) for name, c in bindings.items()}
-
-
-def render_template(template: str, bindings: dict[str, str]) -> str:
-    """The reason with each `{column}` replaced by its cell's text (`cell_text`)."""
-
-    def replace(m: re.Match[str]) -> str:
-        if m.group(0) in ("{{", "}}"):
-            return m.group(0)[0]
-        name = m.group(1)
-        return bindings.get(name, m.group(0))
-
-    return _TEMPLATE.sub(replace, template)

@@ -274,7 +274,10 @@ class _ToNodes:
     def table_decl(self, start: int, end: int, c: list[Any]) -> nodes.TableDecl:
         columns = tuple(x for x in c[1:] if isinstance(x, nodes.Column))
         rows = tuple(x for x in c[1:] if isinstance(x, nodes.Row))
-        return nodes.TableDecl(self._ident(c[0]), columns, rows, span=self._span(start, end))
+        source = self.str_lit(start, end, [c[-1]]) if isinstance(c[-1], Token) else None
+        return nodes.TableDecl(
+            self._ident(c[0]), columns, rows, span=self._span(start, end), source=source
+        )
 
     def column(self, start: int, end: int, c: list[Any]) -> nodes.Column:
         return nodes.Column(self._ident(c[0]), c[1], span=self._span(start, end))

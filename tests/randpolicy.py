@@ -125,6 +125,14 @@ class Fld:
     default: str | None = None  # the default as policy text
 
 
+def _showable(ty: Ty) -> bool:
+    """A value a reason can show: a scalar, or a set or list of scalars."""
+    scalar = ("bool", "int", "string", "enum")
+    return ty.kind in scalar or (
+        ty.kind in ("set", "list") and ty.elem is not None and ty.elem.kind in scalar
+    )
+
+
 @dataclass(frozen=True)
 class Leaf:
     """A readable context attribute and the optional prefixes a read must have tested."""
@@ -521,6 +529,9 @@ class PolicyGen:
             text = rng.choice(("fired", "why {{not}}", 'says \\"no\\"', "ünïcode ✓"))
             if columns and rng.random() < 0.7:
                 text += " for {" + rng.choice(columns)[0] + "}"
+            shown = [leaf for leaf in self.leaves if _showable(leaf.ty)]
+            if shown and rng.random() < 0.3:  # a value of the request, shown when it fires
+                text += " at {" + rng.choice(shown).dotted + "}"
             clauses.append(f'reason "{text}"')
         rng.shuffle(clauses)
         body = "".join(f"  {c}\n" for c in clauses)

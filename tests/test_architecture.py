@@ -37,6 +37,9 @@ FRONT_END = {
 BACK_END = {
     "checker",
     "table_rows",
+    "data_rows",
+    "reason_templates",
+    "messages",
     "environment",
     "inlining",
     "typecheck",

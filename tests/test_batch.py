@@ -107,6 +107,14 @@ def test_progress_only_where_asked() -> None:
         b"[" * 600 + b"]" * 600,
         b'{"\\u00e9": "\\u00e9"}',
         b'{"x": 1.5e300, "y": -0.0, "z": [true, false, null]}',
+        b'{"a": "\\u003a", "a": 1}',  # an escaped colon would hide the repeated key's
+        b'{"a": "\\u003A", "b": {"c": 1, "c": 2}}',
+        b'{"a": ":", "b": {"c": 1, "c": 2}}',
+        b'{"v": "1.5", "w": "x:y"}',  # a float's shape inside a string, a colon too
+        b'{"n": 1234567890123456789, "m": -9223372036854775808}',  # 19 digits, 64 bits
+        b'{"n": -9223372036854775809}',  # past 64 bits, negative
+        b'{"n": 18446744073709551616}',
+        b'{"t": "a\\"b:c", "u": ["\\\\", ":"]}',  # escapes around colons in strings
     ],
 )
 def test_the_fast_path_reads_what_the_strict_one_reads(
@@ -121,6 +129,55 @@ def test_the_fast_path_reads_what_the_strict_one_reads(
     fast = read()
     monkeypatch.setattr(request_json, "_orjson", None)
     assert read() == fast
+
+
+def _random_json(rng: random.Random, depth: int = 0) -> str:
+    """JSON text built to probe the fast path's proof: few key names (so repeats are common),
+    colons and escaped colons in strings, numbers near 64 bits and floats."""
+    pick = rng.random()
+    if depth < 3 and pick < 0.3:
+        keys = [rng.choice(['"a"', '"b"', '"a:"', '"\\u003a"', '"c\\u003A"']) for _ in range(3)]
+        items = [f"{k}: {_random_json(rng, depth + 1)}" for k in keys[: rng.randint(0, 3)]]
+        return "{" + ", ".join(items) + "}"
+    if depth < 3 and pick < 0.4:
+        return "[" + ", ".join(_random_json(rng, depth + 1) for _ in range(rng.randint(0, 3))) + "]"
+    return rng.choice(
+        [
+            '":"',
+            '"\\u003a"',
+            '"x"',
+            "1",
+            "-0",
+            "1.5",
+            "1e3",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "123",
+            "true",
+            "null",
+            '"1.5"',
+            '"\\\\:"',
+        ]
+    )
+
+
+def test_the_fast_paths_proof_holds_on_random_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seeded texts full of repeated keys, colons, escapes and big numbers: the fast path reads
+    each as the strict path does, or refuses it the same way."""
+    rng = random.Random(7)
+    texts = [("{" + f'"k": {_random_json(rng)}' + "}").encode() for _ in range(3000)]
+
+    def read(data: bytes) -> object:
+        try:
+            return request_json.parse_request(data)
+        except request_json.RequestError as err:
+            return str(err)
+
+    fast = [read(t) for t in texts]
+    monkeypatch.setattr(request_json, "_orjson", None)
+    strict = [read(t) for t in texts]
+    assert fast == strict
+    assert sum(isinstance(v, str) for v in strict) > 100  # repeated keys were among them
 
 
 def test_fast_output_is_the_standard_librarys() -> None:

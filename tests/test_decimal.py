@@ -373,3 +373,44 @@ def test_verify_reads_decimals_in_records_of_a_list(tmp_path: Path) -> None:
         check=False,
     )
     assert '{"cs": [{"score": "0.85", "marks": ["0.25"]}]}' in done.stdout
+
+
+def test_a_data_file_table_holds_decimals(tmp_path: Path) -> None:
+    """A JSON fraction in a decimal column is a decimal literal, checked as a written one."""
+    (tmp_path / "limits.json").write_text('[["hate", 0.85], ["spam", 1], ["sexual", "0.9"]]')
+    (tmp_path / "main.policy").write_text(
+        "context { category: string  score: decimal }\neffects deny > allow default allow\n"
+        'table limits(name: string, at: decimal) from "limits.json"\n'
+        'rule over for limits: deny { when category == name and score >= at reason "{at}" }\n'
+    )
+    with pytest.raises(policydsl.PolicyError) as caught:  # a string is not a decimal cell
+        policydsl.load(tmp_path)
+    assert "expected decimal, found string" in str(caught.value)
+    (tmp_path / "limits.json").write_text('[["hate", 0.85], ["spam", 1], ["sexual", 0.12345]]')
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.load(tmp_path)
+    assert [d.code for d in caught.value.diagnostics] == ["P335"]
+    (tmp_path / "limits.json").write_text('[["hate", 0.85], ["spam", 1], ["sexual", 9e-1]]')
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.load(tmp_path)
+    assert "is not written as a decimal" in str(caught.value)
+    (tmp_path / "limits.json").write_text('[["hate", 0.85], ["spam", 1]]')
+    for backend in policydsl.BACKENDS:
+        policy = policydsl.load(tmp_path, backend=backend)
+        decision = policy.decide({"category": "hate", "score": "0.85"})
+        assert (decision.rules, decision.reasons) == (("over[hate]",), ("0.85",))
+        assert policy.decide({"category": "spam", "score": "0.9999"}).rules == ()
+
+
+def test_a_reason_shows_decimals_as_written() -> None:
+    text = (
+        "context { score: decimal  items: list<{ s: decimal }> = [] }\n"
+        "effects deny > allow default allow\ndef cap: decimal = 2\n"
+        'rule r: deny { when score > 0.5 reason "score {score} under {cap}" }\n'
+        'rule q: deny { when some i in items: i.s > 0.5 reason "item at {i.s}" }\n'
+    )
+    for backend in policydsl.BACKENDS:
+        decision = policydsl.loads(text, backend=backend).decide(
+            {"score": 0.75, "items": [{"s": "0.25"}, {"s": 0.6}]}
+        )
+        assert decision.reasons == ("item at 0.6", "score 0.75 under 2.0"), backend

@@ -357,8 +357,16 @@ BROKEN = [
     case(
         'rule r: deny { reason "hello {name}" }',
         "P201", 1, 16, 'reason "hello {name}"',
-        "only table columns can be interpolated; write `{{` for a brace",
-        id="column-in-a-plain-rule-reason",
+        "a reason's `{name}` reads a column, an attribute, a definition or the variable of a "
+        "`some` at the top of `when`; write `{{` for a brace",
+        id="unknown-name-in-a-reason",
+    ),
+    case(
+        'rule r: deny {\n  when all c in doc.labels: c == "a"\n  reason "{c}"\n}',
+        "P201", 3, 3, 'reason "{c}"',
+        "`c` is bound inside `when`, by an `all` or a nested test: no one element made the rule "
+        "fire; a `some` at the top of `when` names one",
+        id="reason-reads-the-variable-of-all",
     ),
     case(
         "rule r: deny {\n  when true\n  when false\n}",

@@ -240,10 +240,10 @@ def test_batch_answers_in_order_with_invalid_inputs_in_place(client: Client) -> 
     assert status == 400 and "must be an array" in body["error"]["message"]
 
 
-def test_a_large_batch_is_decided_off_the_event_loop_in_order(client: Client) -> None:
+def test_a_large_batch_is_decided_slice_by_slice_in_order(client: Client) -> None:
     from policydsl import service
 
-    inputs = [{"amount": n} for n in range(service.INLINE_BATCH + 44)]
+    inputs = [{"amount": n} for n in range(2 * service.BATCH_SLICE + 44)]
     status, body, _ = client.call("POST", "/v1/decide/batch", {"inputs": inputs})
     assert status == 200
     decisions = [r["result"]["decision"] for r in body["results"]]
