@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from policydsl import parser_cache, resources
+from policydsl import datetimes, parser_cache, resources
 from policydsl import typesys as t
 from policydsl.source import Source, Span
 
@@ -57,6 +57,8 @@ MODULES = frozenset(
 # Tags of the JSON arrays: every array is tagged, so a value is one of these or a JSON scalar.
 _TUPLE, _LIST, _SET, _DICT, _MISSING = "(", "[", "{", "d", "m"
 _OBJECT, _REF, _ENUM, _SPAN = "o", "r", "e", "s"
+_TIMES = {"t": datetimes.Datetime, "u": datetimes.Duration}  # checked milliseconds (a literal's)
+_TIME_TAGS = {cls: tag for tag, cls in _TIMES.items()}
 _SCALARS = (str, int, bool, type(None))
 
 
@@ -242,6 +244,8 @@ class _Encoder:
             return [_DICT, *(self.value(x) for item in v.items() for x in item)]
         if v is t.MISSING:
             return [_MISSING]
+        if cls in _TIME_TAGS:
+            return [_TIME_TAGS[cls], int(v)]
         if cls is Span:
             if id(v.source) not in self.sources:
                 raise _Unusable("a span into a text that is not one of the sources")
@@ -306,6 +310,8 @@ class _Decoder:
             return dict(zip(items[::2], items[1::2], strict=True))
         if tag == _MISSING:
             return t.MISSING
+        if tag in _TIMES and len(v) == 2 and type(v[1]) is int:
+            return _TIMES[tag](v[1])
         raise _Unusable(f"tag {tag!r}")
 
 

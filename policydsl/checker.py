@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from policydsl import literals, model, nodes, reason_templates, table_rows
+from policydsl import literals, model, nodes, reason_templates, relations, table_rows
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
@@ -22,6 +22,7 @@ from policydsl.environment import Environment
 from policydsl.model import NOT_CONST, Const, const_value
 from policydsl.property_check import check_properties
 from policydsl.source import Span
+from policydsl.time_check import Typed
 from policydsl.typecheck import BUILTIN_TYPES, ExprChecker, Scope
 
 _RULE_CLAUSE_WORDS = ("when", "cite", "reason", "obligations", "tags")
@@ -56,6 +57,9 @@ class _Checker:
         self.exprs = ExprChecker(Environment(), self.diagnostics)
         self._row_cache: dict[int, list[Any]] = {}  # by id(row): each row is checked once
         self._column_cache: dict[int, tuple[t.Type, bool]] = {}  # by id(column)
+        self._relations: dict[str, tuple[relations.Row, ...]] = {}  # tables read as data
+        self._keyed: set[str] = set()  # tables a rule is written `for`: one row per key
+        self.exprs.relation = self._read_relation
 
     def _freeze(self) -> None:
         """Give the expression checker the environment the declarations read so far make.
@@ -108,6 +112,7 @@ class _Checker:
             ),
         )
         self._freeze()  # complete: everything below is checked against this environment
+        self._keyed = {d.table.name for d in decls if isinstance(d, nodes.RuleDecl) and d.table}
         for name in self._definition_order():  # each one's definitions first: no recursion
             self.exprs.definition(name)
         for d in decls:
@@ -446,7 +451,8 @@ class _Checker:
                     col.name.span,
                 )
             names.add(col.name.name)
-            self.exprs.hides("column", col.name)
+            if d.name.name in self._keyed:  # a rule's columns are names in it; a relation's not
+                self.exprs.hides("column", col.name)
         keys: dict[Any, Span | None] = {}
         for row in d.rows:
             if len(row.cells) != len(d.columns):
@@ -459,7 +465,7 @@ class _Checker:
                 )
                 continue
             key = table_rows.hashable(self._row_values(d, row)[0] if d.columns else None)
-            if key in keys:
+            if key in keys and d.name.name in self._keyed:  # else a relation: keys may repeat
                 self.exprs.error(
                     Code.DUPLICATE_RULE,
                     f"table `{d.name.name}` has two rows for `{table_rows.render(key)}`",
@@ -468,6 +474,32 @@ class _Checker:
                     related=_first_at(keys[key]),
                 )
             keys[key] = row.span
+
+    def _read_relation(self, path: nodes.Path) -> Typed:
+        """A table's name in an expression: the list of its rows (`relations`)."""
+        table = self.tables[path.parts[0]]
+        type_ = relations.rows_type(table, self._column_type)
+        if len(path.parts) > 1:
+            self.exprs.error(
+                Code.NO_ATTRIBUTES,
+                f"table `{table.name.name}` is a list of rows, which has no attributes",
+                path.span,
+                help="read a row's columns through a quantifier: "
+                f"`some r in {table.name.name}: r.{path.parts[1]} == ...`",
+            )
+            return Typed(Const(None, span=path.span), t.ANY)
+        return Typed(Const(self._relation_rows(table), span=path.span, type=type_), type_)
+
+    def _relation_rows(self, table: nodes.TableDecl) -> tuple[relations.Row, ...]:
+        """A table's rows as records, made once (rows of the wrong length are left out: the
+        table's check reports them)."""
+        name = table.name.name
+        if name not in self._relations:
+            self._relations[name] = ()  # while its rows are read: a cell naming it reads none
+            width = len(table.columns)
+            values = [self._row_values(table, r) for r in table.rows if len(r.cells) == width]
+            self._relations[name] = relations.rows_of(table, values)
+        return self._relations[name]
 
     def _column_type(self, col: nodes.Column) -> tuple[t.Type, bool]:
         if id(col) not in self._column_cache:  # resolve (and report) each column's type once

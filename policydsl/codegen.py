@@ -24,8 +24,10 @@ from policydsl.model import (
     FieldPresent,
     Local,
     Outcome,
+    RowsWhere,
     SetOf,
     Size,
+    TimeCall,
     map_children,
 )
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
@@ -263,6 +265,12 @@ class _Gen:
             when_absent = []
         else:
             when_absent = [self.fallback()]  # required: the fallback names it
+        if isinstance(s.type, t.DatetimeType | t.DurationType):  # read once, into milliseconds
+            reader = "_datetime" if isinstance(s.type, t.DatetimeType) else "_duration"
+            read = [counted, assign(name, call(reader, value))]
+            if when_absent:
+                return [ast.If(is_(value, none()), when_absent, read)]
+            return [ast.If(is_(value, none(), negate=True), read, [])]
         on_value: list[ast.stmt] = []  # check the value; a decimal is read once, scaled
         invalid: ast.expr | None = None
         if isinstance(s.type, t.DecimalType):
@@ -313,6 +321,9 @@ class _Gen:
         element = s.type.element
         if isinstance(element, t.RecordType):  # checked and normalised whether read or not
             normalised = call("_records", value, self.hoist(element))
+            return self.if_present(s, [assign(self.slot(s.index), normalised)])
+        if isinstance(element, t.DatetimeType | t.DurationType):  # each read into milliseconds
+            normalised = call("_times", value, self.hoist(s.type))
             return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if s.index not in self.member_index or s.materialize:
             if isinstance(element, t.EnumType):
@@ -391,6 +402,8 @@ class _Gen:
                 return ast.Compare(value, [ast.NotIn()], [self.hoist(frozenset(members), "_M")])
             case t.DecimalType():  # an element of a list already converted (`_decimals`)
                 return is_(class_of(value), ref("_int"), negate=True)
+            case t.DatetimeType() | t.DurationType():  # an element of a collection read already
+                return ast.Constant(False)
         raise AssertionError(type_)  # pragma: no cover
 
     # ---- rules ------------------------------------------------------------------------------
@@ -589,8 +602,15 @@ class _Gen:
                 return ast.Compare(ast.Constant(name), [ast.In()], [self.expr(base)])
             case Size(arg):
                 return call("_len", self.expr(arg))
+            case TimeCall(func, args):  # `func` is one of `datetimes.FUNCTIONS`: the checker's
+                helper = f"_t_{func}"
+                assert helper in runtime.HELPERS, func  # never a name the policy made up
+                return call(helper, *(self.expr(a) for a in args))
             case SetOf(items):
                 return call("_frozenset", self.expr(items))
+            case RowsWhere(_, _, rows, key):  # `ROWS.get(key, ())`: a table's rows by a column
+                found = ast.Attribute(self.const(rows), "get", LOAD)
+                return ast.Call(found, [self.expr(key), ast.Tuple([], LOAD)], [])
             case nodes.And(ops):
                 return ast.BoolOp(ast.And(), [self.expr(o) for o in ops])
             case nodes.Or(ops):

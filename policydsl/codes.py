@@ -82,6 +82,10 @@ class Code(StrEnum):
     DECIMAL_DIGITS = "P335"
     DECIMAL_RANGE = "P336"
     DECIMAL_AND_INT = "P337"
+    BAD_DATETIME = "P338"
+    BAD_DURATION = "P339"
+    BAD_TIME_ARITHMETIC = "P340"
+    BAD_OFFSET = "P341"
     REASON_SHOWS_RECORD = "P342"
     # the policy set
     MISSING_DECLARATION = "P401"
@@ -195,6 +199,10 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.DECIMAL_DIGITS: _e("a decimal literal with more than four digits after the point"),
     Code.DECIMAL_RANGE: _e("a decimal literal outside -922337203685477.5808..922337203685477.5807"),
     Code.DECIMAL_AND_INT: _e("a decimal compared with an integer, or made an output or annotation"),
+    Code.BAD_DATETIME: _e("a datetime literal that is not one (or not a literal)"),
+    Code.BAD_DURATION: _e("a duration literal that is not one, or beyond 64-bit milliseconds"),
+    Code.BAD_TIME_ARITHMETIC: _e("arithmetic on datetimes or durations that has no meaning"),
+    Code.BAD_OFFSET: _e("a UTC offset that is not a literal `+hhmm` or `-hhmm`"),
     Code.REASON_SHOWS_RECORD: _e("a reason's `{name}` that names a record, not a value"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),

@@ -16,15 +16,38 @@ from policydsl.lark_grammar import reserved_words
 from policydsl.symbols import RULE_FIELDS, Index
 
 # held equal to the checker's by tests/test_lsp.py
-BUILTIN_TYPES = ("bool", "int", "string", "ip", "decimal")
-FUNCTIONS = ("size", "is_ipv4", "is_ipv6", "is_loopback", "is_multicast")
+BUILTIN_TYPES = ("bool", "int", "string", "ip", "datetime", "duration", "decimal")
+FUNCTIONS = (
+    "size",
+    "datetime",
+    "duration",
+    "date",
+    "time_of_day",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "day_of_week",
+    "to_days",
+    "to_hours",
+    "to_minutes",
+    "to_seconds",
+    "to_milliseconds",
+    "is_ipv4",
+    "is_ipv6",
+    "is_loopback",
+    "is_multicast",
+)
 _WINDOW = 2000  # characters before the cursor that decide what fits there
 
 _PATH = re.compile(r"((?:[A-Za-z_]\w*\s*\.\s*)+)(\w*)$")
 _RULE_EFFECT = re.compile(r"\brule\s+\w+(?:\s+for\s+\w+)?\s*:\s*\w*$")
 _RULE_FOR = re.compile(r"\brule\s+\w+\s+for\s+\w*$")
 _OBLIGATIONS = re.compile(r"\bobligations\s*\[[\w\s,]*$")
-_EFFECTS = re.compile(r"^effects\b[^\n]*(?:>|\bdefault|\brefuse)\s*\w*$", re.MULTILINE)
+# `\Z`: the cursor's own line (`$` would match the end of an `effects` line far above it)
+_EFFECTS = re.compile(r"^effects\b[^\n]*(?:>|\bdefault|\brefuse)\s*\w*\Z", re.MULTILINE)
 _COMPARED = re.compile(
     r"([A-Za-z_][\w.]*)\s*(?:==|!=|\bnot\s+in\b|\bin\b|\bcontains_any\b|\bcontains_all\b"
     r"|\bcontains\b)\s*(?:\[[\w\s,]*)?\w*$"

@@ -12,7 +12,7 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
-from policydsl import decimals, ipaddr
+from policydsl import datetimes, decimals, ipaddr
 from policydsl import typesys as t
 from policydsl.terminal import shown
 
@@ -59,6 +59,10 @@ def describe(type_: t.Type) -> str:
             return "an IP address"
         case t.DecimalType():
             return "a decimal"
+        case t.DatetimeType():
+            return "an RFC 3339 date and time with a UTC offset"
+        case t.DurationType():
+            return 'a duration ("1h30m")'
         case t.EnumType(name, members):
             shown = ", ".join(members[:12]) + (", …" if len(members) > 12 else "")
             return f"a {name} ({shown})"
@@ -177,6 +181,8 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
                 return decimals.validated(_plain(value))
             except ValueError as err:
                 raise ContextError(path, f"{show_value(value)} is not a decimal: {err}") from None
+        case t.DatetimeType() | t.DurationType():
+            return _time(type_, value, path)
         case t.EnumType(name, members):
             if isinstance(value, str):
                 value = str.__str__(value)
@@ -197,6 +203,18 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
             if isinstance(value, Mapping):
                 return _record(type_, value, path + ".")
     raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
+
+
+def _time(type_: t.DatetimeType | t.DurationType, value: Any, path: str) -> Any:
+    """A datetime or duration, read once into integer milliseconds (`datetimes`)."""
+    try:
+        if isinstance(type_, t.DatetimeType):
+            return datetimes.validate_datetime(value)
+        return datetimes.validate_duration(value)
+    except datetimes.TimeTextError as err:
+        raise ContextError(path, f"{show_value(value)}: {err}; {err.help}") from None
+    except (ValueError, OverflowError, ArithmeticError):  # a datetime object's own arithmetic
+        raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}") from None
 
 
 def _element(type_: t.Type, value: Any, path: str, index: int) -> Any:

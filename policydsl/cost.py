@@ -195,6 +195,8 @@ class _Estimator:
                 return 0, SCALAR
             case model.Size(arg):
                 return self.cost(arg, scope) + 1, SCALAR
+            case model.TimeCall(_, args):  # integer arithmetic on milliseconds
+                return sum(self.cost(a, scope) for a in args) + 1, SCALAR
             case model.SetOf(items):
                 cost, shape = self.bound(items, scope)
                 return cost + shape.size, attrs.evolve(shape, is_set=True)

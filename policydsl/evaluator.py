@@ -36,7 +36,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from policydsl import ir
+from policydsl import datetimes, ir
 from policydsl.codegen import generate
 from policydsl.context import validate
 from policydsl.contributions import Contributions
@@ -430,8 +430,8 @@ def _exact(value: Any) -> Any:
         return {key: _exact(v) for key, v in value.items()}
     if isinstance(value, tuple | frozenset):
         return tuple(_exact(v) for v in value)
-    if isinstance(value, bool) or value.__class__ is Scaled:  # a decimal, converted once
-        return value
+    if isinstance(value, bool) or value.__class__ in _CHECKED_TIMES or value.__class__ is Scaled:
+        return value  # a datetime, duration or decimal the validator made: its class says so
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):
@@ -439,5 +439,13 @@ def _exact(value: Any) -> Any:
     return value
 
 
+_CHECKED_TIMES = (datetimes.Datetime, datetimes.Duration)
+
+
 def _refuse(context: Any) -> Decision:
+    """The fast path failed on a validated request: datetime arithmetic that overflowed (the
+    error being handled says so) is the policy's `EvaluationError`; anything else, a fault."""
+    failed = sys.exc_info()[1]
+    if isinstance(failed, datetimes.TimeOverflow):
+        raise EvaluationError(f"cannot evaluate the policy: {failed}") from failed
     raise CompiledEvaluatorError("the compiled evaluator rejected a validated context")

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from policydsl import nodes
+from policydsl import datetimes, nodes
 from policydsl.pieces import absolute
 from policydsl.source import Source, Span
 from policydsl.symbols import Index, Place, Symbol, TableRow
@@ -28,6 +28,7 @@ BUILTIN_DOCS = {
     "obligated": "the obligations of the decision (properties only)",
     "monotone": "`monotone(OUTPUT, ATTRIBUTE)`: the output never lightens as the attribute grows"
     " (properties only)",
+    **datetimes.DOCS,
 }
 RULE_FIELD_DOCS = {
     "id": "a fired rule's id: `string` (`name[key]` for a table's rule)",

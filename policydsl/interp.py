@@ -10,7 +10,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, assert_never
 
-from policydsl import decimals, ipaddr, model, nodes, regex
+from policydsl import datetimes, decimals, ipaddr, model, nodes, regex
 from policydsl import typesys as t
 from policydsl.decision import Decision, EvaluationError, combine
 from policydsl.glob import glob_match
@@ -83,6 +83,8 @@ def _decide(policy: model.CheckedPolicy, context: Mapping[str, Any]) -> Decision
         outputs = derive_outputs(policy, context, decision, fired)
     except _PYTHON_ERRORS as err:
         raise EvaluationError(f"cannot evaluate the policy: {type(err).__name__}: {err}") from err
+    except datetimes.TimeOverflow as err:
+        raise EvaluationError(f"cannot evaluate the policy: {err}") from err
     return Decision(decision, obligations, citations, rule_ids, reasons, outputs)
 
 
@@ -116,7 +118,7 @@ def trace(
     for part in parts:
         try:
             value = evaluate(part, env)
-        except EvaluationError:
+        except (EvaluationError, datetimes.TimeOverflow):
             value = None
         reads: dict[str, Any] = {}
         for leaf in _leaves(part):
@@ -124,7 +126,7 @@ def trace(
                 name = ".".join(leaf.path) if isinstance(leaf, model.Attr) else leaf.name
                 try:
                     reads[name] = evaluate(leaf, env)
-                except EvaluationError:
+                except (EvaluationError, datetimes.TimeOverflow):
                     reads[name] = ABSENT
         traced.append((part, value, list(reads.items())))
     return traced
@@ -195,6 +197,8 @@ def evaluate(expr: model.Expr, env: Env) -> Any:
             return env.outcome[name]
         case model.Size(arg):
             return len(evaluate(arg, env))
+        case model.TimeCall(func, args):
+            return datetimes.apply(func, *(evaluate(a, env) for a in args))
         case model.SetOf(items):
             return frozenset(evaluate(items, env))
         case nodes.And(operands):

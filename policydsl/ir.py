@@ -25,8 +25,10 @@ from policydsl.model import (
     Local,
     Outcome,
     Present,
+    RowsWhere,
     SetOf,
     Size,
+    TimeCall,
     children,
     map_children,
 )
@@ -85,7 +87,9 @@ Expr: TypeAlias = """
     | FieldOf[Expr]
     | FieldPresent[Expr]
     | Size[Expr]
+    | TimeCall[Expr]
     | SetOf[Expr]
+    | RowsWhere[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
     | nodes.Not[Expr]

@@ -172,7 +172,15 @@ def _best_way(parts: tuple[ir.Expr, ...], slots: tuple[ir.Slot, ...]) -> Way | N
 
 def _scalar(type_: t.Type) -> bool:
     return isinstance(
-        type_, t.EnumType | t.StringType | t.IntType | t.BoolType | t.IpType | t.DecimalType
+        type_,
+        t.EnumType
+        | t.StringType
+        | t.IntType
+        | t.BoolType
+        | t.IpType
+        | t.DecimalType
+        | t.DatetimeType
+        | t.DurationType,
     )
 
 
@@ -328,11 +336,14 @@ def _interval(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[int, Interval]
         op = {Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}[op]
     if not (isinstance(left, ir.SlotRef) and isinstance(right, Const)):
         return None
-    # a decimal is its scaled integer at run time: its thresholds are integers' too
-    ordered = t.IntType | t.DecimalType
-    if not isinstance(slots[left.slot].type, ordered) or type(right.value) is not int:
+    # datetimes are milliseconds, decimals ten-thousandths: integers at run time
+    ordered = t.IntType | t.DecimalType | t.DatetimeType | t.DurationType
+    value = right.value
+    if not isinstance(slots[left.slot].type, ordered) or not isinstance(value, int):
         return None
-    c = right.value
+    if isinstance(value, bool):
+        return None
+    c = int.__int__(value)
     match op:
         case Op.GT:
             return left.slot, Interval(c + 1, None)

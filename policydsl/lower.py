@@ -12,21 +12,26 @@ from typing import TYPE_CHECKING, Any, TypeGuard, assert_never, cast
 
 import attrs
 
-from policydsl import ir, model, nodes
+from policydsl import datetimes, ir, model, nodes, relations
 from policydsl import typesys as t
 from policydsl.model import (
     Attr,
     CheckedPolicy,
     Const,
     DefRef,
+    FieldOf,
     Local,
     Outcome,
     Present,
+    RowsWhere,
     SetOf,
     Size,
+    TimeCall,
+    children,
     map_children,
 )
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op
+from policydsl.render import TABLE_ROW
 
 if TYPE_CHECKING:  # made only when a policy cannot be lowered: imported then
     from policydsl.diagnostics import Diagnostic
@@ -144,7 +149,8 @@ class _Lowerer:
                 return found
         # Any other node keeps its class over lowered children, which makes it an IR node (the
         # leaves left, constants, locals and outcomes, are both): mypy cannot follow the stages.
-        return _fold_node(cast("ir.Expr", map_children(e, self.expr)))
+        folded = _fold_node(cast("ir.Expr", map_children(e, self.expr)))
+        return _rows_by_key(folded) if isinstance(folded, nodes.Quantifier) else folded
 
 
 MAX_FOLDED_BITS = 13_000  # about 3,900 digits: repr() refuses an int of more than 4,300
@@ -225,7 +231,48 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
             return Const(frozenset(value), type=_set_of(listed.type))
         case Size(Const(value)):
             return Const(len(value))
+        case TimeCall(func, args) if _constants(args):
+            try:
+                return Const(datetimes.apply(func, *(a.value for a in args)))
+            except datetimes.TimeOverflow:
+                return e  # left to fail when decided, as the language says
     return e
+
+
+def _rows_by_key(q: nodes.Quantifier[ir.Expr]) -> ir.Expr:
+    """`some r in TABLE: r.column == key and ...`, `key` not reading `r`: the rows with that
+    value looked up (`RowsWhere`), not every row scanned. The test stays as it was, so a row
+    found is checked as before; the key is read where the `some` is, under the same facts."""
+    table = q.collection
+    if q.kind != "some" or not isinstance(table, Const) or not _table_rows(table.value):
+        return q
+    first = q.body.operands[0] if isinstance(q.body, nodes.And) else q.body
+    if not isinstance(first, nodes.Compare) or first.op != Op.EQ:
+        return q
+    for side, key in ((first.left, first.right), (first.right, first.left)):
+        row_column = isinstance(side, FieldOf) and side.base == Local(q.var.name)
+        if row_column and q.var.name not in _locals_read(key):
+            assert isinstance(side, FieldOf)
+            element = table.type.element if isinstance(table.type, t.CollectionType) else None
+            name = _table_name(element.name) if isinstance(element, t.RecordType) else "table"
+            found = RowsWhere(name, side.name, relations.index(table.value, side.name), key)
+            return attrs.evolve(q, collection=found)
+    return q
+
+
+def _table_rows(value: Any) -> bool:
+    return isinstance(value, tuple) and all(isinstance(r, relations.Row) for r in value)
+
+
+def _table_name(record_name: str) -> str:
+    """The table's name, from its rows' record type (`row of table` and the name quoted)."""
+    return record_name.removeprefix(TABLE_ROW).strip("`")
+
+
+def _locals_read(e: Any) -> set[str]:
+    if isinstance(e, Local):
+        return {e.name}
+    return {name for child in children(e) for name in _locals_read(child)}
 
 
 def _set_of(listed: t.Type | None) -> t.Type | None:

@@ -98,10 +98,33 @@ class Size(Repr, Generic[E_co]):
 
 
 @attrs.frozen(repr=False)
+class TimeCall(Repr, Generic[E_co]):
+    """A datetime or duration function (`datetimes.FUNCTIONS`): a calendar accessor, a
+    conversion, or `checked`, the 64-bit range test around each step of time arithmetic."""
+
+    func: str
+    args: tuple[E_co, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class SetOf(Repr, Generic[E_co]):
     """A list literal written where a set is meant, with items known only per request."""
 
     items: E_co  # a `ListLit`; constant folding may make it a `Const` before folding the set
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class RowsWhere(Repr, Generic[E_co]):
+    """Lowering only: the rows of table `table` whose `column` equals `key`, looked up in `rows`
+    (a constant `relations.RowIndex`, from each value of the column to its rows). A `some` over
+    a table whose test starts with `row.column == key` reads these instead of every row."""
+
+    table: str
+    column: str
+    rows: Any
+    key: E_co
     span: Span | None = _span()
 
 
@@ -116,6 +139,7 @@ Expr: TypeAlias = """
     | FieldPresent[Expr]
     | Outcome
     | Size[Expr]
+    | TimeCall[Expr]
     | SetOf[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
@@ -186,9 +210,17 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
         case Size(arg):
             new_arg = fn(arg)
             return expr if new_arg is arg else cast("_Out", Size(new_arg, span=expr.span))
+        case TimeCall(func, args):
+            new = tuple(fn(a) for a in args)
+            return expr if _same(new, args) else cast("_Out", TimeCall(func, new, span=expr.span))
         case SetOf(items):
             new_items = fn(items)
             return expr if new_items is items else cast("_Out", SetOf(new_items, span=expr.span))
+        case RowsWhere(table, column, rows, key):
+            new_key = fn(key)
+            if new_key is key:
+                return expr
+            return cast("_Out", RowsWhere(table, column, rows, new_key, span=expr.span))
     return expr
 
 
@@ -218,8 +250,12 @@ def children(expr: Any) -> list[Any]:
             return [base]
         case Size(arg):
             return [arg]
+        case TimeCall(_, args):
+            return list(args)
         case SetOf(items):
             return [items]
+        case RowsWhere(_, _, _, key):
+            return [key]
     return []
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from policydsl import decimals, nodes
 from policydsl import typesys as t
+from policydsl.datetimes import Datetime, Duration, format_datetime, format_duration, format_offset
 from policydsl.model import (
     Attr,
     Const,
@@ -23,8 +24,10 @@ from policydsl.model import (
     Local,
     Outcome,
     Present,
+    RowsWhere,
     SetOf,
     Size,
+    TimeCall,
 )
 from policydsl.operators import Level
 from policydsl.terminal import escape_char
@@ -58,20 +61,33 @@ def string_literal(value: str, written: str | None) -> str:
     return written.replace("\t", "\\t") if written is not None else quote(value)
 
 
+TABLE_ROW = "row of table "  # the record type of a table's rows read as data: `relations`
+
+
 def value_text(value: Any, type_: t.Type | None = None) -> str:
     """A constant as a policy writes it. `type_` tells an enum member (bare) from a string."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Datetime):
+        return f'datetime("{format_datetime(value)}")'
+    if isinstance(value, Duration):
+        return format_duration(value)  # `-1h` parses back as the negation of `1h`
     if isinstance(value, int):
         return decimals.text(value) if isinstance(type_, t.DecimalType) else str(value)
     if isinstance(value, str):
         return value if isinstance(type_, t.EnumType) else quote(value)
     if isinstance(value, tuple | frozenset):
         element = type_.element if isinstance(type_, t.CollectionType) else None
+        if isinstance(element, t.RecordType) and element.name.startswith(TABLE_ROW):
+            return element.name.removeprefix(TABLE_ROW).strip("`")  # a table read as data
         items = sorted(value, key=_stable) if isinstance(value, frozenset) else value
         return "[" + ", ".join(value_text(x, element) for x in items) + "]"
     if value is None:
         return "-"  # no value, as a table cell writes it
+    if isinstance(value, dict):  # a record: a table's row read as data
+        fields = {f.name: f.type for f in type_.fields} if isinstance(type_, t.RecordType) else {}
+        cells = (f"{k}: {value_text(v, fields.get(k))}" for k, v in value.items())
+        return "{" + ", ".join(cells) + "}"
     raise TypeError(f"no policy notation for {type(value).__name__}")  # pragma: no cover
 
 
@@ -104,7 +120,13 @@ def precedence(e: Any) -> int:
         case SetOf(items):
             return precedence(items)
         # the syntax tree's own leaves last: a model or IR expression never loads their classes
-        case Attr() | DefRef() | Local() | Outcome() | FieldOf() | Size() | nodes.ListLit():
+        case TimeCall("checked", (arg,)):
+            return precedence(arg)
+        case Attr() | DefRef() | Local() | Outcome() | FieldOf() | Size() | TimeCall():
+            return ATOM
+        case nodes.ListLit():
+            return ATOM
+        case RowsWhere():
             return ATOM
         case nodes.Has():
             return TEST
@@ -166,8 +188,17 @@ def _bare(e: Any) -> str:
             return f"has {expr_text(base, ATOM)}.{name}"
         case Size(arg):
             return f"size({expr_text(arg)})"
+        case TimeCall("checked", (arg,)):  # the range test around time arithmetic: unwritten
+            return _bare(arg)
+        case TimeCall(func, (arg, Const(offset))) if isinstance(offset, int):  # a calendar's
+            shown = f", {quote(format_offset(offset))}" if offset else ""
+            return f"{func}({expr_text(arg)}{shown})"
+        case TimeCall(func, args):
+            return f"{func}({', '.join(expr_text(a) for a in args)})"
         case SetOf(items):
             return _bare(items)
+        case RowsWhere(table, column, _, key):  # not policy syntax: the IR dump's lookup
+            return f"rows of {table} where {column} == {expr_text(key)}"
         # the syntax tree's leaves, last: a model or IR expression never loads their classes
         case nodes.Has():
             return "has " + e.path.dotted
@@ -177,6 +208,8 @@ def _bare(e: Any) -> str:
             return e.dotted
         case nodes.IntLit() | nodes.BoolLit():
             return value_text(e.value)
+        case nodes.DurationLit(text):
+            return text
         case nodes.StrLit():
             return string_literal(e.value, e.written)
         case nodes.DecLit(written):

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from policydsl import decimals, ipaddr
+from policydsl import datetimes, decimals, ipaddr
 from policydsl import typesys as t
 from policydsl.glob import compile_glob
 from policydsl.setops import contains_all, contains_any
@@ -39,6 +39,13 @@ def records(value: Any, record: t.RecordType) -> tuple[dict[str, Any], ...]:
     if value.__class__ is not list and value.__class__ is not tuple:
         raise Refused
     return tuple([_record(item, record) for item in value])
+
+
+def times(value: Any, collection: t.CollectionType) -> tuple[Any, ...] | frozenset[Any]:
+    """A list or set of datetimes or durations, each read into milliseconds, or `Refused` (or
+    the parser's error): the validator then names the problem."""
+    made: tuple[Any, ...] | frozenset[Any] = _value(value, collection)
+    return made
 
 
 def _record(item: Any, record: t.RecordType) -> dict[str, Any]:
@@ -79,6 +86,10 @@ def _value(value: Any, type_: t.Type) -> Any:
             return value
         case t.DecimalType():  # a value that is not a decimal raises: the validator names it
             return decimals.scaled(value)
+        case t.DatetimeType() if cls is str or cls is datetimes.Datetime:
+            return datetimes.request_datetime(value)  # raises on a bad one: the validator names it
+        case t.DurationType() if cls is str or cls is datetimes.Duration:
+            return datetimes.request_duration(value)
         case t.CollectionType(kind, element, max_size) if (
             cls is list or cls is tuple or cls is frozenset
         ) and len(value) <= max_size:
@@ -122,6 +133,12 @@ HELPERS: Mapping[str, Any] = {
     "_in_range": ipaddr.in_range,
     "_decimal": decimals.scaled,  # raises on a non-decimal: the validator names it
     "_decimals": decimals.decimals,
+    # a request's datetime or duration read once into milliseconds (raising on a bad one: the
+    # validator names it), then the language's functions on them (`datetimes.FUNCTIONS`)
+    "_datetime": datetimes.request_datetime,
+    "_duration": datetimes.request_duration,
+    "_times": times,
+    **{f"_t_{name}": function for name, function in datetimes.FUNCTIONS.items()},
 }
 
 # Bound by each evaluator: its cache of decisions per set of fired rules, the callback that

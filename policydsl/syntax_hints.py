@@ -11,6 +11,7 @@ _TERMINAL_WORDS = {
     "INT": "an integer",
     "SIGNED_INT": "an integer",
     "STRING": "a string",
+    "DURATION": "a duration (`90d`, `1h30m`)",
     "COMPARE_OP": "a comparison",
     "MUL_OP": "`*`",
     "$END": "end of file",

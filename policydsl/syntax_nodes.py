@@ -51,6 +51,14 @@ class DecLit(Repr):
 
 
 @attrs.frozen(repr=False)
+class DurationLit(Repr):
+    """A duration literal as written (`90d`, `1h30m`): the checker reads it (P339)."""
+
+    text: str
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class StrLit(Repr):
     """A string literal; `written` is its spelling in the source (quotes and escapes as the author
     wrote them, for the formatter to keep), not part of its meaning."""
@@ -101,6 +109,7 @@ class Has(Repr):
 Expr: TypeAlias = """
     IntLit
     | DecLit
+    | DurationLit
     | StrLit
     | BoolLit
     | Absent
@@ -389,6 +398,7 @@ NAMES = frozenset(
         "StrLit",
         "IntLit",
         "DecLit",
+        "DurationLit",
         "NamedType",
         "CollectionType",
         "Field",

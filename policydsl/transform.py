@@ -421,6 +421,9 @@ class _ToNodes:
     def int_lit(self, start: int, end: int, c: list[Token]) -> nodes.IntLit:
         return nodes.IntLit(self._int(c[0]), span=self._tok_span(c[0]))
 
+    def duration_lit(self, start: int, end: int, c: list[Token]) -> nodes.DurationLit:
+        return nodes.DurationLit(c[0].value, span=self._tok_span(c[0]))
+
     def _int(self, tok: Token) -> int:
         if len(tok.value.lstrip("-")) > MAX_INT_DIGITS:
             raise LiteralTooLarge(self._tok_span(tok))

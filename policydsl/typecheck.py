@@ -7,11 +7,12 @@ condition, a definition, a table cell, an output case) is then checked against i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, assert_never
 
 import attrs
 
-from policydsl import inlining, literals, model, nodes
+from policydsl import calls, inlining, literals, model, nodes, time_check
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
@@ -20,17 +21,13 @@ from policydsl.model import Attr, Const, DefRef, FieldOf, FieldPresent, Local, O
 from policydsl.operators import ArithOp, Op, SetOp
 from policydsl.presence import Fact, facts_of
 from policydsl.source import Span
+from policydsl.time_check import Typed
 
 BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING, "ip": t.IP}
+BUILTIN_TYPES.update(time_check.TYPES)
 BUILTIN_TYPES["decimal"] = t.DECIMAL
 FUNCTIONS = {"size": 1, **dict.fromkeys(literals.IP_TESTS, 1)}
 OUTCOME_NAMES = ("decision", "fired")
-
-
-@attrs.frozen
-class Typed:
-    expr: Any
-    type: t.Type
 
 
 @attrs.define
@@ -66,6 +63,7 @@ class ExprChecker:
         # presence facts it gives
         self._inlined: dict[str, tuple[int, int] | None] = {}
         self._def_facts: dict[tuple[str, bool], frozenset[Fact]] = {}
+        self.relation: Callable[[nodes.Path], Typed] | None = None  # a table read as rows
 
     def error(
         self,
@@ -271,6 +269,8 @@ class ExprChecker:
                 return Typed(Const(value, span=e.span), t.INT)
             case nodes.StrLit(value) if isinstance(expected, t.IpType):
                 return Typed(literals.address(value, e.span, self.error), t.IP)
+            case nodes.DurationLit() | nodes.StrLit() if time_check.is_literal(e, expected):
+                return time_check.literal(e, expected, self)
             case nodes.StrLit(value):
                 return Typed(Const(value, span=e.span), t.STRING)
             case nodes.BoolLit(value):
@@ -304,8 +304,12 @@ class ExprChecker:
             case nodes.Compare(op, left, right):
                 lt = self.expr(left, scope, facts, literals.side_hint(right))
                 rt = self.expr(right, scope, facts, lt.type)
+                if isinstance(left, nodes.StrLit) and t.is_time(rt.type):  # `"2024-01-01" < t`
+                    lt = self.expr(left, scope, facts, rt.type)
                 lt, rt = literals.decimal_sides(lt, rt, self.error, e.span)
                 match op:
+                    case Op.LT | Op.LE | Op.GT | Op.GE if t.is_time(lt.type) or t.is_time(rt.type):
+                        time_check.ordered(self, lt.type, rt.type, e.span)
                     case Op.LT | Op.LE | Op.GT | Op.GE:
                         for side in (lt, rt):
                             if not t.is_ordered(side.type):
@@ -333,12 +337,14 @@ class ExprChecker:
             case nodes.SetTest(op, left, right):
                 return self._set_test(e, op, left, right, scope, facts)
             case nodes.Arith(first, rest):
-                ft = self._int_operand(first, scope, facts)
+                ft = self.expr(first, scope, facts, time_check.first_expected(expected))
+                if t.is_time(ft.type):
+                    return time_check.arith(self, e, ft, scope, facts)
+                self.need_int(ft, first)
                 rest_out = [(o, self._arith_operand(o, x, scope, facts)) for o, x in rest]
                 return Typed(attrs.evolve(e, first=ft.expr, rest=tuple(rest_out)), t.INT)
-            case nodes.Neg(operand):
-                typed = self._int_operand(operand, scope, facts)
-                return Typed(attrs.evolve(e, operand=typed.expr), t.INT)
+            case nodes.Neg(operand):  # of an integer, or of a duration
+                return time_check.negate(self, e, self.expr(operand, scope, facts, t.INT))
             case nodes.Quantifier(kind, var, collection, body):
                 ct = self.expr(collection, scope, facts, None)
                 elem = t.element_of(ct.type)
@@ -359,8 +365,7 @@ class ExprChecker:
                 return Typed(attrs.evolve(e, collection=ct.expr, body=bt.expr), t.BOOL)
         raise AssertionError(f"unexpected node {e!r}")  # pragma: no cover
 
-    def _int_operand(self, e: Any, scope: Scope, facts: frozenset[Fact]) -> Typed:
-        typed = self.expr(e, scope, facts, t.INT)
+    def need_int(self, typed: Typed, e: Any) -> Typed:
         if not t.is_int(typed.type):
             self.error(
                 Code.ARITHMETIC_ON_NON_INTEGERS,
@@ -376,9 +381,9 @@ class ExprChecker:
         """An operand after `op` (every arithmetic operator takes integers), checked."""
         match op:
             case Op.ADD | Op.SUB | Op.MUL:
-                return self._int_operand(e, scope, facts).expr
+                return self.need_int(self.expr(e, scope, facts, t.INT), e).expr
             case Op.MOD:
-                typed = self._int_operand(e, scope, facts)
+                typed = self.need_int(self.expr(e, scope, facts, t.INT), e)
                 if t.is_int(typed.type) and not self._at_least_one(typed):
                     self.error(
                         Code.DIVISOR_MAY_BE_ZERO,
@@ -527,30 +532,9 @@ class ExprChecker:
         scope: Scope,
         facts: frozenset[Fact],
     ) -> Typed:
-        if func.name not in FUNCTIONS:
-            self.error(
-                Code.UNKNOWN_NAME,
-                f"unknown function `{func.name}`",
-                func.span,
-                help=did_you_mean(func.name, FUNCTIONS),
-            )
-            return Typed(Const(None, span=e.span), t.ANY)
-        if len(args) != FUNCTIONS[func.name]:
-            self.error(
-                Code.WRONG_COUNT,
-                f"`{func.name}` takes {FUNCTIONS[func.name]} argument, not {len(args)}",
-                e.span,
-            )
-            return Typed(Const(0, span=e.span), t.ANY)
-        if func.name in literals.IP_TESTS:  # `is_loopback(source)`: tests of ranges, by name
-            typed = self.expr(args[0], scope, facts, t.IP)
-            return Typed(literals.ip_test(func.name, typed.expr, typed.type, self.error), t.BOOL)
-        typed = self.expr(args[0], scope, facts, None)
-        if t.element_of(typed.type) is None:
-            self.error(
-                Code.NOT_A_COLLECTION, f"`size` needs a set or list, not {typed.type}", args[0].span
-            )
-        return Typed(model.Size(typed.expr, span=e.span), t.INT)
+        if func.name in time_check.FUNCTIONS:
+            return time_check.call(self, e, scope, facts)
+        return calls.call(self, e, FUNCTIONS, scope, facts)
 
     def _has(
         self, path: nodes.Path, scope: Scope, facts: frozenset[Fact], span: Span | None
@@ -688,6 +672,8 @@ class ExprChecker:
             member = self._bare_member(head, expected, e.span)
             if member is not None:
                 return member
+        if head in self.env.tables and self.relation is not None:
+            return self.relation(e)
         if head in OUTCOME_NAMES:
             self.error(
                 Code.OUTCOME_OUTSIDE_OUTPUT,
@@ -704,6 +690,7 @@ class ExprChecker:
             *self.env.def_decls,
             *self.env.schema.field_names,
             *self.env.enums,
+            *self.env.tables,
         ]
         if not rest:  # a bare name may be a misspelt enum member
             visible.extend(m for enum in self.env.enums.values() for m in enum.members)

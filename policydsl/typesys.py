@@ -50,6 +50,22 @@ class DecimalType:
 
 
 @attrs.frozen
+class DatetimeType:
+    """An instant: milliseconds since the Unix epoch, a signed 64-bit integer (`datetimes`)."""
+
+    def __str__(self) -> str:
+        return "datetime"
+
+
+@attrs.frozen
+class DurationType:
+    """A span of time in milliseconds, a signed 64-bit integer (`datetimes`)."""
+
+    def __str__(self) -> str:
+        return "duration"
+
+
+@attrs.frozen
 class StringType:
     # not part of the type's identity: `string[..8]` and `string` compare with each other
     max_length: int = attrs.field(default=MAX_STRING, eq=False)
@@ -154,6 +170,8 @@ Type = (
     | StringType
     | IpType
     | DecimalType
+    | DatetimeType
+    | DurationType
     | EnumType
     | CollectionType
     | RecordType
@@ -166,6 +184,8 @@ INT = IntType()
 STRING = StringType()
 IP = IpType()
 DECIMAL = DecimalType()
+DATETIME = DatetimeType()
+DURATION = DurationType()
 ANY = AnyType()
 NOTHING = NothingType()
 
@@ -188,6 +208,11 @@ def is_int(t: Type) -> bool:
 def is_ordered(t: Type) -> bool:
     """What `<`, `<=`, `>`, `>=` compare: integers, and decimals (never one with the other)."""
     return isinstance(t, IntType | DecimalType | AnyType | NothingType)
+
+
+def is_time(t: Type) -> bool:
+    """A datetime or a duration: integers of milliseconds, ordered as integers."""
+    return isinstance(t, DatetimeType | DurationType)
 
 
 def is_bool(t: Type) -> bool:

@@ -8,6 +8,8 @@ str/int subclasses; a quarter have one attribute broken. All draws come from the
 from __future__ import annotations
 
 import collections
+import contextlib
+import datetime as _dt
 import pickle
 import random
 import re
@@ -15,7 +17,38 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from randpolicy import DECIMALS, STRINGS, Case, Fld, Ty, make_case, make_shape_case
+from randpolicy import (
+    DATETIMES,
+    DECIMALS,
+    DURATIONS,
+    STRINGS,
+    Case,
+    Fld,
+    Ty,
+    make_case,
+    make_shape_case,
+)
+
+
+def valid_time(rng: random.Random, kind: str) -> Any:
+    """A request's datetime (RFC 3339 text, at or beside a literal of the policies, or an aware
+    `datetime`) or duration (its text, or a `timedelta`)."""
+    if kind == "duration":
+        text = rng.choice(DURATIONS)
+        if rng.random() < 0.2:
+            return _dt.timedelta(milliseconds=rng.randint(-(10**9), 10**9))
+        return ("-" if rng.random() < 0.3 and text != "0ms" else "") + text
+    text = rng.choice(DATETIMES)
+    moment = _dt.datetime.fromisoformat(text if "T" in text else text + "T00:00:00Z")
+    with contextlib.suppress(OverflowError):  # beside it, unless that leaves years 1 to 9999
+        moment += _dt.timedelta(milliseconds=rng.choice((0, 0, 1, -1, 3_600_000, -86_400_000)))
+    if rng.random() < 0.5:
+        zone = _dt.timezone(_dt.timedelta(minutes=rng.choice((-330, 60, 0))))
+        with contextlib.suppress(OverflowError):
+            moment = moment.astimezone(zone)
+    if rng.random() < 0.15:
+        return moment
+    return moment.isoformat(timespec=rng.choice(("seconds", "milliseconds")))
 
 
 def contexts(case: Case, n: int) -> list[Any]:
@@ -116,6 +149,8 @@ class ContextGen:
         if ty.kind == "enum":
             value = rng.choice(self.case.enums[ty.enum])
             return StrSub(value) if rng.random() < 0.03 else value
+        if ty.kind in ("datetime", "duration"):
+            return valid_time(rng, ty.kind)
         assert ty.elem is not None
         pool = [self.valid(ty.elem) for _ in range(rng.randint(1, 3))]
         items = [rng.choice(pool) for _ in range(rng.choice((0, 1, 1, 2, 3, 5)))]  # duplicates
@@ -204,6 +239,13 @@ class ContextGen:
         if ty.kind == "enum":
             member = rng.choice(self.case.enums[ty.enum])
             return rng.choice(("nope", member.upper() + "_", "", 3, [member], member + " ", True))
+        if ty.kind == "datetime":
+            naive = _dt.datetime(2024, 1, 1)
+            return rng.choice(
+                ("2024-01-01T00:00:00", "2023-02-29T00:00:00Z", "2024-01-01", 5, "", naive)
+            )
+        if ty.kind == "duration":
+            return rng.choice(("1h1h", "1x", "1m1h", "", "-", 5, 2.5, "9223372036854775808ms"))
         assert ty.elem is not None
         good = [self.valid(ty.elem) for _ in range(2)]
         hashable = [v for v in good if not isinstance(v, list | dict)]

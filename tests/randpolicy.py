@@ -79,6 +79,34 @@ DECIMALS = (
     "-922337203685477.5808",
 )
 DECIMAL_CELLS = ("3", "-7")
+# datetime literals (Cedar's forms) and duration literals: leap days, offsets, before the epoch
+DATETIMES = (
+    "1970-01-01",
+    "1969-12-31T23:59:59.999Z",
+    "2024-02-29T12:00:00Z",
+    "2024-02-29T12:00:00.500+0100",
+    "2000-01-01T00:00:00-0530",
+    "2024-10-15T11:35:00Z",
+    "0001-01-01",
+    "9999-12-31T23:59:59.999Z",
+)
+DURATIONS = (
+    "0ms",
+    "1ms",
+    "500ms",
+    "1s",
+    "90s",
+    "1m",
+    "1h30m",
+    "1d",
+    "90d",
+    "1d2h3m4s5ms",
+    "36500d",
+)
+CALENDAR = (("hour", 23), ("minute", 59), ("second", 59), ("day", 31), ("month", 12))
+CALENDAR += (("day_of_week", 7), ("year", 2024))
+UNITS = ("to_days", "to_hours", "to_minutes", "to_seconds", "to_milliseconds")
+OFFSETS = ("", ', "+0100"', ', "-0530"', ', "+0000"')
 
 
 @dataclass(frozen=True)
@@ -331,6 +359,9 @@ class PolicyGen:
             ty = Ty(rng.choice(("set", "list")), elem=elem)
         else:
             ty = self.scalar_type()
+        if rng.random() < 0.12:  # a datetime or a duration (of a collection, now and then)
+            ty = Ty(rng.choice(("datetime", "duration")))
+            ty = Ty(rng.choice(("set", "list")), elem=ty) if rng.random() < 0.2 else ty
         how = rng.random()
         if ty.collection and rng.random() < 0.3:  # defaults hold at most 3 elements
             ty = replace(ty, max=rng.choice((3, 4)))
@@ -376,6 +407,11 @@ class PolicyGen:
             return str(rng.choice(fits or [max(ty.lo or 0, 0)]))
         if ty.kind == "string":
             return lit(rng.choice(self.strings))
+        if ty.kind == "datetime":
+            text = lit(rng.choice(DATETIMES))
+            return text if cell else f"datetime({text})"
+        if ty.kind == "duration":
+            return rng.choice(DURATIONS)
         if ty.kind == "enum":
             member = rng.choice(self.enums[ty.enum])
             return member if cell or rng.random() < 0.6 else f"{ty.enum}.{member}"
@@ -574,6 +610,9 @@ class PolicyGen:
                 if rng.random() < 0.6
                 else f"{leaf.dotted} contains {value}"
             )
+        elif leaf.ty.kind in ("datetime", "duration") and rng.random() < 0.6:  # ordered index
+            op = rng.choice(("<", "<=", ">", ">=", "=="))
+            test = f"{leaf.dotted} {op} {self.constant(leaf.ty)}"
         elif rng.random() < 0.6:
             test = f"{leaf.dotted} == {self.value(leaf.ty, inner, 0)}"
         else:
@@ -626,6 +665,8 @@ class PolicyGen:
             return self.decimal_(sc, depth)
         if ty.kind == "string":
             return self.str_(sc, depth)
+        if ty.kind in ("datetime", "duration"):
+            return self.time_(ty, sc, depth)
         if ty.kind == "enum":
             named = self.pick(sc, ty, depth) if self.rng.random() < 0.4 else None
             return named or self.constant(ty)
@@ -667,6 +708,43 @@ class PolicyGen:
             return named
         value = rng.choice(self.ints)
         return str(value if rng.random() < 0.8 else -value)
+
+    def time_(self, ty: Ty, sc: Scope, depth: int) -> str:
+        """A datetime or a duration: a name, a literal, checked arithmetic or a function."""
+        rng = self.rng
+        r = rng.random()
+        named = self.pick(sc, ty, depth) if r < 0.45 else None
+        if named:
+            return named
+        moment, span = Ty("datetime"), Ty("duration")
+        if depth <= 0 or r < 0.65:
+            return self.constant(ty)
+        if ty.kind == "datetime":
+            if r < 0.85:
+                left, right = self.time_(moment, sc, depth - 1), self.time_(span, sc, depth - 1)
+                return f"({left} {rng.choice('+-')} {right})"
+            return f"date({self.time_(moment, sc, depth - 1)}{rng.choice(OFFSETS)})"
+        if r < 0.75:
+            return f"({self.time_(moment, sc, depth - 1)} - {self.time_(moment, sc, depth - 1)})"
+        if r < 0.85:
+            sign = rng.choice("+-")
+            return f"({self.time_(span, sc, depth - 1)} {sign} {self.time_(span, sc, depth - 1)})"
+        if r < 0.9:
+            return f"-({self.time_(span, sc, depth - 1)})"
+        return f"time_of_day({self.time_(moment, sc, depth - 1)}{rng.choice(OFFSETS)})"
+
+    def time_use(self, text: str, ty: Ty, sc: Scope, depth: int) -> str:
+        """A test of a datetime or a duration: ordered, or of a calendar field or a unit."""
+        rng = self.rng
+        op = rng.choice(("==", "!=", "<", "<=", ">", ">="))
+        r = rng.random()
+        if r < 0.6:
+            other = self.time_(ty, sc, depth)
+            return f"{text} {op} {other}" if rng.random() < 0.7 else f"{other} {op} {text}"
+        if ty.kind == "datetime":
+            function, top = rng.choice(CALENDAR)
+            return f"{function}({text}{rng.choice(OFFSETS)}) {op} {rng.randint(0, top)}"
+        return f"{rng.choice(UNITS)}({text}) {op} {rng.choice((0, 1, 59, 1000, -1, 90))}"
 
     def any_elem(self, decimal: bool = True) -> Ty:
         return self.scalar_type(allow_bool=False, decimal=decimal)
@@ -764,6 +842,8 @@ class PolicyGen:
             return self.quantifier(sc, depth + 1, over=(text, ty))
         if ty.kind == "bool":
             return rng.choice((text, f"not {text}", f"{text} == ({self.bool_leaf(sc)})"))
+        if ty.kind in ("datetime", "duration"):
+            return self.time_use(text, ty, sc, depth)
         if ty.kind in ("int", "decimal"):
             op = rng.choice(("==", "!=", "<", "<=", ">", ">="))
             other = self.int_(sc, depth) if ty.kind == "int" else self.decimal_(sc, depth)
@@ -823,6 +903,10 @@ class PolicyGen:
 
     def compare(self, sc: Scope, depth: int) -> str:
         rng = self.rng
+        times = self.readable(sc, lambda t: t.kind in ("datetime", "duration"))
+        if times and rng.random() < 0.4:
+            leaf = rng.choice(times)
+            return self.time_use(leaf.dotted, leaf.ty, sc, depth - 1)
         r = rng.random()
         if r < 0.5:
             op = rng.choice(("==", "!=", "<", "<=", ">", ">="))
@@ -1172,6 +1256,11 @@ class ShapeGen(PolicyGen):
             return str(value) if value >= 0 or rng.random() < 0.5 else f"-{-value}"
         if ty.kind == "string":
             return lit(rng.choice(self.strings))
+        if ty.kind == "datetime":
+            text = lit(rng.choice(DATETIMES))
+            return f"datetime({text})"
+        if ty.kind == "duration":
+            return rng.choice(DURATIONS)
         if ty.kind == "enum":
             member = rng.choice(self.enums[ty.enum])
             return member if rng.random() < 0.6 else f"{ty.enum}.{member}"

@@ -38,6 +38,7 @@ BACK_END = {
     "checker",
     "table_rows",
     "data_rows",
+    "relations",
     "reason_templates",
     "messages",
     "environment",
@@ -69,6 +70,7 @@ FOUNDATIONS = {
     "version",
     "ipaddr",
     "decimals",
+    "datetimes",
 }
 # running policies in production: around the engine, never inside it
 SERVING = {"service", "reload", "decision_log", "metrics"}
@@ -272,11 +274,24 @@ context {
   source: ip = "10.0.0.1"
   score: decimal = 0.5
   scores: list<decimal> = []
+  at: datetime = "2024-01-01"
+  ttl: duration = 1h
+  stamps: list<datetime> = []
 }
 effects deny > allow default allow
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
 rule inside: deny { when source in_range "10.0.0.0/8" cite "1" reason "inside" }
 rule scored: deny { when score > 0.75 or 0.5 in scores cite "1" reason "score" }
+rule timely: deny {
+  when at + ttl > "2030-01-01" and date(at) == at and time_of_day(at) < 1h
+    and year(at) + month(at) + day(at) + hour(at) + minute(at) + second(at) > 0
+    and day_of_week(at, "+0100") > 1 and (some s in stamps: s < at)
+  cite "1" reason "time"
+}
+rule spans: deny {
+  when to_days(ttl) + to_hours(ttl) + to_minutes(ttl) + to_seconds(ttl) + to_milliseconds(ttl) > 0
+  cite "1" reason "spans"
+}
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
 rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }
 rule all_tags: deny { when labels contains_all [a, c] cite "1" reason "all" }

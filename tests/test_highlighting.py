@@ -15,7 +15,11 @@ import pytest
 from policydsl.completion import BUILTIN_TYPES as COMPLETED_TYPES
 from policydsl.completion import FUNCTIONS as COMPLETED_FUNCTIONS
 from policydsl.lark_grammar import reserved_words
-from policydsl.typecheck import BUILTIN_TYPES, FUNCTIONS
+from policydsl.time_check import FUNCTIONS as TIME_FUNCTIONS
+from policydsl.typecheck import BUILTIN_TYPES
+from policydsl.typecheck import FUNCTIONS as SIZE
+
+FUNCTIONS = {*SIZE, *TIME_FUNCTIONS}
 
 ROOT = Path(__file__).resolve().parent.parent
 VSCODE = ROOT / "editors" / "vscode"

@@ -298,6 +298,20 @@ def test_definition_across_files(client: Client, folder: Path) -> None:
     assert "age: int[" in hover(client, uri, text, "has user.age and", shift=10)
 
 
+def test_hover_and_completion_of_datetime_functions(client: Client, folder: Path) -> None:
+    text = (
+        "context { at: datetime  idle: duration = 0ms }\neffects deny > allow default allow\n"
+        'rule late: deny {\n  when hour(at, "+0100") > 22 and to_minutes(idle) > 90\n}\n'
+    )
+    uri = client.open(write(folder, {"time.policy": text})["time.policy"])
+    client.wait_diagnostics(uri)
+    assert "`hour(t)`" in hover(client, uri, text, "hour(at", shift=2)
+    assert "rounded toward zero" in hover(client, uri, text, "to_minutes", shift=3)
+    assert {"hour", "day_of_week", "to_days", "datetime"} <= set(
+        complete(client, uri, text, "rule late: deny {\n  ", 20)
+    )
+
+
 # ---- completion ---------------------------------------------------------------------------------
 
 

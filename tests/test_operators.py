@@ -7,6 +7,7 @@ the package that declares an operator of each kind no layer knows.
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import ipaddress
 import re
@@ -233,6 +234,121 @@ def _literal(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_literal(v) for v in value) + "]"
     return f"({value})"
+
+
+# ---- datetimes and durations: the same operators, Python's `datetime` as the oracle -----------
+
+TIME_SCHEMA = """\
+context {
+  at: datetime = "2024-01-01"
+  until: datetime = "2024-01-01"
+  ttl: duration = 0ms
+}
+effects hit > miss default miss
+"""
+UTC = datetime.UTC
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
+MS = datetime.timedelta(milliseconds=1)
+
+
+def _at(c: Context, key: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(c[key])
+
+
+def _ttl(c: Context) -> datetime.timedelta:
+    return datetime.timedelta(milliseconds=c["ttl"])
+
+
+def _local(c: Context, hours: float) -> datetime.datetime:
+    return _at(c, "at").astimezone(datetime.timezone(datetime.timedelta(hours=hours)))
+
+
+def _trunc(delta: datetime.timedelta, unit: datetime.timedelta) -> int:
+    whole = abs(delta) // unit
+    return -whole if delta < datetime.timedelta(0) else whole
+
+
+TIME_SAMPLES: dict[str, Callable[[Context], bool]] = {
+    "at < until": lambda c: _at(c, "at") < _at(c, "until"),
+    "at <= until": lambda c: _at(c, "at") <= _at(c, "until"),
+    "at > until": lambda c: _at(c, "at") > _at(c, "until"),
+    "at >= until": lambda c: _at(c, "at") >= _at(c, "until"),
+    "at == until": lambda c: _at(c, "at") == _at(c, "until"),
+    "at != until": lambda c: _at(c, "at") != _at(c, "until"),
+    'at < "2024-02-29T12:00:00Z"': lambda c: (
+        _at(c, "at") < datetime.datetime(2024, 2, 29, 12, tzinfo=UTC)
+    ),
+    "at + ttl > until": lambda c: _at(c, "at") + _ttl(c) > _at(c, "until"),
+    "at - ttl < until": lambda c: _at(c, "at") - _ttl(c) < _at(c, "until"),
+    "until - at >= 1d": lambda c: _at(c, "until") - _at(c, "at") >= datetime.timedelta(days=1),
+    "ttl + 90m < 2h": lambda c: (
+        _ttl(c) + datetime.timedelta(minutes=90) < datetime.timedelta(hours=2)
+    ),
+    "-ttl < 0ms": lambda c: -_ttl(c) < datetime.timedelta(0),
+    "hour(at) >= 9": lambda c: _at(c, "at").astimezone(UTC).hour >= 9,
+    'hour(at, "+0530") < 12': lambda c: _local(c, 5.5).hour < 12,
+    'day_of_week(at, "-0800") == 4': lambda c: _local(c, -8).isoweekday() == 4,
+    "day(at) == 29 and month(at) == 2": lambda c: (
+        _at(c, "at").astimezone(UTC).day == 29 and _at(c, "at").astimezone(UTC).month == 2
+    ),
+    "year(at) < 2000": lambda c: _at(c, "at").astimezone(UTC).year < 2000,
+    "minute(at) + second(at) > 40": lambda c: (
+        _at(c, "at").astimezone(UTC).minute + _at(c, "at").second > 40
+    ),
+    "date(at) == date(until)": lambda c: (
+        _at(c, "at").astimezone(UTC).date() == _at(c, "until").astimezone(UTC).date()
+    ),
+    "time_of_day(at) < 12h": lambda c: _at(c, "at").astimezone(UTC).hour < 12,
+    "to_hours(ttl) == 1": lambda c: _trunc(_ttl(c), datetime.timedelta(hours=1)) == 1,
+    "to_days(ttl) < 0": lambda c: _trunc(_ttl(c), datetime.timedelta(days=1)) < 0,
+    "to_seconds(ttl) > 60": lambda c: _trunc(_ttl(c), datetime.timedelta(seconds=1)) > 60,
+}
+TIME_CONTEXTS: list[Context] = [
+    {"at": "2024-02-29T09:30:00Z", "until": "2024-03-01T09:30:00Z", "ttl": 3_600_000},
+    {"at": "2024-02-29T23:30:00-08:00", "until": "2024-03-01T07:30:00Z", "ttl": -86_400_001},
+    {"at": "1969-12-31T23:59:59.999Z", "until": "1969-12-31T23:59:59.999Z", "ttl": 5_400_000},
+    {"at": "2024-02-26T06:00:00+05:30", "until": "2024-02-25T00:00:00Z", "ttl": 61_000},
+    {"at": "1900-03-01T12:45:10Z", "until": "2100-02-28T00:00:00+01:00", "ttl": 0},
+]
+
+
+def _duration_text(ms: int) -> str:
+    return f"-{-ms}ms" if ms < 0 else f"{ms}ms"
+
+
+@pytest.mark.parametrize("sample", list(TIME_SAMPLES))
+def test_every_backend_decides_datetimes_as_python_does(sample: str) -> None:
+    text = TIME_SCHEMA + f"rule probe: hit {{ when {sample} }}\n"
+    assert format_source(format_source(text)) == format_source(text)
+    policies = {b: policydsl.loads(text, backend=b) for b in policydsl.BACKENDS}
+    outcomes = set()
+    for context in TIME_CONTEXTS:
+        expected = "hit" if TIME_SAMPLES[sample](context) else "miss"
+        outcomes.add(expected)
+        request = {**context, "ttl": _duration_text(context["ttl"])}
+        for backend, policy in policies.items():
+            assert policy.decide(request).decision == expected, (backend, sample, context)
+        # the same test on constants: folded when the policy is compiled, to the same answer
+        constants = {
+            "at": f'datetime("{_cedar_form(context["at"])}")',
+            "until": f'datetime("{_cedar_form(context["until"])}")',
+            "ttl": f"({_duration_text(context['ttl'])})",
+        }
+        folded = re.sub(r"\b(at|until|ttl)\b", lambda m, k=constants: k[m[0]], sample)
+        text_c = TIME_SCHEMA + f"rule probe: hit {{ when {folded} }}\n"
+        for backend in policydsl.BACKENDS:
+            decided = policydsl.loads(text_c, backend=backend).decide({}).decision
+            assert decided == expected, (backend, folded)
+    assert outcomes == {"hit", "miss"}, "the contexts should make the sample both true and false"
+
+
+def _cedar_form(text: str) -> str:
+    """An RFC 3339 request text as a policy literal writes it (`+hhmm`, three digits)."""
+    moment = datetime.datetime.fromisoformat(text)
+    millis = moment.microsecond // 1000
+    offset = moment.strftime("%z") or "Z"
+    offset = "Z" if offset == "+0000" else offset
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}" + offset
 
 
 # ---- exhaustiveness, proved by mypy ----------------------------------------------------------
