@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from policydsl import maps, model, nodes, reason_templates, relations, table_rows
+from policydsl import literals, maps, model, nodes, reason_templates, relations, table_rows
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
@@ -440,7 +440,8 @@ class _Checker:
                 d.name.span,
                 help="choose another name for the annotation",
             )
-        self.annotations[name] = self.exprs.resolve_type(d.type)
+        atype = self.annotations[name] = self.exprs.resolve_type(d.type)
+        literals.no_decimal_output(atype, d.type.span, self.exprs.error, "annotation")
 
     # ---- tables -------------------------------------------------------------------------------
 
@@ -665,7 +666,7 @@ class _Checker:
                     c.name.name: Const(v, type=columns[c.name.name][0])
                     for c, v in zip(table.columns, values, strict=True)
                 }
-                key = table_rows.render(values[0]) if values else ""
+                key = table_rows.cell_text(values[0], columns[table.columns[0].name.name][0])
                 rows.append((f"{d.name.name}[{key}]", bindings, row.span or d.name.span))
 
         rules = []
@@ -716,6 +717,7 @@ class _Checker:
 
     def _check_output(self, d: nodes.OutputDecl) -> model.Output:
         otype = self.exprs.resolve_type(d.type)
+        literals.no_decimal_output(otype, d.type.span, self.exprs.error, "output")
         scope = Scope(outcome=True)
         cases: list[tuple[Any, Any]] = []
         for i, case in enumerate(d.cases):

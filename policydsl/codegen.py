@@ -278,7 +278,11 @@ class _Gen:
             normalised = call("_map", value, self.hoist(s.type))
             present = [counted, assign(name, normalised)]
             return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
-        if not isinstance(s.type, t.CollectionType):
+        on_value: list[ast.stmt] = []  # check the value; a decimal is read once, scaled
+        invalid: ast.expr | None = None
+        if isinstance(s.type, t.DecimalType):
+            on_value = [assign(name, call("_decimal", value))]
+        elif not isinstance(s.type, t.CollectionType):
             invalid = self.invalid(s.type, value)
         else:
             invalid = or_all(
@@ -287,20 +291,24 @@ class _Gen:
                     ast.Compare(call("_len", value), [ast.Gt()], [ast.Constant(s.type.max_size)]),
                 ]
             )
+            if isinstance(s.type.element, t.DecimalType):
+                on_value = [assign(name, call("_decimals", value, ast.Constant(s.type.kind)))]
         stmts: list[ast.stmt]
+        if invalid is not None:
+            on_value.insert(0, ast.If(invalid, [self.fallback()], []))
         if when_absent:
             stmts = [
                 ast.If(
                     is_(value, none()),
                     when_absent,
-                    [counted, ast.If(invalid, [self.fallback()], [])],
+                    [counted, *on_value],
                 )
             ]
         else:
             stmts = [
                 ast.If(
                     is_(value, none(), negate=True),
-                    [counted, ast.If(invalid, [self.fallback()], [])],
+                    [counted, *on_value],
                     [],
                 )
             ]
@@ -399,6 +407,8 @@ class _Gen:
                 return or_all(tests)
             case t.EnumType(_, members):
                 return ast.Compare(value, [ast.NotIn()], [self.hoist(frozenset(members), "_M")])
+            case t.DecimalType():  # an element of a list already converted (`_decimals`)
+                return is_(class_of(value), ref("_int"), negate=True)
             case t.DatetimeType() | t.DurationType():  # an element of a collection read already
                 return ast.Constant(False)
         raise AssertionError(type_)  # pragma: no cover

@@ -79,6 +79,9 @@ class Code(StrEnum):
     DIVISOR_MAY_BE_ZERO = "P332"
     BAD_PATTERN = "P333"
     BAD_ADDRESS = "P334"
+    DECIMAL_DIGITS = "P335"
+    DECIMAL_RANGE = "P336"
+    DECIMAL_AND_INT = "P337"
     BAD_DATETIME = "P338"
     BAD_DURATION = "P339"
     BAD_TIME_ARITHMETIC = "P340"
@@ -173,7 +176,9 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.RANGE_ON_NON_INTEGER: _e("an integer range on a type that is not `int`"),
     Code.EMPTY_RANGE: _e("an integer range that holds no value"),
     Code.ABSENT_OUTSIDE_TABLE: _e("`-` outside a table cell"),
-    Code.ORDER_ON_NON_INTEGERS: _e("`<`, `<=`, `>` or `>=` on values that are not integers"),
+    Code.ORDER_ON_NON_INTEGERS: _e(
+        "`<`, `<=`, `>` or `>=` on values that are not integers or decimals"
+    ),
     Code.QUANTIFIER_OVER_NON_COLLECTION: _e(
         "`some` or `all` over a value that is not a set or list"
     ),
@@ -194,6 +199,9 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.DIVISOR_MAY_BE_ZERO: _e("`%` by a value not known to be at least 1"),
     Code.BAD_PATTERN: _e("a `matches` pattern that is not a literal RE2 compiles"),
     Code.BAD_ADDRESS: _e("an IP address or range literal that is not one"),
+    Code.DECIMAL_DIGITS: _e("a decimal literal with more than four digits after the point"),
+    Code.DECIMAL_RANGE: _e("a decimal literal outside -922337203685477.5808..922337203685477.5807"),
+    Code.DECIMAL_AND_INT: _e("a decimal compared with an integer, or made an output or annotation"),
     Code.BAD_DATETIME: _e("a datetime literal that is not one (or not a literal)"),
     Code.BAD_DURATION: _e("a duration literal that is not one, or beyond 64-bit milliseconds"),
     Code.BAD_TIME_ARITHMETIC: _e("arithmetic on datetimes or durations that has no meaning"),

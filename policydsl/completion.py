@@ -15,14 +15,8 @@ import attrs
 from policydsl.lark_grammar import reserved_words
 from policydsl.symbols import RULE_FIELDS, Index
 
-BUILTIN_TYPES = (
-    "bool",
-    "int",
-    "string",
-    "ip",
-    "datetime",
-    "duration",
-)  # held equal to the checker's by tests/test_lsp.py
+# held equal to the checker's by tests/test_lsp.py
+BUILTIN_TYPES = ("bool", "int", "string", "ip", "datetime", "duration", "decimal")
 FUNCTIONS = (
     "size",
     "keys",
@@ -43,6 +37,10 @@ FUNCTIONS = (
     "to_minutes",
     "to_seconds",
     "to_milliseconds",
+    "is_ipv4",
+    "is_ipv6",
+    "is_loopback",
+    "is_multicast",
 )
 _WINDOW = 2000  # characters before the cursor that decide what fits there
 

@@ -8,11 +8,12 @@ name as a hint. Anything that breaks the schema is a `ContextError` naming the a
 
 from __future__ import annotations
 
+import decimal
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from policydsl import datetimes, ipaddr
+from policydsl import datetimes, decimals, ipaddr
 from policydsl import typesys as t
 from policydsl.terminal import shown
 
@@ -57,6 +58,8 @@ def describe(type_: t.Type) -> str:
             return "a string"
         case t.IpType():
             return "an IP address"
+        case t.DecimalType():
+            return "a decimal"
         case t.DatetimeType():
             return "an RFC 3339 date and time with a UTC offset"
         case t.DurationType():
@@ -88,8 +91,8 @@ def show_value(value: Any) -> str:
         return f"string {text!r}"
     if isinstance(value, int) and value.bit_length() > 256:  # repr() refuses > 4,300 digits
         return f"a {value.bit_length():,}-bit number"
-    if isinstance(value, int | float):
-        text = repr(value)
+    if isinstance(value, int | float | decimal.Decimal):
+        text = str(value) if isinstance(value, decimal.Decimal) else repr(value)
         return f"number {text if len(text) <= 40 else text[:39] + '…'}"
     if isinstance(value, Mapping):
         return "an object"
@@ -118,7 +121,7 @@ def _record(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> dict[
         value = data.get(field.name)
         if value is None:
             if field.default is not t.MISSING:
-                out[field.name] = field.default
+                out[field.name] = _default(field.type, field.default)
             elif isinstance(field.type, t.RecordType) and not field.optional:
                 out[field.name] = _record(field.type, {}, path + ".")
             elif not field.optional:
@@ -176,6 +179,11 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
                     return ipaddr.canonical_address(str.__str__(value))
                 except ValueError:
                     raise ContextError(path, f"not an IP address: {show_value(value)}") from None
+        case t.DecimalType():
+            try:
+                return decimals.validated(_plain(value))
+            except ValueError as err:
+                raise ContextError(path, f"{show_value(value)} is not a decimal: {err}") from None
         case t.DatetimeType() | t.DurationType():
             return _time(type_, value, path)
         case t.EnumType(name, members):
@@ -252,3 +260,28 @@ def _close_matches(word: str, names: list[str] | tuple[str, ...]) -> list[str]:
     import difflib
 
     return difflib.get_close_matches(word, names, n=1)
+
+
+def _default(type_: t.Type, default: Any) -> Any:
+    """A default as the validator gives it: a decimal's marked converted (`Scaled`), so the
+    compiled code, which converts what it reads, never scales it twice."""
+    if isinstance(type_, t.DecimalType):
+        return decimals.Scaled(default)
+    if isinstance(type_, t.CollectionType) and isinstance(type_.element, t.DecimalType):
+        items = [decimals.Scaled(v) for v in default]
+        return frozenset(items) if type_.kind == "set" else tuple(items)
+    return default
+
+
+def _plain(value: Any) -> Any:
+    """A decimal's value of an exact built-in type (a subclass's methods never run): bools are
+    not numbers, an `int` or `str` subclass is read as its base."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value.__class__ is not decimals.Scaled:
+        return int.__int__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    return value

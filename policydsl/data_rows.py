@@ -38,6 +38,9 @@ class _Refused(ValueError):
     """A row or a cell that cannot be one; the message names what, the row is added after."""
 
 
+_DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+")
+
+
 class _Fraction(str):
     """A JSON number with a fraction or an exponent, kept as written: not a cell (yet)."""
 
@@ -160,7 +163,11 @@ def _cell(value: Any, type_: Any, span: Span, *, top: bool = False) -> Any:
     if isinstance(value, bool):
         return nodes.BoolLit(value, span=span)
     if isinstance(value, _Fraction):
-        raise _Refused(f"`{value:.40}` has a fraction; cells hold integers")
+        if not (isinstance(type_, nodes.NamedType) and type_.name == "decimal"):
+            raise _Refused(f"`{value:.40}` has a fraction; cells hold integers")
+        if _DECIMAL.fullmatch(value) is None:  # `8.5e-1`: a decimal is written with its point
+            raise _Refused(f"`{value:.40}` is not written as a decimal (`0.85`)")
+        return nodes.DecLit(str(value), span=span)  # checked as a written literal is
     if isinstance(value, int):
         if len(str(abs(value))) > MAX_INT_DIGITS:
             raise _Refused(f"an integer of more than {MAX_INT_DIGITS} digits")

@@ -9,8 +9,10 @@ the sink fails, records are dropped and counted (`dropped`, by reason), and the 
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
+import math
 import os
 import queue
 import sys
@@ -230,4 +232,18 @@ class DecisionLog:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return json.dumps(
+        value, ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=_number
+    )
+
+
+def _number(value: Any) -> Any:
+    """A request's fraction, which the reader keeps exact (`decimal.Decimal`): as a JSON number
+    when a float holds that very value (`0.85`), else as its exact text (`"0.30000000000000001"`,
+    `"1E+999"`), which a float would change."""
+    if isinstance(value, decimal.Decimal):
+        as_float = float(value)
+        if math.isfinite(as_float) and decimal.Decimal(repr(as_float)) == value:
+            return as_float
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")

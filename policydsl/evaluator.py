@@ -40,6 +40,7 @@ from policydsl import datetimes, ir
 from policydsl.codegen import generate
 from policydsl.context import validate
 from policydsl.contributions import Contributions
+from policydsl.decimals import Scaled
 from policydsl.decision import Decision, EvaluationError
 from policydsl.indexing import program
 
@@ -429,8 +430,8 @@ def _exact(value: Any) -> Any:
         return {key: _exact(v) for key, v in value.items()}
     if isinstance(value, tuple | frozenset):
         return tuple(_exact(v) for v in value)
-    if isinstance(value, bool) or value.__class__ in _CHECKED_TIMES:
-        return value  # a datetime or duration the validator made: its class says so
+    if isinstance(value, bool) or value.__class__ in _CHECKED_TIMES or value.__class__ is Scaled:
+        return value  # a datetime, duration or decimal the validator made: its class says so
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):

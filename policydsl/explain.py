@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from policydsl import interp
+from policydsl import decimals, interp
 from policydsl.context import validate
 from policydsl.decision import Decision, to_json
 from policydsl.model import CheckedPolicy
@@ -69,7 +69,13 @@ def explanation(
     }
 
 
+class _Decimal(str):
+    """A decimal read (its exact text): a string in JSON, written bare in the text form."""
+
+
 def _json_value(value: Any) -> Any:
+    if value.__class__ is decimals.Scaled:
+        return _Decimal(decimals.text(value))
     return "absent" if value is interp.ABSENT else to_json(value)
 
 
@@ -101,6 +107,8 @@ def _text(value: Any) -> str:
 def _shown_value(value: Any) -> str:
     """A JSON value as the text form shows it: strings as policy literals (`quote`), hiding
     nothing; the rest as JSON writes it."""
+    if isinstance(value, _Decimal):
+        return str(value)
     if isinstance(value, str):
         return quote(value)
     if isinstance(value, list):

@@ -23,6 +23,10 @@ BUILTIN_DOCS = {
     "size": "`size(xs)`: the number of elements of a set or list, or of keys of a map",
     "keys": "`keys(m)`: a map's keys, a `set<string>`",
     "values": "`values(m)`: a map's values, a list in the request's order",
+    "is_ipv4": "`is_ipv4(source)`: the `ip` is an IPv4 address",
+    "is_ipv6": "`is_ipv6(source)`: the `ip` is an IPv6 address (IPv4-mapped ones too)",
+    "is_loopback": "`is_loopback(source)`: the `ip` is in `127.0.0.0/8` or is `::1`",
+    "is_multicast": "`is_multicast(source)`: the `ip` is in `224.0.0.0/4` or `ff00::/8`",
     "obligated": "the obligations of the decision (properties only)",
     "monotone": "`monotone(OUTPUT, ATTRIBUTE)`: the output never lightens as the attribute grows"
     " (properties only)",

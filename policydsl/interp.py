@@ -10,7 +10,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any, assert_never
 
-from policydsl import datetimes, ipaddr, model, nodes, regex
+from policydsl import datetimes, decimals, ipaddr, model, nodes, regex
+from policydsl import typesys as t
 from policydsl.decision import Decision, EvaluationError, combine
 from policydsl.glob import glob_match
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
@@ -160,6 +161,8 @@ def fired_record(rule: model.Rule) -> dict[str, Any]:
 
 def evaluate(expr: model.Expr, env: Env) -> Any:
     match expr:
+        case model.Const(value) if isinstance(expr.type, t.DecimalType):
+            return decimals.Scaled(value)  # a decimal shown as one (`explain`), compared as an int
         case model.Const(value):
             return value
         case model.Attr(path):

@@ -4,7 +4,8 @@ A request's address is kept as its canonical text (`ipaddress`'s: `2001:db8::1`,
 `2001:DB8:0::1`), so equality, membership and the indexes compare text, and an address written
 two ways is one value. A range is a CIDR block (`10.0.0.0/8`, `fd00::/8`), its host bits allowed
 and dropped; an IPv4 address is never in an IPv6 range, nor the other way round (IPv4-mapped
-IPv6 addresses are IPv6).
+IPv6 addresses are IPv6). An IPv6 zone (`fe80::1%eth0`) is refused, as Cedar refuses it: an
+address with one is not a value any range holds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def canonical_address(text: str) -> str:
     """The canonical text of an IPv4 or IPv6 address; `ValueError` if `text` is none."""
-    if text.__class__ is not str or len(text) > 64:
+    if text.__class__ is not str or len(text) > 64 or "%" in text:  # no zone (`fe80::1%eth0`)
         raise ValueError("not an IP address")
     return str(ipaddress.ip_address(text))
 

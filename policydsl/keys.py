@@ -202,6 +202,7 @@ def _scalar(type_: t.Type) -> bool:
         | t.IntType
         | t.BoolType
         | t.IpType
+        | t.DecimalType
         | t.DatetimeType
         | t.DurationType,
     )
@@ -430,7 +431,8 @@ def _interval(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[int, Interval]
         op = {Op.LT: Op.GT, Op.LE: Op.GE, Op.GT: Op.LT, Op.GE: Op.LE}[op]
     if not (isinstance(left, ir.SlotRef) and isinstance(right, Const)):
         return None
-    ordered = t.IntType | t.DatetimeType | t.DurationType  # datetimes are milliseconds
+    # datetimes are milliseconds, decimals ten-thousandths: integers at run time
+    ordered = t.IntType | t.DecimalType | t.DatetimeType | t.DurationType
     value = right.value
     if not isinstance(slots[left.slot].type, ordered) or not isinstance(value, int):
         return None

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from policydsl import interp, model, nodes
+from policydsl import decimals, interp, model, nodes
 from policydsl.decision import Decision
 
 # `{{` and `}}` stand for braces; `{name}` or `{name.attr...}` is a placeholder
@@ -52,6 +52,8 @@ def show(value: Any) -> str:
         return ABSENT
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value.__class__ is decimals.Scaled:  # a decimal, as the interpreter reads it: as written
+        return decimals.text(value)
     if isinstance(value, frozenset | tuple | list):
         items = _ordered(value) if isinstance(value, frozenset) else value
         text = ", ".join(show(v) for v in items)

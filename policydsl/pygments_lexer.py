@@ -59,14 +59,8 @@ OPERATOR_WORDS = (
 )
 CONSTANTS = ("true", "false")
 TYPE_WORDS = ("list", "set", "map")
-BUILTIN_TYPES = (
-    "bool",
-    "int",
-    "string",
-    "ip",
-    "datetime",
-    "duration",
-)  # names, not reserved words (the checker's)
+# names, not reserved words (the checker's)
+BUILTIN_TYPES = ("bool", "int", "string", "ip", "datetime", "duration", "decimal")
 FUNCTIONS = (
     "size",
     "keys",
@@ -87,6 +81,10 @@ FUNCTIONS = (
     "to_minutes",
     "to_seconds",
     "to_milliseconds",
+    "is_ipv4",
+    "is_ipv6",
+    "is_loopback",
+    "is_multicast",
 )
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _groups = cast(Callable[..., Any], bygroups)  # untyped in the stubs
@@ -126,6 +124,7 @@ def _tokens() -> dict[str, list[Any]]:
             (words(classes["type"] + BUILTIN_TYPES, suffix=r"\b"), Keyword.Type),
             (words(classes["other"], suffix=r"\b"), Keyword),
             (words(FUNCTIONS, suffix=r"\b(?=\s*\()"), Name.Builtin),
+            (r"[0-9]+\.[0-9]+", Number.Float),  # a `decimal`: exact, whatever the token's name
             (r"[0-9]+(?:ms|[dhms])(?:[0-9]+(?:ms|[dhms]))*\b", Number),  # a duration: 1h30m
             (r"[0-9]+", Number.Integer),
             (r"=>|==|!=|<=|>=|[<>=+\-*%?]", Operator),

@@ -41,7 +41,7 @@ class Template:
                 written, expr = part
                 expr = table_rows.substitute(expr, bindings)
                 if isinstance(expr, Const):
-                    text = table_rows.render(expr.value)
+                    text = table_rows.cell_text(expr.value, expr.type)
                     parts.append(text)
                     shown.append(text)
                     continue

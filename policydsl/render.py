@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policydsl import nodes
+from policydsl import decimals, nodes
 from policydsl import typesys as t
 from policydsl.datetimes import Datetime, Duration, format_datetime, format_duration, format_offset
 from policydsl.model import (
@@ -76,7 +76,7 @@ def value_text(value: Any, type_: t.Type | None = None) -> str:
     if isinstance(value, Duration):
         return format_duration(value)  # `-1h` parses back as the negation of `1h`
     if isinstance(value, int):
-        return str(value)
+        return decimals.text(value) if isinstance(type_, t.DecimalType) else str(value)
     if isinstance(value, str):
         return value if isinstance(type_, t.EnumType) else quote(value)
     if isinstance(value, tuple | frozenset):
@@ -137,6 +137,8 @@ def precedence(e: Any) -> int:
             return TEST
         case nodes.IntLit(value) if _negative(value):
             return UNARY  # folded by the transformer, as `-5` is
+        case nodes.DecLit(written) if written.startswith("-"):
+            return UNARY
     return ATOM
 
 
@@ -223,6 +225,8 @@ def _bare(e: Any) -> str:
             return text
         case nodes.StrLit():
             return string_literal(e.value, e.written)
+        case nodes.DecLit(written):
+            return written
         case nodes.Absent():
             return "-"
     raise TypeError(f"not an expression: {e!r}")  # pragma: no cover

@@ -8,6 +8,7 @@ key twice (below); anything else is read again the strict way, which then decide
 
 from __future__ import annotations
 
+import decimal
 import json
 from types import ModuleType
 from typing import Any
@@ -129,7 +130,7 @@ def json_kind(value: object) -> str:
         return "a string"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | decimal.Decimal):  # a fraction is read as a `Decimal`
         return "a number"
     if isinstance(value, dict):
         return "an object"

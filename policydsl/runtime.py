@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from policydsl import datetimes, ipaddr
+from policydsl import datetimes, decimals, ipaddr
 from policydsl import typesys as t
 from policydsl.glob import compile_glob
 from policydsl.regex_literals import grams
@@ -108,6 +108,8 @@ def _value(value: Any, type_: t.Type) -> Any:
             return value
         case t.IpType() if cls is str and ipaddr.canonical_address(value) == value:
             return value
+        case t.DecimalType():  # a value that is not a decimal raises: the validator names it
+            return decimals.scaled(value)
         case t.DatetimeType() if cls is str or cls is datetimes.Datetime:
             return datetimes.request_datetime(value)  # raises on a bad one: the validator names it
         case t.DurationType() if cls is str or cls is datetimes.Duration:
@@ -156,6 +158,8 @@ HELPERS: Mapping[str, Any] = {
     "_map": map_,
     "_ip_text": ipaddr.canonical_address,  # raises on a non-address: the validator names it
     "_in_range": ipaddr.in_range,
+    "_decimal": decimals.scaled,  # raises on a non-decimal: the validator names it
+    "_decimals": decimals.decimals,
     # a request's datetime or duration read once into milliseconds (raising on a bad one: the
     # validator names it), then the language's functions on them (`datetimes.FUNCTIONS`)
     "_datetime": datetimes.request_datetime,

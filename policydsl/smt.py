@@ -28,6 +28,8 @@ from policydsl.smt_records import (
     distinct,
     each_element,
     element_bounds,
+    example_value,
+    int_bounds,
     shape_of,
 )
 
@@ -136,9 +138,9 @@ class Request:
         match type_:
             case t.BoolType():
                 return z3.Bool(name)
-            case t.IntType(lo, hi):
+            case t.IntType() | t.DecimalType():  # a decimal is its scaled integer, as at run time
                 var = z3.Int(name)
-                self._range(var, lo, hi)
+                self._range(var, *int_bounds(type_))
                 return var
             case t.StringType(max_length):
                 var = z3.String(name)
@@ -240,7 +242,7 @@ class Request:
                 continue
             value = _value_of(found, self.values[path]) if path in self.values else {}
             if field.default is t.MISSING or value != to_json(field.default):
-                out[field.name] = value  # a default is left out: the request reads shorter
+                out[field.name] = example_value(field.type, value)  # a default is left out
         return out
 
 
@@ -290,7 +292,7 @@ def _sort(element: t.Type) -> Any:
     match element:
         case t.BoolType():
             return z3.BoolSort()
-        case t.IntType():
+        case t.IntType() | t.DecimalType():
             return z3.IntSort()
         case t.StringType():
             return z3.StringSort()

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from policydsl import decimals
 from policydsl import typesys as t
 from policydsl.decision import to_json
 
@@ -59,7 +60,7 @@ class Shape:
                 sort = z3.SeqSort(_scalar_sort(z3, ftype.element, kinds))
             elif isinstance(ftype, t.BoolType):
                 sort = z3.BoolSort()
-            elif isinstance(ftype, t.IntType | t.EnumType):
+            elif isinstance(ftype, t.IntType | t.EnumType | t.DecimalType):
                 sort = z3.IntSort()
             elif isinstance(ftype, t.StringType):
                 sort = z3.StringSort()
@@ -100,7 +101,8 @@ class Shape:
         for field in self.type.fields:
             value = self.accessors[field.name](term)
             match field.type:
-                case t.IntType(lo, hi):
+                case t.IntType() | t.DecimalType():
+                    lo, hi = int_bounds(field.type)
                     if lo is not None:
                         held.append(value >= lo)
                     if hi is not None:
@@ -151,13 +153,13 @@ class Shape:
                 length = found.eval(z3.Length(value), model_completion=True).as_long()
                 items = [scalar(found.eval(value[i], model_completion=True)) for i in range(length)]
                 if items or field.default is t.MISSING:
-                    out[field.name] = items
+                    out[field.name] = example_value(field.type, items)
                 continue
             shown = scalar(value)
             if isinstance(field.type, t.EnumType):
                 shown = field.type.members[shown]
             if field.default is t.MISSING or shown != to_json(field.default):
-                out[field.name] = shown
+                out[field.name] = example_value(field.type, shown)
         return out
 
 
@@ -183,7 +185,7 @@ def _scalar_sort(z3: Any, element: t.Type, kinds: Kinds) -> Any:
     match element:
         case t.BoolType():
             return z3.BoolSort()
-        case t.IntType():
+        case t.IntType() | t.DecimalType():
             return z3.IntSort()
         case t.StringType():
             return z3.StringSort()
@@ -201,10 +203,29 @@ def distinct(z3: Any, var: Any, max_size: int) -> Any:
     return z3.ForAll([i, j], z3.Implies(later, var[i] != var[j]))
 
 
+def int_bounds(type_: t.Type) -> tuple[int | None, int | None]:
+    """The range of an integer, or of a decimal's scaled integer (a signed 64-bit one)."""
+    if isinstance(type_, t.DecimalType):
+        return decimals.MIN, decimals.MAX
+    assert isinstance(type_, t.IntType)
+    return type_.lo, type_.hi
+
+
+def example_value(type_: t.Type, value: Any) -> Any:
+    """A value of a model as a request gives it: a decimal (or each of a list's) as its text."""
+    if isinstance(type_, t.DecimalType):
+        return decimals.text(value)
+    if isinstance(type_, t.CollectionType) and isinstance(type_.element, t.DecimalType):
+        return [decimals.text(v) for v in value]
+    return value
+
+
 def element_bounds(z3: Any, element: t.Type) -> Any:
     """What an element of a collection of `element` must hold, as a function of the element
     (None: nothing)."""
     match element:
+        case t.DecimalType():
+            return lambda x: z3.And(x >= decimals.MIN, x <= decimals.MAX)
         case t.IntType(lo, hi) if lo is not None or hi is not None:
             return lambda x: z3.And(
                 *([x >= lo] if lo is not None else []), *([x <= hi] if hi is not None else [])

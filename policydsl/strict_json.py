@@ -6,6 +6,7 @@ would then decide two ways. A duplicate is refused, naming the key and the objec
 
 from __future__ import annotations
 
+import decimal
 import json
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -61,7 +62,11 @@ def _marking(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _decode(text: str, hook: Callable[[list[tuple[str, Any]]], dict[str, Any]]) -> Any:
-    return json.loads(text, object_pairs_hook=hook, parse_constant=_reject_constant)
+    # a number with a fraction or exponent is read exactly: a `decimal` attribute must never see
+    # a binary float's rounding (`0.1`), and every other type refuses a fraction anyway
+    return json.loads(
+        text, object_pairs_hook=hook, parse_constant=_reject_constant, parse_float=decimal.Decimal
+    )
 
 
 def loads(text: str) -> Any:

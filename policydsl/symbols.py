@@ -617,6 +617,8 @@ def _cell_text(cell: Any) -> str:
             return "true" if value else "false"
         case nodes.Path(parts):
             return ".".join(parts[-1:])
+        case nodes.DecLit(written):
+            return written
         case nodes.Neg(nodes.IntLit(value)):
             return str(-value)
         case nodes.ListLit(items):

@@ -42,6 +42,15 @@ class IntLit(Repr):
 
 
 @attrs.frozen(repr=False)
+class DecLit(Repr):
+    """A decimal literal as written (`0.8`, `-12.50`): the checker scales it, and reports a
+    fifth digit or a value out of range with its position (`decimals.literal`)."""
+
+    written: str
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class DurationLit(Repr):
     """A duration literal as written (`90d`, `1h30m`): the checker reads it (P339)."""
 
@@ -109,6 +118,7 @@ class Has(Repr):
 
 Expr: TypeAlias = """
     IntLit
+    | DecLit
     | DurationLit
     | StrLit
     | BoolLit
@@ -410,6 +420,7 @@ NAMES = frozenset(
         "BoolLit",
         "StrLit",
         "IntLit",
+        "DecLit",
         "DurationLit",
         "NamedType",
         "CollectionType",

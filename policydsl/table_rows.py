@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from policydsl import model, nodes
+from policydsl import decimals, model, nodes
 from policydsl import typesys as t
 from policydsl.model import Const, Local
 
@@ -58,3 +58,10 @@ def render(value: Any) -> str:
         items = sorted(value) if isinstance(value, frozenset) else value
         return ", ".join(render(v) for v in items)
     return str(value)
+
+
+def cell_text(value: Any, type_: t.Type | None) -> str:
+    """A cell as a rule id or a reason shows it: a decimal as written (`0.85`), not scaled."""
+    if isinstance(type_, t.DecimalType) and value.__class__ is int:
+        return decimals.text(value)
+    return render(value)

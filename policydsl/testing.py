@@ -48,7 +48,9 @@ class Mismatch:
 
     def render(self) -> str:
         actual = "absent" if self.actual is _ABSENT else json.dumps(self.actual)
-        return f"{self.field}: expected {json.dumps(self.expected)}, got {actual}"
+        # a case file's fraction is read exactly (`Decimal`): shown as written
+        expected = json.dumps(self.expected, default=str)
+        return f"{self.field}: expected {expected}, got {actual}"
 
 
 @attrs.frozen
@@ -252,7 +254,7 @@ def run_report(
         }
         if found is not None:
             report["coverage"] = found
-        return json.dumps(report, indent=2), bool(failed or below)
+        return json.dumps(report, indent=2, default=str), bool(failed or below)
     lines = [r.render() for r in results]
     if found is not None:
         lines.append(covered.render(found))

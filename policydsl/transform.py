@@ -408,6 +408,8 @@ class _ToNodes:
     def neg(self, start: int, end: int, c: list[Any]) -> nodes.Expr:
         if isinstance(c[0], nodes.IntLit):  # `-5` is a literal, not an operation
             return nodes.IntLit(-c[0].value, span=self._span(start, end))
+        if isinstance(c[0], nodes.DecLit) and not c[0].written.startswith("-"):
+            return nodes.DecLit("-" + c[0].written, span=self._span(start, end))
         return nodes.Neg(c[0], span=self._span(start, end))
 
     def call(self, start: int, end: int, c: list[Any]) -> nodes.Call[nodes.Expr]:
@@ -434,6 +436,9 @@ class _ToNodes:
         if len(tok.value.lstrip("-")) > MAX_INT_DIGITS:
             raise LiteralTooLarge(self._tok_span(tok))
         return int(tok.value)
+
+    def dec_lit(self, start: int, end: int, c: list[Token]) -> nodes.DecLit:
+        return nodes.DecLit(c[0].value, span=self._tok_span(c[0]))
 
     def str_lit(self, start: int, end: int, c: list[Token]) -> nodes.StrLit:
         return nodes.StrLit(

@@ -12,7 +12,7 @@ from typing import Any, assert_never
 
 import attrs
 
-from policydsl import inlining, literals, maps, model, nodes, time_check
+from policydsl import calls, inlining, literals, maps, model, nodes, time_check
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
@@ -26,7 +26,8 @@ from policydsl.typed import Typed as Typed
 
 BUILTIN_TYPES: dict[str, t.Type] = {"bool": t.BOOL, "int": t.INT, "string": t.STRING, "ip": t.IP}
 BUILTIN_TYPES.update(time_check.TYPES)
-FUNCTIONS = {"size": 1, "keys": 1, "values": 1}
+BUILTIN_TYPES["decimal"] = t.DECIMAL
+FUNCTIONS = {"size": 1, "keys": 1, "values": 1, **dict.fromkeys(literals.IP_TESTS, 1)}
 OUTCOME_NAMES = ("decision", "fired")
 
 
@@ -249,6 +250,8 @@ class ExprChecker:
 
     def expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
         match e:
+            case nodes.IntLit() | nodes.DecLit() if literals.decimal_wanted(e, expected):
+                return Typed(literals.decimal(e, self.error), t.DECIMAL)
             case nodes.IntLit(value):
                 return Typed(Const(value, span=e.span), t.INT)
             case nodes.StrLit(value) if isinstance(expected, t.IpType):
@@ -290,17 +293,18 @@ class ExprChecker:
                 self.expect(typed, t.BOOL, operand.span)
                 return Typed(nodes.Not(typed.expr, span=e.span), t.BOOL)
             case nodes.Compare(op, left, right):
-                lt = self.expr(left, scope, facts, None)
+                lt = self.expr(left, scope, facts, literals.side_hint(right))
                 rt = self.expr(right, scope, facts, lt.type)
                 if isinstance(left, nodes.StrLit) and t.is_time(rt.type):  # `"2024-01-01" < t`
                     lt = self.expr(left, scope, facts, rt.type)
+                lt, rt = literals.decimal_sides(lt, rt, self.error, e.span)
                 match op:
                     case Op.LT | Op.LE | Op.GT | Op.GE if t.is_time(lt.type) or t.is_time(rt.type):
                         time_check.ordered(self, lt.type, rt.type, e.span)
                     case Op.LT | Op.LE | Op.GT | Op.GE:
                         for side in (lt, rt):
-                            if not t.is_int(side.type):
-                                msg = f"`{op}` compares integers, not {side.type}"
+                            if not t.is_ordered(side.type):
+                                msg = f"`{op}` compares integers or decimals, not {side.type}"
                                 self.error(Code.ORDER_ON_NON_INTEGERS, msg, e.span)
                                 break
                     case Op.EQ | Op.NE:
@@ -359,6 +363,7 @@ class ExprChecker:
                 Code.ARITHMETIC_ON_NON_INTEGERS,
                 f"arithmetic needs integers, not {typed.type}",
                 e.span,
+                help=literals.arithmetic_hint(typed.type),
             )
         return typed
 
@@ -521,29 +526,7 @@ class ExprChecker:
     ) -> Typed:
         if func.name in time_check.FUNCTIONS:
             return time_check.call(self, e, scope, facts)
-        if func.name not in FUNCTIONS:
-            self.error(
-                Code.UNKNOWN_NAME,
-                f"unknown function `{func.name}`",
-                func.span,
-                help=did_you_mean(func.name, [*FUNCTIONS, *time_check.FUNCTIONS]),
-            )
-            return Typed(Const(None, span=e.span), t.ANY)
-        if len(args) != FUNCTIONS[func.name]:
-            self.error(
-                Code.WRONG_COUNT,
-                f"`{func.name}` takes {FUNCTIONS[func.name]} argument, not {len(args)}",
-                e.span,
-            )
-            return Typed(Const(0, span=e.span), t.INT)
-        if func.name in maps.FUNCTIONS:
-            return Typed(*maps.call(self, func.name, args[0], scope, facts))
-        typed = self.expr(args[0], scope, facts, None)
-        if t.element_of(typed.type) is None and not isinstance(typed.type, t.MapType):
-            self.error(
-                Code.NOT_A_COLLECTION, f"`size` needs a set or list, not {typed.type}", args[0].span
-            )
-        return Typed(model.Size(typed.expr, span=e.span), t.INT)
+        return calls.call(self, e, FUNCTIONS, scope, facts)
 
     def _has(
         self, path: nodes.Path, scope: Scope, facts: frozenset[Fact], span: Span | None

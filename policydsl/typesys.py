@@ -42,6 +42,14 @@ class IpType:
 
 
 @attrs.frozen
+class DecimalType:
+    """An exact decimal of at most four digits after the point, held scaled (`decimals`)."""
+
+    def __str__(self) -> str:
+        return "decimal"
+
+
+@attrs.frozen
 class DatetimeType:
     """An instant: milliseconds since the Unix epoch, a signed 64-bit integer (`datetimes`)."""
 
@@ -173,6 +181,7 @@ Type = (
     | IntType
     | StringType
     | IpType
+    | DecimalType
     | DatetimeType
     | DurationType
     | EnumType
@@ -187,6 +196,7 @@ BOOL = BoolType()
 INT = IntType()
 STRING = StringType()
 IP = IpType()
+DECIMAL = DecimalType()
 DATETIME = DatetimeType()
 DURATION = DurationType()
 ANY = AnyType()
@@ -208,6 +218,11 @@ def compatible(a: Type, b: Type) -> bool:
 
 def is_int(t: Type) -> bool:
     return isinstance(t, IntType | AnyType | NothingType)
+
+
+def is_ordered(t: Type) -> bool:
+    """What `<`, `<=`, `>`, `>=` compare: integers, and decimals (never one with the other)."""
+    return isinstance(t, IntType | DecimalType | AnyType | NothingType)
 
 
 def is_time(t: Type) -> bool:

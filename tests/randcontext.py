@@ -14,9 +14,20 @@ import pickle
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
-from randpolicy import DATETIMES, DURATIONS, STRINGS, Case, Fld, Ty, make_case, make_shape_case
+from randpolicy import (
+    DATETIMES,
+    DECIMALS,
+    DURATIONS,
+    STRINGS,
+    Case,
+    Fld,
+    Ty,
+    make_case,
+    make_shape_case,
+)
 
 
 def valid_time(rng: random.Random, kind: str) -> Any:
@@ -129,6 +140,8 @@ class ContextGen:
             return self.map_value(ty)
         if ty.kind == "bool":
             return rng.random() < 0.5
+        if ty.kind == "decimal":
+            return self.decimal()
         if ty.kind == "int":
             value = rng.choice(self.ints(ty))
             return IntSub(value) if rng.random() < 0.04 else value
@@ -161,6 +174,25 @@ class ContextGen:
             else:
                 out[key] = self.valid(ty.elem)
         return self.wrap(out)
+
+    def decimal(self) -> Any:
+        """A decimal as a request may give it: text, `Decimal`, `int`, or a `float` whose
+        shortest text is the decimal (small ones), at or beside the policy's literals."""
+        rng = self.rng
+        text = rng.choice(DECIMALS)
+        value = Decimal(text) + rng.choice((0, 0, Decimal("0.0001"), Decimal("-0.0001")))
+        if not Decimal("-922337203685477.5808") <= value <= Decimal("922337203685477.5807"):
+            value = Decimal(text)
+        r = rng.random()
+        if r < 0.3:
+            return str(value)
+        if r < 0.45 and value == value.to_integral_value():
+            return int(value)
+        if r < 0.65 and abs(value) < 10**6:
+            return float(value)
+        if r < 0.75:
+            return str(value) + "000"  # zeros past the fourth digit change nothing
+        return value
 
     def ints(self, ty: Ty) -> list[int]:
         lo, hi = ty.lo, ty.hi
@@ -203,6 +235,24 @@ class ContextGen:
             return rng.choice(("m", [good], {1: good}, {"a": wrong}, {"a": good, "b": wrong}))
         if ty.kind == "bool":
             return rng.choice((1, 0, "true", "false", 1.0, [True], {}, IntSub(1)))
+        if ty.kind == "decimal":
+            return rng.choice(
+                (
+                    True,
+                    "0.12345",
+                    0.1 + 0.2,
+                    float("nan"),
+                    float("inf"),
+                    Decimal("NaN"),
+                    Decimal("1E+30"),
+                    "922337203685477.5808",
+                    "1e3",
+                    "",
+                    [1],
+                    {"v": 1},
+                    2**70,
+                )
+            )
         if ty.kind == "int":
             bad: list[Any] = [True, False, 1.0, 17.5, "17", [1], {"v": 1}, float("nan")]
             if ty.lo is not None:

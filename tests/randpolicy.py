@@ -60,6 +60,25 @@ STRINGS = (
 )
 PATTERNS = ("a*", "*b", "a?c", "*", "?", "*.*", "[a]*", "*\\*", "ab*c?", "")
 CLAUSES = ("1", "1.1", "2.1", "2.2", "3", "3.3", "4", "5")
+# Decimal literals (distinct values, so distinct table keys), and integer literals a cell or a
+# default may give where a decimal is expected.
+DECIMALS = (
+    "0.0",
+    "1.0",
+    "-1.0",
+    "0.5",
+    "0.25",
+    "-0.5",
+    "0.0001",
+    "-0.0001",
+    "2.5",
+    "0.8499",
+    "0.85",
+    "100.0",
+    "922337203685477.5807",
+    "-922337203685477.5808",
+)
+DECIMAL_CELLS = ("3", "-7")
 # datetime literals (Cedar's forms) and duration literals: leap days, offsets, before the epoch
 DATETIMES = (
     "1970-01-01",
@@ -94,7 +113,7 @@ OFFSETS = ("", ', "+0100"', ', "-0530"', ', "+0000"')
 class Ty:
     """A type of the language, as the generator tracks it."""
 
-    kind: str  # bool | int | string | enum | set | list | record | records | map | rule
+    kind: str  # bool | int | decimal | string | enum | set | list | record | records | map | rule
     # `records` is a list of records (`elem` the record): read only through quantifiers and
     # `size`, so no generator that makes values of a collection's elements ever meets it
     enum: str = ""
@@ -159,6 +178,7 @@ class Leaf:
 
 
 BOOL, INT, STRING, RULE = Ty("bool"), Ty("int"), Ty("string"), Ty("rule")
+DECIMAL = Ty("decimal")
 
 
 def compatible(a: Ty, b: Ty) -> bool:
@@ -304,10 +324,13 @@ class PolicyGen:
             self.patterns,
         )
 
-    def scalar_type(self, allow_bool: bool = True) -> Ty:
+    def scalar_type(self, allow_bool: bool = True, decimal: bool = True) -> Ty:
+        """`decimal`: whether a decimal may be drawn (never for an output or an annotation)."""
         rng = self.rng
         kinds = ["int", "string", "enum"] + (["bool"] if allow_bool else [])
         kind = rng.choice(kinds)
+        if decimal and kind == "int" and rng.random() < 0.3:
+            return DECIMAL
         if kind == "enum":
             return Ty("enum", enum=rng.choice(list(self.enums)))
         if kind == "int" and rng.random() < 0.6:
@@ -386,6 +409,8 @@ class PolicyGen:
         rng = self.rng
         if ty.kind == "bool":
             return lit(rng.random() < 0.5)
+        if ty.kind == "decimal":  # an integer literal only where the checker expects a decimal
+            return rng.choice(DECIMALS + (DECIMAL_CELLS if cell else ()))
         if ty.kind == "int":
             fits = [
                 v
@@ -446,7 +471,7 @@ class PolicyGen:
         r = rng.random()
         if r < 0.2:
             return Ty("set", elem=STRING)
-        return self.scalar_type()
+        return self.scalar_type(decimal=False)
 
     def definition(self) -> None:
         rng = self.rng
@@ -655,6 +680,8 @@ class PolicyGen:
             return self.bool_(sc, depth)
         if ty.kind == "int":
             return self.int_(sc, depth)
+        if ty.kind == "decimal":
+            return self.decimal_(sc, depth)
         if ty.kind == "string":
             return self.str_(sc, depth)
         if ty.kind in ("datetime", "duration"):
@@ -667,6 +694,10 @@ class PolicyGen:
     def str_(self, sc: Scope, depth: int) -> str:
         named = self.pick(sc, STRING, depth) if self.rng.random() < 0.4 else None
         return named or lit(self.rng.choice(self.strings))
+
+    def decimal_(self, sc: Scope, depth: int) -> str:
+        named = self.pick(sc, DECIMAL, depth) if self.rng.random() < 0.5 else None
+        return named or self.rng.choice(DECIMALS)
 
     def int_(self, sc: Scope, depth: int) -> str:
         rng = self.rng
@@ -734,8 +765,8 @@ class PolicyGen:
             return f"{function}({text}{rng.choice(OFFSETS)}) {op} {rng.randint(0, top)}"
         return f"{rng.choice(UNITS)}({text}) {op} {rng.choice((0, 1, 59, 1000, -1, 90))}"
 
-    def any_elem(self) -> Ty:
-        return self.scalar_type(allow_bool=False)
+    def any_elem(self, decimal: bool = True) -> Ty:
+        return self.scalar_type(allow_bool=False, decimal=decimal)
 
     def coll(self, ty: Ty, sc: Scope, depth: int) -> str:
         rng = self.rng
@@ -836,9 +867,11 @@ class PolicyGen:
             return rng.choice((text, f"not {text}", f"{text} == ({self.bool_leaf(sc)})"))
         if ty.kind in ("datetime", "duration"):
             return self.time_use(text, ty, sc, depth)
-        if ty.kind == "int":
+        if ty.kind in ("int", "decimal"):
             op = rng.choice(("==", "!=", "<", "<=", ">", ">="))
-            other = self.int_(sc, depth)
+            other = self.int_(sc, depth) if ty.kind == "int" else self.decimal_(sc, depth)
+            if ty.kind == "decimal" and rng.random() < 0.15:  # an integer literal is read as one
+                other = rng.choice(("0", "1", "-1", "1000"))
             return f"{text} {op} {other}" if rng.random() < 0.7 else f"{other} {op} {text}"
         if ty.kind in ("string", "enum"):
             r = rng.random()
@@ -941,6 +974,8 @@ class PolicyGen:
         r = rng.random()
         if r < 0.5:
             op = rng.choice(("==", "!=", "<", "<=", ">", ">="))
+            if rng.random() < 0.2:
+                return f"{self.decimal_(sc, depth - 1)} {op} {self.decimal_(sc, depth - 1)}"
             return f"{self.int_(sc, depth - 1)} {op} {self.int_(sc, depth - 1)}"
         ty = STRING if r < 0.7 else Ty("enum", enum=rng.choice(list(self.enums)))
         if r > 0.9:
@@ -1029,10 +1064,10 @@ class PolicyGen:
         rng = self.rng
         name = self.name()
         r = rng.random()
-        ty = (
-            self.scalar_type()
+        ty = (  # an output is never a decimal (P337)
+            self.scalar_type(decimal=False)
             if r < 0.75
-            else Ty(rng.choice(("set", "list")), elem=self.any_elem())
+            else Ty(rng.choice(("set", "list")), elem=self.any_elem(decimal=False))
         )
         sc = Scope(outcome=True)
         cases = []

@@ -71,6 +71,7 @@ FOUNDATIONS = {
     "codes",
     "version",
     "ipaddr",
+    "decimals",
     "datetimes",
     "regex_literals",
 }
@@ -274,6 +275,8 @@ context {
   n: int = 0
   items: list<{key: string  marks: set<Tag> = []}> = []
   source: ip = "10.0.0.1"
+  score: decimal = 0.5
+  scores: list<decimal> = []
   at: datetime = "2024-01-01"
   ttl: duration = 1h
   stamps: list<datetime> = []
@@ -283,6 +286,7 @@ effects deny > allow default allow
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
 rule keyed: deny { when has tagged["app"] and tagged["app"] in values(tagged) cite "1" reason "m" }
 rule inside: deny { when source in_range "10.0.0.0/8" cite "1" reason "inside" }
+rule scored: deny { when score > 0.75 or 0.5 in scores cite "1" reason "score" }
 rule timely: deny {
   when at + ttl > "2030-01-01" and date(at) == at and time_of_day(at) < 1h
     and year(at) + month(at) + day(at) + hour(at) + minute(at) + second(at) > 0

@@ -137,8 +137,8 @@ def _deep(value: Any, seen: dict[int, Any]) -> Any:
 
 @pytest.mark.parametrize(
     "path",
-    [policydsl.stdlib_path(), EXAMPLES / "doc_sharing"],
-    ids=["stdlib", "doc_sharing"],
+    [policydsl.stdlib_path(), EXAMPLES / "doc_sharing", EXAMPLES / "content_scores"],
+    ids=["stdlib", "doc_sharing", "content_scores"],
 )
 def test_the_lowered_form_reads_back_whole(path: Path) -> None:
     """Every field (spans, constants' types, defaults) and every shared object reads back."""

@@ -149,3 +149,18 @@ def test_metrics_render_as_prometheus_text() -> None:
     assert 'took_seconds_count{endpoint="a"} 3' in lines
     assert 'info{v="1"} 1' in lines
     assert count.value(effect="deny") == 3 and hist.count(endpoint="a") == 3
+
+
+def test_a_requests_fractions_are_logged_as_read() -> None:
+    """The request reader keeps a JSON fraction exact (`Decimal`): the log writes it as the
+    number it is when a float holds it, else as its exact text; never drops the record."""
+    from decimal import Decimal
+
+    sink = Memory()
+    log = DecisionLog(sink)
+    request = {"a": Decimal("0.85"), "b": Decimal("0.30000000000000001"), "c": Decimal("1E+999")}
+    assert log.record("id", request, RESULT, POLICY, at=0.5)
+    log.close()
+    (line,) = sink.lines
+    assert json.loads(line)["input"] == {"a": 0.85, "b": "0.30000000000000001", "c": "1E+999"}
+    assert log.dropped == {"queue_full": 0, "sink_error": 0}

@@ -128,3 +128,71 @@ def test_in_range_on_a_string_is_a_type_error() -> None:
     with pytest.raises(policydsl.PolicyError) as caught:
         policydsl.loads(text)
     assert [d.code for d in caught.value.diagnostics] == ["P322"]
+
+
+PREDICATES = """\
+context { source: ip }
+effects hit > miss default miss
+rule v4: hit { when is_ipv4(source) }
+rule v6: hit { when is_ipv6(source) }
+rule loopback: hit { when is_loopback(source) }
+rule multicast: hit { when is_multicast(source) }
+"""
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.255.0.9",
+        "128.0.0.1",
+        "::1",
+        "::2",
+        "224.0.0.1",
+        "239.255.255.255",
+        "240.0.0.1",
+        "ff02::1",
+        "fe80::1",
+        "10.0.0.1",
+        "::ffff:127.0.0.1",
+        "::",
+    ],
+)
+def test_address_predicates_agree_with_the_standard_library(address: str) -> None:
+    """`is_ipv4`, `is_ipv6`, `is_loopback`, `is_multicast` (Cedar's, by name): an IPv4-mapped
+    IPv6 address is IPv6, and neither loopback nor multicast."""
+    found = ipaddress.ip_address(address)
+    want = sorted(
+        name
+        for name, holds in (
+            ("v4", found.version == 4),
+            ("v6", found.version == 6),
+            (
+                "loopback",
+                found in ipaddress.ip_network("127.0.0.0/8" if found.version == 4 else "::1/128"),
+            ),
+            ("multicast", found.is_multicast),
+        )
+        if holds
+    )
+    for backend in policydsl.BACKENDS:
+        policy = policydsl.loads(PREDICATES, backend=backend)
+        assert list(policy.decide({"source": address}).rules) == want, backend
+
+
+@pytest.mark.parametrize(
+    ("condition", "code"),
+    [
+        ("is_loopback(label)", "P322"),
+        ("is_ipv4(source, source)", "P302"),
+        ("is_ip4(source)", "P201"),
+    ],
+)
+def test_a_predicate_misapplied_is_a_check_error(condition: str, code: str) -> None:
+    text = (
+        'context { source: ip  label: string = "" }\neffects deny > allow default allow\n'
+        f"rule r: deny {{ when {condition} }}\n"
+    )
+    with pytest.raises(policydsl.PolicyError) as caught:
+        policydsl.loads(text)
+    assert [d.code for d in caught.value.diagnostics] == [code]

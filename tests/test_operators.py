@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ context {
   ys: set<string> = []
   flag: bool = false
   addr: ip = "10.0.0.1"
+  d: decimal = 0
+  e: decimal = 0.5
 }
 effects hit > miss default miss
 """
@@ -50,7 +53,7 @@ SAMPLES: dict[Op, tuple[str, Callable[[Context], bool]]] = {
     Op.EQ: ("n == m", lambda c: c["n"] == c["m"]),
     Op.NE: ("s != p", lambda c: c["s"] != c["p"]),
     Op.LT: ("n < m", lambda c: c["n"] < c["m"]),
-    Op.LE: ("n <= m", lambda c: c["n"] <= c["m"]),
+    Op.LE: ("d <= e", lambda c: Decimal(c["d"]) <= Decimal(c["e"])),  # decimals: exact
     Op.GT: ("n > m", lambda c: c["n"] > c["m"]),
     Op.GE: ("n >= m", lambda c: c["n"] >= c["m"]),
     Op.CONTAINS: ("xs contains s", lambda c: c["s"] in c["xs"]),
@@ -80,9 +83,9 @@ SAMPLES: dict[Op, tuple[str, Callable[[Context], bool]]] = {
 CONTEXTS: list[Context] = [
     {},
     {"n": 2, "m": 3, "s": "spam", "p": "sp", "xs": ["spam", "eggs"], "ys": ["eggs"], "addr": "::1"},
-    {"n": 3, "m": 2, "s": "spam", "p": "s*m", "xs": ["ham"], "ys": ["spam", "ham"]},
+    {"n": 3, "m": 2, "s": "spam", "p": "s*m", "xs": ["ham"], "ys": ["spam", "ham"], "d": "0.5001"},
     {"n": 2, "m": 2, "s": "ham", "p": "am", "xs": ["ham", "a"], "ys": ["a", "ham"], "flag": True},
-    {"n": -2, "m": 2, "s": "h?m", "p": "h?m", "xs": [], "ys": []},
+    {"n": -2, "m": 2, "s": "h?m", "p": "h?m", "xs": [], "ys": [], "d": "-0.5", "e": "-0.5"},
     {"n": 6, "m": 1, "s": "", "p": "*", "ys": ["x"], "flag": True},
     {"n": 5, "m": 0, "s": "a*b", "p": "a?", "xs": ["a*b"]},
 ]
@@ -164,6 +167,8 @@ def test_every_backend_evaluates_it_as_python_does(op: Op) -> None:
             "ys": [],
             "flag": False,
             "addr": "10.0.0.1",
+            "d": "0",
+            "e": "0.5",
             **context,
         }
         expected = "hit" if oracle(full) else "miss"
@@ -204,6 +209,8 @@ def test_on_constants_it_decides_as_python_does(op: Op) -> None:
             "ys": [],
             "flag": False,
             "addr": "10.0.0.1",
+            "d": "0",
+            "e": "0.5",
             **context,
         }
         names = r"\b(" + "|".join(full) + r")\b"
@@ -218,6 +225,8 @@ def test_on_constants_it_decides_as_python_does(op: Op) -> None:
 
 
 def _literal(value: Any) -> str:
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+\.[0-9]+|[0-9]", value):  # a decimal
+        return f"({value})"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
