@@ -56,6 +56,7 @@ class _Checker:
         self.exprs = ExprChecker(Environment(), self.diagnostics)
         self._row_cache: dict[int, list[Any]] = {}  # by id(row): each row is checked once
         self._column_cache: dict[int, tuple[t.Type, bool]] = {}  # by id(column)
+        self._cell_cache: dict[tuple[Any, ...], tuple[t.Type, Any]] = {}  # see `_cell`
 
     def _freeze(self) -> None:
         """Give the expression checker the environment the declarations read so far make.
@@ -491,9 +492,29 @@ class _Checker:
                     )
                 values.append(None)
             else:
-                values.append(self._constant(cell, ctype, f"column `{col.name.name}`"))
+                values.append(self._cell(cell, ctype, col))
         self._row_cache[id(row)] = values
         return values
+
+    def _cell(self, cell: Any, ctype: t.Type, col: nodes.Column) -> Any:
+        """A cell's value. A literal or a bare name that checked cleanly is checked once per
+        column type: a table repeats its enum members (and often its numbers) down its rows."""
+        match cell:
+            case nodes.StrLit(v) | nodes.IntLit(v) | nodes.BoolLit(v):
+                key: tuple[Any, ...] | None = (type(cell), v, id(ctype))
+            case nodes.Path((name,)):
+                key = (nodes.Path, name, id(ctype))
+            case _:
+                key = None
+        if key is not None:
+            known = self._cell_cache.get(key)
+            if known is not None and known[0] is ctype:  # held there: its id is not reused
+                return known[1]
+        before = len(self.diagnostics)
+        value = self._constant(cell, ctype, f"column `{col.name.name}`")
+        if key is not None and len(self.diagnostics) == before:
+            self._cell_cache[key] = (ctype, value)
+        return value
 
     def _constant(self, node: Any, expected: t.Type, what: str) -> Any:
         typed = self.exprs.expr(node, Scope(), frozenset(), expected)
@@ -611,11 +632,12 @@ class _Checker:
             self.exprs.expect(typed, atype, clause.value.span)
             annotations.append((name, typed.expr, clause))
 
-        rows: list[tuple[str, dict[str, Const], Span | None]] = []
+        rows: list[tuple[str, dict[str, Any], Span | None]] = []
         if table is None:
             rows.append((d.name.name, {}, d.name.span))
         else:
             keys: set[Any] = set()
+            names = [c.name.name for c in table.columns]
             for row in table.rows:
                 if len(row.cells) != len(table.columns):
                     continue  # reported by the table check
@@ -623,25 +645,30 @@ class _Checker:
                 if values and table_rows.hashable(values[0]) in keys:
                     continue  # a second row for one key: reported by the table check
                 keys.add(table_rows.hashable(values[0]) if values else None)
-                bindings = {
-                    c.name.name: Const(v, type=columns[c.name.name][0])
-                    for c, v in zip(table.columns, values, strict=True)
-                }
                 key = table_rows.render(values[0]) if values else ""
+                bindings = dict(zip(names, values, strict=True))
                 rows.append((f"{d.name.name}[{key}]", bindings, row.span or d.name.span))
 
         rules = []
         not_constant: set[str] = set()  # reported once per rule, not once per row
+        types = {name: ty for name, (ty, _) in columns.items()}
+        cite_made = table_rows.Substitution(cite_expr, types).make if cite_expr else None
+        condition_made = table_rows.Substitution(condition, types).make
+        annotation_made = [table_rows.Substitution(e, types).make for _, e, _ in annotations]
+
+        def substitute(made: table_rows.Maker | None, expr: Any, bindings: dict[str, Any]) -> Any:
+            return expr if made is None or not bindings else made(bindings)
+
         for rule_id, bindings, span in rows:
-            cite = const_value(table_rows.substitute(cite_expr, bindings)) if cite_expr else ()
+            cite = const_value(substitute(cite_made, cite_expr, bindings)) if cite_expr else ()
             if cite is NOT_CONST:
                 if "cite" not in not_constant:
                     self.exprs.error(Code.NOT_CONSTANT, "`cite` must be a constant", cite_expr.span)
                 not_constant.add("cite")
                 cite = ()
             ann: list[tuple[str, Any]] = []
-            for name, expr, _clause in annotations:
-                value = const_value(table_rows.substitute(expr, bindings))
+            for (name, expr, _clause), made in zip(annotations, annotation_made, strict=True):
+                value = const_value(substitute(made, expr, bindings))
                 if value is NOT_CONST:
                     if name not in not_constant:
                         self.exprs.error(
@@ -659,11 +686,9 @@ class _Checker:
                 model.Rule(
                     id=rule_id,
                     effect=effect,
-                    condition=table_rows.substitute(condition, bindings),
+                    condition=substitute(condition_made, condition, bindings),
                     cite=table_rows.cite_strings(cite),
-                    reason=table_rows.render_template(
-                        reason, {k: c.value for k, c in bindings.items()}
-                    ),
+                    reason=table_rows.render_template(reason, bindings),
                     obligations=tuple(obligations),
                     tags=tuple(tags),
                     annotations=tuple(ann),

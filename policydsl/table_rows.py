@@ -5,6 +5,7 @@ their runtime shape, its citations collected, and the reason template rendered w
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -13,21 +14,47 @@ from policydsl import model, nodes
 from policydsl import typesys as t
 from policydsl.model import Const, Local
 
+Maker = Callable[[dict[str, Any]], Any]
 
-def substitute(expr: Any, bindings: dict[str, Const]) -> Any:
-    """Replace table-column locals by the row's constants."""
-    if not bindings:
-        return expr
-    if isinstance(expr, Local) and expr.name in bindings:
-        return attrs.evolve(bindings[expr.name], span=expr.span)
-    if isinstance(expr, nodes.Quantifier) and expr.var.name in bindings:
-        inner = {k: v for k, v in bindings.items() if k != expr.var.name}
-        return attrs.evolve(
-            expr,
-            collection=substitute(expr.collection, bindings),
-            body=substitute(expr.body, inner),
-        )
-    return model.map_children(expr, lambda c: substitute(c, bindings))
+
+class Substitution:
+    """One rule's expression made ready for its rows: `make(values)` puts a row's values (by
+    column) in place of the column locals, a constant of the column's type where each was. It
+    rebuilds only the paths down to a column (`make` is None when the expression names none), and
+    every subtree that names none (a context read, a literal) is shared by the rows, as
+    `map_children` keeps an unchanged node: a table of 10,000 rows substitutes 10,000 times into
+    the same expression."""
+
+    def __init__(self, expr: Any, columns: dict[str, t.Type]) -> None:
+        self.make = self._plan(expr, frozenset(columns), columns)
+
+    def _plan(self, expr: Any, names: frozenset[str], types: dict[str, t.Type]) -> Maker | None:
+        if isinstance(expr, Local):
+            if expr.name not in names:
+                return None
+            name, span, type_ = expr.name, expr.span, types[expr.name]
+            return lambda values: Const(values[name], span=span, type=type_)
+        if isinstance(expr, nodes.Quantifier):  # its variable hides a column of its name
+            collection = self._plan(expr.collection, names, types)
+            body = self._plan(expr.body, names - {expr.var.name}, types)
+            if collection is None and body is None:
+                return None
+            return lambda values: attrs.evolve(
+                expr,
+                collection=expr.collection if collection is None else collection(values),
+                body=expr.body if body is None else body(values),
+            )
+        kids = model.children(expr)
+        plans = [self._plan(kid, names, types) for kid in kids]
+        if all(p is None for p in plans):
+            return None
+        pairs = list(zip(kids, plans, strict=True))
+
+        def make(values: dict[str, Any]) -> Any:
+            made = iter([kid if plan is None else plan(values) for kid, plan in pairs])
+            return model.map_children(expr, lambda _: next(made))
+
+        return make
 
 
 def coerce(value: Any, type_: t.Type) -> Any:
