@@ -166,6 +166,7 @@ class _Estimator:
     def __init__(self, policy: model.CheckedPolicy):
         self.policy = policy
         self._definitions: dict[str, tuple[int, Shape]] = {}
+        self._attributes: dict[tuple[str, ...], Shape] = {}  # each read's shape, found once
 
     def cost(self, e: model.Expr, scope: Mapping[str, Shape]) -> int:
         return self.bound(e, scope)[0]
@@ -176,7 +177,10 @@ class _Estimator:
             case model.Const(value):
                 return 0, _shape_of_value(value)
             case model.Attr(path):
-                return 0, self._attribute(path)
+                shape = self._attributes.get(path)
+                if shape is None:
+                    shape = self._attributes[path] = self._attribute(path)
+                return 0, shape
             case model.Present():
                 return 1, SCALAR
             case model.DefRef(name):

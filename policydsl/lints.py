@@ -42,12 +42,18 @@ def _warn(code: Code, message: str, span: Span | None, help: str) -> Diagnostic:
     return Diagnostic(code, message, span, help=help, severity="warning")
 
 
+# The nodes with no sub-expressions: a walk asks `model.children` of none of them (a table
+# rule's rows make tens of thousands).
+_LEAVES = (model.Const, model.Attr, model.Local, model.DefRef, model.Outcome, model.Present)
+
+
 def _walk(expr: Any) -> Iterator[Any]:
     stack = [expr]
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(model.children(node))
+        if not isinstance(node, _LEAVES):
+            stack.extend(model.children(node))
 
 
 def _decision_exprs(policy: model.CheckedPolicy) -> Iterator[Any]:
