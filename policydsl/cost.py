@@ -181,6 +181,14 @@ class _Estimator:
                 if shape is None:
                     shape = self._attributes[path] = self._attribute(path)
                 return 0, shape
+            case nodes.Compare(op, left, right):
+                (lc, ls), (rc, rs) = self.bound(left, scope), self.bound(right, scope)
+                step = 1
+                if op in (Op.EQ, Op.NE) and (ls.is_string or rs.is_string):
+                    step += _chars(min(ls.size, rs.size))
+                return lc + rc + step, SCALAR
+            case nodes.And(operands) | nodes.Or(operands):
+                return sum(self.cost(o, scope) for o in operands) + 1, SCALAR
             case model.Present():
                 return 1, SCALAR
             case model.DefRef(name):
@@ -202,16 +210,8 @@ class _Estimator:
             case model.SetOf(items):
                 cost, shape = self.bound(items, scope)
                 return cost + shape.size, attrs.evolve(shape, is_set=True)
-            case nodes.And(operands) | nodes.Or(operands):
-                return sum(self.cost(o, scope) for o in operands) + 1, SCALAR
             case nodes.Not(operand) | nodes.Neg(operand):
                 return self.cost(operand, scope) + 1, SCALAR
-            case nodes.Compare(op, left, right):
-                (lc, ls), (rc, rs) = self.bound(left, scope), self.bound(right, scope)
-                step = 1
-                if op in (Op.EQ, Op.NE) and (ls.is_string or rs.is_string):
-                    step += _chars(min(ls.size, rs.size))
-                return lc + rc + step, SCALAR
             case nodes.In(element, collection):
                 (ec, es), (cc, cs) = self.bound(element, scope), self.bound(collection, scope)
                 return ec + cc + _lookup(es, cs), SCALAR

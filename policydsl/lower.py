@@ -193,7 +193,9 @@ def _arithmetic(where: ir.Expr, first: int, rest: list[tuple[ArithOp, int]]) -> 
 def _fold_node(e: ir.Expr) -> ir.Expr:
     """Constant folding and boolean simplification of one node whose children are folded
     already (the lowerer folds bottom-up as it builds)."""
-    match e:
+    match e:  # the commonest first: a rule's tests are mostly comparisons
+        case nodes.Compare(cmp, Const(a), Const(b)):
+            return Const(_compare(cmp, a, b))
         case nodes.And(ops):
             kept: list[ir.Expr] = []
             for operand in ops:
@@ -218,8 +220,6 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
             element = items[0].type if items else None
             listed = None if element is None else t.CollectionType("list", element)
             return Const(tuple(i.value for i in items), type=listed)
-        case nodes.Compare(cmp, Const(a), Const(b)):
-            return Const(_compare(cmp, a, b))
         case nodes.In(Const(a), Const(b)):
             return Const(_member(e.op, a, b))
         case nodes.In(_, Const(b), negated) if isinstance(b, tuple | frozenset) and not b:

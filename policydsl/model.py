@@ -143,7 +143,12 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
     and substitution leave most nodes as they are, and rebuilding each one was most of their cost.
     A changed node is rebuilt through its constructor (not `attrs.evolve`, several times slower).
     """
-    match expr:
+    match expr:  # the commonest first: a rule's tests are mostly comparisons
+        case nodes.Compare(op, left, right):
+            new_left, new_right = fn(left), fn(right)
+            if new_left is left and new_right is right:
+                return expr
+            return cast("_Out", nodes.Compare(op, new_left, new_right, span=expr.span))
         case nodes.And(operands) | nodes.Or(operands):
             new = tuple(fn(e) for e in operands)
             return expr if _same(new, operands) else type(expr)(new, span=expr.span)
@@ -153,11 +158,6 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
         case nodes.Not(operand) | nodes.Neg(operand):
             inner = fn(operand)
             return expr if inner is operand else type(expr)(inner, span=expr.span)
-        case nodes.Compare(op, left, right):
-            new_left, new_right = fn(left), fn(right)
-            if new_left is left and new_right is right:
-                return expr
-            return cast("_Out", nodes.Compare(op, new_left, new_right, span=expr.span))
         case nodes.SetTest(set_op, left, right):
             new_left, new_right = fn(left), fn(right)
             if new_left is left and new_right is right:
