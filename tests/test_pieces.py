@@ -72,6 +72,21 @@ def test_a_long_file_is_cut_into_blocks() -> None:
     assert 30 < len(cuts(text)) < 130  # about one cut in 32 declarations
 
 
+def test_a_big_declaration_is_a_block_of_its_own() -> None:
+    """An edit to the rule after a table of many rows parses the rule again, not the table."""
+    text = pair_policy(2_000)
+    table = text.index("table grants")
+    rule = text.index("rule granted")
+    assert {table, rule} <= set(cuts(text))
+    pieces = Pieces()
+    _, blocks = pieces.parse(Source("x.policy", text))
+    edited = text[:rule] + text[rule:].replace('cite "G"', '# a comment\n  cite "H"')
+    _, after = pieces.parse(Source("x.policy", edited))
+    table_block = next(b for b in blocks if b.piece.text.startswith("table grants"))
+    assert any(b is table_block for b in after)
+    same_as_whole(pieces, edited)
+
+
 @pytest.mark.slow
 def test_edits_reuse_blocks_and_keep_positions() -> None:
     rng = random.Random(12)
