@@ -651,16 +651,17 @@ class _Checker:
 
         rules = []
         not_constant: set[str] = set()  # reported once per rule, not once per row
-        types = {name: ty for name, (ty, _) in columns.items()}
-        cite_made = table_rows.Substitution(cite_expr, types).make if cite_expr else None
-        condition_made = table_rows.Substitution(condition, types).make
-        annotation_made = [table_rows.Substitution(e, types).make for _, e, _ in annotations]
-
-        def substitute(made: table_rows.Maker | None, expr: Any, bindings: dict[str, Any]) -> Any:
-            return expr if made is None or not bindings else made(bindings)
+        cite_made = condition_made = None
+        annotation_made: list[table_rows.Maker | None] = [None] * len(annotations)
+        if columns:  # each expression made ready once for the rows
+            types = {name: ty for name, (ty, _) in columns.items()}
+            if cite_expr is not None:
+                cite_made = table_rows.Substitution(cite_expr, types).make
+            condition_made = table_rows.Substitution(condition, types).make
+            annotation_made = [table_rows.Substitution(e, types).make for _, e, _ in annotations]
 
         for rule_id, bindings, span in rows:
-            cite = const_value(substitute(cite_made, cite_expr, bindings)) if cite_expr else ()
+            cite = const_value(_substituted(cite_made, cite_expr, bindings)) if cite_expr else ()
             if cite is NOT_CONST:
                 if "cite" not in not_constant:
                     self.exprs.error(Code.NOT_CONSTANT, "`cite` must be a constant", cite_expr.span)
@@ -668,7 +669,7 @@ class _Checker:
                 cite = ()
             ann: list[tuple[str, Any]] = []
             for (name, expr, _clause), made in zip(annotations, annotation_made, strict=True):
-                value = const_value(substitute(made, expr, bindings))
+                value = const_value(_substituted(made, expr, bindings))
                 if value is NOT_CONST:
                     if name not in not_constant:
                         self.exprs.error(
@@ -686,7 +687,7 @@ class _Checker:
                 model.Rule(
                     id=rule_id,
                     effect=effect,
-                    condition=substitute(condition_made, condition, bindings),
+                    condition=_substituted(condition_made, condition, bindings),
                     cite=table_rows.cite_strings(cite),
                     reason=table_rows.render_template(reason, bindings),
                     obligations=tuple(obligations),
@@ -745,6 +746,11 @@ class _Checker:
 # ---- helpers on rules, tables and constants -------------------------------------------------
 
 _STRINGS = t.CollectionType("set", t.STRING)
+
+
+def _substituted(made: table_rows.Maker | None, expr: Any, values: dict[str, Any]) -> Any:
+    """A rule's expression for one of its rows (itself when it names no column)."""
+    return expr if made is None or not values else made(values)
 
 
 def _first_at(span: Span | None) -> tuple[tuple[Span, str], ...]:
