@@ -499,6 +499,8 @@ class _Checker:
     def _cell(self, cell: Any, ctype: t.Type, col: nodes.Column) -> Any:
         """A cell's value. A literal or a bare name that checked cleanly is checked once per
         column type: a table repeats its enum members (and often its numbers) down its rows."""
+        if ctype is t.STRING and type(cell) is nodes.StrLit:
+            return cell.value  # what checking it gives: any string literal, as it is
         match cell:
             case nodes.StrLit(v) | nodes.IntLit(v) | nodes.BoolLit(v):
                 key: tuple[Any, ...] | None = (type(cell), v, id(ctype))
@@ -660,6 +662,7 @@ class _Checker:
             condition_made = table_rows.Substitution(condition, types).make
             annotation_made = [table_rows.Substitution(e, types).make for _, e, _ in annotations]
 
+        template = table_rows.Template(reason)
         for rule_id, bindings, span in rows:
             cite = const_value(_substituted(cite_made, cite_expr, bindings)) if cite_expr else ()
             if cite is NOT_CONST:
@@ -689,7 +692,7 @@ class _Checker:
                     effect=effect,
                     condition=_substituted(condition_made, condition, bindings),
                     cite=table_rows.cite_strings(cite),
-                    reason=table_rows.render_template(reason, bindings),
+                    reason=template.render(bindings),
                     obligations=tuple(obligations),
                     tags=tuple(tags),
                     annotations=tuple(ann),

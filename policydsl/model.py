@@ -6,6 +6,7 @@ Expressions here are syntax nodes whose leaves the checker replaced by resolved 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeAlias, TypeVar, cast
 
@@ -150,7 +151,7 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
                 return expr
             return cast("_Out", nodes.Compare(op, new_left, new_right, span=expr.span))
         case nodes.And(operands) | nodes.Or(operands):
-            new = tuple(fn(e) for e in operands)
+            new = tuple(map(fn, operands))
             return expr if _same(new, operands) else type(expr)(new, span=expr.span)
         case nodes.ListLit(items):
             new = tuple(fn(e) for e in items)
@@ -193,7 +194,8 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
 
 
 def _same(new: Sequence[Any], old: Sequence[Any]) -> bool:
-    return all(a is b for a, b in zip(new, old, strict=True))
+    """The same objects, one for one (`new` was made from `old`: they are as long)."""
+    return all(map(operator.is_, new, old))
 
 
 def children(expr: Any) -> list[Any]:

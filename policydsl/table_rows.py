@@ -95,11 +95,27 @@ def template_names(template: str) -> list[str]:
     return [m.group(1) for m in _TEMPLATE.finditer(template) if m.group(1)]
 
 
-def render_template(template: str, bindings: dict[str, Any]) -> str:
-    def replace(m: re.Match[str]) -> str:
-        if m.group(0) in ("{{", "}}"):
-            return m.group(0)[0]
-        name = m.group(1)
-        return render(bindings[name]) if name in bindings else m.group(0)
+class Template:
+    """A reason template read once for all of a rule's rows: its text between the holes, and
+    each hole (a column's name, or a doubled brace standing for one)."""
 
-    return _TEMPLATE.sub(replace, template)
+    def __init__(self, template: str) -> None:
+        self.parts: list[tuple[str, str | None]] = []  # (text before, the hole's name or None)
+        at = 0
+        for m in _TEMPLATE.finditer(template):
+            text = template[at : m.start()]
+            if m.group(0) in ("{{", "}}"):
+                self.parts.append((text + m.group(0)[0], None))
+            else:
+                self.parts.append((text, m.group(1)))
+            at = m.end()
+        self.tail = template[at:]
+
+    def render(self, bindings: dict[str, Any]) -> str:
+        out = []
+        for text, name in self.parts:
+            out.append(text)
+            if name is not None:
+                out.append(render(bindings[name]) if name in bindings else "{" + name + "}")
+        out.append(self.tail)
+        return "".join(out)
