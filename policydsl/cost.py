@@ -267,9 +267,13 @@ class _Estimator:
         return shape_of(annotation) if annotation is not None else SCALAR
 
 
+_STRINGS = [Shape(n, is_string=True) for n in range(256)]  # a short string constant's shape
+
+
 def _shape_of_value(value: object) -> Shape:
     if isinstance(value, str):
-        return Shape(len(value), is_string=True)
+        n = len(value)
+        return _STRINGS[n] if n < len(_STRINGS) else Shape(n, is_string=True)
     if isinstance(value, tuple | frozenset):
         longest = max((len(v) for v in value if isinstance(v, str)), default=1)
         strings = any(isinstance(v, str) for v in value)

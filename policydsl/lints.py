@@ -76,19 +76,25 @@ class _Scan:
     comparisons: list[Any] = attrs.Factory(list)
 
     def read(self, expr: Any) -> list[str]:
-        """Walk one expression; the definitions it names."""
+        """Walk one expression; the definitions it names. (`_walk`, inlined: it reads every
+        node of every rule.)"""
         names = []
-        for node in _walk(expr):
-            if isinstance(node, model.DefRef):
-                names.append(node.name)
-            elif isinstance(node, model.Const):
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, model.Const):
                 value = node.value
                 if isinstance(value, str):
                     self.mentioned.add(value)
                 elif isinstance(value, frozenset | tuple):
                     self.mentioned.update(v for v in value if isinstance(v, str))
+                continue
+            if isinstance(node, model.DefRef):
+                names.append(node.name)
             elif isinstance(node, nodes.Compare):
                 self.comparisons.append(node)
+            if not isinstance(node, _LEAVES):
+                stack.extend(model.children(node))
         return names
 
 

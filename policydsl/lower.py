@@ -196,20 +196,22 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
     match e:  # the commonest first: a rule's tests are mostly comparisons
         case nodes.Compare(cmp, Const(a), Const(b)):
             return Const(_compare(cmp, a, b))
+        case nodes.Compare():
+            return e
         case nodes.And(ops):
             kept: list[ir.Expr] = []
-            for operand in ops:
-                if operand == _FALSE:
+            for operand in ops:  # only a constant equals a constant
+                if isinstance(operand, Const) and operand == _FALSE:
                     return Const(False)
-                if operand != _TRUE:
+                if not (isinstance(operand, Const) and operand == _TRUE):
                     kept.extend(operand.operands if isinstance(operand, nodes.And) else [operand])
             return conjunction(kept)
         case nodes.Or(ops):
             kept = []
             for operand in ops:
-                if operand == _TRUE:
+                if isinstance(operand, Const) and operand == _TRUE:
                     return Const(True)
-                if operand != _FALSE:
+                if not (isinstance(operand, Const) and operand == _FALSE):
                     kept.extend(operand.operands if isinstance(operand, nodes.Or) else [operand])
             return _or(kept)
         case nodes.Not(Const(value)):
