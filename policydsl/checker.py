@@ -663,6 +663,7 @@ class _Checker:
             annotation_made = [table_rows.Substitution(e, types).make for _, e, _ in annotations]
 
         template = table_rows.Template(reason)
+        obligation_names, tag_names = tuple(obligations), tuple(tags)
         for rule_id, bindings, span in rows:
             cite = const_value(_substituted(cite_made, cite_expr, bindings)) if cite_expr else ()
             if cite is NOT_CONST:
@@ -693,8 +694,8 @@ class _Checker:
                     condition=_substituted(condition_made, condition, bindings),
                     cite=table_rows.cite_strings(cite),
                     reason=template.render(bindings),
-                    obligations=tuple(obligations),
-                    tags=tuple(tags),
+                    obligations=obligation_names,
+                    tags=tag_names,
                     annotations=tuple(ann),
                     span=span,
                 )

@@ -49,6 +49,23 @@ class Substitution:
         if all(p is None for p in plans):
             return None
         pairs = list(zip(kids, plans, strict=True))
+        span = getattr(expr, "span", None)
+        # A child changes in every row: the node is made anew (as `map_children` would make it),
+        # directly for the nodes rules are made of, through `map_children` for the others.
+        if isinstance(expr, nodes.Compare):
+            (left, left_made), (right, right_made) = pairs
+            op = expr.op
+            return lambda values: nodes.Compare(
+                op,
+                left if left_made is None else left_made(values),
+                right if right_made is None else right_made(values),
+                span=span,
+            )
+        if isinstance(expr, nodes.And | nodes.Or):
+            kind = type(expr)
+            return lambda values: kind(
+                tuple(kid if plan is None else plan(values) for kid, plan in pairs), span=span
+            )
 
         def make(values: dict[str, Any]) -> Any:
             made = iter([kid if plan is None else plan(values) for kid, plan in pairs])
