@@ -120,10 +120,13 @@ class Block:
 
 
 class Pieces:
-    """The blocks of each file's latest text, by file name and block text."""
+    """The blocks of each file's latest text, by file name and block text, and those of the text
+    before it that the latest does not use (an edit undone, a syntax error fixed: the blocks the
+    text had before come back)."""
 
     def __init__(self) -> None:
         self._blocks: dict[str, dict[str, list[Block]]] = {}
+        self._before: dict[str, dict[str, list[Block]]] = {}
 
     def parse(self, source: Source) -> tuple[nodes.PolicyFile | None, list[Block]]:
         """The file's declarations, parsed block by block (unchanged blocks reused), or None when
@@ -132,13 +135,14 @@ class Pieces:
         if len(text) > MAX_SOURCE_CHARS:
             return None, []
         known = self._blocks.get(source.name, {})
+        before = self._before.get(source.name, {})
         kept: dict[str, list[Block]] = {}
         blocks: list[Block] = []
         starts = cuts(text)
         for i, start in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else len(text)
             chunk = text[start:end]
-            same = known.get(chunk)
+            same = known.get(chunk) or before.get(chunk)
             if same:
                 block = same.pop()
             else:
@@ -149,6 +153,7 @@ class Pieces:
             kept.setdefault(chunk, []).append(block)
             blocks.append(block)
         self._blocks[source.name] = kept
+        self._before[source.name] = {chunk: left for chunk, left in known.items() if left}
         if any(b.tree is None for b in blocks):
             return None, blocks
         decls = tuple(d for b in blocks if b.tree is not None for d in b.tree.decls)
@@ -156,6 +161,7 @@ class Pieces:
 
     def forget(self, name: str) -> None:
         self._blocks.pop(name, None)
+        self._before.pop(name, None)
 
 
 # The syntax errors a block reports as the whole file's parse would: the token is inside the

@@ -87,6 +87,20 @@ def test_a_big_declaration_is_a_block_of_its_own() -> None:
     same_as_whole(pieces, edited)
 
 
+def test_undoing_an_edit_brings_back_the_blocks_before_it() -> None:
+    """A syntax error typed into a table of many rows, then undone: the table is not parsed
+    again, and its declarations are where they were."""
+    text = pair_policy(2_000)
+    pieces = Pieces()
+    _, blocks = pieces.parse(Source("x.policy", text))
+    middle = text.index('  "g1000"')
+    broken = text[:middle] + "rule broken: deny { when\n" + text[middle:]
+    assert pieces.parse(Source("x.policy", broken))[0] is None
+    _, again = pieces.parse(Source("x.policy", text))
+    assert [b.piece for b in again] == [b.piece for b in blocks]
+    same_as_whole(pieces, text)
+
+
 @pytest.mark.slow
 def test_edits_reuse_blocks_and_keep_positions() -> None:
     rng = random.Random(12)
