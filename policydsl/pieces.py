@@ -55,6 +55,10 @@ class Piece(Source):
     def line_text(self, line: int) -> str:
         return self.place[0].line_text(line)  # type: ignore[no-any-return]
 
+    @property
+    def shown_name(self) -> str:
+        return self.place[0].name if self.place else self.name
+
 
 _pieces_made = itertools.count()
 
