@@ -285,12 +285,15 @@ def _shadowed(policy: model.CheckedPolicy, lowered: ir.Lowered) -> list[Diagnost
         by_tests.setdefault(tests, []).append(info)
     by_tests.setdefault(frozenset(), []).extend(lowered.rules[b] for b in lowered.always)
     spans = {r.id: r.span for r in policy.rules}
+    sizes = {len(tests) for tests, infos in by_tests.items() if infos}  # of a subset to look for
     found = []
     for info, tests in conditions:
         if len(tests) > MAX_SUBSET_TESTS:
             continue
         stronger = None
         for size in range(len(tests)):  # a proper subset: equal tests are W202's business
+            if size not in sizes:
+                continue
             for subset in itertools.combinations(tests, size):
                 for other in by_tests.get(frozenset(subset), ()):
                     if rank[other.effect] < rank[info.effect]:

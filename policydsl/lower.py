@@ -198,6 +198,14 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
             return Const(_compare(cmp, a, b))
         case nodes.Compare():
             return e
+        case nodes.And(ops) if len(ops) > 1 and not any(
+            isinstance(o, Const | nodes.And) for o in ops
+        ):
+            return e  # nothing to fold or flatten: the conjunction as it was just made
+        case nodes.Or(ops) if len(ops) > 1 and not any(
+            isinstance(o, Const | nodes.Or) for o in ops
+        ):
+            return e
         case nodes.And(ops):
             kept: list[ir.Expr] = []
             for operand in ops:  # only a constant equals a constant
