@@ -118,6 +118,9 @@ class Template:
 
     def __init__(self, template: str) -> None:
         self.parts: list[tuple[str, str | None]] = []  # (text before, the hole's name or None)
+        self.tail = template
+        if "{" not in template and "}" not in template:
+            return
         at = 0
         for m in _TEMPLATE.finditer(template):
             text = template[at : m.start()]
@@ -129,6 +132,8 @@ class Template:
         self.tail = template[at:]
 
     def render(self, bindings: dict[str, Any]) -> str:
+        if not self.parts:
+            return self.tail
         out = []
         for text, name in self.parts:
             out.append(text)
