@@ -557,6 +557,8 @@ def test_edits_around_a_big_table_are_policyc_checks(client: Client, folder: Pat
     edit('  "g700", r', '  "g699", r')  # two rows for one key
     edit('  "g699", r', '  "g700", r')
     edit('  "g750", r', 'rule broken: deny { when\n  "g750", r')  # the syntax broken mid-table
+    assert "rule granted for grants: allow" in hover(client, uri, text, "rule granted", shift=6)
+    assert "enum Action" in hover(client, uri, text, "enum Action", shift=6)
     edit('rule broken: deny { when\n  "g750", r', '  "g750", r')  # and undone
     row = text[text.index('  "g800", ') :].split("\n", 1)[0]
     edit(row, row.rsplit(", ", 1)[0] + ", a99")  # not a member of Action
