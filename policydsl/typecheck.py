@@ -263,7 +263,24 @@ class ExprChecker:
             )
 
     def expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
-        match e:
+        match e:  # the commonest first: a name, a comparison
+            case nodes.Path():
+                return self._path(e, scope, facts, expected)
+            case nodes.Compare(op, left, right):
+                lt = self.expr(left, scope, facts, None)
+                rt = self.expr(right, scope, facts, lt.type)
+                match op:
+                    case Op.LT | Op.LE | Op.GT | Op.GE:
+                        for side in (lt, rt):
+                            if not t.is_int(side.type):
+                                msg = f"`{op}` compares integers, not {side.type}"
+                                self.error(Code.ORDER_ON_NON_INTEGERS, msg, e.span)
+                                break
+                    case Op.EQ | Op.NE:
+                        lt, rt = self._set_and_list(lt, rt, e.span)
+                    case _:
+                        assert_never(op)
+                return Typed(nodes.Compare(op, lt.expr, rt.expr, span=e.span), t.BOOL)
             case nodes.IntLit(value):
                 return Typed(Const(value, span=e.span), t.INT)
             case nodes.StrLit(value) if isinstance(expected, t.IpType):
@@ -275,8 +292,6 @@ class ExprChecker:
             case nodes.Absent():
                 self.error(Code.ABSENT_OUTSIDE_TABLE, "`-` is only allowed in a table cell", e.span)
                 return Typed(Const(None, span=e.span), t.ANY)
-            case nodes.Path():
-                return self._path(e, scope, facts, expected)
             case nodes.Has(path):
                 return self._has(path, scope, facts, e.span)
             case nodes.ListLit(items):
@@ -298,21 +313,6 @@ class ExprChecker:
                 typed = self.expr(operand, scope, facts, t.BOOL)
                 self.expect(typed, t.BOOL, operand.span)
                 return Typed(nodes.Not(typed.expr, span=e.span), t.BOOL)
-            case nodes.Compare(op, left, right):
-                lt = self.expr(left, scope, facts, None)
-                rt = self.expr(right, scope, facts, lt.type)
-                match op:
-                    case Op.LT | Op.LE | Op.GT | Op.GE:
-                        for side in (lt, rt):
-                            if not t.is_int(side.type):
-                                msg = f"`{op}` compares integers, not {side.type}"
-                                self.error(Code.ORDER_ON_NON_INTEGERS, msg, e.span)
-                                break
-                    case Op.EQ | Op.NE:
-                        lt, rt = self._set_and_list(lt, rt, e.span)
-                    case _:
-                        assert_never(op)
-                return Typed(nodes.Compare(op, lt.expr, rt.expr, span=e.span), t.BOOL)
             case nodes.In(element, collection):
                 if isinstance(collection, nodes.ListLit):
                     et = self.expr(element, scope, facts, None)
