@@ -21,15 +21,19 @@ from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.environment import Environment
 from policydsl.model import NOT_CONST, Const, const_value
 from policydsl.property_check import check_properties
+from policydsl.rule_memo import RuleMemo
 from policydsl.source import Span
 from policydsl.typecheck import BUILTIN_TYPES, ExprChecker, Scope
 
 _RULE_CLAUSE_WORDS = ("when", "cite", "reason", "obligations", "tags")
 
 
-def check(files: Sequence[nodes.PolicyFile]) -> tuple[model.CheckedPolicy | None, list[Diagnostic]]:
-    """Check a whole policy set; the policy is None when any error was found."""
-    checker = _Checker()
+def check(
+    files: Sequence[nodes.PolicyFile], memo: RuleMemo | None = None
+) -> tuple[model.CheckedPolicy | None, list[Diagnostic]]:
+    """Check a whole policy set; the policy is None when any error was found. `memo` keeps
+    rule checks from one check to the next (the language server's)."""
+    checker = _Checker(memo)
     policy = checker.run(files)
     diags = sorted(checker.diagnostics, key=Diagnostic.sort_key)
     if any(d.severity == "error" for d in diags):
@@ -41,7 +45,8 @@ class _Checker:
     """Builds the `Environment` from the declarations, then checks every declaration's
     expressions against it with one `ExprChecker`."""
 
-    def __init__(self) -> None:
+    def __init__(self, memo: RuleMemo | None = None) -> None:
+        self.memo = memo
         self.diagnostics: list[Diagnostic] = []
         # the declarations, as they are read; `_freeze` makes them the environment
         self.enums: dict[str, t.EnumType] = {}
@@ -78,6 +83,8 @@ class _Checker:
 
     def run(self, files: Sequence[nodes.PolicyFile]) -> model.CheckedPolicy:
         decls = [d for f in files for d in f.decls]
+        if self.memo is not None:
+            self.memo.begin(decls)
         first_span = files[0].span if files else None
         self._declare_names(decls)
         self._declare_enums([d for d in decls if isinstance(d, nodes.EnumDecl)])
@@ -121,7 +128,12 @@ class _Checker:
         rule_ids: dict[str, Span | None] = {}
         for d in decls:
             if isinstance(d, nodes.RuleDecl):
-                for rule in self._check_rule(d):
+                made = (
+                    self._check_rule(d)
+                    if self.memo is None
+                    else self.memo.check(d, self._check_rule, self.diagnostics)
+                )
+                for rule in made:
                     if rule.id in rule_ids:
                         self.exprs.error(
                             Code.DUPLICATE_RULE,
@@ -132,6 +144,8 @@ class _Checker:
                         )
                     rule_ids[rule.id] = rule.span
                     rules.append(rule)
+        if self.memo is not None:
+            self.memo.end()
         outputs = [self._check_output(d) for d in decls if isinstance(d, nodes.OutputDecl)]
         properties = check_properties(self.exprs, decls, outputs, sorted(self.obligations))
         return model.CheckedPolicy(

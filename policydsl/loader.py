@@ -19,6 +19,7 @@ from policydsl.gc_pause import collection_paused
 from policydsl.lints import lint, settle
 from policydsl.model import CheckedPolicy
 from policydsl.parser import parse, read_source
+from policydsl.rule_memo import RuleMemo
 from policydsl.source import Source
 
 PolicyPath = str | Path
@@ -103,16 +104,17 @@ def _check_sources(sources: Sequence[Source]) -> Loaded:
     return attrs.evolve(_check_and_analyse(parsed), sources=list(sources))
 
 
-def check_trees(parsed: list[nodes.PolicyFile]) -> Loaded:
+def check_trees(parsed: list[nodes.PolicyFile], memo: RuleMemo | None = None) -> Loaded:
     """`check_sources` for trees already parsed (the language server parses as the text changes,
-    block by block): the checker's, the analysis' and the lints' verdict, as `policyc check`'s."""
+    block by block): the checker's, the analysis' and the lints' verdict, as `policyc check`'s;
+    `memo` keeps rule checks from one call to the next (`rule_memo`)."""
     with collection_paused():
-        return _check_and_analyse(parsed)
+        return _check_and_analyse(parsed, memo)
 
 
-def _check_and_analyse(parsed: list[nodes.PolicyFile]) -> Loaded:
+def _check_and_analyse(parsed: list[nodes.PolicyFile], memo: RuleMemo | None = None) -> Loaded:
     """The checker's verdict; when the policy is sound, its lowering and the analysis' warnings."""
-    policy, diags = check_files(parsed)
+    policy, diags = check_files(parsed, memo)
     if policy is None:
         return Loaded(None, None, settle(parsed, diags))
     try:

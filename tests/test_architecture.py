@@ -37,6 +37,7 @@ FRONT_END = {
 BACK_END = {
     "checker",
     "table_rows",
+    "rule_memo",
     "environment",
     "inlining",
     "typecheck",
