@@ -28,10 +28,11 @@ def analyse(policy: CheckedPolicy, lowered: ir.Lowered) -> list[Diagnostic]:
         rule = lowered.rules[bit]
         found.append(_never(rule, "its condition is always false", spans))
     conditions: dict[frozenset[ir.Expr], list[ir.RuleInfo]] = defaultdict(list)
+    bounds = _declared_bounds(lowered.slots)
     for bit, tests in lowered.conditions:
         rule = lowered.rules[bit]
         parts = list(tests)
-        why = _contradiction(parts, lowered.slots)
+        why = _contradiction(parts, lowered.slots, bounds)
         if why is not None:
             found.append(_never(rule, why, spans))
             continue
@@ -72,13 +73,8 @@ def _same_condition(
     return Diagnostic(Code.SAME_CONDITION, message, spans.get(b.id), help=help_, severity="warning")
 
 
-def _contradiction(parts: list[ir.Expr], slots: tuple[ir.Slot, ...]) -> str | None:
-    """Why a conjunction is unsatisfiable, for the contradictions that are easy to be sure of."""
-    present = set(parts)
-    for part in parts:
-        if nodes.Not(part) in present:
-            return f"it requires `{ir.show(part, slots)}` and its negation"
-    allowed: dict[int, frozenset[Any]] = {}
+def _declared_bounds(slots: tuple[ir.Slot, ...]) -> tuple[dict[int, int], dict[int, int]]:
+    """The declared lowest and highest value of each ranged `int` slot (once per policy)."""
     low: dict[int, int] = {}
     high: dict[int, int] = {}
     for slot in slots:
@@ -87,6 +83,22 @@ def _contradiction(parts: list[ir.Expr], slots: tuple[ir.Slot, ...]) -> str | No
                 low[slot.index] = slot.type.lo
             if slot.type.hi is not None:
                 high[slot.index] = slot.type.hi
+    return low, high
+
+
+def _contradiction(
+    parts: list[ir.Expr],
+    slots: tuple[ir.Slot, ...],
+    bounds: tuple[dict[int, int], dict[int, int]],
+) -> str | None:
+    """Why a conjunction is unsatisfiable, for the contradictions that are easy to be sure of."""
+    negated = {part.operand for part in parts if isinstance(part, nodes.Not)}
+    if negated:
+        for part in parts:
+            if part in negated:
+                return f"it requires `{ir.show(part, slots)}` and its negation"
+    allowed: dict[int, frozenset[Any]] = {}
+    low, high = dict(bounds[0]), dict(bounds[1])
     for part in parts:
         match part:
             case nodes.Compare(Op.EQ, ir.SlotRef(s), Const(v)) | nodes.Compare(

@@ -21,16 +21,20 @@ from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.environment import Environment
 from policydsl.model import NOT_CONST, Const, const_value
 from policydsl.property_check import check_properties
+from policydsl.rule_memo import RuleMemo
 from policydsl.source import Span
 from policydsl.typecheck import BUILTIN_TYPES, ExprChecker
-from policydsl.typed import Scope, Typed
+from policydsl.typed import Scope
 
 _RULE_CLAUSE_WORDS = ("when", "cite", "reason", "obligations", "tags")
 
 
-def check(files: Sequence[nodes.PolicyFile]) -> tuple[model.CheckedPolicy | None, list[Diagnostic]]:
-    """Check a whole policy set; the policy is None when any error was found."""
-    checker = _Checker()
+def check(
+    files: Sequence[nodes.PolicyFile], memo: RuleMemo | None = None
+) -> tuple[model.CheckedPolicy | None, list[Diagnostic]]:
+    """Check a whole policy set; the policy is None when any error was found. `memo` keeps
+    rule checks from one check to the next (the language server's)."""
+    checker = _Checker(memo)
     policy = checker.run(files)
     diags = sorted(checker.diagnostics, key=Diagnostic.sort_key)
     if any(d.severity == "error" for d in diags):
@@ -42,7 +46,8 @@ class _Checker:
     """Builds the `Environment` from the declarations, then checks every declaration's
     expressions against it with one `ExprChecker`."""
 
-    def __init__(self) -> None:
+    def __init__(self, memo: RuleMemo | None = None) -> None:
+        self.memo = memo
         self.diagnostics: list[Diagnostic] = []
         # the declarations, as they are read; `_freeze` makes them the environment
         self.enums: dict[str, t.EnumType] = {}
@@ -57,9 +62,11 @@ class _Checker:
         self.exprs = ExprChecker(Environment(), self.diagnostics)
         self._row_cache: dict[int, list[Any]] = {}  # by id(row): each row is checked once
         self._column_cache: dict[int, tuple[t.Type, bool]] = {}  # by id(column)
-        self._relations: dict[str, tuple[relations.Row, ...]] = {}  # tables read as data
         self._keyed: set[str] = set()  # tables a rule is written `for`: one row per key
-        self.exprs.relation = self._read_relation
+        self.exprs.relation = relations.Reader(
+            self.tables, self._row_values, self._column_type, self.exprs.error
+        )
+        self._cell_cache: dict[tuple[Any, ...], tuple[t.Type, Any]] = {}  # see `_cell`
 
     def _freeze(self) -> None:
         """Give the expression checker the environment the declarations read so far make.
@@ -81,6 +88,8 @@ class _Checker:
 
     def run(self, files: Sequence[nodes.PolicyFile]) -> model.CheckedPolicy:
         decls = [d for f in files for d in f.decls]
+        if self.memo is not None:
+            self.memo.begin(decls)
         first_span = files[0].span if files else None
         self._declare_names(decls)
         self._declare_enums([d for d in decls if isinstance(d, nodes.EnumDecl)])
@@ -125,7 +134,12 @@ class _Checker:
         rule_ids: dict[str, Span | None] = {}
         for d in decls:
             if isinstance(d, nodes.RuleDecl):
-                for rule in self._check_rule(d):
+                made = (
+                    self._check_rule(d)
+                    if self.memo is None
+                    else self.memo.check(d, self._check_rule, self.diagnostics)
+                )
+                for rule in made:
                     if rule.id in rule_ids:
                         self.exprs.error(
                             Code.DUPLICATE_RULE,
@@ -136,6 +150,8 @@ class _Checker:
                         )
                     rule_ids[rule.id] = rule.span
                     rules.append(rule)
+        if self.memo is not None:
+            self.memo.end()
         outputs = [self._check_output(d) for d in decls if isinstance(d, nodes.OutputDecl)]
         properties = check_properties(self.exprs, decls, outputs, sorted(self.obligations))
         return model.CheckedPolicy(
@@ -479,32 +495,6 @@ class _Checker:
                 )
             keys[key] = row.span
 
-    def _read_relation(self, path: nodes.Path) -> Typed:
-        """A table's name in an expression: the list of its rows (`relations`)."""
-        table = self.tables[path.parts[0]]
-        type_ = relations.rows_type(table, self._column_type)
-        if len(path.parts) > 1:
-            self.exprs.error(
-                Code.NO_ATTRIBUTES,
-                f"table `{table.name.name}` is a list of rows, which has no attributes",
-                path.span,
-                help="read a row's columns through a quantifier: "
-                f"`some r in {table.name.name}: r.{path.parts[1]} == ...`",
-            )
-            return Typed(Const(None, span=path.span), t.ANY)
-        return Typed(Const(self._relation_rows(table), span=path.span, type=type_), type_)
-
-    def _relation_rows(self, table: nodes.TableDecl) -> tuple[relations.Row, ...]:
-        """A table's rows as records, made once (rows of the wrong length are left out: the
-        table's check reports them)."""
-        name = table.name.name
-        if name not in self._relations:
-            self._relations[name] = ()  # while its rows are read: a cell naming it reads none
-            width = len(table.columns)
-            values = [self._row_values(table, r) for r in table.rows if len(r.cells) == width]
-            self._relations[name] = relations.rows_of(table, values)
-        return self._relations[name]
-
     def _column_type(self, col: nodes.Column) -> tuple[t.Type, bool]:
         if id(col) not in self._column_cache:  # resolve (and report) each column's type once
             optional = isinstance(col.type, nodes.OptionalType)
@@ -528,9 +518,31 @@ class _Checker:
                     )
                 values.append(None)
             else:
-                values.append(self._constant(cell, ctype, f"column `{col.name.name}`"))
+                values.append(self._cell(cell, ctype, col))
         self._row_cache[id(row)] = values
         return values
+
+    def _cell(self, cell: Any, ctype: t.Type, col: nodes.Column) -> Any:
+        """A cell's value. A literal or a bare name that checked cleanly is checked once per
+        column type: a table repeats its enum members (and often its numbers) down its rows."""
+        if ctype is t.STRING and type(cell) is nodes.StrLit:
+            return cell.value  # what checking it gives: any string literal, as it is
+        match cell:
+            case nodes.StrLit(v) | nodes.IntLit(v) | nodes.BoolLit(v):
+                key: tuple[Any, ...] | None = (type(cell), v, id(ctype))
+            case nodes.Path((name,)):
+                key = (nodes.Path, name, id(ctype))
+            case _:
+                key = None
+        if key is not None:
+            known = self._cell_cache.get(key)
+            if known is not None and known[0] is ctype:  # held there: its id is not reused
+                return known[1]
+        before = len(self.diagnostics)
+        value = self._constant(cell, ctype, f"column `{col.name.name}`")
+        if key is not None and len(self.diagnostics) == before:
+            self._cell_cache[key] = (ctype, value)
+        return value
 
     def _constant(self, node: Any, expected: t.Type, what: str) -> Any:
         typed = self.exprs.expr(node, Scope(), frozenset(), expected)
@@ -650,11 +662,12 @@ class _Checker:
             self.exprs.expect(typed, atype, clause.value.span)
             annotations.append((name, typed.expr, clause))
 
-        rows: list[tuple[str, dict[str, Const], Span | None]] = []
+        rows: list[tuple[str, dict[str, Any], Span | None]] = []
         if table is None:
             rows.append((d.name.name, {}, d.name.span))
         else:
             keys: set[Any] = set()
+            names = [c.name.name for c in table.columns]
             for row in table.rows:
                 if len(row.cells) != len(table.columns):
                     continue  # reported by the table check
@@ -662,25 +675,32 @@ class _Checker:
                 if values and table_rows.hashable(values[0]) in keys:
                     continue  # a second row for one key: reported by the table check
                 keys.add(table_rows.hashable(values[0]) if values else None)
-                bindings = {
-                    c.name.name: Const(v, type=columns[c.name.name][0])
-                    for c, v in zip(table.columns, values, strict=True)
-                }
-                key = table_rows.cell_text(values[0], columns[table.columns[0].name.name][0])
+                key = table_rows.cell_text(values[0], columns[names[0]][0]) if values else ""
+                bindings = dict(zip(names, values, strict=True))
                 rows.append((f"{d.name.name}[{key}]", bindings, row.span or d.name.span))
 
         rules = []
         not_constant: set[str] = set()  # reported once per rule, not once per row
+        cite_made = condition_made = None
+        annotation_made: list[table_rows.Maker | None] = [None] * len(annotations)
+        types = {name: ty for name, (ty, _) in columns.items()}
+        if columns:  # each expression made ready once for the rows
+            if cite_expr is not None:
+                cite_made = table_rows.Substitution(cite_expr, types).make
+            condition_made = table_rows.Substitution(condition, types).make
+            annotation_made = [table_rows.Substitution(e, types).make for _, e, _ in annotations]
+
+        obligation_names, tag_names = tuple(obligations), tuple(tags)
         for rule_id, bindings, span in rows:
-            cite = const_value(table_rows.substitute(cite_expr, bindings)) if cite_expr else ()
+            cite = const_value(_substituted(cite_made, cite_expr, bindings)) if cite_expr else ()
             if cite is NOT_CONST:
                 if "cite" not in not_constant:
                     self.exprs.error(Code.NOT_CONSTANT, "`cite` must be a constant", cite_expr.span)
                 not_constant.add("cite")
                 cite = ()
             ann: list[tuple[str, Any]] = []
-            for name, expr, _clause in annotations:
-                value = const_value(table_rows.substitute(expr, bindings))
+            for (name, expr, _clause), made in zip(annotations, annotation_made, strict=True):
+                value = const_value(_substituted(made, expr, bindings))
                 if value is NOT_CONST:
                     if name not in not_constant:
                         self.exprs.error(
@@ -695,17 +715,17 @@ class _Checker:
                     ):
                         ann.append((name, table_rows.coerce(value, atype)))
             reason, message = (
-                template.for_row(condition, bindings) if template is not None else ("", None)
+                template.for_row(condition, bindings, types) if template is not None else ("", None)
             )
             rules.append(
                 model.Rule(
                     id=rule_id,
                     effect=effect,
-                    condition=table_rows.substitute(condition, bindings),
+                    condition=_substituted(condition_made, condition, bindings),
                     cite=table_rows.cite_strings(cite),
                     reason=reason,
-                    obligations=tuple(obligations),
-                    tags=tuple(tags),
+                    obligations=obligation_names,
+                    tags=tag_names,
                     annotations=tuple(ann),
                     span=span,
                     message=message,
@@ -751,6 +771,11 @@ class _Checker:
 # ---- helpers on rules, tables and constants -------------------------------------------------
 
 _STRINGS = t.CollectionType("set", t.STRING)
+
+
+def _substituted(made: table_rows.Maker | None, expr: Any, values: dict[str, Any]) -> Any:
+    """A rule's expression for one of its rows (itself when it names no column)."""
+    return expr if made is None or not values else made(values)
 
 
 def _first_at(span: Span | None) -> tuple[tuple[Span, str], ...]:

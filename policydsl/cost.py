@@ -173,6 +173,7 @@ class _Estimator:
     def __init__(self, policy: model.CheckedPolicy):
         self.policy = policy
         self._definitions: dict[str, tuple[int, Shape]] = {}
+        self._attributes: dict[tuple[str, ...], Shape] = {}  # each read's shape, found once
 
     def cost(self, e: model.Expr, scope: Mapping[str, Shape]) -> int:
         return self.bound(e, scope)[0]
@@ -183,7 +184,18 @@ class _Estimator:
             case model.Const(value):
                 return 0, _shape_of_value(value)
             case model.Attr(path):
-                return 0, self._attribute(path)
+                shape = self._attributes.get(path)
+                if shape is None:
+                    shape = self._attributes[path] = self._attribute(path)
+                return 0, shape
+            case nodes.Compare(op, left, right):
+                (lc, ls), (rc, rs) = self.bound(left, scope), self.bound(right, scope)
+                step = 1
+                if op in (Op.EQ, Op.NE) and (ls.is_string or rs.is_string):
+                    step += _chars(min(ls.size, rs.size))
+                return lc + rc + step, SCALAR
+            case nodes.And(operands) | nodes.Or(operands):
+                return sum(self.cost(o, scope) for o in operands) + 1, SCALAR
             case model.Present():
                 return 1, SCALAR
             case model.DefRef(name):
@@ -216,16 +228,8 @@ class _Estimator:
             case model.SetOf(items):
                 cost, shape = self.bound(items, scope)
                 return cost + shape.size, attrs.evolve(shape, is_set=True)
-            case nodes.And(operands) | nodes.Or(operands):
-                return sum(self.cost(o, scope) for o in operands) + 1, SCALAR
             case nodes.Not(operand) | nodes.Neg(operand):
                 return self.cost(operand, scope) + 1, SCALAR
-            case nodes.Compare(op, left, right):
-                (lc, ls), (rc, rs) = self.bound(left, scope), self.bound(right, scope)
-                step = 1
-                if op in (Op.EQ, Op.NE) and (ls.is_string or rs.is_string):
-                    step += _chars(min(ls.size, rs.size))
-                return lc + rc + step, SCALAR
             case nodes.In(element, collection):
                 (ec, es), (cc, cs) = self.bound(element, scope), self.bound(collection, scope)
                 return ec + cc + _lookup(es, cs), SCALAR
@@ -281,9 +285,13 @@ class _Estimator:
         return shape_of(annotation) if annotation is not None else SCALAR
 
 
+_STRINGS = [Shape(n, is_string=True) for n in range(256)]  # a short string constant's shape
+
+
 def _shape_of_value(value: object) -> Shape:
     if isinstance(value, str):
-        return Shape(len(value), is_string=True)
+        n = len(value)
+        return _STRINGS[n] if n < len(_STRINGS) else Shape(n, is_string=True)
     if isinstance(value, tuple | frozenset):
         longest = max((len(v) for v in value if isinstance(v, str)), default=1)
         strings = any(isinstance(v, str) for v in value)

@@ -62,7 +62,7 @@ class Not(Repr, Generic[E_co]):
     span: Span | None = _span()
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen(repr=False, cache_hash=True)
 class Compare(Repr, Generic[E_co]):
     op: CompareOp
     left: E_co
@@ -70,7 +70,7 @@ class Compare(Repr, Generic[E_co]):
     span: Span | None = _span()
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen(repr=False, cache_hash=True)
 class SetTest(Repr, Generic[E_co]):
     op: SetOp
     left: E_co
@@ -78,7 +78,7 @@ class SetTest(Repr, Generic[E_co]):
     span: Span | None = _span()
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen(repr=False, cache_hash=True)
 class In(Repr, Generic[E_co]):
     element: E_co
     collection: E_co

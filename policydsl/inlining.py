@@ -19,6 +19,7 @@ MAX_INLINED_DEPTH = 200  # levels of nesting, likewise (the parser's limit on on
 
 # (nodes, nesting depth) of an expression with its definitions inlined
 Measure = tuple[int, int]
+_LEAVES = (model.Const, model.Attr, model.Local, model.Outcome, model.Present)  # no children
 
 
 def measure(expr: Any, definitions: dict[str, Measure | None]) -> Measure | None:
@@ -26,6 +27,8 @@ def measure(expr: Any, definitions: dict[str, Measure | None]) -> Measure | None
     is everything that uses it). Walks `expr` alone: a definition counts as its measure."""
     if isinstance(expr, DefRef):
         return definitions.get(expr.name, (1, 1))
+    if isinstance(expr, _LEAVES):
+        return 1, 1
     size, depth = 1, 0
     for child in model.children(expr):
         found = measure(child, definitions)

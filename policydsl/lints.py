@@ -42,12 +42,18 @@ def _warn(code: Code, message: str, span: Span | None, help: str) -> Diagnostic:
     return Diagnostic(code, message, span, help=help, severity="warning")
 
 
+# The nodes with no sub-expressions: a walk asks `model.children` of none of them (a table
+# rule's rows make tens of thousands).
+_LEAVES = (model.Const, model.Attr, model.Local, model.DefRef, model.Outcome, model.Present)
+
+
 def _walk(expr: Any) -> Iterator[Any]:
     stack = [expr]
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(model.children(node))
+        if not isinstance(node, _LEAVES):
+            stack.extend(model.children(node))
 
 
 def _decision_exprs(policy: model.CheckedPolicy) -> Iterator[Any]:
@@ -70,19 +76,25 @@ class _Scan:
     comparisons: list[Any] = attrs.Factory(list)
 
     def read(self, expr: Any) -> list[str]:
-        """Walk one expression; the definitions it names."""
+        """Walk one expression; the definitions it names. (`_walk`, inlined: it reads every
+        node of every rule.)"""
         names = []
-        for node in _walk(expr):
-            if isinstance(node, model.DefRef):
-                names.append(node.name)
-            elif isinstance(node, model.Const):
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, model.Const):
                 value = node.value
                 if isinstance(value, str):
                     self.mentioned.add(value)
                 elif isinstance(value, frozenset | tuple):
                     self.mentioned.update(v for v in value if isinstance(v, str))
+                continue
+            if isinstance(node, model.DefRef):
+                names.append(node.name)
             elif isinstance(node, nodes.Compare):
                 self.comparisons.append(node)
+            if not isinstance(node, _LEAVES):
+                stack.extend(model.children(node))
         return names
 
 
@@ -273,12 +285,15 @@ def _shadowed(policy: model.CheckedPolicy, lowered: ir.Lowered) -> list[Diagnost
         by_tests.setdefault(tests, []).append(info)
     by_tests.setdefault(frozenset(), []).extend(lowered.rules[b] for b in lowered.always)
     spans = {r.id: r.span for r in policy.rules}
+    sizes = {len(tests) for tests, infos in by_tests.items() if infos}  # of a subset to look for
     found = []
     for info, tests in conditions:
         if len(tests) > MAX_SUBSET_TESTS:
             continue
         stronger = None
         for size in range(len(tests)):  # a proper subset: equal tests are W202's business
+            if size not in sizes:
+                continue
             for subset in itertools.combinations(tests, size):
                 for other in by_tests.get(frozenset(subset), ()):
                     if rank[other.effect] < rank[info.effect]:

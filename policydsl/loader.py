@@ -19,6 +19,7 @@ from policydsl.gc_pause import collection_paused
 from policydsl.lints import lint, settle
 from policydsl.model import CheckedPolicy
 from policydsl.parser import parse, read_source
+from policydsl.rule_memo import RuleMemo
 from policydsl.source import Source
 
 PolicyPath = str | Path
@@ -128,23 +129,24 @@ def _check_sources(sources: Sequence[Source]) -> Loaded:
     return attrs.evolve(_check_and_analyse(parsed), sources=every)
 
 
-def check_trees(parsed: list[nodes.PolicyFile]) -> Loaded:
+def check_trees(parsed: list[nodes.PolicyFile], memo: RuleMemo | None = None) -> Loaded:
     """`check_sources` for trees already parsed (the language server parses as the text changes,
-    block by block): the checker's, the analysis' and the lints' verdict, as `policyc check`'s.
-    Tables' data files are read from the disk."""
+    block by block): the checker's, the analysis' and the lints' verdict, as `policyc check`'s;
+    `memo` keeps rule checks from one call to the next (`rule_memo`). Tables' data files are read
+    from the disk."""
     with collection_paused():
         parsed, _data, problems = data_rows.attach(parsed, _from_disk)
         if any(d.severity == "error" for d in problems):
             return Loaded(None, None, sorted(problems, key=Diagnostic.sort_key))
-        found = _check_and_analyse(parsed)
+        found = _check_and_analyse(parsed, memo)
         return attrs.evolve(
             found, diagnostics=sorted(problems + found.diagnostics, key=Diagnostic.sort_key)
         )
 
 
-def _check_and_analyse(parsed: list[nodes.PolicyFile]) -> Loaded:
+def _check_and_analyse(parsed: list[nodes.PolicyFile], memo: RuleMemo | None = None) -> Loaded:
     """The checker's verdict; when the policy is sound, its lowering and the analysis' warnings."""
-    policy, diags = check_files(parsed)
+    policy, diags = check_files(parsed, memo)
     if policy is None:
         return Loaded(None, None, settle(parsed, diags))
     try:

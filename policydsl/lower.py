@@ -70,9 +70,9 @@ def lower(policy: CheckedPolicy) -> ir.Lowered:
             )
         )
         cond = folded(rule.condition)
-        if cond == Const(True):
+        if cond == _TRUE:
             always.append(bit)
-        elif cond == Const(False):
+        elif cond == _FALSE:
             dead.append(bit)
         else:
             conditions.append((bit, tuple(conjuncts_of(cond))))
@@ -126,18 +126,28 @@ def _slots(schema: t.RecordType) -> tuple[ir.Slot, ...]:
 # ---- expressions ----------------------------------------------------------------------------
 
 
+_TRUE, _FALSE = Const(True), Const(False)  # compared with, not made, for each node
+_LEAVES = (Const, Local, Outcome)  # lowered as they are: no children, nothing to fold
+
+
 class _Lowerer:
     def __init__(self, policy: CheckedPolicy, by_path: dict[tuple[str, ...], int]):
         self.policy = policy
         self.by_path = by_path
         self._definitions: dict[str, ir.Expr] = {}  # each lowered once, however often used
+        self._reads: dict[tuple[str, ...], ir.SlotRef] = {}  # one per attribute, shared
 
     def expr(self, e: model.Expr) -> ir.Expr:
         """Inline definitions; context reads become slot reads; fold each node as it is made
         (one pass, not a lowering pass then a folding pass)."""
+        if isinstance(e, _LEAVES):
+            return e
         match e:
             case Attr(path):
-                return ir.SlotRef(self.by_path[path])
+                read = self._reads.get(path)
+                if read is None:
+                    read = self._reads[path] = ir.SlotRef(self.by_path[path])
+                return read
             case Present(path):
                 # `has a.b` holds when every optional record on the path and the leaf are present;
                 # an absent record leaves its fields' slots empty, so the leaf's slot says it all.
@@ -190,21 +200,33 @@ def _arithmetic(where: ir.Expr, first: int, rest: list[tuple[ArithOp, int]]) -> 
 def _fold_node(e: ir.Expr) -> ir.Expr:
     """Constant folding and boolean simplification of one node whose children are folded
     already (the lowerer folds bottom-up as it builds)."""
-    match e:
+    match e:  # the commonest first: a rule's tests are mostly comparisons
+        case nodes.Compare(cmp, Const(a), Const(b)):
+            return Const(_compare(cmp, a, b))
+        case nodes.Compare():
+            return e
+        case nodes.And(ops) if len(ops) > 1 and not any(
+            isinstance(o, Const | nodes.And) for o in ops
+        ):
+            return e  # nothing to fold or flatten: the conjunction as it was just made
+        case nodes.Or(ops) if len(ops) > 1 and not any(
+            isinstance(o, Const | nodes.Or) for o in ops
+        ):
+            return e
         case nodes.And(ops):
             kept: list[ir.Expr] = []
-            for operand in ops:
-                if operand == Const(False):
+            for operand in ops:  # only a constant equals a constant
+                if isinstance(operand, Const) and operand == _FALSE:
                     return Const(False)
-                if operand != Const(True):
+                if not (isinstance(operand, Const) and operand == _TRUE):
                     kept.extend(operand.operands if isinstance(operand, nodes.And) else [operand])
             return conjunction(kept)
         case nodes.Or(ops):
             kept = []
             for operand in ops:
-                if operand == Const(True):
+                if isinstance(operand, Const) and operand == _TRUE:
                     return Const(True)
-                if operand != Const(False):
+                if not (isinstance(operand, Const) and operand == _FALSE):
                     kept.extend(operand.operands if isinstance(operand, nodes.Or) else [operand])
             return _or(kept)
         case nodes.Not(Const(value)):
@@ -215,8 +237,6 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
             element = items[0].type if items else None
             listed = None if element is None else t.CollectionType("list", element)
             return Const(tuple(i.value for i in items), type=listed)
-        case nodes.Compare(cmp, Const(a), Const(b)):
-            return Const(_compare(cmp, a, b))
         case nodes.In(Const(a), Const(b)):
             return Const(_member(e.op, a, b))
         case nodes.In(_, Const(b), negated) if isinstance(b, tuple | frozenset) and not b:

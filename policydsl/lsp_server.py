@@ -22,7 +22,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from policydsl.completion import Item, complete
 from policydsl.diagnostics import Diagnostic, PolicyError
 from policydsl.formatter import format_source
-from policydsl.gc_pause import collection_paused
+from policydsl.gc_pause import age_everything, collection_paused
 from policydsl.hover import hover as describe_at
 from policydsl.lsp_workspace import (
     Analysis,
@@ -160,6 +160,7 @@ class PolicyServer(LanguageServer):
             return
         with collection_paused():  # as `load` does, for the whole of the work (see `gc_pause`)
             await self._stages(state, generation)
+            age_everything()  # the work's objects: no young collection scans them all later
 
     async def _stages(self, state: _Set, generation: int) -> None:
         loop = asyncio.get_running_loop()

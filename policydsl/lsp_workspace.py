@@ -22,6 +22,7 @@ from policydsl.gc_pause import collection_paused
 from policydsl.loader import check_trees, policy_files
 from policydsl.parser import parse, read_source
 from policydsl.pieces import Pieces, file_errors, recover, to_file
+from policydsl.rule_memo import RuleMemo
 from policydsl.source import Source
 from policydsl.symbols import Index
 
@@ -97,6 +98,7 @@ class Workspace:
         self._checked: dict[str, tuple[tuple[Source, ...], Checked]] = {}
         self.last_checked: dict[str, model.CheckedPolicy] = {}
         self.pieces = Pieces()
+        self.memos: dict[str, RuleMemo] = {}  # each set's rule checks, kept between checks
 
     def analyse(self, root: str, paths: Sequence[Path], buffers: Mapping[str, str]) -> Analysis:
         """Parse (or reuse) every file of a set; `buffers` maps a file name to its editor text."""
@@ -150,8 +152,9 @@ class Workspace:
         known = self._checked.get(analysis.root)
         if known is not None and known[0] == key and not analysis.read_errors:
             return known[1]
+        memo = self.memos.setdefault(analysis.root, RuleMemo())
         with collection_paused():
-            result = check_parsed(analysis, self.max_cost)
+            result = check_parsed(analysis, self.max_cost, memo)
         self._checked[analysis.root] = (key, result)
         if result.checked is not None:
             self.last_checked[analysis.root] = result.checked
@@ -163,7 +166,9 @@ class Workspace:
         self.pieces.forget(name)
 
 
-def check_parsed(analysis: Analysis, max_cost: int | None = None) -> Checked:
+def check_parsed(
+    analysis: Analysis, max_cost: int | None = None, memo: RuleMemo | None = None
+) -> Checked:
     """`engine.check_with_cost` over trees already parsed: reading or syntax errors alone when
     there are any, else the loader's verdict (checker, lowering, analysis, lints) and the cost
     warnings; every span in its file."""
@@ -175,7 +180,7 @@ def check_parsed(analysis: Analysis, max_cost: int | None = None) -> Checked:
         diags.append(Diagnostic(Code.EMPTY_FOLDER, empty))
     policy = None
     if not any(d.severity == "error" for d in diags):
-        loaded = check_trees([p.tree for p in analysis.parsed if p.tree is not None])
+        loaded = check_trees([p.tree for p in analysis.parsed if p.tree is not None], memo)
         diags.extend(loaded.diagnostics)
         policy = loaded.checked
         if policy is not None:

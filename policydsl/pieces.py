@@ -1,16 +1,17 @@
 """Incremental parsing for the language server: a file is cut into blocks of whole declarations,
-each block parsed on its own and kept while its text is unchanged, so an edit to a 10,000-rule
-file parses one block again, not the file.
+each block parsed on its own and kept while its text is unchanged, so an edit to a 10,000-rule file
+parses one block again, not the file.
 
-Blocks start where a declaration keyword starts a line, and only at such lines whose text hashes
-to a multiple of `BLOCK`: the cuts depend on the text around them, not on a count, so an edit
-moves no other cut and the blocks after it keep their text (content-defined chunking, as rsync
-and backup tools cut files). A block is a `Piece` of the file: its spans are offsets into the
-block, and its lines and columns are those of its place in the file, which moves as the text
-before it changes. Blocks that all parse make the same declarations as the whole file (each is
-a sequence of whole declarations, and no token spans a line); when one does not, its syntax
-error is the file's where that is sure (`file_errors`), else the caller parses the whole file
-for the diagnostics `policyc check` gives (`tests/test_pieces.py` compares them).
+Blocks start where a declaration keyword starts a line, and only at such lines whose text hashes to
+a multiple of `BLOCK` (or around a declaration too big to parse again for an edit next to it): the
+cuts depend on the text around them, not on a count, so an edit moves no other cut and the blocks
+after it keep their text (content-defined chunking, as rsync and backup tools cut files). A block is
+a `Piece` of the file: its spans are offsets into the block, and its lines and columns are those of
+its place in the file, which moves as the text before it changes. Blocks that all parse make the
+same declarations as the whole file (each is a sequence of whole declarations, and no token spans a
+line); when one does not, its syntax error is the file's where that is sure (`file_errors`), else
+the caller parses the whole file for the diagnostics `policyc check` gives (`tests/test_pieces.py`
+compares them).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ DECL_START = re.compile(
     re.MULTILINE,
 )
 BLOCK = 32  # declarations per block, on average
+BIG = 8_000  # characters: a declaration this long is a block of its own
 
 
 @attrs.frozen(eq=False)
@@ -52,6 +54,10 @@ class Piece(Source):
 
     def line_text(self, line: int) -> str:
         return self.place[0].line_text(line)  # type: ignore[no-any-return]
+
+    @property
+    def shown_name(self) -> str:
+        return self.place[0].name if self.place else self.name
 
 
 _pieces_made = itertools.count()
@@ -95,12 +101,17 @@ def decl_starts(text: str) -> list[int]:
 
 
 def cuts(text: str) -> list[int]:
-    """The offsets where blocks start: 0, and each declaration start whose line hashes to 0."""
+    """The offsets where blocks start: 0, and each declaration start whose line hashes to 0, or
+    that starts or follows a declaration of more than `BIG` characters (a table of many rows):
+    a big declaration is a block of its own, parsed again only when it changes itself."""
     found = [0]
-    for start in decl_starts(text)[1:]:
+    starts = [*decl_starts(text), len(text)]
+    for i in range(1, len(starts) - 1):
+        start = starts[i]
         end = text.find("\n", start, start + 200)
         line = text[start : end if end >= 0 else start + 200]
-        if zlib.crc32(line.encode("utf-8", "surrogatepass")) % BLOCK == 0:
+        big = start - starts[i - 1] > BIG or starts[i + 1] - start > BIG
+        if big or zlib.crc32(line.encode("utf-8", "surrogatepass")) % BLOCK == 0:
             found.append(start)
     return found
 
@@ -113,10 +124,13 @@ class Block:
 
 
 class Pieces:
-    """The blocks of each file's latest text, by file name and block text."""
+    """The blocks of each file's latest text, by file name and block text, and those of the text
+    before it that the latest does not use (an edit undone, a syntax error fixed: the blocks the
+    text had before come back)."""
 
     def __init__(self) -> None:
         self._blocks: dict[str, dict[str, list[Block]]] = {}
+        self._before: dict[str, dict[str, list[Block]]] = {}
 
     def parse(self, source: Source) -> tuple[nodes.PolicyFile | None, list[Block]]:
         """The file's declarations, parsed block by block (unchanged blocks reused), or None when
@@ -125,13 +139,14 @@ class Pieces:
         if len(text) > MAX_SOURCE_CHARS:
             return None, []
         known = self._blocks.get(source.name, {})
+        before = self._before.get(source.name, {})
         kept: dict[str, list[Block]] = {}
         blocks: list[Block] = []
         starts = cuts(text)
         for i, start in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else len(text)
             chunk = text[start:end]
-            same = known.get(chunk)
+            same = known.get(chunk) or before.get(chunk)
             if same:
                 block = same.pop()
             else:
@@ -142,6 +157,7 @@ class Pieces:
             kept.setdefault(chunk, []).append(block)
             blocks.append(block)
         self._blocks[source.name] = kept
+        self._before[source.name] = {chunk: left for chunk, left in known.items() if left}
         if any(b.tree is None for b in blocks):
             return None, blocks
         decls = tuple(d for b in blocks if b.tree is not None for d in b.tree.decls)
@@ -149,6 +165,7 @@ class Pieces:
 
     def forget(self, name: str) -> None:
         self._blocks.pop(name, None)
+        self._before.pop(name, None)
 
 
 # The syntax errors a block reports as the whole file's parse would: the token is inside the

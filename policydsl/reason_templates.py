@@ -27,13 +27,22 @@ class Template:
 
     parts: tuple[str | Any, ...]
     witnesses: frozenset[str]  # the `some` variables its parts read
+    reads: bool  # a part is more than a column's value (an attribute, a definition...)
 
     def for_row(
-        self, condition: Any, bindings: dict[str, Const]
+        self, condition: Any, values: dict[str, Any], types: dict[str, t.Type]
     ) -> tuple[str, model.Message | None]:
-        """The reason for one row (or the plain rule) of the rule's checked `condition`: its
-        text, each part the row makes constant put in; and the message when parts still read the
-        request."""
+        """The reason for one row (or the plain rule: no `values`) of the rule's checked
+        `condition`: its text, each part the row makes constant put in; and the message when
+        parts still read the request. A part that is a column is read from `values` directly."""
+        if not self.reads:  # text and columns only: the common case, made as text at once
+            return "".join(
+                p
+                if isinstance(p, str)
+                else table_rows.cell_text(values[p[1].name], types[p[1].name])
+                for p in self.parts
+            ), None
+        bindings = {n: Const(v, type=types[n]) for n, v in values.items()}
         parts: list[str | Any] = []
         shown: list[str] = []  # the reason as text: placeholders left as written
         for part in self.parts:
@@ -81,7 +90,11 @@ def check(
         expr = _placeholder(exprs, segment, inner, clause, _bound_inside(condition))
         parts.append((".".join(segment), _written_out(expr, exprs.definitions)))
     used = {name for p in parts if isinstance(p, tuple) for name in _locals(p[1])}
-    return Template(tuple(parts), frozenset(used & witnesses.keys()))
+    reads = any(
+        isinstance(p, tuple) and not (isinstance(p[1], model.Local) and p[1].name in scope.locals)
+        for p in parts
+    )
+    return Template(tuple(parts), frozenset(used & witnesses.keys()), reads)
 
 
 def _placeholder(

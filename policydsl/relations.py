@@ -19,7 +19,10 @@ from typing import Any
 
 from policydsl import nodes
 from policydsl import typesys as t
+from policydsl.codes import Code
+from policydsl.model import Const
 from policydsl.render import TABLE_ROW
+from policydsl.typed import Typed
 
 
 class Row(dict[str, Any]):
@@ -77,3 +80,47 @@ def rows_of(table: nodes.TableDecl, values: Sequence[list[Any]]) -> tuple[Row, .
     return tuple(
         Row({n: v for n, v in zip(names, row, strict=True) if v is not None}) for row in values
     )
+
+
+class Reader:
+    """What the expression checker reads a table's name as (`ExprChecker.relation`): its rows,
+    typed `list<{column: type}>`, each table's made once. `row_values` gives a row's checked
+    cells, `column_type` a column's (type, optional), `error` reports as the checker does."""
+
+    def __init__(
+        self,
+        tables: dict[str, nodes.TableDecl],
+        row_values: Callable[[nodes.TableDecl, nodes.Row], list[Any]],
+        column_type: Callable[[nodes.Column], tuple[t.Type, bool]],
+        error: Callable[..., None],
+    ) -> None:
+        self.tables = tables
+        self.row_values = row_values
+        self.column_type = column_type
+        self.error = error
+        self.made: dict[str, tuple[Row, ...]] = {}
+
+    def __call__(self, path: nodes.Path) -> Typed:
+        table = self.tables[path.parts[0]]
+        type_ = rows_type(table, self.column_type)
+        if len(path.parts) > 1:
+            self.error(
+                Code.NO_ATTRIBUTES,
+                f"table `{table.name.name}` is a list of rows, which has no attributes",
+                path.span,
+                help="read a row's columns through a quantifier: "
+                f"`some r in {table.name.name}: r.{path.parts[1]} == ...`",
+            )
+            return Typed(Const(None, span=path.span), t.ANY)
+        return Typed(Const(self.rows(table), span=path.span, type=type_), type_)
+
+    def rows(self, table: nodes.TableDecl) -> tuple[Row, ...]:
+        """A table's rows as records (rows of the wrong length are left out: the table's check
+        reports them)."""
+        name = table.name.name
+        if name not in self.made:
+            self.made[name] = ()  # while its rows are read: a cell naming it reads none
+            width = len(table.columns)
+            values = [self.row_values(table, r) for r in table.rows if len(r.cells) == width]
+            self.made[name] = rows_of(table, values)
+        return self.made[name]

@@ -78,6 +78,12 @@ class Source:
         line = bisect.bisect_right(self._line_starts, offset) - 1
         return line + 1, offset - self._line_starts[line] + 1
 
+    @property
+    def shown_name(self) -> str:
+        """The file name a message shows for a place in this text (`pieces.Piece`, a part of a
+        file, shows its file's)."""
+        return self.name
+
     def line_text(self, line: int) -> str:
         """The text of a line, without its line break."""
         start = self._line_starts[line - 1]
@@ -114,4 +120,4 @@ class Span:
         return self.source.line_col(self.end)[1]
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return f"{self.source.shown_name}:{self.line}:{self.col}"

@@ -207,15 +207,23 @@ class _Builder:
         self.column_types: dict[str, dict[str, nodes.TypeExpr]] = {}
         self.element_records: set[str] = set()  # attributes that are lists of records
         self.outputs: set[str] = set()  # read by name in properties
+        self.cancelled: Callable[[], bool] | None = None
 
     def build(self, cancelled: Callable[[], bool] | None) -> None:
+        self.cancelled = cancelled
         decls = [(src, d) for src, tree in self.index.files.values() for d in tree.decls]
         for src, decl in decls:
             self.declare(src, decl)
         for i, (src, decl) in enumerate(decls):
-            if cancelled is not None and i % 256 == 0 and cancelled():
-                raise Cancelled
+            if i % 256 == 0:
+                self.check_cancelled()
             self.resolve(src, decl)
+
+    def check_cancelled(self) -> None:
+        """Stop (`Cancelled`) if the index is no longer wanted: asked every 256 declarations,
+        and every 256 rows of a table (a table of 10,000 rows is one declaration)."""
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled
 
     # ---- declarations --------------------------------------------------------------------------
 
@@ -376,7 +384,9 @@ class _Builder:
         self, src: Source, table: str, columns: Sequence[nodes.Column], rows: Sequence[nodes.Row]
     ) -> None:
         expected = [self.index.enum_of(c.type) for c in columns]
-        for row in rows:
+        for n, row in enumerate(rows):
+            if n % 256 == 255:
+                self.check_cancelled()
             for i, cell in enumerate(row.cells):
                 self.expr(cell, {}, expected[i] if i < len(expected) else None)
             if row.span is not None and row.cells:

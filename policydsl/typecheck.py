@@ -249,7 +249,29 @@ class ExprChecker:
             )
 
     def expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
-        match e:
+        match e:  # the commonest first: a name, a comparison
+            case nodes.Path():
+                return self._path(e, scope, facts, expected)
+            case nodes.Compare(op, left, right):
+                lt = self.expr(left, scope, facts, literals.side_hint(right))
+                rt = self.expr(right, scope, facts, lt.type)
+                if isinstance(left, nodes.StrLit) and t.is_time(rt.type):  # `"2024-01-01" < t`
+                    lt = self.expr(left, scope, facts, rt.type)
+                lt, rt = literals.decimal_sides(lt, rt, self.error, e.span)
+                match op:
+                    case Op.LT | Op.LE | Op.GT | Op.GE if t.is_time(lt.type) or t.is_time(rt.type):
+                        time_check.ordered(self, lt.type, rt.type, e.span)
+                    case Op.LT | Op.LE | Op.GT | Op.GE:
+                        for side in (lt, rt):
+                            if not t.is_ordered(side.type):
+                                msg = f"`{op}` compares integers or decimals, not {side.type}"
+                                self.error(Code.ORDER_ON_NON_INTEGERS, msg, e.span)
+                                break
+                    case Op.EQ | Op.NE:
+                        lt, rt = self._set_and_list(lt, rt, e.span)
+                    case _:
+                        assert_never(op)
+                return Typed(nodes.Compare(op, lt.expr, rt.expr, span=e.span), t.BOOL)
             case nodes.IntLit() | nodes.DecLit() if literals.decimal_wanted(e, expected):
                 return Typed(literals.decimal(e, self.error), t.DECIMAL)
             case nodes.IntLit(value):
@@ -265,8 +287,6 @@ class ExprChecker:
             case nodes.Absent():
                 self.error(Code.ABSENT_OUTSIDE_TABLE, "`-` is only allowed in a table cell", e.span)
                 return Typed(Const(None, span=e.span), t.ANY)
-            case nodes.Path():
-                return self._path(e, scope, facts, expected)
             case nodes.Has(nodes.Lookup() as lookup):
                 return Typed(*maps.has(self, lookup, scope, facts, e.span))
             case nodes.Has(nodes.Path() as path):
@@ -292,26 +312,6 @@ class ExprChecker:
                 typed = self.expr(operand, scope, facts, t.BOOL)
                 self.expect(typed, t.BOOL, operand.span)
                 return Typed(nodes.Not(typed.expr, span=e.span), t.BOOL)
-            case nodes.Compare(op, left, right):
-                lt = self.expr(left, scope, facts, literals.side_hint(right))
-                rt = self.expr(right, scope, facts, lt.type)
-                if isinstance(left, nodes.StrLit) and t.is_time(rt.type):  # `"2024-01-01" < t`
-                    lt = self.expr(left, scope, facts, rt.type)
-                lt, rt = literals.decimal_sides(lt, rt, self.error, e.span)
-                match op:
-                    case Op.LT | Op.LE | Op.GT | Op.GE if t.is_time(lt.type) or t.is_time(rt.type):
-                        time_check.ordered(self, lt.type, rt.type, e.span)
-                    case Op.LT | Op.LE | Op.GT | Op.GE:
-                        for side in (lt, rt):
-                            if not t.is_ordered(side.type):
-                                msg = f"`{op}` compares integers or decimals, not {side.type}"
-                                self.error(Code.ORDER_ON_NON_INTEGERS, msg, e.span)
-                                break
-                    case Op.EQ | Op.NE:
-                        lt, rt = self._set_and_list(lt, rt, e.span)
-                    case _:
-                        assert_never(op)
-                return Typed(nodes.Compare(op, lt.expr, rt.expr, span=e.span), t.BOOL)
             case nodes.In(element, collection):
                 if isinstance(collection, nodes.ListLit):
                     et = self.expr(element, scope, facts, None)

@@ -42,6 +42,7 @@ BACK_END = {
     "typed",
     "reason_templates",
     "messages",
+    "rule_memo",
     "environment",
     "inlining",
     "typecheck",

@@ -85,7 +85,11 @@ def test_random_ranges_decide_as_the_interpreter(seed: int) -> None:
     contexts = [{"a": a} for a in near]
     contexts += [{"a": str(ipaddress.IPv4Address(rng.getrandbits(32)))} for _ in range(50)]
     contexts += [{"a": str(ipaddress.IPv6Address(rng.getrandbits(128)))} for _ in range(50)]
-    contexts += [{"a": "::ffff:10.20.1.1"}, {"a": "10.20.1.1"}, {"a": "fe80::1"}]  # no zone: refused
+    contexts += [
+        {"a": "::ffff:10.20.1.1"},
+        {"a": "10.20.1.1"},
+        {"a": "fe80::1"},
+    ]  # no zone: refused
     decide_all(text, contexts)
 
 

@@ -540,3 +540,44 @@ def test_large_policy_rechecks_after_an_edit(client: Client, folder: Path) -> No
     now = "\n".join([*lines[:line], "# an edit", *lines[line:]])
     assert "rule r9999: deny" in hover(client, uri, now, "rule r9999", shift=6)
     assert seconds < 60
+
+
+def test_edits_around_a_big_table_are_policyc_checks(client: Client, folder: Path) -> None:
+    """A table of many rows is a block of its own, parsed once and kept while edits go on
+    around it (and brought back when an edit is undone): after each edit, the diagnostics are
+    those `policyc check` gives for the whole text."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.synthetic import pair_policy
+
+    text = pair_policy(1_500)
+    path = write(folder, {"big.policy": text})["big.policy"]
+    uri = client.open(path)
+    assert client.wait_diagnostics(uri, timeout=120) == expected(folder).get(uri, [])
+
+    def edit(old: str, new: str) -> None:
+        nonlocal text
+        at = text.index(old)
+        start = position(text, old)
+        end = position(text, old, shift=len(old))
+        client.change(uri, new, {"start": _pos(*start), "end": _pos(*end)})
+        text = text[:at] + new + text[at + len(old) :]
+        path.write_text(text, encoding="utf-8")
+        found = published(client, [uri]).get(uri, [])
+        assert found == expected(folder).get(uri, []), (old, new)
+
+    edit("  cite", "  # a comment in the rule\n  cite")  # the rule's block alone changes
+    edit("request.action == action", "request.action == actio")  # P201, did you mean
+    edit("request.action == actio", "request.action == action")
+    edit('  "g700", r', '  "g699", r')  # two rows for one key
+    edit('  "g699", r', '  "g700", r')
+    edit('  "g750", r', 'rule broken: deny { when\n  "g750", r')  # the syntax broken mid-table
+    assert "rule granted for grants: allow" in hover(client, uri, text, "rule granted", shift=6)
+    assert "enum Action" in hover(client, uri, text, "enum Action", shift=6)
+    edit('rule broken: deny { when\n  "g750", r', '  "g750", r')  # and undone
+    row = text[text.index('  "g800", ') :].split("\n", 1)[0]
+    edit(row, row.rsplit(", ", 1)[0] + ", a99")  # not a member of Action
+    edit("grant {grant}", "grant {grant} {role}")  # every row's reason
+
+
+def _pos(line: int, character: int) -> dict[str, int]:
+    return {"line": line, "character": character}

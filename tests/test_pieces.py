@@ -72,6 +72,35 @@ def test_a_long_file_is_cut_into_blocks() -> None:
     assert 30 < len(cuts(text)) < 130  # about one cut in 32 declarations
 
 
+def test_a_big_declaration_is_a_block_of_its_own() -> None:
+    """An edit to the rule after a table of many rows parses the rule again, not the table."""
+    text = pair_policy(2_000)
+    table = text.index("table grants")
+    rule = text.index("rule granted")
+    assert {table, rule} <= set(cuts(text))
+    pieces = Pieces()
+    _, blocks = pieces.parse(Source("x.policy", text))
+    edited = text[:rule] + text[rule:].replace('cite "G"', '# a comment\n  cite "H"')
+    _, after = pieces.parse(Source("x.policy", edited))
+    table_block = next(b for b in blocks if b.piece.text.startswith("table grants"))
+    assert any(b is table_block for b in after)
+    same_as_whole(pieces, edited)
+
+
+def test_undoing_an_edit_brings_back_the_blocks_before_it() -> None:
+    """A syntax error typed into a table of many rows, then undone: the table is not parsed
+    again, and its declarations are where they were."""
+    text = pair_policy(2_000)
+    pieces = Pieces()
+    _, blocks = pieces.parse(Source("x.policy", text))
+    middle = text.index('  "g1000"')
+    broken = text[:middle] + "rule broken: deny { when\n" + text[middle:]
+    assert pieces.parse(Source("x.policy", broken))[0] is None
+    _, again = pieces.parse(Source("x.policy", text))
+    assert [b.piece for b in again] == [b.piece for b in blocks]
+    same_as_whole(pieces, text)
+
+
 @pytest.mark.slow
 def test_edits_reuse_blocks_and_keep_positions() -> None:
     rng = random.Random(12)
@@ -169,3 +198,46 @@ def test_declaration_starts_are_the_grammars() -> None:
     assert items is not None
     assert len(firsts) == len(re.findall(r"\w+_decl", items.group(1))) >= 9
     assert set(re.findall(r"\w+", DECL_START.pattern.split("(?:")[1].split(")")[0])) == firsts
+
+
+def test_kept_rule_checks_give_policyc_checks_diagnostics(tmp_path: Path) -> None:
+    """Rule checks kept between checks (`rule_memo`), over random edits to rules and to the
+    declarations they read: after each, exactly `policyc check`'s diagnostics, in its order."""
+    rng = random.Random(5)
+    text = "require cite reason\n" + equality_policy(300).replace(
+        "effects deny > allow default allow",
+        "effects deny > allow default allow\ndef near = request.action == a1\n"
+        "table extra(k: string, a: Action) {\n"
+        + "\n".join(f'  "k{i}", a{i}' for i in range(40))
+        + "\n}\n"
+        'rule from_table for extra: allow { when request.action == a cite "t" reason "{k}" }',
+    )
+    path = tmp_path / "x.policy"
+    workspace = Workspace()
+    edits = [
+        lambda s, i: s.replace(f"== a{i} ", f"== a{i}x ", 1),  # an unknown member
+        lambda s, i: s.replace(f'cite "c{i}" ', "", 1),  # W101
+        lambda s, i: s.replace(f"rule r{i}:", f"# moved\n\nrule r{i}:", 1),  # positions move
+        lambda s, i: s.replace(f"rule r{i}:", f"rule r{i + 1}:", 1),  # a rule id twice
+        lambda s, i: s.replace(f"rule r{i}:", f"rule r{i}: deny {{ when near }}\nrule r{i}x:", 1),
+        lambda s, i: s.replace("def near = request.action == a1", f"def near = a{i} == a{i}", 1),
+        lambda s, i: s.replace(f'  "k{i % 40}", a', f'  "k{(i + 1) % 40}", a', 1),  # a row twice
+        lambda s, i: s.replace(", unlisted }", f", unlisted, b{i} }}", 1),  # the enum grows
+        lambda s, i: s.replace(f" a{i}, ", f" z{i}, ", 1),  # a member renamed: its rule breaks
+        lambda s, i: s.replace("def near = request.action == a1", "def near = 1", 1),
+        lambda s, i: s.replace(f"rule r{i}:", f"rule r{i}: allow {{ when\nrule r{i}y:", 1),
+    ]
+    texts = [text]
+    for step in range(40):
+        if rng.random() < 0.2 and len(texts) > 1:
+            text = texts[rng.randrange(len(texts))]  # back to an earlier text (an undo)
+        else:
+            text = rng.choice(edits)(text, rng.randrange(1, 290))
+        texts.append(text)
+        path.write_text(text, encoding="utf-8")
+        analysis = workspace.analyse(str(tmp_path), [path], {str(path): text})
+        shown = [d.to_dict() for d in workspace.check(analysis).diagnostics]
+        expected = [d.to_dict() for d in policydsl.check([tmp_path])]
+        for d in expected:
+            d["file"] = str(path)
+        assert shown == expected, step

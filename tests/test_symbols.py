@@ -20,7 +20,7 @@ from policydsl.lsp_workspace import Workspace, suggested_fix
 from policydsl.parser import parse, read_source
 from policydsl.pieces import Pieces, recover
 from policydsl.source import Source
-from policydsl.symbols import RULE_FIELDS, Index
+from policydsl.symbols import RULE_FIELDS, Cancelled, Index
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = [ROOT / "stdlib_rules", ROOT / "examples" / "doc_sharing", ROOT / "tests" / "policies"]
@@ -339,3 +339,25 @@ def test_completion_of_a_list_elements_fields() -> None:
     text = PODS.replace("p.proto == udp", "p.")
     at = text.index("p.") + 2
     assert [i.label for i in complete(index, text, at)] == ["number", "proto"]
+
+
+def test_an_index_no_longer_wanted_stops_within_a_big_table() -> None:
+    """The index of a text edited again stops while it reads a table of many rows (one
+    declaration), so the next edit's check does not wait for it."""
+    rows = "\n".join(f'  "g{k}", r{k % 3}' for k in range(2_000))
+    text = (
+        "enum Role { r0, r1, r2 }\ncontext { role: Role }\neffects allow > deny default deny\n"
+        f"table grants(grant: string, role: Role) {{\n{rows}\n}}\n"
+    )
+    tree, errors = parse(Source("x.policy", text))
+    assert tree is not None and not errors
+    asked: list[int] = []
+
+    def cancelled() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # edited again once the build has begun
+
+    with pytest.raises(Cancelled):
+        Index([(Source("x.policy", text), tree)], None, cancelled)
+    assert len(asked) == 2  # stopped at the first look inside the table's rows
+    assert len(Index([(Source("x.policy", text), tree)]).rows["x.policy"]) == 2_000
