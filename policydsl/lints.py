@@ -321,13 +321,14 @@ def _shadowed(policy: model.CheckedPolicy, lowered: ir.Lowered) -> list[Diagnost
 
 def settle(files: Sequence[nodes.PolicyFile], found: list[Diagnostic]) -> list[Diagnostic]:
     """Drop W101/W102 unless the policy says `require cite`/`require reason`, and each warning a
-    rule silences (`silence CODE "why"`, inside that rule); a `silence` of a code that is no
-    warning, or without a reason, is error P331."""
+    rule silences (`silence CODE "why"`, inside that rule, and in the rows of its table); a
+    `silence` of a code that is no warning, or without a reason, is error P331."""
     required = {
         w for f in files for d in f.decls if isinstance(d, nodes.RequireDecl) for w in d.words
     }
     silences: list[tuple[Span, str]] = []
     errors = []
+    tables = {d.name.name: d for f in files for d in f.decls if isinstance(d, nodes.TableDecl)}
     for decl in (d for f in files for d in f.decls if isinstance(d, nodes.RuleDecl)):
         for clause in decl.clauses:
             if not isinstance(clause, nodes.SilenceClause) or decl.span is None:
@@ -347,6 +348,10 @@ def settle(files: Sequence[nodes.PolicyFile], found: list[Diagnostic]) -> list[D
                 )
                 continue
             silences.append((decl.span, code))
+            table = tables.get(decl.table.name) if decl.table is not None else None
+            if table is not None:  # a warning of one of its rows points at the row, maybe in
+                # the table's data file: the rule's silence covers its rows too
+                silences.extend((row.span, code) for row in table.rows if row.span is not None)
     kept = []
     for d in found:
         if d.code == Code.NO_CITATION and "cite" not in required:

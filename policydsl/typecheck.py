@@ -532,18 +532,22 @@ class ExprChecker:
         self, path: nodes.Path, scope: Scope, facts: frozenset[Fact], span: Span | None
     ) -> Typed:
         head = path.parts[0]
-        if head in scope.locals and len(path.parts) >= 2:
-            base = path if len(path.parts) == 2 else attrs.evolve(path, parts=path.parts[:-1])
-            owner = (
-                Typed(Local(head, span=path.span), scope.locals[head])
-                if len(path.parts) == 2
-                else self._local_path(base, scope, facts)
+        if head in scope.locals and len(path.parts) >= 2:  # each optional record on the way too
+            expr: Any = Local(head, span=path.span)
+            ltype, tests = scope.locals[head], []
+            for i, part in enumerate(path.parts[1:], start=2):
+                field = ltype.field(part) if isinstance(ltype, t.RecordType) else None
+                if field is None:  # reported as a read would be
+                    every = frozenset(("local", *path.parts[:j]) for j in range(2, i + 1))
+                    return self._path(path, scope, every, None)
+                if i == len(path.parts) or (
+                    field.optional and ("local", *path.parts[:i]) not in facts
+                ):
+                    tests.append(FieldPresent(expr, part, span=span))
+                expr, ltype = FieldOf(expr, part, span=span), field.type
+            return Typed(
+                tests[0] if len(tests) == 1 else nodes.And(tuple(tests), span=span), t.BOOL
             )
-            ltype = owner.type
-            field = ltype.field(path.parts[-1]) if isinstance(ltype, t.RecordType) else None
-            if field is None:
-                return self._path(path, scope, frozenset({("local", *path.parts)}), None)
-            return Typed(FieldPresent(owner.expr, path.parts[-1], span=span), t.BOOL)
         if (
             head in scope.locals
             or head in self.env.def_decls

@@ -250,3 +250,31 @@ def test_rules_on_an_attribute_of_the_elements_are_reached_through_an_index() ->
         context = {"pod": {"containers": containers}}
         decisions = {b: p.decide(context) for b, p in policies.items()}
         assert decisions["compiled"] == decisions["naive"] == decisions["interpreted"], context
+
+
+NESTED = """\
+context {
+  pod: { containers: list<{ name: string  resources: { limits: { cpu: string? }? }? }> = [] }
+}
+effects deny > allow default allow
+rule one_cpu: deny {
+  when some c in pod.containers: has c.resources.limits.cpu and c.resources.limits.cpu == "1"
+}
+rule no_cpu: deny { when some c in pod.containers: not has c.resources.limits.cpu }
+"""
+
+
+@pytest.mark.parametrize("backend", ["compiled", "interpreted", "naive"])
+def test_has_on_an_element_tests_every_optional_record_on_the_way(backend: str) -> None:
+    """`has c.resources.limits.cpu` holds when `resources`, `limits` and `cpu` are all present,
+    as `has` on a context attribute does: no `has` needed for each step."""
+    policy = policydsl.loads(NESTED, backend=backend)
+    cpu = {"name": "b", "resources": {"limits": {"cpu": "1"}}}
+    cases = [
+        ([{"name": "a"}, cpu], ("no_cpu", "one_cpu")),
+        ([{"name": "a", "resources": {}}], ("no_cpu",)),
+        ([{"name": "a", "resources": {"limits": {}}}], ("no_cpu",)),
+        ([cpu], ("one_cpu",)),
+    ]
+    for containers, fired in cases:
+        assert policy.decide({"pod": {"containers": containers}}).rules == fired
