@@ -487,3 +487,63 @@ def test_containerlimits_maxima(tmp_path: Path) -> None:
             if violations(policies["compiled"], obj, row["name"]) != want:
                 missed.append((row, obj))
     assert not missed, f"{len(missed)} decisions miss a limit above the maximum"
+
+
+# ---- what the translation cannot say, held as expected failures ---------------------------------
+
+
+@pytest.mark.parametrize("template", ["block-wildcard-ingress", "disallowedrepos"])
+@pytest.mark.xfail(
+    strict=True,
+    reason="a rule fires once a decision, its reason naming the first element that breaks it; "
+    "Gatekeeper reports one violation per distinct message (per offending container or host)",
+)
+def test_violation_counts(template: str, tmp_path: Path) -> None:
+    model = VARIED[template][2]
+    for seed in SEEDS:
+        for obj, row, policies in varied(template, seed, tmp_path / str(seed)):
+            messages = {m for msgs in model(obj, row).values() for m in msgs}
+            assert len(violations(policies["compiled"], obj, row["name"])) == len(messages)
+
+
+def sample(template: str, path: str) -> Obj:
+    obj: Obj = upstream(template, f"samples/{path}")
+    return obj
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=policydsl.ContextError,
+    reason="records are closed: an object from the API server carries fields the policy does "
+    "not read (metadata.uid, status, ...), and each must be declared or the request is refused",
+)
+def test_undeclared_object_fields() -> None:
+    obj = sample("disallowedrepos", "repo-must-not-be-k8s-gcr-io/example_allowed.yaml")
+    obj["metadata"]["uid"] = "2f7c1a0e-0000-4000-8000-000000000000"
+    obj["status"] = {"phase": "Pending"}
+    assert violations(example_policy("disallowedrepos", "compiled"), obj, "x") == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=policydsl.ContextError,
+    reason="no union types: a quantity may be a JSON number (`cpu: 1`) as well as a string, "
+    "and an attribute has one type",
+)
+def test_numeric_quantities() -> None:
+    obj = sample("containerlimits", "container-must-have-limits/example_allowed.yaml")
+    obj["spec"]["containers"][0]["resources"]["limits"]["cpu"] = 1
+    assert violations(example_policy("containerlimits", "compiled"), obj, "x") == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=policydsl.ContextError,
+    reason="`version` is a reserved word, so the review's kind (group, version, kind) cannot "
+    "declare its version",
+)
+def test_review_kind_version() -> None:
+    obj = sample("httpsonly", "ingress-https-only/example_allowed.yaml")
+    request = review(obj)
+    request["review"]["kind"]["version"] = "v1"
+    assert not example_policy("httpsonly", "compiled").decide(request).rules
