@@ -547,3 +547,20 @@ def test_review_kind_version() -> None:
     request = review(obj)
     request["review"]["kind"]["version"] = "v1"
     assert not example_policy("httpsonly", "compiled").decide(request).rules
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an exemption ending in `*` is a literal prefix to Gatekeeper; policydsl cannot cut "
+    "the `*` off, and `like` reads a `?` (or `\\`, or an earlier `*`) in it as a wildcard",
+)
+def test_exemption_prefixes_are_literal(tmp_path: Path) -> None:
+    folder = tmp_path / "containerlimits"
+    shutil.copytree(EXAMPLES / "containerlimits", folder, ignore=shutil.ignore_patterns("upstream"))
+    row = {"name": "odd", "cpu": "-1", "memory": "1Gi", "exemptImages": ["gcr.io/pin?ed*"]}
+    (folder / "constraints.json").write_text(json.dumps([row]), encoding="utf-8")
+    obj = sample("containerlimits", "container-must-have-limits/example_allowed.yaml")
+    obj["spec"]["containers"] = [{"name": "x", "image": "gcr.io/pinned:1.0"}]
+    want = {rule: msgs[0] for rule, msgs in containerlimits(obj, row).items()}
+    assert want == {"no_limits": "container <x> has no resource limits"}
+    assert violations(policydsl.load(folder), obj, "odd") == want
