@@ -317,6 +317,10 @@ output echo: int {
 GENERATED = [
     pytest.param("stdlib", PACKAGE.parent / "stdlib_rules", id="stdlib"),
     pytest.param("doc_sharing", PACKAGE.parent / "examples" / "doc_sharing", id="doc_sharing"),
+    *(
+        pytest.param(name, PACKAGE.parent / "examples" / "gatekeeper" / name, id=name)
+        for name in ("block-wildcard-ingress", "containerlimits", "disallowedrepos", "httpsonly")
+    ),
     pytest.param("every_helper", EVERY_HELPER, id="every_helper"),
 ]
 
