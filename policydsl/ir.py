@@ -37,7 +37,7 @@ from policydsl.model import (
 )
 from policydsl.render import expr_text, quote, value_text
 
-IR_VERSION = 2
+IR_VERSION = 3
 
 
 # ---- IR expression leaves (the rest are the model's nodes) -----------------------------------
