@@ -16,6 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from benchmarks import synthetic
@@ -23,6 +24,7 @@ from benchmarks.synthetic import (
     TABLE_KEYS,
     network_of,
     pair_side,
+    score_limit,
     threshold_limit,
     time_limit,
 )
@@ -272,6 +274,20 @@ def time_threshold(n: int) -> Solver:
     return decide
 
 
+def score_threshold(n: int) -> Solver:
+    """The request's decimal text read exactly (`Decimal`) into ten-thousandths, then the sorted
+    thresholds bisected."""
+    by_limit = sorted((score_limit(n, i), f"r{i}") for i in range(n))
+    limits = [limit for limit, _ in by_limit]
+    ids = [rule for _, rule in by_limit]
+
+    def decide(context: Mapping[str, Any]) -> tuple[str, ...]:
+        units = int(Decimal(context["request"]["score"]).scaleb(4))
+        return _sorted(ids[: bisect_left(limits, units)])
+
+    return decide
+
+
 SOLVERS: dict[str, Callable[[int], Solver]] = {
     "category": category,
     "equality": equality,
@@ -292,5 +308,6 @@ SOLVERS: dict[str, Callable[[int], Solver]] = {
     "in_range": in_range,
     "matches": matches,
     "time_threshold": time_threshold,
+    "score_threshold": score_threshold,
 }
 assert SOLVERS.keys() == synthetic.SHAPES.keys()

@@ -508,6 +508,33 @@ def time_threshold_random(n: int, rng: random.Random) -> Context:
     return {"request": {"at": _rfc3339(_EPOCH + offset)}}
 
 
+# ---- decimals: thresholds on exact fractions ------------------------------------------------
+
+
+def score_limit(n: int, i: int) -> int:
+    """Rule i's threshold, in ten-thousandths: descending, the last rule's the smallest."""
+    return 2 * (n - i) + 1
+
+
+def _score(units: int) -> str:
+    whole, fraction = divmod(units, 10_000)
+    return f"{whole}.{fraction:04d}"
+
+
+def score_threshold_policy(n: int) -> str:
+    return _plain("score: decimal", n, lambda i: f"request.score > {_score(score_limit(n, i))}")
+
+
+def score_threshold_requests(n: int) -> Requests:
+    lowest = score_limit(n, n - 1)
+    return _one_none(n, {"score": _score(lowest + 1)}, {"score": _score(lowest)})
+
+
+def score_threshold_random(n: int, rng: random.Random) -> Context:
+    top = 2 * n + 10 if rng.random() < 0.1 else 40
+    return {"request": {"score": _score(rng.randint(0, top))}}
+
+
 SHAPES: dict[str, Shape] = {
     "category": Shape(category_policy, category_requests, category_random),
     "equality": Shape(equality_policy, equality_requests, equality_random),
@@ -528,6 +555,9 @@ SHAPES: dict[str, Shape] = {
     "in_range": Shape(in_range_policy, in_range_requests, in_range_random),
     "matches": Shape(matches_policy, matches_requests, matches_random),
     "time_threshold": Shape(time_threshold_policy, time_threshold_requests, time_threshold_random),
+    "score_threshold": Shape(
+        score_threshold_policy, score_threshold_requests, score_threshold_random
+    ),
 }
 """Every shape by name, in the order the report lists them."""
 
