@@ -12,6 +12,7 @@ installed) and the run ends with a `Summary`: lines, decisions by effect, invali
 from __future__ import annotations
 
 import collections
+import gc
 import multiprocessing
 import os
 import stat
@@ -322,16 +323,20 @@ def _parallel(
         if progress is not None:
             progress.update(summary.lines, _position(stream))
 
-    with _context().Pool(jobs, _start_worker, (policy, limit, pretty)) as pool:
-        # in input order, with a bounded number of chunks in flight (memory stays flat however
-        # long the file): the oldest is written before another is read
-        pending: collections.deque[Any] = collections.deque()
-        for block in _blocks(stream, limit):
-            pending.append(pool.apply_async(_work, (block,)))
-            if len(pending) > 2 * jobs:
+    gc.freeze()  # what exists now (the policy): a forked worker's collector never scans it,
+    try:  # so never writes to (and copies) the pages it shares with this process
+        with _context().Pool(jobs, _start_worker, (policy, limit, pretty)) as pool:
+            # in input order, with a bounded number of chunks in flight (memory stays flat
+            # however long the file): the oldest is written before another is read
+            pending: collections.deque[Any] = collections.deque()
+            for block in _blocks(stream, limit):
+                pending.append(pool.apply_async(_work, (block,)))
+                if len(pending) > 2 * jobs:
+                    emit(pending.popleft().get())
+            while pending:
                 emit(pending.popleft().get())
-        while pending:
-            emit(pending.popleft().get())
+    finally:
+        gc.unfreeze()
     return summary
 
 

@@ -50,3 +50,16 @@ def age_everything() -> None:
     """
     gc.freeze()
     gc.unfreeze()  # the permanent generation goes back to the oldest one
+
+
+def freeze_policy() -> None:
+    """For a server that owns its process (`policyc serve`), after each policy it loads: collect
+    what the previous one left (a compiled policy holds cycles: its functions and their
+    namespace), then move everything alive to the collector's permanent generation. No
+    collection rescans the policy while requests run: a batch of 500 allocates thousands of
+    objects, and each full collection they set off scanned the policy's too (a fifth of the
+    batch endpoint's CPU). Every load collects before it freezes, so a replaced policy is freed,
+    and what is frozen stays one policy's worth."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

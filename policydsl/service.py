@@ -30,9 +30,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from policydsl import fingerprint
 from policydsl.context import ContextError
-from policydsl.decision import EvaluationError
+from policydsl.decision import Decision, EvaluationError
 from policydsl.decision_log import DecisionLog
 from policydsl.engine import Policy
+from policydsl.gc_pause import freeze_policy
 from policydsl.metrics import CONTENT_TYPE, Registry
 from policydsl.reload import OUTCOMES, PolicyHolder, Reload
 from policydsl.request_json import (
@@ -171,6 +172,7 @@ class Service:
                 lambda: [({}, log_.pending)],
             )
         holder.on_reload.append(lambda r: self.reloads.inc(outcome=r.outcome))
+        holder.on_reload.append(lambda r: freeze_policy() if r.outcome == "loaded" else None)
 
     def _policy_info(self) -> list[tuple[dict[str, str], float]]:
         policy = self.holder.current
@@ -249,16 +251,24 @@ class Service:
     ) -> list[dict[str, Any] | HttpError]:
         """Each context's answer, `{"result", "decision_id"}`, or the `HttpError` that refuses
         it (400 for a context that breaks the schema). The hot loop of both decide endpoints:
-        effects are counted once per call, each record only queued for the log."""
+        effects are counted once per call, each record only queued for the log. A decision the
+        policy gives again (one object for every request that ends the same way) is made a dict
+        once per call, which its answers share (nothing changes them)."""
         decide = policy.decide
         next_id = self.ids.next
         log = self.decision_log
         identity = _identity(policy)
         counts: dict[str, int] = {}
         answers: list[dict[str, Any] | HttpError] = []
+        # by the decision's id, the decision kept with it (alive, its id is not reused)
+        shown: dict[int, tuple[Decision, dict[str, Any]]] = {}
         for context in contexts:
             try:
-                result = decide(context).to_dict()
+                decision = decide(context)
+                seen = shown.get(id(decision))
+                if seen is None:
+                    seen = shown[id(decision)] = (decision, decision.to_dict())
+                result = seen[1]
             except ContextError as err:
                 attribute = err.attribute or None
                 answers.append(HttpError(400, "invalid_input", str(err), attribute=attribute))
@@ -267,7 +277,7 @@ class Service:
                 answers.append(HttpError(500, "evaluation_failed", f"evaluation failed: {err}"))
                 continue
             decision_id = next_id()
-            effect = result["decision"]
+            effect = decision.decision
             counts[effect] = counts.get(effect, 0) + 1
             if log is not None:
                 log.record(decision_id, context, result, identity, path=path)
@@ -405,6 +415,7 @@ def create_app(
             outcome = await run_in_threadpool(holder.reload, trigger="start")
             if not outcome.ok:
                 raise RuntimeError("the policy does not check; not serving it")
+        freeze_policy()
         if watch:
             holder.watch()
         try:

@@ -101,3 +101,25 @@ def test_aging_moves_every_object_to_the_oldest_generation() -> None:
     young = {id(o) for g in (0, 1) for o in gc.get_objects(generation=g)}
     assert not any(id(item) in young for item in made)
     assert any(o is made[0] for o in gc.get_objects(generation=2))
+
+
+def test_a_server_freezes_its_policy_and_frees_the_one_it_replaced() -> None:
+    """`freeze_policy` (after each load of `policyc serve`): the replaced policy, whose compiled
+    code holds cycles, is collected first; what is alive then is frozen (no collection rescans
+    it), and freezing again after the next load does not keep the previous one."""
+    import weakref
+
+    from policydsl.gc_pause import freeze_policy
+
+    try:
+        first = policydsl.loads(POLICY)
+        gone = weakref.ref(first)
+        freeze_policy()
+        assert gc.get_freeze_count() > 0
+        del first
+        second = policydsl.loads(POLICY)  # the reload
+        freeze_policy()
+        assert gone() is None, "the replaced policy is still alive"
+        assert second.decide({}).decision == "allow"
+    finally:
+        gc.unfreeze()
