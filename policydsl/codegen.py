@@ -159,9 +159,16 @@ class _Gen:
     def hoist(self, value: Any, prefix: str = "_K") -> ast.expr:
         """A constant that is not a plain literal lives in the namespace under a generated name.
 
-        Equal hashable constants share one name; tables (dicts) are never shared.
+        Equal hashable constants share one name; tables (dicts) are never shared, and a type
+        is shared only with itself: types compare without their sizes (`map<string, bool>[..2]`
+        equals `[..4]`), which the helpers given them check.
         """
-        key = None if isinstance(value, dict) else (type(value), value)
+        if isinstance(value, dict):
+            key = None
+        elif type(value).__module__ == t.__name__:
+            key = (type(value), id(value))
+        else:
+            key = (type(value), value)
         name = self._constants.get(key) if key is not None else None
         if name is None:
             name = f"{prefix}{len(self.namespace)}"

@@ -376,3 +376,19 @@ def test_a_map_type_is_for_context_only(tmp_path: Path, decl: str) -> None:
     path.write_text(HEAD + decl + "\n", encoding="utf-8")
     found = [d for d in policydsl.check([path]) if d.code == "P346"]
     assert found and "only in `context`" in found[0].message
+
+
+@pytest.mark.parametrize("backend", ["compiled", "naive", "interpreted"])
+def test_maps_of_one_value_type_keep_their_own_bounds(backend: str) -> None:
+    """Two maps whose types differ only in their bound: each is held to its own (types compare
+    without their sizes, so the compiled code must not share one between them)."""
+    policy = policydsl.loads(
+        "context { small: map<string, bool>[..2]?  large: map<string, bool>[..4]? }\n"
+        "effects deny > allow default allow\n"
+        'rule r: deny { when has large["a"] and large["a"] }\n',
+        backend=backend,
+    )
+    request = {"small": {"x": True}, "large": {"a": True, "b": False, "c": False, "d": False}}
+    assert policy.decide(request).rules == ("r",)
+    with pytest.raises(policydsl.ContextError):
+        policy.decide({"small": {"a": True, "b": True, "c": True}})
