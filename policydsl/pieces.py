@@ -30,10 +30,11 @@ from policydsl.hidden_chars import hidden_characters
 from policydsl.parser import MAX_SOURCE_CHARS, _check_nesting, parse
 from policydsl.source import Source, Span
 
-# Where a declaration may start: its keyword at the start of a line (as `policyc fmt` lays out).
+# Where a declaration may start: its keyword at the start of a line (as `policyc fmt` lays out),
+# not followed by a `:` (a record's field may be named `version` or `rule`).
 DECL_START = re.compile(
     r"^(?:version|enum|context|effects|annotation|obligations|def|table|rule|output|property"
-    r"|require)\b",
+    r"|require)\b(?![ \t]*:)",
     re.MULTILINE,
 )
 BLOCK = 32  # declarations per block, on average

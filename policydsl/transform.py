@@ -206,6 +206,9 @@ class _ToNodes:
         default = c[2] if len(c) > 2 else None
         return nodes.Field(self._ident(c[0]), c[1], default, span=self._span(start, end))
 
+    def field_name(self, start: int, end: int, c: list[Token]) -> Token:
+        return c[0]
+
     def default(self, start: int, end: int, c: list[Any]) -> Any:
         return c[0]
 
