@@ -212,7 +212,7 @@ HEAD += "effects deny > allow default allow\n"
         (HEAD + "rule r: deny { when m[1] == 1 }", "P301", "a map's key is a string"),
         (HEAD + 'rule r: deny { when has n["a"] and n["a"] == 1 }', "P326", "is a record"),
         (HEAD + 'rule r: deny { when some x in m: x == "a" }', "P317", "not map<string, string>"),
-        ("context { map: int }", "P100", "unexpected `map`"),
+        (HEAD + "def map = 1", "P100", "unexpected `map`"),
     ],
 )
 def test_check_errors(tmp_path: Path, text: str, code: str, message: str) -> None:

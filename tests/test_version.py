@@ -39,9 +39,14 @@ def test_a_second_version_is_an_error_pointing_at_the_first(tmp_path: Path) -> N
 
 
 def test_version_is_a_reserved_word() -> None:
+    """Not a name (a definition, an enum), though a record's field may be named by it."""
     with pytest.raises(policydsl.PolicyError) as raised:
-        policydsl.loads("context { version: int = 0 }\neffects deny > allow default allow\n")
+        policydsl.loads(
+            "context { n: int = 0 }\neffects deny > allow default allow\ndef version = 1\n"
+        )
     assert "reserved word" in raised.value.render()
+    policy = policydsl.loads("context { version: int = 0 }\neffects deny > allow default allow\n")
+    assert policy.decide({"version": 3}).decision == "allow"
 
 
 def test_the_formatter_keeps_the_declaration() -> None:
