@@ -12,36 +12,10 @@ import re
 
 import attrs
 
+from policydsl.builtin_names import BUILTIN_TYPES, FUNCTIONS
 from policydsl.lark_grammar import reserved_words
 from policydsl.symbols import RULE_FIELDS, Index
 
-# held equal to the checker's by tests/test_lsp.py
-BUILTIN_TYPES = ("bool", "int", "string", "ip", "datetime", "duration", "decimal")
-FUNCTIONS = (
-    "size",
-    "keys",
-    "values",
-    "datetime",
-    "duration",
-    "date",
-    "time_of_day",
-    "year",
-    "month",
-    "day",
-    "hour",
-    "minute",
-    "second",
-    "day_of_week",
-    "to_days",
-    "to_hours",
-    "to_minutes",
-    "to_seconds",
-    "to_milliseconds",
-    "is_ipv4",
-    "is_ipv6",
-    "is_loopback",
-    "is_multicast",
-)
 _WINDOW = 2000  # characters before the cursor that decide what fits there
 
 _PATH = re.compile(r"((?:[A-Za-z_]\w*\s*\.\s*)+)(\w*)$")

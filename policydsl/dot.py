@@ -14,16 +14,7 @@ from policydsl.render import value_text
 from policydsl.terminal import shown
 
 _PALETTE = ("#f4cccc", "#fff2cc", "#d9ead3", "#cfe2f3", "#ead1dc", "#d9d2e9")
-_VERB = {
-    "eq": "value of",
-    "member": "each element of",
-    "order": "order of",
-    "except": "all but",
-    "network": "networks of",
-    "substring": "of",
-    "not_network": "all but networks of",
-    "not_matches": "all but matches of",
-}
+_VERB = {**ir.INDEX_VERBS, "member": "each element of"}
 
 
 def _quote(text: str) -> str:

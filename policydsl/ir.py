@@ -322,6 +322,19 @@ def dump(program: Program) -> str:
     return "\n".join(lines) + "\n"
 
 
+# How the dump (and the dot drawing) names what each kind of index looks up.
+INDEX_VERBS = {
+    "eq": "value of",
+    "member": "element of",
+    "order": "order of",
+    "except": "all but",
+    "network": "networks of",
+    "substring": "of",
+    "not_network": "all but networks of",
+    "not_matches": "all but matches of",
+}
+
+
 def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
     """An index and its buckets, one line a bucket: `key -> rules`. Keys of an ordered index
     print as the condition on the attribute that reaches them; a complement's buckets list the
@@ -334,17 +347,7 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
     if ix.probe.part != "value":
         key_type = t.StringType()
     attr = slots[ix.slot].dotted
-    verb = {
-        "eq": "value of",
-        "member": "element of",
-        "order": "order of",
-        "except": "all but",
-        "network": "networks of",
-        "substring": "of",
-        "not_network": "all but networks of",
-        "not_matches": "all but matches of",
-    }
-    lines = [f"{indent}index {ix.probe.text()}{verb[ix.kind]} s{ix.slot} {attr}:"]
+    lines = [f"{indent}index {ix.probe.text()}{INDEX_VERBS[ix.kind]} s{ix.slot} {attr}:"]
     if ix.kind in ("except", "not_network", "not_matches"):
         lines.append(f"{indent}  everyone -> {_rules(ix.everyone)}")
     if ix.kind == "not_matches":  # one bucket: the index of the rules whose pattern matches

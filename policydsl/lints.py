@@ -350,8 +350,7 @@ def settle(files: Sequence[nodes.PolicyFile], found: list[Diagnostic]) -> list[D
             silences.append((decl.span, code))
             table = tables.get(decl.table.name) if decl.table is not None else None
             if table is not None:  # a warning of one of its rows points at the row, maybe in
-                # the table's data file: the rule's silence covers its rows too
-                silences.extend((row.span, code) for row in table.rows if row.span is not None)
+                silences.extend((where, code) for where in _rows_at(table))  # a data file
     kept = []
     for d in found:
         if d.code == Code.NO_CITATION and "cite" not in required:
@@ -362,6 +361,13 @@ def settle(files: Sequence[nodes.PolicyFile], found: list[Diagnostic]) -> list[D
             continue
         kept.append(d)
     return kept + errors
+
+
+def _rows_at(table: nodes.TableDecl) -> list[Span]:
+    """Where a table's rows are: the stretch of text from its first row to its last (rows are in
+    order, in one source: the table's, or its data file), so one span covers 10,000 rows."""
+    rows = [row.span for row in table.rows if row.span is not None]
+    return [Span(rows[0].source, rows[0].start, rows[-1].end)] if rows else []
 
 
 def _silenced(d: Diagnostic, silences: list[tuple[Span, str]]) -> bool:

@@ -8,6 +8,7 @@ both programs (indexed and naive) from it, so what the analysis reports is what 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeGuard, assert_never, cast
 
 import attrs
@@ -136,6 +137,9 @@ class _Lowerer:
         self.by_path = by_path
         self._definitions: dict[str, ir.Expr] = {}  # each lowered once, however often used
         self._reads: dict[tuple[str, ...], ir.SlotRef] = {}  # one per attribute, shared
+        # a table's rows by a column, made once however many rules look them up that way (the
+        # rows are kept with it: the key is their id)
+        self._row_indexes: dict[tuple[int, str], tuple[Any, relations.RowIndex]] = {}
 
     def expr(self, e: model.Expr) -> ir.Expr:
         """Inline definitions; context reads become slot reads; fold each node as it is made
@@ -160,7 +164,17 @@ class _Lowerer:
         # Any other node keeps its class over lowered children, which makes it an IR node (the
         # leaves left, constants, locals and outcomes, are both): mypy cannot follow the stages.
         folded = _fold_node(cast("ir.Expr", map_children(e, self.expr)))
-        return _rows_by_key(folded) if isinstance(folded, nodes.Quantifier) else folded
+        return (
+            _rows_by_key(folded, self._row_index)
+            if isinstance(folded, nodes.Quantifier)
+            else folded
+        )
+
+    def _row_index(self, rows: tuple[relations.Row, ...], column: str) -> relations.RowIndex:
+        made = self._row_indexes.get((id(rows), column))
+        if made is None:
+            made = self._row_indexes[id(rows), column] = (rows, relations.index(rows, column))
+        return made[1]
 
 
 MAX_FOLDED_BITS = 13_000  # about 3,900 digits: repr() refuses an int of more than 4,300
@@ -259,13 +273,19 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
     return e
 
 
-def _rows_by_key(q: nodes.Quantifier[ir.Expr]) -> ir.Expr:
+def _rows_by_key(
+    q: nodes.Quantifier[ir.Expr], index: Callable[[Any, str], relations.RowIndex]
+) -> ir.Expr:
     """`some r in TABLE: r.column == key and ...`, `key` not reading `r`: the rows with that
-    value looked up (`RowsWhere`), not every row scanned. The test stays as it was, so a row
-    found is checked as before; the key is read where the `some` is, under the same facts."""
+    value looked up (`RowsWhere`, the rows by `index(rows, column)`), not every row scanned. The
+    test stays as it was, so a row found is checked as before; the key is read where the `some`
+    is, under the same facts."""
     table = q.collection
-    if q.kind != "some" or not isinstance(table, Const) or not _table_rows(table.value):
+    if q.kind != "some" or not isinstance(table, Const):
         return q
+    element = table.type.element if isinstance(table.type, t.CollectionType) else None
+    if not isinstance(element, t.RecordType) or not element.name.startswith(TABLE_ROW):
+        return q  # not a table's rows
     first = q.body.operands[0] if isinstance(q.body, nodes.And) else q.body
     if not isinstance(first, nodes.Compare) or first.op != Op.EQ:
         return q
@@ -273,20 +293,10 @@ def _rows_by_key(q: nodes.Quantifier[ir.Expr]) -> ir.Expr:
         row_column = isinstance(side, FieldOf) and side.base == Local(q.var.name)
         if row_column and q.var.name not in _locals_read(key):
             assert isinstance(side, FieldOf)
-            element = table.type.element if isinstance(table.type, t.CollectionType) else None
-            name = _table_name(element.name) if isinstance(element, t.RecordType) else "table"
-            found = RowsWhere(name, side.name, relations.index(table.value, side.name), key)
+            name = element.name.removeprefix(TABLE_ROW).strip("`")
+            found = RowsWhere(name, side.name, index(table.value, side.name), key)
             return attrs.evolve(q, collection=found)
     return q
-
-
-def _table_rows(value: Any) -> bool:
-    return isinstance(value, tuple) and all(isinstance(r, relations.Row) for r in value)
-
-
-def _table_name(record_name: str) -> str:
-    """The table's name, from its rows' record type (`row of table` and the name quoted)."""
-    return record_name.removeprefix(TABLE_ROW).strip("`")
 
 
 def _locals_read(e: Any) -> set[str]:

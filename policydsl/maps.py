@@ -119,6 +119,27 @@ def _key_text(key: Any) -> str:
     return key.dotted if isinstance(key, nodes.Path) else "…"
 
 
+def _map_and_key(
+    checker: ExprChecker,
+    e: nodes.Lookup,
+    scope: Scope,
+    base_facts: frozenset[Fact],
+    facts: frozenset[Fact],
+) -> tuple[Any, t.MapType, Any] | None:
+    """A lookup's map (read under `base_facts`), its type and its key (a string, reported if
+    not); None, reported, when the base is no map."""
+    base, btype = _base(checker, e, scope, base_facts)
+    key_typed = checker.expr(e.key, scope, facts, t.STRING)
+    if not t.is_string(key_typed.type):
+        checker.error(
+            Code.TYPE_MISMATCH, f"a map's key is a string, not {key_typed.type}", e.key.span
+        )
+    if not isinstance(btype, t.MapType):
+        _not_a_map(checker, text(e.base), btype, e.base.span)
+        return None
+    return base, btype, key_typed.expr
+
+
 def _not_a_map(checker: ExprChecker, what: str, found: t.Type, span: Span | None) -> None:
     if not isinstance(found, t.AnyType):
         checker.error(
@@ -145,16 +166,11 @@ def lookup(
 ) -> tuple[Any, t.Type]:
     """`m[key].f.g`, checked: the key proved present, each optional field too (the first
     `through` fields only, for the owner of a `has`)."""
-    base, btype = _base(checker, e, scope, facts)
-    key_typed = checker.expr(e.key, scope, facts, t.STRING)
-    if not t.is_string(key_typed.type):
-        checker.error(
-            Code.TYPE_MISMATCH, f"a map's key is a string, not {key_typed.type}", e.key.span
-        )
-    if not isinstance(btype, t.MapType):
-        _not_a_map(checker, text(e.base), btype, e.base.span)
+    read = _map_and_key(checker, e, scope, facts, facts)
+    if read is None:
         return Const(None, span=e.span), t.ANY
-    expr: Any = MapGet(base, key_typed.expr, span=e.span)
+    base, btype, key = read
+    expr: Any = MapGet(base, key, span=e.span)
     written = text(nodes.Lookup(e.base, e.key))
     fact = read_fact(expr)
     if fact is None or fact not in facts:
@@ -233,16 +249,10 @@ def has(
             return field_test, t.BOOL
         return nodes.And((guard, field_test), span=span), t.BOOL
     guards, known = _path_guards(checker, e.base, scope, facts)
-    base, btype = _base(checker, e, scope, known)
-    key_typed = checker.expr(e.key, scope, facts, t.STRING)
-    if not t.is_string(key_typed.type):
-        checker.error(
-            Code.TYPE_MISMATCH, f"a map's key is a string, not {key_typed.type}", e.key.span
-        )
-    if not isinstance(btype, t.MapType):
-        _not_a_map(checker, text(e.base), btype, e.base.span)
+    read = _map_and_key(checker, e, scope, known, facts)
+    if read is None:
         return Const(False, span=span), t.BOOL
-    test: Any = MapHas(base, key_typed.expr, span=span)
+    test: Any = MapHas(read[0], read[2], span=span)
     if not guards:
         return test, t.BOOL
     return nodes.And((*guards, test), span=span), t.BOOL

@@ -24,6 +24,7 @@ from pygments.token import (
     Whitespace,
 )
 
+from policydsl.builtin_names import BUILTIN_TYPES, FUNCTIONS
 from policydsl.lark_grammar import reserved_words
 
 DECLARATIONS = (
@@ -59,33 +60,6 @@ OPERATOR_WORDS = (
 )
 CONSTANTS = ("true", "false")
 TYPE_WORDS = ("list", "set", "map")
-# names, not reserved words (the checker's)
-BUILTIN_TYPES = ("bool", "int", "string", "ip", "datetime", "duration", "decimal")
-FUNCTIONS = (
-    "size",
-    "keys",
-    "values",
-    "datetime",
-    "duration",
-    "date",
-    "time_of_day",
-    "year",
-    "month",
-    "day",
-    "hour",
-    "minute",
-    "second",
-    "day_of_week",
-    "to_days",
-    "to_hours",
-    "to_minutes",
-    "to_seconds",
-    "to_milliseconds",
-    "is_ipv4",
-    "is_ipv6",
-    "is_loopback",
-    "is_multicast",
-)
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _groups = cast(Callable[..., Any], bygroups)  # untyped in the stubs
 

@@ -83,11 +83,12 @@ def check(
     for name, type_ in witnesses.items():
         inner = inner.bind(name, type_, (f"the variable `{name}` of a `some` test", None))
     parts: list[str | Any] = []
+    bound = _bound_inside(condition)
     for segment in messages.segments(clause.template):
         if isinstance(segment, str):
             parts.append(segment)
             continue
-        expr = _placeholder(exprs, segment, inner, clause, _bound_inside(condition))
+        expr = _placeholder(exprs, segment, inner, clause, bound)
         parts.append((".".join(segment), _written_out(expr, exprs.definitions)))
     used = {name for p in parts if isinstance(p, tuple) for name in _locals(p[1])}
     reads = any(

@@ -72,6 +72,7 @@ FOUNDATIONS = {
     "codes",
     "version",
     "ipaddr",
+    "builtin_names",
     "decimals",
     "datetimes",
     "regex_literals",
