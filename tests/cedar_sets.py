@@ -333,7 +333,10 @@ def _hotel_world(rng: random.Random) -> tuple[list[Json], list[str], list[str], 
         for k in range(rng.randint(1, 3)):
             res = f"{prop}-R{k}"
             reservations.append(res)
-            entities.append(entity("Reservation", res, parents=[uid("Property", prop)]))
+            parents = [uid("Property", prop)]
+            if rng.random() < 0.3:  # as published: a reservation also in a chain directly
+                parents.append(uid("Hotel", rng.choice(hotels)))
+            entities.append(entity("Reservation", res, parents=parents))
     return entities, hotels, properties, reservations
 
 
@@ -425,7 +428,7 @@ def hotel_link_rule(link: Link) -> str:
     have (a type that can never be in the target is left out: Cedar's `in` is false there)."""
     target_type = plain(link.resource["type"])
     target = f"{target_type}::{json.dumps(link.resource['id'])}"
-    resource_in = " or ".join(
+    resource_in = "\n      or ".join(
         f"(has resource.{field} and resource.{field} in {target})"
         for field in HOTEL_DESCENDANTS[target_type]
     )
