@@ -13,7 +13,16 @@ from typing import Any
 
 import attrs
 
-from policydsl import literals, maps, model, nodes, reason_templates, relations, table_rows
+from policydsl import (
+    entity_decls,
+    literals,
+    maps,
+    model,
+    nodes,
+    reason_templates,
+    relations,
+    table_rows,
+)
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
@@ -51,6 +60,7 @@ class _Checker:
         self.diagnostics: list[Diagnostic] = []
         # the declarations, as they are read; `_freeze` makes them the environment
         self.enums: dict[str, t.EnumType] = {}
+        self.entities: dict[str, t.EntityType] = {}
         self.effect_type = t.EnumType("effect", ())
         self.schema = t.RecordType("context", ())
         self.rule_type = t.RecordType("rule", ())
@@ -74,6 +84,7 @@ class _Checker:
         against the declarations before them; every rule, table and output against all."""
         self.exprs.env = Environment(
             enums=self.enums,
+            entities=self.entities,
             effect_type=self.effect_type,
             schema=self.schema,
             rule_type=self.rule_type,
@@ -95,7 +106,10 @@ class _Checker:
         self._declare_enums([d for d in decls if isinstance(d, nodes.EnumDecl)])
         self._declare_effects([d for d in decls if isinstance(d, nodes.EffectsDecl)], first_span)
         self._declare_version([d for d in decls if isinstance(d, nodes.VersionDecl)])
+        entity_list = [d for d in decls if isinstance(d, nodes.EntityDecl)]
+        self.entities = entity_decls.declare(self.exprs, entity_list, self.enums)
         self._freeze()  # the types a declaration may name; the context's defaults are read next
+        entity_decls.complete(self.exprs, entity_list, self.entities, self._record)
         self._declare_schema([d for d in decls if isinstance(d, nodes.ContextDecl)], first_span)
         self._declare_global_names(decls)
         for d in decls:
@@ -157,6 +171,7 @@ class _Checker:
         return model.CheckedPolicy(
             schema=self.schema,
             enums=dict(self.enums),
+            entities=dict(self.entities),
             effects=self.effect_type.members,
             default_effect=self._default_effect,
             effect_type=self.effect_type,

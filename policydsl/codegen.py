@@ -30,6 +30,8 @@ from policydsl.model import (
     RowsWhere,
     SetOf,
     Size,
+    Ancestors,
+    Uids,
     TimeCall,
     map_children,
 )
@@ -281,6 +283,10 @@ class _Gen:
             if when_absent:
                 return [ast.If(is_(value, none()), when_absent, read)]
             return [ast.If(is_(value, none(), negate=True), read, [])]
+        if isinstance(s.type, t.EntityType):  # the id resolved in the entity data, once
+            resolved = call("_entity", ref("_STORE"), value, ast.Constant(s.type.name))
+            present = [counted, assign(name, resolved)]
+            return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
         if isinstance(s.type, t.MapType):  # checked and normalised whether read or not
             normalised = call("_map", value, self.hoist(s.type))
             present = [counted, assign(name, normalised)]
@@ -335,6 +341,9 @@ class _Gen:
         element = s.type.element
         if isinstance(element, t.RecordType):  # checked and normalised whether read or not
             normalised = call("_records", value, self.hoist(element))
+            return self.if_present(s, [assign(self.slot(s.index), normalised)])
+        if isinstance(element, t.EntityType):  # each id resolved in the entity data
+            normalised = call("_entities", ref("_STORE"), value, self.hoist(s.type))
             return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if isinstance(element, t.DatetimeType | t.DurationType):  # each read into milliseconds
             normalised = call("_times", value, self.hoist(s.type))
@@ -417,6 +426,8 @@ class _Gen:
             case t.DecimalType():  # an element of a list already converted (`_decimals`)
                 return is_(class_of(value), ref("_int"), negate=True)
             case t.DatetimeType() | t.DurationType():  # an element of a collection read already
+                return ast.Constant(False)
+            case t.EntityType():  # resolved in the entity data as it was read
                 return ast.Constant(False)
         raise AssertionError(type_)  # pragma: no cover
 
@@ -616,6 +627,15 @@ class _Gen:
                 return ast.Compare(ast.Constant(name), [ast.In()], [self.expr(base)])
             case Size(arg):
                 return call("_len", self.expr(arg))
+            case Ancestors(arg):
+                return ast.Attribute(self.expr(arg), "ancestors", LOAD)
+            case Uids(arg, many):
+                if many:  # `{v.uid for v in VALUE}`
+                    var = self.fresh("_v")
+                    uid = ast.Attribute(ref(var), "uid", LOAD)
+                    loop = ast.comprehension(store(var), self.expr(arg), [], 0)
+                    return ast.SetComp(uid, [loop])
+                return ast.Attribute(self.expr(arg), "uid", LOAD)
             case TimeCall(func, args):  # `func` is one of `datetimes.FUNCTIONS`: the checker's
                 helper = f"_t_{func}"
                 assert helper in runtime.HELPERS, func  # never a name the policy made up

@@ -90,6 +90,8 @@ class Code(StrEnum):
     BAD_MAP_KEY = "P344"
     NOT_A_MAP = "P345"
     MAP_OUT_OF_PLACE = "P346"
+    BAD_ENTITY_TYPE = "P347"
+    NOT_AN_ENTITY = "P348"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -210,6 +212,10 @@ REGISTRY: dict[Code, CodeInfo] = {
     Code.BAD_MAP_KEY: _e("a map whose keys are not strings"),
     Code.NOT_A_MAP: _e("a key lookup, `keys` or `values` on a value that is not a map"),
     Code.MAP_OUT_OF_PLACE: _e("a map type outside `context`, or a map whose values are maps"),
+    Code.BAD_ENTITY_TYPE: _e(
+        "an entity declaration naming an unknown parent type, or an unknown entity type"
+    ),
+    Code.NOT_AN_ENTITY: _e("hierarchy membership (`e in g`) on a value that is not an entity"),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

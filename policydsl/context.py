@@ -8,12 +8,14 @@ name as a hint. Anything that breaks the schema is a `ContextError` naming the a
 
 from __future__ import annotations
 
+import contextvars
 import decimal
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from policydsl import datetimes, decimals, ipaddr
+from policydsl.entities import EMPTY_STORE, Entity, EntityStore
 from policydsl import typesys as t
 from policydsl.terminal import shown
 
@@ -77,6 +79,8 @@ def describe(type_: t.Type) -> str:
             return f"an object mapping strings to {describe(value)}"
         case t.RecordType():
             return "an object"
+        case t.EntityType(name):
+            return f"the id of a {name}"
     return str(type_)
 
 
@@ -101,8 +105,32 @@ def show_value(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def validate(schema: t.RecordType, data: Any) -> dict[str, Any]:
-    """The normalised context, or `ContextError` for the first attribute that breaks the schema."""
+# What an entity's id resolves to while a value is validated: the entity of a store for a
+# request, one being loaded for entity data (`entity_data`). A context variable, not a parameter
+# of every reader below: only an entity type reads it, and each thread or task sees its own.
+Resolver = Callable[[t.EntityType, str, str], Entity]
+_RESOLVER: contextvars.ContextVar[Resolver] = contextvars.ContextVar("resolver")
+
+
+def store_resolver(store: EntityStore) -> Resolver:
+    """Resolve an id in `store`; an id it does not hold is a `ContextError` naming it."""
+
+    def resolve(type_: t.EntityType, entity_id: str, path: str) -> Entity:
+        found = store.get(type_.name, entity_id)
+        if found is None:
+            shown_id = entity_id if len(entity_id) <= 60 else entity_id[:59] + "…"
+            raise ContextError(path, f"no {type_.name} {shown_id!r} in the entity data")
+        return found
+
+    return resolve
+
+
+def validate(
+    schema: t.RecordType, data: Any, entities: EntityStore | None = None
+) -> dict[str, Any]:
+    """The normalised context, or `ContextError` for the first attribute that breaks the schema.
+    Entity ids are resolved in `entities` (none: an empty store)."""
+    token = _RESOLVER.set(store_resolver(EMPTY_STORE if entities is None else entities))
     try:
         if not isinstance(data, Mapping):
             raise ContextError("", f"a request context must be an object, not {show_value(data)}")
@@ -111,6 +139,34 @@ def validate(schema: t.RecordType, data: Any) -> dict[str, Any]:
         raise
     except Exception as err:  # the caller's objects: a `get`, `__iter__`, `__eq__` that raises
         raise ContextError("", f"reading the request raised {type(err).__name__}") from err
+    finally:
+        _RESOLVER.reset(token)
+
+
+def validate_value(type_: t.Type, value: Any, path: str, resolve: Resolver) -> Any:
+    """One value of `type_`, entity ids resolved by `resolve` (entity data's attributes)."""
+    token = _RESOLVER.set(resolve)
+    try:
+        return _value(type_, value, path)
+    finally:
+        _RESOLVER.reset(token)
+
+
+def entity_id(type_: t.EntityType, value: Any, path: str) -> str:
+    """The id an entity reference gives: a string, or Cedar's `{"type": T, "id": I}` (also
+    under `"__entity"`) of the declared type."""
+    if isinstance(value, Mapping):
+        inner = value.get("__entity", value) if len(value) == 1 else value
+        if isinstance(inner, Mapping) and set(inner) == {"type", "id"}:
+            if inner["type"] != type_.name:
+                got = show_value(inner["type"])
+                raise ContextError(path, f"expected a {type_.name}, got an entity of type {got}")
+            value = inner["id"]
+    if not isinstance(value, str):
+        raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
+    if len(value) > MAX_STRING:
+        raise ContextError(path, f"the id has {len(value):,} characters; the limit is {MAX_STRING:,}")
+    return str.__str__(value)
 
 
 def _record(record: t.RecordType, data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -208,6 +264,10 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
         case t.MapType(element, max_size):
             if isinstance(value, Mapping):
                 return _map(element, max_size, value, path)
+        case t.EntityType(name):
+            if value.__class__ is Entity and value.type == name:  # resolved already
+                return value
+            return _RESOLVER.get()(type_, entity_id(type_, value, path), path)
     raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
 
 

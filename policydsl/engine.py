@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from policydsl import resources
 from policydsl.context import ContextError, validate
 from policydsl.decision import Decision, EvaluationError
+from policydsl.entities import EMPTY_STORE, EntityStore
 from policydsl.gc_pause import collection_paused
 from policydsl.source import Source
 
@@ -96,6 +97,7 @@ class Policy:
         self._refuse_effect = refuse_effect
         self.warnings = list(warnings)
         self._lowered = lowered
+        self._entities: EntityStore = EMPTY_STORE
         self.evaluator: CompiledEvaluator | None = None
         if backend == "interpreted":
             self._decide: Callable[[Mapping[str, Any]], Decision] = self._interpreted
@@ -125,7 +127,10 @@ class Policy:
         if shown:
             from policydsl.messages import with_messages
 
-            self._decide = with_messages(self._decide, shown, functools.partial(validate, schema))
+            def normalised(context: Mapping[str, Any]) -> dict[str, Any]:
+                return validate(schema, context, self._entities)
+
+            self._decide = with_messages(self._decide, shown, normalised)
 
     @property
     def checked(self) -> CheckedPolicy:
@@ -166,7 +171,61 @@ class Policy:
     def _interpreted(self, context: Mapping[str, Any]) -> Decision:
         from policydsl import interp
 
-        return interp.decide(self.checked, validate(self.checked.schema, context))
+        return interp.decide(self.checked, validate(self.checked.schema, context, self._entities))
+
+    # ---- entities ---------------------------------------------------------------------------
+
+    @property
+    def entities(self) -> EntityStore:
+        """The entity data decisions read (empty until `load_entities` or `use_entities`)."""
+        return self._entities
+
+    def load_entities(self, data: Any) -> EntityStore:
+        """Validate entity data (Cedar's JSON entity format: a list of `uid`, `attrs`,
+        `parents`) against the policy's `entity` declarations, close its hierarchy, and decide
+        with it from now on (`use_entities`). `EntityDataError` names the entity and attribute
+        at fault; the data in use until then stays in use."""
+        from policydsl import entity_data
+
+        store = entity_data.load(self.checked.entities, data)
+        self.use_entities(store)
+        return store
+
+    def load_entities_file(self, path: str | Path) -> EntityStore:
+        """`load_entities` from a JSON file (a key given twice in an object is refused)."""
+        from policydsl import entity_data
+
+        store = entity_data.load_file(self.checked.entities, path)
+        self.use_entities(store)
+        return store
+
+    def entity_store(self, data: Any) -> EntityStore:
+        """A validated store of `data`, not put in use: for `decide_with`."""
+        from policydsl import entity_data
+
+        return entity_data.load(self.checked.entities, data)
+
+    def use_entities(self, store: EntityStore) -> None:
+        """Decide with `store` from now on: swapped whole, so decisions running meanwhile read
+        the old store or the new one, never a mix."""
+        self._entities = store
+        if self.evaluator is not None:
+            self.evaluator.use_entities(store)
+
+    def decide_with(self, context: Mapping[str, Any], entities: EntityStore) -> Decision:
+        """Decide one request against its own entity data (as Cedar passes entities with each
+        request), not the policy's: the request is validated in full each time."""
+        try:
+            normalised = validate(self.checked.schema, context, entities)
+            if self.evaluator is None:
+                from policydsl import interp
+
+                return interp.decide(self.checked, normalised)
+            return self.evaluator.decide_normalised(normalised)
+        except Exception as err:
+            if not self.fail_closed:
+                raise
+            return self._refusal(err)
 
     def decide(self, context: Mapping[str, Any]) -> Decision:
         """Decide one request; `ContextError` if it breaks the schema.

@@ -31,6 +31,7 @@ def _read_only(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
 @attrs.frozen(kw_only=True)
 class Environment:
     enums: Mapping[str, t.EnumType] = attrs.field(factory=dict, converter=_read_only)
+    entities: Mapping[str, t.EntityType] = attrs.field(factory=dict, converter=_read_only)
     effect_type: t.EnumType = _NO_EFFECTS
     schema: t.RecordType = _EMPTY_CONTEXT
     rule_type: t.RecordType = _NO_RULE_FIELDS  # the type of each element of `fired`

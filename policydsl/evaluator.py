@@ -42,6 +42,7 @@ from policydsl.context import validate
 from policydsl.contributions import Contributions
 from policydsl.decimals import Scaled
 from policydsl.decision import Decision, EvaluationError
+from policydsl.entities import EMPTY_STORE, Entity, EntityStore
 from policydsl.indexing import program
 
 # Bounds on what the caches keep, so that requests built to differ cannot grow memory without
@@ -94,7 +95,13 @@ class CompiledEvaluator:
         self._one: list[Entry] | dict[int, Entry] = []  # `_ONE`, filled by `_prepare`
         self._dirty: list[list[Any]] = []  # prepared entries holding decisions of this generation
         self.decisions = 0  # decisions held by entries (approximate under threads)
-        bound = {"_CACHE": {}, "_miss": self._miss, "_finish": self._finish, "_ONE": []}
+        bound = {
+            "_CACHE": {},
+            "_miss": self._miss,
+            "_finish": self._finish,
+            "_ONE": [],
+            "_STORE": {},
+        }
         self.generated = generate(self.program, bound, filename)
         namespace = self.generated.namespace
         self.cache = RuleSetCache(
@@ -119,6 +126,7 @@ class CompiledEvaluator:
         self._flags_apart = not self._contributions.has_flags
         self._prepare()
         self._decide = self.generated.decide
+        self.entities: EntityStore = EMPTY_STORE
         # `decide(context)`: the generated function with its fallback bound, no Python frame between
         self.decide: Callable[[Mapping[str, Any]], Decision] = functools.partial(
             self._decide, self._slow
@@ -293,8 +301,18 @@ class CompiledEvaluator:
     def _slow(self, context: Any) -> Decision:
         """Anything the fast path did not accept: validate precisely (raising `ContextError`),
         then decide the normalised context, which the fast path always accepts."""
-        normalised = _exact(validate(self._schema, context))
+        normalised = _exact(validate(self._schema, context, self.entities))
         return self._decide(_refuse, normalised)
+
+    def use_entities(self, store: EntityStore) -> None:
+        """Decide from now on with `store`'s entities (one assignment each: a decision running
+        meanwhile reads one store or the other, never a mix)."""
+        self.entities = store
+        self.generated.namespace["_STORE"] = store.by_type
+
+    def decide_normalised(self, normalised: Mapping[str, Any]) -> Decision:
+        """Decide a context the validator made (its entities resolved in any store)."""
+        return self._decide(_refuse, _exact(normalised))
 
 
 class RuleSetCache:
@@ -426,6 +444,8 @@ def _exact(value: Any) -> Any:
     """A validated value rebuilt from exact built-in types, as the fast path's class tests want
     them: the validator accepts and keeps subclasses (an `IntEnum`, a `str` subclass), and makes
     sets frozensets, which the fast path refuses like any Python set (the validator does too)."""
+    if value.__class__ is Entity:  # resolved in the entity data: taken as it is (and its
+        return value  # references may form a cycle, which must not be walked)
     if isinstance(value, dict):
         return {key: _exact(v) for key, v in value.items()}
     if isinstance(value, tuple | frozenset):

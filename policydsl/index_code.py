@@ -226,8 +226,13 @@ class IndexCode:
         """One pass over a collection validates its elements and looks each one up in every
         index on it (the element itself, or its first or last characters)."""
         slot = self.gen.slots[indexes[0].slot]
-        assert isinstance(slot.type, t.CollectionType)
-        element = slot.type.element
+        source = ref(self.gen.slot(slot.index))
+        if isinstance(slot.type, t.EntityType):  # hierarchy membership: the entity's ancestors
+            source = ast.Attribute(source, "ancestors", LOAD)
+            element: t.Type = t.STRING
+        else:
+            assert isinstance(slot.type, t.CollectionType)
+            element = slot.type.element
         var = self.gen.fresh("_e")
         loop: list[ast.stmt] = []
         whole = [ix for ix in indexes if ix.probe == ir.WHOLE]
@@ -238,7 +243,9 @@ class IndexCode:
             loop.append(_fire_all(ast.Subscript(self.gen.hoist(table, "_IA"), ref(var), LOAD)))
             loop.extend(self.checked(ix, ref(var)))
             indexes = [other for other in indexes if other is not ix]
-        elif not isinstance(element, t.RecordType):  # records are checked as they are read
+        elif not isinstance(element, t.RecordType | t.EntityType) and source.__class__ is not (
+            ast.Attribute
+        ):  # records and entities are checked as they are read, ancestors when loaded
             loop.append(ast.If(self.gen.invalid(element, ref(var)), [self.gen.fallback()], []))
         for ix in indexes:
             key: ast.expr = ref(var)
@@ -251,7 +258,6 @@ class IndexCode:
                 loop.append(assign(probed, self.probe(ix.probe, key)))
                 key = ref(probed)
             loop.extend(self.lookup(ix, key))
-        source = ref(self.gen.slot(slot.index))
         return self.gen.if_present(slot, [ast.For(store(var), source, loop, [])])
 
     def order(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:

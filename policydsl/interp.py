@@ -197,6 +197,11 @@ def evaluate(expr: model.Expr, env: Env) -> Any:
             return env.outcome[name]
         case model.Size(arg):
             return len(evaluate(arg, env))
+        case model.Ancestors(arg):
+            return evaluate(arg, env).ancestors
+        case model.Uids(arg, many):
+            value = evaluate(arg, env)
+            return frozenset(v.uid for v in value) if many else value.uid
         case model.TimeCall(func, args):
             return datetimes.apply(func, *(evaluate(a, env) for a in args))
         case model.SetOf(items):

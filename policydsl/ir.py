@@ -18,6 +18,7 @@ import attrs
 from policydsl import model, nodes
 from policydsl import typesys as t
 from policydsl.model import (
+    Ancestors,
     Attr,
     Const,
     FieldOf,
@@ -32,6 +33,7 @@ from policydsl.model import (
     SetOf,
     Size,
     TimeCall,
+    Uids,
     children,
     map_children,
 )
@@ -96,6 +98,8 @@ Expr: TypeAlias = """
     | MapGet[Expr]
     | MapHas[Expr]
     | MapView[Expr]
+    | Ancestors[Expr]
+    | Uids[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
     | nodes.Not[Expr]
@@ -347,7 +351,11 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
     if ix.probe.part != "value":
         key_type = t.StringType()
     attr = slots[ix.slot].dotted
-    lines = [f"{indent}index {ix.probe.text()}{INDEX_VERBS[ix.kind]} s{ix.slot} {attr}:"]
+    verb = INDEX_VERBS[ix.kind]
+    ancestry = ix.kind == "member" and isinstance(key_type, t.EntityType)
+    if ancestry:  # hierarchy membership: keyed by the uids of the groups rules name
+        verb = "ancestor of"
+    lines = [f"{indent}index {ix.probe.text()}{verb} s{ix.slot} {attr}:"]
     if ix.kind in ("except", "not_network", "not_matches"):
         lines.append(f"{indent}  everyone -> {_rules(ix.everyone)}")
     if ix.kind == "not_matches":  # one bucket: the index of the rules whose pattern matches
@@ -365,7 +373,7 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
         elif ix.kind in ("network", "not_network"):
             key = f"in_range {quote(b.key)}"
         else:
-            key = value_text(b.key, key_type)
+            key = b.key if ancestry else value_text(b.key, key_type)
         if ix.kind in ("except", "not_network"):
             parts = [f"not {_rules(b.always)}"]
         lines.append(f"{indent}  {key} -> {'; '.join(parts)}".rstrip())

@@ -29,7 +29,7 @@ from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.glob import literal_ends
 from policydsl.lower import conjuncts_of
-from policydsl.model import Const, FieldOf, Local, MapGet, MapHas
+from policydsl.model import Ancestors, Const, FieldOf, Local, MapGet, MapHas
 from policydsl.operators import Op
 from policydsl.regex_literals import required
 
@@ -204,7 +204,8 @@ def _scalar(type_: t.Type) -> bool:
         | t.IpType
         | t.DecimalType
         | t.DatetimeType
-        | t.DurationType,
+        | t.DurationType
+        | t.EntityType,  # compared by uid, hashed by uid: a key like any other
     )
 
 
@@ -228,6 +229,12 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
             Op.CONTAINS, ir.SlotRef(s), Const(value)
         ) if _collection(slots[s]):
             return Key("member", s, ir.WHOLE, frozenset({value})), True
+        case nodes.In(Const(str(uid)), Ancestors(ir.SlotRef(s)), False):
+            # `principal in Team::"eng"`: a lookup of each of the entity's ancestors
+            return Key("member", s, ir.WHOLE, frozenset({uid})), True
+        case nodes.SetTest(Op.CONTAINS_ANY, Ancestors(ir.SlotRef(s)), Const(frozenset() as uids)):
+            if uids:
+                return Key("member", s, ir.WHOLE, uids), True
         case nodes.SetTest(Op.CONTAINS_ANY, ir.SlotRef(s), listed) | nodes.SetTest(
             Op.CONTAINS_ANY, listed, ir.SlotRef(s)
         ) if _collection(slots[s]):

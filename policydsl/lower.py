@@ -21,6 +21,7 @@ from policydsl.model import (
     Const,
     DefRef,
     FieldOf,
+    FieldPresent,
     Local,
     Outcome,
     Present,
@@ -28,6 +29,7 @@ from policydsl.model import (
     SetOf,
     Size,
     TimeCall,
+    Uids,
     children,
     map_children,
 )
@@ -41,7 +43,7 @@ if TYPE_CHECKING:  # made only when a policy cannot be lowered: imported then
 def lower(policy: CheckedPolicy) -> ir.Lowered:
     """The lowered form of a checked policy; `PolicyError` when a constant cannot be folded."""
     slots = _slots(policy.schema)
-    lowerer = _Lowerer(policy, {s.path: s.index for s in slots})
+    lowerer = _Lowerer(policy, slots)
     problems: dict[tuple[str, Any], Diagnostic] = {}
 
     def folded(e: model.Expr) -> ir.Expr:
@@ -132,9 +134,10 @@ _LEAVES = (Const, Local, Outcome)  # lowered as they are: no children, nothing t
 
 
 class _Lowerer:
-    def __init__(self, policy: CheckedPolicy, by_path: dict[tuple[str, ...], int]):
+    def __init__(self, policy: CheckedPolicy, slots: tuple[ir.Slot, ...]):
         self.policy = policy
-        self.by_path = by_path
+        self.slots = slots
+        self.by_path = {s.path: s.index for s in slots}
         self._definitions: dict[str, ir.Expr] = {}  # each lowered once, however often used
         self._reads: dict[tuple[str, ...], ir.SlotRef] = {}  # one per attribute, shared
         # a table's rows by a column, made once however many rules look them up that way (the
@@ -150,11 +153,15 @@ class _Lowerer:
             case Attr(path):
                 read = self._reads.get(path)
                 if read is None:
+                    if path not in self.by_path:
+                        return self._through_entity(path, present=False)
                     read = self._reads[path] = ir.SlotRef(self.by_path[path])
                 return read
             case Present(path):
                 # `has a.b` holds when every optional record on the path and the leaf are present;
                 # an absent record leaves its fields' slots empty, so the leaf's slot says it all.
+                if path not in self.by_path:
+                    return self._through_entity(path, present=True)
                 return ir.SlotPresent(self.by_path[path])
             case DefRef(name):
                 found = self._definitions.get(name)
@@ -169,6 +176,29 @@ class _Lowerer:
             if isinstance(folded, nodes.Quantifier)
             else folded
         )
+
+    def _through_entity(self, path: tuple[str, ...], present: bool) -> ir.Expr:
+        """A read through an entity reference (`resource.owner.level`): the entity's slot, then
+        its attributes, one dict lookup each; for `has`, the presence of the entity's slot (when
+        it may be absent), of each optional attribute on the way, and of the last one."""
+        at = len(path) - 1
+        while path[:at] not in self.by_path:
+            at -= 1
+        slot = self.by_path[path[:at]]
+        expr: ir.Expr = self.expr(Attr(path[:at]))
+        tests: list[ir.Expr] = []
+        if present and ir.may_be_absent(self.slots, slot):
+            tests.append(ir.SlotPresent(slot))
+        type_: t.Type = self.slots[slot].type
+        for i, part in enumerate(path[at:], start=at + 1):
+            record = type_.record if isinstance(type_, t.EntityType) else type_
+            assert isinstance(record, t.RecordType), path  # by the checker
+            field = record.field(part)
+            assert field is not None, path
+            if present and (field.optional or i == len(path)):
+                tests.append(FieldPresent(expr, part))
+            expr, type_ = FieldOf(expr, part), field.type
+        return conjunction(tests) if present else expr
 
     def _row_index(self, rows: tuple[relations.Row, ...], column: str) -> relations.RowIndex:
         made = self._row_indexes.get((id(rows), column))
@@ -265,6 +295,8 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
             return Const(frozenset(value), type=_set_of(listed.type))
         case Size(Const(value)):
             return Const(len(value))
+        case Uids(Const(value), many):  # a group named in the policy: its uid, a constant
+            return Const(frozenset(v.uid for v in value) if many else value.uid)
         case TimeCall(func, args) if _constants(args):
             try:
                 return Const(datetimes.apply(func, *(a.value for a in args)))

@@ -16,7 +16,7 @@ from policydsl import nodes
 from policydsl.nodes import E_co
 from policydsl.reprs import Repr
 from policydsl.source import Span
-from policydsl.typesys import EnumType, RecordType, Type
+from policydsl.typesys import EntityType, EnumType, RecordType, Type
 
 
 def _span() -> Span | None:
@@ -156,6 +156,25 @@ class MapView(Repr, Generic[E_co]):
     span: Span | None = _span()
 
 
+@attrs.frozen(repr=False)
+class Ancestors(Repr, Generic[E_co]):
+    """The uids of an entity and of every group it is in, directly or not (a set of strings,
+    computed when the entity data was loaded): `e in g` is `uid(g) in ancestors(e)`."""
+
+    arg: E_co
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class Uids(Repr, Generic[E_co]):
+    """An entity's uid (`Team::"eng"`), or with `many` the set of the uids of a collection of
+    entities: what hierarchy membership looks up in `Ancestors`."""
+
+    arg: E_co
+    many: bool = False
+    span: Span | None = _span()
+
+
 # A checked expression: the syntax tree's compound nodes over resolved leaves.
 Expr: TypeAlias = """
     Const
@@ -172,6 +191,8 @@ Expr: TypeAlias = """
     | MapGet[Expr]
     | MapHas[Expr]
     | MapView[Expr]
+    | Ancestors[Expr]
+    | Uids[Expr]
     | nodes.And[Expr]
     | nodes.Or[Expr]
     | nodes.Not[Expr]
@@ -241,6 +262,12 @@ def map_children(expr: _In, fn: Callable[[_In], _Out]) -> _In | _Out:
         case Size(arg):
             new_arg = fn(arg)
             return expr if new_arg is arg else cast("_Out", Size(new_arg, span=expr.span))
+        case Ancestors(arg):
+            new_arg = fn(arg)
+            return expr if new_arg is arg else cast("_Out", Ancestors(new_arg, span=expr.span))
+        case Uids(arg, many):
+            new_arg = fn(arg)
+            return expr if new_arg is arg else cast("_Out", Uids(new_arg, many, span=expr.span))
         case TimeCall(func, args):
             new = tuple(fn(a) for a in args)
             return expr if _same(new, args) else cast("_Out", TimeCall(func, new, span=expr.span))
@@ -288,7 +315,7 @@ def children(expr: Any) -> list[Any]:
             return [collection, body]
         case FieldOf(base) | FieldPresent(base):
             return [base]
-        case Size(arg):
+        case Size(arg) | Ancestors(arg) | Uids(arg):
             return [arg]
         case TimeCall(_, args):
             return list(args)
@@ -390,6 +417,7 @@ class CheckedPolicy(Repr):
     properties: tuple[Property, ...] = ()  # checked by `policyc verify`, never by deciding
     effects_span: Span | None = _span()  # the `effects` declaration, where `refuse` belongs
     version: str | None = None  # `version "..."`: the author's name for this version
+    entities: dict[str, EntityType] = attrs.field(factory=dict)  # the declared entity types
 
     def rank(self, effect: str) -> int:
         """Lower is stronger."""

@@ -15,7 +15,9 @@ from typing import Any
 from policydsl import decimals, nodes
 from policydsl import typesys as t
 from policydsl.datetimes import Datetime, Duration, format_datetime, format_duration, format_offset
+from policydsl.entities import Entity
 from policydsl.model import (
+    Ancestors,
     Attr,
     Const,
     DefRef,
@@ -31,8 +33,9 @@ from policydsl.model import (
     SetOf,
     Size,
     TimeCall,
+    Uids,
 )
-from policydsl.operators import Level
+from policydsl.operators import Level, Op
 from policydsl.terminal import escape_char
 
 QUANT, OR, AND, NOT, TEST, SUM, PRODUCT, UNARY, ATOM = Level
@@ -87,11 +90,26 @@ def value_text(value: Any, type_: t.Type | None = None) -> str:
         return "[" + ", ".join(value_text(x, element) for x in items) + "]"
     if value is None:
         return "-"  # no value, as a table cell writes it
+    if isinstance(value, Entity):
+        return value.uid
     if isinstance(value, dict):  # a record: a table's row read as data
         fields = {f.name: f.type for f in type_.fields} if isinstance(type_, t.RecordType) else {}
         cells = (f"{k}: {value_text(v, fields.get(k))}" for k, v in value.items())
         return "{" + ", ".join(cells) + "}"
     raise TypeError(f"no policy notation for {type(value).__name__}")  # pragma: no cover
+
+
+def _group_text(e: Any) -> str:
+    """The group(s) of a hierarchy membership: a uid folded to a constant is written as the
+    entity it names (`Team::"eng"`), a set of them as a list."""
+    match e:
+        case Uids(arg):
+            return expr_text(arg, SUM)
+        case Const(str(uid)):
+            return uid
+        case Const(frozenset() as uids):
+            return "[" + ", ".join(sorted(uids)) + "]"
+    return expr_text(e, SUM)
 
 
 def _stable(value: Any) -> tuple[str, Any]:
@@ -160,8 +178,12 @@ def _bare(e: Any) -> str:
             return " and ".join(expr_text(x, NOT) for x in e.operands)
         case nodes.Not():
             return "not " + expr_text(e.operand, NOT)
+        case nodes.SetTest(Op.CONTAINS_ANY, Ancestors(entity), groups):
+            return f"{expr_text(entity, SUM)} in {_group_text(groups)}"
         case nodes.Compare() | nodes.SetTest():
             return f"{expr_text(e.left, SUM)} {e.op.spelling} {expr_text(e.right, SUM)}"
+        case nodes.In(group, Ancestors(entity)):  # hierarchy membership, as it was written
+            return f"{expr_text(entity, SUM)} in {_group_text(group)}"
         case nodes.In():
             return f"{expr_text(e.element, SUM)} {e.op.spelling} {expr_text(e.collection, SUM)}"
         case nodes.Arith():
@@ -193,6 +215,10 @@ def _bare(e: Any) -> str:
             return f"has {expr_text(base, ATOM)}.{name}"
         case Size(arg):
             return f"size({expr_text(arg)})"
+        case Ancestors(arg):  # not policy syntax: only ever inside the membership above
+            return f"ancestors({expr_text(arg)})"
+        case Uids(arg):
+            return _group_text(e)
         case TimeCall("checked", (arg,)):  # the range test around time arithmetic: unwritten
             return _bare(arg)
         case TimeCall(func, (arg, Const(offset))) if isinstance(offset, int):  # a calendar's

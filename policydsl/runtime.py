@@ -18,6 +18,7 @@ from typing import Any
 
 from policydsl import datetimes, decimals, ipaddr
 from policydsl import typesys as t
+from policydsl.entities import Entity
 from policydsl.glob import compile_glob
 from policydsl.regex_literals import grams
 from policydsl.setops import contains_all, contains_any
@@ -125,7 +126,36 @@ def _value(value: Any, type_: t.Type) -> Any:
             return _record(value, type_)
         case t.MapType():
             return map_(value, type_)
+        case t.EntityType(name) if cls is Entity and value.type == name:  # resolved already
+            return value
     raise Refused
+
+
+_NO_ENTITIES: dict[str, Entity] = {}
+_COLLECTIONS = frozenset({list, tuple, frozenset})
+
+
+def entity(store: Mapping[str, Mapping[str, Entity]], value: Any, type_name: str) -> Entity:
+    """The entity an id names in the policy's store (`_STORE`: entities by type and id), or
+    `Refused`: the validator then names the id the store does not hold."""
+    if value.__class__ is str:
+        found = store.get(type_name, _NO_ENTITIES).get(value)
+        if found is not None:
+            return found
+    elif value.__class__ is Entity and value.type == type_name:
+        return value  # resolved already (a request decided against its own entities)
+    raise Refused
+
+
+def entities(
+    store: Mapping[str, Mapping[str, Entity]], value: Any, type_: t.CollectionType
+) -> tuple[Entity, ...] | frozenset[Entity]:
+    """A list or set of entities, each id resolved (`entity`), or `Refused`."""
+    if value.__class__ not in _COLLECTIONS or len(value) > type_.max_size:
+        raise Refused
+    name = type_.element.name  # type: ignore[union-attr]
+    items = [entity(store, v, name) for v in value]
+    return frozenset(items) if type_.kind == "set" else tuple(items)
 
 
 # Python's own, for exact type tests, sizes, quantifiers and building collections.
@@ -155,6 +185,8 @@ HELPERS: Mapping[str, Any] = {
     "_contains_all": contains_all,
     "_glob": glob,
     "_records": records,
+    "_entity": entity,  # an id resolved in the policy's entity data (`_STORE`)
+    "_entities": entities,
     "_map": map_,
     "_ip_text": ipaddr.canonical_address,  # raises on a non-address: the validator names it
     "_in_range": ipaddr.in_range,
@@ -173,7 +205,8 @@ HELPERS: Mapping[str, Any] = {
 # Bound by each evaluator: its cache of decisions per set of fired rules, the callback that
 # fills it, the one that builds a decision with output values, and what it prepares at compile
 # time: the entry for each rule fired alone (`_ONE[rule]`) and for none (`_ONE[-1]`).
-BOUND = frozenset({"_CACHE", "_miss", "_finish", "_ONE"})
+# `_STORE`: the entity data, by type and id, which `Policy.use_entities` replaces whole.
+BOUND = frozenset({"_CACHE", "_miss", "_finish", "_ONE", "_STORE"})
 
 NAMES = frozenset(BUILTINS) | frozenset(HELPERS) | BOUND
 

@@ -59,6 +59,15 @@ class DurationLit(Repr):
 
 
 @attrs.frozen(repr=False)
+class EntityLit(Repr):
+    """An entity named in the policy: `Team::"eng"` (its type, and its id as written)."""
+
+    type: Ident
+    id: str
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
 class StrLit(Repr):
     """A string literal; `written` is its spelling in the source (quotes and escapes as the author
     wrote them, for the formatter to keep), not part of its meaning."""
@@ -121,6 +130,7 @@ Expr: TypeAlias = """
     | DecLit
     | DurationLit
     | StrLit
+    | EntityLit
     | BoolLit
     | Absent
     | Path
@@ -214,6 +224,17 @@ class VersionDecl(Repr):
 class EnumDecl(Repr):
     name: Ident
     members: tuple[Ident, ...]
+    span: Span | None = _span()
+
+
+@attrs.frozen(repr=False)
+class EntityDecl(Repr):
+    """`entity User in [Team, Org] { department: string }`: an entity type, the types its
+    parents may have, and its attributes (`fields`: None when it declares none)."""
+
+    name: Ident
+    parents: tuple[Ident, ...]
+    fields: tuple[Field, ...]
     span: Span | None = _span()
 
 
@@ -388,6 +409,7 @@ class PropertyDecl(Repr):
 Decl = (
     VersionDecl
     | EnumDecl
+    | EntityDecl
     | ContextDecl
     | EffectsDecl
     | AnnotationDecl
@@ -419,6 +441,8 @@ NAMES = frozenset(
         "Absent",
         "BoolLit",
         "StrLit",
+        "EntityLit",
+        "EntityDecl",
         "IntLit",
         "DecLit",
         "DurationLit",

@@ -194,6 +194,25 @@ class _ToNodes:
     def enum_decl(self, start: int, end: int, c: list[Any]) -> nodes.EnumDecl:
         return nodes.EnumDecl(self._ident(c[0]), c[1], span=self._span(start, end))
 
+    def entity_decl(self, start: int, end: int, c: list[Any]) -> nodes.EntityDecl:
+        name, parents, fields = c
+        if isinstance(parents, Token):  # `in Team`: one name, its rule inlined
+            parents = (self._ident(parents),)
+        return nodes.EntityDecl(
+            self._ident(name), parents or (), fields or (), span=self._span(start, end)
+        )
+
+    def entity_parents(self, start: int, end: int, c: list[Any]) -> tuple[nodes.Ident, ...]:
+        return c[0] if isinstance(c[0], tuple) else (self._ident(c[0]),)
+
+    def entity_lit(self, start: int, end: int, c: list[Token]) -> nodes.EntityLit:
+        text = c[1]
+        return nodes.EntityLit(
+            self._ident(c[0]),
+            unescape(text.value, self._tok_span(text)),
+            span=self._span(start, end),
+        )
+
     def context_decl(self, start: int, end: int, c: list[Any]) -> nodes.ContextDecl:
         return nodes.ContextDecl(c[0], span=self._span(start, end))
 

@@ -12,7 +12,7 @@ from typing import Any, assert_never
 
 import attrs
 
-from policydsl import calls, inlining, literals, maps, model, nodes, time_check
+from policydsl import calls, entity_check, inlining, literals, maps, model, nodes, time_check
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic, Related, clip_quoted, did_you_mean
@@ -137,7 +137,9 @@ class ExprChecker:
                     return BUILTIN_TYPES[name]
                 if name in self.env.enums:
                     return self.env.enums[name]
-                candidates = [*BUILTIN_TYPES, *self.env.enums]
+                if name in self.env.entities:
+                    return self.env.entities[name]
+                candidates = [*BUILTIN_TYPES, *self.env.enums, *self.env.entities]
                 self.error(
                     Code.UNKNOWN_NAME,
                     f"unknown type `{name}`",
@@ -284,6 +286,8 @@ class ExprChecker:
                 return Typed(Const(value, span=e.span), t.STRING)
             case nodes.BoolLit(value):
                 return Typed(Const(value, span=e.span), t.BOOL)
+            case nodes.EntityLit():
+                return entity_check.literal(self, e)
             case nodes.Absent():
                 self.error(Code.ABSENT_OUTSIDE_TABLE, "`-` is only allowed in a table cell", e.span)
                 return Typed(Const(None, span=e.span), t.ANY)
@@ -319,6 +323,8 @@ class ExprChecker:
                 else:
                     ct = self.expr(collection, scope, facts, None)
                     et = self.expr(element, scope, facts, t.element_of(ct.type))
+                if entity_check.is_membership(et.type, ct.type):
+                    return entity_check.membership(self, e, et, ct)
                 match e.op:
                     case Op.IN | Op.NOT_IN:
                         self._membership(et.type, ct.type, e.span, "in")
@@ -536,6 +542,8 @@ class ExprChecker:
             expr: Any = Local(head, span=path.span)
             ltype, tests = scope.locals[head], []
             for i, part in enumerate(path.parts[1:], start=2):
+                if isinstance(ltype, t.EntityType):
+                    ltype = ltype.record
                 field = ltype.field(part) if isinstance(ltype, t.RecordType) else None
                 if field is None:  # reported as a read would be
                     every = frozenset(("local", *path.parts[:j]) for j in range(2, i + 1))
@@ -578,6 +586,8 @@ class ExprChecker:
         record: t.Type = self.env.schema
         fields: list[t.FieldType] = []
         for i, part in enumerate(path.parts):
+            if isinstance(record, t.EntityType):  # read through the reference
+                record = record.record
             if not isinstance(record, t.RecordType):
                 self.error(
                     Code.NO_ATTRIBUTES,
@@ -729,6 +739,8 @@ class ExprChecker:
         expr: Any = Local(head, span=e.span)
         ltype = scope.locals[head]
         for i, part in enumerate(e.parts[1:], start=1):
+            if isinstance(ltype, t.EntityType):  # read through the reference
+                ltype = ltype.record
             if not isinstance(ltype, t.RecordType):
                 if not isinstance(ltype, t.AnyType):  # else its error is reported already
                     self.error(

@@ -161,6 +161,27 @@ class RecordType:
 
 
 @attrs.frozen
+class EntityType:
+    """A reference to an entity of type `name`: a request gives its id, an expression reads the
+    entity itself (`entities.Entity`). Its attributes (`record`) and the types its parents may
+    have (`parents`) are set once, when its declaration is checked: an entity's attributes may
+    refer to its own type (`manager: User?`). Identity is the name alone."""
+
+    name: str
+    record: RecordType = attrs.field(
+        factory=lambda: RecordType("entity", ()), eq=False, repr=False, hash=False
+    )
+    parents: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False, hash=False)
+
+    def declare(self, record: RecordType, parents: tuple[str, ...]) -> None:
+        object.__setattr__(self, "record", record)
+        object.__setattr__(self, "parents", parents)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@attrs.frozen
 class AnyType:
     """The type of an expression that already has an error: compatible with everything."""
 
@@ -188,6 +209,7 @@ Type = (
     | CollectionType
     | MapType
     | RecordType
+    | EntityType
     | AnyType
     | NothingType
 )

@@ -1,0 +1,67 @@
+"""Checking what is said of entities: literals (`Team::"eng"`) and hierarchy membership.
+
+`e in g` for an entity `e` is membership in the hierarchy, as in Cedar: it holds when `e` is `g`
+or `g` is one of its ancestors; with a set or list of entities on the right, when that holds for
+any of them. It is checked into a lookup of the group's uid in the entity's ancestors (computed
+when the data was loaded), which the index keys on the group a rule names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policydsl import nodes
+from policydsl import typesys as t
+from policydsl.codes import Code
+from policydsl.diagnostics import did_you_mean
+from policydsl.entities import Entity
+from policydsl.model import Ancestors, Const, Uids
+from policydsl.operators import Op
+from policydsl.typed import Typed
+
+
+def literal(checker: Any, e: nodes.EntityLit) -> Typed:
+    """`Team::"eng"`: an entity of a declared type, known by its id (the store need not hold
+    it: membership in a group nobody is in is false)."""
+    entity_type = checker.env.entities.get(e.type.name)
+    if entity_type is None:
+        checker.error(
+            Code.BAD_ENTITY_TYPE,
+            f"unknown entity type `{e.type.name}`",
+            e.span,
+            help=did_you_mean(e.type.name, checker.env.entities)
+            or f"declare it: `entity {e.type.name}`",
+        )
+        return Typed(Const(None, span=e.span), t.ANY)
+    return Typed(Const(Entity(e.type.name, e.id), type=entity_type, span=e.span), entity_type)
+
+
+def is_membership(element: t.Type, collection: t.Type) -> bool:
+    """Whether `element in collection` is hierarchy membership (either side an entity)."""
+    return isinstance(element, t.EntityType) or isinstance(collection, t.EntityType)
+
+
+def membership(checker: Any, e: nodes.In[Any], element: Typed, collection: Typed) -> Typed:
+    """`e in g`, `e in [g, h]`, `e in resource.readers`: the model's lookup in `Ancestors`."""
+    ctype = collection.type
+    many = isinstance(ctype, t.CollectionType)
+    group = t.element_of(ctype) if many else ctype
+    if not isinstance(element.type, t.EntityType) or not isinstance(
+        group, t.EntityType | t.AnyType | t.NothingType
+    ):
+        bad = element.type if not isinstance(element.type, t.EntityType) else ctype
+        checker.error(
+            Code.NOT_AN_ENTITY,
+            f"`in` a hierarchy relates an entity to an entity or a set of entities, not {bad}",
+            e.span,
+            help="`principal in Team::\"eng\"`, `resource in principal.folders`",
+        )
+        return Typed(Const(False, span=e.span), t.BOOL)
+    ancestors = Ancestors(element.expr, span=e.span)
+    test: Any
+    if many:
+        uids = Uids(collection.expr, True, span=e.span)
+        test = nodes.SetTest(Op.CONTAINS_ANY, ancestors, uids, span=e.span)
+    else:
+        test = nodes.In(Uids(collection.expr, False, span=e.span), ancestors, False, span=e.span)
+    return Typed(nodes.Not(test, span=e.span) if e.negated else test, t.BOOL)

@@ -1,0 +1,195 @@
+"""Entity data: read once, validated against the policy's `entity` declarations, hierarchy closed.
+
+The data is Cedar's JSON entity format, a list of
+`{"uid": {"type": "User", "id": "alice"}, "attrs": {...}, "parents": [{"type": "Team", ...}]}`,
+so the data a Cedar user already has loads as it is. Attributes are checked as a request's are
+(closed records, types, ranges, defaults); a reference is an id (`"bob"`, or Cedar's
+`{"__entity": {"type": "User", "id": "bob"}}`) and must name an entity the data holds, or one of
+a type that declares no attributes (a group known only by its id, made when first named). A
+parent must be of a type its entity declares (`entity User in [Team]`). Errors name the entity
+and the attribute: `User::"alice": `manager`: no User 'bob' in the entity data`.
+
+Each entity's ancestors (itself, its parents, theirs, ...) are computed here, once, so that a
+decision's `principal in Team::"eng"` is one set lookup. Costs are bounded: at most
+`MAX_ENTITIES` entities, and `MAX_ANCESTRY` uids in all their ancestor sets together; a cycle of
+parents is an error naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from policydsl import context
+from policydsl import typesys as t
+from policydsl.context import ContextError, show_value
+from policydsl.entities import Entity, EntityStore, uid_text
+
+MAX_ENTITIES = 2_000_000
+MAX_ANCESTRY = 50_000_000  # uids held by every entity's ancestor set, together
+MAX_DATA_BYTES = 2**31  # a file of entity data
+
+
+class EntityDataError(ValueError):
+    """Entity data that breaks the declarations; `entity` is the uid at fault ("" when the
+    data as a whole is), `attribute` the attribute."""
+
+    def __init__(self, entity: str, attribute: str, message: str):
+        self.entity = entity
+        self.attribute = attribute
+        where = f"{entity}: " if entity else ""
+        where += f"`{attribute}`: " if attribute else ""
+        super().__init__(f"invalid entity data: {where}{message}")
+
+
+def load_file(types: Mapping[str, t.EntityType], path: str | Path) -> EntityStore:
+    """The store of a JSON file of entity data (`load`); duplicate keys are refused."""
+    from policydsl import strict_json
+
+    file = Path(path)
+    try:
+        if file.stat().st_size > MAX_DATA_BYTES:
+            raise EntityDataError("", "", f"{file} is larger than {MAX_DATA_BYTES:,} bytes")
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise EntityDataError("", "", f"cannot read {file}: {err}") from None
+    try:
+        data = strict_json.loads(text)
+    except ValueError as err:
+        raise EntityDataError("", "", f"{file} is not valid JSON: {err}") from None
+    return load(types, data)
+
+
+def load(types: Mapping[str, t.EntityType], data: Any) -> EntityStore:
+    """A store of `data` (a list of entities in Cedar's JSON format), validated."""
+    if not isinstance(data, list | tuple):
+        raise EntityDataError("", "", f"entity data is a list of entities, not {show_value(data)}")
+    if len(data) > MAX_ENTITIES:
+        raise EntityDataError("", "", f"{len(data):,} entities; the limit is {MAX_ENTITIES:,}")
+    loader = _Loader(types)
+    listed = [loader.declare(i, item) for i, item in enumerate(data)]
+    for entity, attributes, parents in listed:
+        loader.fill(entity, attributes, parents)
+    loader.close_hierarchy()
+    return EntityStore(loader.by_type)
+
+
+class _Loader:
+    def __init__(self, types: Mapping[str, t.EntityType]) -> None:
+        self.types = types
+        self.by_type: dict[str, dict[str, Entity]] = {name: {} for name in types}
+        self.parents: dict[Entity, list[Entity]] = {}
+
+    def declare(self, index: int, item: Any) -> tuple[Entity, Any, Any]:
+        """The entity an item of the data lists (its attributes are read once all are known)."""
+        where = f"entity {index}"
+        if not isinstance(item, Mapping):
+            raise EntityDataError(where, "", f"expected an object, got {show_value(item)}")
+        extra = [k for k in item if k not in ("uid", "attrs", "parents")]
+        if extra:
+            raise EntityDataError(
+                where, "", f"unknown key {show_value(extra[0])}; expected uid, attrs, parents"
+            )
+        type_, entity_id = self.uid(item.get("uid"), where)
+        known = self.by_type[type_.name]
+        if entity_id in known:
+            raise EntityDataError(uid_text(type_.name, entity_id), "", "is listed twice")
+        entity = known[entity_id] = Entity(type_.name, entity_id)
+        return entity, item.get("attrs"), item.get("parents")
+
+    def uid(self, value: Any, where: str) -> tuple[t.EntityType, str]:
+        if isinstance(value, Mapping) and len(value) == 1 and "__entity" in value:
+            value = value["__entity"]
+        if not (isinstance(value, Mapping) and set(value) == {"type", "id"}):
+            raise EntityDataError(
+                where, "", f'a uid is {{"type": ..., "id": ...}}, not {show_value(value)}'
+            )
+        type_name, entity_id = value["type"], value["id"]
+        if not isinstance(entity_id, str):
+            raise EntityDataError(where, "", f"an id is a string, not {show_value(entity_id)}")
+        if type_name not in self.types:
+            from policydsl.diagnostics import did_you_mean
+
+            hint = did_you_mean(str(type_name)[:100], list(self.types)) or "declare it: `entity T`"
+            raise EntityDataError(
+                where, "", f"unknown entity type {show_value(type_name)}; {hint}"
+            )
+        return self.types[type_name], str.__str__(entity_id)
+
+    def resolve(self, type_: t.EntityType, entity_id: str, path: str) -> Entity:
+        """A reference's entity: one the data lists, or a group known by its id alone."""
+        known = self.by_type[type_.name]
+        found = known.get(entity_id)
+        if found is not None:
+            return found
+        if type_.record.fields:
+            raise ContextError(path, f"no {type_.name} {entity_id[:60]!r} in the entity data")
+        found = known[entity_id] = Entity(type_.name, entity_id)
+        return found
+
+    def fill(self, entity: Entity, attributes: Any, parents: Any) -> None:
+        type_ = self.types[entity.type]
+        try:
+            values = context.validate_value(
+                type_.record, {} if attributes is None else attributes, "", self.resolve
+            )
+        except ContextError as err:
+            raise EntityDataError(entity.uid, err.attribute, err.detail) from None
+        entity.update(values)
+        if parents is None:
+            return
+        if not isinstance(parents, list | tuple):
+            raise EntityDataError(entity.uid, "", f"parents is a list, not {show_value(parents)}")
+        found = self.parents[entity] = []
+        for parent in parents:
+            parent_type, parent_id = self.uid(parent, entity.uid)
+            if parent_type.name not in type_.parents:
+                allowed = ", ".join(type_.parents) or "none"
+                raise EntityDataError(
+                    entity.uid,
+                    "",
+                    f"a {entity.type} cannot be in a {parent_type.name} (its parents' types: "
+                    f"{allowed})",
+                )
+            try:
+                found.append(self.resolve(parent_type, parent_id, "parents"))
+            except ContextError as err:
+                raise EntityDataError(entity.uid, "parents", err.detail) from None
+
+    def close_hierarchy(self) -> None:
+        """Every entity's ancestors, each set computed once from its parents' (depth first,
+        without recursion, so a hierarchy a million levels deep costs no stack)."""
+        done: dict[Entity, frozenset[str]] = {}
+        total = 0
+        for start in list(self.parents):
+            if start in done:
+                continue
+            stack: list[tuple[Entity, int]] = [(start, 0)]
+            on_path = {start}
+            while stack:
+                entity, next_parent = stack[-1]
+                parents = self.parents.get(entity, [])
+                if next_parent < len(parents):
+                    stack[-1] = (entity, next_parent + 1)
+                    parent = parents[next_parent]
+                    if parent in on_path:
+                        cycle = [e.uid for e, _ in stack[[e for e, _ in stack].index(parent) :]]
+                        raise EntityDataError(
+                            parent.uid, "", "is its own ancestor: " + " in ".join(cycle + [parent.uid])
+                        )
+                    if parent not in done and parent in self.parents:
+                        stack.append((parent, 0))
+                        on_path.add(parent)
+                    continue
+                stack.pop()
+                on_path.discard(entity)
+                merged = {entity.uid}
+                for parent in parents:
+                    merged.update(done.get(parent, parent.ancestors))
+                ancestors = done[entity] = entity.ancestors = frozenset(merged)
+                total += len(ancestors)
+                if total > MAX_ANCESTRY:
+                    raise EntityDataError(
+                        "", "", f"the hierarchy holds more than {MAX_ANCESTRY:,} ancestor links"
+                    )
