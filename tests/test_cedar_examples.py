@@ -93,8 +93,8 @@ def test_the_translation_decides_the_published_samples_as_cedar(
 ) -> None:
     entities, samples, _ = cedar_set.published()
     policy = policydsl.load(cedar_set.translation, backend=backend)
-    store = policy.load_entities(cedar_set.entities(entities))
-    got = [policy.decide(cedar_set.request(r), entities=store).decision for _, r in samples]
+    policy.load_entities(cedar_set.entities(entities))  # installed as the policy's store
+    got = [policy.decide(cedar_set.request(r)).decision for _, r in samples]
     assert got == [d for d, _ in samples]
 
 
@@ -115,11 +115,11 @@ def test_the_translation_agrees_with_cedar_on_generated_stores(
             )
         else:
             policy = static
-        entities = policy.load_entities(cedar_set.entities(store.entities))
+        policy.load_entities(cedar_set.entities(store.entities))
         expected = cedar_set.cedar_decisions(store)
         for cedar_request, want in zip(store.requests, expected, strict=True):
             request = cedar_set.request(cedar_request)
-            got = policy.decide(request, entities=entities).decision
+            got = policy.decide(request).decision
             compared += 1
             if got != want:
                 differences.append((k, request, want, got))
