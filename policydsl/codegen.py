@@ -19,6 +19,7 @@ from policydsl.decision import Decision
 from policydsl.glob import Glob
 from policydsl.index_code import IndexCode
 from policydsl.model import (
+    Ancestors,
     Const,
     FieldOf,
     FieldPresent,
@@ -30,9 +31,8 @@ from policydsl.model import (
     RowsWhere,
     SetOf,
     Size,
-    Ancestors,
-    Uids,
     TimeCall,
+    Uids,
     map_children,
 )
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp

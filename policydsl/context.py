@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from policydsl import datetimes, decimals, ipaddr
-from policydsl.entities import EMPTY_STORE, Entity, EntityStore
 from policydsl import typesys as t
+from policydsl.entities import EMPTY_STORE, Entity, EntityStore
 from policydsl.terminal import shown
 
 MAX_COLLECTION = t.MAX_COLLECTION  # the default maximum of a list or set (`list<T>[..N]`)
@@ -165,7 +165,8 @@ def entity_id(type_: t.EntityType, value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
     if len(value) > MAX_STRING:
-        raise ContextError(path, f"the id has {len(value):,} characters; the limit is {MAX_STRING:,}")
+        limit = f"the id has {len(value):,} characters; the limit is {MAX_STRING:,}"
+        raise ContextError(path, limit)
     return str.__str__(value)
 
 

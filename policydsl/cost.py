@@ -47,9 +47,14 @@ class Shape:
     is_set: bool = False
     is_string: bool = False
     fields: tuple[tuple[str, Shape], ...] = ()
+    # an entity's attributes, made into shapes as they are read (an entity type may refer to
+    # itself: `manager: User?`)
+    entity: t.EntityType | None = None
 
 
 SCALAR = Shape()
+# an entity's ancestors, or a set of uids: hashed lookups of uids hashed once, when loaded
+UIDS = Shape(1, SCALAR, is_set=True)
 
 
 @attrs.frozen
@@ -127,6 +132,8 @@ def shape_of(type_: t.Type) -> Shape:
             return Shape(len(fields), fields=tuple((f.name, shape_of(f.type)) for f in fields))
         case t.MapType(value, max_size):  # looked up by hashing the key, as a set is
             return Shape(max_size, shape_of(value), is_set=True)
+        case t.EntityType():
+            return Shape(entity=type_)
     return SCALAR
 
 
@@ -204,6 +211,9 @@ class _Estimator:
                 return 0, scope.get(name, SCALAR)
             case model.FieldOf(base, name):
                 cost, shape = self.bound(base, scope)
+                if shape.entity is not None:  # an attribute read through a reference
+                    field = shape.entity.record.field(name)
+                    return cost + 1, SCALAR if field is None else shape_of(field.type)
                 fields = dict(shape.fields)  # a request's record; else a fired rule
                 return cost + 1, fields[name] if name in fields else self._rule_field(name)
             case model.FieldPresent(base):
@@ -214,6 +224,13 @@ class _Estimator:
                 return 0, SCALAR
             case model.Size(arg):
                 return self.cost(arg, scope) + 1, SCALAR
+            case model.Ancestors(arg):  # a set the entity data computed
+                return self.cost(arg, scope) + 1, UIDS
+            case model.Uids(arg, many):
+                cost, shape = self.bound(arg, scope)
+                if many:
+                    return cost + shape.size, Shape(shape.size, SCALAR, is_set=True)
+                return cost + 1, SCALAR
             case model.TimeCall(_, args):  # integer arithmetic on milliseconds
                 return sum(self.cost(a, scope) for a in args) + 1, SCALAR
             case model.MapGet(base, key) | model.MapHas(base, key):
@@ -255,6 +272,8 @@ class _Estimator:
     def _attribute(self, path: tuple[str, ...]) -> Shape:
         record: t.Type = self.policy.schema
         for part in path:
+            if isinstance(record, t.EntityType):
+                record = record.record
             if not isinstance(record, t.RecordType):
                 return SCALAR
             field = record.field(part)

@@ -34,7 +34,7 @@ class Entity(dict[str, Any]):
         self.ancestors: frozenset[str] = frozenset((self.uid,))
 
     def __eq__(self, other: object) -> bool:
-        return other.__class__ is Entity and other.uid == self.uid  # type: ignore[attr-defined]
+        return other.__class__ is Entity and other.uid == self.uid
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)

@@ -54,7 +54,7 @@ def membership(checker: Any, e: nodes.In[Any], element: Typed, collection: Typed
             Code.NOT_AN_ENTITY,
             f"`in` a hierarchy relates an entity to an entity or a set of entities, not {bad}",
             e.span,
-            help="`principal in Team::\"eng\"`, `resource in principal.folders`",
+            help='`principal in Team::"eng"`, `resource in principal.folders`',
         )
         return Typed(Const(False, span=e.span), t.BOOL)
     ancestors = Ancestors(element.expr, span=e.span)

@@ -112,9 +112,7 @@ class _Loader:
             from policydsl.diagnostics import did_you_mean
 
             hint = did_you_mean(str(type_name)[:100], list(self.types)) or "declare it: `entity T`"
-            raise EntityDataError(
-                where, "", f"unknown entity type {show_value(type_name)}; {hint}"
-            )
+            raise EntityDataError(where, "", f"unknown entity type {show_value(type_name)}; {hint}")
         return self.types[type_name], str.__str__(entity_id)
 
     def resolve(self, type_: t.EntityType, entity_id: str, path: str) -> Entity:
@@ -174,10 +172,10 @@ class _Loader:
                     stack[-1] = (entity, next_parent + 1)
                     parent = parents[next_parent]
                     if parent in on_path:
-                        cycle = [e.uid for e, _ in stack[[e for e, _ in stack].index(parent) :]]
-                        raise EntityDataError(
-                            parent.uid, "", "is its own ancestor: " + " in ".join(cycle + [parent.uid])
-                        )
+                        path = [e for e, _ in stack]
+                        cycle = [e.uid for e in path[path.index(parent) :]]
+                        shown = " in ".join([*cycle, parent.uid])
+                        raise EntityDataError(parent.uid, "", f"is its own ancestor: {shown}")
                     if parent not in done and parent in self.parents:
                         stack.append((parent, 0))
                         on_path.add(parent)

@@ -388,6 +388,8 @@ class _Formatter:
         match decl:
             case nodes.EffectsDecl() | nodes.VersionDecl():
                 self.hoist(_end(decl))
+            case nodes.EntityDecl() if not decl.fields:
+                self.hoist(_end(decl))
             case nodes.AnnotationDecl() | nodes.DefDecl() if decl.type is None or not has_record(
                 decl.type
             ):
@@ -402,6 +404,13 @@ class _Formatter:
             case nodes.ContextDecl():
                 self.write("context ")
                 self.block(decl.fields, _end(decl) - 1, self.field)
+            case nodes.EntityDecl():
+                names = [p.name for p in decl.parents]
+                parents = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
+                self.write(f"entity {decl.name.name}" + (f" in {parents}" if names else ""))
+                if decl.fields:
+                    self.write(" ")
+                    self.block(decl.fields, _end(decl) - 1, self.field)
             case nodes.VersionDecl():
                 self.write("version " + string_literal(decl.value, decl.written))
             case nodes.EffectsDecl():

@@ -226,7 +226,7 @@ class IndexCode:
         """One pass over a collection validates its elements and looks each one up in every
         index on it (the element itself, or its first or last characters)."""
         slot = self.gen.slots[indexes[0].slot]
-        source = ref(self.gen.slot(slot.index))
+        source: ast.expr = ref(self.gen.slot(slot.index))
         if isinstance(slot.type, t.EntityType):  # hierarchy membership: the entity's ancestors
             source = ast.Attribute(source, "ancestors", LOAD)
             element: t.Type = t.STRING
@@ -243,8 +243,8 @@ class IndexCode:
             loop.append(_fire_all(ast.Subscript(self.gen.hoist(table, "_IA"), ref(var), LOAD)))
             loop.extend(self.checked(ix, ref(var)))
             indexes = [other for other in indexes if other is not ix]
-        elif not isinstance(element, t.RecordType | t.EntityType) and source.__class__ is not (
-            ast.Attribute
+        elif not isinstance(element, t.RecordType | t.EntityType) and not isinstance(
+            slot.type, t.EntityType
         ):  # records and entities are checked as they are read, ancestors when loaded
             loop.append(ast.If(self.gen.invalid(element, ref(var)), [self.gen.fallback()], []))
         for ix in indexes:

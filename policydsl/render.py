@@ -251,6 +251,8 @@ def _bare(e: Any) -> str:
             return text
         case nodes.StrLit():
             return string_literal(e.value, e.written)
+        case nodes.EntityLit(type_, entity_id):
+            return f"{type_.name}::{string_literal(entity_id, None)}"
         case nodes.DecLit(written):
             return written
         case nodes.Absent():

@@ -153,7 +153,7 @@ def entities(
     """A list or set of entities, each id resolved (`entity`), or `Refused`."""
     if value.__class__ not in _COLLECTIONS or len(value) > type_.max_size:
         raise Refused
-    name = type_.element.name  # type: ignore[union-attr]
+    name = type_.element.name
     items = [entity(store, v, name) for v in value]
     return frozenset(items) if type_.kind == "set" else tuple(items)
 

@@ -36,6 +36,9 @@ FRONT_END = {
 }
 BACK_END = {
     "checker",
+    "entity_decls",
+    "entity_check",
+    "entity_data",
     "table_rows",
     "data_rows",
     "relations",
@@ -76,6 +79,7 @@ FOUNDATIONS = {
     "decimals",
     "datetimes",
     "regex_literals",
+    "entities",
 }
 # running policies in production: around the engine, never inside it
 SERVING = {"service", "reload", "decision_log", "metrics"}
@@ -269,7 +273,11 @@ def test_module_size(module: str) -> None:
 
 EVERY_HELPER = """\
 enum Tag { a, b, c }
+entity Grp in [Grp]
+entity Who in Grp { boss: Who? }
 context {
+  who: Who?
+  crowd: set<Who> = []
   labels: set<Tag> = []
   words: list<string> = []
   name: string = ""
@@ -285,6 +293,9 @@ context {
   tagged: map<string, string>?
 }
 effects deny > allow default allow
+rule grouped: deny {
+  when has who and who in Grp::"g" and (some c in crowd: c in [Grp::"h"]) cite "1" reason "grp"
+}
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
 rule keyed: deny { when has tagged["app"] and tagged["app"] in values(tagged) cite "1" reason "m" }
 rule inside: deny { when source in_range "10.0.0.0/8" cite "1" reason "inside" }
