@@ -127,6 +127,17 @@ def test_the_translation_agrees_with_cedar_on_generated_stores(
     assert differences == [], f"{len(differences)} of {compared} differ, e.g. {differences[:3]}"
 
 
+@needs_entities
+@pytest.mark.parametrize("cedar_set", SETS, ids=IDS)
+def test_each_translation_checks_without_warnings_but_unused_template_actions(
+    cedar_set: CedarSet,
+) -> None:
+    """A template no published link uses leaves its actions' definition unread (W403)."""
+    policy = policydsl.load(cedar_set.translation)
+    codes = {w.code for w in policy.warnings}
+    assert codes <= ({"W403"} if cedar_set.render_link else set()), policy.warnings
+
+
 def test_the_sets_are_the_five_published_ones() -> None:
     names = {s.name.split("/")[0] for s in cedar_sets.SETS}
     assert names == {"github_example", "hotel_chains", "sales_orgs", "tags_n_roles", "tax_preparer"}
