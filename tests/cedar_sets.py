@@ -11,6 +11,7 @@ the set's `links.policy` (see each README).
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -70,6 +71,7 @@ class CedarSet:
     translation: Path  # the policydsl folder
     generate: Callable[[random.Random, int], Store]
     resource_fields: Mapping[str, str] | None  # Cedar resource type -> field of `resource`
+    rule_names: Mapping[str, str]  # Cedar's id of each static policy -> the rule's name
     render_link: Callable[[Link], str] | None = None
 
     # -- Cedar's side --------------------------------------------------------------------------
@@ -77,8 +79,10 @@ class CedarSet:
     def cedar_schema(self) -> str:
         return (self.original / "policies.cedarschema").read_text()
 
-    def cedar_decisions(self, store: Store, *, schema: bool = True) -> list[str]:
-        """Cedar's decision ("allow"/"deny") for each request of the store, in order."""
+    def cedar_answers(self, store: Store, *, schema: bool = True) -> list[tuple[str, list[str]]]:
+        """Cedar's decision ("allow"/"deny") for each request of the store, in order, with the
+        policies that decided it (the permits that allow, the forbids that deny), as the
+        translation's rule names (a link's rule is named by its link id)."""
         import cedarpy
 
         policies = cedarpy.PolicySet.from_str((self.original / "policies.cedar").read_text())
@@ -94,8 +98,24 @@ class CedarSet:
         for result in results:
             if result.diagnostics.errors:  # a generated store and request conform to the schema
                 raise AssertionError(f"Cedar reported errors: {result.diagnostics.errors}")
-            out.append("allow" if result.allowed else "deny")
+            reasons = sorted(self.rule_names.get(r, r) for r in result.diagnostics.reasons)
+            out.append(("allow" if result.allowed else "deny", reasons))
         return out
+
+    def cedar_decisions(self, store: Store, *, schema: bool = True) -> list[str]:
+        return [decision for decision, _ in self.cedar_answers(store, schema=schema)]
+
+    def static_policies(self) -> dict[str, str]:
+        """Cedar's id of each policy that is not a template (`policy0`, ..., templates counted),
+        and its effect."""
+        return dict(_static_policies(self.original / "policies.cedar"))
+
+    def deciding_rules(self, decision: str, fired: Sequence[str]) -> list[str]:
+        """Of the translation's fired rules, those whose effect is the decision (Cedar's
+        reasons): a rule is a deny when its Cedar policy is a forbid (a link's is a permit)."""
+        effects = _static_policies(self.original / "policies.cedar")
+        forbids = {self.rule_names[id_] for id_, effect in effects.items() if effect == "forbid"}
+        return sorted(r for r in fired if (r in forbids) == (decision == "deny"))
 
     def published(self) -> tuple[list[Json], list[tuple[str, Json]], list[Link]]:
         """The set's own entities, its sample requests (with the expected decision) and links."""
@@ -147,6 +167,14 @@ class CedarSet:
     def entities(self, cedar_entities: Sequence[Json]) -> list[Json]:
         """The store for policydsl: Cedar's JSON with namespaces dropped from type names."""
         return [_plain_types(e) for e in cedar_entities]
+
+
+@functools.cache
+def _static_policies(path: Path) -> Mapping[str, str]:
+    import cedarpy
+
+    est = json.loads(cedarpy.policies_to_json_str(path.read_text()))
+    return {id_: policy["effect"] for id_, policy in est["staticPolicies"].items()}
 
 
 def parse_uid(text: str) -> Json:
@@ -736,6 +764,17 @@ SETS = [
         EXAMPLES / "github_example",
         github,
         {"Repository": "repository", "Issue": "issue"},
+        {
+            "policy0": "readers_pull",
+            "policy1": "readers_fork",
+            "policy2": "readers_delete_own_issue",
+            "policy3": "readers_edit_own_issue",
+            "policy4": "triagers_assign_issue",
+            "policy5": "writers_push",
+            "policy6": "writers_edit_issue",
+            "policy7": "maintainers_delete_issue",
+            "policy8": "admins_add_roles",
+        },
     ),
     CedarSet(
         "hotel_chains/static",
@@ -743,6 +782,14 @@ SETS = [
         EXAMPLES / "hotel_chains" / "static",
         hotel_static,
         {"Reservation": "reservation", "Property": "property", "Hotel": "hotel"},
+        {
+            "policy0": "view_reservations",
+            "policy1": "member_reservations",
+            "policy2": "admin_reservations",
+            "policy3": "view_properties_hotels",
+            "policy4": "member_properties_hotels",
+            "policy5": "admin_properties_hotels",
+        },
     ),
     CedarSet(
         "hotel_chains/templated",
@@ -750,6 +797,7 @@ SETS = [
         EXAMPLES / "hotel_chains" / "templated",
         hotel_templated,
         {"Reservation": "reservation", "Property": "property", "Hotel": "hotel"},
+        {},
         hotel_link_rule,
     ),
     CedarSet(
@@ -758,6 +806,18 @@ SETS = [
         EXAMPLES / "sales_orgs" / "static",
         sales_static,
         {"Presentation": "presentation", "Template": "template"},
+        {
+            "policy0": "external_prez_view",
+            "policy1": "internal_prez_view",
+            "policy2": "prez_edit",
+            "policy3": "limit_prez_view_customer",
+            "policy4": "limit_prez_edit_to_internal",
+            "policy5": "market_template_view",
+            "policy6": "internal_template_view",
+            "policy7": "template_edit",
+            "policy8": "limit_template_grant_view",
+            "policy9": "limit_template_grant_edit_internal",
+        },
     ),
     CedarSet(
         "sales_orgs/templated",
@@ -765,6 +825,14 @@ SETS = [
         EXAMPLES / "sales_orgs" / "templated",
         sales_templated,
         {"Presentation": "presentation", "Template": "template"},
+        {
+            "policy3": "template_edit_for_owner",
+            "policy4": "limit_prez_view_customer",
+            "policy5": "limit_prez_edit_to_internal",
+            "policy9": "template_owner_edit",
+            "policy10": "limit_template_grant_view",
+            "policy11": "limit_template_grant_edit_internal",
+        },
         sales_link_rule,
     ),
     CedarSet(
@@ -773,6 +841,7 @@ SETS = [
         EXAMPLES / "tags_n_roles",
         tags_n_roles,
         None,
+        {"policy0": "role_a_policy", "policy1": "role_b_policy"},
     ),
     CedarSet(
         "tax_preparer",
@@ -780,6 +849,7 @@ SETS = [
         EXAMPLES / "tax_preparer",
         tax_preparer,
         None,
+        {"policy0": "organization_access", "policy2": "consent_required"},
         tax_link_rule,
     ),
 ]
