@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from policydsl import (
+    entity_check,
     entity_decls,
     literals,
     maps,
@@ -514,7 +515,8 @@ class _Checker:
         if id(col) not in self._column_cache:  # resolve (and report) each column's type once
             optional = isinstance(col.type, nodes.OptionalType)
             inner = col.type.inner if isinstance(col.type, nodes.OptionalType) else col.type
-            self._column_cache[id(col)] = (self.exprs.resolve_type(inner), optional)
+            resolved = entity_check.literal_type(self.exprs.resolve_type(inner))
+            self._column_cache[id(col)] = (resolved, optional)
         return self._column_cache[id(col)]
 
     def _row_values(self, table: nodes.TableDecl, row: nodes.Row) -> list[Any]:

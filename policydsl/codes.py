@@ -92,6 +92,7 @@ class Code(StrEnum):
     MAP_OUT_OF_PLACE = "P346"
     BAD_ENTITY_TYPE = "P347"
     NOT_AN_ENTITY = "P348"
+    LITERAL_ENTITY = "P349"
     # the policy set
     MISSING_DECLARATION = "P401"
     SECOND_DECLARATION = "P402"
@@ -216,6 +217,9 @@ REGISTRY: dict[Code, CodeInfo] = {
         "an entity declaration naming an unknown parent type, or an unknown entity type"
     ),
     Code.NOT_AN_ENTITY: _e("hierarchy membership (`e in g`) on a value that is not an entity"),
+    Code.LITERAL_ENTITY: _e(
+        "an attribute or the ancestors of an entity written in the policy, which has neither"
+    ),
     Code.MISSING_DECLARATION: _e("`effects` or `context` missing"),
     Code.SECOND_DECLARATION: _e("`effects`, `context` or `version` declared more than once"),
     Code.NO_REFUSAL: _e("loaded fail-closed without a `refuse` effect"),

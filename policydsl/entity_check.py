@@ -33,7 +33,27 @@ def literal(checker: Any, e: nodes.EntityLit) -> Typed:
             or f"declare it: `entity {e.type.name}`",
         )
         return Typed(Const(None, span=e.span), t.ANY)
-    return Typed(Const(Entity(e.type.name, e.id), type=entity_type, span=e.span), entity_type)
+    literal_type = entity_type.as_literal()
+    return Typed(Const(Entity(e.type.name, e.id), type=literal_type, span=e.span), literal_type)
+
+
+def literal_type(type_: t.Type) -> t.Type:
+    """A table column's type as its cells give it: entities written in the policy."""
+    if isinstance(type_, t.EntityType):
+        return type_.as_literal()
+    if isinstance(type_, t.CollectionType) and isinstance(type_.element, t.EntityType):
+        return t.CollectionType(type_.kind, type_.element.as_literal(), type_.max_size)
+    return type_
+
+
+def no_attributes(checker: Any, type_: t.EntityType, dotted: str, span: Any) -> None:
+    """P349: an attribute read from an entity the policy names, which the data may not hold."""
+    checker.error(
+        Code.LITERAL_ENTITY,
+        f"`{dotted}` is an entity written in the policy, known by its id alone",
+        span,
+        help=f"compare it (`principal == {dotted}`), or read the {type_.name} a request names",
+    )
 
 
 def is_membership(element: t.Type, collection: t.Type) -> bool:
@@ -55,6 +75,14 @@ def membership(checker: Any, e: nodes.In[Any], element: Typed, collection: Typed
             f"`in` a hierarchy relates an entity to an entity or a set of entities, not {bad}",
             e.span,
             help='`principal in Team::"eng"`, `resource in principal.folders`',
+        )
+        return Typed(Const(False, span=e.span), t.BOOL)
+    if element.type.literal:
+        checker.error(
+            Code.LITERAL_ENTITY,
+            "an entity written in the policy is in nothing but itself",
+            e.span,
+            help='test an entity the request names: `principal in Team::"eng"`',
         )
         return Typed(Const(False, span=e.span), t.BOOL)
     ancestors = Ancestors(element.expr, span=e.span)

@@ -543,6 +543,10 @@ class ExprChecker:
             ltype, tests = scope.locals[head], []
             for i, part in enumerate(path.parts[1:], start=2):
                 if isinstance(ltype, t.EntityType):
+                    if ltype.literal:
+                        dotted = ".".join(path.parts[: i - 1])
+                        entity_check.no_attributes(self, ltype, dotted, path.span)
+                        return Typed(Const(False, span=span), t.BOOL)
                     ltype = ltype.record
                 field = ltype.field(part) if isinstance(ltype, t.RecordType) else None
                 if field is None:  # reported as a read would be
@@ -740,6 +744,9 @@ class ExprChecker:
         ltype = scope.locals[head]
         for i, part in enumerate(e.parts[1:], start=1):
             if isinstance(ltype, t.EntityType):  # read through the reference
+                if ltype.literal:
+                    entity_check.no_attributes(self, ltype, ".".join(e.parts[:i]), e.span)
+                    return Typed(Const(None, span=e.span), t.ANY)
                 ltype = ltype.record
             if not isinstance(ltype, t.RecordType):
                 if not isinstance(ltype, t.AnyType):  # else its error is reported already

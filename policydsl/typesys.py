@@ -172,10 +172,15 @@ class EntityType:
         factory=lambda: RecordType("entity", ()), eq=False, repr=False, hash=False
     )
     parents: tuple[str, ...] = attrs.field(default=(), eq=False, repr=False, hash=False)
+    # an entity written in the policy (a literal, a table cell): known by its id alone
+    literal: bool = attrs.field(default=False, eq=False, repr=False, hash=False)
 
     def declare(self, record: RecordType, parents: tuple[str, ...]) -> None:
         object.__setattr__(self, "record", record)
         object.__setattr__(self, "parents", parents)
+
+    def as_literal(self) -> EntityType:
+        return EntityType(self.name, self.record, self.parents, literal=True)
 
     def __str__(self) -> str:
         return self.name
