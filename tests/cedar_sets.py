@@ -4,9 +4,9 @@ stores and requests, with Cedar's own answer through `cedarpy` and the policydsl
 Each generator builds one store conforming to the set's Cedar schema (hierarchies several levels
 deep, references, sets, optional attributes present and absent) and requests over it, biased so
 that both decisions are common. Template-linked sets also draw links: Cedar links its real
-templates (`PolicySet.with_linked_batch`); policydsl has no templates, so each link becomes one
-rule, rendered here from the set's `LINKS` table exactly as the published links are written in
-the set's `links.policy` (see each README).
+templates (`PolicySet.with_linked_batch`); in policydsl a template is a rule written once `for`
+a table of its links, and the tables are rendered here (`LinkTable.render`) as the published
+links are written in the set's `links.policy` (see each README).
 """
 
 from __future__ import annotations
@@ -56,6 +56,35 @@ class Link:
 
 
 @attrs.frozen
+class LinkTable:
+    """A template in policydsl: one rule written once `for` a table whose rows are the
+    template's links (link id, `?principal`, `?resource`). A template whose `?resource` may be of
+    two types has a table and a rule per type (a column has one type)."""
+
+    template: str  # Cedar's template id
+    rule: str  # the rule's name; its table is `<rule>_links`
+    who: str  # the type of `?principal`
+    at: str  # the type of `?resource`
+
+    @property
+    def table(self) -> str:
+        return f"{self.rule}_links"
+
+    def holds(self, link: Link) -> bool:
+        return link.template == self.template and plain(link.resource["type"]) == self.at
+
+    def render(self, links: Sequence[Link]) -> str:
+        """The table's declaration with a row per link of the template."""
+        rows = "".join(
+            f"  {json.dumps(link.link_id)}, {self.who}::{json.dumps(link.principal['id'])},"
+            f" {self.at}::{json.dumps(link.resource['id'])}\n"
+            for link in links
+            if self.holds(link)
+        )
+        return f"table {self.table}(link: string, who: {self.who}, at: {self.at}) {{\n{rows}}}\n"
+
+
+@attrs.frozen
 class Store:
     entities: list[Json]
     requests: list[Json]
@@ -72,7 +101,7 @@ class CedarSet:
     generate: Callable[[random.Random, int], Store]
     resource_fields: Mapping[str, str] | None  # Cedar resource type -> field of `resource`
     rule_names: Mapping[str, str]  # Cedar's id of each static policy -> the rule's name
-    render_link: Callable[[Link], str] | None = None
+    link_tables: Sequence[LinkTable] = ()
 
     # -- Cedar's side --------------------------------------------------------------------------
 
@@ -94,11 +123,15 @@ class CedarSet:
             store.entities,
             self.cedar_schema() if schema else None,
         )
+        links = {link.link_id: link for link in store.links}
         out = []
         for result in results:
             if result.diagnostics.errors:  # a generated store and request conform to the schema
                 raise AssertionError(f"Cedar reported errors: {result.diagnostics.errors}")
-            reasons = sorted(self.rule_names.get(r, r) for r in result.diagnostics.reasons)
+            reasons = sorted(
+                self.rule_names[r] if r in self.rule_names else self.link_rule(links[r])
+                for r in result.diagnostics.reasons
+            )
             out.append(("allow" if result.allowed else "deny", reasons))
         return out
 
@@ -141,12 +174,18 @@ class CedarSet:
     # -- policydsl's side ----------------------------------------------------------------------
 
     def policy_text(self, links: Sequence[Link]) -> str:
-        """The translation's source with `links` as rules (instead of the published links)."""
+        """The translation's source with the tables of `links` (instead of the published
+        links, `links.policy`)."""
         files = sorted(p for p in self.translation.glob("*.policy") if p.name != "links.policy")
         text = "\n".join(p.read_text() for p in files)
-        if self.render_link is not None:
-            text += "\n" + "\n".join(self.render_link(link) for link in links)
+        if self.link_tables:
+            text += "\n" + "\n".join(table.render(links) for table in self.link_tables)
         return text
+
+    def link_rule(self, link: Link) -> str:
+        """The id of the rule a link's row makes (`adhoc_access[AliceView]`)."""
+        (table,) = [t for t in self.link_tables if t.holds(link)]
+        return f"{table.rule}[{link.link_id}]"
 
     def request(self, cedar_request: Json) -> Json:
         """The policydsl request for a Cedar request (see the set's README)."""
@@ -230,6 +269,17 @@ def request(principal: Json, action: str, resource: Json, context: Json | None =
         "resource": resource,
         "context": context or {},
     }
+
+
+def aim(rng: random.Random, requests: list[Json], links: Sequence[Link], share: float) -> None:
+    """Point a share of the requests at links: the link's principal, and its resource where the
+    request's resource has that type (so that templates' conditions are what decides)."""
+    for req in requests:
+        if links and rng.random() < share:
+            link = rng.choice(links)
+            req["principal"] = link.principal
+            if req["resource"]["type"] == link.resource["type"]:
+                req["resource"] = link.resource
 
 
 # -- github_example ----------------------------------------------------------------------------
@@ -439,33 +489,16 @@ def hotel_templated(rng: random.Random, n: int) -> Store:
                 target = uid("Property", rng.choice(properties))
             template = rng.choice(HOTEL_TEMPLATES)
             links.append(Link(template, f"link{len(links)}", uid("User", user), target))
-    return Store(entities, _hotel_requests(rng, n, users, hotels, properties, reservations), links)
+    requests = _hotel_requests(rng, n, users, hotels, properties, reservations)
+    aim(rng, requests, links, 0.4)
+    return Store(entities, requests, links)
 
 
-# The resource types that may be in an entity of a type (Cedar: `Reservation in [Property]`,
-# `Property in [Hotel]`, `Hotel in [Hotel]`), as the fields of the translation's `resource`.
-HOTEL_DESCENDANTS = {
-    "Hotel": ("reservation", "property", "hotel"),
-    "Property": ("reservation", "property"),
-}
-
-
-def hotel_link_rule(link: Link) -> str:
-    """A link of a hotel template as a rule: `principal == ?principal`, the template's actions
-    (a definition named after it), and `resource in ?resource` for each type the resource may
-    have (a type that can never be in the target is left out: Cedar's `in` is false there)."""
-    target_type = plain(link.resource["type"])
-    target = f"{target_type}::{json.dumps(link.resource['id'])}"
-    resource_in = "\n      or ".join(
-        f"(has resource.{field} and resource.{field} in {target})"
-        for field in HOTEL_DESCENDANTS[target_type]
-    )
-    return (
-        f"rule {link.link_id}: allow {{\n"
-        f"  when principal == User::{json.dumps(link.principal['id'])}\n"
-        f"    and action in {link.template}_actions\n"
-        f"    and ({resource_in})\n}}\n"
-    )
+HOTEL_TABLES = [
+    LinkTable(template, f"{template}_at_{at.lower()}", "User", at)
+    for template in HOTEL_TEMPLATES
+    for at in ("Hotel", "Property")
+]
 
 
 # -- sales_orgs --------------------------------------------------------------------------------
@@ -570,15 +603,10 @@ SALES_TEMPLATES = {
     "internal-template-view": "Template",
     "template-edit": "Template",
 }
-# template id -> its scope's action group and its condition, in the translation's terms
-SALES_TEMPLATE_RULES: dict[str, tuple[str, str | None]] = {
-    "external-prez-view": ("ExternalPrezViewActions", 'principal.job != Job::"internal"'),
-    "internal-prez-view": ("InternalPrezViewActions", 'principal.job == Job::"internal"'),
-    "template-edit for non-owner": ("PrezEditActions", None),
-    "market-template-view": ("MarketTemplateViewActions", 'principal.job != Job::"internal"'),
-    "internal-template-view": ("InternalTemplateViewActions", 'principal.job == Job::"internal"'),
-    "template-edit": ("TemplateEditActions", None),
-}
+SALES_TABLES = [
+    LinkTable(template, template.replace("-", "_").replace(" ", "_"), "User", at)
+    for template, at in SALES_TEMPLATES.items()
+]
 
 
 def sales_templated(rng: random.Random, n: int) -> Store:
@@ -600,24 +628,9 @@ def sales_templated(rng: random.Random, n: int) -> Store:
         links.append(
             Link(template, f"link{len(links)}", uid("User", rng.choice(users)), uid(kind, resource))
         )
-    return Store(entities, _sales_requests(rng, n, users, markets, owners), links)
-
-
-def sales_link_rule(link: Link) -> str:
-    """A link of a sales template as a rule: `principal == ?principal`, the template's action
-    group, `resource == ?resource`, and the template's condition."""
-    group, condition = SALES_TEMPLATE_RULES[link.template]
-    kind = plain(link.resource["type"])
-    field = kind.lower()
-    target = f"{kind}::{json.dumps(link.resource['id'])}"
-    when = (
-        f"principal == User::{json.dumps(link.principal['id'])}\n"
-        f"    and action in {group}\n"
-        f"    and has resource.{field} and resource.{field} == {target}"
-    )
-    if condition is not None:
-        when += f"\n    and {condition}"
-    return f"rule {link.link_id}: allow {{\n  when {when}\n}}\n"
+    requests = _sales_requests(rng, n, users, markets, owners)
+    aim(rng, requests, links, 0.4)
+    return Store(entities, requests, links)
 
 
 # -- tags_n_roles ------------------------------------------------------------------------------
@@ -741,18 +754,11 @@ def tax_preparer(rng: random.Random, n: int) -> Store:
             )
         )
         requests[-1]["action"] = uid(TAX + "Action", "viewDocument")
+    aim(rng, requests, links, 0.3)
     return Store(entities, requests, links)
 
 
-def tax_link_rule(link: Link) -> str:
-    """The ad hoc template's link as a rule: `principal == ?principal`, the action,
-    `resource == ?resource`."""
-    return (
-        f"rule {link.link_id}: allow {{\n"
-        f"  when principal == Professional::{json.dumps(link.principal['id'])}\n"
-        f"    and action == viewDocument\n"
-        f"    and resource == Document::{json.dumps(link.resource['id'])}\n}}\n"
-    )
+TAX_TABLES = [LinkTable("adhoc-access", "adhoc_access", "Professional", "Document")]
 
 
 # -- the sets ----------------------------------------------------------------------------------
@@ -798,7 +804,7 @@ SETS = [
         hotel_templated,
         {"Reservation": "reservation", "Property": "property", "Hotel": "hotel"},
         {},
-        hotel_link_rule,
+        HOTEL_TABLES,
     ),
     CedarSet(
         "sales_orgs/static",
@@ -833,7 +839,7 @@ SETS = [
             "policy10": "limit_template_grant_view",
             "policy11": "limit_template_grant_edit_internal",
         },
-        sales_link_rule,
+        SALES_TABLES,
     ),
     CedarSet(
         "tags_n_roles",
@@ -850,6 +856,6 @@ SETS = [
         tax_preparer,
         None,
         {"policy0": "organization_access", "policy2": "consent_required"},
-        tax_link_rule,
+        TAX_TABLES,
     ),
 ]
