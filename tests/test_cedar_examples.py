@@ -1,8 +1,10 @@
 """Five of Cedar's published example sets (examples/cedar/), translated to policydsl, against Cedar
 itself (`cedarpy`): each set's own sample requests, then 2,000 seeded requests per set over 20
-generated entity stores, every decision compared. The generators (tests/cedar_sets.py) build
-stores that conform to each set's Cedar schema (Cedar validates them) and requests whose answers
-are varied; the first tests check that of Cedar's side, so that agreement means something.
+generated entity stores, each answer compared: the decision, and the policies that made it
+(Cedar's reasons) against the fired rules of the decided effect. The generators
+(tests/cedar_sets.py) build stores that conform to each set's Cedar schema (Cedar validates them)
+and requests whose answers are varied; the first tests check that of Cedar's side, so that
+agreement means something.
 """
 
 from __future__ import annotations
