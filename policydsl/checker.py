@@ -28,7 +28,7 @@ from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
 from policydsl.diagnostics import Diagnostic, did_you_mean
-from policydsl.environment import Environment
+from policydsl.environment import Environment, rule_type
 from policydsl.model import NOT_CONST, Const, const_value
 from policydsl.property_check import check_properties
 from policydsl.rule_memo import RuleMemo
@@ -125,16 +125,7 @@ class _Checker:
                             ident.span,
                         )
                     self.obligations[ident.name] = ident
-        self.rule_type = t.RecordType(
-            "rule",
-            (
-                t.FieldType("id", t.STRING),
-                t.FieldType("effect", self.effect_type),
-                t.FieldType("cite", t.CollectionType("set", t.STRING)),
-                t.FieldType("tags", t.CollectionType("set", t.STRING)),
-                *(t.FieldType(n, ty, optional=True) for n, ty in self.annotations.items()),
-            ),
-        )
+        self.rule_type = rule_type(self.effect_type, self.annotations)
         self._freeze()  # complete: everything below is checked against this environment
         self._keyed = {d.table.name for d in decls if isinstance(d, nodes.RuleDecl) and d.table}
         for name in self._definition_order():  # each one's definitions first: no recursion
@@ -411,7 +402,7 @@ class _Checker:
                         help="drop the `?` or the default",
                     )
                 default = self._constant(f.default, ftype, f"default of `{path}`")
-                self._check_default_size(path, ftype, default, f.default.span)
+                literals.check_default_size(self.exprs, path, ftype, default, f.default.span)
             out.append(t.FieldType(f.name.name, ftype, optional, default))
         return t.RecordType(name, tuple(out))
 
@@ -437,23 +428,6 @@ class _Checker:
             element = self._record(f"{path}[]", node.element.fields)
             return t.CollectionType("list", element, t.MAX_COLLECTION if size is None else size)
         return self.exprs.resolve_type(node)
-
-    def _check_default_size(
-        self, path: str, type_: t.Type, default: Any, span: Span | None
-    ) -> None:
-        """A default must fit the declared maxima a request is held to."""
-        if isinstance(type_, t.CollectionType) and isinstance(default, tuple | frozenset):
-            size, limit, unit = len(default), type_.max_size, "elements"
-        elif isinstance(type_, t.StringType) and isinstance(default, str):
-            size, limit, unit = len(default), type_.max_length, "characters"
-        else:
-            return
-        if size > limit:
-            self.exprs.error(
-                Code.DEFAULT_TOO_LARGE,
-                f"the default of `{path}` has {size} {unit}; `{path}` holds at most {limit}",
-                span,
-            )
 
     def _declare_annotation(self, d: nodes.AnnotationDecl) -> None:
         name = d.name.name

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from policydsl.entities import Entity
+
 if TYPE_CHECKING:  # deciding on the compiled backend never reads the checked model
     from policydsl.model import CheckedPolicy, Rule
 
@@ -66,8 +68,13 @@ _SCALARS = frozenset({str, int, bool, type(None)})  # JSON values as they are
 
 def to_json(value: Any) -> Any:
     """A decided value as JSON data: sets sorted into lists, records (an element of a list of
-    records) as objects of JSON values."""
+    records) as objects of JSON values, an entity as its uid in Cedar's JSON form (`{"type":
+    "User", "id": "alice"}`: never its attributes, whose references may form a cycle)."""
+    if value.__class__ is Entity:
+        return {"type": value.type, "id": value.id}
     if isinstance(value, frozenset):
+        if any(v.__class__ is Entity for v in value):
+            return [to_json(v) for v in sorted(value, key=lambda e: e.uid)]
         return sorted(to_json(v) for v in value)
     if isinstance(value, tuple | list):
         return [to_json(v) for v in value]

@@ -123,7 +123,7 @@ class Policy:
             schema = self.checked.schema
         else:
             rules, schema = self.lowered().rules, self.lowered().schema
-        shown = {r.id: r.message for r in rules if r.message is not None}
+        shown = self._messages = {r.id: r.message for r in rules if r.message is not None}
         if shown:
             from policydsl.messages import with_messages
 
@@ -220,8 +220,15 @@ class Policy:
             if self.evaluator is None:
                 from policydsl import interp
 
-                return interp.decide(self.checked, normalised)
-            return self.evaluator.decide_normalised(normalised)
+                decision = interp.decide(self.checked, normalised)
+            else:
+                decision = self.evaluator.decide_normalised(normalised)
+            if self._messages:  # reasons that show values, read from this request's entities
+                from policydsl.messages import with_messages
+
+                shown = with_messages(lambda _: decision, self._messages, lambda _: normalised)
+                return shown(context)
+            return decision
         except Exception as err:
             if not self.fail_closed:
                 raise

@@ -43,3 +43,17 @@ class Environment:
     global_names: Mapping[str, tuple[str, Span | None]] = attrs.field(
         factory=dict, converter=_read_only
     )
+
+
+def rule_type(effect_type: t.EnumType, annotations: Mapping[str, t.Type]) -> t.RecordType:
+    """The type of each element of `fired`: a rule's id, effect, citations, tags, annotations."""
+    return t.RecordType(
+        "rule",
+        (
+            t.FieldType("id", t.STRING),
+            t.FieldType("effect", effect_type),
+            t.FieldType("cite", t.CollectionType("set", t.STRING)),
+            t.FieldType("tags", t.CollectionType("set", t.STRING)),
+            *(t.FieldType(n, ty, optional=True) for n, ty in annotations.items()),
+        ),
+    )

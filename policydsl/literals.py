@@ -173,3 +173,21 @@ def arithmetic_hint(type_: t.Type) -> str | None:
     if isinstance(type_, t.DecimalType):
         return "a decimal has no arithmetic (as in Cedar): compare it with a literal"
     return None
+
+
+def check_default_size(
+    checker: Any, path: str, type_: t.Type, default: Any, span: Span | None
+) -> None:
+    """A default must fit the declared maxima a request is held to ."""
+    if isinstance(type_, t.CollectionType) and isinstance(default, tuple | frozenset):
+        size, limit, unit = len(default), type_.max_size, "elements"
+    elif isinstance(type_, t.StringType) and isinstance(default, str):
+        size, limit, unit = len(default), type_.max_length, "characters"
+    else:
+        return
+    if size > limit:
+        checker.error(
+            Code.DEFAULT_TOO_LARGE,
+            f"the default of `{path}` has {size} {unit}; `{path}` holds at most {limit}",
+            span,
+        )

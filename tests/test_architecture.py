@@ -294,7 +294,7 @@ context {
 }
 effects deny > allow default allow
 rule grouped: deny {
-  when has who and who in Grp::"g" and (some c in crowd: c in [Grp::"h"]) cite "1" reason "grp"
+  when has who and who in Grp::"g" and (some m in crowd: m in [Grp::"h"]) cite "1" reason "grp"
 }
 rule tagged_item: deny { when some i in items: i.marks contains a cite "1" reason "item" }
 rule keyed: deny { when has tagged["app"] and tagged["app"] in values(tagged) cite "1" reason "m" }
