@@ -25,6 +25,31 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "cedar"
 Json = dict[str, Any]
 
 
+# Ids Cedar takes as any string: quotes, backslashes, `::`, spaces, a tab, accents, an emoji, empty
+ODD_IDS = ("o'brien", 'quo"te', "émile", "a::b", "space id", "", "back\\slash", "tab\there", "😀")
+
+
+def names(rng: random.Random, prefix: str, count: int) -> list[str]:
+    """`count` entity ids: `prefix0`, `prefix1`, ..., a few of them odd (ODD_IDS)."""
+    odd = iter(rng.sample(ODD_IDS, len(ODD_IDS)))
+    return [next(odd) if rng.random() < 0.3 else f"{prefix}{i}" for i in range(count)]
+
+
+def policy_string(text: str) -> str:
+    """A policydsl string literal of `text` (`\\u{...}` for a control character)."""
+    escaped = "".join(
+        "\\\\"
+        if ch == "\\"
+        else '\\"'
+        if ch == '"'
+        else f"\\u{{{ord(ch):x}}}"
+        if ord(ch) < 32 or ord(ch) == 127
+        else ch
+        for ch in text
+    )
+    return f'"{escaped}"'
+
+
 def uid(type_: str, id_: str) -> Json:
     return {"type": type_, "id": id_}
 
@@ -76,8 +101,8 @@ class LinkTable:
     def render(self, links: Sequence[Link]) -> str:
         """The table's declaration with a row per link of the template."""
         rows = "".join(
-            f"  {json.dumps(link.link_id)}, {self.who}::{json.dumps(link.principal['id'])},"
-            f" {self.at}::{json.dumps(link.resource['id'])}\n"
+            f"  {policy_string(link.link_id)}, {self.who}::{policy_string(link.principal['id'])},"
+            f" {self.at}::{policy_string(link.resource['id'])}\n"
             for link in links
             if self.holds(link)
         )
@@ -277,9 +302,9 @@ def aim(rng: random.Random, requests: list[Json], links: Sequence[Link], share: 
     for req in requests:
         if links and rng.random() < share:
             link = rng.choice(links)
-            req["principal"] = link.principal
+            req["principal"] = dict(link.principal)
             if req["resource"]["type"] == link.resource["type"]:
-                req["resource"] = link.resource
+                req["resource"] = dict(link.resource)
 
 
 # -- github_example ----------------------------------------------------------------------------
@@ -478,7 +503,7 @@ HOTEL_TEMPLATES = (
 
 def hotel_templated(rng: random.Random, n: int) -> Store:
     entities, hotels, properties, reservations = _hotel_world(rng)
-    users = [f"user{i}" for i in range(rng.randint(3, 6))]
+    users = names(rng, "user", rng.randint(3, 6))
     entities += [entity("User", user) for user in users]
     links = []
     for user in users:
@@ -527,7 +552,7 @@ def _sales_world(rng: random.Random) -> tuple[list[Json], list[str], list[str]]:
     entities = [entity("Job", job) for job in SALES_JOBS]
     markets = [f"market{i}" for i in range(rng.randint(2, 4))]
     entities += [entity("Market", m) for m in markets]
-    users = [f"user{i}" for i in range(rng.randint(5, 9))]
+    users = names(rng, "user", rng.randint(5, 9))
     for user in users:
         attributes = {
             "job": ref("Job", rng.choice(SALES_JOBS)),
@@ -711,7 +736,7 @@ def tax_preparer(rng: random.Random, n: int) -> Store:
         for e in entities
         if e["uid"]["type"] == TAX + "Document"
     ]
-    pros = [f"pro{i}" for i in range(rng.randint(3, 6))]
+    pros = names(rng, "pro", rng.randint(3, 6))
     location = {}
     for pro in pros:
         assigned = [
