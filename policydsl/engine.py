@@ -164,9 +164,12 @@ class Policy:
         return of(self.sources)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle as the sources: a worker process rebuilds the same policy."""
+        """Pickle as the sources and the entity data in use: a worker process rebuilds the same
+        policy, deciding with the same entities."""
         texts = tuple((s.name, s.text) for s in self.sources)
-        return (_rebuild, (texts, self.backend, self.fail_closed))
+        if not self._entities:
+            return (_rebuild, (texts, self.backend, self.fail_closed))
+        return (_rebuild, (texts, self.backend, self.fail_closed, self._entities))
 
     def _interpreted(self, context: Mapping[str, Any]) -> Decision:
         from policydsl import interp
@@ -295,7 +298,8 @@ class Policy:
         `reads`)."""
         from policydsl.explain import explanation
 
-        return explanation(self.checked, self.decide(context), context, rules)
+        store = self._entities  # the one the decision reads, whatever a reload swaps in meanwhile
+        return explanation(self.checked, self.decide(context), context, rules, store)
 
 
 def no_refusal(checked: CheckedPolicy) -> Diagnostic:
@@ -367,14 +371,25 @@ _UNPICKLED_MAX = 8  # policies a process keeps for the next unpickling of the sa
 _unpickled_lock = threading.Lock()
 
 
-def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool) -> Policy:
+def _rebuild(
+    texts: tuple[tuple[str, str], ...],
+    backend: str,
+    fail_closed: bool,
+    entities: EntityStore | None = None,
+) -> Policy:
     """Unpickle: the policy of these sources, compiled once per process. A worker that receives
     the same policy again (a task per partition) gets the one it built, found by fingerprint
-    (computed here from the texts, never taken on trust); policies are safe to share."""
+    (computed here from the texts, never taken on trust); policies are safe to share. A policy
+    pickled with entity data is built afresh: one shared would decide with the last store."""
     from policydsl.fingerprint import of
     from policydsl.loader import check_sources
 
     sources = [Source(name, text) for name, text in texts]
+    if entities is not None:
+        with collection_paused():
+            policy = _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
+        policy.use_entities(entities)
+        return policy
     key = (of(sources), backend, fail_closed)
     with _unpickled_lock:
         found = _UNPICKLED.get(key)

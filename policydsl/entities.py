@@ -81,5 +81,54 @@ class EntityStore:
     def __repr__(self) -> str:
         return f"<EntityStore of {self.count:,} entities>"
 
+    def __reduce__(self) -> Any:
+        """Pickle flat (a worker process of `policyc eval --batch --jobs` receives the store):
+        each entity once, its references as uids, so a chain of a million managers costs no
+        recursion; the unpickled store holds the same entities, references and ancestors."""
+        rows = [(e.type, e.id, e.ancestors, _flat(dict(e))) for e in self]
+        return (_store_rebuilt, (list(self.by_type), rows))
+
+
+class _Ref(tuple[str, str]):
+    """(type, id) of an entity an attribute names, while a store is pickled."""
+
+    __slots__ = ()
+
+
+def _flat(value: Any) -> Any:
+    """An attribute's value with each entity in it replaced by its `_Ref`."""
+    if value.__class__ is Entity:
+        return _Ref((value.type, value.id))
+    if value.__class__ is dict:
+        return {k: _flat(v) for k, v in value.items()}
+    if value.__class__ is tuple:
+        return tuple(_flat(v) for v in value)
+    if value.__class__ is frozenset:
+        return frozenset(_flat(v) for v in value)
+    return value
+
+
+def _store_rebuilt(
+    types: list[str], rows: list[tuple[str, str, frozenset[str], dict[str, Any]]]
+) -> EntityStore:
+    by_type: dict[str, dict[str, Entity]] = {name: {} for name in types}
+    for type_name, entity_id, ancestors, _ in rows:
+        by_type.setdefault(type_name, {})[entity_id] = _rebuilt(type_name, entity_id, ancestors)
+
+    def unflat(value: Any) -> Any:
+        if value.__class__ is _Ref:
+            return by_type[value[0]][value[1]]
+        if value.__class__ is dict:
+            return {k: unflat(v) for k, v in value.items()}
+        if value.__class__ is tuple:
+            return tuple(unflat(v) for v in value)
+        if value.__class__ is frozenset:
+            return frozenset(unflat(v) for v in value)
+        return value
+
+    for type_name, entity_id, _, attributes in rows:
+        by_type[type_name][entity_id].update(unflat(attributes))
+    return EntityStore(by_type)
+
 
 EMPTY_STORE = EntityStore({})
