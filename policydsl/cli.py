@@ -787,7 +787,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-entity_options.attach(cli)  # --entities FILE on eval, explain, test and serve
+entity_options.attach(cli)  # --entities FILE on eval, explain, test, serve and diff
 
 
 def main(argv: Sequence[str] | None = None, prog_name: str = "policyc") -> int:

@@ -1,9 +1,10 @@
 """`--entities FILE`: the entity data the CLI's deciding commands decide with.
 
-`policyc eval`, `explain`, `test` and `serve` read the entities a policy's `entity` declarations
-describe from a file in Cedar's JSON entity format (a list of `uid`, `attrs`, `parents`). The
-option is attached to those commands here (`attach`), and the file is loaded into each policy the
-CLI loads (`install`), so the commands themselves only load policies as they did. A file that
+`policyc eval`, `explain`, `test`, `serve` and `diff --requests` read the entities a policy's
+`entity` declarations describe from a file in Cedar's JSON entity format (a list of `uid`,
+`attrs`, `parents`). The option is attached to those commands here (`attach`), and the file is
+loaded into each policy the CLI loads (`install`), so the commands themselves only load policies
+as they did. A file that
 breaks the declarations ends the command with one line naming the entity and the attribute, and
 exit code 3, as an invalid request does; never a traceback.
 """
@@ -34,6 +35,8 @@ HELP = {
     'may name its own, relative to it: {"policy": ..., "entities": "people.json", "cases": '
     "[...]} (or a list of entities in place); in a .cases.jsonl file, on the first line with "
     '"policy". A file\'s own replaces this one.',
+    "diff": "With --requests: entity data (Cedar JSON: a list of uid, attrs, parents) the "
+    "recorded requests' entity ids name, validated against each version.",
     "serve": "Entity data (Cedar JSON: a list of uid, attrs, parents) the requests' entity ids "
     "name; reloaded with the policy (watched, SIGHUP, POST /v1/reload). Data that breaks the "
     "declarations is rejected and the entities in force keep serving.",
