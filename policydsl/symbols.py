@@ -34,6 +34,7 @@ Kind = Literal[
     "variable",
     "context",
     "property",
+    "entity",
 ]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # `{name}` or `{name.attr}` in a reason: the head is what a column reference names
@@ -105,6 +106,7 @@ class Index:
         self.rules_of_table: dict[str, list[nodes.RuleDecl]] = {}
         self.fields: dict[str, nodes.Field] = {}  # by dotted path
         self.annotation_types: dict[str, nodes.TypeExpr] = {}
+        self.entities: dict[str, nodes.EntityDecl] = {}  # entity types; attributes: `User.dept`
         self.effects: list[str] = []
         _Builder(self).build(cancelled)
         self._starts: dict[str, list[int]] = {}
@@ -151,6 +153,31 @@ class Index:
             s for s in self.symbols.values() if s.kind == "attribute" and (s.parent or "") == record
         ]
 
+    def entity_of(self, path: str) -> str | None:
+        """The entity type the attribute at `path` holds (`User` for `manager: User?`)."""
+        type_expr = self.fields[path].type if path in self.fields else None
+        if isinstance(type_expr, nodes.OptionalType):
+            type_expr = type_expr.inner
+        if isinstance(type_expr, nodes.NamedType) and type_expr.name in self.entities:
+            return type_expr.name
+        return None
+
+    def record_of(self, parts: Sequence[str]) -> str | None:
+        """The declared path of the attribute `parts` reads, through entity references:
+        `principal.manager.level` is `User.level` when both are `User`s; None when undeclared."""
+        path = parts[0] if parts and parts[0] in self.fields else None
+        for part in parts[1:]:
+            if path is None:
+                return None
+            path = f"{self.entity_of(path) or path}.{part}"
+            path = path if path in self.fields else None
+        return path
+
+    def children_at(self, parts: Sequence[str]) -> list[Symbol]:
+        """The attributes one may read after `parts` and a dot (an entity's, through one)."""
+        path = self.record_of(parts)
+        return [] if path is None else self.children_of(self.entity_of(path) or path)
+
     def enum_of(self, type_expr: nodes.TypeExpr | None) -> str | None:
         """The enum a type names, itself or as its elements (`Role`, `set<Role>`, `Role?`)."""
         while isinstance(type_expr, nodes.OptionalType | nodes.CollectionType):
@@ -170,6 +197,7 @@ class Index:
         for sym in self.symbols.values():
             if sym.parent is not None and sym.kind in ("member", "column", "attribute"):
                 owner = {"member": "enum", "column": "table"}.get(sym.kind, "attribute")
+                owner = "entity" if sym.parent in self.entities and "." not in sym.parent else owner
                 under.setdefault((owner, sym.parent), []).append(sym)
 
         def node(sym: Symbol) -> Outline:
@@ -275,6 +303,10 @@ class _Builder:
                     )
             case nodes.ContextDecl(fields):
                 self.declare_fields(fields, "")
+            case nodes.EntityDecl(name, _, fields):
+                index.entities.setdefault(name.name, decl)
+                self.symbol("entity", f"entity:{name.name}", name.name, name, decl)
+                self.declare_fields(fields or (), name.name)  # `User.dept`, parent `User`
             case nodes.EffectsDecl(order):
                 for ident in order:
                     index.effects.append(ident.name)
@@ -332,6 +364,10 @@ class _Builder:
         match decl:
             case nodes.ContextDecl(fields):
                 self.resolve_fields(fields)
+            case nodes.EntityDecl(_, parents, fields):
+                for parent in parents:
+                    self.ref_ident(f"entity:{parent.name}", parent)
+                self.resolve_fields(fields or ())
             case nodes.EffectsDecl(_, default, refuse):
                 for ident in (default, refuse):
                     if ident is not None:
@@ -373,6 +409,9 @@ class _Builder:
             case nodes.NamedType(name) if name in self.enum_names and type_expr.span is not None:
                 span = type_expr.span
                 self.occur(f"enum:{name}", span, start=span.start, end=span.start + len(name))
+            case nodes.NamedType(name) if name in self.index.entities and type_expr.span:
+                span = type_expr.span
+                self.occur(f"entity:{name}", span, start=span.start, end=span.start + len(name))
             case nodes.CollectionType(_, element):
                 self.resolve_type(element)
             case nodes.OptionalType(inner):
@@ -451,6 +490,8 @@ class _Builder:
             case nodes.ListLit(items):
                 for item in items:
                     self.expr(item, scope, expected)
+            case nodes.EntityLit(type_):  # `Team::"eng"`: its type
+                self.ref_ident(f"entity:{type_.name}", type_)
             case nodes.Quantifier(_, var, collection, body):
                 self.expr(collection, scope, None)
                 inner = dict(scope)
@@ -551,10 +592,10 @@ class _Builder:
             self.occur(f"output:{head}", p.span, start=spans[0][0], end=spans[0][1])
         elif head in self.context_heads:
             for i, (start, end) in enumerate(spans):
-                key = "attribute:" + ".".join(p.parts[: i + 1])
-                if key not in symbols:
+                declared = self.index.record_of(p.parts[: i + 1])  # through entities
+                if declared is None:
                     break
-                self.occur(key, p.span, start=start, end=end)
+                self.occur(f"attribute:{declared}", p.span, start=start, end=end)
         elif head in self.enum_names and len(rest) == 1:
             self.occur(f"enum:{head}", p.span, start=spans[0][0], end=spans[0][1])
             if f"member:{head}.{rest[0]}" in symbols:
