@@ -221,7 +221,7 @@ def run_files(
     from policydsl.entity_data import EntityDataError
 
     cache: dict[Path | None, tuple[Policy, EntityStore]] = {}
-    stores: dict[tuple[Path | None, Path | tuple[Any, ...]], EntityStore] = {}
+    stores: dict[tuple[Path | None, Path], EntityStore] = {}
     results: list[CaseResult] = []
     for path in files:
         shown = str(path)
@@ -232,7 +232,8 @@ def run_files(
                 cache[case_file.policy] = (loaded, loaded.entities)
             policy, store = cache[case_file.policy]
             if case_file.entities is not None:
-                key = (case_file.policy, case_file.entities)
+                named = case_file.entities  # a file of them, shared; else the list in place
+                key = (case_file.policy, named if isinstance(named, Path) else path)
                 if key not in stores:
                     stores[key] = _entity_store(policy, case_file.entities)
                 store = stores[key]
