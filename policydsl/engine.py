@@ -124,6 +124,7 @@ class Policy:
         else:
             rules, schema = self.lowered().rules, self.lowered().schema
         shown = {r.id: r.message for r in rules if r.message is not None}
+        self._messages = shown  # `decide_with` renders them too
         if shown:
             from policydsl.messages import with_messages
 
@@ -223,8 +224,14 @@ class Policy:
             if self.evaluator is None:
                 from policydsl import interp
 
-                return interp.decide(self.checked, normalised)
-            return self.evaluator.decide_normalised(normalised)
+                decision = interp.decide(self.checked, normalised)
+            else:
+                decision = self.evaluator.decide_normalised(normalised)
+            if self._messages.keys().isdisjoint(decision.rules):
+                return decision
+            from policydsl.messages import with_messages  # reasons that show values
+
+            return with_messages(lambda _: decision, self._messages, lambda _: normalised)(context)
         except Exception as err:
             if not self.fail_closed:
                 raise

@@ -102,6 +102,9 @@ def test_reasons_show_an_entity_as_its_uid_and_read_through_references(backend: 
     decision = loaded(backend).decide(ALICE)
     assert decision.rules == ("eng", "owns", "senior")
     assert sorted(decision.reasons) == sorted(REASONS)
+    fresh = policydsl.loads(POLICY, backend=backend)  # a store per request, as Cedar's
+    given = fresh.decide_with(ALICE, fresh.entity_store(ENTITIES))
+    assert sorted(given.reasons) == sorted(REASONS)
     looping = loaded(backend).decide({"principal": "loop", "resource": "r1"})
     assert looping.reasons == ('User::"loop" manages itself', "managed by x (level 7)")
 
