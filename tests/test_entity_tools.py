@@ -323,6 +323,85 @@ def test_the_holder_reloads_entities_atomically(files: Path) -> None:
     assert holder.current.decide(ALICE).rules == ("eng", "owns")
 
 
+def test_a_change_to_the_entity_file_is_seen_by_the_watcher(files: Path) -> None:
+    import time
+
+    from policydsl.reload import PolicyHolder
+
+    holder = PolicyHolder([files / "p.policy"], entities=files / "people.json")
+    holder.watch(debounce=0.05, poll=0.05)
+    time.sleep(0.5)  # the watcher's first look at the files, before they change
+    try:
+        without = [e for e in ENTITIES if e["uid"]["id"] not in ("alice", "r1")]
+        (files / "people.json").write_text(json.dumps(without))
+        deadline = time.monotonic() + 15
+        while holder.last is None or holder.last.trigger != "watch":
+            assert time.monotonic() < deadline, "the change was not seen"
+            time.sleep(0.05)
+        assert holder.last.outcome == "loaded" and holder.last.entities == len(without)
+    finally:
+        holder.stop_watching()
+
+
+@pytest.mark.slow
+def test_policyc_serve_watches_the_entity_file(files: Path) -> None:
+    """A real process: the entity file's change is seen (watchfiles, or polling), a bad one is
+    rejected and the store in force keeps serving."""
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("starlette")
+    import re
+    import threading
+    import time
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_service import Client
+
+    people = files / "data" / "people.entities"  # any suffix: the file itself is watched
+    people.parent.mkdir()
+    people.write_text(json.dumps(ENTITIES))
+    command = [sys.executable, "-m", "policydsl", "serve", "--port", "0"]
+    command += ["-p", str(files / "p.policy"), "--entities", str(people)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    port: list[int] = []
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            found = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                port.append(int(found.group(1)))
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def until(check: Any) -> None:
+        deadline = time.monotonic() + 20
+        while not check():
+            assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.05)
+
+    try:
+        until(lambda: port)
+        client = Client(port[0], token=None)
+        assert client.decide(ALICE)[1]["result"]["decision"] == "allow"
+        time.sleep(0.5)
+        without = [e for e in ENTITIES if e["uid"]["id"] not in ("alice", "r1")]
+        without.append({"uid": {"type": "Repo", "id": "r1"}, "attrs": {"owner": "bob"}})
+        people.write_text(json.dumps(without))
+        until(lambda: client.call("GET", "/v1/policy")[1]["entities"] == len(without))
+        assert client.decide(ALICE)[0] == 400
+        bob = {"principal": "bob", "resource": "r1"}
+        assert client.decide(bob)[1]["result"]["rules"] == ["owns"]
+        people.write_text(json.dumps(BAD))
+        until(lambda: client.call("GET", "/v1/policy")[1]["last_reload"]["outcome"] == "rejected")
+        assert client.decide(bob)[1]["result"]["rules"] == ["owns"]  # the store in force
+        assert any('User::"eve": `level`' in line for line in lines)
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
 def test_serve_refuses_to_start_on_bad_entities(files: Path) -> None:
     pytest.importorskip("uvicorn")
     pytest.importorskip("starlette")
