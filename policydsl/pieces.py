@@ -33,7 +33,7 @@ from policydsl.source import Source, Span
 # Where a declaration may start: its keyword at the start of a line (as `policyc fmt` lays out),
 # not followed by a `:` (a record's field may be named `version` or `rule`).
 DECL_START = re.compile(
-    r"^(?:version|enum|context|effects|annotation|obligations|def|table|rule|output|property"
+    r"^(?:version|entity|enum|context|effects|annotation|obligations|def|table|rule|output|property"
     r"|require)\b(?![ \t]*:)",
     re.MULTILINE,
 )

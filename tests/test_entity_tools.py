@@ -571,3 +571,27 @@ def test_highlighters_know_entity_declarations_and_literals() -> None:
     assert re.search(literal, 'principal in Team::"eng"').group(1, 2) == ("Team", "::")
     declaration = grammar["repository"]["declaration-name"]["patterns"][1]["match"]
     assert re.search(declaration, "entity User in [Team]").group(2) == "User"
+
+
+def test_the_language_server_recovers_entity_declarations_past_an_error() -> None:
+    """An entity declaration starts a block of its own, so a broken rule below it (the text
+    as typed) leaves it, its attributes and what reads them to hover and completion."""
+    from policydsl.parser import parse
+    from policydsl.pieces import Pieces, recover
+    from policydsl.source import Source
+    from policydsl.symbols import Index
+
+    broken = POLICY.replace("entity Repo", "rule typing: allow { when principal.\nentity Repo")
+    source = Source("p.policy", broken)
+    assert parse(source)[0] is None
+    whole, blocks = Pieces().parse(source)
+    recovered = recover(source, blocks)
+    assert whole is None and recovered is not None
+    names = [d.name.name for d in recovered.decls if hasattr(d, "name")]
+    assert {"Team", "User", "Repo", "owns"} <= set(names)
+    index = Index([(source, recovered)])
+    assert [s.name for s in index.children_at(["principal", "manager"])] == [
+        "User.dept",
+        "User.level",
+        "User.manager",
+    ]
