@@ -12,6 +12,7 @@ import re
 
 import attrs
 
+from policydsl import nodes
 from policydsl.builtin_names import BUILTIN_TYPES, FUNCTIONS
 from policydsl.lark_grammar import reserved_words
 from policydsl.symbols import RULE_FIELDS, Index
@@ -96,6 +97,12 @@ def _after_dot(index: Index, before: str, prefix: str) -> list[Item]:
             Item(s.name, "annotation", "annotation", True) for s in index.of_kind("annotation")
         ]
         return fields + notes
+    entity = _element_entity(index, before, parts[0])
+    if entity is not None:  # a variable over a set of entities: their attributes, through
+        return [
+            Item(s.name.rsplit(".", 1)[-1], "attribute", _type_of(index, s.name), True)
+            for s in index.children_at([entity, *parts[1:]], entity=True)
+        ]
     record = _element_record(index, before, parts[0])
     if record is not None:  # a variable over a list of records: its element's fields
         under = ".".join((record, *parts[1:]))
@@ -119,6 +126,21 @@ def _element_record(index: Index, before: str, var: str, depth: int = 0) -> str 
         outer = _element_record(index, before[: bound[-1].start()], parts[0], depth + 1)
         path = ".".join((outer, *parts[1:])) if outer is not None else ""
     return f"{path}[]" if f"{path}[]" in {s.parent for s in index.of_kind("attribute")} else None
+
+
+def _element_entity(index: Index, before: str, var: str) -> str | None:
+    """`User` for `v` bound by the last `some v in viewers` before the cursor, `viewers` a set
+    or list of `User`s (read through references: `some t in resource.owner.teams`)."""
+    bound = [m for m in _BOUND.finditer(before) if m.group(1) == var]
+    path = index.record_of(bound[-1].group(2).split(".")) if bound else None
+    field = index.fields.get(path) if path is not None else None
+    kind = field.type if field is not None else None
+    if not isinstance(kind, nodes.CollectionType):
+        return None
+    element = kind.element
+    if isinstance(element, nodes.NamedType) and element.name in index.entities:
+        return element.name
+    return None
 
 
 def _type_of(index: Index, path: str) -> str:

@@ -162,9 +162,16 @@ class Index:
             return type_expr.name
         return None
 
-    def record_of(self, parts: Sequence[str]) -> str | None:
+    def record_of(self, parts: Sequence[str], entity: bool = False) -> str | None:
         """The declared path of the attribute `parts` reads, through entity references:
-        `principal.manager.level` is `User.level` when both are `User`s; None when undeclared."""
+        `principal.manager.level` is `User.level` when both are `User`s; None when undeclared.
+        With `entity`, `parts` starts at an entity type (`User`, `manager`, `level`)."""
+        if entity:
+            if not parts or parts[0] not in self.entities:
+                return None
+            if len(parts) == 1:
+                return None
+            parts = [f"{parts[0]}.{parts[1]}", *parts[2:]]
         path = parts[0] if parts and parts[0] in self.fields else None
         for part in parts[1:]:
             if path is None:
@@ -173,9 +180,12 @@ class Index:
             path = path if path in self.fields else None
         return path
 
-    def children_at(self, parts: Sequence[str]) -> list[Symbol]:
-        """The attributes one may read after `parts` and a dot (an entity's, through one)."""
-        path = self.record_of(parts)
+    def children_at(self, parts: Sequence[str], entity: bool = False) -> list[Symbol]:
+        """The attributes one may read after `parts` and a dot (an entity's, through one);
+        with `entity`, `parts` starts at an entity type and may be only that."""
+        if entity and len(parts) == 1:
+            return self.children_of(parts[0]) if parts[0] in self.entities else []
+        path = self.record_of(parts, entity)
         return [] if path is None else self.children_of(self.entity_of(path) or path)
 
     def enum_of(self, type_expr: nodes.TypeExpr | None) -> str | None:

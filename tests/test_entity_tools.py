@@ -595,3 +595,18 @@ def test_the_language_server_recovers_entity_declarations_past_an_error() -> Non
         "User.level",
         "User.manager",
     ]
+
+
+def test_completion_of_a_variable_over_a_set_of_entities() -> None:
+    from policydsl.completion import complete
+
+    text = POLICY.replace(
+        "context { principal: User ", "context { principal: User  peers: set<User> = [] "
+    )
+    index = index_of(text)
+    typed = text.replace("resource.owner == principal", "some p in peers: p.manager.")
+    at = typed.index("p.manager.") + len("p.manager.")
+    assert [i.label for i in complete(index, typed, at) if i.first] == ["dept", "level", "manager"]
+    typed = text.replace("resource.owner == principal", "some p in peers: p.")
+    at = typed.index("peers: p.") + len("peers: p.")
+    assert [i.label for i in complete(index, typed, at) if i.first] == ["dept", "level", "manager"]
