@@ -513,6 +513,8 @@ class _Builder:
                     inner[var.name] = key
                     if isinstance(collection, nodes.Path) and collection.parts == ("fired",):
                         inner[f"{var.name}."] = "fired"  # `r.severity` reads an annotation
+                    elif (entity := self.element_entity(collection, scope)) is not None:
+                        inner[f"{var.name}."] = entity  # `p.manager`: an entity's attribute
                     elif self.attribute_path(_values_of(collection), scope) in self.element_records:
                         element = f"{self.attribute_path(_values_of(collection), scope)}[]"
                         inner[f"{var.name}."] = element  # `c.image` reads a field of an element
@@ -562,6 +564,19 @@ class _Builder:
         dotted = ".".join((str(record), *rest))
         return dotted if dotted in self.index.fields else None
 
+    def element_entity(self, collection: Any, scope: dict[str, str]) -> str | None:
+        """The entity type of the elements of a set or list of entities a path reads."""
+        if not isinstance(collection, nodes.Path) or collection.parts[0] in scope:
+            return None
+        declared = self.index.record_of(collection.parts)
+        field = self.index.fields.get(declared) if declared is not None else None
+        if field is None or not isinstance(field.type, nodes.CollectionType):
+            return None
+        element = field.type.element
+        if isinstance(element, nodes.NamedType) and element.name in self.index.entities:
+            return element.name
+        return None
+
     def enum_read(self, e: Any, scope: dict[str, str]) -> str | None:
         """The enum whose members the other side of a comparison with `e` names."""
         if not isinstance(e, nodes.Path):
@@ -591,8 +606,11 @@ class _Builder:
             if rest and record == "fired" and f"annotation:{rest[0]}" in symbols:
                 self.occur(f"annotation:{rest[0]}", p.span, start=spans[1][0], end=spans[1][1])
             elif rest and record is not None:  # the fields of a list's record element
+                entity = record in self.index.entities
                 for i, (start, end) in enumerate(spans[1:], start=1):
-                    key = "attribute:" + ".".join((record, *p.parts[1 : i + 1]))
+                    parts = (record, *p.parts[1 : i + 1])
+                    declared = self.index.record_of(parts, entity=True) if entity else None
+                    key = f"attribute:{declared}" if entity else "attribute:" + ".".join(parts)
                     if key not in symbols:
                         break
                     self.occur(key, p.span, start=start, end=end)

@@ -110,6 +110,26 @@ def test_reasons_show_an_entity_as_its_uid_and_read_through_references(backend: 
 
 
 @pytest.mark.parametrize("backend", policydsl.BACKENDS)
+def test_a_reason_shows_the_entity_a_some_found(backend: str) -> None:
+    text = POLICY.replace(
+        "context { principal: User ", "context { principal: User  peers: set<User> = [] "
+    )
+    text += """rule peer: allow {
+  when some p in peers: p in Team::"eng" and has p.manager
+  cite "peers"
+  reason "{p} managed by {p.manager} of {p.manager.dept}; peers {peers}"
+}
+"""
+    policy = policydsl.loads(text, backend=backend)
+    policy.load_entities(ENTITIES)
+    decision = policy.decide({**ALICE, "action": "write", "peers": ["loop", "bob", "alice"]})
+    assert dict(zip(decision.rules, decision.reasons, strict=True))["peer"] == (
+        'User::"alice" managed by User::"bob" of mgmt; '
+        'peers User::"alice", User::"bob", User::"loop"'
+    )
+
+
+@pytest.mark.parametrize("backend", policydsl.BACKENDS)
 def test_explain_resolves_entities_in_the_policys_store(backend: str) -> None:
     policy = loaded(backend)
     data = policy.explanation({"principal": "loop", "resource": "r1"}, ["owns"])
@@ -610,3 +630,21 @@ def test_completion_of_a_variable_over_a_set_of_entities() -> None:
     typed = text.replace("resource.owner == principal", "some p in peers: p.")
     at = typed.index("peers: p.") + len("peers: p.")
     assert [i.label for i in complete(index, typed, at) if i.first] == ["dept", "level", "manager"]
+
+
+def test_hover_through_a_variable_over_a_set_of_entities() -> None:
+    from policydsl.hover import hover
+
+    text = POLICY.replace(
+        "context { principal: User ", "context { principal: User  peers: set<User> = [] "
+    )
+    text = text.replace(
+        "resource.owner == principal", 'some p in peers: p.manager.level > 1 and p.dept == "x"'
+    )
+    index = index_of(text)
+    found = hover(index, "p.policy", text.index("p.manager.level") + 3)
+    assert found is not None and "attribute `manager` of entity `User`" in found[0]
+    found = hover(index, "p.policy", text.index("manager.level > 1") + 9)
+    assert found is not None and "attribute `level` of entity `User`" in found[0]
+    found = hover(index, "p.policy", text.index('p.dept == "x"') + 3)
+    assert found is not None and "attribute `dept` of entity `User`" in found[0]
