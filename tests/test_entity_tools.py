@@ -489,11 +489,14 @@ def test_lints_read_entity_policies(files: Path) -> None:
         + 'rule twice: allow { when principal in Team::"eng" and principal in Team::"eng" }\n'
     )
     text += 'rule again: allow { when has resource.owner cite "c" reason "r" }\n'
+    text += "rule never: deny {\n  when has principal.manager and principal.manager.level > 5\n"
+    text += '    and principal.manager.level < 3\n  cite "c" reason "r"\n}\n'
     (files / "l.policy").write_text(text)
     result = run("check", "--format", "json", files / "l.policy")
     assert result.exit_code == 0, result.output
-    codes = {d["code"] for d in json.loads(result.stdout)["diagnostics"]}
-    assert {"W405", "W301"} <= codes
+    found = {d["code"]: d["message"] for d in json.loads(result.stdout)["diagnostics"]}
+    assert {"W405", "W301", "W201"} <= set(found)
+    assert "no value of `principal.manager.level` passes" in found["W201"]
 
 
 def test_the_compiled_artifact_round_trips_entity_types() -> None:
