@@ -373,7 +373,7 @@ def _policy(loaded: Loaded, **options: Any) -> Policy:
     )
 
 
-_UNPICKLED: collections.OrderedDict[tuple[str, str, bool], Policy] = collections.OrderedDict()
+_UNPICKLED: collections.OrderedDict[tuple[str, str, bool, str], Policy] = collections.OrderedDict()
 _UNPICKLED_MAX = 8  # policies a process keeps for the next unpickling of the same one
 _unpickled_lock = threading.Lock()
 
@@ -387,17 +387,13 @@ def _rebuild(
     """Unpickle: the policy of these sources, compiled once per process. A worker that receives
     the same policy again (a task per partition) gets the one it built, found by fingerprint
     (computed here from the texts, never taken on trust); policies are safe to share. A policy
-    pickled with entity data is built afresh: one shared would decide with the last store."""
+    pickled with entity data is kept with that store, found by the store's token (which its
+    pickles keep): the same policy with other entity data is another policy."""
     from policydsl.fingerprint import of
     from policydsl.loader import check_sources
 
     sources = [Source(name, text) for name, text in texts]
-    if entities is not None:
-        with collection_paused():
-            policy = _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
-        policy.use_entities(entities)
-        return policy
-    key = (of(sources), backend, fail_closed)
+    key = (of(sources), backend, fail_closed, "" if entities is None else entities.token)
     with _unpickled_lock:
         found = _UNPICKLED.get(key)
         if found is not None:
@@ -405,6 +401,8 @@ def _rebuild(
             return found
     with collection_paused():
         policy = _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
+    if entities is not None:
+        policy.use_entities(entities)
     with _unpickled_lock:
         _UNPICKLED[key] = policy
         while len(_UNPICKLED) > _UNPICKLED_MAX:

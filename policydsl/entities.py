@@ -11,6 +11,7 @@ never walked.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -61,11 +62,16 @@ class EntityStore:
     """The entities a policy reads, by type and id. Made by `entity_data.load`, which validated
     them against the policy's declarations; never changed after (a new store replaces it)."""
 
-    __slots__ = ("by_type", "count")
+    __slots__ = ("by_type", "count", "token")
 
-    def __init__(self, by_type: Mapping[str, Mapping[str, Entity]]) -> None:
+    def __init__(
+        self, by_type: Mapping[str, Mapping[str, Entity]], token: str | None = None
+    ) -> None:
         self.by_type: dict[str, dict[str, Entity]] = {k: dict(v) for k, v in by_type.items()}
         self.count = sum(len(v) for v in self.by_type.values())
+        # the store's identity, kept by its pickles: a worker unpickling the same store again
+        # (a task per partition) finds the policy it built with it (`engine._rebuild`)
+        self.token = token or secrets.token_hex(16)
 
     def get(self, type_name: str, entity_id: str) -> Entity | None:
         found = self.by_type.get(type_name)
@@ -86,7 +92,7 @@ class EntityStore:
         each entity once, its references as uids, so a chain of a million managers costs no
         recursion; the unpickled store holds the same entities, references and ancestors."""
         rows = [(e.type, e.id, e.ancestors, _flat(dict(e))) for e in self]
-        return (_store_rebuilt, (list(self.by_type), rows))
+        return (_store_rebuilt, (list(self.by_type), rows, self.token))
 
 
 class _Ref(tuple[str, str]):
@@ -109,7 +115,7 @@ def _flat(value: Any) -> Any:
 
 
 def _store_rebuilt(
-    types: list[str], rows: list[tuple[str, str, frozenset[str], dict[str, Any]]]
+    types: list[str], rows: list[tuple[str, str, frozenset[str], dict[str, Any]]], token: str
 ) -> EntityStore:
     by_type: dict[str, dict[str, Entity]] = {name: {} for name in types}
     for type_name, entity_id, ancestors, _ in rows:
@@ -128,7 +134,7 @@ def _store_rebuilt(
 
     for type_name, entity_id, _, attributes in rows:
         by_type[type_name][entity_id].update(unflat(attributes))
-    return EntityStore(by_type)
+    return EntityStore(by_type, token)
 
 
 EMPTY_STORE = EntityStore({})

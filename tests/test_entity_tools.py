@@ -253,6 +253,18 @@ def test_spawned_workers_receive_the_store(monkeypatch: pytest.MonkeyPatch) -> N
     assert {json.loads(x)["decision"] for x in out.getvalue().splitlines()} == {"allow"}
 
 
+def test_a_worker_unpickling_the_same_store_again_reuses_its_policy() -> None:
+    policy = loaded()
+    data = pickle.dumps(policy)
+    first, again = pickle.loads(data), pickle.loads(data)
+    assert first is again and first.entities.token == policy.entities.token
+    other = policydsl.loads(POLICY)
+    other.load_entities(ENTITIES[:3])
+    third = pickle.loads(pickle.dumps(other))
+    assert third is not first and len(third.entities) == 3
+    assert len(first.entities) == len(ENTITIES) + 1
+
+
 def test_a_long_chain_of_references_pickles_flat() -> None:
     policy = policydsl.loads(POLICY)
     chain = [{"uid": {"type": "User", "id": "u0"}, "attrs": {"dept": "d", "level": 0}}]
