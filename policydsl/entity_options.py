@@ -4,9 +4,9 @@
 `entity` declarations describe from a file in Cedar's JSON entity format (a list of `uid`,
 `attrs`, `parents`). The option is attached to those commands here (`attach`), and the file is
 loaded into each policy the CLI loads (`install`), so the commands themselves only load policies
-as they did. A file that
-breaks the declarations ends the command with one line naming the entity and the attribute, and
-exit code 3, as an invalid request does; never a traceback.
+as they did. A file that breaks the declarations ends the command with one line naming the
+entity and the attribute, and exit code 3, as an invalid request does; never a traceback.
+(`policyc serve` hands the file to its `PolicyHolder`, which reloads it with the policy.)
 """
 
 from __future__ import annotations
