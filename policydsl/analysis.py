@@ -15,7 +15,7 @@ from policydsl import ir, nodes
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
-from policydsl.model import CheckedPolicy, Const
+from policydsl.model import CheckedPolicy, Const, FieldOf
 from policydsl.operators import CompareOp, Op
 from policydsl.source import Span
 
@@ -97,33 +97,52 @@ def _contradiction(
         for part in parts:
             if part in negated:
                 return f"it requires `{ir.show(part, slots)}` and its negation"
-    allowed: dict[int, frozenset[Any]] = {}
-    low, high = dict(bounds[0]), dict(bounds[1])
+    allowed: dict[Any, frozenset[Any]] = {}
+    low: dict[Any, int] = dict(bounds[0])
+    high: dict[Any, int] = dict(bounds[1])
     for part in parts:
         match part:
-            case nodes.Compare(Op.EQ, ir.SlotRef(s), Const(v)) | nodes.Compare(
-                Op.EQ, Const(v), ir.SlotRef(s)
-            ):
+            case nodes.Compare(Op.EQ, left, Const(v)) | nodes.Compare(Op.EQ, Const(v), left) if (
+                s := _subject(left)
+            ) is not None:
                 values: frozenset[Any] = frozenset({v})
                 if _is_int(v):
                     _narrow(Op.EQ, v, s, low, high)
-            case nodes.In(ir.SlotRef(s), Const(v), False) if isinstance(v, frozenset):
+            case nodes.In(left, Const(v), False) if isinstance(v, frozenset) and (
+                (s := _subject(left)) is not None
+            ):
                 values = v
-            case nodes.Compare(op, ir.SlotRef(s), Const(v)) if _is_int(v):
+            case nodes.Compare(op, left, Const(v)) if _is_int(v) and (
+                (s := _subject(left)) is not None
+            ):
                 _narrow(op, v, s, low, high)
                 continue
             case _:
                 continue
         allowed[s] = allowed.get(s, values) & values
         if not allowed[s]:
-            return f"`{slots[s].dotted}` cannot take all the values it is compared with"
+            return f"`{_named(s, slots)}` cannot take all the values it is compared with"
     for s in set(low) & set(high):
         if low[s] > high[s]:
-            return f"no value of `{slots[s].dotted}` passes all of its comparisons"
+            return f"no value of `{_named(s, slots)}` passes all of its comparisons"
     return None
 
 
-def _narrow(op: CompareOp, v: int, s: int, low: dict[int, int], high: dict[int, int]) -> None:
+def _subject(e: Any) -> Any:
+    """What a comparison tests, when it is a request's value: a slot (its number), or an
+    attribute read through an entity there (`principal.level`: the read itself); else None."""
+    if isinstance(e, ir.SlotRef):
+        return e.slot
+    if isinstance(e, FieldOf) and _subject(e.base) is not None:
+        return e
+    return None
+
+
+def _named(subject: Any, slots: tuple[ir.Slot, ...]) -> str:
+    return slots[subject].dotted if isinstance(subject, int) else ir.show(subject, slots)
+
+
+def _narrow(op: CompareOp, v: int, s: Any, low: dict[Any, int], high: dict[Any, int]) -> None:
     """Tighten the known range of slot `s` by the test `s op v`."""
     match op:
         case Op.GT | Op.GE:

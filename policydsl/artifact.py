@@ -57,6 +57,7 @@ MODULES = frozenset(
 # Tags of the JSON arrays: every array is tagged, so a value is one of these or a JSON scalar.
 _TUPLE, _LIST, _SET, _DICT, _MISSING = "(", "[", "{", "d", "m"
 _OBJECT, _REF, _ENUM, _SPAN = "o", "r", "e", "s"
+_ENTITY = "E"  # an entity type, by name: its record may name it again (`manager: User?`)
 _TIMES = {"t": datetimes.Datetime, "u": datetimes.Duration}  # checked milliseconds (a literal's)
 _TIME_TAGS = {cls: tag for tag, cls in _TIMES.items()}
 _SCALARS = (str, int, bool, type(None))
@@ -184,10 +185,15 @@ def encode(
     """The artifact's JSON data; `_Unusable` if something in it has no JSON form here."""
     encoder = _Encoder(sources)
     body = [encoder.value(lowered), encoder.value(list(warnings))]
+    entities: list[Any] = []  # each entity type the body names: its attributes, its parents
+    while len(entities) < len(encoder.entities):  # a record may name types the body does not
+        entity = list(encoder.entities.values())[len(entities)]
+        entities.append([entity.name, encoder.value(entity.record), list(entity.parents)])
     return {
         "format": FORMAT,
         "classes": encoder.class_names,
         "body": body,
+        "entities": entities,
         "refuse": refuse_effect,
         "version": version,
     }
@@ -204,7 +210,18 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
     if not isinstance(version, str | None):
         raise _Unusable("version")
     decoder = _Decoder(data["classes"], sources)
+    entities = data.get("entities", [])
+    if not isinstance(entities, list) or not all(
+        isinstance(e, list) and len(e) == 3 and isinstance(e[0], str) for e in entities
+    ):
+        raise _Unusable("entities")
+    decoder.entities = {name: t.EntityType(name) for name, _, _ in entities}
     lowered, warnings = (decoder.value(part) for part in data["body"])
+    for name, record, parents in entities:  # in the encoder's order: references count on it
+        made = decoder.value(record)
+        if not isinstance(made, t.RecordType) or not all(isinstance(p, str) for p in parents):
+            raise _Unusable(f"entity {name}")
+        decoder.entities[name].declare(made, tuple(parents))
     from policydsl import ir
 
     if not isinstance(lowered, ir.Lowered) or not isinstance(warnings, list):
@@ -229,6 +246,7 @@ class _Encoder:
         self.class_names: list[str] = []
         self.classes: dict[type, int] = {}
         self.written: dict[int, int] = {}  # id(object) -> its number
+        self.entities: dict[str, t.EntityType] = {}  # the entity types written, by name
 
     def value(self, v: Any) -> Any:
         cls = type(v)
@@ -252,6 +270,9 @@ class _Encoder:
             return [_SPAN, self.sources[id(v.source)], v.start, v.end]
         if isinstance(v, enum.Enum):
             return [_ENUM, self._class(cls), v.name]
+        if cls is t.EntityType:
+            self.entities.setdefault(v.name, v)
+            return [_ENTITY, v.name]
         if attrs.has(cls):
             number = self.written.get(id(v))
             if number is not None:
@@ -281,6 +302,7 @@ class _Decoder:
         self.makers = [_maker(name) for name in class_names]
         self.sources = sources
         self.made: list[Any] = []
+        self.entities: dict[str, t.EntityType] = {}  # made before the body, declared after
 
     def value(self, v: Any) -> Any:
         cls = type(v)
@@ -310,6 +332,8 @@ class _Decoder:
             return dict(zip(items[::2], items[1::2], strict=True))
         if tag == _MISSING:
             return t.MISSING
+        if tag == _ENTITY and len(v) == 2 and v[1] in self.entities:
+            return self.entities[v[1]]
         if tag in _TIMES and len(v) == 2 and type(v[1]) is int:
             return _TIMES[tag](v[1])
         raise _Unusable(f"tag {tag!r}")

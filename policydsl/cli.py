@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 import click
 
 import policydsl
-from policydsl import lsp_command, testing
+from policydsl import entity_options, lsp_command, testing
 from policydsl.codes import Code
 from policydsl.cost import DEFAULT_MAX_COST
 from policydsl.diagnostics import Diagnostic
-from policydsl.engine import DEFAULT_BACKEND, check_with_cost
+from policydsl.engine import check_with_cost
 from policydsl.loader import policy_files
 from policydsl.parser import MAX_SOURCE_BYTES, read_source, source_from_bytes
 from policydsl.request_json import MAX_REQUEST_BYTES, RequestError, parse_request
@@ -46,8 +46,8 @@ Exit codes:
   0  success (warnings allowed)
   1  policy errors, failed test cases, files `fmt --check` would change
   2  usage errors: bad options or arguments
-  3  invalid request: not JSON, too large or deeply nested, or a context
-     that breaks the policy's schema
+  3  invalid request or --entities data: not JSON, too large or deeply
+     nested, or breaking the policy's schema or entity declarations
   4  internal error (a bug in policydsl: rerun with --debug)
   141  the output was closed early (`... | head`): ended quietly,
        128 + SIGPIPE, as other tools exit
@@ -180,12 +180,11 @@ def _load(
         kwargs["backend"] = backend
     try:
         if not policies:
-            return policydsl.load_stdlib(**kwargs)
-        return policydsl.load(policies[0] if len(policies) == 1 else list(policies), **kwargs)
+            return entity_options.install(policydsl.load_stdlib(**kwargs))
+        policy = policydsl.load(policies[0] if len(policies) == 1 else list(policies), **kwargs)
+        return entity_options.install(policy)  # --entities, where the command has it
     except policydsl.PolicyError as err:
-        if [d.code for d in err.diagnostics] == [
-            Code.NO_REFUSAL
-        ]:  # a sound policy, a flag it cannot honour
+        if [d.code for d in err.diagnostics] == [Code.NO_REFUSAL]:  # a flag it cannot honour
             raise CliError(f"--fail-closed: {err.render()}", EXIT_USAGE) from err
         raise
 
@@ -743,12 +742,12 @@ def serve(
         )
     logging.basicConfig(level=logging.INFO, format="policyc: %(name)s: %(message)s")
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not a line per change seen
-    holder = PolicyHolder(policies, backend=backend or DEFAULT_BACKEND, fail_closed=fail_closed)
+    holder = PolicyHolder(policies, **entity_options.held(backend, fail_closed))
     if holder.current is None:
         last = holder.last
         for diagnostic in last.diagnostics if last else ():
             click.echo(diagnostic.render() + "\n", err=True)
-        raise CliError("the policy does not check; not serving it")
+        raise CliError("the policy or its entity data does not check; not serving it")
     sink = None
     if decision_log is not None:
         try:
@@ -786,6 +785,9 @@ def _policy_files(paths: Sequence[Path]) -> list[Path]:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+entity_options.attach(cli)  # --entities FILE on eval, explain, test, serve and diff
 
 
 def main(argv: Sequence[str] | None = None, prog_name: str = "policyc") -> int:

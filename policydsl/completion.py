@@ -12,6 +12,7 @@ import re
 
 import attrs
 
+from policydsl import nodes
 from policydsl.builtin_names import BUILTIN_TYPES, FUNCTIONS
 from policydsl.lark_grammar import reserved_words
 from policydsl.symbols import RULE_FIELDS, Index
@@ -30,6 +31,11 @@ _COMPARED = re.compile(
 )
 _DEFAULT = re.compile(
     r"\w+\s*:\s*(?:set<|list<|map<string,\s*)?(\w+)[^\n=]*=\s*(?:\[[\w\s,]*)?\w*$"
+)
+# a type is expected: `  owner: Us`, `{ readers: set<Te`, `entity User in [Te` (not `rule r: a`)
+_TYPE_EXPECTED = re.compile(
+    r"(?:(?:^|\{)\s*\w+\s*:\s*(?:set<|list<|map<string,\s*)?"
+    r"|^\s*entity\s+\w+\s+in\s+(?:\[\s*(?:\w+\s*,\s*)*)?)\w*$"
 )
 _CLAUSE = re.compile(r"^\s*(\w+)\s+\w*$", re.MULTILINE)
 _OUTPUT = re.compile(r"\boutput\s+\w+\s*:\s*(\w+)")
@@ -66,6 +72,11 @@ def complete(index: Index, text: str, offset: int) -> list[Item]:
         return _effects(index)
     if _OBLIGATIONS.search(before):
         return [Item(s.name, "obligation", "obligation", True) for s in index.of_kind("obligation")]
+    if _TYPE_EXPECTED.search(line):  # an attribute's type, an entity's parents: types first
+        types = [Item(s.name, "entity", "entity", True) for s in index.of_kind("entity")]
+        types += [Item(s.name, "enum", "enum", True) for s in index.of_kind("enum")]
+        types += [Item(name, "type", "type", True) for name in BUILTIN_TYPES]
+        return types + _in_scope(index, before, exclude={i.label for i in types})
     expected = _expected_enum(index, before, line)
     items = _members(index, expected) if expected else []
     return items + _in_scope(index, before, exclude={i.label for i in items})
@@ -73,11 +84,10 @@ def complete(index: Index, text: str, offset: int) -> list[Item]:
 
 def _after_dot(index: Index, before: str, prefix: str) -> list[Item]:
     parts = [p.strip() for p in prefix.split(".") if p.strip()]
-    dotted = ".".join(parts)
-    if parts[0] in {s.name for s in index.children_of("")}:
+    if parts[0] in {s.name for s in index.children_of("")}:  # through entities: `principal.`
         return [
             Item(s.name.rsplit(".", 1)[-1], "attribute", _type_of(index, s.name), True)
-            for s in index.children_of(dotted)
+            for s in index.children_at(parts)
         ]
     if len(parts) == 1 and f"enum:{parts[0]}" in index.symbols:
         return _members(index, parts[0])
@@ -87,6 +97,12 @@ def _after_dot(index: Index, before: str, prefix: str) -> list[Item]:
             Item(s.name, "annotation", "annotation", True) for s in index.of_kind("annotation")
         ]
         return fields + notes
+    entity = _element_entity(index, before, parts[0])
+    if entity is not None:  # a variable over a set of entities: their attributes, through
+        return [
+            Item(s.name.rsplit(".", 1)[-1], "attribute", _type_of(index, s.name), True)
+            for s in index.children_at([entity, *parts[1:]], entity=True)
+        ]
     record = _element_record(index, before, parts[0])
     if record is not None:  # a variable over a list of records: its element's fields
         under = ".".join((record, *parts[1:]))
@@ -110,6 +126,21 @@ def _element_record(index: Index, before: str, var: str, depth: int = 0) -> str 
         outer = _element_record(index, before[: bound[-1].start()], parts[0], depth + 1)
         path = ".".join((outer, *parts[1:])) if outer is not None else ""
     return f"{path}[]" if f"{path}[]" in {s.parent for s in index.of_kind("attribute")} else None
+
+
+def _element_entity(index: Index, before: str, var: str) -> str | None:
+    """`User` for `v` bound by the last `some v in viewers` before the cursor, `viewers` a set
+    or list of `User`s (read through references: `some t in resource.owner.teams`)."""
+    bound = [m for m in _BOUND.finditer(before) if m.group(1) == var]
+    path = index.record_of(bound[-1].group(2).split(".")) if bound else None
+    field = index.fields.get(path) if path is not None else None
+    kind = field.type if field is not None else None
+    if not isinstance(kind, nodes.CollectionType):
+        return None
+    element = kind.element
+    if isinstance(element, nodes.NamedType) and element.name in index.entities:
+        return element.name
+    return None
 
 
 def _type_of(index: Index, path: str) -> str:
@@ -169,6 +200,7 @@ def _in_scope(index: Index, before: str, exclude: set[str]) -> list[Item]:
     items += [Item(s.name, "definition", "definition") for s in index.of_kind("definition")]
     items += [Item(s.name, "attribute", _type_of(index, s.name)) for s in index.children_of("")]
     items += [Item(s.name, "enum", "enum") for s in index.of_kind("enum")]
+    items += [Item(s.name, "entity", "entity") for s in index.of_kind("entity")]
     owners: dict[str, list[str]] = {}
     for s in index.of_kind("member"):
         owners.setdefault(s.name.split(".", 1)[1], []).append(s.parent or "")

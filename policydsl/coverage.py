@@ -13,6 +13,7 @@ import attrs
 
 from policydsl import interp, nodes
 from policydsl.context import ContextError, validate
+from policydsl.entities import EntityStore
 from policydsl.model import CheckedPolicy, Rule
 from policydsl.render import expr_text
 from policydsl.terminal import shown
@@ -40,14 +41,21 @@ class Coverage:
     def __init__(self) -> None:
         self.policies: dict[int, tuple[str, dict[str, RuleSeen]]] = {}
 
-    def observe(self, name: str, policy: CheckedPolicy, context: Mapping[str, Any]) -> None:
-        """Trace one case's request through every rule of `policy`."""
+    def observe(
+        self,
+        name: str,
+        policy: CheckedPolicy,
+        context: Mapping[str, Any],
+        entities: EntityStore | None = None,
+    ) -> None:
+        """Trace one case's request through every rule of `policy`, its entity ids resolved in
+        `entities` (the store the case was decided with)."""
         key = id(policy)
         if key not in self.policies:
             self.policies[key] = (name, {r.id: _rule(policy, r) for r in policy.rules})
         rules = self.policies[key][1]
         try:
-            normal = validate(policy.schema, context)
+            normal = validate(policy.schema, context, entities)
         except ContextError:
             return  # a case that expects the request refused runs no rule
         for rule in policy.rules:

@@ -68,10 +68,10 @@ _SCALARS = frozenset({str, int, bool, type(None)})  # JSON values as they are
 
 def to_json(value: Any) -> Any:
     """A decided value as JSON data: sets sorted into lists, records (an element of a list of
-    records) as objects of JSON values, an entity as its uid in Cedar's JSON form (`{"type":
-    "User", "id": "alice"}`: never its attributes, whose references may form a cycle)."""
+    records) as objects of JSON values; an entity as its uid (`User::"alice"`), its attributes
+    and references never walked (they may form a cycle)."""
     if value.__class__ is Entity:
-        return {"type": value.type, "id": value.id}
+        return value.uid
     if isinstance(value, frozenset):
         if any(v.__class__ is Entity for v in value):
             return [to_json(v) for v in sorted(value, key=lambda e: e.uid)]

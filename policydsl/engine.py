@@ -123,7 +123,8 @@ class Policy:
             schema = self.checked.schema
         else:
             rules, schema = self.lowered().rules, self.lowered().schema
-        shown = self._messages = {r.id: r.message for r in rules if r.message is not None}
+        shown = {r.id: r.message for r in rules if r.message is not None}
+        self._messages = shown  # `decide_with` renders them too
         if shown:
             from policydsl.messages import with_messages
 
@@ -164,9 +165,12 @@ class Policy:
         return of(self.sources)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle as the sources: a worker process rebuilds the same policy."""
+        """Pickle as the sources and the entity data in use: a worker process rebuilds the same
+        policy, deciding with the same entities."""
         texts = tuple((s.name, s.text) for s in self.sources)
-        return (_rebuild, (texts, self.backend, self.fail_closed))
+        if not self._entities:
+            return (_rebuild, (texts, self.backend, self.fail_closed))
+        return (_rebuild, (texts, self.backend, self.fail_closed, self._entities))
 
     def _interpreted(self, context: Mapping[str, Any]) -> Decision:
         from policydsl import interp
@@ -223,12 +227,11 @@ class Policy:
                 decision = interp.decide(self.checked, normalised)
             else:
                 decision = self.evaluator.decide_normalised(normalised)
-            if self._messages:  # reasons that show values, read from this request's entities
-                from policydsl.messages import with_messages
+            if self._messages.keys().isdisjoint(decision.rules):
+                return decision
+            from policydsl.messages import with_messages  # reasons that show values
 
-                shown = with_messages(lambda _: decision, self._messages, lambda _: normalised)
-                return shown(context)
-            return decision
+            return with_messages(lambda _: decision, self._messages, lambda _: normalised)(context)
         except Exception as err:
             if not self.fail_closed:
                 raise
@@ -302,7 +305,8 @@ class Policy:
         `reads`)."""
         from policydsl.explain import explanation
 
-        return explanation(self.checked, self.decide(context), context, rules)
+        store = self._entities  # the one the decision reads, whatever a reload swaps in meanwhile
+        return explanation(self.checked, self.decide(context), context, rules, store)
 
 
 def no_refusal(checked: CheckedPolicy) -> Diagnostic:
@@ -369,20 +373,27 @@ def _policy(loaded: Loaded, **options: Any) -> Policy:
     )
 
 
-_UNPICKLED: collections.OrderedDict[tuple[str, str, bool], Policy] = collections.OrderedDict()
+_UNPICKLED: collections.OrderedDict[tuple[str, str, bool, str], Policy] = collections.OrderedDict()
 _UNPICKLED_MAX = 8  # policies a process keeps for the next unpickling of the same one
 _unpickled_lock = threading.Lock()
 
 
-def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool) -> Policy:
+def _rebuild(
+    texts: tuple[tuple[str, str], ...],
+    backend: str,
+    fail_closed: bool,
+    entities: EntityStore | None = None,
+) -> Policy:
     """Unpickle: the policy of these sources, compiled once per process. A worker that receives
     the same policy again (a task per partition) gets the one it built, found by fingerprint
-    (computed here from the texts, never taken on trust); policies are safe to share."""
+    (computed here from the texts, never taken on trust); policies are safe to share. A policy
+    pickled with entity data is kept with that store, found by the store's token (which its
+    pickles keep): the same policy with other entity data is another policy."""
     from policydsl.fingerprint import of
     from policydsl.loader import check_sources
 
     sources = [Source(name, text) for name, text in texts]
-    key = (of(sources), backend, fail_closed)
+    key = (of(sources), backend, fail_closed, "" if entities is None else entities.token)
     with _unpickled_lock:
         found = _UNPICKLED.get(key)
         if found is not None:
@@ -390,6 +401,8 @@ def _rebuild(texts: tuple[tuple[str, str], ...], backend: str, fail_closed: bool
             return found
     with collection_paused():
         policy = _policy(check_sources(sources), backend=backend, fail_closed=fail_closed)
+    if entities is not None:
+        policy.use_entities(entities)
     with _unpickled_lock:
         _UNPICKLED[key] = policy
         while len(_UNPICKLED) > _UNPICKLED_MAX:

@@ -11,6 +11,7 @@ never walked.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -61,11 +62,16 @@ class EntityStore:
     """The entities a policy reads, by type and id. Made by `entity_data.load`, which validated
     them against the policy's declarations; never changed after (a new store replaces it)."""
 
-    __slots__ = ("by_type", "count")
+    __slots__ = ("by_type", "count", "token")
 
-    def __init__(self, by_type: Mapping[str, Mapping[str, Entity]]) -> None:
+    def __init__(
+        self, by_type: Mapping[str, Mapping[str, Entity]], token: str | None = None
+    ) -> None:
         self.by_type: dict[str, dict[str, Entity]] = {k: dict(v) for k, v in by_type.items()}
         self.count = sum(len(v) for v in self.by_type.values())
+        # the store's identity, kept by its pickles: a worker unpickling the same store again
+        # (a task per partition) finds the policy it built with it (`engine._rebuild`)
+        self.token = token or secrets.token_hex(16)
 
     def get(self, type_name: str, entity_id: str) -> Entity | None:
         found = self.by_type.get(type_name)
@@ -80,6 +86,55 @@ class EntityStore:
 
     def __repr__(self) -> str:
         return f"<EntityStore of {self.count:,} entities>"
+
+    def __reduce__(self) -> Any:
+        """Pickle flat (a worker process of `policyc eval --batch --jobs` receives the store):
+        each entity once, its references as uids, so a chain of a million managers costs no
+        recursion; the unpickled store holds the same entities, references and ancestors."""
+        rows = [(e.type, e.id, e.ancestors, _flat(dict(e))) for e in self]
+        return (_store_rebuilt, (list(self.by_type), rows, self.token))
+
+
+class _Ref(tuple[str, str]):
+    """(type, id) of an entity an attribute names, while a store is pickled."""
+
+    __slots__ = ()
+
+
+def _flat(value: Any) -> Any:
+    """An attribute's value with each entity in it replaced by its `_Ref`."""
+    if value.__class__ is Entity:
+        return _Ref((value.type, value.id))
+    if value.__class__ is dict:
+        return {k: _flat(v) for k, v in value.items()}
+    if value.__class__ is tuple:
+        return tuple(_flat(v) for v in value)
+    if value.__class__ is frozenset:
+        return frozenset(_flat(v) for v in value)
+    return value
+
+
+def _store_rebuilt(
+    types: list[str], rows: list[tuple[str, str, frozenset[str], dict[str, Any]]], token: str
+) -> EntityStore:
+    by_type: dict[str, dict[str, Entity]] = {name: {} for name in types}
+    for type_name, entity_id, ancestors, _ in rows:
+        by_type.setdefault(type_name, {})[entity_id] = _rebuilt(type_name, entity_id, ancestors)
+
+    def unflat(value: Any) -> Any:
+        if value.__class__ is _Ref:
+            return by_type[value[0]][value[1]]
+        if value.__class__ is dict:
+            return {k: unflat(v) for k, v in value.items()}
+        if value.__class__ is tuple:
+            return tuple(unflat(v) for v in value)
+        if value.__class__ is frozenset:
+            return frozenset(unflat(v) for v in value)
+        return value
+
+    for type_name, entity_id, _, attributes in rows:
+        by_type[type_name][entity_id].update(unflat(attributes))
+    return EntityStore(by_type, token)
 
 
 EMPTY_STORE = EntityStore({})

@@ -133,7 +133,8 @@ class _Loader:
                 type_.record, {} if attributes is None else attributes, "", self.resolve
             )
         except ContextError as err:
-            raise EntityDataError(entity.uid, err.attribute, err.detail) from None
+            # the record's path starts with its separator: `.level` is the attribute `level`
+            raise EntityDataError(entity.uid, err.attribute.removeprefix("."), err.detail) from None
         entity.update(values)
         if parents is None:
             return

@@ -79,7 +79,16 @@ def describe(index: Index, sym: Symbol) -> str:
     match sym.kind:
         case "attribute":
             text = _code(_slice(node))
-            return f"{text}\ncontext attribute `{sym.name}`, declared at {where}"
+            owner = sym.name.split(".", 1)[0]
+            if owner in index.entities and "." in sym.name:
+                text += f"\nattribute `{sym.name.split('.', 1)[1]}` of entity `{owner}`"
+            else:
+                text += f"\ncontext attribute `{sym.name}`"
+            return text + f", declared at {where}" + _entity_note(index, sym.name)
+        case "entity":
+            head = _first_lines(_slice(node), 1)
+            fields = len(node.fields or ())
+            return f"{_code(head)}\nentity type, {fields} attributes, {where}"
         case "member":
             uses = len(index.references(sym.key, include_decl=False))
             return f"{_code(sym.name)}\nmember of enum `{sym.parent}` ({where}), {uses} uses"
@@ -105,6 +114,20 @@ def describe(index: Index, sym: Symbol) -> str:
         case "variable" | "obligation" | "annotation" | "enum" | "context":
             return f"{_code(_slice(node))}\n{sym.kind} `{sym.name}`, {where}"
     return sym.name  # pragma: no cover - every kind is listed above
+
+
+def _entity_note(index: Index, path: str) -> str:
+    """For an attribute that holds an entity: which, and where it is declared (its attributes
+    are read through it: `principal.manager.level`)."""
+    entity = index.entity_of(path)
+    if entity is None:
+        return ""
+    decl = index.entities[entity]
+    parents = ", ".join(p.name for p in decl.parents)
+    within = f" in [{parents}]" if parents else ""
+    span = decl.name.span
+    at = f", declared at `{_place(span)}`" if span is not None else ""
+    return f"\n\nholds an entity `{entity}`{within}{at}; its attributes are read through it"
 
 
 def _definition_type(index: Index, name: str) -> str | None:

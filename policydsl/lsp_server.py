@@ -56,6 +56,7 @@ SYMBOL_KINDS = {
     "variable": lsp.SymbolKind.Variable,
     "context": lsp.SymbolKind.Struct,
     "property": lsp.SymbolKind.Interface,
+    "entity": lsp.SymbolKind.Class,
 }
 COMPLETION_KINDS = {
     "enum": lsp.CompletionItemKind.Enum,
@@ -71,6 +72,7 @@ COMPLETION_KINDS = {
     "keyword": lsp.CompletionItemKind.Keyword,
     "type": lsp.CompletionItemKind.TypeParameter,
     "function": lsp.CompletionItemKind.Function,
+    "entity": lsp.CompletionItemKind.Class,
 }
 
 

@@ -391,8 +391,11 @@ def render(report: Report) -> str:
         lines.append(report.detail)
     moves = ", ".join(f"{move}: {n}" for move, n in sorted(report.moves.items()))
     more = "" if report.complete else " (stopped: there may be more)"
+    # a question the encoding cannot decide (entities, IP addresses) found no region: not
+    # "different", which the exit code 1 would otherwise seem to confirm
+    verdict = "not decided" if report.status == "unknown" and not report.regions else "different"
     lines.append(
-        f"different: {len(report.regions)} regions{more}; {moves or 'none found'} "
+        f"{verdict}: {len(report.regions)} regions{more}; {moves or 'none found'} "
         f"({report.seconds:.2f} s)"
     )
     return "\n".join(lines)

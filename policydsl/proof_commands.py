@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from policydsl import policy_diff, smt, verify
+from policydsl import entity_options, policy_diff, smt, verify
 from policydsl.batch import iter_lines
 from policydsl.engine import Policy, load, load_stdlib
 from policydsl.request_json import MAX_REQUEST_BYTES, RequestError, parse_request, too_large
@@ -48,6 +48,8 @@ def verify_command(
 def diff_command(old: Path, new: Path, requests: str | None, output_format: str) -> tuple[str, int]:
     """`policyc diff`: the output and the exit code (replayed changes written as they come)."""
     before, after = _load([old]), _load([new])
+    entity_options.install(before)  # --entities: the recorded requests' entities, for both
+    entity_options.install(after)
     try:
         if requests is None:
             return run_diff(before, after, output_format)

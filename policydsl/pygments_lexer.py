@@ -29,6 +29,7 @@ from policydsl.lark_grammar import reserved_words
 
 DECLARATIONS = (
     "version",
+    "entity",
     "enum",
     "context",
     "effects",
@@ -87,9 +88,12 @@ def _tokens() -> dict[str, list[Any]]:
             (r'"', String.Double, "string"),
             (rf"(rule)(\s+)({NAME})", _groups(Keyword.Declaration, Whitespace, Name.Function)),
             (
-                rf"(enum|table|output|annotation|def|property)(\s+)({NAME})",
+                rf"(entity|enum|table|output|annotation|def|property)(\s+)({NAME})",
                 _groups(Keyword.Declaration, Whitespace, Name.Class),
             ),
+            # an entity: `Team::"eng"` (the type, then `::`; the id is the string that follows)
+            (rf'({NAME})(\s*)(::)(?=\s*")', _groups(Name.Class, Whitespace, Punctuation)),
+            (r"::", Punctuation),
             (r"\.\.", Punctuation),  # a range: `int[0..17]`, `string[..256]`
             (rf"(\.)(\s*)({NAME})", _groups(Punctuation, Whitespace, Name.Attribute)),
             (words(classes["declaration"], suffix=r"\b"), Keyword.Declaration),

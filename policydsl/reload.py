@@ -10,6 +10,7 @@ when installed, polling the files' sizes and times otherwise).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -22,9 +23,13 @@ from typing import Any, Literal
 
 import attrs
 
-from policydsl import fingerprint, resources
+from policydsl import fingerprint, resources, strict_json
+from policydsl.codes import Code
 from policydsl.diagnostics import Diagnostic
 from policydsl.engine import DEFAULT_BACKEND, Policy, no_refusal
+from policydsl.entities import EntityStore
+from policydsl.entity_data import MAX_DATA_BYTES as MAX_ENTITY_BYTES
+from policydsl.entity_data import EntityDataError
 from policydsl.loader import check_sources, is_data, policy_files
 from policydsl.parser import read_source
 from policydsl.source import Source
@@ -51,6 +56,7 @@ class Reload:
     version: str | None
     diagnostics: tuple[Diagnostic, ...] = ()
     trigger: str = "call"
+    entities: int | None = None  # the entities in force after it (None: no --entities file)
 
     @property
     def ok(self) -> bool:
@@ -65,6 +71,7 @@ class Reload:
             "fingerprint": self.fingerprint,
             "version": self.version,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            **({} if self.entities is None else {"entities": self.entities}),
         }
 
 
@@ -89,8 +96,13 @@ class PolicyHolder:
         backend: str = DEFAULT_BACKEND,
         fail_closed: bool = False,
         load: bool = True,
+        entities: str | Path | None = None,
     ):
         self.paths = tuple(Path(p) for p in paths) or (resources.stdlib_path(),)
+        # entity data (Cedar's JSON entity list), reloaded with the policy: `_entity_digest` is
+        # the hash of the bytes in force, so an unchanged file is not validated again
+        self.entities = None if entities is None else Path(entities)
+        self._entity_digest: str | None = None
         self.backend = backend
         self.fail_closed = fail_closed
         self.current: Policy | None = None
@@ -105,7 +117,8 @@ class PolicyHolder:
     def files(self) -> list[Path]:
         """The `.policy` files the paths name now (folders searched as `load` does), and the
         data files of the policy in force's tables (`from "rows.json"`)."""
-        return policy_files(list(self.paths))[0] + self.data_files()
+        entities = [] if self.entities is None else [self.entities]
+        return policy_files(list(self.paths))[0] + self.data_files() + entities
 
     def data_files(self) -> list[Path]:
         """The data files the policy in force reads its tables' rows from."""
@@ -118,20 +131,28 @@ class PolicyHolder:
         with self._lock:
             started = time.monotonic()
             sources, diagnostics = self._read()
+            data, data_digest = self._read_entities(diagnostics)
             unread = any(d.severity == "error" for d in diagnostics)
             digest = None if unread else fingerprint.of(sources)
             version: str | None = None
             outcome: Outcome
+            current = self.current
+            same = current is not None and digest == current.fingerprint
             if unread:
                 outcome = "rejected"
-            elif self.current is not None and digest == self.current.fingerprint:
-                outcome, version = "unchanged", self.current.version
+            elif same and data_digest == self._entity_digest:
+                assert current is not None
+                outcome, version = "unchanged", current.version
             else:
-                policy, diagnostics = self._build(sources)
-                if policy is None:
+                policy, diagnostics = (current, []) if same else self._build(sources)
+                store = None if policy is None else self._entity_store(policy, data, diagnostics)
+                if policy is None or (self.entities is not None and store is None):
                     outcome = "rejected"
                 else:
                     outcome, version = "loaded", policy.version
+                    if store is not None:  # on the policy in force: swapped whole, atomically
+                        policy.use_entities(store)
+                        self._entity_digest = data_digest
                     self.current = policy  # the swap: one assignment, the policy complete
                     self.loaded_at = time.time()
             result = Reload(
@@ -142,6 +163,9 @@ class PolicyHolder:
                 version,
                 tuple(diagnostics),
                 trigger,
+                None
+                if self.entities is None or self.current is None
+                else len(self.current.entities),
             )
             self.last = result
         self._report(result)
@@ -162,6 +186,40 @@ class PolicyHolder:
             if isinstance(data, Source):  # else the build reports it, where the table names it
                 sources.append(data)
         return sources, diagnostics
+
+    def _read_entities(self, diagnostics: list[Diagnostic]) -> tuple[Any, str | None]:
+        """The entity file's data (parsed JSON) and the hash of its bytes; a file that cannot
+        be read or parsed adds its diagnostic (the reload is then rejected)."""
+        if self.entities is None:
+            return None, None
+        path = self.entities
+        try:
+            if path.stat().st_size > MAX_ENTITY_BYTES:
+                raise OSError(f"larger than {MAX_ENTITY_BYTES:,} bytes")
+            raw = path.read_bytes()
+            return strict_json.loads(raw.decode("utf-8")), hashlib.sha256(raw).hexdigest()
+        except RecursionError:
+            problem = "the JSON nests too deeply"
+        except OSError as err:
+            problem = f"cannot read it: {err.strerror or err}"
+        except ValueError as err:  # not UTF-8, not JSON, a key given twice
+            problem = f"not valid JSON: {err}"
+        message = f"{path}: invalid entity data: {problem}"
+        diagnostics.append(Diagnostic(Code.DATA_NOT_ROWS, message))
+        return None, None
+
+    def _entity_store(
+        self, policy: Policy, data: Any, diagnostics: list[Diagnostic]
+    ) -> EntityStore | None:
+        """The store of the entity data for `policy`; None, with a diagnostic naming the
+        entity and attribute, when the data breaks its declarations (or there is no file)."""
+        if self.entities is None:
+            return None
+        try:
+            return policy.entity_store(data)
+        except EntityDataError as err:
+            diagnostics.append(Diagnostic(Code.DATA_NOT_ROWS, f"{self.entities}: {err}"))
+            return None
 
     def _build(self, sources: list[Source]) -> tuple[Policy | None, list[Diagnostic]]:
         loaded = check_sources(sources)
@@ -262,11 +320,15 @@ class _Watcher:
 
     def _watchfiles(self, watchfiles: Any) -> None:
         # a file's folder, not the file: an editor that saves by renaming replaces the file
-        paths = [*self.holder.paths, *self.holder.data_files()]
+        entities = [] if self.holder.entities is None else [self.holder.entities]
+        paths = [*self.holder.paths, *self.holder.data_files(), *entities]
         targets = sorted({str(p if p.is_dir() else p.parent) for p in paths})
+        named = {os.path.abspath(p) for p in entities}  # the entity file, whatever its suffix
         for _changes in watchfiles.watch(
             *targets,
-            watch_filter=lambda _change, path: path.endswith((".policy", ".json")),
+            watch_filter=lambda _change, path: (
+                path.endswith((".policy", ".json")) or os.path.abspath(path) in named
+            ),
             stop_event=self.stopping,
             debounce=int(self.debounce * 1000),
             step=50,

@@ -370,6 +370,7 @@ class Service:
             "warnings": [d.to_dict() for d in policy.warnings],
             "loaded_at": _rfc3339(self.holder.loaded_at),
             "last_reload": self.holder.last.to_dict() if self.holder.last else None,
+            **({} if self.holder.entities is None else {"entities": len(policy.entities)}),
         }
 
     async def health(self, request: Request) -> Response:

@@ -181,7 +181,8 @@ class Request:
                 if kind == "set":  # each element once: the set's size is the sequence's length
                     self.constraints.append(distinct(z3, var, max_size))
                 return Sequence_(var, kind, None, max_size)
-        raise Unsupported(f"attributes of type `{type_}`")
+        what = "entities" if isinstance(type_, t.EntityType) else "attributes"
+        raise Unsupported(f"{what} of type `{type_}`")
 
     def _range(self, var: Any, lo: int | None, hi: int | None) -> None:
         if lo is not None:

@@ -34,6 +34,7 @@ Kind = Literal[
     "variable",
     "context",
     "property",
+    "entity",
 ]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # `{name}` or `{name.attr}` in a reason: the head is what a column reference names
@@ -105,6 +106,7 @@ class Index:
         self.rules_of_table: dict[str, list[nodes.RuleDecl]] = {}
         self.fields: dict[str, nodes.Field] = {}  # by dotted path
         self.annotation_types: dict[str, nodes.TypeExpr] = {}
+        self.entities: dict[str, nodes.EntityDecl] = {}  # entity types; attributes: `User.dept`
         self.effects: list[str] = []
         _Builder(self).build(cancelled)
         self._starts: dict[str, list[int]] = {}
@@ -151,6 +153,41 @@ class Index:
             s for s in self.symbols.values() if s.kind == "attribute" and (s.parent or "") == record
         ]
 
+    def entity_of(self, path: str) -> str | None:
+        """The entity type the attribute at `path` holds (`User` for `manager: User?`)."""
+        type_expr = self.fields[path].type if path in self.fields else None
+        if isinstance(type_expr, nodes.OptionalType):
+            type_expr = type_expr.inner
+        if isinstance(type_expr, nodes.NamedType) and type_expr.name in self.entities:
+            return type_expr.name
+        return None
+
+    def record_of(self, parts: Sequence[str], entity: bool = False) -> str | None:
+        """The declared path of the attribute `parts` reads, through entity references:
+        `principal.manager.level` is `User.level` when both are `User`s; None when undeclared.
+        With `entity`, `parts` starts at an entity type (`User`, `manager`, `level`)."""
+        if entity:
+            if not parts or parts[0] not in self.entities:
+                return None
+            if len(parts) == 1:
+                return None
+            parts = [f"{parts[0]}.{parts[1]}", *parts[2:]]
+        path = parts[0] if parts and parts[0] in self.fields else None
+        for part in parts[1:]:
+            if path is None:
+                return None
+            path = f"{self.entity_of(path) or path}.{part}"
+            path = path if path in self.fields else None
+        return path
+
+    def children_at(self, parts: Sequence[str], entity: bool = False) -> list[Symbol]:
+        """The attributes one may read after `parts` and a dot (an entity's, through one);
+        with `entity`, `parts` starts at an entity type and may be only that."""
+        if entity and len(parts) == 1:
+            return self.children_of(parts[0]) if parts[0] in self.entities else []
+        path = self.record_of(parts, entity)
+        return [] if path is None else self.children_of(self.entity_of(path) or path)
+
     def enum_of(self, type_expr: nodes.TypeExpr | None) -> str | None:
         """The enum a type names, itself or as its elements (`Role`, `set<Role>`, `Role?`)."""
         while isinstance(type_expr, nodes.OptionalType | nodes.CollectionType):
@@ -170,6 +207,7 @@ class Index:
         for sym in self.symbols.values():
             if sym.parent is not None and sym.kind in ("member", "column", "attribute"):
                 owner = {"member": "enum", "column": "table"}.get(sym.kind, "attribute")
+                owner = "entity" if sym.parent in self.entities and "." not in sym.parent else owner
                 under.setdefault((owner, sym.parent), []).append(sym)
 
         def node(sym: Symbol) -> Outline:
@@ -275,6 +313,10 @@ class _Builder:
                     )
             case nodes.ContextDecl(fields):
                 self.declare_fields(fields, "")
+            case nodes.EntityDecl(name, _, fields):
+                index.entities.setdefault(name.name, decl)
+                self.symbol("entity", f"entity:{name.name}", name.name, name, decl)
+                self.declare_fields(fields or (), name.name)  # `User.dept`, parent `User`
             case nodes.EffectsDecl(order):
                 for ident in order:
                     index.effects.append(ident.name)
@@ -332,6 +374,10 @@ class _Builder:
         match decl:
             case nodes.ContextDecl(fields):
                 self.resolve_fields(fields)
+            case nodes.EntityDecl(_, parents, fields):
+                for parent in parents:
+                    self.ref_ident(f"entity:{parent.name}", parent)
+                self.resolve_fields(fields or ())
             case nodes.EffectsDecl(_, default, refuse):
                 for ident in (default, refuse):
                     if ident is not None:
@@ -373,6 +419,9 @@ class _Builder:
             case nodes.NamedType(name) if name in self.enum_names and type_expr.span is not None:
                 span = type_expr.span
                 self.occur(f"enum:{name}", span, start=span.start, end=span.start + len(name))
+            case nodes.NamedType(name) if name in self.index.entities and type_expr.span:
+                span = type_expr.span
+                self.occur(f"entity:{name}", span, start=span.start, end=span.start + len(name))
             case nodes.CollectionType(_, element):
                 self.resolve_type(element)
             case nodes.OptionalType(inner):
@@ -451,6 +500,8 @@ class _Builder:
             case nodes.ListLit(items):
                 for item in items:
                     self.expr(item, scope, expected)
+            case nodes.EntityLit(type_):  # `Team::"eng"`: its type
+                self.ref_ident(f"entity:{type_.name}", type_)
             case nodes.Quantifier(_, var, collection, body):
                 self.expr(collection, scope, None)
                 inner = dict(scope)
@@ -462,6 +513,8 @@ class _Builder:
                     inner[var.name] = key
                     if isinstance(collection, nodes.Path) and collection.parts == ("fired",):
                         inner[f"{var.name}."] = "fired"  # `r.severity` reads an annotation
+                    elif (entity := self.element_entity(collection, scope)) is not None:
+                        inner[f"{var.name}."] = entity  # `p.manager`: an entity's attribute
                     elif self.attribute_path(_values_of(collection), scope) in self.element_records:
                         element = f"{self.attribute_path(_values_of(collection), scope)}[]"
                         inner[f"{var.name}."] = element  # `c.image` reads a field of an element
@@ -511,6 +564,19 @@ class _Builder:
         dotted = ".".join((str(record), *rest))
         return dotted if dotted in self.index.fields else None
 
+    def element_entity(self, collection: Any, scope: dict[str, str]) -> str | None:
+        """The entity type of the elements of a set or list of entities a path reads."""
+        if not isinstance(collection, nodes.Path) or collection.parts[0] in scope:
+            return None
+        declared = self.index.record_of(collection.parts)
+        field = self.index.fields.get(declared) if declared is not None else None
+        if field is None or not isinstance(field.type, nodes.CollectionType):
+            return None
+        element = field.type.element
+        if isinstance(element, nodes.NamedType) and element.name in self.index.entities:
+            return element.name
+        return None
+
     def enum_read(self, e: Any, scope: dict[str, str]) -> str | None:
         """The enum whose members the other side of a comparison with `e` names."""
         if not isinstance(e, nodes.Path):
@@ -540,8 +606,11 @@ class _Builder:
             if rest and record == "fired" and f"annotation:{rest[0]}" in symbols:
                 self.occur(f"annotation:{rest[0]}", p.span, start=spans[1][0], end=spans[1][1])
             elif rest and record is not None:  # the fields of a list's record element
+                entity = record in self.index.entities
                 for i, (start, end) in enumerate(spans[1:], start=1):
-                    key = "attribute:" + ".".join((record, *p.parts[1 : i + 1]))
+                    parts = (record, *p.parts[1 : i + 1])
+                    declared = self.index.record_of(parts, entity=True) if entity else None
+                    key = f"attribute:{declared}" if entity else "attribute:" + ".".join(parts)
                     if key not in symbols:
                         break
                     self.occur(key, p.span, start=start, end=end)
@@ -551,10 +620,10 @@ class _Builder:
             self.occur(f"output:{head}", p.span, start=spans[0][0], end=spans[0][1])
         elif head in self.context_heads:
             for i, (start, end) in enumerate(spans):
-                key = "attribute:" + ".".join(p.parts[: i + 1])
-                if key not in symbols:
+                declared = self.index.record_of(p.parts[: i + 1])  # through entities
+                if declared is None:
                     break
-                self.occur(key, p.span, start=start, end=end)
+                self.occur(f"attribute:{declared}", p.span, start=start, end=end)
         elif head in self.enum_names and len(rest) == 1:
             self.occur(f"enum:{head}", p.span, start=spans[0][0], end=spans[0][1])
             if f"member:{head}.{rest[0]}" in symbols:

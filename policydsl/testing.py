@@ -17,6 +17,7 @@ from policydsl import strict_json, terminal
 
 if TYPE_CHECKING:
     from policydsl import Policy
+    from policydsl.entities import EntityStore
 
 SUFFIXES = (".cases.json", ".cases.jsonl")
 _ABSENT = object()
@@ -38,6 +39,9 @@ class CaseFile:
     path: Path
     policy: Path | None  # resolved against the file's folder; None: the caller's default
     cases: tuple[Case, ...]
+    # the file's entity data: a path resolved against its folder, or the entity list itself;
+    # None: the entities the caller's policy holds (`policyc test --entities`)
+    entities: Path | tuple[Any, ...] | None = None
 
 
 @attrs.frozen
@@ -118,23 +122,26 @@ def read_case_file(path: Path) -> CaseFile:
     if not isinstance(document, dict) or not isinstance(document.get("cases"), list):
         raise CaseFileError('expected an object {"policy": ..., "cases": [...]}')
     cases = tuple(_case(item, f"case {i}") for i, item in enumerate(document["cases"], 1))
-    return CaseFile(path, _policy(path, document), cases)
+    return CaseFile(path, _policy(path, document), cases, _entities(path, document))
 
 
 def _read_lines(path: Path, text: str) -> CaseFile:
-    policy: Path | None = None
+    header: dict[str, Any] | None = None
     cases: list[Case] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         item = _json(line, f"line {lineno}: ")
-        if isinstance(item, dict) and set(item) == {"policy"}:
-            if cases or policy is not None:
-                raise CaseFileError(f'line {lineno}: {{"policy": ...}} must come before the cases')
-            policy = _policy(path, item)
+        if isinstance(item, dict) and item and set(item) <= {"policy", "entities"}:
+            if cases or header is not None:
+                raise CaseFileError(
+                    f'line {lineno}: {{"policy": ..., "entities": ...}} must come before the cases'
+                )
+            header = item
             continue
         cases.append(_case(item, f"line {lineno}"))
-    return CaseFile(path, policy, tuple(cases))
+    header = header or {}
+    return CaseFile(path, _policy(path, header), tuple(cases), _entities(path, header))
 
 
 def _json(text: str, where: str) -> Any:
@@ -155,6 +162,17 @@ def _policy(path: Path, document: Mapping[str, Any]) -> Path | None:
     if not isinstance(policy, str):
         raise CaseFileError('"policy" must be a path string')
     return path.parent / policy
+
+
+def _entities(path: Path, document: Mapping[str, Any]) -> Path | tuple[Any, ...] | None:
+    entities = document.get("entities")
+    if entities is None:
+        return None
+    if isinstance(entities, list):
+        return tuple(entities)
+    if not isinstance(entities, str):
+        raise CaseFileError('"entities" must be a path string or a list of entities')
+    return path.parent / entities
 
 
 def _case(item: Any, where: str) -> Case:
@@ -200,15 +218,28 @@ def run_files(
 ) -> list[CaseResult]:
     """Run every case of every file; a file or policy that fails to load is one error result.
     `observe` (coverage) is given each case's policy (named as the file names it) and request."""
-    cache: dict[Path | None, Policy] = {}
+    from policydsl.entity_data import EntityDataError
+
+    cache: dict[Path | None, tuple[Policy, EntityStore]] = {}
+    stores: dict[tuple[Path | None, Path], EntityStore] = {}
     results: list[CaseResult] = []
     for path in files:
         shown = str(path)
         try:
             case_file = read_case_file(path)
             if case_file.policy not in cache:
-                cache[case_file.policy] = load(case_file.policy)
-            policy = cache[case_file.policy]
+                loaded = load(case_file.policy)
+                cache[case_file.policy] = (loaded, loaded.entities)
+            policy, store = cache[case_file.policy]
+            if case_file.entities is not None:
+                named = case_file.entities  # a file of them, shared; else the list in place
+                key = (case_file.policy, named if isinstance(named, Path) else path)
+                if key not in stores:
+                    stores[key] = _entity_store(policy, case_file.entities)
+                store = stores[key]
+        except EntityDataError as err:
+            results.append(CaseResult(shown, "<entities>", error=str(err)))
+            continue
         except CaseFileError as err:
             results.append(CaseResult(shown, "<file>", error=str(err)))
             continue
@@ -218,6 +249,7 @@ def run_files(
         except OSError as err:
             results.append(CaseResult(shown, "<policy>", error=f"cannot load the policy: {err}"))
             continue
+        policy.use_entities(store)  # the file's own entity data, else the policy's
         for case in case_file.cases:
             if observe is not None:
                 observe(str(case_file.policy or "the default policy"), policy, case.context)
@@ -226,6 +258,15 @@ def run_files(
             except policydsl.EvaluationError as err:  # fails its case, not the run
                 results.append(CaseResult(shown, case.name, error=f"evaluation failed: {err}"))
     return results
+
+
+def _entity_store(policy: Policy, entities: Path | tuple[Any, ...]) -> EntityStore:
+    """A case file's entity data, validated against its policy's declarations."""
+    if isinstance(entities, tuple):
+        return policy.entity_store(list(entities))
+    from policydsl import entity_data
+
+    return entity_data.load_file(policy.checked.entities, entities)
 
 
 def run_report(
@@ -240,7 +281,7 @@ def run_report(
     from policydsl import coverage as covered
 
     seen = covered.Coverage() if coverage or threshold is not None else None
-    observe = None if seen is None else (lambda n, p, c: seen.observe(n, p.checked, c))
+    observe = None if seen is None else (lambda n, p, c: seen.observe(n, p.checked, c, p.entities))
     results = run_files(files, load, observe)
     failed = [r for r in results if not r.passed]
     found = seen.report() if seen is not None else None

@@ -83,6 +83,9 @@ FOUNDATIONS = {
 }
 # running policies in production: around the engine, never inside it
 SERVING = {"service", "reload", "decision_log", "metrics"}
+# the command line's own modules: its options and commands, imported by it alone (and the
+# proof commands it runs, which read `--entities` as the deciding commands do)
+COMMAND_LINE = {"cli", "lsp_command", "entity_options"}
 # the packages only the optional extras install (`policydsl[server]`, `[fast]`, `[dask]`)
 COMPILER_INTERNALS = {"checker", "typecheck", "environment", "interp", "transform", "lalr"}
 OPTIONAL = {"starlette", "uvicorn", "watchfiles", "orjson", "dask", "distributed"}
@@ -216,6 +219,14 @@ def test_cli_is_the_outer_layer() -> None:
     """Nothing in the package imports the CLI but `python -m policydsl`."""
     assert importers("cli") <= {"__main__"}
     assert "cli" not in imports("__init__")
+
+
+def test_the_command_lines_options_are_an_outer_layer() -> None:
+    """`--entities FILE` is the CLI's: only it (and the proof commands it runs) reads it, and it
+    leans on the engine's surface, never on serving or the editors."""
+    assert importers("entity_options") <= {"cli", "proof_commands"}
+    assert imports("entity_options").isdisjoint(SERVING | COMPILED | COMPILER_INTERNALS)
+    assert set(MODULES) >= COMMAND_LINE and ROOT not in imports("entity_options")
 
 
 def test_serving_is_a_layer_around_the_engine() -> None:
