@@ -10,7 +10,10 @@ agreement means something.
 from __future__ import annotations
 
 import functools
+import json
 import random
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 
@@ -133,6 +136,36 @@ def test_each_translation_checks_without_warnings_but_unused_template_actions(
     policy = policydsl.load(cedar_set.translation)
     codes = {w.code for w in policy.warnings}
     assert codes <= ({"W403"} if cedar_set.link_tables else set()), policy.warnings
+
+
+def test_the_command_line_reads_the_published_data() -> None:
+    """`policyc eval --entities` with a set's published entities, as the README shows."""
+    folder = cedar_sets.EXAMPLES / "sales_orgs"
+    request = {
+        "principal": "Bob",
+        "action": "viewPresentation",
+        "resource": {"presentation": "proposal"},
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "policydsl",
+            "eval",
+            "-p",
+            str(folder / "templated"),
+            "--entities",
+            str(folder / "original" / "templated" / "entities.json"),
+            "-",
+        ],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["decision"], answer["rules"]) == ("allow", ["external_prez_view[BobView]"])
 
 
 def test_the_sets_are_the_five_published_ones() -> None:
