@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from policydsl.entities import Entity
+
 if TYPE_CHECKING:  # deciding on the compiled backend never reads the checked model
     from policydsl.model import CheckedPolicy, Rule
 
@@ -66,7 +68,10 @@ _SCALARS = frozenset({str, int, bool, type(None)})  # JSON values as they are
 
 def to_json(value: Any) -> Any:
     """A decided value as JSON data: sets sorted into lists, records (an element of a list of
-    records) as objects of JSON values."""
+    records) as objects of JSON values; an entity as its uid (`User::"alice"`), never its
+    attributes, whose references may form a cycle."""
+    if value.__class__ is Entity:
+        return value.uid
     if isinstance(value, frozenset):
         return sorted(to_json(v) for v in value)
     if isinstance(value, tuple | list):

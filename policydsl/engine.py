@@ -124,6 +124,7 @@ class Policy:
         else:
             rules, schema = self.lowered().rules, self.lowered().schema
         shown = {r.id: r.message for r in rules if r.message is not None}
+        self._messages = shown  # `decide_with` renders them too
         if shown:
             from policydsl.messages import with_messages
 
@@ -217,11 +218,18 @@ class Policy:
         request), not the policy's: the request is validated in full each time."""
         try:
             normalised = validate(self.checked.schema, context, entities)
+            decide: Callable[[Mapping[str, Any]], Decision]
             if self.evaluator is None:
                 from policydsl import interp
 
-                return interp.decide(self.checked, normalised)
-            return self.evaluator.decide_normalised(normalised)
+                decide = functools.partial(interp.decide, self.checked)
+            else:
+                decide = self.evaluator.decide_normalised
+            if self._messages:  # reasons that show values, read in this request's entities
+                from policydsl.messages import with_messages
+
+                decide = with_messages(decide, self._messages, lambda _: normalised)
+            return decide(normalised)
         except Exception as err:
             if not self.fail_closed:
                 raise
@@ -295,7 +303,7 @@ class Policy:
         `reads`)."""
         from policydsl.explain import explanation
 
-        return explanation(self.checked, self.decide(context), context, rules)
+        return explanation(self.checked, self.decide(context), context, rules, self._entities)
 
 
 def no_refusal(checked: CheckedPolicy) -> Diagnostic:

@@ -133,7 +133,8 @@ class _Loader:
                 type_.record, {} if attributes is None else attributes, "", self.resolve
             )
         except ContextError as err:
-            raise EntityDataError(entity.uid, err.attribute, err.detail) from None
+            # the attributes are validated as a record value, whose paths start with its dot
+            raise EntityDataError(entity.uid, err.attribute.removeprefix("."), err.detail) from None
         entity.update(values)
         if parents is None:
             return

@@ -17,22 +17,28 @@ from typing import Any
 from policydsl import decimals, interp
 from policydsl.context import validate
 from policydsl.decision import Decision, to_json
+from policydsl.entities import Entity, EntityStore
 from policydsl.model import CheckedPolicy
 from policydsl.render import expr_text, quote
 from policydsl.terminal import shown
 
 
 def explanation(
-    policy: CheckedPolicy, decision: Decision, context: Mapping[str, Any], rules: Sequence[str]
+    policy: CheckedPolicy,
+    decision: Decision,
+    context: Mapping[str, Any],
+    rules: Sequence[str],
+    entities: EntityStore | None = None,
 ) -> dict[str, Any]:
-    """The decision, then each fired rule and each rule named in `rules`, with its tests."""
+    """The decision, then each fired rule and each rule named in `rules`, with its tests; the
+    request's entity ids resolved in `entities`, the store the decision read."""
     by_id = {r.id: r for r in policy.rules}
     for name in rules:
         if name not in by_id:
             close = difflib.get_close_matches(name, list(by_id), n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
             raise ValueError(f"no rule `{shown(name)}` in this policy{shown(hint)}")
-    normalised = validate(policy.schema, context)
+    normalised = validate(policy.schema, context, entities)
     asked = [*decision.rules, *(r for r in rules if r not in decision.rules)]
     given = {}  # each fired rule's reason as decided, values shown (a refusal has none)
     if len(decision.rules) == len(decision.reasons):
@@ -69,13 +75,16 @@ def explanation(
     }
 
 
-class _Decimal(str):
-    """A decimal read (its exact text): a string in JSON, written bare in the text form."""
+class _Bare(str):
+    """A decimal read (its exact text) or an entity (its uid): a string in JSON, written bare
+    in the text form."""
 
 
 def _json_value(value: Any) -> Any:
     if value.__class__ is decimals.Scaled:
-        return _Decimal(decimals.text(value))
+        return _Bare(decimals.text(value))
+    if value.__class__ is Entity:
+        return _Bare(value.uid)
     return "absent" if value is interp.ABSENT else to_json(value)
 
 
@@ -107,7 +116,7 @@ def _text(value: Any) -> str:
 def _shown_value(value: Any) -> str:
     """A JSON value as the text form shows it: strings as policy literals (`quote`), hiding
     nothing; the rest as JSON writes it."""
-    if isinstance(value, _Decimal):
+    if isinstance(value, _Bare):
         return str(value)
     if isinstance(value, str):
         return quote(value)
