@@ -440,7 +440,8 @@ class _Checker:
     def _check_default_size(
         self, path: str, type_: t.Type, default: Any, span: Span | None
     ) -> None:
-        """A default must fit the declared maxima a request is held to."""
+        """A default must fit the declared maxima a request is held to, and name no entity."""
+        entity_decls.check_default(self.exprs, path, default, span)
         if isinstance(type_, t.CollectionType) and isinstance(default, tuple | frozenset):
             size, limit, unit = len(default), type_.max_size, "elements"
         elif isinstance(type_, t.StringType) and isinstance(default, str):

@@ -1739,8 +1739,12 @@ def make_shape_case(seed: int, shape: str, *, regexes: bool = True) -> Case:
     return gen.build()
 
 
-def make_case(seed: int) -> Case:
-    return PolicyGen(seed).build()
+def make_case(seed: int, *, entities: bool = True) -> Case:
+    """The random policy of `seed`; with `entities=False`, without its entity part (which the
+    SMT encoding leaves out), the rest the same."""
+    gen = PolicyGen(seed)
+    gen.with_entities = entities
+    return gen.build()
 
 
 if __name__ == "__main__":

@@ -540,3 +540,55 @@ def test_membership_is_indexed_by_group() -> None:
     naive = policydsl.loads(text, backend="naive").compiled("ir")
     assert "index ancestor of" not in naive
     assert 'r1 if principal in [Team::"x", Team::"y"]' in naive
+
+
+@pytest.mark.parametrize(
+    "declaration, path",
+    [
+        ('context { principal: User = User::"a" }', "principal"),
+        ('context { principal: User  crowd: set<User> = [User::"a"] }', "crowd"),
+        ('context { principal: User  req: {teams: set<Team> = [Team::"x"]} }', "req.teams"),
+        ('context { principal: User }\nentity Doc { owner: User = User::"a" }', "Doc.owner"),
+    ],
+)
+def test_a_default_naming_an_entity_is_refused(declaration: str, path: str) -> None:
+    """A literal is known by its id alone: as a default it would be an entity without the
+    attributes and groups the data gives it, and reading `principal.level` would fail."""
+    text = (
+        "effects allow > deny default deny\nentity Team\n"
+        "entity User in [Team] { level: int }\n"
+        f"{declaration}\n"
+        "rule r: allow { when principal.level > 1 }\n"
+    )
+    with pytest.raises(PolicyError) as err:
+        policydsl.loads(text)
+    found = [d for d in err.value.diagnostics if d.code == "P304"]
+    assert found and f"the default of `{path}` names an entity" in found[0].message
+    empty = "effects allow > deny default deny\nentity User { level: int }\n"
+    fine = policydsl.loads(empty + "context { crowd: set<User> = [] }\n")
+    assert fine.decide({}).decision == "deny"  # an empty set of entities is a fine default
+
+
+def test_an_output_of_entity_type_is_its_uid_in_json(backend: str) -> None:
+    policy = policydsl.loads(
+        SMALL + "output boss: User { when has principal.manager => principal  otherwise => "
+        'User::"nobody" }\n',
+        backend=backend,
+    )
+    policy.load_entities([_small_user("a", manager="b"), _small_user("b", manager="a")])
+    decision = policy.decide({"principal": "a"})
+    assert decision.output("boss") is policy.entities.get("User", "a")
+    assert decision.to_dict()["boss"] == 'User::"a"'  # the cycle a -> b -> a is not walked
+    assert json.loads(json.dumps(decision.to_dict()))["boss"] == 'User::"a"'
+
+
+def test_a_literal_is_known_by_its_id_alone(backend: str) -> None:
+    """`User::"a"` in a policy is not looked up in the entity data: it is in nothing but itself,
+    even when the data puts `a` in a group; a request naming `a` gets the data's `a`."""
+    policy = policydsl.loads(
+        SMALL + 'rule lit: allow { when User::"a" in Team::"eng" }\n'
+        'rule same: allow { when principal == User::"a" }\n',
+        backend=backend,
+    )
+    policy.load_entities([{**_small_user("a"), "parents": [_uid("Team", "eng")]}])
+    assert policy.decide({"principal": "a"}).rules == ("r", "same")
