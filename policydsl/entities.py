@@ -59,13 +59,17 @@ def _rebuilt(type_name: str, entity_id: str, ancestors: frozenset[str]) -> Entit
 
 class EntityStore:
     """The entities a policy reads, by type and id. Made by `entity_data.load`, which validated
-    them against the policy's declarations; never changed after (a new store replaces it)."""
+    them against the policy's declarations (`declared`, which a policy compares with its own
+    before deciding with the store); never changed after (a new store replaces it)."""
 
-    __slots__ = ("by_type", "count")
+    __slots__ = ("by_type", "count", "declared")
 
-    def __init__(self, by_type: Mapping[str, Mapping[str, Entity]]) -> None:
+    def __init__(
+        self, by_type: Mapping[str, Mapping[str, Entity]], declared: object = None
+    ) -> None:
         self.by_type: dict[str, dict[str, Entity]] = {k: dict(v) for k, v in by_type.items()}
         self.count = sum(len(v) for v in self.by_type.values())
+        self.declared = declared  # None: any declarations (the empty store)
 
     def get(self, type_name: str, entity_id: str) -> Entity | None:
         found = self.by_type.get(type_name)

@@ -592,3 +592,39 @@ def test_a_literal_is_known_by_its_id_alone(backend: str) -> None:
     )
     policy.load_entities([{**_small_user("a"), "parents": [_uid("Team", "eng")]}])
     assert policy.decide({"principal": "a"}).rules == ("r", "same")
+
+
+def test_a_store_of_other_declarations_is_refused(backend: str) -> None:
+    """A store is validated against one policy's declarations; another policy with the same
+    declarations (the same text loaded again) may use it, one whose entities differ may not:
+    its rules could read attributes the store's entities lack."""
+    store = policydsl.loads(SMALL, backend="interpreted").entity_store([_small_user("a")])
+    again = policydsl.loads(SMALL, backend=backend)
+    again.use_entities(store)
+    assert again.decide({"principal": "a"}).decision == "deny"
+    edited = SMALL.replace("level: int", "level: int\n  title: string")
+    other = policydsl.loads(
+        edited + 'rule t: allow { when principal.title == "x" }\n', backend=backend
+    )
+    with pytest.raises(EntityDataError, match="validated against other entity declarations"):
+        other.use_entities(store)
+    assert len(other.entities) == 0
+    with pytest.raises(EntityDataError, match="other entity declarations"):
+        other.decide_with({"principal": "a"}, store)
+    changes = [
+        ("level: int", "level: int[0..]"),
+        ("level: int", "level: int?"),
+        ("entity Team in [Team, Org]", "entity Team in [Team]"),
+        ("zip: int?", "zip: string?"),
+    ]
+    for before, after in changes:
+        changed = policydsl.loads(SMALL.replace(before, after), backend=backend)
+        with pytest.raises(EntityDataError):
+            changed.use_entities(store)
+    closed = policydsl.loads(
+        edited.replace("default deny", "default deny refuse deny"),
+        backend=backend,
+        fail_closed=True,
+    )
+    refused = closed.decide_with({"principal": "a"}, store)
+    assert refused.decision == "deny" and "other entity declarations" in (refused.error or "")
