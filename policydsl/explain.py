@@ -19,7 +19,7 @@ from policydsl.context import validate
 from policydsl.decision import Decision, to_json
 from policydsl.entities import Entity, EntityStore
 from policydsl.model import CheckedPolicy
-from policydsl.render import expr_text, quote
+from policydsl.render import entity_text, expr_text, quote
 from policydsl.terminal import shown
 
 
@@ -84,7 +84,7 @@ def _json_value(value: Any) -> Any:
     if value.__class__ is decimals.Scaled:
         return _Bare(decimals.text(value))
     if value.__class__ is Entity:
-        return _Bare(value.uid)
+        return _Bare(entity_text(value.type, value.id))
     return "absent" if value is interp.ABSENT else to_json(value)
 
 

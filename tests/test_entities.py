@@ -628,3 +628,26 @@ def test_a_store_of_other_declarations_is_refused(backend: str) -> None:
     )
     refused = closed.decide_with({"principal": "a"}, store)
     assert refused.decision == "deny" and "other entity declarations" in (refused.error or "")
+
+
+def test_odd_ids_are_written_as_the_policy_writes_them(backend: str) -> None:
+    """The IR dump and explanations write an entity as policy text that parses back to it: an
+    id's control or bidirectional characters escaped as the language escapes them."""
+    odd = "\x1b[2J\u202e"
+    written = 'Team::"\\u{1b}[2J\\u{202e}"'
+    policy = policydsl.loads(
+        SMALL + f"rule odd: allow {{ when principal in {written} }}\n", backend=backend
+    )
+    policy.load_entities([{**_small_user(odd), "parents": [_uid("Team", odd)]}])
+    request = {"principal": odd}
+    assert policy.decide(request).rules == ("odd",)
+    text = policy.explain(request)
+    assert f"yes principal in {written}" in text
+    assert 'principal = User::"\\u{1b}[2J\\u{202e}"' in text
+    assert "\x1b" not in text and "\u202e" not in text
+    dump = policydsl.loads(SMALL + f"rule odd: allow {{ when principal in {written} }}\n")
+    assert f"  {written} -> r" in dump.compiled("ir")
+    shown = text.split("principal = ", 1)[1].split(")", 1)[0]  # parses back to the same user
+    again = policydsl.loads(SMALL + f"rule same: allow {{ when principal == {shown} }}\n")
+    again.load_entities([_small_user(odd)])
+    assert again.decide(request).rules == ("same",)
