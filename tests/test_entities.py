@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -651,3 +654,48 @@ def test_odd_ids_are_written_as_the_policy_writes_them(backend: str) -> None:
     again = policydsl.loads(SMALL + f"rule same: allow {{ when principal == {shown} }}\n")
     again.load_entities([_small_user(odd)])
     assert again.decide(request).rules == ("same",)
+
+
+def test_a_decision_reads_one_store_while_another_is_put_in_use(backend: str) -> None:
+    """A thread swaps two stores as fast as it can; each decision reads its principal and its
+    resource from one of them, never one from each (found so: the compiled code read the store
+    once per attribute)."""
+    text = (
+        "effects deny > allow default allow\nentity User { level: int }\n"
+        "entity Repo { level: int }\ncontext { principal: User  resource: Repo }\n"
+        "rule mix: deny { when principal.level != resource.level }\n"
+    )
+    policy = policydsl.loads(text, backend=backend)
+
+    def store(level: int) -> Any:
+        return policy.entity_store(
+            [
+                {"uid": _uid("User", "u"), "attrs": {"level": level}},
+                {"uid": _uid("Repo", "r"), "attrs": {"level": level}},
+            ]
+        )
+
+    first, second = store(1), store(2)
+    policy.use_entities(first)
+    done = threading.Event()
+
+    def swap() -> None:
+        while not done.is_set():
+            policy.use_entities(second)
+            policy.use_entities(first)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    swapper = threading.Thread(target=swap)
+    swapper.start()
+    mixed = decided = 0
+    try:
+        until = time.monotonic() + 0.7
+        while time.monotonic() < until:
+            decided += 1
+            mixed += policy.decide({"principal": "u", "resource": "r"}).rules == ("mix",)
+    finally:
+        done.set()
+        swapper.join()
+        sys.setswitchinterval(interval)
+    assert decided > 1000 and mixed == 0, (decided, mixed)
