@@ -85,5 +85,53 @@ class EntityStore:
     def __repr__(self) -> str:
         return f"<EntityStore of {self.count:,} entities>"
 
+    def __reduce__(self) -> Any:
+        """Pickle flat: each entity's type, id, ancestors and attributes, a reference within
+        them as its type and id (`_Ref`). Pickling entity by entity would follow references
+        one inside the other, and a chain of a thousand managers passes Python's recursion
+        limit."""
+        flat = [(e.type, e.id, e.ancestors, _flat(dict(e))) for e in self]
+        return (_store_of, (flat, self.declared))
+
+
+class _Ref(tuple[str, str]):
+    """A reference in a pickled store: the (type, id) of the entity it names."""
+
+
+def _flat(value: Any) -> Any:
+    """An attribute's value with each entity in it replaced by its `_Ref` (records, maps, sets
+    and lists nest as the declarations say, so this recursion is bounded by them)."""
+    if value.__class__ is Entity:
+        return _Ref((value.type, value.id))
+    if isinstance(value, dict):
+        return {k: _flat(v) for k, v in value.items()}
+    if isinstance(value, frozenset):
+        return frozenset(_flat(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(_flat(v) for v in value)
+    return value
+
+
+def _store_of(flat: list[tuple[str, str, frozenset[str], Any]], declared: object) -> EntityStore:
+    """Unpickle a store: every entity made, then its attributes, references resolved."""
+    by_type: dict[str, dict[str, Entity]] = {}
+    for type_name, entity_id, ancestors, _ in flat:
+        by_type.setdefault(type_name, {})[entity_id] = _rebuilt(type_name, entity_id, ancestors)
+
+    def resolved(value: Any) -> Any:
+        if value.__class__ is _Ref:
+            return by_type[value[0]][value[1]]
+        if isinstance(value, dict):
+            return {k: resolved(v) for k, v in value.items()}
+        if isinstance(value, frozenset):
+            return frozenset(resolved(v) for v in value)
+        if isinstance(value, tuple):
+            return tuple(resolved(v) for v in value)
+        return value
+
+    for type_name, entity_id, _, attributes in flat:
+        by_type[type_name][entity_id].update(resolved(attributes))
+    return EntityStore(by_type, declared)
+
 
 EMPTY_STORE = EntityStore({})

@@ -699,3 +699,37 @@ def test_a_decision_reads_one_store_while_another_is_put_in_use(backend: str) ->
         swapper.join()
         sys.setswitchinterval(interval)
     assert decided > 1000 and mixed == 0, (decided, mixed)
+
+
+def test_a_store_with_a_long_chain_of_references_pickles() -> None:
+    """A store pickles flat: a chain of 3,000 managers (and a cycle closing it) passed Python's
+    recursion limit when each entity pickled the next inside it."""
+    policy = policydsl.loads(
+        SMALL + "rule deep: allow { when has principal.manager and has principal.manager.manager"
+        " and principal.manager.manager.level > 2 }\n"
+    )
+    n = 3000
+    chain = [
+        _small_user(f"u{i}", level=i % 5, manager=f"u{(i + 1) % n}", teams=["t"]) for i in range(n)
+    ]
+    chain[7]["attrs"]["addr"] = {"city": "c", "zip": 9}
+    store = policy.entity_store(chain)
+    copy = pickle.loads(pickle.dumps(store))
+    assert len(copy) == len(store) == n + 1  # the team `t`, made implicitly
+    first = copy.get("User", "u0")
+    assert first is not None
+    walked = first
+    for _ in range(n):
+        walked = walked["manager"]
+    assert walked is first  # one cycle, as loaded
+    team = copy.get("Team", "t")
+    assert team is not None and all(
+        next(iter(e["teams"])) is team for e in copy if e.type == "User"
+    )
+    assert copy.get("User", "u7") == store.get("User", "u7")
+    assert dict(copy.get("User", "u7") or {})["addr"] == {"city": "c", "zip": 9}
+    policy.use_entities(copy)  # its declarations travel with it
+    decided = [policy.decide({"principal": f"u{i}"}).rules for i in range(10)]
+    policy.use_entities(store)
+    assert decided == [policy.decide({"principal": f"u{i}"}).rules for i in range(10)]
+    assert ("deep",) in decided and () in decided
