@@ -159,7 +159,7 @@ class Case:
 
     def atom(self) -> str:
         rnd = self.rnd
-        kind = rnd.randrange(12)
+        kind = rnd.randrange(14)
         guards: list[str] = []
 
         def take(pair: tuple[str, list[str]]) -> str:
@@ -197,6 +197,11 @@ class Case:
             test = f"{take(self.user())} in {self.users_()}"
         elif kind == 10:
             test = f"(some w in {take(self.groups())}: w in {take(self.group())})"
+        elif kind == 11:  # sets of entities compared whole, by uid
+            op = rnd.choice(["contains_any", "contains_all", "=="])
+            test = f"{self.users_()} {op} {rnd.choice(['viewers', 'resource.editors'])}"
+        elif kind == 12:
+            test = f"{take(self.groups())} contains {take(self.group())}"
         else:
             test = f'{take(self.user(False))}.info.tag == "{rnd.choice("xyz")}" and level > 3'
         return "(" + " and ".join([*guards, test]) + ")"
@@ -215,6 +220,17 @@ class Case:
             f"rule r{i}: {self.rnd.choice(effects)} {{ when {self.condition()} }}"
             for i in range(self.rnd.randint(4, 10))
         ]
+        if self.rnd.random() < 0.5:  # a table whose rows name groups: one rule per row
+            groups = self.teams + self.implicit
+            rows = "\n".join(
+                f'  Team::"{g}", {self.rnd.randint(0, 9)}'
+                for g in self.rnd.sample(groups, min(len(groups), 3))
+            )
+            rules.append(f"table grants(grp: Team, lvl: int) {{\n{rows}\n}}")
+            rules.append(
+                f"rule g for grants: {self.rnd.choice(effects)} {{ when principal in grp"
+                " and principal.level > lvl }"
+            )
         return SCHEMA + "\n".join(rules) + "\n"
 
     def request(self) -> dict[str, Any]:
