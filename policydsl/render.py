@@ -122,9 +122,10 @@ def entity_text(type_name: str, entity_id: str) -> str:
 
 
 def _uid_text(uid: str) -> str:
-    """`entity_text` of a uid (`entities.uid_text`: the type, `::`, the id as JSON)."""
-    type_name, _, entity_id = uid.partition("::")
-    return entity_text(type_name, json.loads(entity_id))
+    """`entity_text` of a uid (`entities.uid_text`: the type, `::`, the id as JSON); any other
+    string quoted."""
+    type_name, sep, entity_id = uid.partition("::")
+    return entity_text(type_name, json.loads(entity_id)) if sep else quote(uid)
 
 
 def _stable(value: Any) -> tuple[str, Any]:
