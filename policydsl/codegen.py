@@ -202,6 +202,10 @@ class _Gen:
                 [],
             )
         ]
+        if any(isinstance(s.type, t.EntityType) for s in self.slots) or any(
+            isinstance(t.element_of(s.type), t.EntityType) for s in self.slots
+        ):  # one store for every id of the request: another may be put in use meanwhile
+            body.append(assign("_store", ref("_STORE")))
         body.extend(self._load_record(None, ref("ctx"), present=True))
         always: list[ast.expr] = [ast.Constant(r) for r in self.program.always]
         body.append(assign("_fired", ast.List(always, LOAD)))
@@ -284,7 +288,7 @@ class _Gen:
                 return [ast.If(is_(value, none()), when_absent, read)]
             return [ast.If(is_(value, none(), negate=True), read, [])]
         if isinstance(s.type, t.EntityType):  # the id resolved in the entity data, once
-            resolved = call("_entity", ref("_STORE"), value, ast.Constant(s.type.name))
+            resolved = call("_entity", ref("_store"), value, ast.Constant(s.type.name))
             present = [counted, assign(name, resolved)]
             return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
         if isinstance(s.type, t.MapType):  # checked and normalised whether read or not
@@ -343,7 +347,7 @@ class _Gen:
             normalised = call("_records", value, self.hoist(element))
             return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if isinstance(element, t.EntityType):  # each id resolved in the entity data
-            normalised = call("_entities", ref("_STORE"), value, self.hoist(s.type))
+            normalised = call("_entities", ref("_store"), value, self.hoist(s.type))
             return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if isinstance(element, t.DatetimeType | t.DurationType):  # each read into milliseconds
             normalised = call("_times", value, self.hoist(s.type))
