@@ -205,9 +205,10 @@ class _Rules:
         )
         return found if not readable or "::" not in found[0] else (w, [])
 
-    def group(self) -> tuple[str, list[str]]:
+    def group(self, read: bool = False) -> tuple[str, list[str]]:
+        """A group; with `read`, one the data gives (a literal is in nothing but itself: P349)."""
         p, rng = self.p, self.rng
-        return rng.choice(
+        found = rng.choice(
             [
                 (f"{p.group}::{lit(rng.choice(p.groups))}", []),
                 (f"{p.group}::{lit(rng.choice(p.groups))}", []),
@@ -215,17 +216,19 @@ class _Rules:
                 (f"{p.what}.home", [f"has {p.what}", f"has {p.what}.home"]),
             ]
         )
+        return (p.team, [f"has {p.team}"]) if read and "::" in found[0] else found
 
-    def groups(self) -> tuple[str, list[str]]:
+    def groups(self, read: bool = False) -> tuple[str, list[str]]:
         p, rng = self.p, self.rng
         listed = ", ".join(f"{p.group}::{lit(g)}" for g in rng.sample(p.groups, 2))
-        return rng.choice(
+        found = rng.choice(
             [
                 (f"{p.who}.groups", []),
                 (f"[{listed}]", []),
                 (f"{p.what}.owner.groups", [f"has {p.what}"]),
             ]
         )
+        return (f"{p.who}.groups", []) if read and "::" in found[0] else found
 
     def users(self) -> tuple[str, list[str]]:
         p = self.p
@@ -250,16 +253,17 @@ class _Rules:
             return f"({rng.choice(['some', 'all'])} x in {take(self.users())}: {body})"
 
         tests: list[Callable[[], str]] = [
-            lambda: f"{take(self.user())} {rng.choice(['in', 'not in'])} {take(self.group())}",
-            lambda: f"{take(self.user())} in {take(self.groups())}",
+            lambda: f"{take(self.user(True))} {rng.choice(['in', 'not in'])} {take(self.group())}",
+            lambda: f"{take(self.user(True))} in {take(self.groups())}",
             lambda: f"{take(self.user())} {rng.choice(['==', '!='])} {take(self.user())}",
             compare,
             lambda: f"{take(self.user(True))}.tag == {lit(rng.choice(['a', 'é']))}",
-            lambda: f"{take(self.group())} {rng.choice(['in', '==', '!='])} {take(self.group())}",
-            lambda: f"{take(self.user())} in {take(self.users())}",
+            lambda: f"{take(self.group(True))} in {take(self.group())}",
+            lambda: f"{take(self.group())} {rng.choice(['==', '!='])} {take(self.group())}",
+            lambda: f"{take(self.user(True))} in {take(self.users())}",
             lambda: f"has {self.p.what} and {self.p.what} in {take(self.group())}",
             quantified,
-            lambda: f"(some y in {take(self.groups())}: y in {take(self.group())})",
+            lambda: f"(some y in {take(self.groups(True))}: y in {take(self.group())})",
             lambda: f"size({take(self.users())}) > {rng.randint(0, 2)}",
         ]
         test = rng.choice(tests)()

@@ -129,9 +129,12 @@ class Case:
         )
         return found if literal or not found[0].startswith("User::") else ("principal", [])
 
-    def group(self) -> tuple[str, list[str]]:
+    def group(self, read: bool = False) -> tuple[str, list[str]]:
+        """A group; with `read`, one the data gives (a literal is in nothing but itself)."""
         rnd = self.rnd
         groups = self.teams + self.implicit + ["nobody"]
+        if read:
+            return rnd.choice([("group", ["has group"]), ("resource.team", ["has resource.team"])])
         return rnd.choice(
             [
                 (f'Team::"{rnd.choice(groups)}"', []),
@@ -141,7 +144,7 @@ class Case:
             ]
         )
 
-    def groups(self) -> tuple[str, list[str]]:
+    def groups(self, read: bool = False) -> tuple[str, list[str]]:
         rnd = self.rnd
         names = self.teams + self.implicit
         listed = ", ".join(f'Team::"{t}"' for t in rnd.sample(names, min(len(names), 2)))
@@ -150,7 +153,7 @@ class Case:
                 ("principal.teams", []),
                 ("resource.owner.teams", []),
                 ("principal.manager.teams", ["has principal.manager"]),
-                (f"[{listed}]", []),
+                *([] if read else [(f"[{listed}]", [])]),
             ]
         )
 
@@ -167,11 +170,11 @@ class Case:
             return pair[0]
 
         if kind == 0:
-            test = f"{take(self.user())} {rnd.choice(['in', 'not in'])} {take(self.group())}"
+            test = f"{take(self.user(False))} {rnd.choice(['in', 'not in'])} {take(self.group())}"
         elif kind == 1:
-            test = f"{take(self.user())} in {take(self.groups())}"
+            test = f"{take(self.user(False))} in {take(self.groups())}"
         elif kind == 2:
-            test = f'{take(self.user())} in Org::"{rnd.choice(self.orgs)}"'
+            test = f'{take(self.user(False))} in Org::"{rnd.choice(self.orgs)}"'
         elif kind == 3:
             test = f"{take(self.user())} {rnd.choice(['==', '!='])} {take(self.user())}"
         elif kind == 4:
@@ -180,7 +183,8 @@ class Case:
         elif kind == 5:
             test = f'{take(self.user(False))}.dept == "{rnd.choice(DEPTS)}"'
         elif kind == 6:
-            test = f"{take(self.group())} {rnd.choice(['in', '==', '!='])} {take(self.group())}"
+            op = rnd.choice(["in", "==", "!="])  # a literal is in nothing but itself (P349)
+            test = f"{take(self.group(op == 'in'))} {op} {take(self.group())}"
         elif kind == 7:
             test = f"resource in {take(self.group())}"
         elif kind == 8:
@@ -194,9 +198,9 @@ class Case:
             )
             test = f"({rnd.choice(['some', 'all'])} v in {self.users_()}: {inner})"
         elif kind == 9:
-            test = f"{take(self.user())} in {self.users_()}"
+            test = f"{take(self.user(False))} in {self.users_()}"
         elif kind == 10:
-            test = f"(some w in {take(self.groups())}: w in {take(self.group())})"
+            test = f"(some w in {take(self.groups(True))}: w in {take(self.group())})"
         elif kind == 11:  # sets of entities compared whole, by uid
             op = rnd.choice(["contains_any", "contains_all", "=="])
             test = f"{self.users_()} {op} {rnd.choice(['viewers', 'resource.editors'])}"
