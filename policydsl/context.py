@@ -266,8 +266,8 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
             if isinstance(value, Mapping):
                 return _map(element, max_size, value, path)
         case t.EntityType(name):
-            if value.__class__ is Entity and value.type == name:  # resolved already
-                return value
+            if value.__class__ is Entity and value.type == name:  # an entity object: read by
+                value = value.id  # its id in the data in use, never trusted for its attributes
             return _RESOLVER.get()(type_, entity_id(type_, value, path), path)
     raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
 

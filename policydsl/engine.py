@@ -242,7 +242,7 @@ class Policy:
 
                 decide = functools.partial(interp.decide, self.checked)
             else:
-                decide = self.evaluator.decide_normalised
+                decide = functools.partial(self.evaluator.decide_normalised, store=entities)
             if self._messages:  # reasons that show values, read in this request's entities
                 from policydsl.messages import with_messages
 

@@ -142,9 +142,13 @@ def entity(store: Mapping[str, Mapping[str, Entity]], value: Any, type_name: str
         found = store.get(type_name, _NO_ENTITIES).get(value)
         if found is not None:
             return found
-    elif value.__class__ is Entity and value.type == type_name:
-        return value  # resolved already (a request decided against its own entities)
-    raise Refused
+    elif (
+        value.__class__ is Entity
+        and value.type == type_name
+        and store.get(type_name, _NO_ENTITIES).get(value.id) is value
+    ):
+        return value  # the store's own (a request the validator resolved)
+    raise Refused  # an entity object made elsewhere: the validator reads it by its id
 
 
 def entities(

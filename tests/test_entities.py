@@ -737,3 +737,23 @@ def test_a_store_with_a_long_chain_of_references_pickles() -> None:
     policy.use_entities(store)
     assert decided == [policy.decide({"principal": f"u{i}"}).rules for i in range(10)]
     assert ("deep",) in decided and () in decided
+
+
+def test_an_entity_object_in_a_request_is_read_by_its_id(backend: str) -> None:
+    """An `Entity` a caller builds (or takes from another store) is never trusted for its
+    attributes: every backend reads the entity of that id in the data in use, or refuses."""
+    from policydsl.entities import Entity
+
+    policy = policydsl.loads(
+        SMALL + "rule hi: allow { when principal.level > 3 }\n", backend=backend
+    )
+    policy.load_entities([_small_user("a", level=5)])
+    forged = Entity("User", "a")
+    forged["level"] = 0
+    assert policy.decide({"principal": forged}).rules == ("hi",)
+    other = policy.entity_store([_small_user("a", level=1)])
+    assert (
+        "hi" not in policy.decide_with({"principal": policy.entities.get("User", "a")}, other).rules
+    )
+    with pytest.raises(policydsl.ContextError, match="no User 'zz'"):
+        policy.decide({"principal": Entity("User", "zz")})
