@@ -298,7 +298,8 @@ class _Gen:
                 return [ast.If(is_(value, none()), when_absent, read)]
             return [ast.If(is_(value, none(), negate=True), read, [])]
         if isinstance(s.type, t.EntityType):  # the id resolved in the entity data, once
-            resolved = call("_entity", ref("_store"), value, ast.Constant(s.type.name))
+            bare = ast.Constant(not s.type.record.fields)  # a group known by its id alone
+            resolved = call("_entity", ref("_store"), value, ast.Constant(s.type.name), bare)
             present = [counted, assign(name, resolved)]
             return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
         if isinstance(s.type, t.MapType):  # checked and normalised whether read or not

@@ -187,7 +187,6 @@ def test_ancestors_of_the_loaded_store(policy: policydsl.Policy) -> None:
         ({"principal": "zed", "resource": "r1"}, "principal", "no User 'zed'"),
         ({"principal": "alice", "resource": "r9"}, "resource", "no Repo 'r9'"),
         ({"principal": "alice", "resource": "r1", "viewers": ["bob", "x"]}, "viewers", "element 1"),
-        ({"principal": "alice", "resource": "r1", "team": "nope"}, "team", "no Team 'nope'"),
         ({"principal": _uid("Team", "eng"), "resource": "r1"}, "principal", "type string 'Team'"),
         ({"principal": {"__entity": _uid("Repo", "r1")}, "resource": "r1"}, "principal", "Repo"),
         ({"principal": 7, "resource": "r1"}, "principal", "the id of a User"),
@@ -757,3 +756,18 @@ def test_an_entity_object_in_a_request_is_read_by_its_id(backend: str) -> None:
     )
     with pytest.raises(policydsl.ContextError, match="no User 'zz'"):
         policy.decide({"principal": Entity("User", "zz")})
+
+
+def test_an_attribute_less_entity_may_be_absent_from_the_data(backend: str) -> None:
+    """A request may name a group (a type with no attributes) the data does not list, as the
+    data itself may: it is in no group but itself; one of a type with attributes is refused."""
+    policy = policydsl.loads(
+        SMALL.replace("context { principal: User }", "context { principal: User  team: Team }")
+        + 'rule t: allow { when team in Team::"eng" }\n',
+        backend=backend,
+    )
+    policy.load_entities([_small_user("a")])
+    assert policy.decide({"principal": "a", "team": "eng"}).rules == ("t",)
+    assert policy.decide({"principal": "a", "team": "ops"}).rules == ()
+    with pytest.raises(policydsl.ContextError, match="no User 'b'"):
+        policy.decide({"principal": "b", "team": "eng"})
