@@ -771,3 +771,39 @@ def test_an_attribute_less_entity_may_be_absent_from_the_data(backend: str) -> N
     assert policy.decide({"principal": "a", "team": "ops"}).rules == ()
     with pytest.raises(policydsl.ContextError, match="no User 'b'"):
         policy.decide({"principal": "b", "team": "eng"})
+
+
+MIXED = """\
+effects allow > deny default deny
+entity Org
+entity Team in [Org]
+entity User in [Team, Org] { level: int  boss: User? }
+context { principal: User  by_role: map<string, User>? }
+rule listed: allow { when principal in [Team::"eng", Org::"acme"] }
+rule not_listed: allow { when principal not in [Team::"ops", Org::"other"] }
+rule mapped: allow { when has by_role["owner"].boss and by_role["owner"].boss == principal }
+"""
+
+
+def test_groups_of_several_types_and_entities_in_maps(backend: str) -> None:
+    """`e in [Team::"a", Org::"b"]` lists groups of several types; a map's entity values are
+    read through (`m["k"].boss`) as any reference is."""
+    policy = policydsl.loads(MIXED, backend=backend)
+    policy.load_entities(
+        [
+            {"uid": _uid("User", "a"), "attrs": {"level": 5}, "parents": [_uid("Org", "acme")]},
+            {
+                "uid": _uid("User", "b"),
+                "attrs": {"level": 1, "boss": "a"},
+                "parents": [_uid("Team", "ops")],
+            },
+        ]
+    )
+    assert policy.decide({"principal": "a"}).rules == ("listed", "not_listed")
+    assert policy.decide({"principal": "b"}).rules == ()
+    assert policy.decide({"principal": "a", "by_role": {"owner": "b"}}).rules == (
+        "listed",
+        "mapped",
+        "not_listed",
+    )
+    assert 'Org::"acme" -> r0' in policy.compiled("ir") or backend == "naive"
