@@ -1,8 +1,9 @@
 """policydsl: a declarative policy language for Python, its compiler and its evaluator.
 
 `format_source`, `Diagnostic`, `PolicyError`, `EntityDataError` and `PolicyHolder` are imported
-on first use (PEP 562): deciding never needs the formatter, a standard library loaded from its compiled
-artifact never makes a diagnostic, and a fresh process pays for every module it imports.
+on first use (PEP 562): deciding never needs the formatter, a standard library loaded from its
+compiled artifact never makes a diagnostic, and a fresh process pays for every module it
+imports.
 """
 
 from typing import TYPE_CHECKING, Any
