@@ -1,8 +1,9 @@
 """policydsl: a declarative policy language for Python, its compiler and its evaluator.
 
-`format_source`, `Diagnostic`, `PolicyError` and `PolicyHolder` are imported on first use
-(PEP 562): deciding never needs the formatter, a standard library loaded from its compiled
-artifact never makes a diagnostic, and a fresh process pays for every module it imports.
+`format_source`, `Diagnostic`, `PolicyError`, `EntityDataError` and `PolicyHolder` are imported
+on first use (PEP 562): deciding never needs the formatter, a standard library loaded from its
+compiled artifact never makes a diagnostic, and a fresh process pays for every module it
+imports.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -19,10 +20,12 @@ from policydsl.engine import (
     loads,
     stdlib_path,
 )
+from policydsl.entities import Entity, EntityStore
 from policydsl.version import __version__
 
 if TYPE_CHECKING:
     from policydsl.diagnostics import Diagnostic, PolicyError
+    from policydsl.entity_data import EntityDataError
     from policydsl.formatter import format_source
     from policydsl.reload import PolicyHolder
 
@@ -32,6 +35,9 @@ __all__ = [
     "ContextError",
     "Decision",
     "Diagnostic",
+    "Entity",
+    "EntityDataError",
+    "EntityStore",
     "EvaluationError",
     "Policy",
     "PolicyError",
@@ -52,6 +58,10 @@ def __getattr__(name: str) -> Any:
         from policydsl.formatter import format_source
 
         return format_source
+    if name == "EntityDataError":
+        from policydsl.entity_data import EntityDataError
+
+        return EntityDataError
     if name == "PolicyHolder":
         from policydsl.reload import PolicyHolder
 

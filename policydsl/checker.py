@@ -403,6 +403,7 @@ class _Checker:
                     )
                 default = self._constant(f.default, ftype, f"default of `{path}`")
                 literals.check_default_size(self.exprs, path, ftype, default, f.default.span)
+                entity_decls.check_default(self.exprs, path, default, f.default.span)
             out.append(t.FieldType(f.name.name, ftype, optional, default))
         return t.RecordType(name, tuple(out))
 

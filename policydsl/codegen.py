@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping
-from typing import Any, assert_never
+from typing import Any, Protocol, assert_never
 
 from policydsl import ir, nodes, runtime
 from policydsl import typesys as t
@@ -103,7 +103,14 @@ def _arith_op(op: ArithOp) -> ast.operator:
 # a fired rule's quantifier predicates as bits, and `_flags_masks(_decision, _some, _every)`, the
 # flags from the OR and the AND of the fired rules' bits; `_outputs(_f)` gives the output values
 # when no output reads the request.
-DecideFunction = Callable[[Callable[[object], Decision], object], Decision]
+class DecideFunction(Protocol):
+    """The generated `_decide(fallback, context, given_store=None)`."""
+
+    def __call__(
+        self, fallback: Callable[[object], Decision], context: object, given: object = None, /
+    ) -> Decision: ...
+
+
 FlagsFunction = Callable[[str, tuple[dict[str, Any], ...]], tuple[Any, ...]]
 RuleBitsFunction = Callable[[dict[str, Any]], int]
 FlagsMasksFunction = Callable[[str, int, int], tuple[Any, ...]]
@@ -202,6 +209,11 @@ class _Gen:
                 [],
             )
         ]
+        if any(isinstance(s.type, t.EntityType) for s in self.slots) or any(
+            isinstance(t.element_of(s.type), t.EntityType) for s in self.slots
+        ):  # one store for every id of the request: another may be put in use meanwhile
+            given = ast.IfExp(is_(ref("_given"), none()), ref("_STORE"), ref("_given"))
+            body.append(assign("_store", given))
         body.extend(self._load_record(None, ref("ctx"), present=True))
         always: list[ast.expr] = [ast.Constant(r) for r in self.program.always]
         body.append(assign("_fired", ast.List(always, LOAD)))
@@ -216,7 +228,9 @@ class _Gen:
             [],
             [],
         )
-        args = ast.arguments([], [ast.arg("_fallback"), ast.arg("ctx")], None, [], [], None, [])
+        # `_given`: the store of a request decided against its own entities (`decide_with`)
+        params = [ast.arg("_fallback"), ast.arg("ctx"), ast.arg("_given")]
+        args = ast.arguments([], params, None, [], [], None, [none()])
         return ast.FunctionDef("_decide", args, [guarded], [], None, None)
 
     def fallback(self) -> ast.stmt:
@@ -284,7 +298,8 @@ class _Gen:
                 return [ast.If(is_(value, none()), when_absent, read)]
             return [ast.If(is_(value, none(), negate=True), read, [])]
         if isinstance(s.type, t.EntityType):  # the id resolved in the entity data, once
-            resolved = call("_entity", ref("_STORE"), value, ast.Constant(s.type.name))
+            bare = ast.Constant(not s.type.record.fields)  # a group known by its id alone
+            resolved = call("_entity", ref("_store"), value, ast.Constant(s.type.name), bare)
             present = [counted, assign(name, resolved)]
             return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
         if isinstance(s.type, t.MapType):  # checked and normalised whether read or not
@@ -343,7 +358,7 @@ class _Gen:
             normalised = call("_records", value, self.hoist(element))
             return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if isinstance(element, t.EntityType):  # each id resolved in the entity data
-            normalised = call("_entities", ref("_STORE"), value, self.hoist(s.type))
+            normalised = call("_entities", ref("_store"), value, self.hoist(s.type))
             return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if isinstance(element, t.DatetimeType | t.DurationType):  # each read into milliseconds
             normalised = call("_times", value, self.hoist(s.type))

@@ -113,10 +113,13 @@ _RESOLVER: contextvars.ContextVar[Resolver] = contextvars.ContextVar("resolver")
 
 
 def store_resolver(store: EntityStore) -> Resolver:
-    """Resolve an id in `store`; an id it does not hold is a `ContextError` naming it."""
+    """Resolve an id in `store`; an id it does not hold is a `ContextError` naming it, unless
+    its type declares no attributes (a group known by its id alone, as the data makes one)."""
 
     def resolve(type_: t.EntityType, entity_id: str, path: str) -> Entity:
         found = store.get(type_.name, entity_id)
+        if found is None and not type_.record.fields:
+            return Entity(type_.name, entity_id)  # in no group: nothing says it is
         if found is None:
             shown_id = entity_id if len(entity_id) <= 60 else entity_id[:59] + "…"
             raise ContextError(path, f"no {type_.name} {shown_id!r} in the entity data")
@@ -266,8 +269,8 @@ def _value(type_: t.Type, value: Any, path: str) -> Any:
             if isinstance(value, Mapping):
                 return _map(element, max_size, value, path)
         case t.EntityType(name):
-            if value.__class__ is Entity and value.type == name:  # resolved already
-                return value
+            if value.__class__ is Entity and value.type == name:  # an entity object: read by
+                value = value.id  # its id in the data in use, never trusted for its attributes
             return _RESOLVER.get()(type_, entity_id(type_, value, path), path)
     raise ContextError(path, f"expected {describe(type_)}, got {show_value(value)}")
 

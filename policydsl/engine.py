@@ -211,27 +211,43 @@ class Policy:
 
     def use_entities(self, store: EntityStore) -> None:
         """Decide with `store` from now on: swapped whole, so decisions running meanwhile read
-        the old store or the new one, never a mix."""
+        the old store or the new one, never a mix. `EntityDataError` for a store another
+        policy's declarations validated."""
+        from policydsl import entity_data
+
+        entity_data.check_store(self._declared, store)
         self._entities = store
         if self.evaluator is not None:
             self.evaluator.use_entities(store)
+
+    @functools.cached_property
+    def _declared(self) -> dict[str, Any]:
+        """The entity declarations a store must have been validated against (`check_store`)."""
+        from policydsl import entity_data
+
+        return entity_data.declared(self.checked.entities)
 
     def decide_with(self, context: Mapping[str, Any], entities: EntityStore) -> Decision:
         """Decide one request against its own entity data (as Cedar passes entities with each
         request), not the policy's: the request is validated in full each time."""
         try:
+            if entities is not self._entities:  # the store in use was compared already
+                from policydsl import entity_data
+
+                entity_data.check_store(self._declared, entities)
             normalised = validate(self.checked.schema, context, entities)
+            decide: Callable[[Mapping[str, Any]], Decision]
             if self.evaluator is None:
                 from policydsl import interp
 
-                decision = interp.decide(self.checked, normalised)
+                decide = functools.partial(interp.decide, self.checked)
             else:
-                decision = self.evaluator.decide_normalised(normalised)
-            if self._messages.keys().isdisjoint(decision.rules):
-                return decision
-            from policydsl.messages import with_messages  # reasons that show values
+                decide = functools.partial(self.evaluator.decide_normalised, store=entities)
+            if self._messages:  # reasons that show values, read in this request's entities
+                from policydsl.messages import with_messages
 
-            return with_messages(lambda _: decision, self._messages, lambda _: normalised)(context)
+                decide = with_messages(decide, self._messages, lambda _: normalised)
+            return decide(normalised)
         except Exception as err:
             if not self.fail_closed:
                 raise
@@ -329,7 +345,9 @@ def no_refusal(checked: CheckedPolicy) -> Diagnostic:
 def _describe(err: Exception) -> str:
     """The error as the refusal's reason. A `ContextError` or `EvaluationError` says it all; any
     other exception came from the caller's objects, whose `str` may itself raise."""
-    if isinstance(err, ContextError | EvaluationError):
+    from policydsl.entity_data import EntityDataError  # a store of other declarations
+
+    if isinstance(err, ContextError | EvaluationError | EntityDataError):
         return str(err)
     return f"invalid context: reading it raised {type(err).__name__}"
 

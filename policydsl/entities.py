@@ -60,15 +60,20 @@ def _rebuilt(type_name: str, entity_id: str, ancestors: frozenset[str]) -> Entit
 
 class EntityStore:
     """The entities a policy reads, by type and id. Made by `entity_data.load`, which validated
-    them against the policy's declarations; never changed after (a new store replaces it)."""
+    them against the policy's declarations (`declared`, which a policy compares with its own
+    before deciding with the store); never changed after (a new store replaces it)."""
 
-    __slots__ = ("by_type", "count", "token")
+    __slots__ = ("by_type", "count", "declared", "token")
 
     def __init__(
-        self, by_type: Mapping[str, Mapping[str, Entity]], token: str | None = None
+        self,
+        by_type: Mapping[str, Mapping[str, Entity]],
+        declared: object = None,
+        token: str | None = None,
     ) -> None:
         self.by_type: dict[str, dict[str, Entity]] = {k: dict(v) for k, v in by_type.items()}
         self.count = sum(len(v) for v in self.by_type.values())
+        self.declared = declared  # None: any declarations (the empty store)
         # the store's identity, kept by its pickles: a worker unpickling the same store again
         # (a task per partition) finds the policy it built with it (`engine._rebuild`)
         self.token = token or secrets.token_hex(16)
@@ -89,52 +94,53 @@ class EntityStore:
 
     def __reduce__(self) -> Any:
         """Pickle flat (a worker process of `policyc eval --batch --jobs` receives the store):
-        each entity once, its references as uids, so a chain of a million managers costs no
-        recursion; the unpickled store holds the same entities, references and ancestors."""
-        rows = [(e.type, e.id, e.ancestors, _flat(dict(e))) for e in self]
-        return (_store_rebuilt, (list(self.by_type), rows, self.token))
+        each entity's type, id, ancestors and attributes, a reference within them as its type
+        and id (`_Ref`). Pickling entity by entity would follow references one inside the
+        other, and a chain of a thousand managers passes Python's recursion limit."""
+        flat = [(e.type, e.id, e.ancestors, _flat(dict(e))) for e in self]
+        return (_store_of, (flat, self.declared, self.token))
 
 
 class _Ref(tuple[str, str]):
-    """(type, id) of an entity an attribute names, while a store is pickled."""
-
-    __slots__ = ()
+    """A reference in a pickled store: the (type, id) of the entity it names."""
 
 
 def _flat(value: Any) -> Any:
-    """An attribute's value with each entity in it replaced by its `_Ref`."""
+    """An attribute's value with each entity in it replaced by its `_Ref` (records, maps, sets
+    and lists nest as the declarations say, so this recursion is bounded by them)."""
     if value.__class__ is Entity:
         return _Ref((value.type, value.id))
-    if value.__class__ is dict:
+    if isinstance(value, dict):
         return {k: _flat(v) for k, v in value.items()}
-    if value.__class__ is tuple:
-        return tuple(_flat(v) for v in value)
-    if value.__class__ is frozenset:
+    if isinstance(value, frozenset):
         return frozenset(_flat(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(_flat(v) for v in value)
     return value
 
 
-def _store_rebuilt(
-    types: list[str], rows: list[tuple[str, str, frozenset[str], dict[str, Any]]], token: str
+def _store_of(
+    flat: list[tuple[str, str, frozenset[str], Any]], declared: object, token: str
 ) -> EntityStore:
-    by_type: dict[str, dict[str, Entity]] = {name: {} for name in types}
-    for type_name, entity_id, ancestors, _ in rows:
+    """Unpickle a store: every entity made, then its attributes, references resolved."""
+    by_type: dict[str, dict[str, Entity]] = {}
+    for type_name, entity_id, ancestors, _ in flat:
         by_type.setdefault(type_name, {})[entity_id] = _rebuilt(type_name, entity_id, ancestors)
 
-    def unflat(value: Any) -> Any:
+    def resolved(value: Any) -> Any:
         if value.__class__ is _Ref:
             return by_type[value[0]][value[1]]
-        if value.__class__ is dict:
-            return {k: unflat(v) for k, v in value.items()}
-        if value.__class__ is tuple:
-            return tuple(unflat(v) for v in value)
-        if value.__class__ is frozenset:
-            return frozenset(unflat(v) for v in value)
+        if isinstance(value, dict):
+            return {k: resolved(v) for k, v in value.items()}
+        if isinstance(value, frozenset):
+            return frozenset(resolved(v) for v in value)
+        if isinstance(value, tuple):
+            return tuple(resolved(v) for v in value)
         return value
 
-    for type_name, entity_id, _, attributes in rows:
-        by_type[type_name][entity_id].update(unflat(attributes))
-    return EntityStore(by_type, token)
+    for type_name, entity_id, _, attributes in flat:
+        by_type[type_name][entity_id].update(resolved(attributes))
+    return EntityStore(by_type, declared, token)
 
 
 EMPTY_STORE = EntityStore({})

@@ -93,3 +93,18 @@ def membership(checker: Any, e: nodes.In[Any], element: Typed, collection: Typed
     else:
         test = nodes.In(Uids(collection.expr, False, span=e.span), ancestors, False, span=e.span)
     return Typed(nodes.Not(test, span=e.span) if e.negated else test, t.BOOL)
+
+
+def listed_groups(checker: Any, e: nodes.In[Any], scope: Any, facts: Any) -> Typed | None:
+    """`e in [Team::"a", Org::"b"]`: groups of several types listed (a list of one type
+    elsewhere); None when the list is not all entities written in the policy."""
+    items = e.collection.items if isinstance(e.collection, nodes.ListLit) else ()
+    if not items or not all(isinstance(i, nodes.EntityLit) for i in items):
+        return None
+    element = checker.expr(e.element, scope, facts, None)
+    typed = [literal(checker, i) for i in items]
+    entities = tuple(x.expr.value for x in typed if isinstance(x.expr.value, Entity))
+    if len(entities) < len(typed):  # an unknown type, reported
+        return Typed(Const(False, span=e.span), t.BOOL)
+    listed = Const(entities, span=e.collection.span)
+    return membership(checker, e, element, Typed(listed, t.CollectionType("list", typed[0].type)))

@@ -72,7 +72,43 @@ def load(types: Mapping[str, t.EntityType], data: Any) -> EntityStore:
     for entity, attributes, parents in listed:
         loader.fill(entity, attributes, parents)
     loader.close_hierarchy()
-    return EntityStore(loader.by_type)
+    return EntityStore(loader.by_type, declared(types))
+
+
+def declared(types: Mapping[str, t.EntityType]) -> dict[str, Any]:
+    """What entity data is validated against: each type's attributes and its parents' types."""
+    return {name: (_shape(type_.record), type_.parents) for name, type_ in types.items()}
+
+
+def _shape(type_: t.Type) -> Any:
+    """A type's whole structure, to compare (types compare by their name or kind alone)."""
+    match type_:
+        case t.RecordType(fields=fields):
+            return tuple((f.name, _shape(f.type), f.optional) for f in fields)
+        case t.EntityType(name=name):
+            return ("entity", name)  # its attributes are compared under its own name
+        case t.CollectionType(kind=kind, element=element, max_size=size):
+            return (kind, _shape(element), size)
+        case t.MapType(value=value, max_size=size):
+            return ("map", _shape(value), size)
+        case t.EnumType(name=name, members=members):
+            return ("enum", name, members)
+        case t.StringType(max_length=size):
+            return ("string", size)
+    return type_  # a scalar type compares by what it holds (an int's range)
+
+
+def check_store(expected: dict[str, Any], store: EntityStore) -> None:
+    """Refuse a store validated against other declarations than `expected` (`declared`):
+    another policy's, or this one's before an edit, whose entities may lack attributes the
+    policy reads, or be in groups of types it no longer declares."""
+    if store.declared is not None and store.declared != expected:
+        raise EntityDataError(
+            "",
+            "",
+            "this store was validated against other entity declarations; load the data "
+            "with this policy (`load_entities`, `entity_store`)",
+        )
 
 
 class _Loader:

@@ -8,11 +8,14 @@ names known, each one's attributes and the types its parents may have.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from policydsl import nodes
 from policydsl import typesys as t
 from policydsl.codes import Code
 from policydsl.diagnostics import did_you_mean
+from policydsl.entities import Entity
+from policydsl.source import Span
 from policydsl.typecheck import BUILTIN_TYPES, ExprChecker
 
 
@@ -55,3 +58,18 @@ def complete(
             elif parent.name not in parents:
                 parents.append(parent.name)
         entity.declare(record(d.name.name, d.fields), tuple(parents))
+
+
+def check_default(exprs: ExprChecker, path: str, default: Any, span: Span | None) -> None:
+    """A default that names an entity is refused: a literal is known by its id alone, without
+    the attributes and groups the entity data gives it, so a request left to the default would
+    read attributes it does not have."""
+    values = default if isinstance(default, tuple | frozenset) else (default,)
+    if any(v.__class__ is Entity for v in values):
+        exprs.error(
+            Code.NOT_CONSTANT,
+            f"the default of `{path}` names an entity: its attributes and groups come from the "
+            "entity data",
+            span,
+            help="drop the default: the request names the entity (an empty set is a fine default)",
+        )

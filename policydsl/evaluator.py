@@ -310,9 +310,9 @@ class CompiledEvaluator:
         self.entities = store
         self.generated.namespace["_STORE"] = store.by_type
 
-    def decide_normalised(self, normalised: Mapping[str, Any]) -> Decision:
-        """Decide a context the validator made (its entities resolved in any store)."""
-        return self._decide(_refuse, _exact(normalised))
+    def decide_normalised(self, normalised: Mapping[str, Any], store: EntityStore) -> Decision:
+        """Decide a context the validator made, its entities resolved in `store`."""
+        return self._decide(_refuse, _exact(normalised), store.by_type)
 
 
 class RuleSetCache:

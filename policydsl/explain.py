@@ -19,7 +19,7 @@ from policydsl.context import validate
 from policydsl.decision import Decision, to_json
 from policydsl.entities import Entity, EntityStore
 from policydsl.model import CheckedPolicy
-from policydsl.render import expr_text, quote
+from policydsl.render import entity_text, expr_text, quote
 from policydsl.terminal import shown
 
 
@@ -76,20 +76,16 @@ def explanation(
     }
 
 
-class _Decimal(str):
-    """A decimal read (its exact text): a string in JSON, written bare in the text form."""
-
-
-class _Uid(str):
-    """An entity read (its uid, `User::"alice"`): a string in JSON, written bare in the text
-    form, as the policy writes an entity."""
+class _Bare(str):
+    """A decimal read (its exact text) or an entity (its uid): a string in JSON, written bare
+    in the text form."""
 
 
 def _json_value(value: Any) -> Any:
     if value.__class__ is decimals.Scaled:
-        return _Decimal(decimals.text(value))
+        return _Bare(decimals.text(value))
     if value.__class__ is Entity:  # its uid: its attributes and references are not walked
-        return _Uid(value.uid)
+        return _Bare(entity_text(value.type, value.id))
     if isinstance(value, frozenset | tuple) and any(v.__class__ is Entity for v in value):
         shown = [_json_value(v) for v in value]
         return sorted(shown) if isinstance(value, frozenset) else shown
@@ -124,7 +120,7 @@ def _text(value: Any) -> str:
 def _shown_value(value: Any) -> str:
     """A JSON value as the text form shows it: strings as policy literals (`quote`), hiding
     nothing; the rest as JSON writes it."""
-    if isinstance(value, _Decimal | _Uid):
+    if isinstance(value, _Bare):
         return str(value)
     if isinstance(value, str):
         return quote(value)

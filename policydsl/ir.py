@@ -373,7 +373,7 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
         elif ix.kind in ("network", "not_network"):
             key = f"in_range {quote(b.key)}"
         else:
-            key = b.key if ancestry else value_text(b.key, key_type)
+            key = value_text(b.key, key_type)  # a uid, for an ancestor index
         if ix.kind in ("except", "not_network"):
             parts = [f"not {_rules(b.always)}"]
         lines.append(f"{indent}  {key} -> {'; '.join(parts)}".rstrip())

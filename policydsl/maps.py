@@ -185,6 +185,7 @@ def lookup(
     fields = e.fields if through is None else e.fields[:through]
     for i, name in enumerate(fields):
         shown = written + "".join(f".{f}" for f in fields[: i + 1])
+        vtype = _attributes_of(vtype)
         field = vtype.field(name) if isinstance(vtype, t.RecordType) else None
         if field is None:
             if isinstance(vtype, t.RecordType):
@@ -222,6 +223,14 @@ def lookup(
     return expr, vtype
 
 
+def _attributes_of(type_: t.Type) -> t.Type:
+    """What a map's value read after a `.` is: a record, or the attributes of an entity the
+    data holds (one written in the policy has none to read: P349 says so)."""
+    if isinstance(type_, t.EntityType) and not type_.literal:
+        return type_.record
+    return type_
+
+
 def has(
     checker: ExprChecker,
     e: nodes.Lookup,
@@ -238,6 +247,7 @@ def has(
         known = facts | given
         owner, otype = lookup(checker, e, scope, known, through=len(e.fields) - 1)
         name = e.fields[-1]
+        otype = _attributes_of(otype)
         field = otype.field(name) if isinstance(otype, t.RecordType) else None
         if field is None:
             lookup(checker, e, scope, known)  # names the problem

@@ -10,6 +10,7 @@ it (the formatter keeps spelling); any other string is written by `quote`, which
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from policydsl import decimals, nodes
@@ -81,6 +82,8 @@ def value_text(value: Any, type_: t.Type | None = None) -> str:
     if isinstance(value, int):
         return decimals.text(value) if isinstance(type_, t.DecimalType) else str(value)
     if isinstance(value, str):
+        if isinstance(type_, t.EntityType):  # a uid: an index on hierarchy membership keys on it
+            return _uid_text(value)
         return value if isinstance(type_, t.EnumType) else quote(value)
     if isinstance(value, tuple | frozenset):
         element = type_.element if isinstance(type_, t.CollectionType) else None
@@ -91,7 +94,7 @@ def value_text(value: Any, type_: t.Type | None = None) -> str:
     if value is None:
         return "-"  # no value, as a table cell writes it
     if isinstance(value, Entity):
-        return value.uid
+        return entity_text(value.type, value.id)
     if isinstance(value, dict):  # a record: a table's row read as data
         fields = {f.name: f.type for f in type_.fields} if isinstance(type_, t.RecordType) else {}
         cells = (f"{k}: {value_text(v, fields.get(k))}" for k, v in value.items())
@@ -106,10 +109,23 @@ def _group_text(e: Any) -> str:
         case Uids(arg):
             return expr_text(arg, SUM)
         case Const(str(uid)):
-            return uid
+            return _uid_text(uid)
         case Const(frozenset() as uids):
-            return "[" + ", ".join(sorted(uids)) + "]"
+            return "[" + ", ".join(_uid_text(u) for u in sorted(uids)) + "]"
     return expr_text(e, SUM)
+
+
+def entity_text(type_name: str, entity_id: str) -> str:
+    """An entity as the policy writes it, `Team::"eng"`, its id quoted as any string is (`quote`):
+    a uid's JSON escapes (`\\u001b`) are not the language's, nor hide what a terminal acts on."""
+    return f"{type_name}::{quote(entity_id)}"
+
+
+def _uid_text(uid: str) -> str:
+    """`entity_text` of a uid (`entities.uid_text`: the type, `::`, the id as JSON); any other
+    string quoted."""
+    type_name, sep, entity_id = uid.partition("::")
+    return entity_text(type_name, json.loads(entity_id)) if sep else quote(uid)
 
 
 def _stable(value: Any) -> tuple[str, Any]:

@@ -135,16 +135,25 @@ _NO_ENTITIES: dict[str, Entity] = {}
 _COLLECTIONS = frozenset({list, tuple, frozenset})
 
 
-def entity(store: Mapping[str, Mapping[str, Entity]], value: Any, type_name: str) -> Entity:
+def entity(
+    store: Mapping[str, Mapping[str, Entity]], value: Any, type_name: str, bare: bool = False
+) -> Entity:
     """The entity an id names in the policy's store (`_STORE`: entities by type and id), or
-    `Refused`: the validator then names the id the store does not hold."""
+    `Refused`: the validator then names the id the store does not hold. An id of a `bare` type
+    (one that declares no attributes) the store lacks is an entity in no group."""
     if value.__class__ is str:
         found = store.get(type_name, _NO_ENTITIES).get(value)
         if found is not None:
             return found
+        if bare:
+            return Entity(type_name, value)
     elif value.__class__ is Entity and value.type == type_name:
-        return value  # resolved already (a request decided against its own entities)
-    raise Refused
+        found = store.get(type_name, _NO_ENTITIES).get(value.id)
+        if found is value:
+            return value  # the store's own (a request the validator resolved)
+        if bare and found is None:  # by its id, as the validator reads it
+            return Entity(type_name, value.id)
+    raise Refused  # an entity object made elsewhere: the validator reads it by its id
 
 
 def entities(
@@ -153,8 +162,8 @@ def entities(
     """A list or set of entities, each id resolved (`entity`), or `Refused`."""
     if value.__class__ not in _COLLECTIONS or len(value) > type_.max_size:
         raise Refused
-    name = type_.element.name
-    items = [entity(store, v, name) for v in value]
+    name, bare = type_.element.name, not type_.element.record.fields
+    items = [entity(store, v, name, bare) for v in value]
     return frozenset(items) if type_.kind == "set" else tuple(items)
 
 

@@ -317,6 +317,9 @@ class ExprChecker:
                 self.expect(typed, t.BOOL, operand.span)
                 return Typed(nodes.Not(typed.expr, span=e.span), t.BOOL)
             case nodes.In(element, collection):
+                listed = entity_check.listed_groups(self, e, scope, facts)
+                if listed is not None:
+                    return listed
                 if isinstance(collection, nodes.ListLit):
                     et = self.expr(element, scope, facts, None)
                     ct = self.expr(collection, scope, facts, t.CollectionType("list", et.type))

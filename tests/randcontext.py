@@ -54,7 +54,12 @@ def valid_time(rng: random.Random, kind: str) -> Any:
 def contexts(case: Case, n: int) -> list[Any]:
     """`n` contexts for `case`'s schema, the same for the same case."""
     rng = random.Random(case.seed * 7919 + 1)
-    return [ContextGen(case, rng).context() for _ in range(n)]
+    found = [ContextGen(case, rng).context() for _ in range(n)]
+    if case.entities is not None:  # from a generator of their own: the rest stays as it was
+        entity_rng = random.Random(f"entity contexts:{case.seed}")
+        for context in found:
+            case.entities.fill(context, entity_rng)
+    return found
 
 
 class StrSub(str):
@@ -445,15 +450,19 @@ def typed(value: Any) -> Any:
 
 
 def backends(policy: Any, *, fail_closed: bool = False) -> dict[str, Any]:
-    """The same checked policy on every backend: checking once keeps random campaigns fast."""
+    """The same checked policy on every backend, deciding with its entity data: checking once
+    keeps random campaigns fast."""
     import policydsl
 
-    return {
+    made = {
         b: policydsl.Policy(
             policy.checked, backend=b, fail_closed=fail_closed, sources=policy.sources
         )
         for b in policydsl.BACKENDS
     }
+    for each in made.values():
+        each.use_entities(policy.entities)
+    return made
 
 
 Found = tuple[int, Any, dict[str, Outcome]]
@@ -499,23 +508,27 @@ def snapshot(value: Any) -> Any:
     return (type(value), value)
 
 
-def decide_pickled(payload: bytes, requests: list[Any]) -> list[tuple[Any, ...]]:
-    """In a worker process: rebuild a pickled policy and decide each request."""
+def decide_pickled(
+    payload: bytes, requests: list[Any], entities: Any = None
+) -> list[tuple[Any, ...]]:
+    """In a worker process: rebuild a pickled policy, load its entity data (sent beside it: a
+    policy pickles without it) and decide each request."""
     policy = pickle.loads(payload)
+    if entities is not None:
+        policy.load_entities(entities)
     return [outcome(policy.decide, c) for c in requests]
 
 
 def replay(seed: int, n: int = 0, shape: str = "") -> int:
     """Print the policy of `seed` (of `shape`, if given) and every context the backends
     disagree on, then the smallest policy and request that still disagree; the exit status."""
-    import policydsl
 
     case = make_shape_case(seed, shape) if shape else make_case(seed)
     n = n if n else 100 if shape else 50
     print(case.text)
     failures = 0
     first: tuple[Any, bool] | None = None
-    reference = policydsl.loads(case.text, backend=REFERENCE)
+    reference = load_case(case)
     for fail_closed in (False, True):
         policies = backends(reference, fail_closed=fail_closed)
         for i, context, seen in disagreements(policies, case.contexts(n), exact=bool(shape)):
@@ -526,7 +539,8 @@ def replay(seed: int, n: int = 0, shape: str = "") -> int:
                 print(f"  {b}: {v}")
     print(f"{failures} disagreement(s) in {n} contexts of seed {seed}")
     if first is not None:
-        text, context = minimal(case.text, first[0], fail_closed=first[1])
+        entities = case.entities.data if case.entities is not None else None
+        text, context = minimal(case.text, first[0], fail_closed=first[1], entities=entities)
         print(f"\nsmallest policy{' (fail-closed)' if first[1] else ''}:\n{text}")
         print(f"smallest request: {context!r}")
     return 1 if failures else 0
@@ -635,13 +649,29 @@ class ShapeContextGen(ContextGen):
 # ---- the smallest reproducer --------------------------------------------------------------------
 
 
-def disagree_on(text: str, context: Any, *, fail_closed: bool = False) -> bool:
-    """Whether some backend decides `context` differently from the reference under `text`."""
+def load_case(case: Case) -> Any:
+    """The reference backend's policy of `case`, deciding with its entity data if it has some."""
     import policydsl
+
+    reference = policydsl.loads(case.text, backend=REFERENCE)
+    if case.entities is not None:
+        reference.load_entities(case.entities.data)
+    return reference
+
+
+def disagree_on(
+    text: str, context: Any, *, fail_closed: bool = False, entities: Any = None
+) -> bool:
+    """Whether some backend decides `context` differently from the reference under `text`
+    (deciding with `entities`, entity data, if given)."""
+    import policydsl
+    from policydsl.entity_data import EntityDataError
 
     try:
         reference = policydsl.loads(text, backend=REFERENCE)
-    except policydsl.PolicyError:
+        if entities is not None:
+            reference.load_entities(entities)
+    except (policydsl.PolicyError, EntityDataError):  # a smaller policy the data no longer fits
         return False
     policies = backends(reference, fail_closed=fail_closed)
     return any(True for _ in disagreements(policies, [context], exact=True))
@@ -654,6 +684,7 @@ def minimal(
     fail_closed: bool = False,
     budget: int = 1500,
     disagree: Callable[[str, Any], bool] | None = None,
+    entities: Any = None,
 ) -> tuple[str, Any]:
     """A smaller policy and request the backends still disagree on (`disagree_on`, or
     `disagree`): declarations, then lines, then the `and`/`or` operands of conditions dropped
@@ -668,7 +699,7 @@ def minimal(
             return False
         if disagree is not None:
             return disagree(candidate, ctx)
-        return disagree_on(candidate, ctx, fail_closed=fail_closed)
+        return disagree_on(candidate, ctx, fail_closed=fail_closed, entities=entities)
 
     while True:
         before = (text, repr(context))

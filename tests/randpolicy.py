@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import randentities
+
 
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
@@ -232,6 +234,7 @@ class Case:
     ints: list[int]
     patterns: list[str]
     shape: str = ""  # one of `SHAPES` for a policy of one index shape (`make_shape_case`)
+    entities: Any = None  # `randentities.EntityPart`: entity types, attributes, rules and data
 
     def contexts(self, n: int) -> list[Any]:
         """`n` valid and invalid contexts for this schema (`randcontext.contexts`, or
@@ -260,6 +263,7 @@ class PolicyGen:
         self.record_lists: list[Leaf] = []  # attributes that are lists of records
         self.maps: list[Leaf] = []  # attributes that are maps (of scalars or of records)
         self.out: list[str] = []
+        self.with_entities = True  # add `randentities.draw`'s part
 
     # ---- names -----------------------------------------------------------------------------
 
@@ -314,6 +318,10 @@ class PolicyGen:
         for _ in range(rng.randint(0, 3)):
             self.output()
         rng.shuffle(self.out)  # declaration order never matters
+        # entities come last, from their own generator: the rest is what it was without them
+        part = randentities.draw(self.seed, self.used, self.effects) if self.with_entities else None
+        if part is not None:
+            self.out = part.extend(self.out)
         return Case(
             self.seed,
             "\n\n".join(self.out) + "\n",
@@ -322,6 +330,7 @@ class PolicyGen:
             self.strings,
             sorted(set(self.ints)),
             self.patterns,
+            entities=part,
         )
 
     def scalar_type(self, allow_bool: bool = True, decimal: bool = True) -> Ty:
@@ -1730,8 +1739,12 @@ def make_shape_case(seed: int, shape: str, *, regexes: bool = True) -> Case:
     return gen.build()
 
 
-def make_case(seed: int) -> Case:
-    return PolicyGen(seed).build()
+def make_case(seed: int, *, entities: bool = True) -> Case:
+    """The random policy of `seed`; with `entities=False`, without its entity part (which the
+    SMT encoding leaves out), the rest the same."""
+    gen = PolicyGen(seed)
+    gen.with_entities = entities
+    return gen.build()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ mode, on seeded random requests to the stdlib and on seeded random policies (`ra
 many threads at once, and after pickling. `POLICYDSL_DIFF_N` sets the campaign's size (stdlib
 requests: 10,000 in CI, where `CI=true`, 1,000 locally), `POLICYDSL_DIFF_POLICIES` the number of
 random policies (a fiftieth of N: at least 200 in CI, 40 locally), `POLICYDSL_DIFF_SEED` the seed;
-a failure names the seed to replay with `python tests/randpolicy.py SEED`.
+a failure names the seed to replay with `python tests/randpolicy.py SEED`. Most random policies
+declare entities and decide with entity data (`randentities`).
 """
 
 from __future__ import annotations
@@ -116,10 +117,18 @@ def test_random_policies_backends_agree() -> None:
         seed = SEED + k
         case = randpolicy.make_case(seed)
         try:
-            reference = policydsl.loads(case.text, backend=REFERENCE)
+            reference = randcontext.load_case(case)
         except policydsl.PolicyError as err:
             pytest.fail(f"generated policy of seed {seed} does not check:\n{err}\n\n{case.text}")
         contexts = case.contexts(CONTEXTS_PER_POLICY)
+        if case.entities is not None:  # how often its entity rules fire, on a fifth of them
+            stats["entity policies"] += 1
+            named = {rule.split()[1].rstrip(":") for rule in case.entities.rules}
+            for context in contexts[::5]:
+                got = outcome(reference.decide, context)
+                stats["entity rules fired"] += got[0] == "decision" and bool(
+                    named.intersection(got[1]["rules"])
+                )
         for fail_closed in (False, True):
             policies = backends(reference, fail_closed=fail_closed)
             found = list(disagreements(policies, contexts, None if fail_closed else stats))
@@ -129,9 +138,13 @@ def test_random_policies_backends_agree() -> None:
     assert not failures, f"{len(failures)} random policies disagree\n" + failures[0]
     total = POLICIES * CONTEXTS_PER_POLICY
     assert stats["decision"] + stats["ContextError"] == total, stats
-    # about 54% of generated contexts are valid (200 seeds x 20 contexts): a healthy mix of both
+    # about half the generated contexts are valid (50% of 300 seeds x 50 contexts, a few refused
+    # for their entities alone): a healthy mix of both
     assert stats["decision"] >= 0.45 * total and stats["ContextError"] >= 0.1 * total, stats
     assert stats["fired"] >= 0.3 * total, stats
+    # most policies have entities (`randentities`), whose rules fire in a fair share of requests
+    assert stats["entity policies"] >= 0.6 * POLICIES, stats
+    assert stats["entity rules fired"] >= 0.1 * stats["entity policies"] * 10, stats
 
 
 def test_random_policies_are_replayable() -> None:
@@ -157,7 +170,11 @@ def _random_case() -> randpolicy.Case:
 def _policy(kind: str, backend: str, fail_closed: bool = False) -> Policy:
     if kind == "stdlib":
         return policydsl.load_stdlib(backend=backend, fail_closed=fail_closed)
-    return policydsl.loads(_random_case().text, backend=backend, fail_closed=fail_closed)
+    case = _random_case()
+    policy = policydsl.loads(case.text, backend=backend, fail_closed=fail_closed)
+    if case.entities is not None:
+        policy.load_entities(case.entities.data)
+    return policy
 
 
 def _contexts(kind: str, n: int) -> list[Any]:
@@ -199,6 +216,7 @@ def test_pickled_policy_decides_identically(kind: str, backend: str, fail_closed
     policy = _policy(kind, backend, fail_closed)
     clone = pickle.loads(pickle.dumps(policy))
     assert (clone.backend, clone.fail_closed) == (backend, fail_closed)
+    clone.use_entities(policy.entities)  # a policy pickles without its entity data
     found = list(disagreements({REFERENCE: policy, "unpickled": clone}, _contexts(kind, 300)))
     assert not found, report(f"after pickling ({kind}, {backend})", found)
 
@@ -223,11 +241,15 @@ def test_process_pool_decides_identically() -> None:
         (_policy("random", "naive"), _picklable(_contexts("random", 100))),
         (_policy("stdlib", "interpreted", fail_closed=True), _picklable(_contexts("stdlib", 60))),
     ]
+    entities = _random_case().entities
+    data = [None, entities.data if entities is not None else None, None]  # sent beside
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(2, mp_context=spawn) as pool:
         futures = [
-            pool.submit(randcontext.decide_pickled, pickle.dumps(policy), contexts[half::2])
-            for policy, contexts in jobs
+            pool.submit(
+                randcontext.decide_pickled, pickle.dumps(policy), contexts[half::2], data[n]
+            )
+            for n, (policy, contexts) in enumerate(jobs)
             for half in (0, 1)
         ]
         results = [f.result(timeout=120) for f in futures]

@@ -114,6 +114,7 @@ def test_stdlib_explanations_parse_back_to_the_same_conditions(tmp_path: Path) -
     "seed", [None, *RANDOM_SEEDS], ids=lambda s: "doc_sharing" if s is None else f"random{s}"
 )
 def test_explanations_parse_back_to_the_same_conditions(seed: int | None) -> None:
+    entities = None
     if seed is None:
         source = DOC_SHARING.read_text(encoding="utf-8")
         requests = sorted((DOC_SHARING.parent / "requests").glob("*.json"))
@@ -121,13 +122,18 @@ def test_explanations_parse_back_to_the_same_conditions(seed: int | None) -> Non
     else:
         case = make_case(seed)
         source, contexts = case.text, case.contexts(60)
+        entities = case.entities.data if case.entities is not None else None
     policy = policydsl.loads(source, backend="interpreted")
+    if entities is not None:
+        policy.load_entities(entities)
     printed = explained_tests(policy, contexts)
     for tests in printed.values():
         for test in tests:
             parses(test)
     text, names = probes(policy, printed)
     reloaded = policydsl.loads(source + "\n" + text, backend="interpreted")
+    if entities is not None:
+        reloaded.load_entities(entities)
     assert_same_conditions(policy, reloaded, names)
 
 
