@@ -15,7 +15,6 @@ import random
 import subprocess
 import sys
 from collections import Counter
-from typing import Any
 
 import cedar_sets
 import pytest
@@ -123,7 +122,9 @@ def test_the_translation_agrees_with_cedar_on_generated_stores(
     assert differences == [], f"{len(differences)} of {compared} differ, e.g. {differences[:3]}"
 
 
-def _decide_with(policy: policydsl.Policy, store: Any, request: Json) -> policydsl.Decision:
+def _decide_with(
+    policy: policydsl.Policy, store: policydsl.EntityStore, request: Json
+) -> policydsl.Decision:
     return policy.decide_with(request, store)
 
 
