@@ -206,10 +206,11 @@ def entity_section(requests: int, rounds: int, targets: list[list[str]]) -> list
     pairs = w.entity_requests(org, requests)
     groups = w.all_groups(org)
     entity_reqs = [w.as_entity_request(p) for p in pairs]
-    pre_reqs = [w.as_precomputed_request(org, p, groups) for p in pairs]
+    # a request of its own per decision, as one parsed from JSON is (its groups a new list)
+    pre_reqs = [w.as_precomputed_request(org, p) for p in pairs]
     hot_pairs = (pairs[:HOT_PAIRS] * (requests // HOT_PAIRS + 1))[:requests]
     hot_entity = [w.as_entity_request(p) for p in hot_pairs]
-    hot_pre = [w.as_precomputed_request(org, p, groups) for p in hot_pairs]
+    hot_pre = [w.as_precomputed_request(org, p) for p in hot_pairs]
     store = policydsl.loads(w.entity_policy_text([])).entity_store(org.data)
 
     rows = []

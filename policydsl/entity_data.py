@@ -134,6 +134,12 @@ class _Loader:
         return entity, item.get("attrs"), item.get("parents")
 
     def uid(self, value: Any, where: str) -> tuple[t.EntityType, str]:
+        if value.__class__ is dict and len(value) == 2:  # the common case, as JSON gives it
+            type_name, entity_id = value.get("type"), value.get("id")
+            if type_name.__class__ is str and entity_id.__class__ is str:
+                found = self.types.get(type_name)
+                if found is not None:
+                    return found, entity_id
         if _is_mapping(value) and len(value) == 1 and "__entity" in value:
             value = value["__entity"]
         if not _is_uid(value):
@@ -163,13 +169,14 @@ class _Loader:
 
     def fill(self, entity: Entity, attributes: Any, parents: Any) -> None:
         type_ = self.types[entity.type]
-        try:
-            values = context.validate_value(
-                type_.record, {} if attributes is None else attributes, "", self.resolve
-            )
-        except ContextError as err:
-            raise EntityDataError(entity.uid, err.attribute, err.detail) from None
-        entity.update(values)
+        if attributes is not None or type_.record.fields:  # else nothing to check, nor to keep
+            try:
+                values = context.validate_value(
+                    type_.record, {} if attributes is None else attributes, "", self.resolve
+                )
+            except ContextError as err:
+                raise EntityDataError(entity.uid, err.attribute, err.detail) from None
+            entity.update(values)
         if parents is None:
             return
         if not isinstance(parents, list | tuple):
