@@ -292,6 +292,106 @@ def entity_section(requests: int, rounds: int, targets: list[list[str]]) -> list
         "",
     ]
     out += table(["group rules", "request", "pass", "per decision", "x precomputed"], rows)
+    out += breakdown(org, store, pairs, hot_pairs, rounds)
+    return out
+
+
+def breakdown(
+    org: w.Org,
+    store: Any,
+    pairs: list[tuple[str, str]],
+    hot_pairs: list[tuple[str, str]],
+    rounds: int,
+) -> list[str]:
+    """Where an entity decision's time goes: policies with some of the rules, and plain Python
+    touching the store as those rules do, on varied pairs and on a few pairs repeated (whose
+    entities stay in the CPU's caches). The difference is what reaching cold memory costs."""
+    teams = w.group_teams(org, 10)
+    users, repos = store.by_type["User"], store.by_type["Repo"]
+    # the index's keys as a compiled policy holds them: strings of its own, not the store's
+    index = {"".join(['Team::"', team, '"']): [i] for i, team in enumerate(teams)}
+    keys = frozenset(index)
+
+    def lookups(pair: tuple[str, str]) -> None:
+        users.get(pair[0])
+        repos.get(pair[1])
+
+    def ancestors(pair: tuple[str, str]) -> None:
+        fired: list[int] = []
+        for uid in users[pair[0]].ancestors:
+            fired += index.get(uid, ())
+        repos.get(pair[1])
+
+    def intersection(pair: tuple[str, str]) -> None:
+        fired: list[int] = []
+        for uid in users[pair[0]].ancestors & keys:
+            fired += index[uid]
+        repos.get(pair[1])
+
+    def references(pair: tuple[str, str]) -> None:
+        users.get(pair[0])
+        owner = repos[pair[1]]["owner"]
+        if "manager" in owner:
+            owner["manager"]["level"]
+
+    def every_touch(pair: tuple[str, str]) -> None:
+        principal, repo = users[pair[0]], repos[pair[1]]
+        fired: list[int] = []
+        for uid in principal.ancestors:
+            fired += index.get(uid, ())
+        owner = repo["owner"]
+        if "manager" in owner:
+            owner["manager"]["level"]
+        _ = owner == principal, repo["visibility"], principal["level"]
+
+    def policy(rules: list[str]) -> Callable[[w.Request], object]:
+        text = w.ENTITY_DECLS + w.ENTITY_CONTEXT + w.COMMON + "\n".join(rules) + "\n"
+        made = policydsl.loads(text)
+        made.use_entities(store)
+        return made.decide
+
+    group = [
+        f'rule member_{i}: allow {{ when principal in Team::"{team}" }}'
+        for i, team in enumerate(teams)
+    ]
+    manager = (
+        "rule m: allow { when has resource.owner.manager and resource.owner.manager.level > 3 }"
+    )
+    full = policydsl.loads(w.entity_policy_text(teams))
+    full.use_entities(store)
+    visibility = 'rule v: allow { when resource.visibility == "secret" }'
+    cases: dict[str, tuple[Callable[[Any], object], bool]] = {
+        "Python: the two ids looked up in the store": (lookups, False),
+        "Python: + the principal's ancestors against the rules' index (a loop, as compiled)": (
+            ancestors,
+            False,
+        ),
+        "Python: the same by set intersection (`ancestors & index keys`)": (intersection, False),
+        "Python: the ids + `repo.owner.manager.level`": (references, False),
+        "Python: every read the 13 rules make": (every_touch, False),
+        "policy: the 13 rules (10 group rules)": (full.decide, True),
+        "policy: the 10 group rules alone": (policy(group), True),
+        "policy: `resource.owner.manager.level > 3` alone": (policy([manager]), True),
+        'policy: `resource.visibility == "secret"` alone': (policy([visibility]), True),
+    }
+    timers: dict[str, Callable[[], float]] = {}
+    for name, (run, is_policy) in cases.items():
+        for kind, chosen in (("varied", pairs), ("hot", hot_pairs)):
+            items: list[Any] = [w.as_entity_request(p) for p in chosen] if is_policy else chosen
+            timers[f"{name}|{kind}"] = timed(run, items)
+    times = rounds_of(timers, rounds)
+    rows = []
+    for name in cases:
+        varied, hot = times[f"{name}|varied"], times[f"{name}|hot"]
+        extra = fmt_time(varied.median - hot.median)
+        rows.append([name, varied.shown(), hot.shown(), extra])
+    out = [
+        "",
+        f"Where an entity decision's time goes: the same work on the varied pairs and on "
+        f"{HOT_PAIRS} pairs repeated (their entities stay in the CPU's caches), per request:",
+        "",
+    ]
+    out += table(["what", "varied", f"{HOT_PAIRS} pairs repeated", "cold memory"], rows)
     return out
 
 
