@@ -185,6 +185,8 @@ class _Loader:
         type_name, entity_id = value["type"], value["id"]
         if not isinstance(entity_id, str):
             raise EntityDataError(where, "", f"an id is a string, not {show_value(entity_id)}")
+        if not isinstance(type_name, str):
+            raise EntityDataError(where, "", f"a type is a string, not {show_value(type_name)}")
         if type_name not in self.types:
             from policydsl.diagnostics import did_you_mean
 
