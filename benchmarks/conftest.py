@@ -21,6 +21,9 @@ def pytest_configure(config: Any) -> None:
     config.addinivalue_line(
         "markers", "memory: tracemalloc measurements, slow (skip with `-m 'not memory'`)"
     )
+    config.addinivalue_line(
+        "markers", "data: data-heavy policies (test_bench_data.py), left out by report.py"
+    )
 
 
 def pytest_sessionstart(session: Any) -> None:

@@ -27,7 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.synthetic import SCALING_LIMIT, SHAPES, SIZES
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTEST_ARGS = ["-m", "pytest", "benchmarks", "--benchmark-only", "-q", "-p", "no:cacheprovider"]
+# the data-heavy benchmarks (marked `data`) have their own report, `data_report.py`
+PYTEST_ARGS = [
+    "-m",
+    "pytest",
+    "benchmarks",
+    "--benchmark-only",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "-m",
+    "not data",
+]
 
 REQUESTS = ("one", "none")
 SCALING_BACKENDS = ("compiled", "naive", "handwritten")

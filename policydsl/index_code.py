@@ -228,7 +228,11 @@ class IndexCode:
         slot = self.gen.slots[indexes[0].slot]
         source: ast.expr = ref(self.gen.slot(slot.index))
         if isinstance(slot.type, t.EntityType):  # hierarchy membership: the entity's ancestors
-            source = ast.Attribute(source, "ancestors", LOAD)
+            # that some rule names, found by one intersection with the groups named: it probes
+            # the ancestors' table with the policy's own uids, and reads none of the others
+            named = self.gen.hoist(frozenset(b.key for ix in indexes for b in ix.buckets), "_G")
+            ancestors = ast.Attribute(source, "ancestors", LOAD)
+            source = ast.BinOp(ancestors, ast.BitAnd(), named)
             element: t.Type = t.STRING
         else:
             assert isinstance(slot.type, t.CollectionType)

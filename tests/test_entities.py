@@ -243,6 +243,8 @@ def _small_user(name: str, **attrs: Any) -> dict[str, Any]:
 DATA_ERRORS: list[tuple[Any, str, str, str]] = [
     ([{"uid": _uid("Usr", "a")}], "entity 0", "", "did you mean `User`?"),
     ([{"uid": _uid("Tem", "a")}], "entity 0", "", "did you mean `Team`?"),
+    ([{"uid": {"type": ["Team"], "id": "a"}}], "entity 0", "", "a type is a string, not a list"),
+    ([{"uid": {"type": {"a": 1}, "id": "a"}}], "entity 0", "", "a type is a string, not an object"),
     ([_small_user("a"), _small_user("b"), _small_user("a")], 'User::"a"', "", "listed twice"),
     ([_small_user("a", level="high")], 'User::"a"', "level", "expected an integer"),
     ([_small_user("a", addr={"city": 3})], 'User::"a"', "addr.city", "expected a string"),
