@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 
@@ -116,18 +116,21 @@ class _Ref(tuple[str, str]):
     """A reference in a pickled store: the (type, id) of the entity it names."""
 
 
+def _rebuilt_within(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """`value` with `leaf` applied to everything in it that is not a record, map, set or list
+    (they nest as the declarations say, so this recursion is bounded by them)."""
+    if value.__class__ is dict:
+        return {k: _rebuilt_within(v, leaf) for k, v in value.items()}
+    if value.__class__ is frozenset:
+        return frozenset(_rebuilt_within(v, leaf) for v in value)
+    if value.__class__ is tuple:
+        return tuple(_rebuilt_within(v, leaf) for v in value)
+    return leaf(value)
+
+
 def _flat(value: Any) -> Any:
-    """An attribute's value with each entity in it replaced by its `_Ref` (records, maps, sets
-    and lists nest as the declarations say, so this recursion is bounded by them)."""
-    if value.__class__ is Entity:
-        return _Ref((value.type, value.id))
-    if isinstance(value, dict):
-        return {k: _flat(v) for k, v in value.items()}
-    if isinstance(value, frozenset):
-        return frozenset(_flat(v) for v in value)
-    if isinstance(value, tuple):
-        return tuple(_flat(v) for v in value)
-    return value
+    """An attribute's value with each entity in it replaced by its `_Ref`."""
+    return _rebuilt_within(value, lambda v: _Ref((v.type, v.id)) if v.__class__ is Entity else v)
 
 
 def _store_of(
@@ -139,15 +142,7 @@ def _store_of(
         by_type.setdefault(type_name, {})[entity_id] = _rebuilt(type_name, entity_id, groups)
 
     def resolved(value: Any) -> Any:
-        if value.__class__ is _Ref:
-            return by_type[value[0]][value[1]]
-        if isinstance(value, dict):
-            return {k: resolved(v) for k, v in value.items()}
-        if isinstance(value, frozenset):
-            return frozenset(resolved(v) for v in value)
-        if isinstance(value, tuple):
-            return tuple(resolved(v) for v in value)
-        return value
+        return _rebuilt_within(value, lambda v: by_type[v[0]][v[1]] if v.__class__ is _Ref else v)
 
     for type_name, entity_id, _, attributes in flat:
         by_type[type_name][entity_id].update(resolved(attributes))
