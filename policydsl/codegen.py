@@ -13,7 +13,7 @@ import ast
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, assert_never
 
-from policydsl import ir, nodes, runtime
+from policydsl import entity_code, ir, nodes, runtime
 from policydsl import typesys as t
 from policydsl.decision import Decision
 from policydsl.glob import Glob
@@ -645,12 +645,7 @@ class _Gen:
             case Ancestors(arg):
                 return ast.Attribute(self.expr(arg), "ancestors", LOAD)
             case Uids(arg, many):
-                if many:  # `{v.uid for v in VALUE}`
-                    var = self.fresh("_v")
-                    uid = ast.Attribute(ref(var), "uid", LOAD)
-                    loop = ast.comprehension(store(var), self.expr(arg), [], 0)
-                    return ast.SetComp(uid, [loop])
-                return ast.Attribute(self.expr(arg), "uid", LOAD)
+                return entity_code.uids(self.expr(arg), self.fresh("_v") if many else None)
             case TimeCall(func, args):  # `func` is one of `datetimes.FUNCTIONS`: the checker's
                 helper = f"_t_{func}"
                 assert helper in runtime.HELPERS, func  # never a name the policy made up
@@ -677,6 +672,10 @@ class _Gen:
                 return ast.UnaryOp(ast.Not(), self.expr(operand))
             case nodes.Compare(cmp, left, right):
                 return ast.Compare(self.expr(left), [_compare_op(cmp)], [self.expr(right)])
+            case nodes.In(group, Ancestors(entity), False):
+                return entity_code.in_hierarchy(self.expr(group), self.expr(entity))
+            case nodes.SetTest(Op.CONTAINS_ANY, Ancestors(entity), groups):
+                return entity_code.in_hierarchy(self.expr(groups), self.expr(entity), many=True)
             case nodes.In(element, collection):
                 cmpop = _membership_op(e.op)
                 return ast.Compare(self.expr(element), [cmpop], [self.expr(collection)])

@@ -2,7 +2,7 @@
 
 A request names an entity by its id; validation replaces the id by the `Entity` the store holds,
 so every read after that is a dict lookup (`principal.manager.level`), and hierarchy membership
-(`principal in Team::"eng"`) one set lookup in `ancestors`, computed when the store was loaded.
+(`principal in Team::"eng"`) one set lookup in its `groups`, computed when the store was loaded.
 Entities compare and hash by their uid (type and id), never by their attributes: two requests
 naming the same user name the same entity, and a cycle of references (a manager's manager) is
 never walked.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 
@@ -21,18 +21,29 @@ def uid_text(type_name: str, entity_id: str) -> str:
     return f"{type_name}::{json.dumps(entity_id, ensure_ascii=False)}"
 
 
-class Entity(dict[str, Any]):
-    """One entity: its attributes are the dict's items; `ancestors` holds the uids of the
-    entity itself and of every group it is in, directly or not."""
+NO_GROUPS: frozenset[str] = frozenset()
 
-    __slots__ = ("ancestors", "id", "type", "uid")
+
+class Entity(dict[str, Any]):
+    """One entity: its attributes are the dict's items; `groups` holds the uids of every group
+    it is in, directly or not. Entities with the same parents share one `groups` set (the
+    members of a team share their team's), so a store holds a set per distinct place in the
+    hierarchy, not per entity; `ancestors` adds the entity itself."""
+
+    __slots__ = ("groups", "id", "type", "uid")
 
     def __init__(self, type_name: str, entity_id: str) -> None:
         super().__init__()
         self.type = type_name
         self.id = entity_id
         self.uid = uid_text(type_name, entity_id)
-        self.ancestors: frozenset[str] = frozenset((self.uid,))
+        self.groups: frozenset[str] = NO_GROUPS
+
+    @property
+    def ancestors(self) -> frozenset[str]:
+        """The uids of the entity and of every group it is in: what `e in g` looks `g` up in
+        (made for each call; the compiled code reads `uid` and `groups` instead)."""
+        return self.groups | {self.uid}
 
     def __eq__(self, other: object) -> bool:
         return other.__class__ is Entity and other.uid == self.uid
@@ -47,14 +58,14 @@ class Entity(dict[str, Any]):
         return self.uid
 
     def __reduce__(self) -> Any:
-        """Pickle the entity, its ancestors and its attributes (references as entities: the
+        """Pickle the entity, its groups and its attributes (references as entities: the
         pickle's memo keeps a cycle of references one cycle)."""
-        return (_rebuilt, (self.type, self.id, self.ancestors), None, None, iter(self.items()))
+        return (_rebuilt, (self.type, self.id, self.groups), None, None, iter(self.items()))
 
 
-def _rebuilt(type_name: str, entity_id: str, ancestors: frozenset[str]) -> Entity:
+def _rebuilt(type_name: str, entity_id: str, groups: frozenset[str]) -> Entity:
     entity = Entity(type_name, entity_id)
-    entity.ancestors = ancestors
+    entity.groups = groups
     return entity
 
 
@@ -94,10 +105,10 @@ class EntityStore:
 
     def __reduce__(self) -> Any:
         """Pickle flat (a worker process of `policyc eval --batch --jobs` receives the store):
-        each entity's type, id, ancestors and attributes, a reference within them as its type
+        each entity's type, id, groups and attributes, a reference within them as its type
         and id (`_Ref`). Pickling entity by entity would follow references one inside the
         other, and a chain of a thousand managers passes Python's recursion limit."""
-        flat = [(e.type, e.id, e.ancestors, _flat(dict(e))) for e in self]
+        flat = [(e.type, e.id, e.groups, _flat(dict(e))) for e in self]
         return (_store_of, (flat, self.declared, self.token))
 
 
@@ -105,18 +116,21 @@ class _Ref(tuple[str, str]):
     """A reference in a pickled store: the (type, id) of the entity it names."""
 
 
+def _rebuilt_within(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """`value` with `leaf` applied to everything in it that is not a record, map, set or list
+    (they nest as the declarations say, so this recursion is bounded by them)."""
+    if value.__class__ is dict:
+        return {k: _rebuilt_within(v, leaf) for k, v in value.items()}
+    if value.__class__ is frozenset:
+        return frozenset(_rebuilt_within(v, leaf) for v in value)
+    if value.__class__ is tuple:
+        return tuple(_rebuilt_within(v, leaf) for v in value)
+    return leaf(value)
+
+
 def _flat(value: Any) -> Any:
-    """An attribute's value with each entity in it replaced by its `_Ref` (records, maps, sets
-    and lists nest as the declarations say, so this recursion is bounded by them)."""
-    if value.__class__ is Entity:
-        return _Ref((value.type, value.id))
-    if isinstance(value, dict):
-        return {k: _flat(v) for k, v in value.items()}
-    if isinstance(value, frozenset):
-        return frozenset(_flat(v) for v in value)
-    if isinstance(value, tuple):
-        return tuple(_flat(v) for v in value)
-    return value
+    """An attribute's value with each entity in it replaced by its `_Ref`."""
+    return _rebuilt_within(value, lambda v: _Ref((v.type, v.id)) if v.__class__ is Entity else v)
 
 
 def _store_of(
@@ -124,19 +138,11 @@ def _store_of(
 ) -> EntityStore:
     """Unpickle a store: every entity made, then its attributes, references resolved."""
     by_type: dict[str, dict[str, Entity]] = {}
-    for type_name, entity_id, ancestors, _ in flat:
-        by_type.setdefault(type_name, {})[entity_id] = _rebuilt(type_name, entity_id, ancestors)
+    for type_name, entity_id, groups, _ in flat:
+        by_type.setdefault(type_name, {})[entity_id] = _rebuilt(type_name, entity_id, groups)
 
     def resolved(value: Any) -> Any:
-        if value.__class__ is _Ref:
-            return by_type[value[0]][value[1]]
-        if isinstance(value, dict):
-            return {k: resolved(v) for k, v in value.items()}
-        if isinstance(value, frozenset):
-            return frozenset(resolved(v) for v in value)
-        if isinstance(value, tuple):
-            return tuple(resolved(v) for v in value)
-        return value
+        return _rebuilt_within(value, lambda v: by_type[v[0]][v[1]] if v.__class__ is _Ref else v)
 
     for type_name, entity_id, _, attributes in flat:
         by_type[type_name][entity_id].update(resolved(attributes))

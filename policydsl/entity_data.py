@@ -11,7 +11,7 @@ and the attribute: `User::"alice": `manager`: no User 'bob' in the entity data`.
 
 Each entity's ancestors (itself, its parents, theirs, ...) are computed here, once, so that a
 decision's `principal in Team::"eng"` is one set lookup. Costs are bounded: at most
-`MAX_ENTITIES` entities, and `MAX_ANCESTRY` uids in all their ancestor sets together; a cycle of
+`MAX_ENTITIES` entities, and `MAX_ANCESTRY` uids in all their distinct group sets; a cycle of
 parents is an error naming it.
 """
 
@@ -26,10 +26,10 @@ from typing import Any
 from policydsl import context
 from policydsl import typesys as t
 from policydsl.context import ContextError, show_value
-from policydsl.entities import Entity, EntityStore, uid_text
+from policydsl.entities import NO_GROUPS, Entity, EntityStore, uid_text
 
 MAX_ENTITIES = 2_000_000
-MAX_ANCESTRY = 50_000_000  # uids held by every entity's ancestor set, together
+MAX_ANCESTRY = 50_000_000  # uids held by the distinct group sets, together
 MAX_DATA_BYTES = 2**31  # a file of entity data
 _ITEM_KEYS = frozenset(("uid", "attrs", "parents"))
 
@@ -93,8 +93,8 @@ def _entity(type_name: str, entity_id: str) -> Entity:
     entity = Entity.__new__(Entity)
     entity.type = type_name
     entity.id = entity_id
-    entity.uid = uid = f"{type_name}::{encode_basestring(entity_id)}"
-    entity.ancestors = frozenset((uid,))
+    entity.uid = f"{type_name}::{encode_basestring(entity_id)}"
+    entity.groups = NO_GROUPS
     return entity
 
 
@@ -150,6 +150,8 @@ class _Loader:
         self.types = types
         self.by_type: dict[str, dict[str, Entity]] = {name: {} for name in types}
         self.parents: dict[str, tuple[Entity, list[Entity]]] = {}  # by uid
+        # the groups of entities by their parents' uids: one set for all who share parents
+        self.shared: dict[str | tuple[str, ...], frozenset[str]] = {}
 
     def declare(self, index: int, item: Any) -> tuple[Entity, Any, Any]:
         """The entity an item of the data lists (its attributes are read once all are known)."""
@@ -284,15 +286,22 @@ class _Loader:
                 if total > MAX_ANCESTRY:
                     raise _too_many_links()
 
-    @staticmethod
-    def _closed(entity: Entity, parents: list[Entity], done: set[str]) -> int:
-        """Set the ancestors of an entity whose parents' are known; their number."""
-        merged = {entity.uid}
-        for parent in parents:
-            merged.update(parent.ancestors)
-        ancestors = entity.ancestors = frozenset(merged)
+    def _closed(self, entity: Entity, parents: list[Entity], done: set[str]) -> int:
+        """Set the groups of an entity whose parents' are known: the set entities with the same
+        parents share, made the first time; the uids it holds when it is new (else none)."""
         done.add(entity.uid)
-        return len(ancestors)
+        if not parents:
+            return 0
+        key = tuple(p.uid for p in parents) if len(parents) > 1 else parents[0].uid
+        found = self.shared.get(key)
+        if found is not None:
+            entity.groups = found
+            return 0
+        merged = {p.uid for p in parents}
+        for parent in parents:
+            merged.update(parent.groups)
+        entity.groups = self.shared[key] = frozenset(merged)
+        return len(merged)
 
 
 def _too_many_links() -> EntityDataError:

@@ -227,12 +227,15 @@ class IndexCode:
         index on it (the element itself, or its first or last characters)."""
         slot = self.gen.slots[indexes[0].slot]
         source: ast.expr = ref(self.gen.slot(slot.index))
-        if isinstance(slot.type, t.EntityType):  # hierarchy membership: the entity's ancestors
+        itself: ast.expr | None = None
+        if isinstance(slot.type, t.EntityType):  # hierarchy membership: the entity's groups
             # that some rule names, found by one intersection with the groups named: it probes
-            # the ancestors' table with the policy's own uids, and reads none of the others
+            # the groups' table with the policy's own uids, and reads none of the others; then
+            # the entity itself
             named = self.gen.hoist(frozenset(b.key for ix in indexes for b in ix.buckets), "_G")
-            ancestors = ast.Attribute(source, "ancestors", LOAD)
-            source = ast.BinOp(ancestors, ast.BitAnd(), named)
+            itself = ast.Attribute(source, "uid", LOAD)
+            groups = ast.Attribute(source, "groups", LOAD)
+            source = ast.BinOp(groups, ast.BitAnd(), named)
             element: t.Type = t.STRING
         else:
             assert isinstance(slot.type, t.CollectionType)
@@ -262,7 +265,12 @@ class IndexCode:
                 loop.append(assign(probed, self.probe(ix.probe, key)))
                 key = ref(probed)
             loop.extend(self.lookup(ix, key))
-        return self.gen.if_present(slot, [ast.For(store(var), source, loop, [])])
+        body: list[ast.stmt] = [ast.For(store(var), source, loop, [])]
+        if itself is not None:  # the entity is in itself: its own uid looked up as a group's
+            body.append(
+                ast.If(ast.Compare(itself, [ast.In()], [named]), [assign(var, itself), *loop], [])
+            )
+        return self.gen.if_present(slot, body)
 
     def order(self, ix: ir.Index, value: ast.expr) -> list[ast.stmt]:
         """The value's place among the sorted bounds (one `bisect`), then the prefixes of the

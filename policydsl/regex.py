@@ -17,8 +17,36 @@ class PatternError(ValueError):
     """A pattern RE2 refuses, or no RE2 to compile it with; the message says which."""
 
 
+class Pattern:
+    """A compiled pattern: `search(text)` is not None when it matches somewhere in `text`.
+
+    `google-re2`'s `search` builds a match object through a generator and maps its byte offsets
+    back to characters, about 3.5 µs a call, where only whether it matches is asked: this one
+    asks RE2 directly (its `_regexp.Match` on the UTF-8 text, as the wrapper's own `search`
+    does), about 0.6 µs. A `google-re2` without that interface gets the wrapper's `search`.
+    """
+
+    __slots__ = ("compiled", "search")
+
+    def __init__(self, compiled: Any, re2: Any) -> None:
+        self.compiled = compiled
+        native = getattr(compiled, "_regexp", None)
+        anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+        no_match = getattr(re2, "_NULL_SPAN", None)
+        match = getattr(native, "Match", None)
+        if match is None or anchor is None or no_match is None:
+            self.search: Any = compiled.search
+            return
+
+        def search(text: str) -> bool | None:
+            encoded = text.encode("utf-8")  # a lone surrogate raises, as the wrapper's does
+            return True if match(anchor, encoded, 0, len(encoded))[0] != no_match else None
+
+        self.search = search
+
+
 @functools.lru_cache(maxsize=4_096)  # a policy's constants: bounded by the policies loaded
-def compile_pattern(pattern: str) -> Any:
+def compile_pattern(pattern: str) -> Pattern:
     """The compiled pattern (its `search` finds a match anywhere), or `PatternError`."""
     try:
         import re2  # type: ignore[import-untyped]
@@ -28,7 +56,7 @@ def compile_pattern(pattern: str) -> Any:
     options.log_errors = False  # the error is the diagnostic's, not a line on stderr
     options.never_capture = True  # only whether it matches is asked
     try:
-        return re2.compile(pattern, options=options)
+        return Pattern(re2.compile(pattern, options=options), re2)
     except re2.error as err:
         reason = err.args[0] if err.args else "invalid pattern"
         if isinstance(reason, bytes):

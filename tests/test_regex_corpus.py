@@ -95,3 +95,17 @@ def test_every_backend_matches_as_re_search_does() -> None:
         for policy in policies:
             assert policy.decide({"s": sample}).rules == expected, (policy.backend, sample)
     assert fired_somewhere > TEXTS // 3  # the corpus is not all misses
+
+
+@pytest.mark.parametrize(
+    "pattern", ["^.$", "é+", "^$", "x*", ".{2}$", "(?i)ÉTÉ", "^[^a]*$", "\\bword\\b", "😀."]
+)
+def test_the_direct_search_agrees_with_re2s_own(pattern: str) -> None:
+    """`regex.Pattern` asks RE2 for a match directly; on every text, as `google-re2`'s own
+    `search` (which maps offsets back to characters) answers, non-ASCII texts included."""
+    from policydsl.regex import compile_pattern
+
+    compiled = compile_pattern(pattern)
+    for text in ["", "a", "é", "ééé", "été", "ÉTÉ", "a word here", "😀x", "x😀", "ab\nc", "wordy"]:
+        expected = compiled.compiled.search(text) is not None
+        assert (compiled.search(text) is not None) == expected, (pattern, text)
