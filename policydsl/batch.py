@@ -235,12 +235,18 @@ def _regular_file(stream: BinaryIO) -> bool:
 _worker: tuple[Policy, int, bool] | None = None  # set in each worker by `_start_worker`
 
 
-def _start_worker(policy: Policy, limit: int, pretty: bool) -> None:
-    global _worker
+def _start_worker(policy: Policy, limit: int, pretty: bool, path: str | None = None) -> None:
+    """A worker's state: the policy, and the input file when it reads its blocks itself."""
+    global _worker, _input
     _worker = (policy, limit, pretty)
+    _input = None if path is None else os.open(path, os.O_RDONLY)
 
+
+_input: int | None = None  # the input file, in a worker that reads its own ranges of it
 
 Block = tuple[int, bytes | None]  # (number of its first line, whole lines; None: one too long)
+# (number of its first line, (offset, length) of whole lines in the input file; None: too long)
+Range = tuple[int, tuple[int, int] | None]
 
 
 def _work(block: Block) -> tuple[bytes, list[Problem], Summary]:
@@ -248,6 +254,24 @@ def _work(block: Block) -> tuple[bytes, list[Problem], Summary]:
     policy, limit, pretty = _worker
     out, problems, summary = decide_lines(policy, _lines(block, limit), limit, pretty)
     return b"".join(out), problems, summary
+
+
+def _work_range(block: Range) -> tuple[bytes, list[Problem], Summary]:
+    """`_work` on lines the worker reads from the input file itself (`os.pread`): the main
+    process never copies them through a pipe, only where they are."""
+    assert _input is not None
+    first, where = block
+    if where is None:
+        return _work((first, None))
+    offset, length = where
+    return _work((first, os.pread(_input, length, offset)))
+
+
+def _ranges(stream: BinaryIO, limit: int, size: int | None = None) -> Iterator[Range]:
+    """`_blocks` of a regular file as where they are in it: the same cuts (whole lines, about
+    `size` bytes; a line longer than `limit` a block of its own, `None`), the same numbering."""
+    for lineno, block, offset in _cut(stream, limit, size or BLOCK):
+        yield lineno, None if block is None else (offset, len(block))
 
 
 def _lines(block: Block, limit: int) -> Iterator[Line]:
@@ -263,31 +287,43 @@ def _lines(block: Block, limit: int) -> Iterator[Line]:
         yield first + offset, None if len(line) > limit else line
 
 
-def _blocks(stream: BinaryIO, limit: int, size: int = BLOCK) -> Iterator[Block]:
+def _blocks(stream: BinaryIO, limit: int, size: int | None = None) -> Iterator[Block]:
     """The stream in blocks of whole lines, about `size` bytes each: the main process only cuts
     at newlines, and workers split the lines. A line longer than `limit` is never held whole:
     it becomes a block of its own, `None`, and is skipped to its end."""
+    for lineno, block, _ in _cut(stream, limit, size or BLOCK):  # read now: tests change it
+        yield lineno, block
+
+
+def _cut(stream: BinaryIO, limit: int, size: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """(number of the first line, the block or None, its offset in the stream) of `_blocks`."""
     lineno = 1
     rest = b""
+    rest_at = 0  # where `rest` starts in the stream
+    read_at = 0  # where the next read starts
     skipping = False
     while data := stream.read(size):
+        data_at, read_at = read_at, read_at + len(data)
         if skipping:
             end = data.find(b"\n")
             if end < 0:
                 continue
             data, skipping = data[end + 1 :], False
-        data = rest + data
+            data_at += end + 1
+        if rest:
+            data, data_at = rest + data, rest_at
         cut = data.rfind(b"\n") + 1
         block, rest = data[:cut], data[cut:]
+        rest_at = data_at + cut
         if block:
-            yield lineno, block
+            yield lineno, block, data_at
             lineno += block.count(b"\n")
         if len(rest) > limit:
-            yield lineno, None
+            yield lineno, None, rest_at
             lineno += 1
             rest, skipping = b"", True
     if rest:
-        yield lineno, rest
+        yield lineno, rest, rest_at
 
 
 def _context() -> Any:
@@ -323,8 +359,15 @@ def _parallel(
         if progress is not None:
             progress.update(summary.lines, _position(stream))
 
+    # a regular file's lines are read by the workers where they are: the main process only
+    # finds the cuts, and no line passes through a pipe (a pipe's, or a stream's without a
+    # path, are cut and sent as they are read)
+    path = getattr(stream, "name", None)
     gc.freeze()  # what exists now (the policy): a forked worker's collector never scans it,
     try:  # so never writes to (and copies) the pages it shares with this process
+        if isinstance(path, str) and _regular_file(stream):
+            _by_ranges(policy, _ranges(stream, limit), path, limit, pretty, jobs, emit)
+            return summary
         with _context().Pool(jobs, _start_worker, (policy, limit, pretty)) as pool:
             # in input order, with a bounded number of chunks in flight (memory stays flat
             # however long the file): the oldest is written before another is read
@@ -338,6 +381,77 @@ def _parallel(
     finally:
         gc.unfreeze()
     return summary
+
+
+Done = tuple[bytes, list[Problem], Summary]
+
+
+def _by_ranges(
+    policy: Policy,
+    ranges: Iterable[Range],
+    path: str,
+    limit: int,
+    pretty: bool,
+    jobs: int,
+    emit: Callable[[Done], None],
+) -> None:
+    """A regular file's ranges decided by `jobs` workers of their own, each with a pipe: range
+    i goes to worker i % jobs, and results are read back in the same order. A task is a few
+    numbers, so a send never waits on a worker; no pool, whose bookkeeping thread polls its
+    pipes while results wait to be read (a fifth of a core)."""
+    context = _context()
+    pipes: list[Any] = []
+    workers: list[Any] = []
+    try:
+        for _ in range(jobs):
+            ours, theirs = context.Pipe()
+            worker = context.Process(
+                target=_serve_ranges, args=(theirs, policy, limit, pretty, path), daemon=True
+            )
+            worker.start()
+            theirs.close()
+            pipes.append(ours)
+            workers.append(worker)
+        pending: collections.deque[int] = collections.deque()
+        for number, block in enumerate(ranges):
+            pipes[number % jobs].send(block)
+            pending.append(number % jobs)
+            if len(pending) > 2 * jobs:
+                emit(_received(pipes[pending.popleft()]))
+        while pending:
+            emit(_received(pipes[pending.popleft()]))
+        for pipe in pipes:
+            pipe.send(None)
+        for worker in workers:
+            worker.join()
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+        for pipe in pipes:
+            pipe.close()
+
+
+def _received(pipe: Any) -> Done:
+    """A worker's result, or the exception its work raised, raised here."""
+    try:
+        ok, value = pipe.recv()
+    except EOFError:
+        raise RuntimeError("a batch worker process ended unexpectedly") from None
+    if not ok:
+        raise value
+    done: Done = value
+    return done
+
+
+def _serve_ranges(pipe: Any, policy: Policy, limit: int, pretty: bool, path: str) -> None:
+    """A worker: decide each range it is sent until it is sent None."""
+    _start_worker(policy, limit, pretty, path)
+    while (block := pipe.recv()) is not None:
+        try:
+            pipe.send((True, _work_range(block)))
+        except Exception as err:  # sent back and raised in the main process, as a pool does
+            pipe.send((False, err))
 
 
 def default_jobs() -> int:

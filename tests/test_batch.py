@@ -72,6 +72,17 @@ def test_blocks_cut_at_newlines_and_skip_long_lines() -> None:
     assert [(n, line if line is None else line.rstrip(b"\n")) for n, line in expected] == lines
 
 
+@pytest.mark.parametrize("size", [1, 7, 8, 64])
+def test_ranges_are_where_the_blocks_are(size: int) -> None:
+    """Workers that read a regular file themselves read, at each range, the block the main
+    process would have sent, with the same numbering (long lines skipped alike)."""
+    data = b'{"a": 1}\n\n' + b"x" * 50 + b"\n{}\n" + b"y" * 30 + b"\nlast"
+    blocks = list(batch._blocks(io.BytesIO(data), limit=20, size=size))
+    ranges = list(batch._ranges(io.BytesIO(data), limit=20, size=size))
+    read = [(n, None if r is None else data[r[0] : r[0] + r[1]]) for n, r in ranges]
+    assert read == blocks
+
+
 def test_the_summary_counts_lines_effects_and_invalid_ones() -> None:
     code, _, err = run("--batch", str(EXAMPLES / "batch_with_errors.jsonl"))
     assert code == 3
