@@ -209,9 +209,8 @@ class _Gen:
                 [],
             )
         ]
-        if any(isinstance(s.type, t.EntityType) for s in self.slots) or any(
-            isinstance(t.element_of(s.type), t.EntityType) for s in self.slots
-        ):  # one store for every id of the request: another may be put in use meanwhile
+        if any(t.holds_entities(s.type) for s in self.slots):
+            # one store for every id of the request: another may be put in use meanwhile
             given = ast.IfExp(is_(ref("_given"), none()), ref("_STORE"), ref("_given"))
             body.append(assign("_store", given))
         body.extend(self._load_record(None, ref("ctx"), present=True))
@@ -303,7 +302,7 @@ class _Gen:
             present = [counted, assign(name, resolved)]
             return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
         if isinstance(s.type, t.MapType):  # checked and normalised whether read or not
-            normalised = call("_map", value, self.hoist(s.type))
+            normalised = call("_map", value, self.hoist(s.type), *self._store_for(s.type))
             present = [counted, assign(name, normalised)]
             return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
         on_value: list[ast.stmt] = []  # check the value; a decimal is read once, scaled
@@ -355,7 +354,7 @@ class _Gen:
         out: list[ast.stmt] = []
         element = s.type.element
         if isinstance(element, t.RecordType):  # checked and normalised whether read or not
-            normalised = call("_records", value, self.hoist(element))
+            normalised = call("_records", value, self.hoist(element), *self._store_for(element))
             return self.if_present(s, [assign(self.slot(s.index), normalised)])
         if isinstance(element, t.EntityType):  # each id resolved in the entity data
             normalised = call("_entities", ref("_store"), value, self.hoist(s.type))
@@ -392,6 +391,12 @@ class _Gen:
             make = "_frozenset" if s.type.kind == "set" else "_tuple"
             out.extend(self.if_present(s, [assign(self.slot(s.index), call(make, value))]))
         return out
+
+    @staticmethod
+    def _store_for(type_: t.Type) -> list[ast.expr]:
+        """The store argument of a helper that reads values of `type_`, where they may hold
+        entities (their ids are resolved in it)."""
+        return [ref("_store")] if t.holds_entities(type_) else []
 
     def if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]:
         """Guard `body` when the slot can be empty (it, or a record around it, is optional)."""

@@ -33,14 +33,20 @@ class Refused(Exception):
     """A value the fast path does not take as it is: the validator decides, and names why."""
 
 
-def records(value: Any, record: t.RecordType) -> tuple[dict[str, Any], ...]:
+Store = Mapping[str, Mapping[str, Entity]]  # the policy's entity data, by type and id
+_NO_STORE: Store = {}
+
+
+def records(
+    value: Any, record: t.RecordType, store: Store = _NO_STORE
+) -> tuple[dict[str, Any], ...]:
     """A list of records checked and normalised (defaults filled in, absent optional attributes
-    left out), or `Refused`: the validator then names the first problem. Exact built-in types
-    only, as everywhere on the fast path; the validator normalises the rest, and what it
-    returns is taken here as it is."""
+    left out, entity ids resolved in `store`), or `Refused`: the validator then names the first
+    problem. Exact built-in types only, as everywhere on the fast path; the validator
+    normalises the rest, and what it returns is taken here as it is."""
     if value.__class__ is not list and value.__class__ is not tuple:
         raise Refused
-    return tuple([_record(item, record) for item in value])
+    return tuple([_record(item, record, store) for item in value])
 
 
 def times(value: Any, collection: t.CollectionType) -> tuple[Any, ...] | frozenset[Any]:
@@ -50,8 +56,9 @@ def times(value: Any, collection: t.CollectionType) -> tuple[Any, ...] | frozens
     return made
 
 
-def map_(value: Any, type_: t.MapType) -> dict[str, Any]:
-    """A map checked and normalised (string keys, `null` values left out), or `Refused`."""
+def map_(value: Any, type_: t.MapType, store: Store = _NO_STORE) -> dict[str, Any]:
+    """A map checked and normalised (string keys, `null` values left out, entity ids resolved
+    in `store`), or `Refused`."""
     if value.__class__ is not dict or len(value) > type_.max_size:
         raise Refused
     element = type_.value
@@ -69,11 +76,11 @@ def map_(value: Any, type_: t.MapType) -> dict[str, Any]:
         if key.__class__ is not str or len(key) > t.MAX_STRING:
             raise Refused
         if item is not None:
-            out[key] = _value(item, type_.value)
+            out[key] = _value(item, type_.value, store)
     return out
 
 
-def _record(item: Any, record: t.RecordType) -> dict[str, Any]:
+def _record(item: Any, record: t.RecordType, store: Store) -> dict[str, Any]:
     if item.__class__ is not dict:
         raise Refused
     out: dict[str, Any] = {}
@@ -84,18 +91,18 @@ def _record(item: Any, record: t.RecordType) -> dict[str, Any]:
             if field.default is not t.MISSING:
                 out[field.name] = field.default
             elif isinstance(field.type, t.RecordType) and not field.optional:
-                out[field.name] = _record({}, field.type)
+                out[field.name] = _record({}, field.type, store)
             elif not field.optional:
                 raise Refused
             continue
         given += 1
-        out[field.name] = _value(value, field.type)
+        out[field.name] = _value(value, field.type, store)
     if len(item) != given and not item.keys() <= record.names:
         raise Refused
     return out
 
 
-def _value(value: Any, type_: t.Type) -> Any:
+def _value(value: Any, type_: t.Type, store: Store = _NO_STORE) -> Any:
     cls = value.__class__
     match type_:
         case t.BoolType() if cls is bool:
@@ -120,14 +127,14 @@ def _value(value: Any, type_: t.Type) -> Any:
         ) and len(value) <= max_size:
             if cls is frozenset and kind != "set":
                 raise Refused
-            items = [_value(v, element) for v in value]
+            items = [_value(v, element, store) for v in value]
             return frozenset(items) if kind == "set" else tuple(items)
         case t.RecordType():
-            return _record(value, type_)
+            return _record(value, type_, store)
         case t.MapType():
-            return map_(value, type_)
-        case t.EntityType(name) if cls is Entity and value.type == name:  # resolved already
-            return value
+            return map_(value, type_, store)
+        case t.EntityType(name):  # resolved as an attribute of the context is
+            return entity(store, value, name, not type_.record.fields)
     raise Refused
 
 
@@ -135,9 +142,7 @@ _NO_ENTITIES: dict[str, Entity] = {}
 _COLLECTIONS = frozenset({list, tuple, frozenset})
 
 
-def entity(
-    store: Mapping[str, Mapping[str, Entity]], value: Any, type_name: str, bare: bool = False
-) -> Entity:
+def entity(store: Store, value: Any, type_name: str, bare: bool = False) -> Entity:
     """The entity an id names in the policy's store (`_STORE`: entities by type and id), or
     `Refused`: the validator then names the id the store does not hold. An id of a `bare` type
     (one that declares no attributes) the store lacks is an entity in no group."""
@@ -157,7 +162,7 @@ def entity(
 
 
 def entities(
-    store: Mapping[str, Mapping[str, Entity]], value: Any, type_: t.CollectionType
+    store: Store, value: Any, type_: t.CollectionType
 ) -> tuple[Entity, ...] | frozenset[Entity]:
     """A list or set of entities, each id resolved (`entity`), or `Refused`."""
     if value.__class__ not in _COLLECTIONS or len(value) > type_.max_size:

@@ -243,6 +243,20 @@ def compatible(a: Type, b: Type) -> bool:
     return a == b
 
 
+def holds_entities(type_: Type) -> bool:
+    """Whether a value of `type_` may hold an entity (itself, or in a record, list or map)."""
+    match type_:
+        case EntityType():
+            return True
+        case RecordType(_, fields):
+            return any(holds_entities(f.type) for f in fields)
+        case CollectionType(_, element):
+            return holds_entities(element)
+        case MapType(value):
+            return holds_entities(value)
+    return False
+
+
 def is_int(t: Type) -> bool:
     return isinstance(t, IntType | AnyType | NothingType)
 

@@ -809,3 +809,39 @@ def test_groups_of_several_types_and_entities_in_maps(backend: str) -> None:
         "not_listed",
     )
     assert 'Org::"acme" -> r0' in policy.compiled("ir") or backend == "naive"
+
+
+NESTED = """\
+effects allow > deny default deny
+entity User { level: int }
+context { items: list<{owner: User}>[..8] = []  roles: map<string, User>? }
+rule high: allow { when some i in items: i.owner.level > 3 }
+rule admin: allow { when has roles["admin"] and roles["admin"].level > 3 }
+"""
+
+
+def test_entities_inside_records_and_maps_are_read_by_their_ids(backend: str) -> None:
+    """An entity in a list of records or a map is resolved by its id in the data in use, as one
+    at the top of the context is: an entity object made elsewhere is read by its id, never
+    trusted for its attributes, on every backend."""
+    from policydsl.entities import Entity
+
+    policy = policydsl.loads(NESTED, backend=backend)
+    policy.load_entities(
+        [
+            {"uid": _uid("User", "a"), "attrs": {"level": 5}},
+            {"uid": _uid("User", "b"), "attrs": {"level": 1}},
+        ]
+    )
+    forged = Entity("User", "b")
+    forged["level"] = 9
+    assert policy.decide({"items": [{"owner": "a"}]}).rules == ("high",)
+    assert policy.decide({"items": [{"owner": forged}]}).rules == ()
+    assert policy.decide({"roles": {"admin": forged}}).rules == ()
+    assert policy.decide({"roles": {"admin": policy.entities.get("User", "a")}}).rules == ("admin",)
+    other = policy.entity_store([{"uid": _uid("User", "a"), "attrs": {"level": 1}}])
+    assert (
+        policy.decide_with({"items": [{"owner": "a"}], "roles": {"admin": "a"}}, other).rules == ()
+    )
+    with pytest.raises(policydsl.ContextError, match="no User 'zz'"):
+        policy.decide({"items": [{"owner": "zz"}]})
