@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
 import re
@@ -32,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import policydsl
 from benchmarks import data_workloads as w
+from benchmarks.report import fmt_time
 
 ROOT = Path(__file__).resolve().parent.parent
 LOAD_LIMIT_S = 2.0
@@ -47,14 +46,6 @@ ENTITY_RATIO_LIMIT = 2.0  # entities / precomputed request
 INSTANCES_RATIO_LIMIT = 2.0  # 1,000 instances / 10
 HOT_PAIRS = 200
 PODS = 200
-
-
-def fmt_time(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if seconds >= scale or unit == "ns":
-            value = seconds / scale
-            return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
-    raise AssertionError("unreachable")
 
 
 def fmt_bytes(size: float) -> str:
@@ -174,7 +165,7 @@ def entity_section(requests: int, rounds: int, targets: list[list[str]]) -> list
         ]
     )
 
-    retained, peak, text_bytes = store_memory(org, types_policy)
+    retained, peak, text_bytes = w.store_memory(org, types_policy)
     out += table(
         ["what", "figure"],
         [
@@ -395,26 +386,6 @@ def breakdown(
     ]
     out += table(["what", "varied", f"{HOT_PAIRS} pairs repeated", "cold memory"], rows)
     return out
-
-
-def store_memory(org: w.Org, policy: policydsl.Policy) -> tuple[int, int, int]:
-    """Bytes the store keeps once the input is gone, and the peak while loading (tracemalloc:
-    the JSON text parsed and loaded under tracing); the text's size."""
-    text = json.dumps(org.data)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        data = json.loads(text)
-        store = policy.entity_store(data)
-        del data
-        gc.collect()
-        retained = tracemalloc.get_traced_memory()[0] - base
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-    assert len(store) == w.ENTITIES
-    return retained, peak, len(text.encode())
 
 
 # ---- 2. Kubernetes pods ------------------------------------------------------------------------

@@ -10,9 +10,11 @@ benchmark never times a policy that decides something else.
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import tempfile
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -485,3 +487,23 @@ def check_templates(
 def temporary_directory() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="policydsl-bench-") as name:
         yield Path(name)
+
+
+def store_memory(org: Org, policy: policydsl.Policy) -> tuple[int, int, int]:
+    """Bytes the store keeps once the input is gone, and the peak while loading (tracemalloc:
+    the JSON text parsed and loaded under tracing); the text's size."""
+    text = json.dumps(org.data)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        data = json.loads(text)
+        store = policy.entity_store(data)
+        del data
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - base
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert len(store) == ENTITIES
+    return retained, peak, len(text.encode())

@@ -12,9 +12,7 @@ Python reading of its rows.
 from __future__ import annotations
 
 import gc
-import json
 import os
-import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -75,27 +73,15 @@ def test_load_entities(benchmark: Any, org: w.Org) -> None:
 def test_entity_store_memory(benchmark: Any, org: w.Org) -> None:
     """tracemalloc: what the store keeps once its parsed JSON input is gone, and the peak."""
     policy = policydsl.loads(w.entity_policy_text([]))
-    text = json.dumps(org.data)
     found: dict[str, int] = {}
 
     def measure() -> None:
-        gc.collect()
-        tracemalloc.start()
-        try:
-            base = tracemalloc.get_traced_memory()[0]
-            data = json.loads(text)
-            kept = policy.entity_store(data)
-            del data
-            gc.collect()
-            current, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        assert len(kept) == w.ENTITIES
-        found.update(store_bytes=current - base, peak_bytes=peak - base)
+        retained, peak, text_bytes = w.store_memory(org, policy)
+        found.update(store_bytes=retained, peak_bytes=peak, json_bytes=text_bytes)
 
     benchmark.group = "entities: memory"
     benchmark.pedantic(measure, rounds=1)
-    benchmark.extra_info.update(found, json_bytes=len(text.encode()))
+    benchmark.extra_info.update(found)
 
 
 @pytest.mark.parametrize("passes", ["first", "warm"])
