@@ -24,6 +24,7 @@ table entry per listed value.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -296,15 +297,7 @@ class _Trie:
         where each value's rules are a contiguous run, so a request fires two slices; a rule
         that would break a run (its values overlap another rule's without being equal) is
         checked in turn instead."""
-        ordered: list[Item] = []
-        unplaced: list[_Entry] = []
-        seen: set[int] = set()
-        for key, entry in sorted(items, key=lambda item: sorted(map(repr, item[0].values))):
-            if entry.bit in seen:  # twice through `or` (`x != a or x != b`): the copy is checked
-                unplaced.append(entry)
-            else:
-                seen.add(entry.bit)
-                ordered.append((key, entry))
+        ordered, unplaced = _once(sorted(items, key=lambda item: sorted(map(repr, item[0].values))))
         while True:
             runs: dict[Any, list[int]] = defaultdict(list)
             for position, (key, _) in enumerate(ordered):
@@ -329,41 +322,46 @@ class _Trie:
         """`not_network`: every rule fires but those whose range holds the address (ranges
         nest, so an address may be in several: its lookups collect the rules to leave out). A
         rule's second way in (`not (a in_range x) or not (a in_range y)`) is checked in turn."""
-        seen: set[int] = set()
+        firsts, unplaced = _once(items)
         by_range: dict[str, list[int]] = defaultdict(list)
-        unplaced: list[_Entry] = []
-        for key, entry in items:
-            if entry.bit in seen:
-                unplaced.append(entry)
-                continue
-            seen.add(entry.bit)
+        for key, entry in firsts:
             for network in key.values:
                 by_range[network].append(entry.bit)
         made = tuple(ir.Bucket(net, tuple(bits), ()) for net, bits in sorted(by_range.items()))
-        everyone = tuple(sorted(seen))
+        everyone = tuple(sorted(entry.bit for _, entry in firsts))
         return ir.Index("not_network", items[0][0].slot, made, everyone=everyone), unplaced
 
     def unmatched(self, items: list[Item], depth: int) -> tuple[ir.Index | None, list[_Entry]]:
         """`not_matches`: every rule fires but those whose pattern matches, found as the rules
         that `s matches p` would fire are (through the literal, then RE2), in a bucket of their
         own below. A rule's second way in is checked in turn."""
-        seen: set[int] = set()
-        unplaced: list[_Entry] = []
+        firsts, unplaced = _once(items)
         inner: list[Item] = []
-        for key, entry in items:
-            if entry.bit in seen:
-                unplaced.append(entry)
-                continue
-            seen.add(entry.bit)
+        for key, entry in firsts:
             kind = "substring" if key.probe.part == "substring" else "eq"
             for literal, test, exact in key.values:
                 found = Key(kind, key.slot, key.probe, frozenset({literal}))
                 inner.append((found, _Entry(entry.bit, () if exact else (test,), 1, entry)))
         matching = self.table(inner, depth)
         below = (matching,) if matching is not None else ()
-        everyone = tuple(sorted(seen))
+        everyone = tuple(sorted(entry.bit for _, entry in firsts))
         made = (ir.Bucket(None, (), (), below),)
         return ir.Index("not_matches", items[0][0].slot, made, everyone=everyone), unplaced
+
+
+def _once(items: Iterable[Item]) -> tuple[list[Item], list[_Entry]]:
+    """A complement's items, each rule by its first way in, and the entries of its other ways: a
+    rule reached twice through `or` (`x != a or x != b`) has its copies checked in turn."""
+    firsts: list[Item] = []
+    again: list[_Entry] = []
+    seen: set[int] = set()
+    for key, entry in items:
+        if entry.bit in seen:
+            again.append(entry)
+        else:
+            seen.add(entry.bit)
+            firsts.append((key, entry))
+    return firsts, again
 
 
 def _rarest_pieces(items: list[Item]) -> list[Item]:
