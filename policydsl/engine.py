@@ -189,9 +189,7 @@ class Policy:
         `parents`) against the policy's `entity` declarations, close its hierarchy, and decide
         with it from now on (`use_entities`). `EntityDataError` names the entity and attribute
         at fault; the data in use until then stays in use."""
-        from policydsl import entity_data
-
-        store = entity_data.load(self.checked.entities, data)
+        store = self.entity_store(data)
         self.use_entities(store)
         return store
 
