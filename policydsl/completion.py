@@ -15,7 +15,7 @@ import attrs
 from policydsl import nodes
 from policydsl.builtin_names import BUILTIN_TYPES, FUNCTIONS
 from policydsl.lark_grammar import reserved_words
-from policydsl.symbols import RULE_FIELDS, Index
+from policydsl.symbols import RULE_FIELDS, Index, Symbol
 
 _WINDOW = 2000  # characters before the cursor that decide what fits there
 
@@ -85,10 +85,7 @@ def complete(index: Index, text: str, offset: int) -> list[Item]:
 def _after_dot(index: Index, before: str, prefix: str) -> list[Item]:
     parts = [p.strip() for p in prefix.split(".") if p.strip()]
     if parts[0] in {s.name for s in index.children_of("")}:  # through entities: `principal.`
-        return [
-            Item(s.name.rsplit(".", 1)[-1], "attribute", _type_of(index, s.name), True)
-            for s in index.children_at(parts)
-        ]
+        return _attributes(index, index.children_at(parts))
     if len(parts) == 1 and f"enum:{parts[0]}" in index.symbols:
         return _members(index, parts[0])
     if len(parts) == 1 and parts[0] in _FIRED_VAR.findall(before):
@@ -99,18 +96,19 @@ def _after_dot(index: Index, before: str, prefix: str) -> list[Item]:
         return fields + notes
     entity = _element_entity(index, before, parts[0])
     if entity is not None:  # a variable over a set of entities: their attributes, through
-        return [
-            Item(s.name.rsplit(".", 1)[-1], "attribute", _type_of(index, s.name), True)
-            for s in index.children_at([entity, *parts[1:]], entity=True)
-        ]
+        return _attributes(index, index.children_at([entity, *parts[1:]], entity=True))
     record = _element_record(index, before, parts[0])
     if record is not None:  # a variable over a list of records: its element's fields
         under = ".".join((record, *parts[1:]))
-        return [
-            Item(s.name.rsplit(".", 1)[-1], "attribute", _type_of(index, s.name), True)
-            for s in index.children_of(under)
-        ]
+        return _attributes(index, index.children_of(under))
     return []
+
+
+def _attributes(index: Index, symbols: list[Symbol]) -> list[Item]:
+    """The completions of attributes read after a dot: each by its last name, with its type."""
+    return [
+        Item(s.name.rsplit(".", 1)[-1], "attribute", _type_of(index, s.name), True) for s in symbols
+    ]
 
 
 def _element_record(index: Index, before: str, var: str, depth: int = 0) -> str | None:
