@@ -11,7 +11,7 @@ never walked.
 from __future__ import annotations
 
 import json
-import secrets
+import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -87,7 +87,7 @@ class EntityStore:
         self.declared = declared  # None: any declarations (the empty store)
         # the store's identity, kept by its pickles: a worker unpickling the same store again
         # (a task per partition) finds the policy it built with it (`engine._rebuild`)
-        self.token = token or secrets.token_hex(16)
+        self.token = token or os.urandom(16).hex()  # not `secrets`: its import costs a start-up ms
 
     def get(self, type_name: str, entity_id: str) -> Entity | None:
         found = self.by_type.get(type_name)
