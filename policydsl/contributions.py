@@ -68,7 +68,7 @@ class Contributions:
             field = self._obligations_at + rank * self._obligation_width
             value |= sum(obligation_bit[o] for o in obligations[n]) << field
             self.packed.append(value)
-        self._heads: dict[int, Head] = {}  # decoded summaries; emptied when full
+        self.heads: dict[int, Head] = {}  # decoded summaries (read them first); emptied when full
 
     @property
     def has_flags(self) -> bool:
@@ -77,12 +77,12 @@ class Contributions:
 
     def head(self, summary: int) -> Head:
         """(decision, obligations, citations, flags) of a non-empty set with this summary."""
-        head = self._heads.get(summary)
+        head = self.heads.get(summary)
         if head is None:
             head = self._decode(summary)
-            if len(self._heads) >= MAX_HEADS:
-                self._heads = {}
-            self._heads[summary] = head
+            if len(self.heads) >= MAX_HEADS:
+                self.heads = {}
+            self.heads[summary] = head
         return head
 
     def _decode(self, summary: int) -> Head:

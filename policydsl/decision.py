@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
-
-import attrs
 
 from policydsl.entities import Entity
 
@@ -24,26 +24,76 @@ class EvaluationError(RuntimeError):
     """A run-time error while deciding; checked policies are built so that it cannot happen."""
 
 
-@attrs.frozen
-class Decision:
-    """The outcome of one request. `to_dict()` is the contract's JSON shape."""
+class Decision(tuple):  # type: ignore[type-arg]  # its fields are typed as properties below
+    """The outcome of one request. `to_dict()` is the contract's JSON shape.
 
-    decision: str
-    obligations: tuple[str, ...]
-    citations: tuple[str, ...]
-    rules: tuple[str, ...]
-    reasons: tuple[str, ...]
-    outputs: tuple[tuple[str, Any], ...] = ()
-    error: str | None = None  # set only by fail-closed mode, for an invalid context
+    Immutable, compared and hashed by its fields. A tuple underneath, so that the compiled
+    backend builds one in a single allocation (`tuple.__new__`): on varied traffic most decisions
+    are new objects, and an attrs instance (seven frozen-attribute writes) cost several times
+    more than the rest of combining the fired rules. An output is read as `decision.NAME` too.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        decision: str,
+        obligations: tuple[str, ...],
+        citations: tuple[str, ...],
+        rules: tuple[str, ...],
+        reasons: tuple[str, ...],
+        outputs: tuple[tuple[str, Any], ...] = (),
+        error: str | None = None,  # set only by fail-closed mode, for an invalid context
+    ) -> Decision:
+        return _new(cls, (decision, obligations, citations, rules, reasons, outputs, error))
+
+    if TYPE_CHECKING:
+        decision: str
+        obligations: tuple[str, ...]
+        citations: tuple[str, ...]
+        rules: tuple[str, ...]
+        reasons: tuple[str, ...]
+        outputs: tuple[tuple[str, Any], ...]
+        error: str | None
+    else:
+        decision = property(itemgetter(0))
+        obligations = property(itemgetter(1))
+        citations = property(itemgetter(2))
+        rules = property(itemgetter(3))
+        reasons = property(itemgetter(4))
+        outputs = property(itemgetter(5))
+        error = property(itemgetter(6))
+        # a tuple's own methods would hide outputs so named
+        count = property(lambda self: self.__getattr__("count"))
+        index = property(lambda self: self.__getattr__("index"))
 
     def output(self, name: str) -> Any:
-        return dict(self.outputs)[name]
+        return dict(self[5])[name]
 
     def __getattr__(self, name: str) -> Any:
-        for key, value in object.__getattribute__(self, "outputs"):
+        for key, value in self[5]:
             if key == name:
                 return value
         raise AttributeError(name)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Decision:  # not even an equal plain tuple
+            return False
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        if other.__class__ is not Decision:
+            return True
+        return tuple.__ne__(self, other)
+
+    __hash__ = tuple.__hash__
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # pickling and copying call `__new__` with these
+        return tuple(self)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(FIELDS, self, strict=True))
+        return f"Decision({fields})"
 
     def to_dict(self) -> dict[str, Any]:
         """A fresh dict in the contract's shape; changing it never changes the decision.
@@ -51,16 +101,24 @@ class Decision:
         Built afresh on each call, not kept: most decisions of varied traffic are turned into a
         dict once, and keeping a prepared head would cost every one of them more than it saves.
         """
-        result: dict[str, Any] = {"decision": self.decision}
-        for key, value in self.outputs:
+        decision, obligations, citations, rules, reasons, outputs, error = self
+        result: dict[str, Any] = {"decision": decision}
+        for key, value in outputs:
             result[key] = value if value.__class__ in _SCALARS else to_json(value)
-        result["obligations"] = list(self.obligations)
-        result["citations"] = list(self.citations)
-        result["rules"] = list(self.rules)
-        result["reasons"] = list(self.reasons)
-        if self.error is not None:
-            result["error"] = self.error
+        result["obligations"] = list(obligations)
+        result["citations"] = list(citations)
+        result["rules"] = list(rules)
+        result["reasons"] = list(reasons)
+        if error is not None:
+            result["error"] = error
         return result
+
+
+FIELDS = ("decision", "obligations", "citations", "rules", "reasons", "outputs", "error")
+_new = tuple.__new__
+new_decision = functools.partial(_new, Decision)
+"""`new_decision((decision, obligations, citations, rules, reasons, outputs, error))`: a
+decision from its seven fields at once, without `Decision.__new__`'s frame (the hot path)."""
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})  # JSON values as they are

@@ -14,10 +14,12 @@ What is cached, and how it is bounded:
   `MAX_CACHE_BYTES`) by an estimate of what each entry keeps (`entry_bytes`, `decision_bytes`:
   its containers and pointers, not the policy's own strings it shares), in two generations:
   new and promoted entries go to the young one; when it would pass half the limit, it becomes
-  the old one and the previous old one is dropped. A hit in the old generation promotes the
-  entry, so what traffic keeps using stays, and the estimate never passes the limit. A set is
-  kept the second time a generation sees it (the first time, only its hash is remembered, and
-  counted): most sets of varied traffic are seen once, and keeping them would only churn.
+  the old one and the previous old one is dropped. The estimate never passes the limit. A set
+  is kept when it is missed a second time while the last miss in its slot of a small table
+  (`SEEN_MASK`, slots by the set's hash) is still its own; it is then promoted from the old
+  generation if it is there. A set that traffic keeps using is kept at once and stays; most
+  sets of varied traffic are seen once, and keeping them would only churn. The table is a few
+  kilobytes that stay in the CPU's cache: a miss probes nothing else.
 - Per entry, when outputs read the request: the decision built for each tuple of output
   values, at most `MAX_CACHED_OUTPUTS` per entry and `MAX_CACHED_DECISIONS` in all, oldest
   evicted first, their bytes counted in the same young generation (those of the entries
@@ -42,6 +44,7 @@ from policydsl.context import validate
 from policydsl.contributions import Contributions
 from policydsl.decimals import Scaled
 from policydsl.decision import Decision, EvaluationError
+from policydsl.decision import new_decision as _new_decision
 from policydsl.entities import EMPTY_STORE, Entity, EntityStore
 from policydsl.indexing import program
 
@@ -53,7 +56,7 @@ MAX_CACHED_DECISIONS = 65_536  # decisions kept in all
 
 _EMPTY: frozenset[str] = frozenset()
 _NOTHING: dict[Any, Decision] = {}  # the decisions of an entry that is not kept: never written
-SEEN_BYTES = 72  # a set's hash remembered, to admit it the second time it is seen
+SEEN_MASK = 1_023  # slots remembering recently missed sets, so that a set missed twice is kept
 
 # The base of a decision: (decision, obligations, citations, rule ids, reasons).
 Base = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
@@ -95,6 +98,8 @@ class CompiledEvaluator:
         self._one: list[Entry] | dict[int, Entry] = []  # `_ONE`, filled by `_prepare`
         self._dirty: list[list[Any]] = []  # prepared entries holding decisions of this generation
         self.decisions = 0  # decisions held by entries (approximate under threads)
+        # the last set missed per slot (by hash): a set missed again while still here is kept
+        self._seen: list[int] = [0] * (SEEN_MASK + 1)
         bound = {
             "_CACHE": {},
             "_miss": self._miss,
@@ -170,11 +175,14 @@ class CompiledEvaluator:
         """The entry for the fired rules `numbers` (sorted, distinct): effect of best rank,
         obligations of the rules with that effect, citations of all, ids and reasons. An entry
         that will not be `kept` keeps no decisions either."""
-        if len(numbers) < 2:  # compile time: no rule, or one
+        base: Base
+        if len(numbers) > 1:
+            flags, base = self._several(numbers)
+        else:  # compile time: no rule, or one
             if numbers:
                 n = numbers[0]
                 decision = self._rules[n].effect
-                base: Base = (
+                base = (
                     decision,
                     tuple(sorted(self._obligations[n])),
                     tuple(sorted(self._cites[n])),
@@ -185,18 +193,12 @@ class CompiledEvaluator:
                 decision = self.program.default_effect
                 base = (decision, (), (), (), ())
             flags = self._flags_of(decision, numbers)
-        else:
-            get = operator.itemgetter(*numbers)  # with two numbers or more, tuples
-            summary = functools.reduce(operator.or_, get(self._packed))
-            decision, obligations, citations, flags = self._contributions.head(summary)
-            if self._flags_apart:
-                flags = self._flags_of(decision, numbers)
-            base = (decision, obligations, citations, get(self._ids), get(self._reasons))
         if self._direct:
             if self._outputs is None:
-                return Decision(*base)
+                return _new_decision((*base, (), None))
             values = self._outputs(flags)
-            return Decision(*base, outputs=tuple(zip(self._output_names, values, strict=True)))
+            outputs = tuple(zip(self._output_names, values, strict=True))
+            return _new_decision((*base, outputs, None))
         if not kept:
             return (flags, _NOTHING, base, 0, False)
         return [flags, {}, base, entry_bytes(len(numbers), base, len(flags)), pinned]
@@ -213,18 +215,42 @@ class CompiledEvaluator:
         records = self._records
         return self._flags(decision, tuple([records[n] for n in numbers]))
 
+    def _several(self, numbers: list[int]) -> tuple[tuple[Any, ...], Base]:
+        """(flags, base) of several fired rules (sorted, distinct): one OR of their packed
+        contributions, whose head is looked up, and their own ids and reasons."""
+        get = operator.itemgetter(*numbers)  # with two numbers or more, tuples
+        summary = 0
+        for bits in get(self._packed):
+            summary |= bits
+        contributions = self._contributions
+        head = contributions.heads.get(summary)
+        if head is None:
+            head = contributions.head(summary)
+        decision, obligations, citations, flags = head
+        if self._flags_apart:
+            flags = self._flags_of(decision, numbers)
+        return flags, (decision, obligations, citations, get(self._ids), get(self._reasons))
+
     def _miss(self, key: frozenset[int]) -> Entry:
-        """The entry of a set of several fired rules that the young generation does not hold."""
+        """The entry of a set of several fired rules that the young generation does not hold.
+
+        The path most requests of varied traffic take. A set missed for the first time (as far
+        as its slot of `_seen` knows) is combined into a bare entry that keeps nothing, which
+        `_finish` turns into the decision at once; missed again, it is kept."""
+        numbers = sorted(key)
+        if len(numbers) == 1:  # one rule, fired more than once
+            return self._one[numbers[0]]
+        seen, digest = self._seen, hash(key)  # a frozenset computes its hash once, and keeps it
+        if seen[digest & SEEN_MASK] != digest:
+            seen[digest & SEEN_MASK] = digest
+            if self._direct:
+                return self._combine(numbers, kept=False)
+            flags, base = self._several(numbers)
+            return (flags, _NOTHING, base, 0, False)
         cache = self.cache
         entry = cache.old.get(key)
-        if entry is not None:
-            cache.add(key, entry, self._bytes(entry, len(key)))
-            return entry
-        if len(key) == 1:  # one rule, fired more than once
-            return self._one[next(iter(key))]
-        if cache.first_sight(key):  # most sets of varied traffic are never seen again
-            return self._combine(sorted(key), kept=False)
-        entry = self._combine(sorted(key))
+        if entry is None:
+            entry = self._combine(numbers)
         cache.add(key, entry, self._bytes(entry, len(key)))
         return entry
 
@@ -239,11 +265,10 @@ class CompiledEvaluator:
         allow (the entry's oldest decision makes room when it or all entries hold their most)."""
         names = self._output_names
         outputs = ((names[0], key),) if len(names) == 1 else tuple(zip(names, key, strict=True))
-        effect, obligations, citations, rules, reasons = entry[BASE]
-        decision = Decision(effect, obligations, citations, rules, reasons, outputs)
         decisions: dict[Any, Decision] = entry[DECISIONS]
         if decisions is _NOTHING:
-            return decision
+            return _new_decision((*entry[BASE], outputs, None))
+        decision = _new_decision((*entry[BASE], outputs, None))
         size = decision_bytes(key)
         if len(decisions) >= MAX_CACHED_OUTPUTS or self.decisions >= MAX_CACHED_DECISIONS:
             if not decisions:  # every entry but this one holds them: a new generation
@@ -334,7 +359,6 @@ class RuleSetCache:
         self.old: dict[frozenset[int], Entry] = {}
         self.young_bytes = 0
         self.old_bytes = 0
-        self.seen: set[int] = set()  # hashes of the sets seen once in this generation
         self.rotations = 0
         self._publish = publish
         self._rotated = rotated
@@ -364,26 +388,12 @@ class RuleSetCache:
         if self.charge(size):
             self.young[key] = entry
 
-    def first_sight(self, key: frozenset[int]) -> bool:
-        """Whether a set the cache does not hold is seen for the first time in this generation:
-        then only its hash is remembered (`SEEN_BYTES`, counted like an entry's) and its entry
-        is not kept, so sets seen once, most of varied traffic, cost no memory; the second time,
-        it is kept."""
-        seen = hash(key)
-        if seen in self.seen:
-            self.seen.discard(seen)
-            return False
-        if self.charge(SEEN_BYTES):
-            self.seen.add(seen)
-        return True
-
     def rotate(self) -> None:
         """The young generation becomes the old one; the old one is dropped."""
         with self._lock:
             dropped, self.old = self.old, self.young
             self.old_bytes, self.young_bytes = self.young_bytes, 0
             self.young = {}
-            self.seen = set()
             self._publish(self.young)
             self.rotations += 1
             self._rotated(dropped, self.old)

@@ -240,5 +240,41 @@ def test_the_memo_of_decoded_summaries_is_bounded(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(contributions, "MAX_HEADS", 3)
     policy = assert_same(MANY_EFFECTS, every_subset("abcdef") * 2)
-    heads = evaluator_of(policy)._contributions._heads
+    heads = evaluator_of(policy)._contributions.heads
     assert 0 < len(heads) <= 3
+
+
+NAMED_LIKE_TUPLE_METHODS = (
+    LABELS
+    + """
+output count: int { otherwise => size(fired) }
+output index: string { when decision == deny => "high"  otherwise => "low" }
+"""
+)
+
+
+def test_decisions_are_immutable_values_whatever_builds_them() -> None:
+    """A decision compares and hashes by its fields, never equals a bare tuple, survives pickling
+    and copying, cannot be changed, and reads outputs named like a tuple's methods."""
+    import copy
+    import pickle
+
+    compiled = load(NAMED_LIKE_TUPLE_METHODS)
+    interpreted = load(NAMED_LIKE_TUPLE_METHODS, "interpreted")
+    context = {"labels": ["c", "a", "b"]}
+    decision = compiled.decide(context)
+    assert decision == interpreted.decide(context) and decision is not interpreted.decide(context)
+    assert hash(decision) == hash(interpreted.decide(context))
+    read: Any = decision  # mypy sees the tuple's methods; an output so named comes first
+    assert (read.count, read.index, decision.output("count")) == (3, "high", 3)
+    assert decision.rules == ("ra", "rb", "rc") and decision.error is None
+    assert decision != tuple(decision) and tuple(decision) != decision
+    for again in (pickle.loads(pickle.dumps(decision)), copy.copy(decision)):
+        assert again == decision and type(again) is type(decision)
+    assert copy.deepcopy(decision) == decision
+    assert repr(decision).startswith("Decision(decision='deny', obligations=('log', 'notify')")
+    with pytest.raises(AttributeError):
+        decision.decision = "allow"
+    with pytest.raises(AttributeError):
+        decision.missing  # noqa: B018
+    assert decision.to_dict()["count"] == 3 and decision.decision == "deny"
