@@ -97,18 +97,19 @@ def _arith_op(op: ArithOp) -> ast.operator:
             assert_never(op)
 
 
-# The generated functions: `_decide(_fallback, ctx)`, which calls `_fallback(ctx)` on anything it
-# does not accept, and `_flags(_decision, _fired)`, the outcome-only parts of the outputs. Where
-# they can be, the flags are also split per rule (see `_Gen.mask_functions`): `_rule_bits(_r)`,
-# a fired rule's quantifier predicates as bits, and `_flags_masks(_decision, _some, _every)`, the
-# flags from the OR and the AND of the fired rules' bits; `_outputs(_f)` gives the output values
-# when no output reads the request.
+# The generated functions: `_decide(ctx, _fallback, _given)`, which calls `_fallback(ctx)` on
+# anything it does not accept, and `_flags(_decision, _fired)`, the outcome-only parts of the
+# outputs. Where they can be, the flags are also split per rule (see `_Gen.mask_functions`):
+# `_rule_bits(_r)`, a fired rule's quantifier predicates as bits, and `_flags_masks(_decision,
+# _some, _every)`, the flags from the OR and the AND of the fired rules' bits; `_outputs(_f)`
+# gives the output values when no output reads the request.
 class DecideFunction(Protocol):
-    """The generated `_decide(fallback, context, given_store=None)`."""
+    """The generated `_decide(context, fallback, given_store=None)`; its owner binds the fallback
+    as the default (`__defaults__`), so that a decision is one call of this function."""
 
-    def __call__(
-        self, fallback: Callable[[object], Decision], context: object, given: object = None, /
-    ) -> Decision: ...
+    __defaults__: tuple[Any, ...] | None
+
+    def __call__(self, context: object, fallback: Any = None, given: Any = None, /) -> Decision: ...
 
 
 FlagsFunction = Callable[[str, tuple[dict[str, Any], ...]], tuple[Any, ...]]
@@ -227,9 +228,10 @@ class _Gen:
             [],
             [],
         )
-        # `_given`: the store of a request decided against its own entities (`decide_with`)
-        params = [ast.arg("_fallback"), ast.arg("ctx"), ast.arg("_given")]
-        args = ast.arguments([], params, None, [], [], None, [none()])
+        # `_given`: the store of a request decided against its own entities (`decide_with`);
+        # `_fallback`'s default is bound by the evaluator
+        params = [ast.arg("ctx"), ast.arg("_fallback"), ast.arg("_given")]
+        args = ast.arguments([], params, None, [], [], None, [none(), none()])
         return ast.FunctionDef("_decide", args, [guarded], [], None, None)
 
     def fallback(self) -> ast.stmt:

@@ -150,11 +150,11 @@ def test_the_compiled_fast_path_checks_and_normalises_elements_itself(
         return evaluator._slow(context)
 
     valid = {"pod": {"namespace": "x", "containers": [{"name": "a", "image": "nginx:latest"}]}}
-    decision = evaluator._decide(fallback, valid)
+    decision = evaluator._decide(valid, fallback)
     assert not sent and decision.rules == ("latest", "no_memory_limit")
     invalid = {"pod": {"namespace": "x", "containers": [{"name": "a", "image": 3}]}}
     with pytest.raises(policydsl.ContextError):
-        evaluator._decide(fallback, invalid)
+        evaluator._decide(invalid, fallback)
     assert sent == [invalid]
 
 

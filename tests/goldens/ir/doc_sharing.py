@@ -1,4 +1,4 @@
-def _decide(_fallback, ctx, _given=None):
+def _decide(ctx, _fallback=None, _given=None):
     try:
         if ctx.__class__ is not _dict:
             return _fallback(ctx)
