@@ -138,7 +138,7 @@ class Generated:
 
 
 def generate(program: ir.Program, bound: Mapping[str, Any], filename: str) -> Generated:
-    """Build `_decide(_fallback, ctx)` and `_flags(_decision, _fired)` for `program`.
+    """Build `_decide(ctx, _fallback)` and `_flags(_decision, _fired)` for `program`.
 
     The code runs in `runtime.namespace`: the runtime's names, the hoisted constants, and what
     the evaluator binds (`bound`: its `_CACHE`, `_miss`, `_finish` and `_ONE`).
