@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from policydsl.entities import Entity
+from policydsl.reprs import Repr
 
 if TYPE_CHECKING:  # deciding on the compiled backend never reads the checked model
     from policydsl.model import CheckedPolicy, Rule
@@ -24,8 +25,8 @@ class EvaluationError(RuntimeError):
     """A run-time error while deciding; checked policies are built so that it cannot happen."""
 
 
-@attrs.frozen
-class Decision:
+@attrs.frozen(repr=False)
+class Decision(Repr):
     """The outcome of one request. `to_dict()` is the contract's JSON shape."""
 
     decision: str

@@ -14,6 +14,8 @@ from functools import cached_property
 
 import attrs
 
+from policydsl.reprs import Repr
+
 LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x85\u2028\u2029]")
 BOM = "\ufeff"
 
@@ -59,8 +61,8 @@ def visible(text: str) -> str:
     return _INVISIBLE.sub("\ufffd", text)
 
 
-@attrs.frozen(eq=False)
-class Source:
+@attrs.frozen(eq=False, repr=False)
+class Source(Repr):
     """One policy file's text, named as the user named it (a leading BOM dropped)."""
 
     name: str
@@ -91,8 +93,8 @@ class Source:
         return self.text[start:] if end is None else self.text[start : end.start()]
 
 
-@attrs.frozen
-class Span:
+@attrs.frozen(repr=False)
+class Span(Repr):
     """A half-open range `[start, end)` of offsets into one source."""
 
     source: Source = attrs.field(repr=False)
