@@ -7,10 +7,13 @@ so that loading it again unchanged skips parsing, checking and lowering (and the
   classes and enumerations of the modules in `MODULES`, through their own constructors, so a
   file can at worst describe a wrong policy, and the key (below) makes even that a file written
   for other sources or another compiler, which reads as missing.
-- The key: SHA-256 of the format, the Python implementation, the bytes of every module of the
-  package and of the grammar (the compiler that made the artifact, IR version included), and
-  each source's name and bytes. Whatever changes, the key does: the file reads as missing, the
-  normal path runs and writes it again.
+- The key: the format, the Python implementation, and the name, size and modification time
+  of every module of the package and of the grammar (the compiler that made the artifact, IR
+  version included), which is how Python itself decides that a module's byte code is stale.
+  The artifact also holds each source's name and text, compared with the files read now: an
+  edit of a source, however small, makes it stale. Whatever changes, the file reads as
+  missing, the normal path runs and writes it again. No digest is computed: a cached load
+  reads ~100 file sizes and times and 7 sources, and never imports `hashlib` (OpenSSL).
 - What is kept: the lowered form (what the compiled backends build their program from), the
   warnings of the load, the effect fail-closed mode refuses with and the declared `version`. The
   checked model is not: a policy from an artifact makes it from its sources when first asked
@@ -21,10 +24,11 @@ so that loading it again unchanged skips parsing, checking and lowering (and the
 
 from __future__ import annotations
 
+import binascii
 import enum
 import functools
-import hashlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,7 +44,7 @@ if TYPE_CHECKING:
     from policydsl import ir
     from policydsl.diagnostics import Diagnostic
 
-FORMAT = 1
+FORMAT = 2
 SUFFIX = ".lowered.json"  # an artifact's file, in the cache folder: one per policy folder
 # The modules whose classes an artifact may name: what a lowered form and a diagnostic hold.
 MODULES = frozenset(
@@ -64,9 +68,10 @@ _SCALARS = (str, int, bool, type(None))
 
 
 class SourceSet:
-    """A policy set's sources as read now, the key an artifact of them is stored under, and the
-    artifact's file name: one per folder and Python (`stdlib-3f2a….lowered.json`), so that two
-    installations sharing a home do not take turns rewriting one file."""
+    """A policy set's sources as read now, the key an artifact of them is stored under (the
+    compiler's: the sources are compared whole), and the artifact's file name: one per folder
+    and Python (`stdlib-3f2a….lowered.json`), so that two installations sharing a home do not
+    take turns rewriting one file."""
 
     def __init__(self, sources: Sequence[Source], key: str, name: str):
         self.sources = tuple(sources)
@@ -97,40 +102,36 @@ class _Unusable(Exception):
 def read_set(folder: Path) -> SourceSet | None:
     """The `.policy` files under `folder` (found as the loader finds them), read as UTF-8, with
     their key; None when any cannot be read so (the loader then says why)."""
-    compiler = _compiler_digest()
-    if compiler is None:
+    key = _compiler_key()
+    if key is None:
         return None
-    key = hashlib.sha256(compiler.encode())
     sources = []
     try:
         for path in sorted(p for p in folder.rglob("*.policy") if p.is_file()):
-            data = path.read_bytes()
-            name = str(path)
-            key.update(f"\0{len(name)}:{name}\0{len(data)}:".encode())
-            key.update(data)
-            sources.append(Source(name, data.decode("utf-8")))
+            sources.append(Source(str(path), path.read_bytes().decode("utf-8")))
     except (OSError, UnicodeDecodeError):
         return None
     if not sources:
         return None
-    where = hashlib.sha256(f"{folder.resolve()}\0{sys.implementation.cache_tag}".encode())
-    return SourceSet(sources, key.hexdigest(), f"{folder.name}-{where.hexdigest()[:16]}{SUFFIX}")
+    where = binascii.crc32(f"{folder.resolve()}\0{sys.implementation.cache_tag}".encode())
+    return SourceSet(sources, key, f"{folder.name}-{where:08x}{SUFFIX}")
 
 
 @functools.cache
-def _compiler_digest() -> str | None:
-    """A digest of the compiler: the format, the Python running it, every module of the package
-    and the grammar; None when they cannot all be read (no artifact then)."""
-    digest = hashlib.sha256(f"{FORMAT}\0{sys.implementation.cache_tag}".encode())
+def _compiler_key() -> str | None:
+    """The compiler, as the format, the Python running it, and the name, size and modification
+    time (ns) of every module of the package and of the grammar; None when they cannot all be
+    read (no artifact then)."""
+    parts = [str(FORMAT), sys.implementation.cache_tag]
     try:
-        for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-            data = path.read_bytes()
-            digest.update(f"\0{path.name}\0{len(data)}:".encode())
-            digest.update(data)
-        digest.update(resources.grammar_path().read_bytes())
+        with os.scandir(Path(__file__).resolve().parent) as entries:
+            modules = sorted(e.path for e in entries if e.name.endswith(".py"))
+        for path in [*modules, str(resources.grammar_path())]:
+            info = os.stat(path)
+            parts.append(f"{os.path.basename(path)}:{info.st_size}:{info.st_mtime_ns}")
     except OSError:
         return None
-    return digest.hexdigest()
+    return " ".join(parts)
 
 
 def load(found: SourceSet) -> Stored | None:
@@ -191,6 +192,7 @@ def encode(
         entities.append([entity.name, encoder.value(entity.record), list(entity.parents)])
     return {
         "format": FORMAT,
+        "sources": [[s.name, s.text] for s in sources],
         "classes": encoder.class_names,
         "body": body,
         "entities": entities,
@@ -203,6 +205,8 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
     """The lowered form, warnings and refusal an artifact holds; `_Unusable` if it is not one."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise _Unusable("another format")
+    if data.get("sources") != [[s.name, s.text] for s in sources]:
+        raise _Unusable("other sources")  # edited, added, removed or renamed since
     refuse = data["refuse"]
     if not isinstance(refuse, str | None):
         raise _Unusable("refuse")

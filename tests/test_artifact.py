@@ -4,7 +4,7 @@ feature of a `Policy` (explain, cost, fail-closed, pickling) working."""
 
 from __future__ import annotations
 
-import hashlib
+import binascii
 import json
 import os
 import pickle
@@ -19,7 +19,7 @@ import pytest
 from randcontext import stdlib_contexts
 
 import policydsl
-from policydsl import artifact, lower, parser_cache
+from policydsl import artifact, lower, parser_cache, resources
 from policydsl.source import Span
 from policydsl.testing import read_case_file
 
@@ -197,19 +197,49 @@ def _stdlib_copy(tmp_path: Path) -> Path:
     return folder
 
 
-def test_the_key_follows_every_source_byte(tmp_path: Path) -> None:
+def _store(folder: Path) -> artifact.SourceSet:
+    """Load the policy set in `folder` and keep its artifact, as `load_stdlib` does its own."""
+    policy = policydsl.load(folder)
+    found = artifact.read_set(folder)
+    assert found is not None
+    refuse = policy.checked.refuse_effect
+    lowered = policy.lowered()
+    assert artifact.store(found, lowered, policy.warnings, refuse, policy.sources)
+    return found
+
+
+def test_any_change_to_the_sources_makes_it_stale(cache: Path, tmp_path: Path) -> None:
     folder = _stdlib_copy(tmp_path)
-    before = artifact.read_set(folder)
-    assert before is not None
+    found = _store(folder)
+    assert artifact.load(found) is not None
     first = sorted(folder.glob("*.policy"))[0]
-    first.write_text(first.read_text(encoding="utf-8") + " ", encoding="utf-8")
-    after = artifact.read_set(folder)
-    assert after is not None and after.key != before.key
+    text = first.read_text(encoding="utf-8")
+    first.write_text(text + " ", encoding="utf-8")  # one byte more
+    edited = artifact.read_set(folder)
+    assert edited is not None and edited.name == found.name and artifact.load(edited) is None
+    first.write_text(text, encoding="utf-8")
+    assert artifact.load(artifact.read_set(folder) or found) is not None  # as it was
     (folder / "extra.policy").write_text("", encoding="utf-8")
-    added = artifact.read_set(folder)
-    assert added is not None and added.key not in {before.key, after.key}
-    first.write_bytes(b"\xff")
+    assert artifact.load(artifact.read_set(folder) or found) is None
+    (folder / "extra.policy").unlink()
+    first.rename(folder / "renamed.policy")
+    assert artifact.load(artifact.read_set(folder) or found) is None
+    (folder / "renamed.policy").write_bytes(b"\xff")
     assert artifact.read_set(folder) is None  # not UTF-8: the loader says why
+
+
+def test_the_key_follows_every_module_and_the_grammar() -> None:
+    """Each module of the package and the grammar, by name, size and modification time: the
+    compiler that wrote an artifact is the one reading it, or the artifact reads as missing."""
+    key = artifact._compiler_key()
+    assert key is not None
+    package = Path(artifact.__file__).resolve().parent
+    files = [*package.glob("*.py"), Path(resources.grammar_path())]
+    assert len(files) > 50
+    for path in files:
+        info = path.stat()
+        assert f" {path.name}:{info.st_size}:{info.st_mtime_ns}" in key, path.name
+    assert key.startswith(f"{artifact.FORMAT} {sys.implementation.cache_tag} ")
 
 
 def test_a_stale_artifact_is_not_used(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,13 +257,40 @@ def test_a_stale_artifact_is_not_used(cache: Path, monkeypatch: pytest.MonkeyPat
     assert policydsl.load_stdlib()._checked is None  # rewritten
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda b: b[: len(b) // 2], id="truncated"),
+        pytest.param(lambda b: b"", id="empty"),
+        pytest.param(lambda b: b[:-10] + bytes([b[-10] ^ 1]) + b[-9:], id="one-bit-flipped"),
+        pytest.param(lambda b: b.split(b"\n", 1)[0] + b"\n", id="header-only"),
+        pytest.param(lambda b: b"\x80\xff garbage\n" * 3, id="garbage"),
+    ],
+)
+def test_a_damaged_artifact_is_compiled_afresh_and_rewritten(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, damage: Any
+) -> None:
+    policydsl.load_stdlib()
+    path = stored_file(cache)
+    good = path.read_bytes()
+    path.write_bytes(damage(good))
+    counted = Counted(monkeypatch)
+    policy = policydsl.load_stdlib()
+    assert policy._checked is not None and (counted.checked, counted.lowered) == (1, 1)
+    assert path.read_bytes() == good  # written anew
+    again = policydsl.load_stdlib()
+    assert again._checked is None and counted.lowered == 1
+    request = {"user": {"age": 15}, "content": {"categories": ["spam"]}}
+    assert again.decide(request) == policy.decide(request)
+
+
 def _rewrite_body(path: Path, change: Any) -> None:
     """Rewrite the artifact's body as `change(data)`, with a valid key and checksum, as someone
     able to write the cache folder could."""
     header, body = path.read_bytes().split(b"\n", 1)
     key = json.loads(header)["key"]
     body = json.dumps(change(json.loads(body))).encode()
-    header = json.dumps({"key": key, "sha256": hashlib.sha256(body).hexdigest()}).encode()
+    header = json.dumps({"key": key, "crc32": binascii.crc32(body)}).encode()
     path.write_bytes(header + b"\n" + body)
 
 
