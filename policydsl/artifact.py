@@ -14,12 +14,14 @@ so that loading it again unchanged skips parsing, checking and lowering (and the
   edit of a source, however small, makes it stale. Whatever changes, the file reads as
   missing, the normal path runs and writes it again. No digest is computed: a cached load
   reads ~100 file sizes and times and 7 sources, and never imports `hashlib` (OpenSSL).
-- What is kept: the lowered form (what the compiled backends build their program from), the
-  warnings of the load, the effect fail-closed mode refuses with and the declared `version`. The
-  checked model is not: a policy from an artifact makes it from its sources when first asked
-  (`Policy.checked`).
-- Identity is kept too: an object the lowered form holds in two places is written once and
-  read back as one object, so the program built from it is the one a fresh load builds.
+- What is kept: the lowered form, the indexed program the compiled backend generates its code
+  from (when the load that wrote the artifact made one: the naive backend builds its own from
+  the lowered form), the warnings of the load, the effect fail-closed mode refuses with and
+  the declared `version`. The checked model is not: a policy from an artifact makes it from
+  its sources when first asked (`Policy.checked`).
+- Identity is kept too: an object the lowered form and the program hold in two places is
+  written once and read back as one object, so the code generated from them is the one a
+  fresh load generates.
 """
 
 from __future__ import annotations
@@ -88,11 +90,13 @@ class Stored:
         warnings: list[Diagnostic],
         refuse_effect: str | None,
         version: str | None = None,
+        program: ir.Program | None = None,
     ):
         self.lowered = lowered
         self.warnings = warnings
         self.refuse_effect = refuse_effect
         self.version = version
+        self.program = program
 
 
 class _Unusable(Exception):
@@ -156,17 +160,19 @@ def store(
     sources: Sequence[Source],
     *,
     version: str | None = None,
+    program: ir.Program | None = None,
 ) -> bool:
     """Keep a policy set just loaded from `found`'s files (`lowered`, `warnings`, the effect it
-    refuses with, its `sources`, its declared `version`) as their artifact; False when it cannot
-    be kept (the files changed under the load, a value JSON cannot hold here, no cache)."""
+    refuses with, its `sources`, its declared `version`, its indexed `program`) as their
+    artifact; False when it cannot be kept (the files changed under the load, a value JSON
+    cannot hold here, no cache)."""
     folder = parser_cache.cache_dir()
     if folder is None:
         return False
     if [(s.name, s.text) for s in sources] != [(s.name, s.text) for s in found.sources]:
         return False
     try:
-        data = encode(lowered, warnings, refuse_effect, sources, version=version)
+        data = encode(lowered, warnings, refuse_effect, sources, version=version, program=program)
     except (_Unusable, RecursionError):  # a value with no form here; a policy nested too deep
         return False
     return parser_cache.write(folder, found.name, found.key, data)
@@ -182,10 +188,13 @@ def encode(
     sources: Sequence[Source],
     *,
     version: str | None = None,
+    program: ir.Program | None = None,
 ) -> dict[str, Any]:
     """The artifact's JSON data; `_Unusable` if something in it has no JSON form here."""
+    if program is not None and not program.indexed:
+        raise _Unusable("a program not indexed")
     encoder = _Encoder(sources)
-    body = [encoder.value(lowered), encoder.value(list(warnings))]
+    body = [encoder.value(lowered), encoder.value(list(warnings)), encoder.value(program)]
     entities: list[Any] = []  # each entity type the body names: its attributes, its parents
     while len(entities) < len(encoder.entities):  # a record may name types the body does not
         entity = list(encoder.entities.values())[len(entities)]
@@ -220,7 +229,7 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
     ):
         raise _Unusable("entities")
     decoder.entities = {name: t.EntityType(name) for name, _, _ in entities}
-    lowered, warnings = (decoder.value(part) for part in data["body"])
+    lowered, warnings, program = (decoder.value(part) for part in data["body"])
     for name, record, parents in entities:  # in the encoder's order: references count on it
         made = decoder.value(record)
         if not isinstance(made, t.RecordType) or not all(isinstance(p, str) for p in parents):
@@ -230,12 +239,21 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
 
     if not isinstance(lowered, ir.Lowered) or not isinstance(warnings, list):
         raise _Unusable("body")
+    if program is not None and not (
+        isinstance(program, ir.Program)
+        and program.indexed is True
+        and (program.effects, program.default_effect, program.rules, program.outputs)
+        == (lowered.effects, lowered.default_effect, lowered.rules, lowered.outputs)
+        and (program.always, program.dead, program.flags)
+        == (lowered.always, lowered.dead, lowered.flags)
+    ):
+        raise _Unusable("a program, not the lowered form's")
     if warnings:  # most policies have none: the diagnostics module is then never imported
         from policydsl.diagnostics import Diagnostic
 
         if not all(isinstance(w, Diagnostic) for w in warnings):
             raise _Unusable("warnings")
-    return Stored(lowered, warnings, refuse, version)
+    return Stored(lowered, warnings, refuse, version, program)
 
 
 class _Encoder:

@@ -43,7 +43,6 @@ from policydsl.contributions import Contributions
 from policydsl.decimals import Scaled
 from policydsl.decision import Decision, EvaluationError
 from policydsl.entities import EMPTY_STORE, Entity, EntityStore
-from policydsl.indexing import program
 
 # Bounds on what the caches keep, so that requests built to differ cannot grow memory without
 # limit: past them, decisions are still right, only built afresh.
@@ -78,8 +77,15 @@ class CompiledEvaluator:
         indexed: bool = True,
         filename: str = "<policy>",
         cache_bytes: int | None = None,
+        program: ir.Program | None = None,
     ):
-        self.program = program(lowered, indexed=indexed)
+        if program is None:  # else built already (a compiled artifact's): no indexing to import
+            from policydsl.indexing import program as build
+
+            program = build(lowered, indexed=indexed)
+        elif program.indexed != indexed:
+            raise ValueError(f"a program {'' if program.indexed else 'not '}indexed given")
+        self.program = program
         self._schema = lowered.schema
         rules = self._rules = self.program.rules
         rank = {effect: i for i, effect in enumerate(self.program.effects)}

@@ -140,14 +140,16 @@ def _deep(value: Any, seen: dict[int, Any]) -> Any:
     [policydsl.stdlib_path(), EXAMPLES / "doc_sharing", EXAMPLES / "content_scores"],
     ids=["stdlib", "doc_sharing", "content_scores"],
 )
-def test_the_lowered_form_reads_back_whole(path: Path) -> None:
+def test_the_lowered_form_and_program_read_back_whole(path: Path) -> None:
     """Every field (spans, constants' types, defaults) and every shared object reads back."""
     policy = policydsl.load(path)
     lowered = policy.lowered()
-    data = json.loads(json.dumps(artifact.encode(lowered, policy.warnings, None, policy.sources)))
-    stored = artifact.decode(data, policy.sources)
-    assert stored.lowered == lowered
-    assert _deep(stored.lowered, {}) == _deep(lowered, {})
+    assert policy.evaluator is not None
+    program = policy.evaluator.program
+    encoded = artifact.encode(lowered, policy.warnings, None, policy.sources, program=program)
+    stored = artifact.decode(json.loads(json.dumps(encoded)), policy.sources)
+    assert stored.lowered == lowered and stored.program == program
+    assert _deep([stored.lowered, stored.program], {}) == _deep([lowered, program], {})
 
 
 def test_warnings_read_back() -> None:
@@ -356,7 +358,8 @@ def test_no_cache_no_artifact(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 @pytest.mark.slow
 def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
     """What makes the cold start cheap: from the artifact, a new process imports neither Lark,
-    the parser, the parse-only nodes, the checker nor the diagnostics."""
+    the parser, the parse-only nodes, the checker, the diagnostics, the lowering nor the
+    indexing (the program is read back built), nor `hashlib` (the key is no digest)."""
     root = Path(__file__).resolve().parent.parent
     env = {
         **os.environ,
@@ -369,7 +372,7 @@ def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
         "FRONT",
         repr(
             {
-                m if m == "difflib" else f"policydsl.{m}"
+                m if m in ("difflib", "hashlib") else f"policydsl.{m}"
                 for m in (
                     "parser",
                     "transform",
@@ -380,7 +383,11 @@ def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
                     "cost",
                     "diagnostics",
                     "codes",
+                    "lower",
+                    "indexing",
+                    "keys",
                     "difflib",
+                    "hashlib",
                 )
             }
         ),
@@ -401,9 +408,11 @@ def test_an_artifact_that_fails_to_build_is_compiled_afresh(cache: Path) -> None
     policydsl.load_stdlib()
 
     def no_effects(data: Any) -> Any:
-        lowered = data["body"][0]
+        lowered, _, program = data["body"]
         assert lowered[0] == "o" and lowered[3][0] == "("  # (tag, class, schema, effects, ...)
         lowered[3] = ["("]
+        assert program[0] == "o" and program[4][0] == "("  # (..., version, indexed, effects, ...)
+        program[4] = ["("]
         return data
 
     _rewrite_body(stored_file(cache), no_effects)
@@ -414,6 +423,41 @@ def test_an_artifact_that_fails_to_build_is_compiled_afresh(cache: Path) -> None
     assert policy._checked is not None
     request = {"user": {"age": 15}, "content": {"categories": ["spam"]}}
     assert policy.decide(request) == policydsl.load(policydsl.stdlib_path()).decide(request)
+
+
+def test_a_program_of_another_policy_is_refused(cache: Path) -> None:
+    """The indexed program an artifact holds must be that of the lowered form it holds (its
+    effects, rules, outputs and flags): else it reads as missing."""
+    policydsl.load_stdlib()
+
+    def other_effects(data: Any) -> Any:
+        program = data["body"][2]
+        assert program[4][0] == "(" and len(program[4]) > 2
+        program[4] = ["(", *reversed(program[4][1:])]  # the effects, weakest first
+        return data
+
+    _rewrite_body(stored_file(cache), other_effects)
+    found = artifact.read_set(policydsl.stdlib_path())
+    assert found is not None
+    assert artifact.load(found) is None
+    assert policydsl.load_stdlib()._checked is not None
+
+
+def test_the_program_is_kept_by_a_compiled_load_only(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A naive load writes no indexed program; a compiled load from its artifact indexes the
+    lowered form itself, and decides as a fresh compile."""
+    policydsl.load_stdlib(backend="naive")
+    found = artifact.read_set(policydsl.stdlib_path())
+    assert found is not None
+    stored = artifact.load(found)
+    assert stored is not None and stored.program is None
+    policy = policydsl.load_stdlib()
+    assert policy._checked is None
+    fresh = policydsl.load(policydsl.stdlib_path())
+    assert policy.compiled("ir") == fresh.compiled("ir")
+    assert policy.compiled("python") == fresh.compiled("python")
 
 
 def test_check_never_reads_it(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
