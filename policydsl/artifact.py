@@ -51,6 +51,7 @@ SUFFIX = ".lowered.json"  # an artifact's file, in the cache folder: one per pol
 # The modules whose classes an artifact may name: what a lowered form and a diagnostic hold.
 MODULES = frozenset(
     {
+        "policydsl.checked_exprs",
         "policydsl.codes",
         "policydsl.diagnostics",
         "policydsl.expr_nodes",
