@@ -8,6 +8,7 @@ match what the author sees, even in text the parser refuses for holding such a c
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from functools import cached_property
@@ -16,7 +17,6 @@ import attrs
 
 from policydsl.reprs import Repr
 
-LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x85\u2028\u2029]")
 BOM = "\ufeff"
 
 # What the terminal must never receive raw: C0 and C1 controls but tab, DEL, and the bidirectional
@@ -24,9 +24,21 @@ BOM = "\ufeff"
 BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]"
-)
+
+
+# The two patterns are compiled when first used (by messages: lines and columns, snippets), not
+# by every start-up: a policy loaded from its compiled artifact never shows a line.
+@functools.cache
+def _line_break() -> re.Pattern[str]:
+    """What ends a line (see the module's docstring)."""
+    return re.compile("\r\n|[\n\r\v\f\x85\u2028\u2029]")
+
+
+@functools.cache
+def _invisible() -> re.Pattern[str]:
+    return re.compile(
+        "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]"
+    )
 
 
 def _without_bom(text: str) -> str:
@@ -58,7 +70,7 @@ def char_name(ch: str) -> str:
 def visible(text: str) -> str:
     """`text` with every control or bidirectional character replaced by `�`, one for one, so a
     snippet can be printed safely and carets still line up."""
-    return _INVISIBLE.sub("\ufffd", text)
+    return _invisible().sub("\ufffd", text)
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -71,7 +83,7 @@ class Source(Repr):
     @cached_property
     def _line_starts(self) -> list[int]:
         starts = [0]
-        starts.extend(m.end() for m in LINE_BREAK.finditer(self.text))
+        starts.extend(m.end() for m in _line_break().finditer(self.text))
         return starts
 
     def line_col(self, offset: int) -> tuple[int, int]:
@@ -89,7 +101,7 @@ class Source(Repr):
     def line_text(self, line: int) -> str:
         """The text of a line, without its line break."""
         start = self._line_starts[line - 1]
-        end = LINE_BREAK.search(self.text, start)
+        end = _line_break().search(self.text, start)
         return self.text[start:] if end is None else self.text[start : end.start()]
 
 
