@@ -13,7 +13,7 @@ so that loading it again unchanged skips parsing, checking and lowering (and the
   The artifact also holds each source's name and text, compared with the files read now: an
   edit of a source, however small, makes it stale. Whatever changes, the file reads as
   missing, the normal path runs and writes it again. No digest is computed: a cached load
-  reads ~100 file sizes and times and 7 sources, and never imports `hashlib` (OpenSSL).
+  reads the modules' sizes and times and the sources, and never imports `hashlib` (OpenSSL).
 - What is kept: the lowered form, the indexed program the compiled backend generates its code
   from (when the load that wrote the artifact made one: the naive backend builds its own from
   the lowered form), the warnings of the load, the effect fail-closed mode refuses with and

@@ -84,7 +84,7 @@ class CompiledEvaluator:
 
             program = build(lowered, indexed=indexed)
         elif program.indexed != indexed:
-            raise ValueError(f"a program {'' if program.indexed else 'not '}indexed given")
+            raise ValueError(f"the program given is {'' if program.indexed else 'not '}indexed")
         self.program = program
         self._schema = lowered.schema
         rules = self._rules = self.program.rules

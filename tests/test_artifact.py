@@ -404,6 +404,50 @@ def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
     assert runs[1].stdout.strip() == "[]"
 
 
+_DECIDE_CASES = """\
+import json, sys
+import policydsl
+from policydsl.testing import read_case_file
+policy = policydsl.load_stdlib()
+out = []
+for case in read_case_file(__import__("pathlib").Path(sys.argv[1])).cases:
+    try:
+        out.append(policy.decide(case.context).to_dict())
+    except Exception as err:
+        out.append([type(err).__name__, str(err)])
+print(json.dumps({"from_artifact": policy._checked is None, "decisions": out}))
+"""
+
+
+@pytest.mark.slow
+def test_another_process_decides_from_it_as_a_fresh_compile(cache: Path) -> None:
+    """Written by one process and read by another, under other string hashes (the order of
+    the sets read back): the stdlib cases decide as a fresh compile here does."""
+    root = Path(__file__).resolve().parent.parent
+    cases = EXAMPLES / "tests" / "stdlib.cases.jsonl"
+    python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    runs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONPATH": python_path, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _DECIDE_CASES, str(cases)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(done.stdout))
+    assert [run["from_artifact"] for run in runs] == [False, True]
+    fresh = policydsl.load(policydsl.stdlib_path())
+    expected: list[Any] = []
+    for case in read_case_file(cases).cases:
+        try:
+            expected.append(fresh.decide(case.context).to_dict())
+        except Exception as err:
+            expected.append([type(err).__name__, str(err)])
+    assert json.loads(json.dumps(expected)) == runs[0]["decisions"] == runs[1]["decisions"]
+
+
 def test_an_artifact_that_fails_to_build_is_compiled_afresh(cache: Path) -> None:
     """A document that reads back but describes no working program (here: no effects) is left
     for the normal path, which decides."""
