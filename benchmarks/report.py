@@ -234,6 +234,16 @@ def report(data: dict[str, Any], command: str) -> str:
             Timing(statistics.fmean(child), statistics.median(child)),
             COLD_LOAD_LIMIT_S,
         )
+    firsts = {b["extra_info"]["cached"]: b for b in _by_name(benches, "test_cold_load_without")}
+    for cached, words, when in (
+        ("tables", "parser tables cached", "the first start after an install or upgrade"),
+        ("nothing", "cache off", "every start with `POLICYDSL_CACHE_DIR=off`"),
+    ):
+        if cached in firsts:
+            child = firsts[cached]["extra_info"]["child_s"]
+            shown = [fmt_time(statistics.fmean(child)), fmt_time(statistics.median(child))]
+            what = f"stdlib cold load without its compiled artifact ({words})"
+            targets.append([what, *shown, "none", f"no target: {when}"])
     compiles = {b["extra_info"]["shape"]: b for b in _by_name(benches, "test_compile_10k_rules")}
     for shape in (s for s in SHAPES if s in compiles):
         seconds(f"compile 10,000 {shape} rules", _stats(compiles[shape]), COMPILE_LIMIT_S)

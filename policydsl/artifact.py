@@ -7,24 +7,30 @@ so that loading it again unchanged skips parsing, checking and lowering (and the
   classes and enumerations of the modules in `MODULES`, through their own constructors, so a
   file can at worst describe a wrong policy, and the key (below) makes even that a file written
   for other sources or another compiler, which reads as missing.
-- The key: SHA-256 of the format, the Python implementation, the bytes of every module of the
-  package and of the grammar (the compiler that made the artifact, IR version included), and
-  each source's name and bytes. Whatever changes, the key does: the file reads as missing, the
-  normal path runs and writes it again.
-- What is kept: the lowered form (what the compiled backends build their program from), the
-  warnings of the load, the effect fail-closed mode refuses with and the declared `version`. The
-  checked model is not: a policy from an artifact makes it from its sources when first asked
-  (`Policy.checked`).
-- Identity is kept too: an object the lowered form holds in two places is written once and
-  read back as one object, so the program built from it is the one a fresh load builds.
+- The key: the format, the Python implementation, and the name, size and modification time
+  of every module of the package and of the grammar (the compiler that made the artifact, IR
+  version included), which is how Python itself decides that a module's byte code is stale.
+  The artifact also holds each source's name and text, compared with the files read now: an
+  edit of a source, however small, makes it stale. Whatever changes, the file reads as
+  missing, the normal path runs and writes it again. No digest is computed: a cached load
+  reads the modules' sizes and times and the sources, and never imports `hashlib` (OpenSSL).
+- What is kept: the lowered form, the indexed program the compiled backend generates its code
+  from (when the load that wrote the artifact made one: the naive backend builds its own from
+  the lowered form), the warnings of the load, the effect fail-closed mode refuses with and
+  the declared `version`. The checked model is not: a policy from an artifact makes it from
+  its sources when first asked (`Policy.checked`).
+- Identity is kept too: an object the lowered form and the program hold in two places is
+  written once and read back as one object, so the code generated from them is the one a
+  fresh load generates.
 """
 
 from __future__ import annotations
 
+import binascii
 import enum
 import functools
-import hashlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,11 +46,12 @@ if TYPE_CHECKING:
     from policydsl import ir
     from policydsl.diagnostics import Diagnostic
 
-FORMAT = 1
+FORMAT = 2
 SUFFIX = ".lowered.json"  # an artifact's file, in the cache folder: one per policy folder
 # The modules whose classes an artifact may name: what a lowered form and a diagnostic hold.
 MODULES = frozenset(
     {
+        "policydsl.checked_exprs",
         "policydsl.codes",
         "policydsl.diagnostics",
         "policydsl.expr_nodes",
@@ -64,9 +71,10 @@ _SCALARS = (str, int, bool, type(None))
 
 
 class SourceSet:
-    """A policy set's sources as read now, the key an artifact of them is stored under, and the
-    artifact's file name: one per folder and Python (`stdlib-3f2a….lowered.json`), so that two
-    installations sharing a home do not take turns rewriting one file."""
+    """A policy set's sources as read now, the key an artifact of them is stored under (the
+    compiler's: the sources are compared whole), and the artifact's file name: one per folder
+    and Python (`stdlib-3f2a….lowered.json`), so that two installations sharing a home do not
+    take turns rewriting one file."""
 
     def __init__(self, sources: Sequence[Source], key: str, name: str):
         self.sources = tuple(sources)
@@ -83,11 +91,13 @@ class Stored:
         warnings: list[Diagnostic],
         refuse_effect: str | None,
         version: str | None = None,
+        program: ir.Program | None = None,
     ):
         self.lowered = lowered
         self.warnings = warnings
         self.refuse_effect = refuse_effect
         self.version = version
+        self.program = program
 
 
 class _Unusable(Exception):
@@ -97,40 +107,36 @@ class _Unusable(Exception):
 def read_set(folder: Path) -> SourceSet | None:
     """The `.policy` files under `folder` (found as the loader finds them), read as UTF-8, with
     their key; None when any cannot be read so (the loader then says why)."""
-    compiler = _compiler_digest()
-    if compiler is None:
+    key = _compiler_key()
+    if key is None:
         return None
-    key = hashlib.sha256(compiler.encode())
     sources = []
     try:
         for path in sorted(p for p in folder.rglob("*.policy") if p.is_file()):
-            data = path.read_bytes()
-            name = str(path)
-            key.update(f"\0{len(name)}:{name}\0{len(data)}:".encode())
-            key.update(data)
-            sources.append(Source(name, data.decode("utf-8")))
+            sources.append(Source(str(path), path.read_bytes().decode("utf-8")))
     except (OSError, UnicodeDecodeError):
         return None
     if not sources:
         return None
-    where = hashlib.sha256(f"{folder.resolve()}\0{sys.implementation.cache_tag}".encode())
-    return SourceSet(sources, key.hexdigest(), f"{folder.name}-{where.hexdigest()[:16]}{SUFFIX}")
+    where = binascii.crc32(f"{folder.resolve()}\0{sys.implementation.cache_tag}".encode())
+    return SourceSet(sources, key, f"{folder.name}-{where:08x}{SUFFIX}")
 
 
 @functools.cache
-def _compiler_digest() -> str | None:
-    """A digest of the compiler: the format, the Python running it, every module of the package
-    and the grammar; None when they cannot all be read (no artifact then)."""
-    digest = hashlib.sha256(f"{FORMAT}\0{sys.implementation.cache_tag}".encode())
+def _compiler_key() -> str | None:
+    """The compiler, as the format, the Python running it, and the name, size and modification
+    time (ns) of every module of the package and of the grammar; None when they cannot all be
+    read (no artifact then)."""
+    parts = [str(FORMAT), sys.implementation.cache_tag]
     try:
-        for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-            data = path.read_bytes()
-            digest.update(f"\0{path.name}\0{len(data)}:".encode())
-            digest.update(data)
-        digest.update(resources.grammar_path().read_bytes())
+        with os.scandir(Path(__file__).resolve().parent) as entries:
+            modules = sorted(e.path for e in entries if e.name.endswith(".py"))
+        for path in [*modules, str(resources.grammar_path())]:
+            info = os.stat(path)
+            parts.append(f"{os.path.basename(path)}:{info.st_size}:{info.st_mtime_ns}")
     except OSError:
         return None
-    return digest.hexdigest()
+    return " ".join(parts)
 
 
 def load(found: SourceSet) -> Stored | None:
@@ -155,17 +161,19 @@ def store(
     sources: Sequence[Source],
     *,
     version: str | None = None,
+    program: ir.Program | None = None,
 ) -> bool:
     """Keep a policy set just loaded from `found`'s files (`lowered`, `warnings`, the effect it
-    refuses with, its `sources`, its declared `version`) as their artifact; False when it cannot
-    be kept (the files changed under the load, a value JSON cannot hold here, no cache)."""
+    refuses with, its `sources`, its declared `version`, its indexed `program`) as their
+    artifact; False when it cannot be kept (the files changed under the load, a value JSON
+    cannot hold here, no cache)."""
     folder = parser_cache.cache_dir()
     if folder is None:
         return False
     if [(s.name, s.text) for s in sources] != [(s.name, s.text) for s in found.sources]:
         return False
     try:
-        data = encode(lowered, warnings, refuse_effect, sources, version=version)
+        data = encode(lowered, warnings, refuse_effect, sources, version=version, program=program)
     except (_Unusable, RecursionError):  # a value with no form here; a policy nested too deep
         return False
     return parser_cache.write(folder, found.name, found.key, data)
@@ -181,16 +189,20 @@ def encode(
     sources: Sequence[Source],
     *,
     version: str | None = None,
+    program: ir.Program | None = None,
 ) -> dict[str, Any]:
     """The artifact's JSON data; `_Unusable` if something in it has no JSON form here."""
+    if program is not None and not program.indexed:
+        raise _Unusable("a program not indexed")
     encoder = _Encoder(sources)
-    body = [encoder.value(lowered), encoder.value(list(warnings))]
+    body = [encoder.value(lowered), encoder.value(list(warnings)), encoder.value(program)]
     entities: list[Any] = []  # each entity type the body names: its attributes, its parents
     while len(entities) < len(encoder.entities):  # a record may name types the body does not
         entity = list(encoder.entities.values())[len(entities)]
         entities.append([entity.name, encoder.value(entity.record), list(entity.parents)])
     return {
         "format": FORMAT,
+        "sources": [[s.name, s.text] for s in sources],
         "classes": encoder.class_names,
         "body": body,
         "entities": entities,
@@ -203,6 +215,8 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
     """The lowered form, warnings and refusal an artifact holds; `_Unusable` if it is not one."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise _Unusable("another format")
+    if data.get("sources") != [[s.name, s.text] for s in sources]:
+        raise _Unusable("other sources")  # edited, added, removed or renamed since
     refuse = data["refuse"]
     if not isinstance(refuse, str | None):
         raise _Unusable("refuse")
@@ -216,7 +230,7 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
     ):
         raise _Unusable("entities")
     decoder.entities = {name: t.EntityType(name) for name, _, _ in entities}
-    lowered, warnings = (decoder.value(part) for part in data["body"])
+    lowered, warnings, program = (decoder.value(part) for part in data["body"])
     for name, record, parents in entities:  # in the encoder's order: references count on it
         made = decoder.value(record)
         if not isinstance(made, t.RecordType) or not all(isinstance(p, str) for p in parents):
@@ -226,12 +240,21 @@ def decode(data: Any, sources: Sequence[Source]) -> Stored:
 
     if not isinstance(lowered, ir.Lowered) or not isinstance(warnings, list):
         raise _Unusable("body")
+    if program is not None and not (
+        isinstance(program, ir.Program)
+        and program.indexed is True
+        and (program.effects, program.default_effect, program.rules, program.outputs)
+        == (lowered.effects, lowered.default_effect, lowered.rules, lowered.outputs)
+        and (program.always, program.dead, program.flags)
+        == (lowered.always, lowered.dead, lowered.flags)
+    ):
+        raise _Unusable("a program, not the lowered form's")
     if warnings:  # most policies have none: the diagnostics module is then never imported
         from policydsl.diagnostics import Diagnostic
 
         if not all(isinstance(w, Diagnostic) for w in warnings):
             raise _Unusable("warnings")
-    return Stored(lowered, warnings, refuse, version)
+    return Stored(lowered, warnings, refuse, version, program)
 
 
 class _Encoder:

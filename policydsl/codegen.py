@@ -15,10 +15,7 @@ from typing import Any, Protocol, assert_never
 
 from policydsl import entity_code, ir, nodes, runtime
 from policydsl import typesys as t
-from policydsl.decision import Decision
-from policydsl.glob import Glob
-from policydsl.index_code import IndexCode
-from policydsl.model import (
+from policydsl.checked_exprs import (
     Ancestors,
     Const,
     FieldOf,
@@ -35,6 +32,9 @@ from policydsl.model import (
     Uids,
     map_children,
 )
+from policydsl.decision import Decision
+from policydsl.glob import Glob
+from policydsl.index_code import IndexCode
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
 from policydsl.pyast import (
     LOAD,

@@ -67,13 +67,15 @@ class Policy:
         warnings: Sequence[Diagnostic],
         sources: Sequence[Source],
         version: str | None = None,
+        program: ir.Program | None = None,
     ) -> Policy:
-        """A policy from its lowered form alone (a compiled artifact): the checked model, which
-        the compiled backends never read, is made from the sources on first use (`checked`)."""
+        """A policy from its lowered form alone (a compiled artifact), and its indexed program
+        when there is one: the checked model, which the compiled backends never read, is made
+        from the sources on first use (`checked`)."""
         policy = cls.__new__(cls)
         policy._checked = None
         policy.version = version
-        policy._start(backend, fail_closed, warnings, sources, lowered, refuse_effect)
+        policy._start(backend, fail_closed, warnings, sources, lowered, refuse_effect, program)
         return policy
 
     def _start(
@@ -84,6 +86,7 @@ class Policy:
         sources: Sequence[Source],
         lowered: ir.Lowered | None,
         refuse_effect: str | None,
+        program: ir.Program | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
@@ -105,8 +108,12 @@ class Policy:
             from policydsl.evaluator import CompiledEvaluator
 
             filename = sources[0].name if sources else "<policy>"
+            indexed = backend == "compiled"
             self.evaluator = CompiledEvaluator(
-                self.lowered(), indexed=backend == "compiled", filename=filename
+                self.lowered(),
+                indexed=indexed,
+                filename=filename,
+                program=program if program is not None and program.indexed == indexed else None,
             )
             self._decide = self.evaluator.decide
         self._show_values()
@@ -458,6 +465,7 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
                     warnings=stored.warnings,
                     sources=found.sources,
                     version=stored.version,
+                    program=stored.program,
                 )
             except Exception:  # whatever an artifact makes fail, compiling afresh decides
                 pass
@@ -465,8 +473,15 @@ def load_stdlib(*, backend: str = DEFAULT_BACKEND, fail_closed: bool = False) ->
         if found is not None:
             refuse = policy.checked.refuse_effect
             lowered = policy.lowered()
+            program = policy.evaluator.program if policy.evaluator is not None else None
             artifact.store(
-                found, lowered, policy.warnings, refuse, policy.sources, version=policy.version
+                found,
+                lowered,
+                policy.warnings,
+                refuse,
+                policy.sources,
+                version=policy.version,
+                program=program if program is not None and program.indexed else None,
             )
         return policy
 

@@ -46,7 +46,6 @@ from policydsl.decimals import Scaled
 from policydsl.decision import Decision, EvaluationError
 from policydsl.decision import new_decision as _new_decision
 from policydsl.entities import EMPTY_STORE, Entity, EntityStore
-from policydsl.indexing import program
 
 # Bounds on what the caches keep, so that requests built to differ cannot grow memory without
 # limit: past them, decisions are still right, only built afresh.
@@ -81,8 +80,15 @@ class CompiledEvaluator:
         indexed: bool = True,
         filename: str = "<policy>",
         cache_bytes: int | None = None,
+        program: ir.Program | None = None,
     ):
-        self.program = program(lowered, indexed=indexed)
+        if program is None:  # else built already (a compiled artifact's): no indexing to import
+            from policydsl.indexing import program as build
+
+            program = build(lowered, indexed=indexed)
+        elif program.indexed != indexed:
+            raise ValueError(f"the program given is {'' if program.indexed else 'not '}indexed")
+        self.program = program
         self._schema = lowered.schema
         rules = self._rules = self.program.rules
         rank = {effect: i for i, effect in enumerate(self.program.effects)}

@@ -19,8 +19,8 @@ import attrs
 
 from policydsl import ir, nodes
 from policydsl import typesys as t
+from policydsl.checked_exprs import Const, map_children
 from policydsl.ipaddr import network_key
-from policydsl.model import Const, map_children
 from policydsl.operators import Op
 from policydsl.pyast import LOAD, assign, call, is_, none, ref, store
 from policydsl.regex import compile_pattern

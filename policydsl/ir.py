@@ -11,13 +11,13 @@ What no index reaches is checked in order; tests shared by several of those are 
 from __future__ import annotations
 
 import re
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from policydsl import model, nodes
+from policydsl import nodes
 from policydsl import typesys as t
-from policydsl.model import (
+from policydsl.checked_exprs import (
     Ancestors,
     Attr,
     Const,
@@ -39,40 +39,44 @@ from policydsl.model import (
 )
 from policydsl.render import expr_text, quote, value_text
 
+if TYPE_CHECKING:  # a rule's message, read by the code generator: no need of its class
+    from policydsl import model
+from policydsl.reprs import Repr
+
 IR_VERSION = 3
 
 
 # ---- IR expression leaves (the rest are the model's nodes) -----------------------------------
 
 
-@attrs.frozen
-class SlotRef:
+@attrs.frozen(repr=False)
+class SlotRef(Repr):
     """The validated value of slot `slot` (present: the checker proved it)."""
 
     slot: int
 
 
-@attrs.frozen
-class SlotPresent:
+@attrs.frozen(repr=False)
+class SlotPresent(Repr):
     slot: int
 
 
-@attrs.frozen
-class TestRef:
+@attrs.frozen(repr=False)
+class TestRef(Repr):
     """A test hoisted because several rules make it: computed once per decision."""
 
     test: int
 
 
-@attrs.frozen
-class FlagRef:
+@attrs.frozen(repr=False)
+class FlagRef(Repr):
     """A part of an output that depends only on the fired rules: computed once per rule set."""
 
     flag: int
 
 
-@attrs.frozen
-class Param:
+@attrs.frozen(repr=False)
+class Param(Repr):
     """A constant of one bucket, read from the bucket's row of a dispatch table: buckets whose
     checks differ only in their constants (a table's rows) share one piece of code."""
 
@@ -116,8 +120,8 @@ Expr: TypeAlias = """
 # ---- structure ----------------------------------------------------------------------------
 
 
-@attrs.frozen
-class Slot:
+@attrs.frozen(repr=False)
+class Slot(Repr):
     """One context attribute: where it is, its type, and how it is defaulted."""
 
     index: int
@@ -133,8 +137,8 @@ class Slot:
         return ".".join(self.path)
 
 
-@attrs.frozen
-class RuleInfo:
+@attrs.frozen(repr=False)
+class RuleInfo(Repr):
     bit: int
     id: str
     effect: str
@@ -151,16 +155,16 @@ class RuleInfo:
 # hash would otherwise be recomputed through every level of the index below it.
 
 
-@attrs.frozen(cache_hash=True)
-class Check:
+@attrs.frozen(cache_hash=True, repr=False)
+class Check(Repr):
     """Fire `rule` when `condition` holds."""
 
     rule: int
     condition: Expr
 
 
-@attrs.frozen(cache_hash=True)
-class Bucket:
+@attrs.frozen(cache_hash=True, repr=False)
+class Bucket(Repr):
     """The rules an index reaches for one key value: some fire outright, some need a check,
     and where many do, their other tests are indexed in turn (the index is a trie)."""
 
@@ -170,8 +174,8 @@ class Bucket:
     indexes: tuple[Index, ...] = ()
 
 
-@attrs.frozen
-class Probe:
+@attrs.frozen(repr=False)
+class Probe(Repr):
     """What an index looks up: the value itself, its first `length` characters (`prefix`: a
     `starts_with` test is `value[:length] == p`) or its last (`suffix`); of an element's
     attribute `field` when the elements are records (`some c in containers: c.image == i`)."""
@@ -192,8 +196,8 @@ class Probe:
 WHOLE = Probe()
 
 
-@attrs.frozen(cache_hash=True)
-class Index:
+@attrs.frozen(cache_hash=True, repr=False)
+class Index(Repr):
     """How a request's value reaches the rules that can fire for it.
 
     - `eq`: the (probed) value selects one bucket.
@@ -226,14 +230,14 @@ class Index:
     everyone: tuple[int, ...] = ()
 
 
-@attrs.frozen
-class OutputIR:
+@attrs.frozen(repr=False)
+class OutputIR(Repr):
     name: str
     cases: tuple[tuple[Expr | None, Expr], ...]  # (condition or None, value)
 
 
-@attrs.frozen
-class Lowered:
+@attrs.frozen(repr=False)
+class Lowered(Repr):
     """A policy lowered once: what both the analysis and the program builder start from.
 
     Definitions inlined, constants folded, each live rule's condition split into its tests
@@ -253,8 +257,8 @@ class Lowered:
     annotation_types: tuple[tuple[str, t.Type], ...] = ()  # how the dump prints annotations
 
 
-@attrs.frozen
-class Program:
+@attrs.frozen(repr=False)
+class Program(Repr):
     version: int
     indexed: bool
     effects: tuple[str, ...]

@@ -32,6 +32,7 @@ from policydsl.lower import conjuncts_of
 from policydsl.model import Ancestors, Const, FieldOf, Local, MapGet, MapHas
 from policydsl.operators import Op
 from policydsl.regex_literals import required
+from policydsl.reprs import Repr
 
 # How much an index narrows the rules a request reaches, by the kind of its key: equality and
 # membership pick a bucket per value, a probed table one per prefix length, sorted bounds a
@@ -52,8 +53,8 @@ GRAM = 4  # characters of the pieces of text a `substring` index looks up
 Group = tuple[str, int, str, int, str, tuple[str, ...]]  # the index a key belongs to
 
 
-@attrs.frozen
-class Interval:
+@attrs.frozen(repr=False)
+class Interval(Repr):
     """The integers `x` with `lo <= x < hi` (None: unbounded on that side). Integer bounds
     make every comparison one of these: `x > c` is `x >= c + 1`, `x <= c` is `x < c + 1`."""
 
@@ -70,8 +71,8 @@ class Interval:
         return Interval(lo, hi)
 
 
-@attrs.frozen
-class Key:
+@attrs.frozen(repr=False)
+class Key(Repr):
     """What an index looks up: `values` (for `order`, one `Interval`) of a slot, read through
     `probe`."""
 

@@ -20,6 +20,8 @@ from typing import Literal, TypeAlias, cast, get_args
 
 import attrs
 
+from policydsl.reprs import Repr
+
 
 class Kind(enum.Enum):
     """The node an operator appears in (`nodes.Compare`, `nodes.SetTest`, ...)."""
@@ -96,8 +98,8 @@ class Op(enum.Enum):
         return self.spelling
 
 
-@attrs.frozen
-class OpInfo:
+@attrs.frozen(repr=False)
+class OpInfo(Repr):
     spelling: str  # as written in a policy
     kind: Kind
     level: Level  # how tightly an expression made with it binds

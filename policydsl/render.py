@@ -15,9 +15,7 @@ from typing import Any
 
 from policydsl import decimals, nodes
 from policydsl import typesys as t
-from policydsl.datetimes import Datetime, Duration, format_datetime, format_duration, format_offset
-from policydsl.entities import Entity
-from policydsl.model import (
+from policydsl.checked_exprs import (
     Ancestors,
     Attr,
     Const,
@@ -36,6 +34,8 @@ from policydsl.model import (
     TimeCall,
     Uids,
 )
+from policydsl.datetimes import Datetime, Duration, format_datetime, format_duration, format_offset
+from policydsl.entities import Entity
 from policydsl.operators import Level, Op
 from policydsl.terminal import escape_char
 

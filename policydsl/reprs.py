@@ -1,4 +1,5 @@
-"""The `__repr__` of the syntax nodes, the checked model and the types, written once.
+"""The `__repr__` of the syntax nodes, the checked model, the types, the IR, sources and
+decisions, written once.
 
 attrs writes a `__repr__` for each class it makes, as source text it compiles: a third of the
 cost of making a class, and the package makes some seventy of them on every start-up. Classes

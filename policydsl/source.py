@@ -8,13 +8,15 @@ match what the author sees, even in text the parser refuses for holding such a c
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from functools import cached_property
 
 import attrs
 
-LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x85\u2028\u2029]")
+from policydsl.reprs import Repr
+
 BOM = "\ufeff"
 
 # What the terminal must never receive raw: C0 and C1 controls but tab, DEL, and the bidirectional
@@ -22,9 +24,21 @@ BOM = "\ufeff"
 BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]"
-)
+
+
+# The two patterns are compiled when first used (by messages: lines and columns, snippets), not
+# by every start-up: a policy loaded from its compiled artifact never shows a line.
+@functools.cache
+def _line_break() -> re.Pattern[str]:
+    """What ends a line (see the module's docstring)."""
+    return re.compile("\r\n|[\n\r\v\f\x85\u2028\u2029]")
+
+
+@functools.cache
+def _invisible() -> re.Pattern[str]:
+    return re.compile(
+        "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]"
+    )
 
 
 def _without_bom(text: str) -> str:
@@ -56,11 +70,11 @@ def char_name(ch: str) -> str:
 def visible(text: str) -> str:
     """`text` with every control or bidirectional character replaced by `�`, one for one, so a
     snippet can be printed safely and carets still line up."""
-    return _INVISIBLE.sub("\ufffd", text)
+    return _invisible().sub("\ufffd", text)
 
 
-@attrs.frozen(eq=False)
-class Source:
+@attrs.frozen(eq=False, repr=False)
+class Source(Repr):
     """One policy file's text, named as the user named it (a leading BOM dropped)."""
 
     name: str
@@ -69,7 +83,7 @@ class Source:
     @cached_property
     def _line_starts(self) -> list[int]:
         starts = [0]
-        starts.extend(m.end() for m in LINE_BREAK.finditer(self.text))
+        starts.extend(m.end() for m in _line_break().finditer(self.text))
         return starts
 
     def line_col(self, offset: int) -> tuple[int, int]:
@@ -87,12 +101,12 @@ class Source:
     def line_text(self, line: int) -> str:
         """The text of a line, without its line break."""
         start = self._line_starts[line - 1]
-        end = LINE_BREAK.search(self.text, start)
+        end = _line_break().search(self.text, start)
         return self.text[start:] if end is None else self.text[start : end.start()]
 
 
-@attrs.frozen
-class Span:
+@attrs.frozen(repr=False)
+class Span(Repr):
     """A half-open range `[start, end)` of offsets into one source."""
 
     source: Source = attrs.field(repr=False)

@@ -6,15 +6,17 @@ from typing import Any
 
 import attrs
 
+from policydsl.reprs import Repr
 
-@attrs.frozen
-class BoolType:
+
+@attrs.frozen(repr=False)
+class BoolType(Repr):
     def __str__(self) -> str:
         return "bool"
 
 
-@attrs.frozen
-class IntType:
+@attrs.frozen(repr=False)
+class IntType(Repr):
     lo: int | None = None
     hi: int | None = None
 
@@ -33,40 +35,40 @@ MAX_STRING = 65_536  # characters (code points) in one string of a request
 MAX_COLLECTION = 10_000  # elements in one list or set of a request
 
 
-@attrs.frozen
-class IpType:
+@attrs.frozen(repr=False)
+class IpType(Repr):
     """An IPv4 or IPv6 address, held as its canonical text (`ipaddr`)."""
 
     def __str__(self) -> str:
         return "ip"
 
 
-@attrs.frozen
-class DecimalType:
+@attrs.frozen(repr=False)
+class DecimalType(Repr):
     """An exact decimal of at most four digits after the point, held scaled (`decimals`)."""
 
     def __str__(self) -> str:
         return "decimal"
 
 
-@attrs.frozen
-class DatetimeType:
+@attrs.frozen(repr=False)
+class DatetimeType(Repr):
     """An instant: milliseconds since the Unix epoch, a signed 64-bit integer (`datetimes`)."""
 
     def __str__(self) -> str:
         return "datetime"
 
 
-@attrs.frozen
-class DurationType:
+@attrs.frozen(repr=False)
+class DurationType(Repr):
     """A span of time in milliseconds, a signed 64-bit integer (`datetimes`)."""
 
     def __str__(self) -> str:
         return "duration"
 
 
-@attrs.frozen
-class StringType:
+@attrs.frozen(repr=False)
+class StringType(Repr):
     # not part of the type's identity: `string[..8]` and `string` compare with each other
     max_length: int = attrs.field(default=MAX_STRING, eq=False)
 
@@ -74,8 +76,8 @@ class StringType:
         return "string" if self.max_length == MAX_STRING else f"string[..{self.max_length}]"
 
 
-@attrs.frozen
-class EnumType:
+@attrs.frozen(repr=False)
+class EnumType(Repr):
     name: str
     members: tuple[str, ...] = attrs.field(eq=False)
     # for membership tests: an enum of thousands of members must not make checking quadratic
@@ -91,8 +93,8 @@ class EnumType:
         return self.name
 
 
-@attrs.frozen
-class CollectionType:
+@attrs.frozen(repr=False)
+class CollectionType(Repr):
     kind: str  # "list" | "set"
     element: Type
     max_size: int = attrs.field(default=MAX_COLLECTION, eq=False)
@@ -102,8 +104,8 @@ class CollectionType:
         return f"{self.kind}<{self.element}>{bound}"
 
 
-@attrs.frozen
-class MapType:
+@attrs.frozen(repr=False)
+class MapType(Repr):
     """`map<string, T>`: string keys (labels, annotations), each with a value of type `value`."""
 
     value: Type
@@ -124,8 +126,8 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-@attrs.frozen
-class FieldType:
+@attrs.frozen(repr=False)
+class FieldType(Repr):
     name: str
     type: Type
     optional: bool = False
@@ -136,8 +138,8 @@ class FieldType:
         return not self.optional and self.default is MISSING
 
 
-@attrs.frozen
-class RecordType:
+@attrs.frozen(repr=False)
+class RecordType(Repr):
     name: str
     fields: tuple[FieldType, ...] = attrs.field(eq=False)
     # the declared names, for the closed-record test every request makes
@@ -160,8 +162,8 @@ class RecordType:
         return self.name
 
 
-@attrs.frozen
-class EntityType:
+@attrs.frozen(repr=False)
+class EntityType(Repr):
     """A reference to an entity of type `name`: a request gives its id, an expression reads the
     entity itself (`entities.Entity`). Its attributes (`record`) and the types its parents may
     have (`parents`) are set once, when its declaration is checked: an entity's attributes may
@@ -186,16 +188,16 @@ class EntityType:
         return self.name
 
 
-@attrs.frozen
-class AnyType:
+@attrs.frozen(repr=False)
+class AnyType(Repr):
     """The type of an expression that already has an error: compatible with everything."""
 
     def __str__(self) -> str:
         return "?"
 
 
-@attrs.frozen
-class NothingType:
+@attrs.frozen(repr=False)
+class NothingType(Repr):
     """The element type of `[]`: compatible with every element type."""
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ feature of a `Policy` (explain, cost, fail-closed, pickling) working."""
 
 from __future__ import annotations
 
-import hashlib
+import binascii
 import json
 import os
 import pickle
@@ -19,7 +19,7 @@ import pytest
 from randcontext import stdlib_contexts
 
 import policydsl
-from policydsl import artifact, lower, parser_cache
+from policydsl import artifact, lower, parser_cache, resources
 from policydsl.source import Span
 from policydsl.testing import read_case_file
 
@@ -140,14 +140,16 @@ def _deep(value: Any, seen: dict[int, Any]) -> Any:
     [policydsl.stdlib_path(), EXAMPLES / "doc_sharing", EXAMPLES / "content_scores"],
     ids=["stdlib", "doc_sharing", "content_scores"],
 )
-def test_the_lowered_form_reads_back_whole(path: Path) -> None:
+def test_the_lowered_form_and_program_read_back_whole(path: Path) -> None:
     """Every field (spans, constants' types, defaults) and every shared object reads back."""
     policy = policydsl.load(path)
     lowered = policy.lowered()
-    data = json.loads(json.dumps(artifact.encode(lowered, policy.warnings, None, policy.sources)))
-    stored = artifact.decode(data, policy.sources)
-    assert stored.lowered == lowered
-    assert _deep(stored.lowered, {}) == _deep(lowered, {})
+    assert policy.evaluator is not None
+    program = policy.evaluator.program
+    encoded = artifact.encode(lowered, policy.warnings, None, policy.sources, program=program)
+    stored = artifact.decode(json.loads(json.dumps(encoded)), policy.sources)
+    assert stored.lowered == lowered and stored.program == program
+    assert _deep([stored.lowered, stored.program], {}) == _deep([lowered, program], {})
 
 
 def test_warnings_read_back() -> None:
@@ -197,19 +199,49 @@ def _stdlib_copy(tmp_path: Path) -> Path:
     return folder
 
 
-def test_the_key_follows_every_source_byte(tmp_path: Path) -> None:
+def _store(folder: Path) -> artifact.SourceSet:
+    """Load the policy set in `folder` and keep its artifact, as `load_stdlib` does its own."""
+    policy = policydsl.load(folder)
+    found = artifact.read_set(folder)
+    assert found is not None
+    refuse = policy.checked.refuse_effect
+    lowered = policy.lowered()
+    assert artifact.store(found, lowered, policy.warnings, refuse, policy.sources)
+    return found
+
+
+def test_any_change_to_the_sources_makes_it_stale(cache: Path, tmp_path: Path) -> None:
     folder = _stdlib_copy(tmp_path)
-    before = artifact.read_set(folder)
-    assert before is not None
+    found = _store(folder)
+    assert artifact.load(found) is not None
     first = sorted(folder.glob("*.policy"))[0]
-    first.write_text(first.read_text(encoding="utf-8") + " ", encoding="utf-8")
-    after = artifact.read_set(folder)
-    assert after is not None and after.key != before.key
+    text = first.read_text(encoding="utf-8")
+    first.write_text(text + " ", encoding="utf-8")  # one byte more
+    edited = artifact.read_set(folder)
+    assert edited is not None and edited.name == found.name and artifact.load(edited) is None
+    first.write_text(text, encoding="utf-8")
+    assert artifact.load(artifact.read_set(folder) or found) is not None  # as it was
     (folder / "extra.policy").write_text("", encoding="utf-8")
-    added = artifact.read_set(folder)
-    assert added is not None and added.key not in {before.key, after.key}
-    first.write_bytes(b"\xff")
+    assert artifact.load(artifact.read_set(folder) or found) is None
+    (folder / "extra.policy").unlink()
+    first.rename(folder / "renamed.policy")
+    assert artifact.load(artifact.read_set(folder) or found) is None
+    (folder / "renamed.policy").write_bytes(b"\xff")
     assert artifact.read_set(folder) is None  # not UTF-8: the loader says why
+
+
+def test_the_key_follows_every_module_and_the_grammar() -> None:
+    """Each module of the package and the grammar, by name, size and modification time: the
+    compiler that wrote an artifact is the one reading it, or the artifact reads as missing."""
+    key = artifact._compiler_key()
+    assert key is not None
+    package = Path(artifact.__file__).resolve().parent
+    files = [*package.glob("*.py"), Path(resources.grammar_path())]
+    assert len(files) > 50
+    for path in files:
+        info = path.stat()
+        assert f" {path.name}:{info.st_size}:{info.st_mtime_ns}" in key, path.name
+    assert key.startswith(f"{artifact.FORMAT} {sys.implementation.cache_tag} ")
 
 
 def test_a_stale_artifact_is_not_used(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,13 +259,40 @@ def test_a_stale_artifact_is_not_used(cache: Path, monkeypatch: pytest.MonkeyPat
     assert policydsl.load_stdlib()._checked is None  # rewritten
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda b: b[: len(b) // 2], id="truncated"),
+        pytest.param(lambda b: b"", id="empty"),
+        pytest.param(lambda b: b[:-10] + bytes([b[-10] ^ 1]) + b[-9:], id="one-bit-flipped"),
+        pytest.param(lambda b: b.split(b"\n", 1)[0] + b"\n", id="header-only"),
+        pytest.param(lambda b: b"\x80\xff garbage\n" * 3, id="garbage"),
+    ],
+)
+def test_a_damaged_artifact_is_compiled_afresh_and_rewritten(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, damage: Any
+) -> None:
+    policydsl.load_stdlib()
+    path = stored_file(cache)
+    good = path.read_bytes()
+    path.write_bytes(damage(good))
+    counted = Counted(monkeypatch)
+    policy = policydsl.load_stdlib()
+    assert policy._checked is not None and (counted.checked, counted.lowered) == (1, 1)
+    assert path.read_bytes() == good  # written anew
+    again = policydsl.load_stdlib()
+    assert again._checked is None and counted.lowered == 1
+    request = {"user": {"age": 15}, "content": {"categories": ["spam"]}}
+    assert again.decide(request) == policy.decide(request)
+
+
 def _rewrite_body(path: Path, change: Any) -> None:
     """Rewrite the artifact's body as `change(data)`, with a valid key and checksum, as someone
     able to write the cache folder could."""
     header, body = path.read_bytes().split(b"\n", 1)
     key = json.loads(header)["key"]
     body = json.dumps(change(json.loads(body))).encode()
-    header = json.dumps({"key": key, "sha256": hashlib.sha256(body).hexdigest()}).encode()
+    header = json.dumps({"key": key, "crc32": binascii.crc32(body)}).encode()
     path.write_bytes(header + b"\n" + body)
 
 
@@ -299,7 +358,9 @@ def test_no_cache_no_artifact(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 @pytest.mark.slow
 def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
     """What makes the cold start cheap: from the artifact, a new process imports neither Lark,
-    the parser, the parse-only nodes, the checker nor the diagnostics."""
+    the parser, the parse-only nodes, the checker, the diagnostics, the checked policy's records
+    (`model`: its expressions are enough), the lowering nor the indexing (the program is read
+    back built), nor `hashlib` (the key is no digest)."""
     root = Path(__file__).resolve().parent.parent
     env = {
         **os.environ,
@@ -312,7 +373,7 @@ def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
         "FRONT",
         repr(
             {
-                m if m == "difflib" else f"policydsl.{m}"
+                m if m in ("difflib", "hashlib") else f"policydsl.{m}"
                 for m in (
                     "parser",
                     "transform",
@@ -323,7 +384,12 @@ def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
                     "cost",
                     "diagnostics",
                     "codes",
+                    "model",
+                    "lower",
+                    "indexing",
+                    "keys",
                     "difflib",
+                    "hashlib",
                 )
             }
         ),
@@ -338,15 +404,61 @@ def test_a_fresh_process_loads_it_without_the_front_end(cache: Path) -> None:
     assert runs[1].stdout.strip() == "[]"
 
 
+_DECIDE_CASES = """\
+import json, sys
+import policydsl
+from policydsl.testing import read_case_file
+policy = policydsl.load_stdlib()
+out = []
+for case in read_case_file(__import__("pathlib").Path(sys.argv[1])).cases:
+    try:
+        out.append(policy.decide(case.context).to_dict())
+    except Exception as err:
+        out.append([type(err).__name__, str(err)])
+print(json.dumps({"from_artifact": policy._checked is None, "decisions": out}))
+"""
+
+
+@pytest.mark.slow
+def test_another_process_decides_from_it_as_a_fresh_compile(cache: Path) -> None:
+    """Written by one process and read by another, under other string hashes (the order of
+    the sets read back): the stdlib cases decide as a fresh compile here does."""
+    root = Path(__file__).resolve().parent.parent
+    cases = EXAMPLES / "tests" / "stdlib.cases.jsonl"
+    python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    runs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONPATH": python_path, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _DECIDE_CASES, str(cases)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(done.stdout))
+    assert [run["from_artifact"] for run in runs] == [False, True]
+    fresh = policydsl.load(policydsl.stdlib_path())
+    expected: list[Any] = []
+    for case in read_case_file(cases).cases:
+        try:
+            expected.append(fresh.decide(case.context).to_dict())
+        except Exception as err:
+            expected.append([type(err).__name__, str(err)])
+    assert json.loads(json.dumps(expected)) == runs[0]["decisions"] == runs[1]["decisions"]
+
+
 def test_an_artifact_that_fails_to_build_is_compiled_afresh(cache: Path) -> None:
     """A document that reads back but describes no working program (here: no effects) is left
     for the normal path, which decides."""
     policydsl.load_stdlib()
 
     def no_effects(data: Any) -> Any:
-        lowered = data["body"][0]
+        lowered, _, program = data["body"]
         assert lowered[0] == "o" and lowered[3][0] == "("  # (tag, class, schema, effects, ...)
         lowered[3] = ["("]
+        assert program[0] == "o" and program[4][0] == "("  # (..., version, indexed, effects, ...)
+        program[4] = ["("]
         return data
 
     _rewrite_body(stored_file(cache), no_effects)
@@ -357,6 +469,41 @@ def test_an_artifact_that_fails_to_build_is_compiled_afresh(cache: Path) -> None
     assert policy._checked is not None
     request = {"user": {"age": 15}, "content": {"categories": ["spam"]}}
     assert policy.decide(request) == policydsl.load(policydsl.stdlib_path()).decide(request)
+
+
+def test_a_program_of_another_policy_is_refused(cache: Path) -> None:
+    """The indexed program an artifact holds must be that of the lowered form it holds (its
+    effects, rules, outputs and flags): else it reads as missing."""
+    policydsl.load_stdlib()
+
+    def other_effects(data: Any) -> Any:
+        program = data["body"][2]
+        assert program[4][0] == "(" and len(program[4]) > 2
+        program[4] = ["(", *reversed(program[4][1:])]  # the effects, weakest first
+        return data
+
+    _rewrite_body(stored_file(cache), other_effects)
+    found = artifact.read_set(policydsl.stdlib_path())
+    assert found is not None
+    assert artifact.load(found) is None
+    assert policydsl.load_stdlib()._checked is not None
+
+
+def test_the_program_is_kept_by_a_compiled_load_only(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A naive load writes no indexed program; a compiled load from its artifact indexes the
+    lowered form itself, and decides as a fresh compile."""
+    policydsl.load_stdlib(backend="naive")
+    found = artifact.read_set(policydsl.stdlib_path())
+    assert found is not None
+    stored = artifact.load(found)
+    assert stored is not None and stored.program is None
+    policy = policydsl.load_stdlib()
+    assert policy._checked is None
+    fresh = policydsl.load(policydsl.stdlib_path())
+    assert policy.compiled("ir") == fresh.compiled("ir")
+    assert policy.compiled("python") == fresh.compiled("python")
 
 
 def test_check_never_reads_it(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,6 +1,6 @@
-"""`reprs.Repr` prints what attrs would: each object of the syntax trees, checked models and
-lowered forms of the repository's policies, against the `__repr__` attrs makes for a twin class
-with the same fields."""
+"""`reprs.Repr` prints what attrs would: each object of the syntax trees, checked models,
+lowered forms, indexed programs, decisions and sources of the repository's policies, against
+the `__repr__` attrs makes for a twin class with the same fields."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 _TWINS: dict[type, Callable[[Any], str]] = {}
+DECISION = policydsl.Decision("deny", ("o",), ("c",), ("r",), ("why",), (("score", 3),), error="e")
 
 
 def attrs_repr(cls: type) -> Callable[[Any], str]:
@@ -60,8 +61,10 @@ def test_every_node_prints_as_attrs_would(path: Path) -> None:
     trees = [parse(source)[0] for source in policy.sources]
     seen: set[int] = set()
     objects = [*walk(trees, seen), *walk(policy.checked, seen), *walk(policy.lowered(), seen)]
+    objects += [*walk(policy.evaluator and policy.evaluator.program, seen)]
+    objects += [*walk(DECISION, seen), *walk(policy.sources[0], seen)]
     printed = {type(o) for o in objects if isinstance(o, Repr)}
-    assert len(printed) > 25
+    assert len(printed) > 40
     for obj in objects:
         if isinstance(obj, Repr):
             assert repr(obj) == attrs_repr(type(obj))(obj)
