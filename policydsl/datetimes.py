@@ -14,6 +14,7 @@ validator's output as it is and refuses a bare integer (whose unit nobody declar
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -102,17 +103,30 @@ LITERAL_HELP = 'write "YYYY-MM-DD", "YYYY-MM-DDThh:mm:ssZ", with ".SSS" or "+hhm
 REQUEST_HELP = 'RFC 3339 with an offset: "2024-10-15T11:35:00Z", "2024-10-15T13:35:00.5+02:00"'
 DURATION_HELP = "units in the order d, h, m, s, ms, each at most once: 90d, 1h30m, 500ms"
 
-_LITERAL = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?(?:(Z)|([+-])(\d{2})(\d{2})))?",
-    re.ASCII,
-)
-_REQUEST = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?",
-    re.ASCII,
-)
-_DURATION = re.compile(r"(-?)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?", re.ASCII)
+
+# The patterns are compiled when first used, not by every start-up (a quarter of a millisecond
+# each): the ones of rarer paths through `functools.cache`, the hot one by rebinding itself.
+@functools.cache
+def _literal() -> re.Pattern[str]:
+    return re.compile(
+        r"(\d{4})-(\d{2})-(\d{2})"
+        r"(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?(?:(Z)|([+-])(\d{2})(\d{2})))?",
+        re.ASCII,
+    )
+
+
+@functools.cache
+def _request() -> re.Pattern[str]:
+    return re.compile(
+        r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+        r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?",
+        re.ASCII,
+    )
+
+
+@functools.cache
+def _duration() -> re.Pattern[str]:
+    return re.compile(r"(-?)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?", re.ASCII)
 
 
 def _epoch(groups: tuple[str | None, ...], help: str) -> int:
@@ -136,30 +150,37 @@ def _epoch(groups: tuple[str | None, ...], help: str) -> int:
 def parse_literal(text: str) -> Datetime:
     """A policy's datetime literal, in Cedar's forms: `YYYY-MM-DD`, `YYYY-MM-DDThh:mm:ssZ`,
     `.SSS` milliseconds, a `+hhmm`/`-hhmm` offset in place of `Z`."""
-    found = _LITERAL.fullmatch(text) if len(text) <= _MAX_TEXT else None
+    found = _literal().fullmatch(text) if len(text) <= _MAX_TEXT else None
     if found is None:
         raise TimeTextError("not a datetime", LITERAL_HELP)
     return Datetime(_epoch(found.groups(), LITERAL_HELP))
 
 
-# The form requests mostly hold (`T`, then `Z` or `+hh:mm` with an offset below a day), which
-# `fromisoformat` reads as RFC 3339 does: recognised first, without capturing groups.
-_COMMON_REQUEST = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
-    re.ASCII,
-).fullmatch
+def _compile_common(text: str) -> re.Match[str] | None:
+    """The form requests mostly hold (`T`, then `Z` or `+hh:mm` with an offset below a day),
+    which `fromisoformat` reads as RFC 3339 does, recognised without capturing groups. The first
+    call compiles the pattern and puts its `fullmatch` in its own place."""
+    global _common_request
+    _common_request = re.compile(
+        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
+        re.ASCII,
+    ).fullmatch
+    return _common_request(text)
+
+
+_common_request: Callable[[str], re.Match[str] | None] = _compile_common
 
 
 def parse_request(text: str) -> Datetime:
     """A request's datetime: RFC 3339 with an offset (`Z`, `+02:00`; `+0200` as Cedar writes it
     too); a fraction of a second is cut to milliseconds. No offset is an error: a naive time
     means a different instant on every server."""
-    if text.__class__ is str and len(text) <= _MAX_TEXT and _COMMON_REQUEST(text) is not None:
+    if text.__class__ is str and len(text) <= _MAX_TEXT and _common_request(text) is not None:
         try:  # in C: the same instant, its fraction floored to milliseconds
             return Datetime((_dt.datetime.fromisoformat(text) - _EPOCH) // _MS)
         except (ValueError, OverflowError):  # year 0, no such date: read below, and refused
             pass
-    found = _REQUEST.fullmatch(text) if text.__class__ is str and len(text) <= _MAX_TEXT else None
+    found = _request().fullmatch(text) if text.__class__ is str and len(text) <= _MAX_TEXT else None
     if found is None:
         raise TimeTextError("not an RFC 3339 date and time", REQUEST_HELP)
     if found.group(8) is None and found.group(9) is None:
@@ -176,7 +197,7 @@ def parse_request(text: str) -> Datetime:
 def parse_duration(text: str) -> Duration:
     """A duration: `1d2h3m4s5ms`, units in that order, each at most once, an optional `-`
     first (Cedar's `duration("...")`); beyond the 64-bit range is an error."""
-    found = _DURATION.fullmatch(text) if len(text) <= _MAX_TEXT else None
+    found = _duration().fullmatch(text) if len(text) <= _MAX_TEXT else None
     if found is None or text in ("", "-"):
         raise TimeTextError("not a duration", DURATION_HELP)
     total = sum(int(n) * u for n, u in zip(found.groups()[1:], UNITS.values(), strict=True) if n)

@@ -13,12 +13,21 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from collections.abc import Callable
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # ASCII digits, no leading zero
-_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}").fullmatch
+def _compile_canonical_ipv4(text: str) -> re.Match[str] | None:
+    """Whether `text` is an IPv4 address as `ipaddress` writes it. The first call compiles the
+    pattern (not every start-up) and puts its `fullmatch` in its own place."""
+    global _canonical_ipv4
+    octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # ASCII digits, no leading zero
+    _canonical_ipv4 = re.compile(rf"(?:{octet}\.){{3}}{octet}").fullmatch
+    return _canonical_ipv4(text)
+
+
+_canonical_ipv4: Callable[[str], re.Match[str] | None] = _compile_canonical_ipv4
 
 
 def canonical_address(text: str) -> str:
@@ -29,7 +38,7 @@ def canonical_address(text: str) -> str:
     is parsed (and refused) by `ipaddress`, which accepts the same IPv4 texts and no others."""
     if text.__class__ is not str or len(text) > 64 or "%" in text:  # no zone (`fe80::1%eth0`)
         raise ValueError("not an IP address")
-    if _CANONICAL_IPV4(text) is not None:
+    if _canonical_ipv4(text) is not None:
         return text
     return str(ipaddress.ip_address(text))
 
