@@ -463,7 +463,7 @@ class ExprChecker:
                     )
             case _:
                 assert_never(op)
-        return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
+        return Typed(nodes.SetTest(e.op, lt.expr, rt.expr, span=e.span), t.BOOL)
 
     def _collection_operand(
         self, op: SetOp, left: nodes.Expr, scope: Scope, facts: frozenset[Fact]
