@@ -516,7 +516,7 @@ class ExprChecker:
             elif not t.compatible(elem, typed.type):
                 self.error(Code.MIXED_LIST, f"list mixes {elem} and {typed.type}", item.span)
             out.append(typed.expr)
-        literal = attrs.evolve(e, items=tuple(out))
+        literal = nodes.ListLit(tuple(out), span=e.span)
         if t.collection_kind(expected) == "set":  # `[a, b]` meant as a set: no order, no repeats
             value = model.const_value(literal)
             if value is not model.NOT_CONST:
