@@ -29,6 +29,8 @@ BUILTIN_TYPES.update(time_check.TYPES)
 BUILTIN_TYPES["decimal"] = t.DECIMAL
 FUNCTIONS = {"size": 1, "keys": 1, "values": 1, **dict.fromkeys(literals.IP_TESTS, 1)}
 OUTCOME_NAMES = ("decision", "fired")
+# Where a string literal is expected to be one of these, it is read as one: not a `string`.
+_READ_FROM_STRINGS = (t.IpType, t.DatetimeType, t.DurationType)
 
 
 class ExprChecker:
@@ -251,6 +253,8 @@ class ExprChecker:
             )
 
     def expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
+        if e.__class__ is nodes.StrLit and not isinstance(expected, _READ_FROM_STRINGS):
+            return Typed(Const(e.value, span=e.span), t.STRING)  # the `case` below, at once
         match e:  # the commonest first: a name, a comparison
             case nodes.Path():
                 return self._path(e, scope, facts, expected)
