@@ -567,11 +567,7 @@ class ExprChecker:
             return Typed(
                 tests[0] if len(tests) == 1 else nodes.And(tuple(tests), span=span), t.BOOL
             )
-        if (
-            head in scope.locals
-            or head in self.env.def_decls
-            or head not in self.env.schema.field_names
-        ):
+        if head in scope.locals or head in self.env.def_decls or head not in self.env.schema.names:
             self.error(
                 Code.HAS_ON_NON_ATTRIBUTE,
                 f"`has` tests a context attribute, and `{path.dotted}` is not one",
@@ -654,7 +650,7 @@ class ExprChecker:
             if definition.uses_outcome and not scope.outcome:
                 self._no_outcome(DefRef(head), e.span)
             return Typed(DefRef(head, span=e.span), definition.type)
-        if head in self.env.schema.field_names:
+        if head in self.env.schema.names:
             fields = self._walk(e, scope, facts)
             if fields is None:
                 return Typed(Const(None, span=e.span), t.ANY)
