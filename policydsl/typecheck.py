@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, assert_never
 
-import attrs
-
 from policydsl import calls, entity_check, inlining, literals, maps, model, nodes, time_check
 from policydsl import typesys as t
 from policydsl.codes import Code
@@ -314,7 +312,8 @@ class ExprChecker:
                     self.expect(typed, t.BOOL, operand.span)
                     out.append(typed.expr)
                     more = facts_of(typed.expr, is_and, self.definitions, self._def_facts)
-                    known = known | more
+                    if more:
+                        known = known | more
                 return Typed(type(e)(tuple(out), span=e.span), t.BOOL)
             case nodes.Not(operand):
                 typed = self.expr(operand, scope, facts, t.BOOL)
@@ -346,7 +345,7 @@ class ExprChecker:
                     return time_check.arith(self, e, ft, scope, facts)
                 self.need_int(ft, first)
                 rest_out = [(o, self._arith_operand(o, x, scope, facts)) for o, x in rest]
-                return Typed(attrs.evolve(e, first=ft.expr, rest=tuple(rest_out)), t.INT)
+                return Typed(nodes.Arith(ft.expr, tuple(rest_out), span=e.span), t.INT)
             case nodes.Neg(operand):  # of an integer, or of a duration
                 return time_check.negate(self, e, self.expr(operand, scope, facts, t.INT))
             case nodes.Quantifier(kind, var, collection, body):
@@ -367,7 +366,8 @@ class ExprChecker:
                 inner_facts |= maps.quantifier_facts(ct.expr, var.name)
                 bt = self.expr(body, inner, inner_facts, t.BOOL)
                 self.expect(bt, t.BOOL, body.span)
-                return Typed(attrs.evolve(e, collection=ct.expr, body=bt.expr), t.BOOL)
+                made = nodes.Quantifier(e.kind, e.var, ct.expr, bt.expr, span=e.span)
+                return Typed(made, t.BOOL)
         raise AssertionError(f"unexpected node {e!r}")  # pragma: no cover
 
     def need_int(self, typed: Typed, e: Any) -> Typed:
