@@ -487,6 +487,12 @@ class ExprChecker:
     def _set_and_list(self, lt: Typed, rt: Typed, span: Span | None) -> tuple[Typed, Typed]:
         """The operands of `==`/`!=`, checked. A set never equals a list, so a constant list
         compared with a set is read as a set (`labels == []`); any other list is an error."""
+        if (
+            not isinstance(lt.type, t.CollectionType)
+            and not isinstance(rt.type, t.CollectionType)
+            and t.compatible(lt.type, rt.type)
+        ):
+            return lt, rt  # the commonest: two scalars that compare
         sides = []
         for side, other in ((lt, rt), (rt, lt)):
             if t.collection_kind(side.type) == "list" and t.collection_kind(other.type) == "set":
