@@ -73,9 +73,9 @@ def lower(policy: CheckedPolicy) -> ir.Lowered:
             )
         )
         cond = folded(rule.condition)
-        if cond == _TRUE:
+        if cond.__class__ is Const and cond == _TRUE:  # only a constant equals one
             always.append(bit)
-        elif cond == _FALSE:
+        elif cond.__class__ is Const and cond == _FALSE:
             dead.append(bit)
         else:
             conditions.append((bit, tuple(conjuncts_of(cond))))
