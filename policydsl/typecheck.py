@@ -253,7 +253,7 @@ class ExprChecker:
     def expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
         if e.__class__ is nodes.StrLit and not isinstance(expected, _READ_FROM_STRINGS):
             return Typed(Const(e.value, span=e.span), t.STRING)  # the `case` below, at once
-        match e:  # the commonest first: a name, a comparison
+        match e:  # the commonest first: a name, a comparison, a compound (classes are disjoint)
             case nodes.Path():
                 return self._path(e, scope, facts, expected)
             case nodes.Compare(op, left, right):
@@ -276,33 +276,6 @@ class ExprChecker:
                     case _:
                         assert_never(op)
                 return Typed(nodes.Compare(op, lt.expr, rt.expr, span=e.span), t.BOOL)
-            case nodes.IntLit() | nodes.DecLit() if literals.decimal_wanted(e, expected):
-                return Typed(literals.decimal(e, self.error), t.DECIMAL)
-            case nodes.IntLit(value):
-                return Typed(Const(value, span=e.span), t.INT)
-            case nodes.StrLit(value) if isinstance(expected, t.IpType):
-                return Typed(literals.address(value, e.span, self.error), t.IP)
-            case nodes.DurationLit() | nodes.StrLit() if time_check.is_literal(e, expected):
-                return time_check.literal(e, expected, self)
-            case nodes.StrLit(value):
-                return Typed(Const(value, span=e.span), t.STRING)
-            case nodes.BoolLit(value):
-                return Typed(Const(value, span=e.span), t.BOOL)
-            case nodes.EntityLit():
-                return entity_check.literal(self, e)
-            case nodes.Absent():
-                self.error(Code.ABSENT_OUTSIDE_TABLE, "`-` is only allowed in a table cell", e.span)
-                return Typed(Const(None, span=e.span), t.ANY)
-            case nodes.Has(nodes.Lookup() as lookup):
-                return Typed(*maps.has(self, lookup, scope, facts, e.span))
-            case nodes.Has(nodes.Path() as path):
-                return self._has(path, scope, facts, e.span)
-            case nodes.Lookup():
-                return Typed(*maps.lookup(self, e, scope, facts))
-            case nodes.ListLit(items):
-                return self._list(e, items, scope, facts, expected)
-            case nodes.Call(func, args):
-                return self._call(e, func, args, scope, facts)
             case nodes.And(operands) | nodes.Or(operands):
                 is_and = isinstance(e, nodes.And)
                 out = []
@@ -339,6 +312,33 @@ class ExprChecker:
                 return Typed(nodes.In(et.expr, ct.expr, e.negated, span=e.span), t.BOOL)
             case nodes.SetTest(op, left, right):
                 return self._set_test(e, op, left, right, scope, facts)
+            case nodes.IntLit() | nodes.DecLit() if literals.decimal_wanted(e, expected):
+                return Typed(literals.decimal(e, self.error), t.DECIMAL)
+            case nodes.IntLit(value):
+                return Typed(Const(value, span=e.span), t.INT)
+            case nodes.StrLit(value) if isinstance(expected, t.IpType):
+                return Typed(literals.address(value, e.span, self.error), t.IP)
+            case nodes.DurationLit() | nodes.StrLit() if time_check.is_literal(e, expected):
+                return time_check.literal(e, expected, self)
+            case nodes.StrLit(value):
+                return Typed(Const(value, span=e.span), t.STRING)
+            case nodes.BoolLit(value):
+                return Typed(Const(value, span=e.span), t.BOOL)
+            case nodes.EntityLit():
+                return entity_check.literal(self, e)
+            case nodes.Absent():
+                self.error(Code.ABSENT_OUTSIDE_TABLE, "`-` is only allowed in a table cell", e.span)
+                return Typed(Const(None, span=e.span), t.ANY)
+            case nodes.Has(nodes.Lookup() as lookup):
+                return Typed(*maps.has(self, lookup, scope, facts, e.span))
+            case nodes.Has(nodes.Path() as path):
+                return self._has(path, scope, facts, e.span)
+            case nodes.Lookup():
+                return Typed(*maps.lookup(self, e, scope, facts))
+            case nodes.ListLit(items):
+                return self._list(e, items, scope, facts, expected)
+            case nodes.Call(func, args):
+                return self._call(e, func, args, scope, facts)
             case nodes.Arith(first, rest):
                 ft = self.expr(first, scope, facts, time_check.first_expected(expected))
                 if t.is_time(ft.type):
