@@ -300,6 +300,9 @@ def _same(new: Sequence[Any], old: Sequence[Any]) -> bool:
 def children(expr: Any) -> list[Any]:
     """The direct sub-expressions of `expr`, in the order `map_children` visits them (read, not
     rebuilt)."""
+    read = _CHILDREN.get(expr.__class__)  # the commonest classes: one lookup, not a `match`
+    if read is not None:
+        return read(expr)
     match expr:
         case nodes.And(operands) | nodes.Or(operands):
             return list(operands)
@@ -330,6 +333,35 @@ def children(expr: Any) -> list[Any]:
         case MapView(_, arg):
             return [arg]
     return []
+
+
+def _no_children(expr: Any) -> list[Any]:
+    return []
+
+
+# Each class `children` reads most, with what its `match` gives for it (a leaf: none).
+_CHILDREN: dict[type, Callable[[Any], list[Any]]] = {
+    nodes.And: lambda e: list(e.operands),
+    nodes.Or: lambda e: list(e.operands),
+    nodes.ListLit: lambda e: list(e.items),
+    nodes.Not: lambda e: [e.operand],
+    nodes.Compare: lambda e: [e.left, e.right],
+    nodes.SetTest: lambda e: [e.left, e.right],
+    nodes.In: lambda e: [e.element, e.collection],
+    nodes.Neg: lambda e: [e.operand],
+    nodes.Arith: lambda e: [e.first, *(x for _, x in e.rest)],
+    nodes.Quantifier: lambda e: [e.collection, e.body],
+    FieldOf: lambda e: [e.base],
+    FieldPresent: lambda e: [e.base],
+    Size: lambda e: [e.arg],
+    SetOf: lambda e: [e.items],
+    Const: _no_children,
+    Attr: _no_children,
+    Present: _no_children,
+    Local: _no_children,
+    DefRef: _no_children,
+    Outcome: _no_children,
+}
 
 
 NOT_CONST: Any = object()

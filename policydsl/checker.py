@@ -611,7 +611,11 @@ class _Checker:
         template = None
         for clause in by_kind.get(nodes.ReasonClause, [])[:1]:
             whens = by_kind.get(nodes.WhenClause, [])[:1]
-            every_column = attrs.evolve(scope, locals={n: ty for n, (ty, _) in columns.items()})
+            every_column = (
+                attrs.evolve(scope, locals={n: ty for n, (ty, _) in columns.items()})
+                if columns
+                else scope
+            )
             when = whens[0].condition if whens else None
             template = reason_templates.check(self.exprs, clause, every_column, when)
         if not by_kind.get(nodes.ReasonClause):

@@ -394,9 +394,11 @@ def template(checks: tuple[ir.Check, ...]) -> tuple[tuple[ir.Check, ...], tuple[
             return param(e.value)
         if isinstance(e, nodes.SetTest) and e.op is Op.MATCHES and isinstance(e.right, Const):
             compiled = compile_pattern(e.right.value)
-            return attrs.evolve(e, left=replace(e.left), right=param(compiled))
+            return nodes.SetTest(e.op, replace(e.left), param(compiled), span=e.span)
         if isinstance(e, nodes.SetTest) and e.op is Op.LIKE and isinstance(e.right, Const):
-            return attrs.evolve(e, left=replace(e.left))  # compiled once, hoisted
+            return nodes.SetTest(
+                e.op, replace(e.left), e.right, span=e.span
+            )  # compiled once, hoisted
         return map_children(e, replace)
 
     shape = []

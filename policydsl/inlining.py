@@ -20,6 +20,7 @@ MAX_INLINED_DEPTH = 200  # levels of nesting, likewise (the parser's limit on on
 # (nodes, nesting depth) of an expression with its definitions inlined
 Measure = tuple[int, int]
 _LEAVES = (model.Const, model.Attr, model.Local, model.Outcome, model.Present)  # no children
+_LEAF_CLASSES = frozenset(_LEAVES)
 
 
 def measure(expr: Any, definitions: dict[str, Measure | None]) -> Measure | None:
@@ -31,6 +32,10 @@ def measure(expr: Any, definitions: dict[str, Measure | None]) -> Measure | None
         return 1, 1
     size, depth = 1, 0
     for child in model.children(expr):
+        if child.__class__ in _LEAF_CLASSES:  # as the call below would find, without it
+            size += 1
+            depth = depth or 1
+            continue
         found = measure(child, definitions)
         if found is None:
             return None

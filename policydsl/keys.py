@@ -123,8 +123,13 @@ def _rank(key: Key) -> int:
 def offers(parts: tuple[ir.Expr, ...], slots: tuple[ir.Slot, ...]) -> list[Offer]:
     """Every offer a rule's tests make; ordered bounds of one slot are offered together."""
     found: list[Offer] = []
-    presence = {p.slot: i for i, p in enumerate(parts) if isinstance(p, ir.SlotPresent)}
-    held = {_held(p): i for i, p in enumerate(parts) if _held(p) is not None}
+    presence: dict[int, int] = {}
+    held: dict[tuple[int, str], int] = {}
+    for i, p in enumerate(parts):
+        if isinstance(p, ir.SlotPresent):
+            presence[p.slot] = i
+        elif isinstance(p, MapHas) and (map_key := _held(p)) is not None:
+            held[map_key] = i
     bounds: dict[int, list[tuple[int, Interval]]] = defaultdict(list)
     for i, part in enumerate(parts):
         bounded = _interval(part, slots)

@@ -331,12 +331,39 @@ def parse(
                     # the common case: a tree of the popped values, positioned by its ends
                     if build is None:
                         return None
-                    made = (
-                        build(start, end, [popped[i][0] for i in indices]),
-                        start,
-                        end,
-                        max([popped[i][3] for i in indices]) + 1 if indices else 1,
-                    )
+                    if len(indices) == 1:  # a clause, `not x`: no lists to build
+                        only = popped[indices[0]]
+                        made = (build(start, end, [only[0]]), start, end, only[3] + 1)
+                    else:
+                        made = (
+                            build(start, end, [popped[i][0] for i in indices]),
+                            start,
+                            end,
+                            max([popped[i][3] for i in indices]) + 1 if indices else 1,
+                        )
+                elif kind in (TREE, HELPER) and start >= 0 and end >= 0:
+                    # a tree or a helper's list that splices lists or adds placeholders: what
+                    # `_reduce` makes, without its search for the ends
+                    children: list[Any] = []
+                    height = 0
+                    for index, splice, nones in rule.include:
+                        item = popped[index]
+                        if item[3] > height:
+                            height = item[3]
+                        if nones:
+                            children.extend([None] * nones)
+                        if splice:
+                            children.extend(item[0])
+                        else:
+                            children.append(item[0])
+                    if rule.nones_after:
+                        children.extend([None] * rule.nones_after)
+                    if kind == HELPER:
+                        made = (children, start, end, height)
+                    elif build is None:
+                        return None
+                    else:
+                        made = (build(start, end, children), start, end, height + 1)
                 else:
                     made = _reduce(rule, build, popped)
                 del states[-size:]

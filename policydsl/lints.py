@@ -255,6 +255,8 @@ def _constant(schema: t.RecordType, node: Any) -> str | None:
     if not isinstance(type_, t.IntType):
         return None
     lo, hi = type_.lo, type_.hi
+    if lo is None and hi is None:  # no declared range decides anything (nor costs a table)
+        return None
     holds = {  # (always true, always false) for `x op value` with lo <= x <= hi
         Op.LT: (hi is not None and hi < value, lo is not None and lo >= value),
         Op.LE: (hi is not None and hi <= value, lo is not None and lo > value),

@@ -104,6 +104,8 @@ def side_hint(e: Any) -> Any:
 def decimal_sides(lt: Any, rt: Any, error: Report, span: Span | None) -> tuple[Any, Any]:
     """The operands of a comparison (`Typed`s): an integer literal beside a decimal is read as
     one (`1 < score`); any other integer beside a decimal is P337, and both sides become `?`."""
+    if not isinstance(lt.type, t.DecimalType) and not isinstance(rt.type, t.DecimalType):
+        return lt, rt  # the commonest: no decimal, nothing to read as one
     sides = [lt, rt]
     for i, (side, other) in enumerate(((lt, rt), (rt, lt))):
         if not (isinstance(other.type, t.DecimalType) and isinstance(side.type, t.IntType)):

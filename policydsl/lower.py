@@ -73,9 +73,9 @@ def lower(policy: CheckedPolicy) -> ir.Lowered:
             )
         )
         cond = folded(rule.condition)
-        if cond == _TRUE:
+        if cond.__class__ is Const and cond == _TRUE:  # only a constant equals one
             always.append(bit)
-        elif cond == _FALSE:
+        elif cond.__class__ is Const and cond == _FALSE:
             dead.append(bit)
         else:
             conditions.append((bit, tuple(conjuncts_of(cond))))
@@ -286,7 +286,8 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
         case nodes.In(_, Const(b), negated) if isinstance(b, tuple | frozenset) and not b:
             return Const(negated)  # nothing is in an empty collection
         case nodes.In(_, Const(b) as listed, _) if isinstance(b, tuple):
-            return attrs.evolve(e, collection=Const(frozenset(b), type=_set_of(listed.type)))
+            made = Const(frozenset(b), type=_set_of(listed.type))
+            return nodes.In(e.element, made, e.negated, span=e.span)
         case nodes.Arith(Const(first), rest) if all(isinstance(x, Const) for _, x in rest):
             return Const(_arithmetic(e, first, [(op, cast(Const, x).value) for op, x in rest]))
         case nodes.Neg(Const(value)):

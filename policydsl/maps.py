@@ -290,7 +290,7 @@ def _path_guards(
                 facts = facts | {fact}
             owner, ltype = FieldOf(owner, name, span=base.span), field.type
         return guards, facts
-    if head in checker.env.schema.field_names:
+    if head in checker.env.schema.names:
         fields = checker._walk(base, scope, None)
         optional = {("ctx", *parts[: i + 1]) for i, f in enumerate(fields or ()) if f.optional}
         # tested already (`has m and has m["k"]`: printed so, the guarded form reads back alike)

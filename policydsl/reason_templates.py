@@ -78,13 +78,16 @@ def check(
 ) -> Template:
     """The reason's template, its placeholders checked in the rule's scope (columns, the
     request, definitions) and the variables of the top-level `some` tests of `condition`."""
+    segments = messages.segments(clause.template)
+    if all(isinstance(segment, str) for segment in segments):  # plain text: nothing to resolve
+        return Template(tuple(segments), frozenset(), False)
     witnesses = _witness_types(exprs, scope, condition)
     inner = scope
     for name, type_ in witnesses.items():
         inner = inner.bind(name, type_, (f"the variable `{name}` of a `some` test", None))
     parts: list[str | Any] = []
     bound = _bound_inside(condition)
-    for segment in messages.segments(clause.template):
+    for segment in segments:
         if isinstance(segment, str):
             parts.append(segment)
             continue

@@ -19,6 +19,8 @@ from typing import NamedTuple
 # control character): an unknown part of two characters
 _TWO_CHAR = frozenset("dDwWsSbBAznrtfva")
 _REPEAT = re.compile(r"\{[0-9]+(,[0-9]*)?\}")
+# characters that `_Reader.read` takes as themselves: a run of them is read at once
+_PLAIN = re.compile(r"[^*+?{$\\\[(|).^\]}]+")
 
 
 def grams(text: str, length: int) -> set[str]:
@@ -89,8 +91,12 @@ class _Reader:
             elif c in ".^$]}{":
                 self.i += 1
                 self.unknown()
-            else:
-                self.char(c, 1)
+            else:  # a literal character, and those after it: each as `char` would read it
+                plain = _PLAIN.match(p, self.i)
+                assert plain is not None  # `c` is one
+                self.run.extend(plain.group())
+                self.i = plain.end()
+                self.atom = self.literal = True
         self.runs.append("".join(self.run))
         return Required(tuple(self.runs), start, end)
 

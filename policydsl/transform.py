@@ -442,7 +442,7 @@ class _ToNodes:
         return nodes.ListLit(tuple(x for x in c if x is not None), span=self._span(start, end))
 
     def path(self, start: int, end: int, c: list[Token]) -> nodes.Path:
-        return nodes.Path(tuple(t.value for t in c), span=self._span(start, end))
+        return nodes.Path(tuple([t.value for t in c]), span=self._span(start, end))
 
     def lookup(self, start: int, end: int, c: list[Any]) -> nodes.Lookup:
         fields = tuple(tok.value for tok in c[2:])
@@ -463,11 +463,10 @@ class _ToNodes:
         return nodes.DecLit(c[0].value, span=self._tok_span(c[0]))
 
     def str_lit(self, start: int, end: int, c: list[Token]) -> nodes.StrLit:
-        return nodes.StrLit(
-            unescape(c[0].value, self._tok_span(c[0])),
-            span=self._tok_span(c[0]),
-            written=c[0].value,
-        )
+        written, at, to = c[0]
+        span = Span(self.source, at, to)
+        value = unescape(written, span) if "\\" in written else written[1:-1]
+        return nodes.StrLit(value, span=span, written=written)
 
     def true_lit(self, start: int, end: int, c: list[Any]) -> nodes.BoolLit:
         return nodes.BoolLit(True, span=self._span(start, end))

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, assert_never
 
-import attrs
-
 from policydsl import calls, entity_check, inlining, literals, maps, model, nodes, time_check
 from policydsl import typesys as t
 from policydsl.codes import Code
@@ -29,6 +27,8 @@ BUILTIN_TYPES.update(time_check.TYPES)
 BUILTIN_TYPES["decimal"] = t.DECIMAL
 FUNCTIONS = {"size": 1, "keys": 1, "values": 1, **dict.fromkeys(literals.IP_TESTS, 1)}
 OUTCOME_NAMES = ("decision", "fired")
+# Where a string literal is expected to be one of these, it is read as one: not a `string`.
+_READ_FROM_STRINGS = (t.IpType, t.DatetimeType, t.DurationType)
 
 
 class ExprChecker:
@@ -251,7 +251,9 @@ class ExprChecker:
             )
 
     def expr(self, e: Any, scope: Scope, facts: frozenset[Fact], expected: t.Type | None) -> Typed:
-        match e:  # the commonest first: a name, a comparison
+        if e.__class__ is nodes.StrLit and not isinstance(expected, _READ_FROM_STRINGS):
+            return Typed(Const(e.value, span=e.span), t.STRING)  # the `case` below, at once
+        match e:  # the commonest first: a name, a comparison, a compound (classes are disjoint)
             case nodes.Path():
                 return self._path(e, scope, facts, expected)
             case nodes.Compare(op, left, right):
@@ -274,6 +276,42 @@ class ExprChecker:
                     case _:
                         assert_never(op)
                 return Typed(nodes.Compare(op, lt.expr, rt.expr, span=e.span), t.BOOL)
+            case nodes.And(operands) | nodes.Or(operands):
+                is_and = isinstance(e, nodes.And)
+                out = []
+                known = facts
+                for operand in operands:
+                    typed = self.expr(operand, scope, known, t.BOOL)
+                    self.expect(typed, t.BOOL, operand.span)
+                    out.append(typed.expr)
+                    more = facts_of(typed.expr, is_and, self.definitions, self._def_facts)
+                    if more:
+                        known = known | more
+                return Typed(type(e)(tuple(out), span=e.span), t.BOOL)
+            case nodes.Not(operand):
+                typed = self.expr(operand, scope, facts, t.BOOL)
+                self.expect(typed, t.BOOL, operand.span)
+                return Typed(nodes.Not(typed.expr, span=e.span), t.BOOL)
+            case nodes.In(element, collection):
+                listed = entity_check.listed_groups(self, e, scope, facts)
+                if listed is not None:
+                    return listed
+                if isinstance(collection, nodes.ListLit):
+                    et = self.expr(element, scope, facts, None)
+                    ct = self.expr(collection, scope, facts, t.CollectionType("list", et.type))
+                else:
+                    ct = self.expr(collection, scope, facts, None)
+                    et = self.expr(element, scope, facts, t.element_of(ct.type))
+                if entity_check.is_membership(et.type, ct.type):
+                    return entity_check.membership(self, e, et, ct)
+                match e.op:
+                    case Op.IN | Op.NOT_IN:
+                        self._membership(et.type, ct.type, e.span, "in")
+                    case _:
+                        assert_never(e.op)
+                return Typed(nodes.In(et.expr, ct.expr, e.negated, span=e.span), t.BOOL)
+            case nodes.SetTest(op, left, right):
+                return self._set_test(e, op, left, right, scope, facts)
             case nodes.IntLit() | nodes.DecLit() if literals.decimal_wanted(e, expected):
                 return Typed(literals.decimal(e, self.error), t.DECIMAL)
             case nodes.IntLit(value):
@@ -301,48 +339,13 @@ class ExprChecker:
                 return self._list(e, items, scope, facts, expected)
             case nodes.Call(func, args):
                 return self._call(e, func, args, scope, facts)
-            case nodes.And(operands) | nodes.Or(operands):
-                is_and = isinstance(e, nodes.And)
-                out = []
-                known = facts
-                for operand in operands:
-                    typed = self.expr(operand, scope, known, t.BOOL)
-                    self.expect(typed, t.BOOL, operand.span)
-                    out.append(typed.expr)
-                    more = facts_of(typed.expr, is_and, self.definitions, self._def_facts)
-                    known = known | more
-                return Typed(type(e)(tuple(out), span=e.span), t.BOOL)
-            case nodes.Not(operand):
-                typed = self.expr(operand, scope, facts, t.BOOL)
-                self.expect(typed, t.BOOL, operand.span)
-                return Typed(nodes.Not(typed.expr, span=e.span), t.BOOL)
-            case nodes.In(element, collection):
-                listed = entity_check.listed_groups(self, e, scope, facts)
-                if listed is not None:
-                    return listed
-                if isinstance(collection, nodes.ListLit):
-                    et = self.expr(element, scope, facts, None)
-                    ct = self.expr(collection, scope, facts, t.CollectionType("list", et.type))
-                else:
-                    ct = self.expr(collection, scope, facts, None)
-                    et = self.expr(element, scope, facts, t.element_of(ct.type))
-                if entity_check.is_membership(et.type, ct.type):
-                    return entity_check.membership(self, e, et, ct)
-                match e.op:
-                    case Op.IN | Op.NOT_IN:
-                        self._membership(et.type, ct.type, e.span, "in")
-                    case _:
-                        assert_never(e.op)
-                return Typed(nodes.In(et.expr, ct.expr, e.negated, span=e.span), t.BOOL)
-            case nodes.SetTest(op, left, right):
-                return self._set_test(e, op, left, right, scope, facts)
             case nodes.Arith(first, rest):
                 ft = self.expr(first, scope, facts, time_check.first_expected(expected))
                 if t.is_time(ft.type):
                     return time_check.arith(self, e, ft, scope, facts)
                 self.need_int(ft, first)
                 rest_out = [(o, self._arith_operand(o, x, scope, facts)) for o, x in rest]
-                return Typed(attrs.evolve(e, first=ft.expr, rest=tuple(rest_out)), t.INT)
+                return Typed(nodes.Arith(ft.expr, tuple(rest_out), span=e.span), t.INT)
             case nodes.Neg(operand):  # of an integer, or of a duration
                 return time_check.negate(self, e, self.expr(operand, scope, facts, t.INT))
             case nodes.Quantifier(kind, var, collection, body):
@@ -363,7 +366,8 @@ class ExprChecker:
                 inner_facts |= maps.quantifier_facts(ct.expr, var.name)
                 bt = self.expr(body, inner, inner_facts, t.BOOL)
                 self.expect(bt, t.BOOL, body.span)
-                return Typed(attrs.evolve(e, collection=ct.expr, body=bt.expr), t.BOOL)
+                made = nodes.Quantifier(e.kind, e.var, ct.expr, bt.expr, span=e.span)
+                return Typed(made, t.BOOL)
         raise AssertionError(f"unexpected node {e!r}")  # pragma: no cover
 
     def need_int(self, typed: Typed, e: Any) -> Typed:
@@ -463,7 +467,7 @@ class ExprChecker:
                     )
             case _:
                 assert_never(op)
-        return Typed(attrs.evolve(e, left=lt.expr, right=rt.expr), t.BOOL)
+        return Typed(nodes.SetTest(e.op, lt.expr, rt.expr, span=e.span), t.BOOL)
 
     def _collection_operand(
         self, op: SetOp, left: nodes.Expr, scope: Scope, facts: frozenset[Fact]
@@ -483,6 +487,12 @@ class ExprChecker:
     def _set_and_list(self, lt: Typed, rt: Typed, span: Span | None) -> tuple[Typed, Typed]:
         """The operands of `==`/`!=`, checked. A set never equals a list, so a constant list
         compared with a set is read as a set (`labels == []`); any other list is an error."""
+        if (
+            not isinstance(lt.type, t.CollectionType)
+            and not isinstance(rt.type, t.CollectionType)
+            and t.compatible(lt.type, rt.type)
+        ):
+            return lt, rt  # the commonest: two scalars that compare
         sides = []
         for side, other in ((lt, rt), (rt, lt)):
             if t.collection_kind(side.type) == "list" and t.collection_kind(other.type) == "set":
@@ -516,7 +526,7 @@ class ExprChecker:
             elif not t.compatible(elem, typed.type):
                 self.error(Code.MIXED_LIST, f"list mixes {elem} and {typed.type}", item.span)
             out.append(typed.expr)
-        literal = attrs.evolve(e, items=tuple(out))
+        literal = nodes.ListLit(tuple(out), span=e.span)
         if t.collection_kind(expected) == "set":  # `[a, b]` meant as a set: no order, no repeats
             value = model.const_value(literal)
             if value is not model.NOT_CONST:
@@ -563,11 +573,7 @@ class ExprChecker:
             return Typed(
                 tests[0] if len(tests) == 1 else nodes.And(tuple(tests), span=span), t.BOOL
             )
-        if (
-            head in scope.locals
-            or head in self.env.def_decls
-            or head not in self.env.schema.field_names
-        ):
+        if head in scope.locals or head in self.env.def_decls or head not in self.env.schema.names:
             self.error(
                 Code.HAS_ON_NON_ATTRIBUTE,
                 f"`has` tests a context attribute, and `{path.dotted}` is not one",
@@ -650,7 +656,7 @@ class ExprChecker:
             if definition.uses_outcome and not scope.outcome:
                 self._no_outcome(DefRef(head), e.span)
             return Typed(DefRef(head, span=e.span), definition.type)
-        if head in self.env.schema.field_names:
+        if head in self.env.schema.names:
             fields = self._walk(e, scope, facts)
             if fields is None:
                 return Typed(Const(None, span=e.span), t.ANY)

@@ -31,6 +31,5 @@ class Scope:
     origins: dict[str, tuple[str, Span | None]] = attrs.Factory(dict)
 
     def bind(self, name: str, type_: t.Type, origin: tuple[str, Span | None]) -> Scope:
-        return attrs.evolve(
-            self, locals={**self.locals, name: type_}, origins={**self.origins, name: origin}
-        )
+        locals_, origins = {**self.locals, name: type_}, {**self.origins, name: origin}
+        return Scope(locals_, self.outcome, self.columns, origins)  # not `evolve`: slower

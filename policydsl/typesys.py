@@ -234,6 +234,8 @@ NOTHING = NothingType()
 
 def compatible(a: Type, b: Type) -> bool:
     """Whether values of `a` and `b` can be compared or assigned to each other."""
+    if a is b:  # the commonest: one type object (`t.BOOL`, an attribute's declared type)
+        return True
     if isinstance(a, AnyType | NothingType) or isinstance(b, AnyType | NothingType):
         return True
     if isinstance(a, IntType) and isinstance(b, IntType):
