@@ -15,9 +15,10 @@ What is cached, and how it is bounded:
   its containers and pointers, not the policy's own strings it shares), in two generations:
   new and promoted entries go to the young one; when it would pass half the limit, it becomes
   the old one and the previous old one is dropped. The estimate never passes the limit. A set
-  is kept when it is missed a second time while the last miss in its slot of a small table
-  (`SEEN_MASK`, slots by the set's hash) is still its own; it is then promoted from the old
-  generation if it is there. A set that traffic keeps using is kept at once and stays; most
+  is kept when it is missed a second time while one of its two slots in a small table
+  (`SEEN_MASK`, slots by the set's hash) still holds its last miss (two slots, so that two sets
+  that share one and come in turns are kept too); it is then promoted from the old generation
+  if it is there. A set that traffic keeps using is kept at once and stays; most
   sets of varied traffic are seen once, and keeping them would only churn. The table is a few
   kilobytes that stay in the CPU's cache: a miss probes nothing else.
 - Per entry, when outputs read the request: the decision built for each tuple of output
@@ -241,14 +242,15 @@ class CompiledEvaluator:
         """The entry of a set of several fired rules that the young generation does not hold.
 
         The path most requests of varied traffic take. A set missed for the first time (as far
-        as its slot of `_seen` knows) is combined into a bare entry that keeps nothing, which
+        as its two slots of `_seen` know) is combined into a bare entry that keeps nothing, which
         `_finish` turns into the decision at once; missed again, it is kept."""
         numbers = sorted(key)
         if len(numbers) == 1:  # one rule, fired more than once
             return self._one[numbers[0]]
         seen, digest = self._seen, hash(key)  # a frozenset computes its hash once, and keeps it
-        if seen[digest & SEEN_MASK] != digest:
-            seen[digest & SEEN_MASK] = digest
+        first, second = digest & SEEN_MASK, (digest >> 20) & SEEN_MASK
+        if seen[first] != digest and seen[second] != digest:
+            seen[first] = seen[second] = digest
             if self._direct:
                 return self._combine(numbers, kept=False)
             flags, base = self._several(numbers)
