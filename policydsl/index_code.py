@@ -23,7 +23,7 @@ from policydsl.checked_exprs import Const, map_children
 from policydsl.ipaddr import network_key
 from policydsl.operators import Op
 from policydsl.pyast import LOAD, assign, call, is_, none, ref, store
-from policydsl.regex import compile_pattern
+from policydsl.regex import PatternSet, compile_pattern
 
 TEMPLATE_MIN = 8  # buckets with checks from which their constants may be read from a table
 
@@ -82,6 +82,12 @@ class IndexCode:
             body.extend(self.outside(ix, value))
         elif ix.kind == "not_matches":
             body.extend(self.unmatched(ix))
+        elif ix.kind == "pattern":
+            # one pass of RE2 over the text finds every pattern it matches (`PatternSet`)
+            matched = self.gen.fresh("_e")
+            patterns = self.gen.hoist(PatternSet([b.key for b in ix.buckets]))
+            hits = ast.Call(ast.Attribute(patterns, "hits", LOAD), [value], [])
+            body.append(ast.For(store(matched), hits, self.lookup(ix, ref(matched)), []))
         elif ix.kind == "substring":
             # each distinct piece of the text once (a rule fires once), and only those some
             # bucket has: the set intersection skips the others in C

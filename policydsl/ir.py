@@ -212,6 +212,8 @@ class Index(Repr):
       contiguous run of `everyone`): `!=` and `not in`, by complement.
     - `network`: buckets keyed by ranges (canonical CIDR text); an address selects, for each
       prefix length the buckets have, the one range of its version that could hold it.
+    - `pattern`: buckets keyed by `matches` patterns; one search of RE2's set of them
+      (`regex.PatternSet`) selects the buckets of the patterns the text matches.
     - `substring`: each distinct piece of `probe.length` characters of the text selects a
       bucket (keyed by a piece of a `matches` pattern's required literal).
     - `not_network`: every rule of `everyone` fires but those of the buckets of the ranges
@@ -337,6 +339,7 @@ INDEX_VERBS = {
     "order": "order of",
     "except": "all but",
     "network": "networks of",
+    "pattern": "patterns of",
     "substring": "of",
     "not_network": "all but networks of",
     "not_matches": "all but matches of",
@@ -376,6 +379,8 @@ def _dump_index(ix: Index, slots: tuple[Slot, ...], indent: str) -> list[str]:
             key = _place_text(attr, ix.bounds, b.key, key_type)
         elif ix.kind in ("network", "not_network"):
             key = f"in_range {quote(b.key)}"
+        elif ix.kind == "pattern":
+            key = f"matches {quote(b.key)}"
         else:
             key = value_text(b.key, key_type)  # a uid, for an ancestor index
         if ix.kind in ("except", "not_network"):

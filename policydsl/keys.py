@@ -41,6 +41,7 @@ RANK = {
     "eq": 3,
     "member": 3,
     "network": 2,
+    "pattern": 2,
     "order": 1,
     "substring": 1,
     "except": 0,
@@ -297,6 +298,10 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
             isinstance(slots[s].type, t.IpType)
         ):
             return Key("not_network", s, ir.WHOLE, frozenset({network})), True
+        case nodes.SetTest(Op.MATCHES, ir.SlotRef(s), Const(str(pattern))) if _scalar(
+            slots[s].type
+        ) and not _literal_pattern(pattern):  # a literal (`^lit$`) is an equality: below
+            return Key("pattern", s, ir.WHOLE, frozenset({pattern})), True
         case nodes.Not(nodes.SetTest(Op.MATCHES, ir.SlotRef(s), Const(str(pattern))) as test) if (
             _scalar(slots[s].type)
         ):
@@ -307,6 +312,12 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
         case _:
             return _equality_key(part, slots)
     return None
+
+
+def _literal_pattern(pattern: str) -> bool:
+    """Whether a `matches` pattern holds for one text only (`^lit$`): an equality key."""
+    found = regex_key(pattern)
+    return found is not None and found[0] == ir.WHOLE and found[2]
 
 
 def _equality_key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:

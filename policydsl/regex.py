@@ -10,6 +10,7 @@ pattern matches anywhere in the text unless it anchors itself (`^...$`), as in R
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -69,3 +70,50 @@ def compile_pattern(pattern: str) -> Pattern:
 def search(text: str, pattern: str) -> bool:
     """Whether `pattern` (a constant the checker compiled already) matches somewhere in `text`."""
     return compile_pattern(pattern).search(text) is not None
+
+
+class PatternSet:
+    """Which of many patterns match a text, in one pass of RE2 over it (`re2.Set`): what the
+    `pattern` index asks, in time linear in the text whatever the number of patterns.
+
+    RE2's search of a set can run out of its memory budget on some texts, and google-re2 then
+    answers no match at all, which would fire no rule. Pattern 0 of the set is the empty
+    pattern, which matches every text: an answer without it is such a failure, and the
+    patterns are then searched one by one (linear in their number, and as right). Should RE2
+    refuse to build the set, every text is searched that way.
+    """
+
+    __slots__ = ("_each", "_match", "patterns")
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._each = tuple(compile_pattern(p).search for p in self.patterns)
+        self._match = _set_match(self.patterns)
+
+    def hits(self, text: str) -> list[str]:
+        """The patterns that match somewhere in `text`."""
+        encoded = text.encode("utf-8")  # a lone surrogate raises, as `Pattern.search` does
+        found = self._match(encoded) if self._match is not None else None
+        if found is None or 0 not in found:  # no answer from the set: one by one
+            return [p for p, search in zip(self.patterns, self._each, strict=True) if search(text)]
+        patterns = self.patterns
+        return [patterns[i - 1] for i in found if i]
+
+
+def _set_match(patterns: Sequence[str]) -> Callable[[bytes], list[int] | None] | None:
+    """The `Match` of an RE2 set of the empty pattern then `patterns` (their indices shifted by
+    one), or None when RE2 cannot build it."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    options.never_capture = True
+    try:
+        found = re2.Set.SearchSet(options)
+        for pattern in ("", *patterns):
+            found.Add(pattern)
+        found.Compile()
+    except re2.error:
+        return None
+    match: Callable[[bytes], list[int] | None] = found.Match
+    return match

@@ -327,6 +327,7 @@ rule spans: deny {
 }
 rule outside: deny { when not (source in_range "10.0.0.0/8") and n > 1 cite "1" reason "outside" }
 rule bot: deny { when name matches "bot[0-9]" cite "1" reason "bot" }
+rule not_crawler: allow { when not (name matches "crawler[0-9]") cite "1" reason "crawler" }
 rule any_tag: deny { when labels contains_any [a, b] cite "1" reason "any" }
 rule any_word: deny { when words contains_any [name, pattern] cite "1" reason "any word" }
 rule all_tags: deny { when labels contains_all [a, c] cite "1" reason "all" }

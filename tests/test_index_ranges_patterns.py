@@ -246,12 +246,28 @@ def test_patterns_at_the_edges(pattern: str, texts: list[str], indexed: bool) ->
 
 
 def test_many_patterns_reach_few_rules() -> None:
-    """300 patterns that each hold a literal: none checked in turn, and a text that holds one
-    literal makes RE2 confirm few rules (each rule is behind one piece of its literal)."""
-    text = rules([f's matches "id{i}-[0-9]+"' for i in range(300)])
+    """300 patterns, with a literal or none: one index whose buckets are the patterns, found by
+    one search of RE2's set of them, each bucket's rule firing with nothing left to check."""
+    patterns = [f"id{i}-[0-9]+" for i in range(299)] + ["(?i)[a-f]{3}[0-9]"]
+    text = rules([f"s matches {quote(p)}" for p in patterns])
     program = program_of(text)
     assert not program.checks
     (index,) = program.indexes
-    assert index.kind == "substring"
-    assert max(len(b.checks) for b in index.buckets) <= 3
-    decide_all(text, [{"s": s} for s in ("id299-1", "xid12-9", "id12-", "id1", "id0-0 id7-7")])
+    assert index.kind == "pattern"
+    assert sorted(b.key for b in index.buckets) == sorted(patterns)
+    assert all(len(b.always) == 1 and not b.checks for b in index.buckets)
+    texts = ("id299-1", "xid12-9", "id12-", "id1", "id0-0 id7-7", "ABC1 id5-5", "é")
+    decide_all(text, [{"s": s} for s in texts])
+
+
+def test_a_set_search_that_fails_is_searched_pattern_by_pattern() -> None:
+    """RE2's set search can run out of memory on a text, and then answers nothing: the empty
+    pattern it always holds is missing from that answer, and each pattern is searched alone."""
+    from policydsl.regex import PatternSet
+
+    patterns = ["bot[0-9]+/", "(?i)scanner", "^curl/"]
+    found = PatternSet(patterns)
+    assert sorted(found.hits("curl/7 bot12/ SCANNER")) == sorted(patterns)
+    found._match = lambda encoded: None  # what google-re2 gives when the DFA fails
+    assert found.hits("curl/7 bot12/ SCANNER") == patterns
+    assert found.hits("nothing here") == []

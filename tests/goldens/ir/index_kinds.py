@@ -116,104 +116,89 @@ def _decide(ctx, _fallback=None, _given=None):
         if _len(ctx) != _c1 and (not ctx.keys() <= _N5):
             return _fallback(ctx)
         _fired = []
-        if _G6.search(_s13) is not None:
-            _fired.append(1)
-        _k6 = _IR7.get(_s1)
+        _k6 = _IR6.get(_s1)
         if _k6 is not None:
             if _k6 < 1:
-                _k7 = _bisect_right(_K8, _s7)
-                _fired += _K9[:_K10[_k7]]
+                _k7 = _bisect_right(_K7, _s7)
+                _fired += _K8[:_K9[_k7]]
             else:
-                _k8 = _bisect_right(_K11, _s7)
-                _fired += _K12[:_K10[_k8]]
+                _k8 = _bisect_right(_K10, _s7)
+                _fired += _K11[:_K9[_k8]]
         _p9 = _s5[:2]
-        _k10 = _IR13.get(_p9)
+        _k10 = _IR12.get(_p9)
         if _k10 is not None:
-            if _G14.matches(_s5):
+            if _G13.matches(_s5):
                 _fired.append(44)
         _p11 = _s5[:5]
-        _fired += _IA15.get(_p11, _K3)
+        _fired += _IA14.get(_p11, _K3)
         _p12 = _s5[:7]
-        _fired += _IA16.get(_p12, _K3)
+        _fired += _IA15.get(_p12, _K3)
         _p13 = _s6[-9:]
-        _fired += _IA17.get(_p13, _K3)
+        _fired += _IA16.get(_p13, _K3)
         _p14 = _s6[-12:]
-        _fired += _IA18.get(_p14, _K3)
-        _fired += _IA19.get(_s10, _K3)
-        _fired += _IA20.get(_s11, _K3)
-        _v15 = _IR21.get(_s11)
+        _fired += _IA17.get(_p14, _K3)
+        _fired += _IA18.get(_s10, _K3)
+        _fired += _IA19.get(_s11, _K3)
+        _v15 = _IR20.get(_s11)
         if _v15 is not None:
             if _s10 != _v15[2]:
                 _fired.append(_v15[1])
-        _p16 = _s13[:5]
-        _k17 = _IR22.get(_p16)
-        if _k17 is not None:
-            if _G23.search(_s13) is not None:
-                _fired.append(15)
-        _fired += _IA24.get(_s13, _K3)
-        _x18 = _IA26.get(_s3)
-        if _x18 is None:
-            _fired += _K25
+        _fired += _IA21.get(_s13, _K3)
+        _x16 = _IA23.get(_s3)
+        if _x16 is None:
+            _fired += _K22
         else:
-            _fired += _K25[:_x18[0]]
-            _fired += _K25[_x18[1]:]
-        _x19 = _IA28.get(_s10)
-        if _x19 is None:
-            _fired += _K27
+            _fired += _K22[:_x16[0]]
+            _fired += _K22[_x16[1]:]
+        _x17 = _IA25.get(_s10)
+        if _x17 is None:
+            _fired += _K24
         else:
-            _fired += _K27[:_x19[0]]
-            _fired += _K27[_x19[1]:]
-        for _e20 in _s8:
-            if _e20.__class__ is not _str or _len(_e20) > 16:
+            _fired += _K24[:_x17[0]]
+            _fired += _K24[_x17[1]:]
+        for _e18 in _s8:
+            if _e18.__class__ is not _str or _len(_e18) > 16:
                 return _fallback(ctx)
-            _fired += _IA29.get(_e20, _K3)
-            _k21 = _IR30.get(_e20)
-            if _k21 is not None:
-                if _contains_all(_s8, _K31):
+            _fired += _IA26.get(_e18, _K3)
+            _k19 = _IR27.get(_e18)
+            if _k19 is not None:
+                if _contains_all(_s8, _K28):
                     _fired.append(13)
-        for _e22 in _s9:
-            if _e22.__class__ is not _str or _len(_e22) > 64:
+        for _e20 in _s9:
+            if _e20.__class__ is not _str or _len(_e20) > 64:
                 return _fallback(ctx)
-            _p23 = _e22[:5]
-            _k24 = _IR32.get(_p23)
-            if _k24 is not None:
-                if _any((_v25.startswith('/tmp/') and _v25.endswith('.sh') for _v25 in _s9)):
+            _p21 = _e20[:5]
+            _k22 = _IR29.get(_p21)
+            if _k22 is not None:
+                if _any((_v23.startswith('/tmp/') and _v23.endswith('.sh') for _v23 in _s9)):
                     _fired.append(43)
-            _p26 = _e22[-4:]
-            _fired += _IA33.get(_p26, _K3)
-        for _e27 in _network_keys(_s12, _K34, _K35):
-            _fired += _IA36.get(_e27, _K3)
-        _o28 = _fired
+            _p24 = _e20[-4:]
+            _fired += _IA30.get(_p24, _K3)
+        for _e25 in _network_keys(_s12, _K31, _K32):
+            _fired += _IA33.get(_e25, _K3)
+        _o26 = _fired
         _fired = []
-        for _e30 in _grams(_s13, 1) & _K37:
-            _k31 = _IR38.get(_e30)
-            if _k31 is not None:
-                if _G39.search(_s13) is not None:
+        for _e28 in _grams(_s13, 1) & _K34:
+            _k29 = _IR35.get(_e28)
+            if _k29 is not None:
+                if _G36.search(_s13) is not None:
                     _fired.append(27)
-        _x29 = _fired
-        _fired = _o28
-        _fired += [_r32 for _r32 in _K40 if _r32 not in _x29] if _x29 else _K40
-        _x33 = _K3
-        for _e34 in _network_keys(_s12, _K41, _K3):
-            _x33 += _IA42.get(_e34, _K3)
-        _fired += [_r35 for _r35 in _K43 if _r35 not in _x33] if _x33 else _K43
+        _x27 = _fired
+        _fired = _o26
+        _fired += [_r30 for _r30 in _K37 if _r30 not in _x27] if _x27 else _K37
+        _x31 = _K3
+        for _e32 in _network_keys(_s12, _K38, _K3):
+            _x31 += _IA39.get(_e32, _K3)
+        _fired += [_r33 for _r33 in _K40 if _r33 not in _x31] if _x31 else _K40
         if _s2 is not None:
-            _k36 = _bisect_right(_K44, _s2)
-            _fired += _K45[:_K46[_k36]]
-        _k37 = _bisect_right(_K47, _s7)
-        _fired += _K48[:_K49[_k37]]
-        _fired += _K50[:_K51[_k37]]
-        _fired += _IA52.get(_k37, _K3)
-        for _e38 in _grams(_s13, 3) & _K53:
-            _k39 = _IR54.get(_e38)
-            if _k39 is not None:
-                if _G55.search(_s13) is not None:
-                    _fired.append(14)
-        for _e40 in _grams(_s13, 4) & _K56:
-            _k41 = _IR57.get(_e40)
-            if _k41 is not None:
-                if _G58.search(_s13) is not None:
-                    _fired.append(42)
+            _k34 = _bisect_right(_K41, _s2)
+            _fired += _K42[:_K43[_k34]]
+        _k35 = _bisect_right(_K44, _s7)
+        _fired += _K45[:_K46[_k35]]
+        _fired += _K47[:_K48[_k35]]
+        _fired += _IA49.get(_k35, _K3)
+        for _e36 in _K50.hits(_s13):
+            _fired += _IA51.get(_e36, _K3)
         _n = _len(_fired)
         if _n == 1:
             _entry = _ONE[_fired[0]]
