@@ -84,10 +84,14 @@ class IndexCode:
             body.extend(self.unmatched(ix))
         elif ix.kind == "pattern":
             # one pass of RE2 over the text finds every pattern it matches (`PatternSet`)
+            # (answered by number: the buckets are keyed by their patterns' numbers, from 1)
             matched = self.gen.fresh("_e")
             patterns = self.gen.hoist(PatternSet([b.key for b in ix.buckets]))
+            numbered = attrs.evolve(
+                ix, buckets=tuple(attrs.evolve(b, key=i) for i, b in enumerate(ix.buckets, 1))
+            )
             hits = ast.Call(ast.Attribute(patterns, "hits", LOAD), [value], [])
-            body.append(ast.For(store(matched), hits, self.lookup(ix, ref(matched)), []))
+            body.append(ast.For(store(matched), hits, self.lookup(numbered, ref(matched)), []))
         elif ix.kind == "substring":
             # each distinct piece of the text once (a rule fires once), and only those some
             # bucket has: the set intersection skips the others in C

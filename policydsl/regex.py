@@ -80,7 +80,8 @@ class PatternSet:
     answers no match at all, which would fire no rule. Pattern 0 of the set is the empty
     pattern, which matches every text: an answer without it is such a failure, and the
     patterns are then searched one by one (linear in their number, and as right). Should RE2
-    refuse to build the set, every text is searched that way.
+    refuse to build the set, every text is searched that way. Patterns are answered by number,
+    which the index's tables are keyed by (0 is in none of them).
     """
 
     __slots__ = ("_each", "_match", "patterns")
@@ -90,19 +91,19 @@ class PatternSet:
         self._each = tuple(compile_pattern(p).search for p in self.patterns)
         self._match = _set_match(self.patterns)
 
-    def hits(self, text: str) -> list[str]:
-        """The patterns that match somewhere in `text`."""
-        encoded = text.encode("utf-8")  # a lone surrogate raises, as `Pattern.search` does
-        found = self._match(encoded) if self._match is not None else None
-        if found is None or 0 not in found:  # no answer from the set: one by one
-            return [p for p, search in zip(self.patterns, self._each, strict=True) if search(text)]
-        patterns = self.patterns
-        return [patterns[i - 1] for i in found if i]
+    def hits(self, text: str) -> list[int]:
+        """The numbers of the patterns that match somewhere in `text`, counted from 1 in the
+        order given; 0, the empty pattern's, may be among them and stands for none."""
+        found = self._match(text.encode("utf-8"))  # a lone surrogate raises, as in `Pattern`
+        if 0 in found:
+            return found
+        return [i for i, search in enumerate(self._each, 1) if search(text) is not None]
 
 
-def _set_match(patterns: Sequence[str]) -> Callable[[bytes], list[int] | None] | None:
-    """The `Match` of an RE2 set of the empty pattern then `patterns` (their indices shifted by
-    one), or None when RE2 cannot build it."""
+def _set_match(patterns: Sequence[str]) -> Callable[[bytes], list[int]]:
+    """The search of an RE2 set of the empty pattern then `patterns`: the numbers of those that
+    match a UTF-8 text, in no order (RE2's own `Match`, not the wrapper's, which turns an empty
+    answer into None); when RE2 cannot build the set, a search that always fails."""
     import re2
 
     options = re2.Options()
@@ -114,6 +115,9 @@ def _set_match(patterns: Sequence[str]) -> Callable[[bytes], list[int] | None] |
             found.Add(pattern)
         found.Compile()
     except re2.error:
-        return None
-    match: Callable[[bytes], list[int] | None] = found.Match
-    return match
+        return lambda encoded: []
+    native = getattr(found, "_set", None)
+    if native is not None and callable(getattr(native, "Match", None)):
+        match: Callable[[bytes], list[int]] = native.Match
+        return match
+    return lambda encoded: found.Match(encoded) or []
