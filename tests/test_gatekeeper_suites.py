@@ -107,7 +107,7 @@ def expected(count: int, violations: bool | int | str) -> bool:
 
 
 @pytest.mark.parametrize("backend", policydsl.BACKENDS)
-@pytest.mark.parametrize(("template", "test", "case"), suite_cases())
+@pytest.mark.parametrize(("template", "test", "case"), list(suite_cases()))
 def test_suite_case(
     template: str, test: dict[str, Any], case: dict[str, Any], backend: str
 ) -> None:
