@@ -105,8 +105,6 @@ class CompiledEvaluator:
         self._one: list[Entry] | dict[int, Entry] = []  # `_ONE`, filled by `_prepare`
         self._dirty: list[list[Any]] = []  # prepared entries holding decisions of this generation
         self.decisions = 0  # decisions held by entries (approximate under threads)
-        # the last set missed per slot (by hash): a set missed again while still here is kept
-        self._seen: list[int] = [0] * (SEEN_MASK + 1)
         bound = {
             "_CACHE": {},
             "_miss": self._miss,
@@ -242,20 +240,14 @@ class CompiledEvaluator:
         """The entry of a set of several fired rules that the young generation does not hold.
 
         The path most requests of varied traffic take. A set missed for the first time (as far
-        as its two slots of `_seen` know) is combined into a bare entry that keeps nothing, which
-        `_finish` turns into the decision at once; missed again, it is kept."""
+        as the cache's table of recent misses knows) is combined into a bare entry that keeps
+        nothing, which `_finish` turns into the decision at once; missed again, it is kept."""
         numbers = sorted(key)
         if len(numbers) == 1:  # one rule, fired more than once
             return self._one[numbers[0]]
-        seen, digest = self._seen, hash(key)  # a frozenset computes its hash once, and keeps it
-        first, second = digest & SEEN_MASK, (digest >> 20) & SEEN_MASK
-        if seen[first] != digest and seen[second] != digest:
-            seen[first] = seen[second] = digest
-            if self._direct:
-                return self._combine(numbers, kept=False)
-            flags, base = self._several(numbers)
-            return (flags, _NOTHING, base, 0, False)
         cache = self.cache
+        if not cache.missed_before(key):
+            return self._combine(numbers, kept=False)
         entry = cache.old.get(key)
         if entry is None:
             entry = self._combine(numbers)
@@ -273,10 +265,10 @@ class CompiledEvaluator:
         allow (the entry's oldest decision makes room when it or all entries hold their most)."""
         names = self._output_names
         outputs = ((names[0], key),) if len(names) == 1 else tuple(zip(names, key, strict=True))
+        decision = _new_decision((*entry[BASE], outputs, None))
         decisions: dict[Any, Decision] = entry[DECISIONS]
         if decisions is _NOTHING:
-            return _new_decision((*entry[BASE], outputs, None))
-        decision = _new_decision((*entry[BASE], outputs, None))
+            return decision
         size = decision_bytes(key)
         if len(decisions) >= MAX_CACHED_OUTPUTS or self.decisions >= MAX_CACHED_DECISIONS:
             if not decisions:  # every entry but this one holds them: a new generation
@@ -368,6 +360,8 @@ class RuleSetCache:
         self.young_bytes = 0
         self.old_bytes = 0
         self.rotations = 0
+        # the last set missed per slot (by hash): a set missed again while still here is kept
+        self.recent: list[int] = [0] * (SEEN_MASK + 1)
         self._publish = publish
         self._rotated = rotated
         self._lock = threading.Lock()  # one rotation at a time
@@ -395,6 +389,16 @@ class RuleSetCache:
     def add(self, key: frozenset[int], entry: Entry, size: int) -> None:
         if self.charge(size):
             self.young[key] = entry
+
+    def missed_before(self, key: frozenset[int]) -> bool:
+        """Whether a set the young generation lacks was missed lately (one of its two slots of
+        `recent` still holds it); if not, it is remembered there now."""
+        recent, digest = self.recent, hash(key)  # a frozenset computes its hash once, keeps it
+        first, second = digest & SEEN_MASK, (digest >> 20) & SEEN_MASK
+        if recent[first] == digest or recent[second] == digest:
+            return True
+        recent[first] = recent[second] = digest
+        return False
 
     def rotate(self) -> None:
         """The young generation becomes the old one; the old one is dropped."""
