@@ -381,41 +381,20 @@ def test_policyc_serve_watches_the_entity_file(files: Path) -> None:
     rejected and the store in force keeps serving."""
     pytest.importorskip("uvicorn")
     pytest.importorskip("starlette")
-    import re
-    import threading
     import time
 
     sys.path.insert(0, str(ROOT / "tests"))
+    from serve_process import ServeProcess
     from test_service import Client
 
     people = files / "data" / "people.entities"  # any suffix: the file itself is watched
     people.parent.mkdir()
     people.write_text(json.dumps(ENTITIES))
-    command = [sys.executable, "-m", "policydsl", "serve", "--port", "0"]
-    command += ["-p", str(files / "p.policy"), "--entities", str(people)]
-    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    port: list[int] = []
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.append(line)
-            found = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                port.append(int(found.group(1)))
-
-    threading.Thread(target=read, daemon=True).start()
-
-    def until(check: Any) -> None:
-        deadline = time.monotonic() + 20
-        while not check():
-            assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.05)
-
+    served = ServeProcess(["-p", str(files / "p.policy"), "--entities", str(people)], ROOT)
+    process, lines, until = served.process, served.lines, served.until
     try:
-        until(lambda: port)
-        client = Client(port[0], token=None)
+        port = served.port(20)
+        client = Client(port, token=None)
         assert client.decide(ALICE)[1]["result"]["decision"] == "allow"
         time.sleep(0.5)
         without = [e for e in ENTITIES if e["uid"]["id"] not in ("alice", "r1")]

@@ -7,17 +7,15 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from serve_process import ServeProcess
 
 from policydsl.cli import cli
 
@@ -92,14 +90,8 @@ def test_the_process_serves_reloads_and_stops_gracefully(tmp_path: Path) -> None
     (rules / "p.policy").write_text(policy("1", 10))
     (tmp_path / "token").write_text("tok\n")
     log = tmp_path / "decisions.jsonl"
-    process = subprocess.Popen(
+    served = ServeProcess(
         [
-            sys.executable,
-            "-m",
-            "policydsl",
-            "serve",
-            "--port",
-            "0",
             "--policy",
             str(rules),
             "--token-file",
@@ -109,48 +101,28 @@ def test_the_process_serves_reloads_and_stops_gracefully(tmp_path: Path) -> None
             "--mask",
             "amount",
         ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
+        ROOT,
     )
-    lines: list[str] = []
-    port: list[int] = []
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.append(line)
-            found = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                port.append(int(found.group(1)))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    process, lines, reader = served.process, served.lines, served.reader
     try:
-        deadline = time.monotonic() + 30
-        while not port:
-            assert process.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.05)
-        status, body = request(port[0], "POST", "/v1/decide", {"input": {"amount": 50}})
+        port = served.port()
+        status, body = request(port, "POST", "/v1/decide", {"input": {"amount": 50}})
         assert status == 200 and body["result"]["decision"] == "deny"
         assert body["policy"]["version"] == "1"
 
         (rules / "p.policy").write_text(policy("2", 100))  # seen by the watcher
         deadline = time.monotonic() + 15
-        while request(port[0], "GET", "/v1/policy")[1]["version"] != "2":
+        while request(port, "GET", "/v1/policy")[1]["version"] != "2":
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.05)
         assert (
-            request(port[0], "POST", "/v1/decide", {"input": {"amount": 50}})[1]["result"][
-                "decision"
-            ]
+            request(port, "POST", "/v1/decide", {"input": {"amount": 50}})[1]["result"]["decision"]
             == "allow"
         )
 
         process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 15
-        while request(port[0], "GET", "/v1/policy")[1]["last_reload"]["trigger"] != "signal":
+        while request(port, "GET", "/v1/policy")[1]["last_reload"]["trigger"] != "signal":
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.05)
 
