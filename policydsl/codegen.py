@@ -43,10 +43,10 @@ from policydsl.pyast import (
     class_of,
     is_,
     none,
-    or_all,
     ref,
     store,
 )
+from policydsl.record_code import RecordCode
 from policydsl.regex import compile_pattern
 
 _SCALAR_CONSTANTS = (str, int, bool, type(None))
@@ -141,7 +141,7 @@ def generate(program: ir.Program, bound: Mapping[str, Any], filename: str) -> Ge
     """Build `_decide(ctx, _fallback)` and `_flags(_decision, _fired)` for `program`.
 
     The code runs in `runtime.namespace`: the runtime's names, the hoisted constants, and what
-    the evaluator binds (`bound`: its `_CACHE`, `_miss`, `_finish` and `_ONE`).
+    the evaluator binds (`bound`: its `_several`, `_finish`, `_make_decision` and `_ONE`).
     """
     gen = _Gen(program)
     functions: list[ast.stmt] = [gen.decide_function(), gen.flags_function()]
@@ -162,6 +162,7 @@ class _Gen:
         self._counter = 0
         self.member_index = {ix.slot: ix for ix in program.indexes if ix.kind == "member"}
         self.indexes = IndexCode(self)
+        self.records = RecordCode(self)
         self.row: str | None = None  # the local holding a bucket's row while its code is made
 
     # ---- names and constants ----------------------------------------------------------------
@@ -214,7 +215,7 @@ class _Gen:
             # one store for every id of the request: another may be put in use meanwhile
             given = ast.IfExp(is_(ref("_given"), none()), ref("_STORE"), ref("_given"))
             body.append(assign("_store", given))
-        body.extend(self._load_record(None, ref("ctx"), present=True))
+        body.extend(self.records.load(None, ref("ctx")))
         always: list[ast.expr] = [ast.Constant(r) for r in self.program.always]
         body.append(assign("_fired", ast.List(always, LOAD)))
         for i, test in enumerate(self.program.tests):
@@ -237,221 +238,11 @@ class _Gen:
     def fallback(self) -> ast.stmt:
         return ast.Return(call("_fallback", ref("ctx")))
 
-    def _load_record(self, parent: int | None, source: ast.expr, present: bool) -> list[ast.stmt]:
-        """Read and validate the fields of one record (`source` is a dict).
-
-        Records are closed: a key the record does not declare sends the request to `_fallback`,
-        which names it. The fast test counts the declared keys read with a value: when the
-        record has no more keys than that, it has no others. Only when it has more (a declared
-        key holding `null`, which counts as absent, or an undeclared one) does the exact test
-        `source.keys() <= NAMES` run.
-        """
-        fields = [s for s in self.slots if s.parent == parent]
-        count = self.fresh("_c")
-        out: list[ast.stmt] = [assign(count, ast.Constant(0))]
-        for s in fields:
-            name = self.slot(s.index)
-            read = ast.Call(ast.Attribute(source, "get", LOAD), [ast.Constant(s.path[-1])], [])
-            out.append(assign(name, read))
-            out.extend(self._validate(s, count))
-        names = self.hoist(frozenset(s.path[-1] for s in fields), "_N")
-        keys = ast.Call(ast.Attribute(source, "keys", LOAD), [], [])
-        more = ast.Compare(call("_len", source), [ast.NotEq()], [ref(count)])
-        undeclared = ast.UnaryOp(ast.Not(), ast.Compare(keys, [ast.LtE()], [names]))
-        out.append(ast.If(ast.BoolOp(ast.And(), [more, undeclared]), [self.fallback()], []))
-        return out
-
-    def _validate(self, s: ir.Slot, count: str) -> list[ast.stmt]:
-        """Check one slot's value; `count` counts the record's keys read with a value."""
-        name = self.slot(s.index)
-        value = ref(name)
-        counted = ast.AugAssign(store(count), ast.Add(), ast.Constant(1))
-        if isinstance(s.type, t.RecordType):
-            wrong = is_(class_of(value), ref("_dict"), negate=True)
-            children = self._load_record(s.index, value, present=True)
-            if s.optional:
-                absent = [assign(self.slot(d), none()) for d in self._descendants(s.index)]
-                return [
-                    ast.If(
-                        is_(value, none()),
-                        absent or [ast.Pass()],
-                        [counted, ast.If(wrong, [self.fallback()], []), *children],
-                    )
-                ]
-            return [
-                ast.If(
-                    is_(value, none()),
-                    [assign(name, ref("_EMPTY"))],
-                    [counted, ast.If(wrong, [self.fallback()], [])],
-                ),
-                *children,
-            ]
-        if s.default is not t.MISSING:
-            when_absent: list[ast.stmt] = [assign(name, self.const(s.default))]
-        elif s.optional:
-            when_absent = []
-        else:
-            when_absent = [self.fallback()]  # required: the fallback names it
-        if isinstance(s.type, t.DatetimeType | t.DurationType):  # read once, into milliseconds
-            reader = "_datetime" if isinstance(s.type, t.DatetimeType) else "_duration"
-            read = [counted, assign(name, call(reader, value))]
-            if when_absent:
-                return [ast.If(is_(value, none()), when_absent, read)]
-            return [ast.If(is_(value, none(), negate=True), read, [])]
-        if isinstance(s.type, t.EntityType):  # the id resolved in the entity data, once
-            bare = ast.Constant(not s.type.record.fields)  # a group known by its id alone
-            resolved = call("_entity", ref("_store"), value, ast.Constant(s.type.name), bare)
-            present = [counted, assign(name, resolved)]
-            return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
-        if isinstance(s.type, t.MapType):  # checked and normalised whether read or not
-            normalised = call("_map", value, self.hoist(s.type), *self._store_for(s.type))
-            present = [counted, assign(name, normalised)]
-            return [ast.If(is_(value, none()), when_absent or [ast.Pass()], present)]
-        on_value: list[ast.stmt] = []  # check the value; a decimal is read once, scaled
-        invalid: ast.expr | None = None
-        if isinstance(s.type, t.DecimalType):
-            on_value = [assign(name, call("_decimal", value))]
-        elif not isinstance(s.type, t.CollectionType):
-            invalid = self.invalid(s.type, value)
-        else:
-            invalid = or_all(
-                [
-                    ast.Compare(class_of(value), [ast.NotIn()], [ref("_SEQS")]),
-                    ast.Compare(call("_len", value), [ast.Gt()], [ast.Constant(s.type.max_size)]),
-                ]
-            )
-            if isinstance(s.type.element, t.DecimalType):
-                on_value = [assign(name, call("_decimals", value, ast.Constant(s.type.kind)))]
-        stmts: list[ast.stmt]
-        if invalid is not None:
-            on_value.insert(0, ast.If(invalid, [self.fallback()], []))
-        if when_absent:
-            stmts = [
-                ast.If(
-                    is_(value, none()),
-                    when_absent,
-                    [counted, *on_value],
-                )
-            ]
-        else:
-            stmts = [
-                ast.If(
-                    is_(value, none(), negate=True),
-                    [counted, *on_value],
-                    [],
-                )
-            ]
-        if isinstance(s.type, t.CollectionType):
-            stmts.extend(self._collection(s))
-        return stmts
-
-    def _collection(self, s: ir.Slot) -> list[ast.stmt]:
-        """Check the elements (unless an index loop will) and build the value if it is read.
-
-        A value that is built is checked first, even when an index loop checks it again: a
-        frozenset merges `True`, `1.0` and `1`, so the loop would never see the wrong element.
-        """
-        assert isinstance(s.type, t.CollectionType)
-        value = ref(self.slot(s.index))
-        out: list[ast.stmt] = []
-        element = s.type.element
-        if isinstance(element, t.RecordType):  # checked and normalised whether read or not
-            normalised = call("_records", value, self.hoist(element), *self._store_for(element))
-            return self.if_present(s, [assign(self.slot(s.index), normalised)])
-        if isinstance(element, t.EntityType):  # each id resolved in the entity data
-            normalised = call("_entities", ref("_store"), value, self.hoist(s.type))
-            return self.if_present(s, [assign(self.slot(s.index), normalised)])
-        if isinstance(element, t.DatetimeType | t.DurationType):  # each read into milliseconds
-            normalised = call("_times", value, self.hoist(s.type))
-            return self.if_present(s, [assign(self.slot(s.index), normalised)])
-        if s.index not in self.member_index or s.materialize:
-            if isinstance(element, t.EnumType):
-                check: ast.stmt = ast.If(
-                    ast.UnaryOp(
-                        ast.Not(),
-                        ast.Call(
-                            ast.Attribute(
-                                self.hoist(frozenset(element.members), "_M"), "issuperset", LOAD
-                            ),
-                            [value],
-                            [],
-                        ),
-                    ),
-                    [self.fallback()],
-                    [],
-                )
-            else:
-                var = self.fresh("_e")
-                check = ast.For(
-                    store(var),
-                    value,
-                    [ast.If(self.invalid(element, ref(var)), [self.fallback()], [])],
-                    [],
-                )
-            out.extend(self.if_present(s, [check]))
-        if s.materialize:
-            make = "_frozenset" if s.type.kind == "set" else "_tuple"
-            out.extend(self.if_present(s, [assign(self.slot(s.index), call(make, value))]))
-        return out
-
-    @staticmethod
-    def _store_for(type_: t.Type) -> list[ast.expr]:
-        """The store argument of a helper that reads values of `type_`, where they may hold
-        entities (their ids are resolved in it)."""
-        return [ref("_store")] if t.holds_entities(type_) else []
+    def invalid(self, type_: t.Type, value: ast.expr) -> ast.expr:
+        return self.records.invalid(type_, value)
 
     def if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]:
-        """Guard `body` when the slot can be empty (it, or a record around it, is optional)."""
-        if ir.may_be_absent(self.slots, s.index):
-            return [ast.If(is_(ref(self.slot(s.index)), none(), negate=True), body, [])]
-        return body
-
-    def _descendants(self, index: int) -> list[int]:
-        found = []
-        for s in self.slots:
-            p = s.parent
-            while p is not None:
-                if p == index:
-                    found.append(s.index)
-                    break
-                p = self.slots[p].parent
-        return found
-
-    def invalid(self, type_: t.Type, value: ast.expr) -> ast.expr:
-        """An expression true when `value` (not None) is not a valid `type_`."""
-        match type_:
-            case t.BoolType():
-                return is_(class_of(value), ref("_bool"), negate=True)
-            case t.StringType(max_length):
-                return or_all(
-                    [
-                        is_(class_of(value), ref("_str"), negate=True),
-                        ast.Compare(call("_len", value), [ast.Gt()], [ast.Constant(max_length)]),
-                    ]
-                )
-            case t.IpType():  # an address not in its canonical text goes to the validator
-                return or_all(
-                    [
-                        is_(class_of(value), ref("_str"), negate=True),
-                        ast.Compare(call("_ip_text", value), [ast.NotEq()], [value]),
-                    ]
-                )
-            case t.IntType(lo, hi):
-                tests = [is_(class_of(value), ref("_int"), negate=True)]
-                if lo is not None:
-                    tests.append(ast.Compare(value, [ast.Lt()], [ast.Constant(lo)]))
-                if hi is not None:
-                    tests.append(ast.Compare(value, [ast.Gt()], [ast.Constant(hi)]))
-                return or_all(tests)
-            case t.EnumType(_, members):
-                return ast.Compare(value, [ast.NotIn()], [self.hoist(frozenset(members), "_M")])
-            case t.DecimalType():  # an element of a list already converted (`_decimals`)
-                return is_(class_of(value), ref("_int"), negate=True)
-            case t.DatetimeType() | t.DurationType():  # an element of a collection read already
-                return ast.Constant(False)
-            case t.EntityType():  # resolved in the entity data as it was read
-                return ast.Constant(False)
-        raise AssertionError(type_)  # pragma: no cover
+        return self.records.if_present(s, body)
 
     # ---- rules ------------------------------------------------------------------------------
 
@@ -477,47 +268,54 @@ class _Gen:
     # ---- outcome ----------------------------------------------------------------------------
 
     def _finish(self) -> list[ast.stmt]:
-        """Find the entry of the fired set, compute the outputs that read the request, return the
-        shared decision.
+        """Find the entry of the fired rules, compute the outputs that read the request, return
+        the decision.
 
         No rule and one rule, the common cases, read what the evaluator prepared when it compiled
-        (`_ONE[-1]`, `_ONE[rule]`); more look the set up in `_CACHE`, keyed by the set itself
-        (firing order and repeats do not matter), and `_miss` combines the rules when it is not
-        there. When no output reads the request, the entry is the decision itself.
+        (`_ONE[-1]`, `_ONE[rule]`): the decision itself when no output reads the request, else an
+        entry keeping a decision per output values. Several rules are combined by `_several`
+        (firing order and repeats do not matter): into the decision, or into its parts (a tuple:
+        flags, decision, obligations, citations, ids, reasons), from which the decision is built
+        here, with the output values.
         """
         entry = ref("_entry")
         fired = ref("_fired")
-        several: list[ast.stmt] = [
-            assign("_key", call("_frozenset", fired)),
-            assign(
-                "_entry",
-                ast.Call(ast.Attribute(ref("_CACHE"), "get", LOAD), [ref("_key")], []),
-            ),
-            ast.If(is_(entry, none()), [assign("_entry", call("_miss", ref("_key")))], []),
-        ]
+        direct = not self.request_outputs
+
+        def found(value: ast.expr) -> list[ast.stmt]:
+            return [ast.Return(value)] if direct else [assign("_entry", value)]
+
         one = ast.Subscript(ref("_ONE"), ast.Subscript(fired, ast.Constant(0), LOAD), LOAD)
         out: list[ast.stmt] = [
-            assign("_n", call("_len", fired)),
             ast.If(
-                ast.Compare(ref("_n"), [ast.Eq()], [ast.Constant(1)]),
-                [assign("_entry", one)],
+                ast.UnaryOp(ast.Not(), fired),
+                found(ast.Subscript(ref("_ONE"), ast.Constant(-1), LOAD)),
                 [
                     ast.If(
-                        ast.Compare(ref("_n"), [ast.Eq()], [ast.Constant(0)]),
-                        [assign("_entry", ast.Subscript(ref("_ONE"), ast.Constant(-1), LOAD))],
-                        several,
+                        ast.Compare(call("_len", fired), [ast.Eq()], [ast.Constant(1)]),
+                        found(one),
+                        found(call("_several", fired)),
                     )
                 ],
             ),
         ]
-        if not self.request_outputs:
-            out.append(ast.Return(entry))
+        if direct:
             return out
         out.append(assign("_f", ast.Subscript(entry, ast.Constant(0), LOAD)))
         names = []
         for i, output in enumerate(self.program.outputs):
             names.append(f"_o{i}")
             out.extend(self._output(output, names[-1]))
+        pairs = ast.Tuple(
+            [
+                ast.Tuple([ast.Constant(o.name), ref(n)], LOAD)
+                for o, n in zip(self.program.outputs, names, strict=True)
+            ],
+            LOAD,
+        )
+        parts = [ast.Subscript(entry, ast.Constant(i), LOAD) for i in range(1, 6)]
+        built = call("_make_decision", ast.Tuple([*parts, pairs, none()], LOAD))
+        out.append(ast.If(is_(class_of(entry), ref("_tuple")), [ast.Return(built)], []))
         key = ref(names[0]) if len(names) == 1 else ast.Tuple([ref(n) for n in names], LOAD)
         decisions = ast.Subscript(entry, ast.Constant(1), LOAD)
         out.append(assign("_d", ast.Call(ast.Attribute(decisions, "get", LOAD), [key], [])))

@@ -1,32 +1,23 @@
 """The compiled evaluator: builds the program, generates its code, combines the fired rules.
 
-Combining does not rest on a cache. Each rule's contribution is prepared at compile time (its
-effect's rank, its obligations and citations, id, reason, its record for `fired` and, where the
-flags split per rule, its predicate bits; see `codegen`), and so are the entries for no fired
-rule and for each rule fired alone, the common cases. A set of several fired rules is combined
-in time proportional to its size: one OR of the rules' packed contributions (`contributions`),
-whose decoded head (decision, obligations, citations, flags) is looked up, and the set's own
-ids and reasons.
+Combining rests on no cache. Each rule's contribution is prepared at compile time (its effect's
+rank, its obligations and citations, id, reason, its record for `fired` and, where the flags
+split per rule, its predicate bits; see `codegen`), and so are the entries for no fired rule
+and for each rule fired alone, the common cases. A set of several fired rules is combined for
+each request that fires it, in time proportional to its size (`_several`): one OR of the rules'
+packed contributions (`contributions`), whose decoded head (decision, obligations, citations,
+flags) is looked up in a small memo, and the set's own ids and reasons. So varied traffic,
+whose sets are mostly new, costs what repeated traffic costs. (A cache of decisions per set was
+slower on it: its lookups ran in cold memory, and its misses cost more than combining.)
 
-What is cached, and how it is bounded:
-- `RuleSetCache`: the entry of each set of several fired rules, keyed by the set (a frozenset:
-  firing order and repeats do not matter). Bounded in bytes (`limit`, default
-  `MAX_CACHE_BYTES`) by an estimate of what each entry keeps (`entry_bytes`, `decision_bytes`:
-  its containers and pointers, not the policy's own strings it shares), in two generations:
-  new and promoted entries go to the young one; when it would pass half the limit, it becomes
-  the old one and the previous old one is dropped. The estimate never passes the limit. A set
-  is kept when it is missed a second time while one of its two slots in a small table
-  (`SEEN_MASK`, slots by the set's hash) still holds its last miss (two slots, so that two sets
-  that share one and come in turns are kept too); it is then promoted from the old generation
-  if it is there. A set that traffic keeps using is kept at once and stays; most
-  sets of varied traffic are seen once, and keeping them would only churn. The table is a few
-  kilobytes that stay in the CPU's cache: a miss probes nothing else.
-- Per entry, when outputs read the request: the decision built for each tuple of output
-  values, at most `MAX_CACHED_OUTPUTS` per entry and `MAX_CACHED_DECISIONS` in all, oldest
-  evicted first, their bytes counted in the same young generation (those of the entries
-  prepared at compile time are cleared when it turns old).
-Decisions are immutable, so one object serves every request that ends the same way. Under
-threads the counts are approximate (a racing update can be lost, by one entry per thread);
+What is kept, and how it is bounded:
+- The heads memo of `Contributions`: at most `MAX_HEADS` summaries.
+- Per prepared entry, when outputs read the request: the decision built for each tuple of
+  output values, at most `MAX_CACHED_OUTPUTS` per entry (the oldest makes room), and at most
+  `MAX_CACHED_DECISIONS` and `MAX_CACHE_BYTES` estimated bytes (`decision_bytes`) in all; past
+  either, every entry forgets its decisions and starts again.
+Decisions are immutable, so one object serves every request that fires no rule, or one, and
+ends the same way. Under threads the counts are approximate (a racing update can be lost);
 dict operations keep the structures whole.
 """
 
@@ -50,21 +41,21 @@ from policydsl.entities import EMPTY_STORE, Entity, EntityStore
 
 # Bounds on what the caches keep, so that requests built to differ cannot grow memory without
 # limit: past them, decisions are still right, only built afresh.
-MAX_CACHE_BYTES = 32 * 2**20  # estimated bytes of every cached entry and decision, per policy
-MAX_CACHED_OUTPUTS = 256  # decisions kept per rule set (outputs may read the request)
+MAX_CACHE_BYTES = 32 * 2**20  # estimated bytes of the decisions kept per output values
+MAX_CACHED_OUTPUTS = 256  # decisions kept per prepared entry (outputs may read the request)
 MAX_CACHED_DECISIONS = 65_536  # decisions kept in all
 
 _EMPTY: frozenset[str] = frozenset()
-_NOTHING: dict[Any, Decision] = {}  # the decisions of an entry that is not kept: never written
-SEEN_MASK = 1_023  # slots remembering recently missed sets, so that a set missed twice is kept
 
 # The base of a decision: (decision, obligations, citations, rule ids, reasons).
 Base = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-# When outputs read the request, an entry per set of fired rules: [flags, the decisions built
-# for output values, base, estimated bytes, prepared at compile time]. Otherwise the entry is
-# the set's `Decision` itself.
-FLAGS, DECISIONS, BASE, BYTES, PINNED = range(5)
+# A prepared entry (no rule fired, or one), when outputs read the request: [flags, the decisions
+# built for output values, base]. Otherwise the entry is the `Decision` itself.
+FLAGS, DECISIONS, BASE = range(3)
 Entry = Any
+# Several fired rules combined, when outputs read the request: (flags, *base), a tuple, which
+# the generated code tells from a prepared entry (a list) by its class.
+Parts = tuple[Any, ...]
 
 
 class CompiledEvaluatorError(EvaluationError):
@@ -103,22 +94,22 @@ class CompiledEvaluator:
         self._reasons = [r.reason for r in rules]
         self._records = [_record(r) for r in rules]
         self._one: list[Entry] | dict[int, Entry] = []  # `_ONE`, filled by `_prepare`
-        self._dirty: list[list[Any]] = []  # prepared entries holding decisions of this generation
-        self.decisions = 0  # decisions held by entries (approximate under threads)
-        bound = {
-            "_CACHE": {},
-            "_miss": self._miss,
+        # the decisions prepared entries keep per output values, and their bound
+        self._holding: list[list[Any]] = []  # the prepared entries holding some
+        self.decisions = 0  # decisions they hold (approximate under threads)
+        self.kept_bytes = 0  # their estimated bytes
+        self.byte_limit = MAX_CACHE_BYTES if cache_bytes is None else cache_bytes
+        self.restarts = 0  # times every entry forgot its decisions, the bounds reached
+        self._lock = threading.Lock()  # one restart at a time
+        bound: dict[str, Any] = {
+            "_several": None,  # bound below, once the outputs are known
             "_finish": self._finish,
+            "_make_decision": _new_decision,
             "_ONE": [],
             "_STORE": {},
         }
         self.generated = generate(self.program, bound, filename)
         namespace = self.generated.namespace
-        self.cache = RuleSetCache(
-            MAX_CACHE_BYTES if cache_bytes is None else cache_bytes,
-            functools.partial(namespace.__setitem__, "_CACHE"),
-            self._rotated,
-        )
         self._flags = self.generated.flags
         self._flags_masks = self.generated.flags_masks
         self._outputs = self.generated.outputs
@@ -135,6 +126,7 @@ class CompiledEvaluator:
         self._packed = self._contributions.packed
         self._flags_apart = not self._contributions.has_flags
         self._prepare()
+        namespace["_several"] = self._several_decision if self._direct else self._several
         self._decide = self.generated.decide
         self.entities: EntityStore = EMPTY_STORE
         # `decide(context)`: the generated function itself, its fallback bound as the default
@@ -165,7 +157,7 @@ class CompiledEvaluator:
         entries: dict[int, Entry] = {}
         for number in [*range(len(self._rules)), -1]:
             try:
-                entries[number] = self._combine([] if number < 0 else [number], pinned=True)
+                entries[number] = self._prepared(number)
             except Exception:
                 continue
         if len(entries) == len(self._rules) + 1:  # a list when complete: the faster to index
@@ -176,37 +168,30 @@ class CompiledEvaluator:
 
     # ---- combining ----------------------------------------------------------------------------
 
-    def _combine(self, numbers: list[int], pinned: bool = False, kept: bool = True) -> Entry:
-        """The entry for the fired rules `numbers` (sorted, distinct): effect of best rank,
-        obligations of the rules with that effect, citations of all, ids and reasons. An entry
-        that will not be `kept` keeps no decisions either."""
-        base: Base
-        if len(numbers) > 1:
-            flags, base = self._several(numbers)
-        else:  # compile time: no rule, or one
-            if numbers:
-                n = numbers[0]
-                decision = self._rules[n].effect
-                base = (
-                    decision,
-                    tuple(sorted(self._obligations[n])),
-                    tuple(sorted(self._cites[n])),
-                    (self._ids[n],),
-                    (self._reasons[n],),
-                )
-            else:
-                decision = self.program.default_effect
-                base = (decision, (), (), (), ())
-            flags = self._flags_of(decision, numbers)
+    def _prepared(self, number: int) -> Entry:
+        """The entry prepared for rule `number` fired alone, or for no rule (-1)."""
+        if number >= 0:
+            decision = self._rules[number].effect
+            base: Base = (
+                decision,
+                tuple(sorted(self._obligations[number])),
+                tuple(sorted(self._cites[number])),
+                (self._ids[number],),
+                (self._reasons[number],),
+            )
+        else:
+            decision = self.program.default_effect
+            base = (decision, (), (), (), ())
+        flags = self._flags_of(decision, [number] if number >= 0 else [])
         if self._direct:
-            if self._outputs is None:
-                return _new_decision((*base, (), None))
-            values = self._outputs(flags)
-            outputs = tuple(zip(self._output_names, values, strict=True))
-            return _new_decision((*base, outputs, None))
-        if not kept:
-            return (flags, _NOTHING, base, 0, False)
-        return [flags, {}, base, entry_bytes(len(numbers), base, len(flags)), pinned]
+            return _new_decision((*base, self._output_pairs(flags), None))
+        return [flags, {}, base]
+
+    def _output_pairs(self, flags: tuple[Any, ...]) -> tuple[tuple[str, Any], ...]:
+        """The outputs, when none reads the request: computed from the flags alone."""
+        if self._outputs is None:
+            return ()
+        return tuple(zip(self._output_names, self._outputs(flags), strict=True))
 
     def _flags_of(self, decision: str, numbers: list[int]) -> tuple[Any, ...]:
         if not self.program.flags:
@@ -220,9 +205,14 @@ class CompiledEvaluator:
         records = self._records
         return self._flags(decision, tuple([records[n] for n in numbers]))
 
-    def _several(self, numbers: list[int]) -> tuple[tuple[Any, ...], Base]:
-        """(flags, base) of several fired rules (sorted, distinct): one OR of their packed
-        contributions, whose head is looked up, and their own ids and reasons."""
+    def _several(self, fired: list[int]) -> Parts | Entry:
+        """Several fired rules (in firing order, perhaps repeated) combined: (flags, decision,
+        obligations, citations, ids, reasons), from one OR of their packed contributions, whose
+        head is looked up, and their own ids and reasons. A rule fired more than once, and no
+        other, is its prepared entry."""
+        numbers = sorted(set(fired))  # rule numbers follow ids: sorted numbers sort the ids
+        if len(numbers) == 1:
+            return self._one[numbers[0]]
         get = operator.itemgetter(*numbers)  # with two numbers or more, tuples
         summary = 0
         for bits in get(self._packed):
@@ -234,92 +224,62 @@ class CompiledEvaluator:
         decision, obligations, citations, flags = head
         if self._flags_apart:
             flags = self._flags_of(decision, numbers)
-        return flags, (decision, obligations, citations, get(self._ids), get(self._reasons))
+        return (flags, decision, obligations, citations, get(self._ids), get(self._reasons))
 
-    def _miss(self, key: frozenset[int]) -> Entry:
-        """The entry of a set of several fired rules that the young generation does not hold.
-
-        The path most requests of varied traffic take. A set missed for the first time (as far
-        as the cache's table of recent misses knows) is combined into a bare entry that keeps
-        nothing, which `_finish` turns into the decision at once; missed again, it is kept."""
-        numbers = sorted(key)
-        if len(numbers) == 1:  # one rule, fired more than once
-            return self._one[numbers[0]]
-        cache = self.cache
-        if not cache.missed_before(key):
-            return self._combine(numbers, kept=False)
-        entry = cache.old.get(key)
-        if entry is None:
-            entry = self._combine(numbers)
-        cache.add(key, entry, self._bytes(entry, len(key)))
-        return entry
-
-    def _bytes(self, entry: Entry, size: int) -> int:
-        if isinstance(entry, Decision):
-            return entry_bytes(size, _base_of(entry), 0) + decision_bytes(entry.outputs)
-        estimate: int = entry[BYTES]
-        return estimate
+    def _several_decision(self, fired: list[int]) -> Decision:
+        """`_several`'s decision, when no output reads the request."""
+        parts = self._several(fired)
+        if isinstance(parts, Decision):  # one rule, repeated: its prepared decision
+            return parts
+        flags, *base = parts
+        return _new_decision((*base, self._output_pairs(flags), None))
 
     def _finish(self, entry: list[Any], key: Any) -> Decision:
-        """The decision for a rule set and output values: built, and kept while the bounds
-        allow (the entry's oldest decision makes room when it or all entries hold their most)."""
+        """The decision for a prepared entry and output values: built, and kept while the
+        bounds allow (the entry's oldest decision makes room when it holds its most; when all
+        entries hold their most, every one forgets its decisions)."""
         names = self._output_names
         outputs = ((names[0], key),) if len(names) == 1 else tuple(zip(names, key, strict=True))
         decision = _new_decision((*entry[BASE], outputs, None))
-        decisions: dict[Any, Decision] = entry[DECISIONS]
-        if decisions is _NOTHING:
-            return decision
         size = decision_bytes(key)
-        if len(decisions) >= MAX_CACHED_OUTPUTS or self.decisions >= MAX_CACHED_DECISIONS:
-            if not decisions:  # every entry but this one holds them: a new generation
-                self.cache.rotate()
-                return decision
+        if size > self.byte_limit // 2:  # never kept: it would crowd out every other
+            return decision
+        decisions: dict[Any, Decision] = entry[DECISIONS]
+        if len(decisions) >= MAX_CACHED_OUTPUTS:
             try:
                 oldest = next(iter(decisions))
                 del decisions[oldest]
             except (StopIteration, RuntimeError, KeyError):  # another thread got there first
                 return decision
-            entry[BYTES] -= decision_bytes(oldest)
             self.decisions -= 1
-        if not self.cache.charge(size):
-            return decision
-        if entry[PINNED] and not decisions:
-            self._dirty.append(entry)
+            self.kept_bytes -= decision_bytes(oldest)
+        if self.decisions >= MAX_CACHED_DECISIONS or self.kept_bytes + size > self.byte_limit:
+            self._restart()
+        if not decisions:
+            self._holding.append(entry)
         decisions[key] = decision
-        entry[BYTES] += size
         self.decisions += 1
+        self.kept_bytes += size
         return decision
 
-    def _rotated(
-        self, dropped: dict[frozenset[int], Entry], kept: dict[frozenset[int], Entry]
-    ) -> None:
-        """The cache dropped a generation: forget its decisions, and those of the prepared
-        entries (charged to the generation that just turned old)."""
-        if self._direct:
-            return
-        gone = sum(len(e[DECISIONS]) for k, e in list(dropped.items()) if kept.get(k) is not e)
-        dirty, self._dirty = self._dirty, []
-        for entry in dirty:
-            gone += len(entry[DECISIONS])
-            entry[DECISIONS].clear()
-            entry[BYTES] = entry_bytes(1, entry[BASE], len(entry[FLAGS]))
-        self.decisions = max(0, self.decisions - gone)
+    def _restart(self) -> None:
+        """Every prepared entry forgets the decisions it keeps: the bounds were reached."""
+        with self._lock:
+            holding, self._holding = self._holding, []
+            for entry in holding:
+                entry[DECISIONS].clear()
+            self.decisions = 0
+            self.kept_bytes = 0
+            self.restarts += 1
 
     # ---- introspection ------------------------------------------------------------------------
 
     def entries(self) -> Iterator[tuple[frozenset[int], Entry]]:
-        """Every entry held: those prepared at compile time, then the cache's."""
+        """The entries prepared at compile time, each with its set of fired rules."""
         one = self._one
         numbers = one.keys() if isinstance(one, dict) else range(-1, len(one) - 1)
         for n in numbers:
             yield (frozenset() if n < 0 else frozenset({n})), one[n]
-        yield from list(self.cache.old.items())
-        yield from list(self.cache.young.items())
-
-    @property
-    def _cache(self) -> dict[frozenset[int], Entry]:
-        """Every entry by its set of fired rules (what older tests read)."""
-        return dict(self.entries())
 
     # ---- requests the fast path did not accept ----------------------------------------------
 
@@ -340,88 +300,10 @@ class CompiledEvaluator:
         return self._decide(_exact(normalised), _refuse, store.by_type)
 
 
-class RuleSetCache:
-    """Entries per set of fired rules, bounded in estimated bytes, in two generations.
-
-    `young` is what the generated code reads first (published to it as `_CACHE` each time it
-    changes); `old` is probed on a miss. `bytes` never passes `limit`: each generation holds at
-    most half of it. An entry estimated above half the limit is never kept.
-    """
-
-    def __init__(
-        self,
-        limit: int,
-        publish: Callable[[dict[frozenset[int], Entry]], None],
-        rotated: Callable[[dict[frozenset[int], Entry], dict[frozenset[int], Entry]], None],
-    ):
-        self.limit = limit
-        self.young: dict[frozenset[int], Entry] = {}
-        self.old: dict[frozenset[int], Entry] = {}
-        self.young_bytes = 0
-        self.old_bytes = 0
-        self.rotations = 0
-        # the last set missed per slot (by hash): a set missed again while still here is kept
-        self.recent: list[int] = [0] * (SEEN_MASK + 1)
-        self._publish = publish
-        self._rotated = rotated
-        self._lock = threading.Lock()  # one rotation at a time
-        publish(self.young)
-
-    @property
-    def bytes(self) -> int:
-        """The estimated bytes of what both generations hold (an entry in both counts twice)."""
-        return self.young_bytes + self.old_bytes
-
-    def __len__(self) -> int:
-        return len(self.young.keys() | self.old.keys())
-
-    def charge(self, size: int) -> bool:
-        """Count `size` more bytes in the young generation, turning it old first if they would
-        not fit; False if they could never fit."""
-        half = self.limit // 2
-        if size > half:
-            return False
-        if self.young_bytes + size > half:
-            self.rotate()
-        self.young_bytes += size
-        return True
-
-    def add(self, key: frozenset[int], entry: Entry, size: int) -> None:
-        if self.charge(size):
-            self.young[key] = entry
-
-    def missed_before(self, key: frozenset[int]) -> bool:
-        """Whether a set the young generation lacks was missed lately (one of its two slots of
-        `recent` still holds it); if not, it is remembered there now."""
-        recent, digest = self.recent, hash(key)  # a frozenset computes its hash once, keeps it
-        first, second = digest & SEEN_MASK, (digest >> 20) & SEEN_MASK
-        if recent[first] == digest or recent[second] == digest:
-            return True
-        recent[first] = recent[second] = digest
-        return False
-
-    def rotate(self) -> None:
-        """The young generation becomes the old one; the old one is dropped."""
-        with self._lock:
-            dropped, self.old = self.old, self.young
-            self.old_bytes, self.young_bytes = self.young_bytes, 0
-            self.young = {}
-            self._publish(self.young)
-            self.rotations += 1
-            self._rotated(dropped, self.old)
-
-
 # ---- size estimates -------------------------------------------------------------------------
-# What an entry keeps beyond what the policy holds anyway (rule ids, reasons, citations, which
-# entries share): its key, list, base tuples, flags, the dict slots it takes, and for decisions
-# the object and its outputs. Measured on CPython 3.11 and
-# rounded up; an estimate to bound memory by, not an exact count.
-
-
-def entry_bytes(size: int, base: Base, flags: int) -> int:
-    """An entry for `size` fired rules: key set, list, base and its tuples, flags, dict slots."""
-    pointers = len(base[1]) + len(base[2]) + len(base[3]) + len(base[4])
-    return 640 + 40 * size + 8 * pointers + 16 * flags
+# What a kept decision costs beyond what the policy holds anyway (rule ids, reasons, citations,
+# which decisions share): the object, its outputs, its dict slot and its output values. Measured
+# on CPython 3.11 and rounded up; an estimate to bound memory by, not an exact count.
 
 
 def decision_bytes(values: Any) -> int:
@@ -439,16 +321,6 @@ def _value_bytes(value: Any) -> int:
     if cls is tuple or cls is frozenset or cls is list:
         return sys.getsizeof(value) + sum(map(_value_bytes, value))
     return sys.getsizeof(value)
-
-
-def _base_of(decision: Decision) -> Base:
-    return (
-        decision.decision,
-        decision.obligations,
-        decision.citations,
-        decision.rules,
-        decision.reasons,
-    )
 
 
 def _record(rule: ir.RuleInfo) -> dict[str, Any]:

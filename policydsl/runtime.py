@@ -216,11 +216,12 @@ HELPERS: Mapping[str, Any] = {
     "_grams": grams,  # a `substring` index's lookups
 }
 
-# Bound by each evaluator: its cache of decisions per set of fired rules, the callback that
-# fills it, the one that builds a decision with output values, and what it prepares at compile
-# time: the entry for each rule fired alone (`_ONE[rule]`) and for none (`_ONE[-1]`).
-# `_STORE`: the entity data, by type and id, which `Policy.use_entities` replaces whole.
-BOUND = frozenset({"_CACHE", "_miss", "_finish", "_ONE", "_STORE"})
+# Bound by each evaluator: what it prepares at compile time, the entry for each rule fired alone
+# (`_ONE[rule]`) and for none (`_ONE[-1]`); `_several`, which combines several fired rules;
+# `_finish`, which builds a prepared entry's decision with output values; `_make_decision`, which
+# builds a decision from its seven fields. `_STORE`: the entity data, by type and id, which
+# `Policy.use_entities` replaces whole.
+BOUND = frozenset({"_several", "_finish", "_make_decision", "_ONE", "_STORE"})
 
 NAMES = frozenset(BUILTINS) | frozenset(HELPERS) | BOUND
 

@@ -1,5 +1,6 @@
-"""Combining fired rules without a cache to depend on: prepared entries, a canonical key, a byte
-bound with eviction, and the same decisions as the interpreter throughout."""
+"""Combining fired rules without a cache: prepared entries for no rule and one, several combined
+from their contributions whatever their order and repeats, the decisions kept per output values
+bounded, and the same decisions as the interpreter throughout."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 import policydsl
-from benchmarks.contexts import make_contexts, varied_contexts
+from benchmarks.contexts import varied_contexts
 from policydsl import evaluator as evaluator_module
 from policydsl.evaluator import CompiledEvaluator
 
@@ -57,21 +58,21 @@ def test_no_rule_and_one_rule_are_prepared_and_shared() -> None:
     evaluator = evaluator_of(policy)
     assert policy.decide({}) is evaluator.decide({"labels": []})
     assert policy.decide({"labels": ["b"]}) is policy.decide({"labels": ["b", "b"]})
-    assert len(evaluator.cache) == len(
-        {frozenset(c["labels"]) for c in label_contexts() if len(set(c["labels"])) > 1}
-    )
+    assert [rules for rules, _ in evaluator.entries()] == [
+        frozenset(),
+        *(frozenset({n}) for n in range(4)),
+    ]
 
 
-def test_the_cache_is_keyed_by_the_set_of_fired_rules() -> None:
-    """Firing order and repeats do not make new entries: one decision object per set."""
+def test_several_rules_combine_the_same_whatever_their_order_and_repeats() -> None:
+    """The rules are combined as a set: firing order and repeats change nothing, and nothing is
+    kept per set (varied traffic brings new sets all the time)."""
     policy = load(LABELS)
-    once = policy.decide({"labels": ["a", "b", "c"]})
-    assert not evaluator_of(policy).cache.young  # kept the second time it is seen
-    first = policy.decide({"labels": ["b", "c", "a"]})
-    assert first == once
+    first = policy.decide({"labels": ["a", "b", "c"]})
+    assert first.rules == ("ra", "rb", "rc") and first.citations == ("1", "2", "3")
     for labels in (["c", "b", "a"], ["b", "a", "c", "a"], ["a", "c", "b", "b"]):
-        assert policy.decide({"labels": labels}) is first
-    assert list(evaluator_of(policy).cache.young) == [frozenset({0, 1, 2})]
+        assert policy.decide({"labels": labels}) == first
+    assert evaluator_of(policy).decisions == 0
 
 
 OUTPUTS = (
@@ -94,8 +95,9 @@ def test_outputs_from_the_flags_alone_are_part_of_the_prepared_decision() -> Non
     assert generated.outputs is not None and generated.rule_bits is not None
     empty = policy.decide({})
     assert (empty.heavy, empty.all_weighted, empty.level) == (False, True, "low")  # all of none
-    policy.decide({"labels": ["d", "a"]})
-    assert policy.decide({"labels": ["d", "a"]}) is policy.decide({"labels": ["a", "d"]})
+    several = policy.decide({"labels": ["d", "a"]})
+    assert several == policy.decide({"labels": ["a", "d"]})
+    assert (several.heavy, several.all_weighted, several.level) == (True, True, "high")
 
 
 READS_REQUEST = OUTPUTS + "output echo: int { when n > 1 => n + 1  otherwise => 0 }\n"
@@ -105,7 +107,8 @@ def test_outputs_that_read_the_request_share_decisions_per_value() -> None:
     policy = assert_same(READS_REQUEST, label_contexts())
     evaluator = evaluator_of(policy)
     assert evaluator.generated.outputs is None
-    assert policy.decide({"labels": ["a", "b"], "n": 5}) is policy.decide(
+    assert policy.decide({"labels": ["a"], "n": 5}) is policy.decide({"labels": ["a"], "n": 5})
+    assert policy.decide({"labels": ["a", "b"], "n": 5}) == policy.decide(
         {"labels": ["b", "a"], "n": 5}
     )
     assert policy.decide({"labels": ["a"], "n": 7}).echo == 8
@@ -125,48 +128,28 @@ def test_flags_that_do_not_split_per_rule_are_computed_from_the_records(output: 
     assert evaluator_of(policy).generated.rule_bits is None
 
 
-def test_the_cache_stays_within_its_byte_bound_and_evicts() -> None:
-    """A limit a few entries wide: the estimate never passes it, the cache turns over, and what
-    is used all the time stays."""
+def test_varied_traffic_keeps_nothing_per_set_and_decides_right() -> None:
+    """Thousands of varied requests, most firing a set of rules never seen before: every
+    decision is the interpreter's, and what is kept stays the prepared entries' few."""
     stdlib = policydsl.load_stdlib()
     interpreted = policydsl.load_stdlib(backend="interpreted")
-    evaluator = CompiledEvaluator(stdlib.lowered(), cache_bytes=16_384)
-    hot = {"content": {"categories": ["spam", "hate", "fraud"]}}
-    contexts = varied_contexts(3_000, seed=7)
-    for i, context in enumerate(contexts):
-        assert evaluator.decide(context) == interpreted.decide(context)
-        assert evaluator.cache.bytes <= evaluator.cache.limit
-        if i % 5 == 0:
-            evaluator.decide(hot)
-    assert evaluator.cache.rotations > 10
-    ids = evaluator.decide(hot).rules
-    hot_key = frozenset(n for n, rule in enumerate(evaluator.program.rules) if rule.id in ids)
-    assert hot_key in evaluator.cache.young or hot_key in evaluator.cache.old
-    assert len(evaluator.cache) < 40
-
-
-def test_the_sets_of_repeated_traffic_are_kept() -> None:
-    """The sets of a mix that comes again and again are kept after a miss or two each, all
-    but the rarest (seen once a round, while the table of recent misses turns over): sets that
-    share a slot of that table and come in turns are kept too (with one slot a set, a third of
-    them never were)."""
-    stdlib = policydsl.load_stdlib()
     evaluator = CompiledEvaluator(stdlib.lowered())
-    contexts = make_contexts()
-    for _ in range(8):
-        decisions = [evaluator.decide(context) for context in contexts]
+    contexts = varied_contexts(3_000, seed=7)
+    decisions = [evaluator.decide(context) for context in contexts]
+    assert decisions == [interpreted.decide(context) for context in contexts]
     several = {d.rules for d in decisions if len(d.rules) > 1}
-    assert len(several) > 300 and len(evaluator.cache) >= 0.95 * len(several)
-    kept = [(c, d) for c, d in zip(contexts, decisions, strict=True) if len(d.rules) > 1]
-    assert sum(evaluator.decide(c) is d for c, d in kept) >= 0.95 * len(kept)
+    assert len(several) > 500
+    held = sum(len(entry[1]) for _, entry in evaluator.entries())
+    prepared = {(d.rules, d.outputs) for d in decisions if len(d.rules) <= 1}
+    assert held == evaluator.decisions == len(prepared) < 200  # one per rule and output value
 
 
-def test_an_entry_larger_than_the_bound_is_never_kept() -> None:
-    policy = load(LABELS)
+def test_a_decision_larger_than_half_the_bound_is_never_kept() -> None:
+    policy = load(READS_REQUEST)
     evaluator = CompiledEvaluator(policy.lowered(), cache_bytes=100)
-    decision = evaluator.decide({"labels": ["a", "b", "c", "d"]})
-    assert decision == policy.decide({"labels": ["a", "b", "c", "d"]})
-    assert len(evaluator.cache) == 0 and evaluator.cache.bytes == 0
+    decision = evaluator.decide({"labels": ["a"], "n": 3})
+    assert decision == policy.decide({"labels": ["a"], "n": 3})
+    assert evaluator.decisions == 0 and evaluator.kept_bytes == 0
 
 
 def test_decisions_per_entry_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,22 +157,22 @@ def test_decisions_per_entry_are_bounded_oldest_first(monkeypatch: pytest.Monkey
     policy = load(READS_REQUEST)
     evaluator = evaluator_of(policy)
     for n in range(2, 12):
-        assert policy.decide({"labels": ["a", "b"], "n": n}).echo == n + 1
-    entry = evaluator.cache.young[frozenset({0, 1})]
+        assert policy.decide({"labels": ["a"], "n": n}).echo == n + 1
+    entry = dict(evaluator.entries())[frozenset({0})]
     assert [key[-1] for key in entry[1]] == [9, 10, 11, 12]  # the latest four, not the first
     assert evaluator.decisions == 4
 
 
-def test_the_prepared_entries_forget_their_decisions_when_the_cache_turns_over() -> None:
+def test_the_prepared_entries_forget_their_decisions_at_the_byte_bound() -> None:
     policy = load(READS_REQUEST)
     evaluator = CompiledEvaluator(policy.lowered(), cache_bytes=8_192)
     for n in range(2, 200):
-        assert evaluator.decide({"labels": ["a"], "n": n}) == policy.decide(
-            {"labels": ["a"], "n": n}
-        )
-        assert evaluator.cache.bytes <= evaluator.cache.limit
+        for labels in (["a"], ["b"], []):
+            context = {"labels": labels, "n": n}
+            assert evaluator.decide(context) == policy.decide(context)
+            assert evaluator.kept_bytes <= evaluator.byte_limit
     held = sum(len(entry[1]) for _, entry in evaluator.entries())
-    assert 0 < held < 20 and evaluator.cache.rotations > 0
+    assert 0 < held == evaluator.decisions < 20 and evaluator.restarts > 0
 
 
 def test_deciding_on_many_threads_keeps_every_decision_right() -> None:
@@ -211,7 +194,7 @@ def test_deciding_on_many_threads_keeps_every_decision_right() -> None:
     for thread in threads:
         thread.join()
     assert not failures
-    assert evaluator.cache.bytes <= evaluator.cache.limit + 8 * 4_096  # one entry per thread
+    assert evaluator.kept_bytes <= evaluator.byte_limit + 8 * 1_024  # one decision per thread
 
 
 # ---- packed contributions: a set's summary is the OR of its rules' ints ------------------------

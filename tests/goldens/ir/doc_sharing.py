@@ -2,46 +2,24 @@ def _decide(ctx, _fallback=None, _given=None):
     try:
         if ctx.__class__ is not _dict:
             return _fallback(ctx)
-        _c1 = 0
         _s0 = ctx.get('actor')
-        if _s0 is None:
-            _s0 = _EMPTY
-        else:
-            _c1 += 1
-            if _s0.__class__ is not _dict:
-                return _fallback(ctx)
-        _c2 = 0
+        if _s0.__class__ is not _dict:
+            return _fallback(ctx)
         _s1 = _s0.get('id')
-        if _s1 is None:
+        if _s1.__class__ is not _str or _len(_s1) > 65536:
             return _fallback(ctx)
-        else:
-            _c2 += 1
-            if _s1.__class__ is not _str or _len(_s1) > 65536:
-                return _fallback(ctx)
         _s2 = _s0.get('role')
-        if _s2 is None:
+        if _s2 not in _M0:
             return _fallback(ctx)
-        else:
-            _c2 += 1
-            if _s2 not in _M0:
-                return _fallback(ctx)
-        if _len(_s0) != _c2 and (not _s0.keys() <= _N1):
+        if _len(_s0) != 2 and (not _s0.keys() <= _N1):
             return _fallback(ctx)
         _s3 = ctx.get('document')
-        if _s3 is None:
-            _s3 = _EMPTY
-        else:
-            _c1 += 1
-            if _s3.__class__ is not _dict:
-                return _fallback(ctx)
-        _c3 = 0
-        _s4 = _s3.get('owner_id')
-        if _s4 is None:
+        if _s3.__class__ is not _dict:
             return _fallback(ctx)
-        else:
-            _c3 += 1
-            if _s4.__class__ is not _str or _len(_s4) > 65536:
-                return _fallback(ctx)
+        _c3 = 1
+        _s4 = _s3.get('owner_id')
+        if _s4.__class__ is not _str or _len(_s4) > 65536:
+            return _fallback(ctx)
         _s5 = _s3.get('level')
         if _s5 is None:
             _s5 = 'internal'
@@ -52,20 +30,12 @@ def _decide(ctx, _fallback=None, _given=None):
         if _len(_s3) != _c3 and (not _s3.keys() <= _N3):
             return _fallback(ctx)
         _s6 = ctx.get('share')
-        if _s6 is None:
-            _s6 = _EMPTY
-        else:
-            _c1 += 1
-            if _s6.__class__ is not _dict:
-                return _fallback(ctx)
-        _c4 = 0
-        _s7 = _s6.get('audience')
-        if _s7 is None:
+        if _s6.__class__ is not _dict:
             return _fallback(ctx)
-        else:
-            _c4 += 1
-            if _s7 not in _M4:
-                return _fallback(ctx)
+        _c4 = 1
+        _s7 = _s6.get('audience')
+        if _s7 not in _M4:
+            return _fallback(ctx)
         _s8 = _s6.get('recipients')
         if _s8 is None:
             _s8 = _K5
@@ -84,7 +54,7 @@ def _decide(ctx, _fallback=None, _given=None):
                 return _fallback(ctx)
         if _len(_s6) != _c4 and (not _s6.keys() <= _N6):
             return _fallback(ctx)
-        if _len(ctx) != _c1 and (not ctx.keys() <= _N7):
+        if _len(ctx) != 3 and (not ctx.keys() <= _N7):
             return _fallback(ctx)
         _fired = []
         if _s4 == _s1 or _s2 in _K8:
@@ -108,17 +78,12 @@ def _decide(ctx, _fallback=None, _given=None):
         if _k8 is not None:
             if not (_s9 is not None and _s9 <= 30):
                 _fired.append(2)
-        _n = _len(_fired)
-        if _n == 1:
-            _entry = _ONE[_fired[0]]
-        elif _n == 0:
-            _entry = _ONE[-1]
+        if not _fired:
+            return _ONE[-1]
+        elif _len(_fired) == 1:
+            return _ONE[_fired[0]]
         else:
-            _key = _frozenset(_fired)
-            _entry = _CACHE.get(_key)
-            if _entry is None:
-                _entry = _miss(_key)
-        return _entry
+            return _several(_fired)
     except _Errors:
         return _fallback(ctx)
 

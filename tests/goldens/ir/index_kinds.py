@@ -2,65 +2,36 @@ def _decide(ctx, _fallback=None, _given=None):
     try:
         if ctx.__class__ is not _dict:
             return _fallback(ctx)
-        _c1 = 0
         _s0 = ctx.get('user')
-        if _s0 is None:
-            _s0 = _EMPTY
-        else:
-            _c1 += 1
-            if _s0.__class__ is not _dict:
-                return _fallback(ctx)
-        _c2 = 0
-        _s1 = _s0.get('role')
-        if _s1 is None:
+        if _s0.__class__ is not _dict:
             return _fallback(ctx)
-        else:
-            _c2 += 1
-            if _s1 not in _M0:
-                return _fallback(ctx)
+        _c2 = 2
+        _s1 = _s0.get('role')
+        if _s1 not in _M0:
+            return _fallback(ctx)
         _s2 = _s0.get('age')
         if _s2 is not None:
             _c2 += 1
             if _s2.__class__ is not _int or _s2 < 0 or _s2 > 150:
                 return _fallback(ctx)
         _s3 = _s0.get('country')
-        if _s3 is None:
+        if _s3.__class__ is not _str or _len(_s3) > 2:
             return _fallback(ctx)
-        else:
-            _c2 += 1
-            if _s3.__class__ is not _str or _len(_s3) > 2:
-                return _fallback(ctx)
         if _len(_s0) != _c2 and (not _s0.keys() <= _N1):
             return _fallback(ctx)
         _s4 = ctx.get('request')
-        if _s4 is None:
-            _s4 = _EMPTY
-        else:
-            _c1 += 1
-            if _s4.__class__ is not _dict:
-                return _fallback(ctx)
-        _c3 = 0
+        if _s4.__class__ is not _dict:
+            return _fallback(ctx)
+        _c3 = 5
         _s5 = _s4.get('path')
-        if _s5 is None:
+        if _s5.__class__ is not _str or _len(_s5) > 64:
             return _fallback(ctx)
-        else:
-            _c3 += 1
-            if _s5.__class__ is not _str or _len(_s5) > 64:
-                return _fallback(ctx)
         _s6 = _s4.get('host')
-        if _s6 is None:
+        if _s6.__class__ is not _str or _len(_s6) > 64:
             return _fallback(ctx)
-        else:
-            _c3 += 1
-            if _s6.__class__ is not _str or _len(_s6) > 64:
-                return _fallback(ctx)
         _s7 = _s4.get('amount')
-        if _s7 is None:
+        if _s7.__class__ is not _int:
             return _fallback(ctx)
-        else:
-            _c3 += 1
-            if _s7.__class__ is not _int:
-                return _fallback(ctx)
         _s8 = _s4.get('labels')
         if _s8 is None:
             _s8 = _K2
@@ -84,19 +55,11 @@ def _decide(ctx, _fallback=None, _given=None):
                 return _fallback(ctx)
         _s9 = _tuple(_s9)
         _s10 = _s4.get('region')
-        if _s10 is None:
+        if _s10.__class__ is not _str or _len(_s10) > 8:
             return _fallback(ctx)
-        else:
-            _c3 += 1
-            if _s10.__class__ is not _str or _len(_s10) > 8:
-                return _fallback(ctx)
         _s11 = _s4.get('tenant')
-        if _s11 is None:
+        if _s11.__class__ is not _str or _len(_s11) > 8:
             return _fallback(ctx)
-        else:
-            _c3 += 1
-            if _s11.__class__ is not _str or _len(_s11) > 8:
-                return _fallback(ctx)
         _s12 = _s4.get('source')
         if _s12 is None:
             _s12 = '192.0.2.1'
@@ -113,7 +76,7 @@ def _decide(ctx, _fallback=None, _given=None):
                 return _fallback(ctx)
         if _len(_s4) != _c3 and (not _s4.keys() <= _N4):
             return _fallback(ctx)
-        if _len(ctx) != _c1 and (not ctx.keys() <= _N5):
+        if _len(ctx) != 2 and (not ctx.keys() <= _N5):
             return _fallback(ctx)
         _fired = []
         _k6 = _IR6.get(_s1)
@@ -199,17 +162,12 @@ def _decide(ctx, _fallback=None, _given=None):
         _fired += _IA49.get(_k35, _K3)
         for _e36 in _K50.hits(_s13):
             _fired += _IA51.get(_e36, _K3)
-        _n = _len(_fired)
-        if _n == 1:
-            _entry = _ONE[_fired[0]]
-        elif _n == 0:
-            _entry = _ONE[-1]
+        if not _fired:
+            return _ONE[-1]
+        elif _len(_fired) == 1:
+            return _ONE[_fired[0]]
         else:
-            _key = _frozenset(_fired)
-            _entry = _CACHE.get(_key)
-            if _entry is None:
-                _entry = _miss(_key)
-        return _entry
+            return _several(_fired)
     except _Errors:
         return _fallback(ctx)
 

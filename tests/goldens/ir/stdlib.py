@@ -155,16 +155,12 @@ def _decide(ctx, _fallback=None, _given=None):
             if _k9 is not None:
                 if not _s3:
                     _fired.append(26)
-        _n = _len(_fired)
-        if _n == 1:
-            _entry = _ONE[_fired[0]]
-        elif _n == 0:
+        if not _fired:
             _entry = _ONE[-1]
+        elif _len(_fired) == 1:
+            _entry = _ONE[_fired[0]]
         else:
-            _key = _frozenset(_fired)
-            _entry = _CACHE.get(_key)
-            if _entry is None:
-                _entry = _miss(_key)
+            _entry = _several(_fired)
         _f = _entry[0]
         if _f[0]:
             _o0 = 'none'
@@ -180,6 +176,8 @@ def _decide(ctx, _fallback=None, _given=None):
             _o0 = 'remove_content'
         else:
             _o0 = 'warn'
+        if _entry.__class__ is _tuple:
+            return _make_decision((_entry[1], _entry[2], _entry[3], _entry[4], _entry[5], (('enforcement', _o0),), None))
         _d = _entry[1].get(_o0)
         if _d is None:
             _d = _finish(_entry, _o0)
