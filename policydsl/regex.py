@@ -10,8 +10,11 @@ pattern matches anywhere in the text unless it anchors itself (`^...$`), as in R
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from policydsl.regex_literals import gates
 
 
 class PatternError(ValueError):
@@ -82,22 +85,41 @@ class PatternSet:
     patterns are then searched one by one (linear in their number, and as right). Should RE2
     refuse to build the set, every text is searched that way. Patterns are answered by number,
     which the index's tables are keyed by (0 is in none of them).
+
+    Before any search, a text is tested for the set's gates (`regex_literals.gates`), pieces
+    of literal text of which every match holds one: a text with none matches nothing, and a
+    substring test is several times cheaper than the set's search.
     """
 
-    __slots__ = ("_each", "_match", "patterns")
+    __slots__ = ("_each", "_gate", "_match", "patterns")
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = tuple(patterns)
         self._each = tuple(compile_pattern(p).search for p in self.patterns)
         self._match = _set_match(self.patterns)
+        self._gate = _gate(gates(self.patterns))
 
     def hits(self, text: str) -> list[int]:
         """The numbers of the patterns that match somewhere in `text`, counted from 1 in the
         order given; 0, the empty pattern's, may be among them and stands for none."""
+        gate = self._gate  # one piece of text, or a search of several
+        if gate is not None and not (gate in text if isinstance(gate, str) else gate(text)):
+            if not text.isascii():
+                text.encode("utf-8")  # a lone surrogate raises, as in `Pattern`, gate or not
+            return []
         found = self._match(text.encode("utf-8"))  # a lone surrogate raises, as in `Pattern`
         if 0 in found:
             return found
         return [i for i, search in enumerate(self._each, 1) if search(text) is not None]
+
+
+def _gate(found: tuple[str, ...] | None) -> str | Callable[[str], Any] | None:
+    """The gates as `hits` tests them: one, as the text itself (`in`), or a search of them all."""
+    if found is None:
+        return None
+    if len(found) == 1:
+        return found[0]
+    return re.compile("|".join(map(re.escape, found))).search
 
 
 def _set_match(patterns: Sequence[str]) -> Callable[[bytes], list[int]]:

@@ -13,6 +13,8 @@ rule is checked in turn. Python's `re` parser is not used: it reads some RE2 syn
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from typing import NamedTuple
 
 # escapes of one letter that stand for something other than a literal (a class, an anchor or a
@@ -27,6 +29,36 @@ def grams(text: str, length: int) -> set[str]:
     """The distinct pieces of `length` characters of `text` (none if it is shorter): what a
     `substring` index looks up, each once, however often it occurs."""
     return {text[i : i + length] for i in range(len(text) - length + 1)}
+
+
+GATE_LENGTH = 3  # characters of a gate: a piece of a required run
+MAX_GATES = 4  # more, and testing them would cost what searching the text costs
+
+
+def gates(patterns: Sequence[str]) -> tuple[str, ...] | None:
+    """A few pieces of text, one of which every match of every pattern contains (each a piece
+    of one of its required runs), or None when there are none so few.
+
+    A text holding none of them matches no pattern, which `in` tells faster than any search:
+    most texts a set of patterns is asked about (a user agent, a path) match none of them.
+    Pieces are chosen greedily, each the one most of the patterns left contain.
+    """
+    offered: list[set[str]] = []
+    for pattern in patterns:
+        found = required(pattern)
+        runs = [run for run in found.runs if run] if found is not None else []
+        if not runs:
+            return None
+        offered.append({piece for run in runs for piece in grams(run, min(GATE_LENGTH, len(run)))})
+    chosen: list[str] = []
+    while offered:
+        if len(chosen) == MAX_GATES:
+            return None
+        counts = Counter(piece for pieces in offered for piece in pieces)
+        best = min(counts, key=lambda piece: (-counts[piece], piece))
+        chosen.append(best)
+        offered = [pieces for pieces in offered if best not in pieces]
+    return tuple(chosen)
 
 
 class Required(NamedTuple):

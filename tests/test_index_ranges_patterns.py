@@ -273,3 +273,51 @@ def test_a_set_search_that_fails_is_searched_pattern_by_pattern() -> None:
     assert found.hits("curl/7 bot12/ SCANNER") == [1, 2, 3]
     assert found.hits("a bot1/") == [1]
     assert found.hits("nothing here") == []
+
+
+@pytest.mark.parametrize(
+    ("patterns", "gates"),
+    [
+        ([f"bot{i}/[0-9]+" for i in range(500)], ("bot",)),
+        (["^/api/", "admin", "x.*y"], ("/ap", "adm", "x")),
+        (["ab[0-9]cd", "[0-9]cd"], ("cd",)),
+        (["(?i)bot", "abc"], None),  # a flag the reader does not vouch for: no gate
+        (["a|b"], None),
+        (["[a-z]+"], None),  # no literal at all
+        (["ab", "cd", "ef", "gh", "ij"], None),  # more than a few
+    ],
+)
+def test_a_pattern_set_is_gated_by_pieces_every_match_holds(
+    patterns: list[str], gates: tuple[str, ...] | None
+) -> None:
+    from policydsl.regex_literals import gates as gates_of
+
+    assert gates_of(patterns) == gates
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_gated_pattern_sets_decide_as_the_interpreter(seed: int) -> None:
+    """Few patterns with literals, so that a set has gates: every text a pattern matches holds
+    one of them, and the index (which skips the search of texts holding none) decides as the
+    interpreter does."""
+    from policydsl.regex import compile_pattern
+    from policydsl.regex_literals import gates as gates_of
+
+    rng = random.Random(seed)
+    gated = 0
+    for _ in range(12):
+        patterns: list[str] = []
+        while len(patterns) < rng.randint(1, 5):
+            pattern = random_pattern(rng)
+            if pattern not in WHOLE and compiles(pattern):
+                patterns.append(pattern)
+        found = gates_of(patterns)
+        texts = [random_text(rng, patterns) for _ in range(150)]
+        if found is not None:
+            gated += 1
+            for pattern in patterns:
+                for text in texts:
+                    if compile_pattern(pattern).search(text) is not None:
+                        assert any(gate in text for gate in found), (pattern, text, found)
+        decide_all(rules([f"s matches {quote(p)}" for p in patterns]), [{"s": t} for t in texts])
+    assert gated >= 3
