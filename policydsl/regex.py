@@ -17,6 +17,12 @@ from typing import Any
 from policydsl.regex_literals import gates
 
 
+# A request's text may hold a lone surrogate (JSON's `"\ud800"` reads as one): encoded as is
+# (three bytes), RE2 reads it as one character, which `.` and negated classes match and no
+# literal of a pattern does; a strict encoding would fail the decision instead.
+_SURROGATES = "surrogatepass"
+
+
 class PatternError(ValueError):
     """A pattern RE2 refuses, or no RE2 to compile it with; the message says which."""
 
@@ -43,7 +49,7 @@ class Pattern:
             return
 
         def search(text: str) -> bool | None:
-            encoded = text.encode("utf-8")  # a lone surrogate raises, as the wrapper's does
+            encoded = text.encode("utf-8", _SURROGATES)
             return True if match(anchor, encoded, 0, len(encoded))[0] != no_match else None
 
         self.search = search
@@ -104,10 +110,8 @@ class PatternSet:
         order given; 0, the empty pattern's, may be among them and stands for none."""
         gate = self._gate  # one piece of text, or a search of several
         if gate is not None and not (gate in text if isinstance(gate, str) else gate(text)):
-            if not text.isascii():
-                text.encode("utf-8")  # a lone surrogate raises, as in `Pattern`, gate or not
             return []
-        found = self._match(text.encode("utf-8"))  # a lone surrogate raises, as in `Pattern`
+        found = self._match(text.encode("utf-8", _SURROGATES))
         if 0 in found:
             return found
         return [i for i, search in enumerate(self._each, 1) if search(text) is not None]

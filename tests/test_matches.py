@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,35 @@ def test_a_pathological_pattern_stays_linear_on_a_megabyte() -> None:
     started = time.perf_counter()
     assert compiled.decide({"s": text}).rules == ()
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("condition", "text", "fires"),
+    [
+        ('s matches "bot[0-9]"', "bot1\ud800", True),
+        ('s matches "bot[0-9]"', "\ud800bot", False),
+        ('s matches "x.y"', "x\ud800y", True),  # a lone surrogate is one character to RE2
+        ('s matches "^[a-z]+$"', "ab\udfff", False),
+        ('not (s matches "^a.$")', "a\ud800", False),
+    ],
+)
+def test_a_lone_surrogate_in_the_text_is_searched_not_refused(
+    condition: str, text: str, fires: bool
+) -> None:
+    """JSON's `"\\ud800"` reads as a lone surrogate: every backend searches it alike (as RE2
+    reads it: one character no literal matches) rather than failing the decision."""
+    for backend in policydsl.BACKENDS:
+        assert policy(condition, backend).decide({"s": text}).rules == (("r",) if fires else ())
+
+
+def test_a_lone_surrogate_from_json_is_decided_by_the_cli(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from policydsl.cli import cli
+
+    source = tmp_path / "p.policy"
+    source.write_text(HEAD + 'rule r: deny { when s matches "bot[0-9]" cite "c" reason "r" }\n')
+    request = '{"s": "bot1\\ud800"}'  # JSON's escape, read as a lone surrogate
+    result = CliRunner().invoke(cli, ["eval", "--policy", str(source), "-"], input=request)
+    assert result.exit_code == 0, result.output
+    assert '"rules": ["r"]' in result.output
