@@ -215,6 +215,11 @@ class _Gen:
             # one store for every id of the request: another may be put in use meanwhile
             given = ast.IfExp(is_(ref("_given"), none()), ref("_STORE"), ref("_given"))
             body.append(assign("_store", given))
+        sole = None if self.request_outputs else self.indexes.sole_rule(self.program)
+        if sole is not None:  # the decision is the prepared one of the rule the value names
+            body.extend(self.records.load(None, ref("ctx"), validated=sole.validates))
+            body.append(ast.Return(ast.Subscript(ref("_ONE"), sole.number, LOAD)))
+            return self._decide_def(body)
         body.extend(self.records.load(None, ref("ctx")))
         always: list[ast.expr] = [ast.Constant(r) for r in self.program.always]
         body.append(assign("_fired", ast.List(always, LOAD)))
@@ -223,6 +228,10 @@ class _Gen:
         body.extend(self.checks(self.program.checks))
         body.extend(self.indexes.all(self.program.indexes))
         body.extend(self._finish())
+        return self._decide_def(body)
+
+    def _decide_def(self, body: list[ast.stmt]) -> ast.FunctionDef:
+        """`_decide` around `body`: anything that raises goes to the fallback."""
         guarded = ast.Try(
             body,
             [ast.ExceptHandler(ref("_Errors"), None, [self.fallback()])],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import bisect
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
@@ -43,6 +43,13 @@ class Writer(Protocol):
     def if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]: ...
     def checks(self, checks: tuple[ir.Check, ...]) -> list[ast.stmt]: ...
     def expr(self, e: ir.Expr) -> ast.expr: ...
+
+
+class SoleRule(NamedTuple):
+    """See `IndexCode.sole_rule`: the fired rule's number, and the slot the lookup validates."""
+
+    number: ast.expr
+    validates: int | None
 
 
 class IndexCode:
@@ -103,6 +110,33 @@ class IndexCode:
         else:  # pragma: no cover
             raise AssertionError(ix.kind)
         return self.gen.if_present(slot, body)
+
+    def sole_rule(self, program: ir.Program) -> SoleRule | None:
+        """The number of the one rule that fires, as an expression (-1 for none), when the
+        whole program is one equality index whose every value names one rule and nothing else
+        can fire (`action == a` rules): one lookup, no list of fired rules to build.
+
+        On a required enum attribute the table holds every member (-1 for those no rule
+        names), so the lookup validates the value too: anything else reads None, which no
+        list or dict of prepared decisions takes, and goes to the fallback."""
+        if program.always or program.tests or program.checks or len(program.indexes) != 1:
+            return None
+        (ix,) = program.indexes
+        if ix.kind != "eq" or ix.probe != ir.WHOLE:
+            return None
+        if any(len(b.always) != 1 or b.checks or b.indexes for b in ix.buckets):
+            return None
+        rules = {b.key: b.always[0] for b in ix.buckets}
+        value = ref(self.gen.slot(ix.slot))
+        slot = self.gen.slots[ix.slot]
+        required = slot.default is t.MISSING and not ir.may_be_absent(self.gen.slots, ix.slot)
+        if isinstance(slot.type, t.EnumType) and required:
+            table = self.gen.hoist({m: rules.get(m, -1) for m in slot.type.members}, "_IA")
+            number = ast.Call(ast.Attribute(table, "get", LOAD), [value], [])
+            return SoleRule(number, ix.slot)
+        table = self.gen.hoist(rules, "_IA")
+        number = ast.Call(ast.Attribute(table, "get", LOAD), [value, ast.Constant(-1)], [])
+        return SoleRule(number, None)
 
     @staticmethod
     def probe(probe: ir.Probe, value: ast.expr) -> ast.expr:

@@ -58,14 +58,17 @@ class RecordCode:
             self._fields.setdefault(s.parent, []).append(s)
         self._holds: dict[int, bool] = {}
 
-    def load(self, parent: int | None, source: ast.expr) -> list[ast.stmt]:
+    def load(
+        self, parent: int | None, source: ast.expr, validated: int | None = None
+    ) -> list[ast.stmt]:
         """Read and validate the fields of one record (`source` is a dict).
 
         Records are closed: a key the record does not declare sends the request to `_fallback`,
         which names it. The fast test compares the record's length with the declared keys read
         with a value: when it has no more keys than that, it has no others. Only when it has
         more (a declared key holding `null`, which counts as absent, or an undeclared one) does
-        the exact test `source.keys() <= NAMES` run.
+        the exact test `source.keys() <= NAMES` run. The slot `validated`, if any, is left to
+        the code that reads it next (a lookup that takes valid values only).
         """
         gen = self.gen
         fields = self._fields.get(parent, [])
@@ -74,7 +77,10 @@ class RecordCode:
         for s in fields:
             read = ast.Call(ast.Attribute(source, "get", LOAD), [ast.Constant(s.path[-1])], [])
             out.append(assign(gen.slot(s.index), read))
-            out.extend(self._field(s, count))
+            if s.index == validated and self._must_hold(s):
+                count.always()
+            else:
+                out.extend(self._field(s, count, validated))
         if count.counted:
             out.insert(0, assign(count.name, ast.Constant(count.fixed)))
             read_keys: ast.expr = ref(count.name)
@@ -101,13 +107,13 @@ class RecordCode:
             found = self._holds[s.index] = any(self._must_hold(c) for c in fields)
         return found
 
-    def _field(self, s: ir.Slot, count: _KeyCount) -> list[ast.stmt]:
+    def _field(self, s: ir.Slot, count: _KeyCount, validated: int | None) -> list[ast.stmt]:
         """Check one attribute's value, and count it."""
         gen = self.gen
         name = gen.slot(s.index)
         value = ref(name)
         if isinstance(s.type, t.RecordType):
-            return self._record(s, count)
+            return self._record(s, count, validated)
         present, invalid = self._reading(s)
         if self._must_hold(s):
             count.always()
@@ -127,12 +133,12 @@ class RecordCode:
             stmts.extend(self._collection(s))
         return stmts
 
-    def _record(self, s: ir.Slot, count: _KeyCount) -> list[ast.stmt]:
+    def _record(self, s: ir.Slot, count: _KeyCount, validated: int | None) -> list[ast.stmt]:
         gen = self.gen
         name = gen.slot(s.index)
         value = ref(name)
         wrong = is_(class_of(value), ref("_dict"), negate=True)
-        children = self.load(s.index, value)
+        children = self.load(s.index, value, validated)
         if s.optional:
             absent = [assign(gen.slot(d), none()) for d in self._descendants(s.index)]
             present = [count.one(), ast.If(wrong, [gen.fallback()], []), *children]

@@ -16,7 +16,6 @@ from typing import Any
 
 from policydsl.regex_literals import gates
 
-
 # A request's text may hold a lone surrogate (JSON's `"\ud800"` reads as one): encoded as is
 # (three bytes), RE2 reads it as one character, which `.` and negated classes match and no
 # literal of a pattern does; a strict encoding would fail the decision instead.

@@ -238,3 +238,55 @@ rule under for limits: deny {{ when key == tier and has other and other < limit 
             contexts.append({"key": k, "amount": amount})
             contexts.append({"key": k, "amount": amount, "other": amount + 1})
     decide_all(text, contexts)
+
+
+SOLE_LOOKUP = """
+enum Action {{ read, write, delete, audit }}
+context {{ request: {{ action: {action}  user: string = "" }}{extra} }}
+effects deny > allow default allow
+rule r_read: allow {{ when {has}request.action == {q}read{q}  cite "1"  reason "read" }}
+rule r_write: deny {{ when {has}request.action == {q}write{q}  cite "2"  reason "write" }}
+rule r_audit: deny {{ when {has}request.action == {q}audit{q}  cite "3"  reason "audit" }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("action", "extra"),
+    [("Action", ""), ("Action = read", ""), ("Action?", ""), ("string", ""), ("Action", " n: int")],
+    ids=["required-enum", "defaulted", "optional", "string", "beside-another"],
+)
+def test_one_equality_index_is_one_lookup_that_validates_as_the_checks_did(
+    action: str, extra: str
+) -> None:
+    """A policy that is one equality index, each value naming one rule, decides with one table
+    lookup (on a required enum attribute, the lookup validates the value too); every request,
+    valid or not, is decided or refused as the interpreter does, with the same message."""
+    has = "has request.action and " if action.endswith("?") else ""
+    q = '"' if action == "string" else ""
+    text = SOLE_LOOKUP.format(action=action, extra=extra, has=has, q=q)
+    compiled = policydsl.loads(text)
+    interpreted = policydsl.loads(text, backend="interpreted")
+    if not has:  # (a presence test stays a check beside the index)
+        source = compiled.compiled("python")
+        assert "_fired" not in source.split("def _flags")[0]  # no list of fired rules is built
+    values: list[Any] = ["read", "write", "delete", "audit", "READ", "", 1, True, None, ["read"]]
+    contexts: list[Any] = [{"request": {"action": v}} for v in values]
+    contexts += [
+        {"request": {"action": "write", "user": "u"}},
+        {"request": {"action": "write", "other": 1}},
+        {"request": {}},
+        {},
+        {"request": None},
+        {"request": "write"},
+        {"request": {"action": "read"}, "n": 3},
+        {"request": {"action": "read"}, "x": 1},
+        [],
+    ]
+    for context in contexts:
+        outcomes = []
+        for policy in (compiled, interpreted):
+            try:
+                outcomes.append(policy.decide(context))
+            except policydsl.ContextError as refused:
+                outcomes.append(f"refused: {refused}")
+        assert outcomes[0] == outcomes[1], context
