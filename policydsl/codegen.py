@@ -164,6 +164,7 @@ class _Gen:
         self.indexes = IndexCode(self)
         self.records = RecordCode(self)
         self.row: str | None = None  # the local holding a bucket's row while its code is made
+        self.fire_one = False  # a rule that fires returns its decision (`IndexCode.fires_one`)
 
     # ---- names and constants ----------------------------------------------------------------
 
@@ -221,13 +222,18 @@ class _Gen:
             body.append(ast.Return(ast.Subscript(ref("_ONE"), sole.number, LOAD)))
             return self._decide_def(body)
         body.extend(self.records.load(None, ref("ctx")))
-        always: list[ast.expr] = [ast.Constant(r) for r in self.program.always]
-        body.append(assign("_fired", ast.List(always, LOAD)))
+        self.fire_one = not self.request_outputs and self.indexes.fires_one(self.program)
+        if not self.fire_one:
+            always: list[ast.expr] = [ast.Constant(r) for r in self.program.always]
+            body.append(assign("_fired", ast.List(always, LOAD)))
         for i, test in enumerate(self.program.tests):
             body.append(assign(f"_t{i}", self.expr(test)))
         body.extend(self.checks(self.program.checks))
         body.extend(self.indexes.all(self.program.indexes))
-        body.extend(self._finish())
+        if self.fire_one:  # each rule returned its decision where it fired: none did
+            body.append(ast.Return(ast.Subscript(ref("_ONE"), ast.Constant(-1), LOAD)))
+        else:
+            body.extend(self._finish())
         return self._decide_def(body)
 
     def _decide_def(self, body: list[ast.stmt]) -> ast.FunctionDef:
@@ -265,6 +271,9 @@ class _Gen:
         return stmt
 
     def _fire(self, rule: int) -> ast.stmt:
+        if self.fire_one:  # at most one rule fires: its decision is the answer
+            fired = ast.Return(ast.Subscript(ref("_ONE"), ast.Constant(rule), LOAD))
+            return self._at_rule(rule, fired)
         append = ast.Attribute(ref("_fired"), "append", LOAD)
         return self._at_rule(rule, ast.Expr(ast.Call(append, [ast.Constant(rule)], [])))
 

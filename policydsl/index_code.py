@@ -33,6 +33,7 @@ class Writer(Protocol):
 
     slots: tuple[ir.Slot, ...]
     row: str | None
+    fire_one: bool
 
     def hoist(self, value: Any, prefix: str = "_K") -> ast.expr: ...
     def const(self, value: Any) -> ast.expr: ...
@@ -139,6 +140,31 @@ class IndexCode:
         return SoleRule(number, None)
 
     @staticmethod
+    def fires_one(program: ir.Program) -> bool:
+        """Whether a request fires one rule at most, by the program's shape: one equality index
+        (one bucket a request), each bucket with one rule, or with one equality index of the
+        same kind (`role == r and action == a`). Its code then returns a rule's prepared
+        decision where it fires it, and builds no list of fired rules."""
+
+        def one_each(ix: ir.Index) -> bool:
+            if ix.kind != "eq":
+                return False
+            for b in ix.buckets:
+                rules = len(b.always) + len(b.checks)
+                if b.indexes and (rules or len(b.indexes) > 1 or not one_each(b.indexes[0])):
+                    return False
+                if rules > 1 and (b.always or not _exclusive(b.checks)):
+                    return False
+            return True
+
+        return (
+            not program.always
+            and not program.checks
+            and len(program.indexes) == 1
+            and one_each(program.indexes[0])
+        )
+
+    @staticmethod
     def probe(probe: ir.Probe, value: ast.expr) -> ast.expr:
         """`value`, `value[:n]` or `value[-n:]`: what a probed index looks up."""
         if probe.part == "prefix":
@@ -153,7 +179,13 @@ class IndexCode:
         """Fire a bucket's rules that need no check from a table; dispatch to its checks."""
         always = {b.key: b.always for b in ix.buckets if b.always}
         body: list[ast.stmt] = []
-        if always:
+        if always and self.gen.fire_one:  # one rule a bucket: its number
+            found = self.gen.fresh("_r")
+            numbers = {k: rules[0] for k, rules in always.items()}
+            body.append(assign(found, self.get(numbers, "_IA", key)))
+            fire = ast.Return(ast.Subscript(ref("_ONE"), ref(found), LOAD))
+            body.append(ast.If(is_(ref(found), none(), negate=True), [fire], []))
+        elif always:
             body.append(_fire_all(self.get(always, "_IA", key, ())))
         body.extend(self.checked(ix, key))
         return body
@@ -169,6 +201,9 @@ class IndexCode:
                 dispatch[b.key] = branches.setdefault((b.checks, b.indexes), len(branches))
         if not branches:
             return []
+        nested = self.nested_tables(ix, key)
+        if nested is not None:
+            return nested
         if len(branches) >= TEMPLATE_MIN and not any(subs for _, subs in branches):
             templated = self.templated(ix, key)
             if templated is not None:
@@ -185,6 +220,61 @@ class IndexCode:
             return self.threshold_rows(ix, key, slots)
         checked = [ir.Bucket(None, (), checks, subs) for checks, subs in branches]
         return self.dispatch(dispatch, checked, key)
+
+    def nested_tables(self, ix: ir.Index, key: ast.expr) -> list[ast.stmt] | None:
+        """`_t = TABLES.get(key)`, then `_t.get(value)`: when every bucket that needs more than
+        its key tests one more attribute for equality (an index of it whose buckets fire
+        outright, or checks `attr == constant`), the same attribute for all (`role == r and
+        action == a` rows), each bucket's test is a table of its own, read as data: one
+        lookup more, where a tree of comparisons would choose the bucket's code. None
+        otherwise."""
+        inner: int | None = None
+        tables: dict[Any, dict[Any, tuple[int, ...]]] = {}
+        for b in ix.buckets:
+            if not (b.checks or b.indexes):
+                continue
+            table: dict[Any, tuple[int, ...]] = {}
+            if b.indexes:
+                (sub,) = b.indexes if len(b.indexes) == 1 and not b.checks else (None,)
+                if sub is None or sub.kind != "eq" or sub.probe != ir.WHOLE:
+                    return None
+                if any(c.checks or c.indexes for c in sub.buckets):
+                    return None
+                slot = sub.slot
+                for c in sub.buckets:
+                    table[c.key] = c.always
+            else:
+                found = _equalities(b.checks)
+                if found is None:
+                    return None
+                slot, pairs = found
+                for value, rule in pairs:
+                    table[value] = (*table.get(value, ()), rule)
+            if inner not in (None, slot):
+                return None
+            inner, tables[b.key] = slot, table
+        if inner is None:
+            return None
+        found_table = self.gen.fresh("_t")
+        value = ref(self.gen.slot(inner))
+        get = ast.Attribute(ref(found_table), "get", LOAD)
+        body: list[ast.stmt]
+        if self.gen.fire_one:  # one rule a value: its number
+            numbers = {k: {v: rules[0] for v, rules in t.items()} for k, t in tables.items()}
+            outer = self.get(numbers, "_IA", key)
+            number = self.gen.fresh("_r")
+            fire = ast.Return(ast.Subscript(ref("_ONE"), ref(number), LOAD))
+            body = [
+                assign(number, ast.Call(get, [value], [])),
+                ast.If(is_(ref(number), none(), negate=True), [fire], []),
+            ]
+        else:
+            outer = self.get(tables, "_IA", key)
+            body = [_fire_all(ast.Call(get, [value, ast.Tuple([], LOAD)], []))]
+        return [
+            assign(found_table, outer),
+            ast.If(is_(ref(found_table), none(), negate=True), body, []),
+        ]
 
     def templated(self, ix: ir.Index, key: ast.expr) -> list[ast.stmt] | None:
         """`_v = ROWS.get(key)`: the bucket's template number and constants; then a tree over
@@ -244,8 +334,12 @@ class IndexCode:
             body: list[ast.stmt] = []
             for c in shape:
                 rule = ast.Subscript(ref(row), ast.Constant(c.rule), LOAD)
-                append = ast.Attribute(ref("_fired"), "append", LOAD)
-                fire = ast.Expr(ast.Call(append, [rule], []))
+                fire: ast.stmt
+                if self.gen.fire_one:
+                    fire = ast.Return(ast.Subscript(ref("_ONE"), rule, LOAD))
+                else:
+                    append = ast.Attribute(ref("_fired"), "append", LOAD)
+                    fire = ast.Expr(ast.Call(append, [rule], []))
                 body.append(ast.If(self.gen.expr(c.condition), [fire], []))
             return body
         finally:
@@ -472,6 +566,43 @@ def _threshold_row(ix: ir.Index) -> tuple[Any, ...]:
         tuple(rule for _, rule in ix.below),
         tuple(len(below) - bisect.bisect_left(below, p) for p in places),
     )
+
+
+def _equalities(checks: tuple[ir.Check, ...]) -> tuple[int, list[tuple[Any, int]]] | None:
+    """The slot and the (constant, rule) of checks that are each an equality of that one slot
+    with a constant, else None."""
+    slots: set[int] = set()
+    pairs: list[tuple[Any, int]] = []
+    for c in checks:
+        match c.condition:
+            case nodes.Compare(Op.EQ, ir.SlotRef(slot), Const(value)) if _hashable(value):
+                slots.add(slot)
+                pairs.append((value, c.rule))
+            case _:
+                return None
+    return (slots.pop(), pairs) if len(slots) == 1 else None
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _exclusive(checks: tuple[ir.Check, ...]) -> bool:
+    """Whether at most one of the checks can hold: each an equality of one slot with its own
+    constant (a bucket too small to index again, `action == a0`, `action == a1`)."""
+    slots, values = set(), set()
+    for c in checks:
+        match c.condition:
+            case nodes.Compare(Op.EQ, ir.SlotRef(slot), Const(value)):
+                slots.add(slot)
+                values.add(value)  # `1` and `True` are one value here: not exclusive
+            case _:
+                return False
+    return len(slots) == 1 and len(values) == len(checks)
 
 
 def _fire_all(rules: ast.expr) -> ast.stmt:

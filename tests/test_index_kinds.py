@@ -290,3 +290,76 @@ def test_one_equality_index_is_one_lookup_that_validates_as_the_checks_did(
             except policydsl.ContextError as refused:
                 outcomes.append(f"refused: {refused}")
         assert outcomes[0] == outcomes[1], context
+
+
+GRANTS = """
+enum Role {{ admin, dev, guest }}
+enum Action {{ read, write, deploy, unlisted }}
+context {{ request: {{ role: Role  action: Action  n: int = 0 }} }}
+effects deny > allow default deny
+table grants(grant: string, role: Role, action: Action) {{
+{rows}
+}}
+rule granted for grants: allow {{
+  when request.role == role and request.action == action  cite "G"  reason "grant {{grant}}"
+}}
+{extra}
+"""
+
+
+@pytest.mark.parametrize(
+    ("rows", "extra", "fires_one"),
+    [
+        # many rows per role: an index of actions under each role's bucket
+        ([(r, a) for r in ("admin", "dev") for a in ("read", "write", "deploy")], "", True),
+        ([("guest", "read"), ("dev", "write")], "", True),  # a check or two per bucket
+        ([("dev", "read"), ("dev", "read"), ("admin", "read")], "", False),  # two rows alike
+        (
+            [(r, a) for r in ("admin", "dev") for a in ("read", "write")],
+            'rule big: deny { when request.n > 3  cite "N"  reason "n" }',
+            False,
+        ),
+        (
+            [(r, a) for r in ("admin", "dev") for a in ("read", "write")],
+            "output echo: int { otherwise => request.n }",
+            False,
+        ),
+    ],
+    ids=["rows", "checks", "repeated-rows", "another-rule", "request-output"],
+)
+def test_equalities_under_a_key_are_tables_of_tables(
+    rows: list[tuple[str, str]], extra: str, fires_one: bool
+) -> None:
+    """`role == r and action == a` rows: each role's bucket is a table of actions, read as
+    data; where one rule at most can fire, the code returns its decision where it finds it.
+    Every request decides as the interpreter does."""
+    listed = "\n".join(f'  "g{i}", {r}, {a}' for i, (r, a) in enumerate(rows))
+    text = GRANTS.format(rows=listed, extra=extra)
+    compiled = policydsl.loads(text)
+    interpreted = policydsl.loads(text, backend="interpreted")
+    code = compiled.compiled("python").split("def _flags")[0]
+    assert ("_fired" not in code) == fires_one, code
+    contexts = [
+        {"request": {"role": r, "action": a, "n": n}}
+        for r in ("admin", "dev", "guest")
+        for a in ("read", "write", "deploy", "unlisted")
+        for n in (0, 5)
+    ]
+    for context in contexts:
+        assert compiled.decide(context) == interpreted.decide(context), context
+
+
+def test_checks_of_one_attribute_against_distinct_constants_fire_one_rule_at_most() -> None:
+    """A bucket too small to index again: its checks `n == 1`, `n == 2` are exclusive, and the
+    code returns the decision of the one that holds."""
+    text = (
+        "context { k: string  n: int = 0 }\neffects deny > allow default allow\n"
+        'rule a: deny { when k == "x" and n == 1  cite "1"  reason "a" }\n'
+        'rule b: deny { when k == "x" and n == 2  cite "2"  reason "b" }\n'
+    )
+    compiled = policydsl.loads(text)
+    interpreted = policydsl.loads(text, backend="interpreted")
+    assert "_fired" not in compiled.compiled("python").split("def _flags")[0]
+    for n in (0, 1, 2, 3):
+        context = {"k": "x", "n": n}
+        assert compiled.decide(context) == interpreted.decide(context)
