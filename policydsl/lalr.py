@@ -72,6 +72,12 @@ class Tables:
         self.start_state: int = data["start_state"]
         self.end_state: int = data["end_state"]
         self.literals: dict[str, str] = dict(data["literals"])
+        # each bracket's terminal: +1 opens, -1 closes (the parse measures their nesting)
+        self.brackets: dict[int, int] = {
+            self.terminals.index(name): 1 if text in "([{" else -1
+            for name, text in self.literals.items()
+            if text in ("(", "[", "{", ")", "]", "}") and name in self.terminals
+        }
         self.actions: list[dict[int, int]] = []
         self.gotos: list[dict[int, int]] = []
         self.state_lexer: list[int] = []
@@ -192,11 +198,11 @@ def parse(
     builders: dict[str, Build],
     wary: dict[int, frozenset[str]],
     wary_after: frozenset[int] = frozenset(),
-) -> tuple[Any, int] | None:
-    """The node of the whole text and the height of Lark's tree for it, or None when Lark
-    should parse it: a syntax error, or a token whose text `wary[terminal id]` holds (a
-    reserved word read as a name, which the parser refuses after Lark's parse) unless it
-    follows a token of `wary_after` (a field after a dot)."""
+) -> tuple[Any, int, int] | None:
+    """The node of the whole text, the height of Lark's tree for it and how deep its brackets
+    nest, or None when Lark should parse it: a syntax error, or a token whose text
+    `wary[terminal id]` holds (a reserved word read as a name, which the parser refuses after
+    Lark's parse) unless it follows a token of `wary_after` (a field after a dot)."""
     # Everything the loop reads, looked up once: per rule (negative index: an action -1-r
     # reads rule r) and per lexer; the loop is the whole cost of parsing.
     reduce_info = [
@@ -225,6 +231,8 @@ def parse(
     pos = 0
     previous = end_tid  # the terminal of the token before
     before_previous = end_tid  # and the one before it
+    brackets = tables.brackets
+    depth = deepest = 0  # brackets open, and the most open at once
     # Items (declarations) whose terminals repeat an item parsed before are built by its plan
     # (`_Plan`), with no table lookups: `plans` holds them, `recorded` the tokens of the item
     # being parsed when it is to be learned, `log` its builds. Learning costs about what
@@ -245,9 +253,10 @@ def parse(
                     for kind, size, origin, build, direct, rule in reduce_info
                 ]
             listed = len(stack[0][0])
-            pos, previous, stack[0] = _replayed(
+            pos, previous, stack[0], nested = _replayed(
                 text, pos, previous, plans, tables, wary, wary_after, stack[0]
             )
+            deepest = max(deepest, nested)
             built += len(stack[0][0]) - listed
             missed += 1
             recorded, reduce_info = [], logged_info
@@ -301,6 +310,9 @@ def parse(
             entry = (_new_token(Token, (value, start, end)), start, end, 0)
             if recorded is not None:
                 recorded.append((tid, index, entry[0]))
+            if tid in brackets:
+                depth += brackets[tid]
+                deepest = max(deepest, depth)
             pos = end
             break
         # ---- reduce until the token shifts (or the text is accepted)
@@ -323,7 +335,7 @@ def parse(
                     after = passes[key] = _passes(tables, states[-2], state, tid)
                 state = states[-1] = after
                 if tid == end_tid and state == end_state:
-                    return stack[-1][0], stack[-1][3]
+                    return stack[-1][0], stack[-1][3], deepest
                 continue
             made: tuple[Any, int, int, int] | None
             if kind == TREE1:
@@ -333,7 +345,7 @@ def parse(
                     stack[-1] = made
                     state = states[-1] = gotos[states[-2]][origin]
                     if tid == end_tid and state == end_state:
-                        return made[0], made[3]
+                        return made[0], made[3], deepest
                     continue
                 kind = TREE
             if kind == BEGIN:  # `_x: item`: a list begins
@@ -354,7 +366,7 @@ def parse(
                     if len(states) == 2 and entry is not None:  # a top-level item ends
                         items += 1
                         if recorded is not None and plans is not None:
-                            _learn(plans, recorded, log, last, reads_of)
+                            _learn(plans, recorded, log, last, reads_of, brackets)
                         recorded, reduce_info = None, plain_info
                         if items >= _PLANS_AFTER and missed <= _MISSES + 2 * built:
                             # the next item's first token is lexed again, from its plan's node
@@ -415,7 +427,7 @@ def parse(
             state = gotos[states[-1]][origin]
             states.append(state)
             if tid == end_tid and state == end_state:
-                return made[0], made[3]
+                return made[0], made[3], deepest
 
 
 _PLANS_AFTER = 64  # items parsed before any is learned: a short text is parsed alone
@@ -433,6 +445,7 @@ class _Plan(NamedTuple):
     item: int  # the child number of the item's node
     last: int  # the token that ends the item
     height: int  # of the item's tree
+    depth: int  # the most brackets open at once in the item (none are open around it)
 
 
 class _Node:
@@ -467,6 +480,7 @@ def _learn(
     log: list[tuple[Build, int, int, list[Any], Any]],
     item: tuple[Any, int, int, int],
     reads: dict[int, dict[int, _Read]],
+    brackets: dict[int, int],
 ) -> None:
     """Keep the plan of an item just parsed: its tokens and the next one, each with its
     terminal and lexer (`recorded`), the builds that made it (`log`) and its stack entry.
@@ -499,9 +513,13 @@ def _learn(
         if found is None:
             found = node.next[tid] = _Node(next_index, reads[next_index])
         node = found
+    depth = deepest = 0
+    for tid, _, _ in recorded[:-1]:
+        depth += brackets.get(tid, 0)
+        deepest = max(deepest, depth)
     after = recorded[-1][0]
     if node.index == recorded[-1][1] and after not in node.next:
-        node.ends.setdefault(after, _Plan(tuple(steps), item_ref, item_last, item[3]))
+        node.ends.setdefault(after, _Plan(tuple(steps), item_ref, item_last, item[3], deepest))
 
 
 def _replayed(
@@ -513,13 +531,14 @@ def _replayed(
     wary: dict[int, frozenset[str]],
     wary_after: frozenset[int],
     listed: tuple[Any, int, int, int],
-) -> tuple[int, int, tuple[Any, int, int, int]]:
+) -> tuple[int, int, tuple[Any, int, int, int], int]:
     """Build the items at `pos` whose terminals a plan has, appending them to the top-level
     list `listed` (a stack entry): (the position after them, the terminal before it, the list
-    entry). Each item is lexed as the parse would lex it, and stops at the first token no plan
-    expects, for the parse to take it from its start."""
+    entry, the most brackets open at once in them). Each item is lexed as the parse would lex
+    it, and stops at the first token no plan expects, for the parse to take it from its start."""
     root = tables.root()
     root_match = root.regex.match
+    deepest = 0
     while True:
         node = plans
         tokens: list[Token] = []
@@ -527,7 +546,7 @@ def _replayed(
         while True:  # the item's tokens, then the first token of the next item
             match = root_match(text, at)
             if match is None:
-                return pos, previous, listed
+                return pos, previous, listed, deepest
             group = match.lastindex or 0
             read = node.reads.get(group)
             if read is not None:
@@ -541,21 +560,21 @@ def _replayed(
                     tid = keywords[value]
                     wary_of = None
             elif group not in root.by_group:  # the end, or an error
-                return pos, previous, listed
+                return pos, previous, listed, deepest
             else:  # not a terminal of this state's: its own lexer decides, as in `parse`
                 words = tables.words(node.index, wary)
                 lexed = _lex(tables.lexer(node.index), words, text, at)
                 if lexed is None or lexed[0] < 0:
-                    return pos, previous, listed
+                    return pos, previous, listed, deepest
                 tid, start, end, value, wary_of = lexed
             if wary_of is not None and value in wary_of and last_tid not in wary_after:
-                return pos, previous, listed
+                return pos, previous, listed, deepest
             plan = node.ends.get(tid)
             if plan is not None:
                 break
             found = node.next.get(tid)
             if found is None:
-                return pos, previous, listed
+                return pos, previous, listed, deepest
             node = found
             tokens.append(_new_token(Token, (value, start, end)))
             last_tid = tid
@@ -572,7 +591,7 @@ def _replayed(
         items, items_start, _, height = listed
         items.append(values[plan.item])
         listed = (items, items_start, tokens[plan.last][2], max(height, plan.height))
-        pos, previous = start, last_tid
+        pos, previous, deepest = start, last_tid, max(deepest, plan.depth)
 
 
 def _lex(

@@ -249,6 +249,30 @@ def test_repeated_items(text: str, plans_at_once: None) -> None:
     agree(text)
 
 
+@pytest.mark.parametrize("opened", ["(", "[", "{"])
+@pytest.mark.parametrize("depth", [parser.MAX_NESTING, parser.MAX_NESTING + 1])
+def test_bracket_nesting_is_measured_by_the_fast_parser(
+    opened: str, depth: int, plans_at_once: None
+) -> None:
+    """The fast parser answers only where `_check_nesting` finds nothing to report (it runs
+    first no more): in an item it parses and in the items built by a plan."""
+    if opened == "{":  # records in the context's type, inside the context's own braces
+        record = "x: " + "{ y: " * (depth - 2) + "{ z: int }" + " }" * (depth - 2)
+        text = f"context {{ {record} }}\n" + _repeated(lambda i: f"def d{i} = 1")
+    else:
+        closed = {"(": ")", "[": "]"}[opened]
+        text = _repeated(lambda i: f"def d{i} = " + opened * depth + "1" + closed * depth)
+    source = Source("t.policy", text)
+    found = parser.parse(source)
+    reference = parser._check_nesting(source)
+    if depth > parser.MAX_NESTING:
+        assert parser.parse_fast(source) is None
+        assert reference is not None and found == (None, [reference])
+    else:
+        assert reference is None and found[0] is not None and found[1] == []
+        agree(text)
+
+
 def test_repeated_items_mutated(plans_at_once: None) -> None:
     """Errors in items parsed by a plan: declined as the parse declines them."""
     rng = random.Random(11)
