@@ -232,15 +232,17 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
     """The key a single test offers, and whether it is the test itself (exact)."""
     if part.__class__ not in _TESTS:  # a presence test, a boolean attribute, ...: none
         return None
-    if part.__class__ is nodes.Compare and part.op is Op.EQ:  # the commonest: `x == c`
+    if part.__class__ is nodes.Compare and part.op in (Op.EQ, Op.NE):  # the commonest
         left, right = part.left, part.right
         if (
             left.__class__ is ir.SlotRef
             and right.__class__ is Const
             and _scalar(slots[left.slot].type)
-        ):  # what `_equality_key` finds, without its search of both sides
-            return Key("eq", left.slot, ir.WHOLE, frozenset({right.value})), True
-        return _equality_key(part, slots)
+        ):  # `x == c`, `x != c`: what `_equality_key` or the `except` case below finds, at once
+            kind = "eq" if part.op is Op.EQ else "except"
+            return Key(kind, left.slot, ir.WHOLE, frozenset({right.value})), True
+        if part.op is Op.EQ:
+            return _equality_key(part, slots)
     if part.__class__ is nodes.Not:  # `not (x in [...])`: the `except` case below, at once
         inner = part.operand
         if (
