@@ -368,7 +368,7 @@ def parse(
                         if recorded is not None and plans is not None:
                             _learn(plans, recorded, log, last, reads_of, brackets)
                         recorded, reduce_info = None, plain_info
-                        if items >= _PLANS_AFTER and missed <= _MISSES + 2 * built:
+                        if items >= _PLANS_AFTER and missed <= _MISSES + 2 * built + items // 64:
                             # the next item's first token is lexed again, from its plan's node
                             pos, previous, at_item = entry[1], before_previous, True
                             break
@@ -431,7 +431,9 @@ def parse(
 
 
 _PLANS_AFTER = 64  # items parsed before any is learned: a short text is parsed alone
-_MISSES = 8  # items no plan had, beyond twice those built by one, before plans are given up
+# Items no plan had, beyond twice those built by one, before plans are set aside; they are tried
+# again once every 64 items, so that rules of one form after varied declarations are found.
+_MISSES = 8
 
 
 class _Plan(NamedTuple):

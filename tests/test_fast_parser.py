@@ -304,6 +304,26 @@ def test_a_large_policy_is_built_by_plans(monkeypatch: pytest.MonkeyPatch) -> No
     assert agree(SHAPES["not_in"].policy(size)) is not None
 
 
+def test_plans_are_tried_again_after_varied_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans set aside over items of many forms are tried again: rules of one form after them
+    are still built by a plan."""
+    built: list[int] = []
+    replayed = lalr._replayed
+
+    def counted(*args: Any) -> Any:
+        before = len(args[-1][0])
+        done = replayed(*args)
+        built.append(len(done[2][0]) - before)
+        return done
+
+    monkeypatch.setattr(lalr, "_replayed", counted)
+    varied = [f"def d{i} = 1" + " + 1" * i for i in range(150)]  # no two of one form
+    rules = [f'rule r{i}: deny {{ when x == "{i}" }}' for i in range(400)]
+    text = "\n".join(["context { x: string }", *varied, *rules])
+    assert agree(text) is not None
+    assert sum(built) > 300
+
+
 def test_every_state_tries_terminals_in_the_root_lexer_order() -> None:
     """What lets one regex (the root lexer's) serve every state: each state's lexer tries the
     terminals it shares with the root in the root's order, and a state's regex is compiled only
