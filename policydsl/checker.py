@@ -20,7 +20,6 @@ from policydsl import (
     maps,
     model,
     nodes,
-    reason_templates,
     relations,
     table_rows,
 )
@@ -29,7 +28,9 @@ from policydsl.codes import Code
 from policydsl.decision import RESERVED_OUTPUT_NAMES
 from policydsl.diagnostics import Diagnostic, did_you_mean
 from policydsl.environment import Environment, rule_type
+from policydsl.inlining import names_used
 from policydsl.model import NOT_CONST, Const, const_value
+from policydsl.plain_rules import PlainRules
 from policydsl.property_check import check_properties
 from policydsl.rule_memo import RuleMemo
 from policydsl.source import Span
@@ -78,6 +79,7 @@ class _Checker:
             self.tables, self._row_values, self._column_type, self.exprs.error
         )
         self._cell_cache: dict[tuple[Any, ...], tuple[t.Type, Any]] = {}  # see `_cell`
+        self.plain = PlainRules()
 
     def _freeze(self) -> None:
         """Give the expression checker the environment the declarations read so far make.
@@ -258,7 +260,7 @@ class _Checker:
         hundreds of definitions must not take the checker past Python's stack); a cycle is
         reported (P205) where the depth-first walk from the first declared definition meets it."""
         uses = {
-            name: _names_used(decl.value) & self.def_decls.keys()
+            name: names_used(decl.value) & self.def_decls.keys()
             for name, decl in self.def_decls.items()
         }
         order: list[str] = []
@@ -570,14 +572,15 @@ class _Checker:
                 )
                 return []
             columns = {c.name.name: self._column_type(c) for c in table.columns}
-        scope = Scope(
-            locals={n: ty for n, (ty, optional) in columns.items() if not optional},
-            columns=frozenset(columns),
-            origins={
-                c.name.name: (f"the column `{c.name.name}`", c.name.span)
-                for c in (table.columns if table is not None else ())
-            },
-        )
+        scope = self.plain.scope
+        if table is not None:
+            scope = Scope(
+                locals={n: ty for n, (ty, optional) in columns.items() if not optional},
+                columns=frozenset(columns),
+                origins={
+                    c.name.name: (f"the column `{c.name.name}`", c.name.span) for c in table.columns
+                },
+            )
         by_kind: dict[type, list[Any]] = {}
         for clause in d.clauses:
             by_kind.setdefault(type(clause), []).append(clause)
@@ -617,7 +620,7 @@ class _Checker:
                 else scope
             )
             when = whens[0].condition if whens else None
-            template = reason_templates.check(self.exprs, clause, every_column, when)
+            template = self.plain.reason(self.exprs, clause, every_column, when)
         if not by_kind.get(nodes.ReasonClause):
             self.exprs.warn(Code.NO_REASON, f"rule `{d.name.name}` gives no reason", d.name.span)
         obligations: list[str] = []
@@ -777,20 +780,3 @@ def _substituted(made: table_rows.Maker | None, expr: Any, values: dict[str, Any
 def _first_at(span: Span | None) -> tuple[tuple[Span, str], ...]:
     """The related span of a second declaration: where the first one is."""
     return ((span, "the first is here"),) if span is not None else ()
-
-
-def _names_used(expr: nodes.Expr) -> set[str]:
-    """Every name an expression's paths start with (a superset of the definitions it uses)."""
-    found: set[str] = set()
-    stack: list[Any] = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, nodes.Path):
-            found.add(node.parts[0])
-        elif isinstance(node, tuple):
-            stack.extend(node)
-        elif attrs.has(type(node)) and not isinstance(node, nodes.Has | nodes.Ident):
-            stack.extend(
-                getattr(node, f.name) for f in attrs.fields(type(node)) if f.name != "span"
-            )
-    return found

@@ -107,6 +107,21 @@ class _Entry:
 Item = tuple[Key, _Entry]  # an entry placed in an index by a key
 
 
+def _most_selective(found: list[Offer], popularity: Counter[Group]) -> Offer:
+    """The offer an entry takes: by the kind of index, then the attribute most entries are
+    keyed on, then members, the first slot, the first test."""
+    return max(
+        found,
+        key=lambda o: (
+            o.rank,
+            min(popularity[key.group] for key, _ in o.ways),
+            o.ways[0][0].kind == "member",
+            -o.ways[0][0].slot,
+            -min(o.positions),
+        ),
+    )
+
+
 class _Trie:
     def __init__(self, slots: tuple[ir.Slot, ...]):
         self.slots = slots
@@ -163,16 +178,7 @@ class _Trie:
             if not found:
                 checks.append(self.check(entry))
                 continue
-            best = max(
-                found,
-                key=lambda o: (
-                    o.rank,
-                    min(popularity[key.group] for key, _ in o.ways),
-                    o.ways[0][0].kind == "member",
-                    -o.ways[0][0].slot,
-                    -min(o.positions),
-                ),
-            )
+            best = found[0] if len(found) == 1 else _most_selective(found, popularity)
             kept = tuple(p for i, p in enumerate(entry.parts) if i not in best.positions)
             spread = entry.spread * best.size
             for key, residual in best.ways:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from policydsl import model
+import attrs
+
+from policydsl import model, nodes
 from policydsl.codes import Code
 from policydsl.model import DefRef
 
@@ -73,3 +75,21 @@ def uses_outcome(expr: Any, defs: dict[str, model.Definition]) -> bool:
     if isinstance(expr, model.DefRef):
         return expr.name in defs and defs[expr.name].uses_outcome
     return any(uses_outcome(c, defs) for c in model.children(expr))
+
+
+def names_used(expr: nodes.Expr) -> set[str]:
+    """Every name a written expression's paths start with (a superset of the definitions it
+    uses), for the order definitions are checked in."""
+    found: set[str] = set()
+    stack: list[Any] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, nodes.Path):
+            found.add(node.parts[0])
+        elif isinstance(node, tuple):
+            stack.extend(node)
+        elif attrs.has(type(node)) and not isinstance(node, nodes.Has | nodes.Ident):
+            stack.extend(
+                getattr(node, f.name) for f in attrs.fields(type(node)) if f.name != "span"
+            )
+    return found

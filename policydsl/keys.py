@@ -186,6 +186,9 @@ def _ways(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Way, ...] | None:
 
 def _best_way(parts: tuple[ir.Expr, ...], slots: tuple[ir.Slot, ...]) -> Way | None:
     """The best single way into a conjunction (a disjunct), with the rest of it to check."""
+    if len(parts) == 1 and _interval(parts[0], slots) is None:  # one test: its own way, if one
+        ways = _ways(parts[0], slots)
+        return ways[0] if ways is not None and len(ways) == 1 else None
     best: tuple[tuple[int, bool], Way] | None = None
     for offer in offers(parts, slots):
         if len(offer.ways) != 1:
@@ -229,8 +232,27 @@ def _key(part: ir.Expr, slots: tuple[ir.Slot, ...]) -> tuple[Key, bool] | None:
     """The key a single test offers, and whether it is the test itself (exact)."""
     if part.__class__ not in _TESTS:  # a presence test, a boolean attribute, ...: none
         return None
-    if part.__class__ is nodes.Compare and part.op is Op.EQ:  # the commonest: `x == c`
-        return _equality_key(part, slots)
+    if part.__class__ is nodes.Compare and part.op in (Op.EQ, Op.NE):  # the commonest
+        left, right = part.left, part.right
+        if (
+            left.__class__ is ir.SlotRef
+            and right.__class__ is Const
+            and _scalar(slots[left.slot].type)
+        ):  # `x == c`, `x != c`: what `_equality_key` or the `except` case below finds, at once
+            kind = "eq" if part.op is Op.EQ else "except"
+            return Key(kind, left.slot, ir.WHOLE, frozenset({right.value})), True
+        if part.op is Op.EQ:
+            return _equality_key(part, slots)
+    if part.__class__ is nodes.Not:  # `not (x in [...])`: the `except` case below, at once
+        inner = part.operand
+        if (
+            inner.__class__ is nodes.In
+            and not inner.negated
+            and inner.element.__class__ is ir.SlotRef
+            and _scalar(slots[inner.element.slot].type)
+        ):
+            values = _const_values(inner.collection)
+            return (Key("except", inner.element.slot, ir.WHOLE, values), True) if values else None
     match part:
         case nodes.In(Const(value), ir.SlotRef(s), False) | nodes.SetTest(
             Op.CONTAINS, ir.SlotRef(s), Const(value)

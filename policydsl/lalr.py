@@ -6,15 +6,18 @@ chain of wrappers per step). This module reads the same tables as plain data (`T
 terminals tried in Lark's order, keywords resolved by exact match as Lark's `UnlessCallback`
 does; one regex serves every state, see `parse`), shapes children as Lark's tree builder would
 (filtered tokens, inlined `_` rules, `?` rules, `[x]` placeholders) and gives each tree the
-positions `propagate_positions` would. It never reports an error: on anything it does not expect
-it answers None, and the caller asks Lark, whose diagnostics are the reference. It imports
-nothing from Lark.
+positions `propagate_positions` would. A top-level item (a declaration) whose terminals repeat
+those of one parsed before is built without the tables, by the same builder calls (`_Plan`):
+10,000 rules of one form are parsed once and built 9,999 times more. It never reports an
+error: on anything it does not expect it answers None, and the caller asks Lark, whose
+diagnostics are the reference. It imports nothing from Lark.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 FORMAT = 3  # bump when the shape of `Tables.data` changes
@@ -69,6 +72,12 @@ class Tables:
         self.start_state: int = data["start_state"]
         self.end_state: int = data["end_state"]
         self.literals: dict[str, str] = dict(data["literals"])
+        # each bracket's terminal: +1 opens, -1 closes (the parse measures their nesting)
+        self.brackets: dict[int, int] = {
+            self.terminals.index(name): 1 if text in "([{" else -1
+            for name, text in self.literals.items()
+            if text in ("(", "[", "{", ")", "]", "}") and name in self.terminals
+        }
         self.actions: list[dict[int, int]] = []
         self.gotos: list[dict[int, int]] = []
         self.state_lexer: list[int] = []
@@ -189,11 +198,11 @@ def parse(
     builders: dict[str, Build],
     wary: dict[int, frozenset[str]],
     wary_after: frozenset[int] = frozenset(),
-) -> tuple[Any, int] | None:
-    """The node of the whole text and the height of Lark's tree for it, or None when Lark
-    should parse it: a syntax error, or a token whose text `wary[terminal id]` holds (a
-    reserved word read as a name, which the parser refuses after Lark's parse) unless it
-    follows a token of `wary_after` (a field after a dot)."""
+) -> tuple[Any, int, int] | None:
+    """The node of the whole text, the height of Lark's tree for it and how deep its brackets
+    nest, or None when Lark should parse it: a syntax error, or a token whose text
+    `wary[terminal id]` holds (a reserved word read as a name, which the parser refuses after
+    Lark's parse) unless it follows a token of `wary_after` (a field after a dot)."""
     # Everything the loop reads, looked up once: per rule (negative index: an action -1-r
     # reads rule r) and per lexer; the loop is the whole cost of parsing.
     reduce_info = [
@@ -221,7 +230,37 @@ def parse(
     state = tables.start_state
     pos = 0
     previous = end_tid  # the terminal of the token before
+    before_previous = end_tid  # and the one before it
+    brackets = tables.brackets
+    depth = deepest = 0  # brackets open, and the most open at once
+    # Items (declarations) whose terminals repeat an item parsed before are built by its plan
+    # (`_Plan`), with no table lookups: `plans` holds them, `recorded` the tokens of the item
+    # being parsed when it is to be learned, `log` its builds. Learning costs about what
+    # parsing does: a text of a few items, or of items that seldom repeat, is parsed alone.
+    plans: _Node | None = None
+    recorded: list[tuple[int, int, Token]] | None = None
+    log: list[tuple[Build, int, int, list[Any], Any]] = []
+    plain_info = logged_info = reduce_info
+    at_item = False  # the parse is between two top-level items, the next not yet lexed
+    items = built = missed = 0  # items parsed; of them, built by a plan; items no plan had
     while True:
+        if at_item:  # build the items plans have, then learn the next one
+            at_item = False
+            if plans is None:
+                plans = _Node(state_lexer[state], tables.reads(state_lexer[state], wary))
+                logged_info = [
+                    (kind, size, origin, build and _logged(build, log), direct, rule)
+                    for kind, size, origin, build, direct, rule in reduce_info
+                ]
+            listed = len(stack[0][0])
+            pos, previous, stack[0], nested = _replayed(
+                text, pos, previous, plans, tables, wary, wary_after, stack[0]
+            )
+            deepest = max(deepest, nested)
+            built += len(stack[0][0]) - listed
+            missed += 1
+            recorded, reduce_info = [], logged_info
+            del log[:]
         # ---- the next token, lexed by the current state's lexer
         entry: tuple[Any, int, int, int] | None = None
         tid = end_tid
@@ -267,8 +306,13 @@ def parse(
                     tid = keywords[value]
                 elif wary_of is not None and value in wary_of and previous not in wary_after:
                     return None
-            previous = tid
+            before_previous, previous = previous, tid
             entry = (_new_token(Token, (value, start, end)), start, end, 0)
+            if recorded is not None:
+                recorded.append((tid, index, entry[0]))
+            if tid in brackets:
+                depth += brackets[tid]
+                deepest = max(deepest, depth)
             pos = end
             break
         # ---- reduce until the token shifts (or the text is accepted)
@@ -291,7 +335,7 @@ def parse(
                     after = passes[key] = _passes(tables, states[-2], state, tid)
                 state = states[-1] = after
                 if tid == end_tid and state == end_state:
-                    return stack[-1][0], stack[-1][3]
+                    return stack[-1][0], stack[-1][3], deepest
                 continue
             made: tuple[Any, int, int, int] | None
             if kind == TREE1:
@@ -301,7 +345,7 @@ def parse(
                     stack[-1] = made
                     state = states[-1] = gotos[states[-2]][origin]
                     if tid == end_tid and state == end_state:
-                        return made[0], made[3]
+                        return made[0], made[3], deepest
                     continue
                 kind = TREE
             if kind == BEGIN:  # `_x: item`: a list begins
@@ -319,6 +363,15 @@ def parse(
                     stack[-size:] = [made]
                     state = gotos[states[-1]][origin]
                     states.append(state)
+                    if len(states) == 2 and entry is not None:  # a top-level item ends
+                        items += 1
+                        if recorded is not None and plans is not None:
+                            _learn(plans, recorded, log, last, reads_of, brackets)
+                        recorded, reduce_info = None, plain_info
+                        if items >= _PLANS_AFTER and missed <= _MISSES + 2 * built + items // 64:
+                            # the next item's first token is lexed again, from its plan's node
+                            pos, previous, at_item = entry[1], before_previous, True
+                            break
                     continue
                 kind = HELPER
             if not size:
@@ -374,7 +427,173 @@ def parse(
             state = gotos[states[-1]][origin]
             states.append(state)
             if tid == end_tid and state == end_state:
-                return made[0], made[3]
+                return made[0], made[3], deepest
+
+
+_PLANS_AFTER = 64  # items parsed before any is learned: a short text is parsed alone
+# Items no plan had, beyond twice those built by one, before plans are set aside; they are tried
+# again once every 64 items, so that rules of one form after varied declarations are found.
+_MISSES = 8
+
+
+class _Plan(NamedTuple):
+    """How an item is built from its tokens, as the parse of one with the same terminals built
+    it: the same builders called on the same children, from the same tokens (LALR's actions
+    depend on the terminals alone, and every item starts from the same stack)."""
+
+    # (builder, index of the token that starts its tree or -1, that ends it, its children):
+    # a child is 0 for a placeholder (None), 1 + i for token i, 1 + n + j for step j's node
+    steps: tuple[tuple[Build, int, int, tuple[int, ...]], ...]
+    item: int  # the child number of the item's node
+    last: int  # the token that ends the item
+    height: int  # of the item's tree
+    depth: int  # the most brackets open at once in the item (none are open around it)
+
+
+class _Node:
+    """A point in the terminals of the items learned, from an item's start: how its next token
+    is read (its state's lexer), the node after each terminal, and the plans of the items that
+    end here, by the terminal of the next item's first token (the one their last reduction
+    reads)."""
+
+    __slots__ = ("ends", "index", "next", "reads")
+
+    def __init__(self, index: int, reads: dict[int, _Read]):
+        self.index = index
+        self.reads = reads
+        self.next: dict[int, _Node] = {}
+        self.ends: dict[int, _Plan] = {}
+
+
+def _logged(build: Build, log: list[tuple[Build, int, int, list[Any], Any]]) -> Build:
+    """`build`, keeping each call and its node in `log` (while an item is learned)."""
+
+    def logged(start: int, end: int, children: list[Any]) -> Any:
+        made = build(start, end, children)
+        log.append((build, start, end, list(children), made))
+        return made
+
+    return logged
+
+
+def _learn(
+    plans: _Node,
+    recorded: list[tuple[int, int, Token]],
+    log: list[tuple[Build, int, int, list[Any], Any]],
+    item: tuple[Any, int, int, int],
+    reads: dict[int, dict[int, _Read]],
+    brackets: dict[int, int],
+) -> None:
+    """Keep the plan of an item just parsed: its tokens and the next one, each with its
+    terminal and lexer (`recorded`), the builds that made it (`log`) and its stack entry.
+    Nothing is kept of an item whose children are not all tokens, nodes and placeholders."""
+    if len(recorded) < 2 or recorded[0][2].start != item[1]:  # not this item's tokens alone
+        return
+    tokens = [token for _, _, token in recorded[:-1]]
+    child = {id(token): 1 + i for i, token in enumerate(tokens)}
+    starts = {token.start: i for i, token in enumerate(tokens)}
+    ends = {token.end: i for i, token in enumerate(tokens)}
+    steps: list[tuple[Build, int, int, tuple[int, ...]]] = []
+    for build, start, end, children, made in log:
+        first = starts.get(start) if start >= 0 else -1
+        last = ends.get(end) if end >= 0 else -1
+        refs = [0 if value is None else child.get(id(value), -1) for value in children]
+        if first is None or last is None or -1 in refs:
+            return
+        if id(made) in child and not any(made is value for value in children):
+            return  # one object made twice (a constant): which step a child is would be a guess
+        steps.append((build, first, last, tuple(refs)))
+        child[id(made)] = len(tokens) + len(steps)
+    item_ref, item_last = child.get(id(item[0])), ends.get(item[2])
+    if item_ref is None or item_last is None:
+        return
+    node = plans
+    for (tid, index, _), (_, next_index, _) in pairwise(recorded):
+        if node.index != index or tid in node.ends:
+            return
+        found = node.next.get(tid)
+        if found is None:
+            found = node.next[tid] = _Node(next_index, reads[next_index])
+        node = found
+    depth = deepest = 0
+    for tid, _, _ in recorded[:-1]:
+        depth += brackets.get(tid, 0)
+        deepest = max(deepest, depth)
+    after = recorded[-1][0]
+    if node.index == recorded[-1][1] and after not in node.next:
+        node.ends.setdefault(after, _Plan(tuple(steps), item_ref, item_last, item[3], deepest))
+
+
+def _replayed(
+    text: str,
+    pos: int,
+    previous: int,
+    plans: _Node,
+    tables: Tables,
+    wary: dict[int, frozenset[str]],
+    wary_after: frozenset[int],
+    listed: tuple[Any, int, int, int],
+) -> tuple[int, int, tuple[Any, int, int, int], int]:
+    """Build the items at `pos` whose terminals a plan has, appending them to the top-level
+    list `listed` (a stack entry): (the position after them, the terminal before it, the list
+    entry, the most brackets open at once in them). Each item is lexed as the parse would lex
+    it, and stops at the first token no plan expects, for the parse to take it from its start."""
+    root = tables.root()
+    root_match = root.regex.match
+    deepest = 0
+    while True:
+        node = plans
+        tokens: list[Token] = []
+        at, last_tid = pos, previous
+        while True:  # the item's tokens, then the first token of the next item
+            match = root_match(text, at)
+            if match is None:
+                return pos, previous, listed, deepest
+            group = match.lastindex or 0
+            read = node.reads.get(group)
+            if read is not None:
+                tid, keywords, wary_of = read
+                if tid < 0:  # ignored
+                    at = match.end(group)
+                    continue
+                start, end = match.span(group)
+                value = match.group(group)
+                if keywords is not None and value in keywords:
+                    tid = keywords[value]
+                    wary_of = None
+            elif group not in root.by_group:  # the end, or an error
+                return pos, previous, listed, deepest
+            else:  # not a terminal of this state's: its own lexer decides, as in `parse`
+                words = tables.words(node.index, wary)
+                lexed = _lex(tables.lexer(node.index), words, text, at)
+                if lexed is None or lexed[0] < 0:
+                    return pos, previous, listed, deepest
+                tid, start, end, value, wary_of = lexed
+            if wary_of is not None and value in wary_of and last_tid not in wary_after:
+                return pos, previous, listed, deepest
+            plan = node.ends.get(tid)
+            if plan is not None:
+                break
+            found = node.next.get(tid)
+            if found is None:
+                return pos, previous, listed, deepest
+            node = found
+            tokens.append(_new_token(Token, (value, start, end)))
+            last_tid = tid
+            at = end
+        values: list[Any] = [None, *tokens]
+        for build, first, last, children in plan.steps:
+            values.append(
+                build(
+                    tokens[first][1] if first >= 0 else -1,
+                    tokens[last][2] if last >= 0 else -1,
+                    [values[i] for i in children],
+                )
+            )
+        items, items_start, _, height = listed
+        items.append(values[plan.item])
+        listed = (items, items_start, tokens[plan.last][2], max(height, plan.height))
+        pos, previous, deepest = start, last_tid, max(deepest, plan.depth)
 
 
 def _lex(

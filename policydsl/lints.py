@@ -28,9 +28,13 @@ def lint(
     files: Sequence[nodes.PolicyFile], policy: model.CheckedPolicy, lowered: ir.Lowered
 ) -> list[Diagnostic]:
     """Every lint warning of a checked policy."""
-    scan = _scan(policy)
+    enums: dict[str, set[str]] = {}
+    _schema_enums(policy.schema, enums)
+    # the walk of every rule feeds the three lints below: not made when none of them can warn
+    wanted = enums or policy.definitions or _ranged(policy.schema)
+    scan = _scan(policy) if wanted else _Scan()
     return [
-        *_unmentioned_members(files, policy, scan.mentioned),
+        *_unmentioned_members(files, enums, scan.mentioned),
         *_unused_definitions(policy, scan.definitions),
         *_repeated_tests(policy),
         *_constant_comparisons(policy, scan.comparisons),
@@ -134,11 +138,21 @@ def _schema_enums(record: t.RecordType, found: dict[str, set[str]]) -> None:
                 defaults.update(v for v in field.default if isinstance(v, str))
 
 
+def _ranged(record: t.RecordType) -> bool:
+    """Whether an `int` attribute has a declared range (which may make a comparison constant)."""
+    for field in record.fields:
+        type_ = field.type
+        if isinstance(type_, t.RecordType) and _ranged(type_):
+            return True
+        if isinstance(type_, t.IntType) and (type_.lo is not None or type_.hi is not None):
+            return True
+    return False
+
+
 def _unmentioned_members(
-    files: Sequence[nodes.PolicyFile], policy: model.CheckedPolicy, mentioned: set[str]
+    files: Sequence[nodes.PolicyFile], enums: dict[str, set[str]], mentioned: set[str]
 ) -> list[Diagnostic]:
-    enums: dict[str, set[str]] = {}
-    _schema_enums(policy.schema, enums)
+    """`enums`: each enum whose members requests hold in sets and lists (`_schema_enums`)."""
     found = []
     for decl in (d for f in files for d in f.decls if isinstance(d, nodes.EnumDecl)):
         if decl.name.name not in enums:

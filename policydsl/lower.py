@@ -244,6 +244,21 @@ def _arithmetic(where: ir.Expr, first: int, rest: list[tuple[ArithOp, int]]) -> 
 def _fold_node(e: ir.Expr) -> ir.Expr:
     """Constant folding and boolean simplification of one node whose children are folded
     already (the lowerer folds bottom-up as it builds)."""
+    # negations, memberships and lists by their class, not through the match (no subclasses)
+    if type(e) is nodes.Not:
+        operand = e.operand
+        if type(operand) is Const:
+            return Const(not operand.value)
+        return operand.operand if type(operand) is nodes.Not else e
+    if type(e) is nodes.In:
+        return _fold_in(e)
+    if type(e) is nodes.ListLit:
+        items = e.items
+        if not _constants(items):
+            return e
+        element = items[0].type if items else None
+        list_type = None if element is None else t.CollectionType("list", element)
+        return Const(tuple(i.value for i in items), type=list_type)
     match e:  # the commonest first: a rule's tests are mostly comparisons
         case nodes.Compare(cmp, Const(a), Const(b)):
             return Const(_compare(cmp, a, b))
@@ -273,21 +288,6 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
                 if not (isinstance(operand, Const) and operand == _FALSE):
                     kept.extend(operand.operands if isinstance(operand, nodes.Or) else [operand])
             return _or(kept)
-        case nodes.Not(Const(value)):
-            return Const(not value)
-        case nodes.Not(nodes.Not(inner)):
-            return inner
-        case nodes.ListLit(items) if _constants(items):
-            element = items[0].type if items else None
-            listed = None if element is None else t.CollectionType("list", element)
-            return Const(tuple(i.value for i in items), type=listed)
-        case nodes.In(Const(a), Const(b)):
-            return Const(_member(e.op, a, b))
-        case nodes.In(_, Const(b), negated) if isinstance(b, tuple | frozenset) and not b:
-            return Const(negated)  # nothing is in an empty collection
-        case nodes.In(_, Const(b) as listed, _) if isinstance(b, tuple):
-            made = Const(frozenset(b), type=_set_of(listed.type))
-            return nodes.In(e.element, made, e.negated, span=e.span)
         case nodes.Arith(Const(first), rest) if all(isinstance(x, Const) for _, x in rest):
             return Const(_arithmetic(e, first, [(op, cast(Const, x).value) for op, x in rest]))
         case nodes.Neg(Const(value)):
@@ -303,6 +303,23 @@ def _fold_node(e: ir.Expr) -> ir.Expr:
                 return Const(datetimes.apply(func, *(a.value for a in args)))
             except datetimes.TimeOverflow:
                 return e  # left to fail when decided, as the language says
+    return e
+
+
+def _fold_in(e: nodes.In[ir.Expr]) -> ir.Expr:
+    """A membership in a constant: of a constant, decided; in nothing, its negation; in a
+    list, made a membership in a set."""
+    listed, element = e.collection, e.element
+    if type(listed) is not Const:
+        return e
+    b = listed.value
+    if type(element) is Const:
+        return Const(_member(e.op, element.value, b))
+    if isinstance(b, tuple | frozenset) and not b:
+        return Const(e.negated)  # nothing is in an empty collection
+    if isinstance(b, tuple):
+        made = Const(frozenset(b), type=_set_of(listed.type))
+        return nodes.In(e.element, made, e.negated, span=e.span)
     return e
 
 

@@ -103,20 +103,22 @@ def parse(source: Source) -> tuple[nodes.PolicyFile | None, list[Diagnostic]]:
     hidden = hidden_characters(source)
     if hidden:
         return None, hidden
-    nesting = _check_nesting(source)
-    if nesting is not None:
-        return None, [nesting]
-    if FAST_PARSER:
+    if FAST_PARSER:  # it declines brackets nested too deeply: then the check below reports them
         fast = parse_fast(source)
         if fast is not None:
             return fast, []
+    nesting = _check_nesting(source)
+    if nesting is not None:
+        return None, [nesting]
     return parse_with_lark(source)
 
 
 def parse_fast(source: Source) -> nodes.PolicyFile | None:
-    """The nodes of a source the fast parser reads (the limits above already checked), or None
-    for Lark to parse: a syntax error, a keyword read as a name, a tree too deep, a bad literal,
-    anything unusual. Where it answers, it answers what Lark would (`tests/test_fast_parser.py`)."""
+    """The nodes of a source the fast parser reads (its size and characters already checked),
+    or None for Lark to parse: a syntax error, a keyword read as a name, a tree too deep,
+    brackets nested past `MAX_NESTING` (the nesting it measures is `_check_nesting`'s, for a text
+    it reads), a bad literal, anything unusual. Where it answers, it answers what Lark would
+    (`tests/test_fast_parser.py`)."""
     tables = fast_tables()
     if tables is None:
         return None
@@ -131,8 +133,8 @@ def parse_fast(source: Source) -> nodes.PolicyFile | None:
         return None  # fault of the fast parser, which must never cost a diagnostic: Lark decides
     if parsed is None:
         return None
-    tree, height = parsed
-    if height > MAX_TREE_DEPTH or not isinstance(tree, nodes.PolicyFile):
+    tree, height, nesting = parsed
+    if height > MAX_TREE_DEPTH or nesting > MAX_NESTING or not isinstance(tree, nodes.PolicyFile):
         return None
     return tree
 

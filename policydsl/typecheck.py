@@ -312,6 +312,28 @@ class ExprChecker:
                 return Typed(nodes.In(et.expr, ct.expr, e.negated, span=e.span), t.BOOL)
             case nodes.SetTest(op, left, right):
                 return self._set_test(e, op, left, right, scope, facts)
+            case nodes.ListLit(items):
+                return self._list(e, items, scope, facts, expected)
+            case nodes.Quantifier(kind, var, collection, body):
+                ct = self.expr(collection, scope, facts, None)
+                elem = t.element_of(ct.type)
+                if elem is None:
+                    self.error(
+                        Code.QUANTIFIER_OVER_NON_COLLECTION,
+                        f"`{kind}` ranges over a set or list, not {ct.type}",
+                        collection.span,
+                    )
+                    elem = t.ANY
+                self.hides("quantifier variable", var, scope)
+                inner = scope.bind(
+                    var.name, elem, (f"the quantifier variable `{var.name}`", var.span)
+                )
+                inner_facts = frozenset(f for f in facts if f[:2] != ("local", var.name))
+                inner_facts |= maps.quantifier_facts(ct.expr, var.name)
+                bt = self.expr(body, inner, inner_facts, t.BOOL)
+                self.expect(bt, t.BOOL, body.span)
+                made = nodes.Quantifier(e.kind, e.var, ct.expr, bt.expr, span=e.span)
+                return Typed(made, t.BOOL)
             case nodes.IntLit() | nodes.DecLit() if literals.decimal_wanted(e, expected):
                 return Typed(literals.decimal(e, self.error), t.DECIMAL)
             case nodes.IntLit(value):
@@ -335,8 +357,6 @@ class ExprChecker:
                 return self._has(path, scope, facts, e.span)
             case nodes.Lookup():
                 return Typed(*maps.lookup(self, e, scope, facts))
-            case nodes.ListLit(items):
-                return self._list(e, items, scope, facts, expected)
             case nodes.Call(func, args):
                 return self._call(e, func, args, scope, facts)
             case nodes.Arith(first, rest):
@@ -348,26 +368,6 @@ class ExprChecker:
                 return Typed(nodes.Arith(ft.expr, tuple(rest_out), span=e.span), t.INT)
             case nodes.Neg(operand):  # of an integer, or of a duration
                 return time_check.negate(self, e, self.expr(operand, scope, facts, t.INT))
-            case nodes.Quantifier(kind, var, collection, body):
-                ct = self.expr(collection, scope, facts, None)
-                elem = t.element_of(ct.type)
-                if elem is None:
-                    self.error(
-                        Code.QUANTIFIER_OVER_NON_COLLECTION,
-                        f"`{kind}` ranges over a set or list, not {ct.type}",
-                        collection.span,
-                    )
-                    elem = t.ANY
-                self.hides("quantifier variable", var, scope)
-                inner = scope.bind(
-                    var.name, elem, (f"the quantifier variable `{var.name}`", var.span)
-                )
-                inner_facts = frozenset(f for f in facts if f[:2] != ("local", var.name))
-                inner_facts |= maps.quantifier_facts(ct.expr, var.name)
-                bt = self.expr(body, inner, inner_facts, t.BOOL)
-                self.expect(bt, t.BOOL, body.span)
-                made = nodes.Quantifier(e.kind, e.var, ct.expr, bt.expr, span=e.span)
-                return Typed(made, t.BOOL)
         raise AssertionError(f"unexpected node {e!r}")  # pragma: no cover
 
     def need_int(self, typed: Typed, e: Any) -> Typed:

@@ -44,6 +44,7 @@ BACK_END = {
     "relations",
     "typed",
     "reason_templates",
+    "plain_rules",
     "messages",
     "rule_memo",
     "environment",

@@ -212,6 +212,118 @@ def test_corners(text: str) -> None:
     agree(text)
 
 
+def _repeated(make: Any, n: int = 8) -> str:
+    return "\n".join(make(i) for i in range(n))
+
+
+@pytest.fixture
+def plans_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans from the second item on, never given up: short texts exercise them."""
+    monkeypatch.setattr(lalr, "_PLANS_AFTER", 1)
+    monkeypatch.setattr(lalr, "_MISSES", 10**9)
+
+
+# Items that repeat the terminals of one before them are built by its plan (`lalr._Plan`): the
+# texts vary what a plan does not fix (names, strings, escapes, numbers, comments, depth) and
+# put in the later items what the parse must still refuse.
+@pytest.mark.parametrize(
+    "text",
+    [
+        _repeated(lambda i: f'rule r{i}: deny {{ when a.b{i} == "x{i}" cite "c" reason "r" }}'),
+        _repeated(lambda i: f'def d{i} = "\\u{{{41 + i}}}\\n" # {i}\n  # more\n'),
+        _repeated(lambda i: f"def d{i} = x {'+-'[i % 2]} {i} * y % {i + 1}"),
+        _repeated(lambda i: f"def d{i} = a.{['b', 'rule', 'when', 'c'][i % 4]}"),
+        _repeated(lambda i: f"def d{i} = a == " + ("rule" if i == 5 else "b")),
+        _repeated(lambda i: f"def d{i} = " + ('"\\q"' if i == 5 else '"a"')),
+        _repeated(lambda i: f"def d{i} = " + "9" * (200 if i == 5 else 1)),
+        _repeated(lambda i: f"def d{i} = " + "not " * 197 + "true"),
+        _repeated(lambda i: f"def d{i} = " + "not " * (198 if i == 5 else 197) + "true"),
+        _repeated(
+            lambda i: [f"def d{i} = [1, {i},]", f"rule r{i}: allow {{ when x in [{i}] }}"][i % 2]
+        ),
+        _repeated(lambda i: f"table t{i}(a: int) {{ -{i}, - }}"),
+        _repeated(lambda i: f"enum e{i} {{ a, b{i} }} def d{i} = e{i}.a") + "\ndef z = (",
+    ],
+)
+def test_repeated_items(text: str, plans_at_once: None) -> None:
+    agree(text)
+
+
+@pytest.mark.parametrize("opened", ["(", "[", "{"])
+@pytest.mark.parametrize("depth", [parser.MAX_NESTING, parser.MAX_NESTING + 1])
+def test_bracket_nesting_is_measured_by_the_fast_parser(
+    opened: str, depth: int, plans_at_once: None
+) -> None:
+    """The fast parser answers only where `_check_nesting` finds nothing to report (it runs
+    first no more): in an item it parses and in the items built by a plan."""
+    if opened == "{":  # records in the context's type, inside the context's own braces
+        record = "x: " + "{ y: " * (depth - 2) + "{ z: int }" + " }" * (depth - 2)
+        text = f"context {{ {record} }}\n" + _repeated(lambda i: f"def d{i} = 1")
+    else:
+        closed = {"(": ")", "[": "]"}[opened]
+        text = _repeated(lambda i: f"def d{i} = " + opened * depth + "1" + closed * depth)
+    source = Source("t.policy", text)
+    found = parser.parse(source)
+    reference = parser._check_nesting(source)
+    if depth > parser.MAX_NESTING:
+        assert parser.parse_fast(source) is None
+        assert reference is not None and found == (None, [reference])
+    else:
+        assert reference is None and found[0] is not None and found[1] == []
+        agree(text)
+
+
+def test_repeated_items_mutated(plans_at_once: None) -> None:
+    """Errors in items parsed by a plan: declined as the parse declines them."""
+    rng = random.Random(11)
+    texts = [SHAPES[shape].policy(12) for shape in sorted(SHAPES)]
+    for text in texts:
+        for mutant in mutants(text, rng, 10):
+            agree(mutant)
+
+
+def test_a_large_policy_is_built_by_plans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """All but the first items of a policy of one form are built by a plan; the nodes are
+    Lark's."""
+    built: list[int] = []
+    replayed = lalr._replayed
+
+    def counted(*args: Any) -> Any:
+        before = len(args[-1][0])  # the list of items so far, which it extends
+        done = replayed(*args)
+        built.append(len(done[2][0]) - before)
+        return done
+
+    monkeypatch.setattr(lalr, "_replayed", counted)
+    size = 200
+    assert parser.parse_fast(Source("t.policy", SHAPES["not_in"].policy(size))) is not None
+    # of the items (the context, the effects, the rules), the first `_PLANS_AFTER` + 1 are
+    # parsed before plans are tried, the next is learned, and the last is parsed (a plan ends
+    # at the next item's first token)
+    assert sum(built) == (size + 2) - (lalr._PLANS_AFTER + 1) - 1 - 1
+    assert agree(SHAPES["not_in"].policy(size)) is not None
+
+
+def test_plans_are_tried_again_after_varied_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans set aside over items of many forms are tried again: rules of one form after them
+    are still built by a plan."""
+    built: list[int] = []
+    replayed = lalr._replayed
+
+    def counted(*args: Any) -> Any:
+        before = len(args[-1][0])
+        done = replayed(*args)
+        built.append(len(done[2][0]) - before)
+        return done
+
+    monkeypatch.setattr(lalr, "_replayed", counted)
+    varied = [f"def d{i} = 1" + " + 1" * i for i in range(150)]  # no two of one form
+    rules = [f'rule r{i}: deny {{ when x == "{i}" }}' for i in range(400)]
+    text = "\n".join(["context { x: string }", *varied, *rules])
+    assert agree(text) is not None
+    assert sum(built) > 300
+
+
 def test_every_state_tries_terminals_in_the_root_lexer_order() -> None:
     """What lets one regex (the root lexer's) serve every state: each state's lexer tries the
     terminals it shares with the root in the root's order, and a state's regex is compiled only
