@@ -81,7 +81,7 @@ class Contributions:
         if head is None:
             head = self._decode(summary)
             if len(self.heads) >= MAX_HEADS:
-                self.heads = {}
+                self.heads.clear()  # in place: the evaluator's combiner holds this dict
             self.heads[summary] = head
         return head
 
