@@ -63,7 +63,11 @@ class CompiledEvaluatorError(EvaluationError):
 
 
 class CompiledEvaluator:
-    """Decides with Python code generated from the decision-tree IR."""
+    """Decides with Python code generated from the decision-tree IR.
+
+    `cache_bytes` bounds the estimated bytes of the decisions the prepared entries keep per
+    output values (`MAX_CACHE_BYTES` by default); nothing else it keeps grows with traffic.
+    """
 
     def __init__(
         self,
