@@ -34,7 +34,7 @@ from policydsl.checked_exprs import (
 )
 from policydsl.decision import Decision
 from policydsl.glob import Glob
-from policydsl.index_code import IndexCode
+from policydsl.index_code import IndexCode, decision_of
 from policydsl.operators import ArithOp, CompareOp, MembershipOp, Op, SetOp
 from policydsl.pyast import (
     LOAD,
@@ -165,6 +165,7 @@ class _Gen:
         self.records = RecordCode(self)
         self.row: str | None = None  # the local holding a bucket's row while its code is made
         self.fire_one = False  # a rule that fires returns its decision (`IndexCode.fires_one`)
+        self.validated: int | None = None  # a slot its index's lookup validates (`validated_slot`)
 
     # ---- names and constants ----------------------------------------------------------------
 
@@ -216,13 +217,10 @@ class _Gen:
             # one store for every id of the request: another may be put in use meanwhile
             given = ast.IfExp(is_(ref("_given"), none()), ref("_STORE"), ref("_given"))
             body.append(assign("_store", given))
-        sole = None if self.request_outputs else self.indexes.sole_rule(self.program)
-        if sole is not None:  # the decision is the prepared one of the rule the value names
-            body.extend(self.records.load(None, ref("ctx"), validated=sole.validates))
-            body.append(ast.Return(ast.Subscript(ref("_ONE"), sole.number, LOAD)))
-            return self._decide_def(body)
-        body.extend(self.records.load(None, ref("ctx")))
         self.fire_one = not self.request_outputs and self.indexes.fires_one(self.program)
+        if self.fire_one:
+            self.validated = self.indexes.validated_slot(self.program)
+        body.extend(self.records.load(None, ref("ctx"), validated=self.validated))
         if not self.fire_one:
             always: list[ast.expr] = [ast.Constant(r) for r in self.program.always]
             body.append(assign("_fired", ast.List(always, LOAD)))
@@ -231,7 +229,8 @@ class _Gen:
         body.extend(self.checks(self.program.checks))
         body.extend(self.indexes.all(self.program.indexes))
         if self.fire_one:  # each rule returned its decision where it fired: none did
-            body.append(ast.Return(ast.Subscript(ref("_ONE"), ast.Constant(-1), LOAD)))
+            if not isinstance(body[-1], ast.Return):  # (one lookup answers every request)
+                body.append(decision_of(ast.Constant(-1)))
         else:
             body.extend(self._finish())
         return self._decide_def(body)
@@ -272,8 +271,7 @@ class _Gen:
 
     def _fire(self, rule: int) -> ast.stmt:
         if self.fire_one:  # at most one rule fires: its decision is the answer
-            fired = ast.Return(ast.Subscript(ref("_ONE"), ast.Constant(rule), LOAD))
-            return self._at_rule(rule, fired)
+            return self._at_rule(rule, decision_of(ast.Constant(rule)))
         append = ast.Attribute(ref("_fired"), "append", LOAD)
         return self._at_rule(rule, ast.Expr(ast.Call(append, [ast.Constant(rule)], [])))
 

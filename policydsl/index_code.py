@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import bisect
 from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import attrs
 
@@ -34,6 +34,7 @@ class Writer(Protocol):
     slots: tuple[ir.Slot, ...]
     row: str | None
     fire_one: bool
+    validated: int | None
 
     def hoist(self, value: Any, prefix: str = "_K") -> ast.expr: ...
     def const(self, value: Any) -> ast.expr: ...
@@ -44,13 +45,6 @@ class Writer(Protocol):
     def if_present(self, s: ir.Slot, body: list[ast.stmt]) -> list[ast.stmt]: ...
     def checks(self, checks: tuple[ir.Check, ...]) -> list[ast.stmt]: ...
     def expr(self, e: ir.Expr) -> ast.expr: ...
-
-
-class SoleRule(NamedTuple):
-    """See `IndexCode.sole_rule`: the fired rule's number, and the slot the lookup validates."""
-
-    number: ast.expr
-    validates: int | None
 
 
 class IndexCode:
@@ -112,39 +106,32 @@ class IndexCode:
             raise AssertionError(ix.kind)
         return self.gen.if_present(slot, body)
 
-    def sole_rule(self, program: ir.Program) -> SoleRule | None:
-        """The number of the one rule that fires, as an expression (-1 for none), when the
-        whole program is one equality index whose every value names one rule and nothing else
-        can fire (`action == a` rules): one lookup, no list of fired rules to build.
-
-        On a required enum attribute the table holds every member (-1 for those no rule
-        names), so the lookup validates the value too: anything else reads None, which no
-        list or dict of prepared decisions takes, and goes to the fallback."""
-        if program.always or program.tests or program.checks or len(program.indexes) != 1:
-            return None
+    def validated_slot(self, program: ir.Program) -> int | None:
+        """In a program that fires one rule at most, the slot whose value the index's lookup
+        validates as it reads it, if any: a required enum attribute keying one equality index
+        whose every bucket fires its rule outright (`action == a` rules). Its table then holds
+        every member (-1 for those no rule names), and anything else reads None, which no list
+        or dict of prepared decisions takes: the request goes to the fallback."""
         (ix,) = program.indexes
-        if ix.kind != "eq" or ix.probe != ir.WHOLE:
-            return None
-        if any(len(b.always) != 1 or b.checks or b.indexes for b in ix.buckets):
-            return None
-        rules = {b.key: b.always[0] for b in ix.buckets}
-        value = ref(self.gen.slot(ix.slot))
         slot = self.gen.slots[ix.slot]
-        required = slot.default is t.MISSING and not ir.may_be_absent(self.gen.slots, ix.slot)
-        if isinstance(slot.type, t.EnumType) and required:
-            table = self.gen.hoist({m: rules.get(m, -1) for m in slot.type.members}, "_IA")
-            number = ast.Call(ast.Attribute(table, "get", LOAD), [value], [])
-            return SoleRule(number, ix.slot)
-        table = self.gen.hoist(rules, "_IA")
-        number = ast.Call(ast.Attribute(table, "get", LOAD), [value, ast.Constant(-1)], [])
-        return SoleRule(number, None)
+        if (
+            ix.kind == "eq"
+            and ix.probe == ir.WHOLE
+            and _fires_outright(ix)
+            and isinstance(slot.type, t.EnumType)
+            and slot.default is t.MISSING
+            and not ir.may_be_absent(self.gen.slots, ix.slot)
+        ):
+            return ix.slot
+        return None
 
     @staticmethod
     def fires_one(program: ir.Program) -> bool:
         """Whether a request fires one rule at most, by the program's shape: one equality index
         (one bucket a request), each bucket with one rule, or with one equality index of the
         same kind (`role == r and action == a`). Its code then returns a rule's prepared
-        decision where it fires it, and builds no list of fired rules."""
+        decision where it fires it, and builds no list of fired rules; where every bucket fires
+        its rule outright, the decision is one lookup (`lookup`)."""
 
         def one_each(ix: ir.Index) -> bool:
             if ix.kind != "eq":
@@ -180,15 +167,28 @@ class IndexCode:
         always = {b.key: b.always for b in ix.buckets if b.always}
         body: list[ast.stmt] = []
         if always and self.gen.fire_one:  # one rule a bucket: its number
-            found = self.gen.fresh("_r")
             numbers = {k: rules[0] for k, rules in always.items()}
-            body.append(assign(found, self.get(numbers, "_IA", key)))
-            fire = ast.Return(ast.Subscript(ref("_ONE"), ref(found), LOAD))
-            body.append(ast.If(is_(ref(found), none(), negate=True), [fire], []))
+            if _fires_outright(ix):  # nothing else for this value: its decision, or none's
+                enum = self.gen.slots[ix.slot].type
+                if ix.slot == self.gen.validated and isinstance(enum, t.EnumType):
+                    # the table takes valid values only (`validated_slot`)
+                    every = {m: numbers.get(m, -1) for m in enum.members}
+                    return [decision_of(self.get(every, "_IA", key))]
+                return [decision_of(self.get(numbers, "_IA", key, -1))]
+            body.extend(self.fire_found(self.get(numbers, "_IA", key)))
         elif always:
             body.append(_fire_all(self.get(always, "_IA", key, ())))
         body.extend(self.checked(ix, key))
         return body
+
+    def fire_found(self, number: ast.expr) -> list[ast.stmt]:
+        """`_r = number`, then the decision of rule `_r` if there is one (when one rule at most
+        fires)."""
+        found = self.gen.fresh("_r")
+        return [
+            assign(found, number),
+            ast.If(is_(ref(found), none(), negate=True), [decision_of(ref(found))], []),
+        ]
 
     def checked(self, ix: ir.Index, key: ast.expr) -> list[ast.stmt]:
         """Reach the checks of the key's bucket. Keys whose buckets make the same checks share
@@ -262,12 +262,7 @@ class IndexCode:
         if self.gen.fire_one:  # one rule a value: its number
             numbers = {k: {v: rules[0] for v, rules in t.items()} for k, t in tables.items()}
             outer = self.get(numbers, "_IA", key)
-            number = self.gen.fresh("_r")
-            fire = ast.Return(ast.Subscript(ref("_ONE"), ref(number), LOAD))
-            body = [
-                assign(number, ast.Call(get, [value], [])),
-                ast.If(is_(ref(number), none(), negate=True), [fire], []),
-            ]
+            body = self.fire_found(ast.Call(get, [value], []))
         else:
             outer = self.get(tables, "_IA", key)
             body = [_fire_all(ast.Call(get, [value, ast.Tuple([], LOAD)], []))]
@@ -336,7 +331,7 @@ class IndexCode:
                 rule = ast.Subscript(ref(row), ast.Constant(c.rule), LOAD)
                 fire: ast.stmt
                 if self.gen.fire_one:
-                    fire = ast.Return(ast.Subscript(ref("_ONE"), rule, LOAD))
+                    fire = decision_of(rule)
                 else:
                     append = ast.Attribute(ref("_fired"), "append", LOAD)
                     fire = ast.Expr(ast.Call(append, [rule], []))
@@ -594,15 +589,19 @@ def _hashable(value: Any) -> bool:
 def _exclusive(checks: tuple[ir.Check, ...]) -> bool:
     """Whether at most one of the checks can hold: each an equality of one slot with its own
     constant (a bucket too small to index again, `action == a0`, `action == a1`)."""
-    slots, values = set(), set()
-    for c in checks:
-        match c.condition:
-            case nodes.Compare(Op.EQ, ir.SlotRef(slot), Const(value)):
-                slots.add(slot)
-                values.add(value)  # `1` and `True` are one value here: not exclusive
-            case _:
-                return False
-    return len(slots) == 1 and len(values) == len(checks)
+    found = _equalities(checks)
+    # `1` and `True` are one value to a set: not exclusive
+    return found is not None and len({value for value, _ in found[1]}) == len(checks)
+
+
+def _fires_outright(ix: ir.Index) -> bool:
+    """Whether every bucket of the index fires its rules with nothing to check."""
+    return not any(b.checks or b.indexes for b in ix.buckets)
+
+
+def decision_of(number: ast.expr) -> ast.Return:
+    """`return _ONE[number]`: the prepared decision of one rule fired alone (of none for -1)."""
+    return ast.Return(ast.Subscript(ref("_ONE"), number, LOAD))
 
 
 def _fire_all(rules: ast.expr) -> ast.stmt:
