@@ -227,11 +227,20 @@ class _Gen:
         for i, test in enumerate(self.program.tests):
             body.append(assign(f"_t{i}", self.expr(test)))
         body.extend(self.checks(self.program.checks))
+        # every rule fires through one index, and a rule's prepared entry is its decision
+        self.indexes.sole = (
+            not self.request_outputs
+            and not self.program.always
+            and not self.program.checks
+            and len(self.program.indexes) == 1
+        )
         body.extend(self.indexes.all(self.program.indexes))
         if self.fire_one:  # each rule returned its decision where it fired: none did
             if not isinstance(body[-1], ast.Return):  # (one lookup answers every request)
                 body.append(decision_of(ast.Constant(-1)))
         else:
+            if not self.program.always:
+                _fire_once(body)
             body.extend(self._finish())
         return self._decide_def(body)
 
@@ -606,6 +615,50 @@ def ir_walk(e: ir.Expr) -> list[ir.Expr]:
     for c in ir.ir_children(e):
         found.extend(ir_walk(c))
     return found
+
+
+def _fire_once(body: list[ast.stmt]) -> None:
+    """Where one statement alone adds fired rules, outside any loop (`_fired += rules[:n]`
+    under a key: a tier table), it runs once at most: `_fired` starts as `()` and that
+    statement assigns it, without building a list. `_fired` is only read after it."""
+    adds: list[ast.AugAssign] = []
+    others = 0
+    for node in ast.walk(ast.Module(body, [])):
+        if isinstance(node, ast.AugAssign) and _is_fired(node.target):
+            adds.append(node)
+        elif isinstance(node, ast.Attribute) and _is_fired(node.value):
+            others += 1  # `_fired.append(r)`
+    if len(adds) != 1 or others:
+        return
+    loops = (ast.For, ast.While, ast.comprehension, ast.Lambda)
+    for node in ast.walk(ast.Module(body, [])):
+        if isinstance(node, loops) and any(n is adds[0] for n in ast.walk(node)):
+            return
+    (add,) = adds
+    for stmt in body:
+        if isinstance(stmt, ast.Assign) and any(_is_fired(t) for t in stmt.targets):
+            stmt.value = ast.Tuple([], LOAD)
+            break
+    else:  # pragma: no cover
+        raise AssertionError("no `_fired = []`")
+    _replace_stmt(body, add, assign("_fired", add.value))
+
+
+def _is_fired(e: ast.expr) -> bool:
+    return isinstance(e, ast.Name) and e.id == "_fired"
+
+
+def _replace_stmt(body: list[ast.stmt], old: ast.stmt, new: ast.stmt) -> None:
+    """Put `new` where `old` stands, in `body` or a block nested in it."""
+    for node in ast.walk(ast.Module(body, [])):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                for i, stmt in enumerate(block):
+                    if stmt is old:
+                        block[i] = new
+                        return
+    raise AssertionError("statement not found")  # pragma: no cover
 
 
 def _reads_request(e: ir.Expr) -> bool:

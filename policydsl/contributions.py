@@ -12,6 +12,8 @@ citations of all, and for the flags the OR and the AND of the rules' predicate b
     not every   the predicate bits it lacks (their OR is the complement of "every rule")
     obligations per rank, one bit per distinct obligation in sorted order, shifted to its rank's
                 field: only the best rank's field is read, so only its rules' obligations count
+    rules       one bit per rule (policies of up to `MAX_RULE_BITS` rules): the set's rules, whose
+                count tells whether a rule was fired twice without building a set of them
 
 The OR of a set's ints, its *summary*, determines the decision, obligations, citations and flags
 (its `Head`), which are decoded from it once and kept in a bounded memo: distinct summaries are
@@ -25,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 MAX_HEADS = 4_096  # summaries decoded and kept; past it the memo starts again
+MAX_RULE_BITS = 256  # past it, ints a bit per rule wide would cost more to OR than they save
 
 Head = tuple[str, tuple[str, ...], tuple[str, ...], tuple[Any, ...]]
 FlagsFunction = Callable[[str, int, int], tuple[Any, ...]]
@@ -58,6 +61,10 @@ class Contributions:
         self._obligation_width = len(self._obligations)
         cite_bit = {c: 1 << i for i, c in enumerate(self._citations)}
         obligation_bit = {o: 1 << i for i, o in enumerate(self._obligations)}
+        rules_at = self._obligations_at + len(self._effects) * self._obligation_width
+        # the rules field's offset, and the bits below it, which a head depends on
+        self.rules_at: int | None = rules_at if len(ranks) <= MAX_RULE_BITS else None
+        self.contribution_bits = (1 << rules_at) - 1
         self.packed: list[int] = []
         for n, rank in enumerate(ranks):
             value = 1 << rank
@@ -67,6 +74,8 @@ class Contributions:
                 value |= (self._predicates & ~bits[n]) << self._not_every_at
             field = self._obligations_at + rank * self._obligation_width
             value |= sum(obligation_bit[o] for o in obligations[n]) << field
+            if self.rules_at is not None:
+                value |= 1 << (self.rules_at + n)
             self.packed.append(value)
         self.heads: dict[int, Head] = {}  # decoded summaries (read them first); emptied when full
 
@@ -76,7 +85,8 @@ class Contributions:
         return self._flags is not None
 
     def head(self, summary: int) -> Head:
-        """(decision, obligations, citations, flags) of a non-empty set with this summary."""
+        """(decision, obligations, citations, flags) of a non-empty set with this summary (its
+        contribution bits: `summary & contribution_bits`)."""
         head = self.heads.get(summary)
         if head is None:
             head = self._decode(summary)

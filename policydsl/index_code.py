@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -50,6 +51,12 @@ class Writer(Protocol):
 class IndexCode:
     def __init__(self, gen: Writer):
         self.gen = gen
+        # one rule at most fires, through one of several lookups (`_one_key_matches`): a miss
+        # in one goes on to the next
+        self.chained = False
+        # the program's rules all fire through its one index, and `_ONE[r]` is a decision
+        # (set by the code generator)
+        self.sole = False
 
     def index(self, ix: ir.Index) -> list[ast.stmt]:
         """The statements that fire what an index reaches for this request."""
@@ -112,6 +119,8 @@ class IndexCode:
         whose every bucket fires its rule outright (`action == a` rules). Its table then holds
         every member (-1 for those no rule names), and anything else reads None, which no list
         or dict of prepared decisions takes: the request goes to the fallback."""
+        if len(program.indexes) != 1:
+            return None
         (ix,) = program.indexes
         slot = self.gen.slots[ix.slot]
         if (
@@ -129,9 +138,11 @@ class IndexCode:
     def fires_one(program: ir.Program) -> bool:
         """Whether a request fires one rule at most, by the program's shape: one equality index
         (one bucket a request), each bucket with one rule, or with one equality index of the
-        same kind (`role == r and action == a`). Its code then returns a rule's prepared
-        decision where it fires it, and builds no list of fired rules; where every bucket fires
-        its rule outright, the decision is one lookup (`lookup`)."""
+        same kind (`role == r and action == a`); or several lookups of a text's first (or last)
+        characters, one per length, whose keys no other key begins (ends) with (`_one_key_matches`).
+        Its code then returns a rule's prepared decision where it fires it, and builds no list of
+        fired rules; where one index's every bucket fires its rule outright, the decision is one
+        lookup (`lookup`)."""
 
         def one_each(ix: ir.Index) -> bool:
             if ix.kind != "eq":
@@ -144,12 +155,11 @@ class IndexCode:
                     return False
             return True
 
-        return (
-            not program.always
-            and not program.checks
-            and len(program.indexes) == 1
-            and one_each(program.indexes[0])
-        )
+        if program.always or program.checks:
+            return False
+        if len(program.indexes) == 1:
+            return one_each(program.indexes[0])
+        return _one_key_matches(program.indexes)
 
     @staticmethod
     def probe(probe: ir.Probe, value: ast.expr) -> ast.expr:
@@ -168,7 +178,7 @@ class IndexCode:
         body: list[ast.stmt] = []
         if always and self.gen.fire_one:  # one rule a bucket: its number
             numbers = {k: rules[0] for k, rules in always.items()}
-            if _fires_outright(ix):  # nothing else for this value: its decision, or none's
+            if _fires_outright(ix) and not self.chained:  # its decision, or none's
                 enum = self.gen.slots[ix.slot].type
                 if ix.slot == self.gen.validated and isinstance(enum, t.EnumType):
                     # the table takes valid values only (`validated_slot`)
@@ -308,6 +318,13 @@ class IndexCode:
             return ast.Subscript(ref(row), ast.Constant(i), LOAD)
 
         body: list[ast.stmt] = []
+        if self.sole and len(slots) == 1:
+            lone = self.lone_threshold(rows, row, slots[0])
+            if lone is not None:
+                return [
+                    assign(row, self.get(rows, "_IR", key)),
+                    ast.If(is_(ref(row), none(), negate=True), lone, []),
+                ]
         for n, slot in enumerate(slots):
             at = 5 * n  # bounds, rules above, their counts, rules below, their counts
             place = self.gen.fresh("_k")
@@ -321,6 +338,34 @@ class IndexCode:
             assign(row, self.get(rows, "_IR", key)),
             ast.If(is_(ref(row), none(), negate=True), body, []),
         ]
+
+    def lone_threshold(
+        self, rows: dict[Any, tuple[Any, ...]], row: str, slot: int
+    ) -> list[ast.stmt] | None:
+        """When the rows are the program's only rules, over one attribute and one side (`amount
+        > limit`), each row gains, per place, the one rule that fires there (-1 for none, None
+        for several): most requests fire one rule or none, and return its decision without a
+        list. Rows are changed in place. None for rows with rules on both sides."""
+        sides = {side for r in rows.values() for side in (1, 3) if r[side]}
+        if len(sides) != 1:
+            return None
+        (side,) = sides
+        for key, r in rows.items():
+            rules, counts = r[side], r[side + 1]
+            lone = tuple(-1 if c == 0 else rules[0] if c == 1 else None for c in counts)
+            rows[key] = (*r, lone)
+
+        def item(i: int | ast.expr) -> ast.expr:
+            return ast.Subscript(ref(row), ast.Constant(i) if isinstance(i, int) else i, LOAD)
+
+        place, found = self.gen.fresh("_k"), self.gen.fresh("_r")
+        part: list[ast.stmt] = [
+            assign(place, call("_bisect_right", item(0), ref(self.gen.slot(slot)))),
+            assign(found, ast.Subscript(item(5), ref(place), LOAD)),
+            ast.If(is_(ref(found), none(), negate=True), [decision_of(ref(found))], []),
+            _fire_prefix(item(side), item(side + 1), place),
+        ]
+        return self.gen.if_present(self.gen.slots[slot], part)
 
     def template_code(self, shape: tuple[ir.Check, ...], row: str) -> list[ast.stmt]:
         """`if condition: _fired.append(rule)` for each check, constants and rules from `row`."""
@@ -343,6 +388,9 @@ class IndexCode:
     def all(self, indexes: tuple[ir.Index, ...]) -> list[ast.stmt]:
         """The code of a program's indexes; those over one collection share one loop, where
         the first of them stands."""
+        if self.gen.fire_one and len(indexes) > 1:  # the lookups with most keys first
+            self.chained = True
+            indexes = tuple(sorted(indexes, key=lambda ix: -len(ix.buckets)))
         loops: dict[int, list[ir.Index]] = {}
         for ix in indexes:
             if ix.kind == "member":
@@ -592,6 +640,29 @@ def _exclusive(checks: tuple[ir.Check, ...]) -> bool:
     found = _equalities(checks)
     # `1` and `True` are one value to a set: not exclusive
     return found is not None and len({value for value, _ in found[1]}) == len(checks)
+
+
+def _one_key_matches(indexes: tuple[ir.Index, ...]) -> bool:
+    """Whether the indexes look up one text's first (or last) characters, one length each, and
+    no key begins (ends) with another: then one key at most matches a text, and each key names
+    one rule with nothing to check (`starts_with "/p_i/"`, `ends_with ".d_i.com"` rules)."""
+    probes = {attrs.evolve(ix.probe, length=0) for ix in indexes}
+    if len({ix.slot for ix in indexes}) != 1 or len(probes) != 1:
+        return False
+    part = next(iter(probes)).part
+    if part not in ("prefix", "suffix"):
+        return False
+    keys: list[str] = []
+    for ix in indexes:
+        if ix.kind != "eq" or not _fires_outright(ix):
+            return False
+        for b in ix.buckets:
+            if len(b.always) != 1 or not isinstance(b.key, str):
+                return False
+            keys.append(b.key if part == "prefix" else b.key[::-1])
+    keys.sort()
+    # in sorted order, a key that begins another begins the key right after it
+    return all(not after.startswith(key) for key, after in itertools.pairwise(keys))
 
 
 def _fires_outright(ix: ir.Index) -> bool:

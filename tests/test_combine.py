@@ -243,6 +243,26 @@ def test_the_memo_of_decoded_summaries_is_bounded(monkeypatch: pytest.MonkeyPatc
     assert 0 < len(heads) <= 3
 
 
+REPEATS = ["aa", "aab", "aba", "bab", "abcabc", "ff", "ffe", "eef", "aaaaa", "fdf", "cbacba"]
+
+
+@pytest.mark.parametrize("bit_per_rule", [True, False], ids=["bit-per-rule", "many-rules"])
+def test_a_rule_fired_twice_counts_once(
+    monkeypatch: pytest.MonkeyPatch, bit_per_rule: bool
+) -> None:
+    """A label listed twice fires its rule twice: the set still holds it once, whether the
+    packed ints count the rules (a bit each) or the policy has too many rules for that."""
+    from policydsl import contributions
+
+    if not bit_per_rule:
+        monkeypatch.setattr(contributions, "MAX_RULE_BITS", 5)
+    policy = assert_same(MANY_EFFECTS, [{"labels": list(labels)} for labels in REPEATS])
+    assert (evaluator_of(policy)._contributions.rules_at is not None) == bit_per_rule
+    twice = policy.decide({"labels": ["b", "a", "b"]})
+    assert twice.rules == ("ra", "rb") and twice.reasons == ("a", "b")
+    assert policy.decide({"labels": ["f", "f"]}) == policy.decide({"labels": ["f"]})
+
+
 NAMED_LIKE_TUPLE_METHODS = (
     LABELS
     + """

@@ -363,3 +363,89 @@ def test_checks_of_one_attribute_against_distinct_constants_fire_one_rule_at_mos
     for n in (0, 1, 2, 3):
         context = {"k": "x", "n": n}
         assert compiled.decide(context) == interpreted.decide(context)
+
+
+PREFIXES = """
+context {{ path: string{optional}  labels: map<string, string> }}
+effects deny > allow default allow
+{rules}
+"""
+
+
+@pytest.mark.parametrize(
+    ("test", "keys", "fires_one"),
+    [
+        ("path starts_with", ["/p1/", "/p10/", "/p2/", "/q/abc/", "/r"], True),
+        ("path ends_with", [".d1.com", ".d11.com", ".e.org", "x"], True),
+        ("path starts_with", ["/a", "/ab", "/abc/", "/b/"], False),  # "/a" begins "/ab"
+        ("path ends_with", ["b.com", ".b.com", ".c.com"], False),  # "b.com" ends ".b.com"
+        ('labels["app"] starts_with', ["web-", "db-", "cache-1", "cache-2"], True),
+    ],
+    ids=["prefixes", "suffixes", "nested-prefixes", "nested-suffixes", "map-value"],
+)
+@pytest.mark.parametrize("optional", [False, True], ids=["required", "optional"])
+def test_keys_no_other_begins_fire_one_rule_through_lookups_per_length(
+    test: str, keys: list[str], fires_one: bool, optional: bool
+) -> None:
+    """`starts_with` (or `ends_with`) rules of several lengths: where no key begins (ends) with
+    another, one rule at most fires, and the lookups, longest table first, return its decision
+    where one finds it; nested keys build the list of fired rules. Every request decides as the
+    interpreter does, at each key, around it and without it."""
+    has = "has path and " if optional and test.startswith("path") else ""
+    if test.startswith("labels"):
+        has = 'has labels["app"] and '
+    rules = "\n".join(
+        f'rule r{i}: deny {{ when {has}{test} "{key}"  cite "{i}"  reason "r{i}" }}'
+        for i, key in enumerate(keys)
+    )
+    text = PREFIXES.format(optional="?" if optional else "", rules=rules)
+    code = policydsl.loads(text).compiled("python").split("def _flags")[0]
+    if not has:  # (a presence test stays a check beside the index)
+        assert ("_fired" not in code) == fires_one, code
+    texts = ["", "/", "x", "/p", "/q/", "zzzz", "/p1/x/", "web", "cache-"]
+    for key in keys:
+        texts += [key, key[:-1], key[1:], f"{key}tail", f"head{key}", f"{key}{key}"]
+    contexts: list[dict[str, Any]] = []
+    for s in texts:
+        contexts += [{"path": s, "labels": {}}, {"path": s, "labels": {"app": s}}]
+    if optional:
+        contexts.append({"labels": {"app": "web-1"}})
+    decide_all(text, contexts)
+
+
+@pytest.mark.parametrize(
+    ("rule", "fires_one_path"),
+    [
+        ("key == tier and amount > limit", True),
+        ("key == tier and limit >= amount", True),
+        ("key == tier and amount > limit and amount < 10 * limit", False),  # both sides
+    ],
+    ids=["above", "below", "both-sides"],
+)
+@pytest.mark.parametrize("amount", ["int", "int = 7", "int?"])
+def test_a_tier_table_alone_returns_the_one_rule_at_its_place(
+    rule: str, fires_one_path: bool, amount: str
+) -> None:
+    """A tier table that is the whole policy, one side of its limits: each key's row knows,
+    per place among its limits, the one rule that fires there, and the code returns that
+    rule's decision; where several fire, they are combined. Every request decides as the
+    interpreter does, at, above and below every limit."""
+    has = "has amount and " if amount.endswith("?") else ""
+    rows = "\n".join(f'  "l{k}_{j}", k{k}, {10 * j + k}' for k in range(10) for j in range(1, 5))
+    keys = [f"k{k}" for k in range(10)]
+    text = f"""\
+enum Key {{ {", ".join(keys)}, none }}
+context {{ key: Key  amount: {amount} }}
+effects deny > allow default allow
+table limits(id: string, tier: Key, limit: int) {{
+{rows}
+}}
+rule over for limits: deny {{ when {has}{rule}  cite "T"  reason "over {{id}}" }}
+"""
+    code = policydsl.loads(text).compiled("python").split("def _flags")[0]
+    if not has:
+        assert ("return _ONE[_r" in code) == fires_one_path, code
+    contexts: list[dict[str, Any]] = [] if amount == "int" else [{"key": "k1"}]
+    for key in ("k0", "k1", "k9", "none"):
+        contexts += [{"key": key, "amount": a} for a in range(-1, 60)]
+    decide_all(text, contexts)
