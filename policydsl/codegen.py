@@ -239,9 +239,8 @@ class _Gen:
             if not isinstance(body[-1], ast.Return):  # (one lookup answers every request)
                 body.append(decision_of(ast.Constant(-1)))
         else:
-            if not self.program.always:
-                _fire_once(body)
-            body.extend(self._finish())
+            assigned = not self.program.always and _fire_once(body)
+            body.extend(self._finish(sort_in_place=not assigned))
         return self._decide_def(body)
 
     def _decide_def(self, body: list[ast.stmt]) -> ast.FunctionDef:
@@ -292,14 +291,15 @@ class _Gen:
 
     # ---- outcome ----------------------------------------------------------------------------
 
-    def _finish(self) -> list[ast.stmt]:
+    def _finish(self, sort_in_place: bool) -> list[ast.stmt]:
         """Find the entry of the fired rules, compute the outputs that read the request, return
         the decision.
 
         No rule and one rule, the common cases, read what the evaluator prepared when it compiled
         (`_ONE[-1]`, `_ONE[rule]`): the decision itself when no output reads the request, else an
         entry keeping a decision per output values. Several rules are combined by `_several`
-        (firing order and repeats do not matter): into the decision, or into its parts (a tuple:
+        (repeats do not matter; it takes them sorted: `_fired.sort()` where the code built the
+        list, `sorted` where it may be a table's): into the decision, or into its parts (a tuple:
         flags, decision, obligations, citations, ids, reasons), from which the decision is built
         here, with the output values.
         """
@@ -311,6 +311,11 @@ class _Gen:
             return [ast.Return(value)] if direct else [assign("_entry", value)]
 
         one = ast.Subscript(ref("_ONE"), ast.Subscript(fired, ast.Constant(0), LOAD), LOAD)
+        if sort_in_place:
+            sort = ast.Expr(ast.Call(ast.Attribute(fired, "sort", LOAD), [], []))
+            several = [sort, *found(call("_several", fired))]
+        else:
+            several = found(call("_several", call("_sorted", fired)))
         out: list[ast.stmt] = [
             ast.If(
                 ast.UnaryOp(ast.Not(), fired),
@@ -319,7 +324,7 @@ class _Gen:
                     ast.If(
                         ast.Compare(call("_len", fired), [ast.Eq()], [ast.Constant(1)]),
                         found(one),
-                        found(call("_several", fired)),
+                        several,
                     )
                 ],
             ),
@@ -617,10 +622,11 @@ def ir_walk(e: ir.Expr) -> list[ir.Expr]:
     return found
 
 
-def _fire_once(body: list[ast.stmt]) -> None:
+def _fire_once(body: list[ast.stmt]) -> bool:
     """Where one statement alone adds fired rules, outside any loop (`_fired += rules[:n]`
     under a key: a tier table), it runs once at most: `_fired` starts as `()` and that
-    statement assigns it, without building a list. `_fired` is only read after it."""
+    statement assigns it, without building a list (then `_fired` may be a table's own
+    sequence, and the answer is True). `_fired` is only read after it."""
     adds: list[ast.AugAssign] = []
     others = 0
     for node in ast.walk(ast.Module(body, [])):
@@ -629,11 +635,11 @@ def _fire_once(body: list[ast.stmt]) -> None:
         elif isinstance(node, ast.Attribute) and _is_fired(node.value):
             others += 1  # `_fired.append(r)`
     if len(adds) != 1 or others:
-        return
+        return False
     loops = (ast.For, ast.While, ast.comprehension, ast.Lambda)
     for node in ast.walk(ast.Module(body, [])):
         if isinstance(node, loops) and any(n is adds[0] for n in ast.walk(node)):
-            return
+            return False
     (add,) = adds
     for stmt in body:
         if isinstance(stmt, ast.Assign) and any(_is_fired(t) for t in stmt.targets):
@@ -642,6 +648,7 @@ def _fire_once(body: list[ast.stmt]) -> None:
     else:  # pragma: no cover
         raise AssertionError("no `_fired = []`")
     _replace_stmt(body, add, assign("_fired", add.value))
+    return True
 
 
 def _is_fired(e: ast.expr) -> bool:

@@ -211,7 +211,7 @@ class CompiledEvaluator:
         return self._flags(decision, tuple([records[n] for n in numbers]))
 
     def _combiner(self) -> Callable[[list[int]], Parts | Entry]:
-        """`several(fired)`: several fired rules (in firing order, perhaps repeated) combined
+        """`several(fired)`: several fired rules (sorted, perhaps repeated) combined
         into (flags, decision, obligations, citations, ids, reasons), from one OR of their
         packed contributions, whose head is looked up, and their own ids and reasons; a rule
         fired more than once, and no other, is its prepared entry. A closure over what it
@@ -228,8 +228,8 @@ class CompiledEvaluator:
         itemgetter = operator.itemgetter
 
         def several(fired: list[int]) -> Parts | Entry:
-            # rule numbers follow ids: sorted numbers sort ids
-            numbers = sorted(fired) if rules_at is not None else sorted(set(fired))
+            # sorted by the caller; rule numbers follow ids: sorted numbers sort ids
+            numbers = fired if rules_at is not None else sorted(set(fired))
             if len(numbers) == 1:
                 return one[numbers[0]]
             get = itemgetter(*numbers)  # with two numbers or more, tuples

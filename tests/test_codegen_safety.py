@@ -37,6 +37,7 @@ ATTRIBUTES = {
     "matches",
     "issuperset",
     "append",
+    "sort",  # the list of fired rules, before `_several`
     "keys",
 }
 HOISTED_TYPES = (frozenset, tuple, dict, Glob)  # what generated names may hold

@@ -167,6 +167,7 @@ def _decide(ctx, _fallback=None, _given=None):
         elif _len(_fired) == 1:
             return _ONE[_fired[0]]
         else:
+            _fired.sort()
             return _several(_fired)
     except _Errors:
         return _fallback(ctx)

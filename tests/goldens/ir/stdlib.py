@@ -160,6 +160,7 @@ def _decide(ctx, _fallback=None, _given=None):
         elif _len(_fired) == 1:
             _entry = _ONE[_fired[0]]
         else:
+            _fired.sort()
             _entry = _several(_fired)
         _f = _entry[0]
         if _f[0]:
