@@ -123,3 +123,40 @@ def test_a_server_freezes_its_policy_and_frees_the_one_it_replaced() -> None:
         assert second.decide({}).decision == "allow"
     finally:
         gc.unfreeze()
+
+
+def _generation_of(obj: object) -> int | None:
+    for generation in (0, 1, 2):
+        if any(o is obj for o in gc.get_objects(generation=generation)):
+            return generation
+    return None
+
+
+@pytest.mark.parametrize("large", [True, False], ids=["large-load", "small-load"])
+def test_a_large_load_ages_what_it_made(monkeypatch: pytest.MonkeyPatch, large: bool) -> None:
+    """Past `AGE_AFTER` young objects, the collector resumes with the load's objects in its
+    oldest generation (no young collection scans them all); a small load leaves them young."""
+    from policydsl import gc_pause
+
+    gc.enable()
+    gc.collect()
+    monkeypatch.setattr(gc_pause, "AGE_AFTER", 1 if large else 10**9)
+    policy = policydsl.loads(POLICY)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert (_generation_of(policy) == 2) == large
+
+
+def test_a_load_never_unfreezes_what_the_host_froze(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policydsl import gc_pause
+
+    gc.enable()
+    monkeypatch.setattr(gc_pause, "AGE_AFTER", 1)
+    kept = [[i] for i in range(100)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        policy = policydsl.loads(POLICY)
+        assert gc.get_freeze_count() == frozen  # nothing thawed, nothing aged
+        assert _generation_of(policy) != 2 and _generation_of(kept) is None
+    finally:
+        gc.unfreeze()
