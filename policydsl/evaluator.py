@@ -211,7 +211,7 @@ class CompiledEvaluator:
         return self._flags(decision, tuple([records[n] for n in numbers]))
 
     def _combiner(self) -> Callable[[list[int]], Parts | Entry]:
-        """`several(fired)`: several fired rules (sorted, perhaps repeated) combined
+        """`several(fired)`: two fired rules or more (sorted, perhaps repeated) combined
         into (flags, decision, obligations, citations, ids, reasons), from one OR of their
         packed contributions, whose head is looked up, and their own ids and reasons; a rule
         fired more than once, and no other, is its prepared entry. A closure over what it
@@ -227,27 +227,44 @@ class CompiledEvaluator:
         flags_of = self._flags_of if self._flags_apart else None
         itemgetter = operator.itemgetter
 
-        def several(fired: list[int]) -> Parts | Entry:
-            # sorted by the caller; rule numbers follow ids: sorted numbers sort ids
-            numbers = fired if rules_at is not None else sorted(set(fired))
-            if len(numbers) == 1:
-                return one[numbers[0]]
-            get = itemgetter(*numbers)  # with two numbers or more, tuples
-            summary = 0
-            for bits in get(packed):
-                summary |= bits
-            if rules_at is not None and (summary >> rules_at).bit_count() != len(numbers):
-                numbers = sorted(set(numbers))  # some rule fired twice
-                if len(numbers) == 1:
-                    return one[numbers[0]]
-                get = itemgetter(*numbers)
-            summary &= contribution_bits
+        def combined(numbers: list[int], get: Callable[..., Any], summary: int) -> Parts:
             head = heads.get(summary)
             if head is None:
                 head = head_of(summary)
             decision, obligations, citations, flags = head
             if flags_of is not None:
                 flags = flags_of(decision, numbers)
+            return (flags, decision, obligations, citations, get(ids), get(reasons))
+
+        def deduplicated(fired: list[int]) -> Parts | Entry:
+            numbers = sorted(set(fired))
+            if len(numbers) == 1:
+                return one[numbers[0]]
+            get = itemgetter(*numbers)  # with two numbers or more, tuples
+            summary = 0
+            for bits in get(packed):
+                summary |= bits
+            return combined(numbers, get, summary & contribution_bits)
+
+        if rules_at is None:
+            return deduplicated
+
+        def several(fired: list[int]) -> Parts | Entry:
+            # two or more, sorted by the caller: rule numbers follow ids, sorted numbers sort ids
+            # (`combined`'s lines are repeated here: a call costs a tenth of this path)
+            get = itemgetter(*fired)
+            summary = 0
+            for bits in get(packed):
+                summary |= bits
+            if (summary >> rules_at).bit_count() != len(fired):  # some rule fired twice
+                return deduplicated(fired)
+            summary &= contribution_bits
+            head = heads.get(summary)
+            if head is None:
+                head = head_of(summary)
+            decision, obligations, citations, flags = head
+            if flags_of is not None:
+                flags = flags_of(decision, fired)
             return (flags, decision, obligations, citations, get(ids), get(reasons))
 
         return several
