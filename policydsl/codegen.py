@@ -628,13 +628,14 @@ def _fire_once(body: list[ast.stmt]) -> bool:
     statement assigns it, without building a list (then `_fired` may be a table's own
     sequence, and the answer is True). `_fired` is only read after it."""
     adds: list[ast.AugAssign] = []
-    others = 0
-    for node in ast.walk(ast.Module(body, [])):
+    for node in ast.walk(ast.Module(body, [])):  # (most policies stop at their first rules)
         if isinstance(node, ast.AugAssign) and _is_fired(node.target):
             adds.append(node)
+            if len(adds) > 1:
+                return False
         elif isinstance(node, ast.Attribute) and _is_fired(node.value):
-            others += 1  # `_fired.append(r)`
-    if len(adds) != 1 or others:
+            return False  # `_fired.append(r)`
+    if not adds:
         return False
     loops = (ast.For, ast.While, ast.comprehension, ast.Lambda)
     for node in ast.walk(ast.Module(body, [])):
