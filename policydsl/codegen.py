@@ -227,13 +227,14 @@ class _Gen:
         for i, test in enumerate(self.program.tests):
             body.append(assign(f"_t{i}", self.expr(test)))
         body.extend(self.checks(self.program.checks))
-        # every rule fires through one index, and a rule's prepared entry is its decision
-        self.indexes.sole = (
+        # the index every rule fires through, when a rule's prepared entry is its decision
+        alone = (
             not self.request_outputs
             and not self.program.always
             and not self.program.checks
             and len(self.program.indexes) == 1
         )
+        self.indexes.sole = self.program.indexes[0] if alone else None
         body.extend(self.indexes.all(self.program.indexes))
         if self.fire_one:  # each rule returned its decision where it fired: none did
             if not isinstance(body[-1], ast.Return):  # (one lookup answers every request)

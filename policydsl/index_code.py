@@ -54,9 +54,9 @@ class IndexCode:
         # one rule at most fires, through one of several lookups (`_one_key_matches`): a miss
         # in one goes on to the next
         self.chained = False
-        # the program's rules all fire through its one index, and `_ONE[r]` is a decision
+        # the program's one index, when every rule fires through it and `_ONE[r]` is a decision
         # (set by the code generator)
-        self.sole = False
+        self.sole: ir.Index | None = None
 
     def index(self, ix: ir.Index) -> list[ast.stmt]:
         """The statements that fire what an index reaches for this request."""
@@ -318,7 +318,9 @@ class IndexCode:
             return ast.Subscript(ref(row), ast.Constant(i), LOAD)
 
         body: list[ast.stmt] = []
-        if self.sole and len(slots) == 1:
+        # the rows alone decide: no rule beside them under a key (`_fired` would hold it), and
+        # no index around them
+        if self.sole is ix and len(slots) == 1 and not any(b.always for b in ix.buckets):
             lone = self.lone_threshold(rows, row, slots[0])
             if lone is not None:
                 return [
@@ -342,10 +344,11 @@ class IndexCode:
     def lone_threshold(
         self, rows: dict[Any, tuple[Any, ...]], row: str, slot: int
     ) -> list[ast.stmt] | None:
-        """When the rows are the program's only rules, over one attribute and one side (`amount
-        > limit`), each row gains, per place, the one rule that fires there (-1 for none, None
-        for several): most requests fire one rule or none, and return its decision without a
-        list. Rows are changed in place. None for rows with rules on both sides."""
+        """When the rows are the program's only rules (`threshold_rows` says when), over one
+        attribute and one side (`amount > limit`), each row gains, per place, the one rule that
+        fires there (-1 for none, None for several): most requests fire one rule or none, and
+        return its decision without a list. Rows are changed in place. None for rows with rules
+        on both sides."""
         sides = {side for r in rows.values() for side in (1, 3) if r[side]}
         if len(sides) != 1:
             return None

@@ -414,17 +414,20 @@ def test_keys_no_other_begins_fire_one_rule_through_lookups_per_length(
 
 
 @pytest.mark.parametrize(
-    ("rule", "fires_one_path"),
+    ("rule", "fires_one_path", "beside"),
     [
-        ("key == tier and amount > limit", True),
-        ("key == tier and limit >= amount", True),
-        ("key == tier and amount > limit and amount < 10 * limit", False),  # both sides
+        ("key == tier and amount > limit", True, ""),
+        ("key == tier and limit >= amount", True, ""),
+        ("key == tier and amount > limit and amount < 10 * limit", False, ""),  # both sides
+        # a rule beside the rows under a key, in the same index: the rows do not decide alone
+        ("key == tier and amount > limit", False, "key == k1"),
+        ("key == tier and amount > limit", False, "amount > 45"),  # ... or beside the index
     ],
-    ids=["above", "below", "both-sides"],
+    ids=["above", "below", "both-sides", "rule-under-a-key", "rule-beside"],
 )
 @pytest.mark.parametrize("amount", ["int", "int = 7", "int?"])
 def test_a_tier_table_alone_returns_the_one_rule_at_its_place(
-    rule: str, fires_one_path: bool, amount: str
+    rule: str, fires_one_path: bool, beside: str, amount: str
 ) -> None:
     """A tier table that is the whole policy, one side of its limits: each key's row knows,
     per place among its limits, the one rule that fires there, and the code returns that
@@ -442,10 +445,42 @@ table limits(id: string, tier: Key, limit: int) {{
 }}
 rule over for limits: deny {{ when {has}{rule}  cite "T"  reason "over {{id}}" }}
 """
+    if beside:
+        text += f'rule beside: deny {{ when {has}{beside}  cite "B"  reason "beside" }}\n'
+
     code = policydsl.loads(text).compiled("python").split("def _flags")[0]
     if not has:
         assert ("return _ONE[_r" in code) == fires_one_path, code
     contexts: list[dict[str, Any]] = [] if amount == "int" else [{"key": "k1"}]
     for key in ("k0", "k1", "k9", "none"):
         contexts += [{"key": key, "amount": a} for a in range(-1, 60)]
+    decide_all(text, contexts)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_tier_tables_decide_as_the_interpreter(seed: int) -> None:
+    """Tier tables of 8-12 keys, 4-8 limits each (one piece of code for every key's row), a
+    random comparison, alone or beside a rule under a key or beside the index: the rows'
+    places, their lone rules and the combined sets decide as the interpreter does."""
+    rng = random.Random(seed)
+    keys = [f"k{k}" for k in range(rng.randint(8, 12))]
+    limits = [(k, rng.randint(-20, 40)) for k in keys for _ in range(rng.randint(4, 8))]
+    rows = [f'  "l{i}", {k}, {limit}' for i, (k, limit) in enumerate(limits)]
+    op = rng.choice([">", ">=", "<", "<="])
+    test = rng.choice([f"amount {op} limit", f"limit {op} amount"])
+    text = f"""\
+enum Key {{ {", ".join(keys)}, none }}
+context {{ key: Key  amount: int }}
+effects deny > review > allow default allow
+table limits(id: string, tier: Key, limit: int) {{
+{chr(10).join(rows)}
+}}
+rule over for limits: {rng.choice(["deny", "review"])} {{
+  when key == tier and {test}  cite "T"  reason "over {{id}}"
+}}
+"""
+    beside = rng.choice(["", f"key == {rng.choice(keys)}", f"amount > {rng.randint(0, 30)}"])
+    if beside:
+        text += f'rule beside: review {{ when {beside}  cite "B"  reason "beside" }}\n'
+    contexts = [{"key": k, "amount": a} for k in [*keys, "none"] for a in range(-22, 43)]
     decide_all(text, contexts)
