@@ -484,3 +484,25 @@ rule over for limits: {rng.choice(["deny", "review"])} {{
         text += f'rule beside: review {{ when {beside}  cite "B"  reason "beside" }}\n'
     contexts = [{"key": k, "amount": a} for k in [*keys, "none"] for a in range(-22, 43)]
     decide_all(text, contexts)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_prefixes_and_suffixes_decide_as_the_interpreter(seed: int) -> None:
+    """Keys of 1-4 letters over a two-letter alphabet, most of them closed by a `/` so that no
+    key begins (ends) another and one rule fires through per-length lookups, the others nested,
+    alone or beside an equality: every text of up to 5 characters decides as the interpreter
+    does."""
+    rng = random.Random(seed)
+    test = rng.choice(["starts_with", "ends_with"])
+    mark = rng.random() < 0.6  # keys that end (begin) with "/" begin (end) no other key
+    words = {"".join(rng.choice("ab") for _ in range(rng.randint(1, 4))) for _ in range(6)}
+    keys = {(w + "/" if test == "starts_with" else "/" + w) if mark else w for w in words}
+    rules = [
+        f'rule r{i}: deny {{ when path {test} "{key}"  cite "{i}"  reason "r{i}" }}'
+        for i, key in enumerate(sorted(keys))
+    ]
+    if rng.random() < 0.3:
+        rules.append('rule exact: allow { when path == "ab"  cite "E"  reason "exact" }')
+    text = PREFIXES.format(optional="", rules="\n".join(rules))
+    texts = ["".join(p) for n in range(6) for p in itertools.product("ab/", repeat=n)]
+    decide_all(text, [{"path": s, "labels": {}} for s in texts])
