@@ -240,8 +240,7 @@ class _Gen:
             if not isinstance(body[-1], ast.Return):  # (one lookup answers every request)
                 body.append(decision_of(ast.Constant(-1)))
         else:
-            assigned = not self.program.always and _fire_once(body)
-            body.extend(self._finish(sort_in_place=not assigned))
+            body.extend(self._finish())
         return self._decide_def(body)
 
     def _decide_def(self, body: list[ast.stmt]) -> ast.FunctionDef:
@@ -292,17 +291,17 @@ class _Gen:
 
     # ---- outcome ----------------------------------------------------------------------------
 
-    def _finish(self, sort_in_place: bool) -> list[ast.stmt]:
+    def _finish(self) -> list[ast.stmt]:
         """Find the entry of the fired rules, compute the outputs that read the request, return
         the decision.
 
         No rule and one rule, the common cases, read what the evaluator prepared when it compiled
         (`_ONE[-1]`, `_ONE[rule]`): the decision itself when no output reads the request, else an
         entry keeping a decision per output values. Several rules are combined by `_several`
-        (repeats do not matter; it takes them sorted: `_fired.sort()` where the code built the
-        list, `sorted` where it may be a table's): into the decision, or into its parts (a tuple:
-        flags, decision, obligations, citations, ids, reasons), from which the decision is built
-        here, with the output values.
+        (repeats do not matter; it takes them sorted, by `_fired.sort()`: the list is this
+        call's own): into the decision, or into its parts (a tuple: flags, decision,
+        obligations, citations, ids, reasons), from which the decision is built here, with the
+        output values.
         """
         entry = ref("_entry")
         fired = ref("_fired")
@@ -312,11 +311,8 @@ class _Gen:
             return [ast.Return(value)] if direct else [assign("_entry", value)]
 
         one = ast.Subscript(ref("_ONE"), ast.Subscript(fired, ast.Constant(0), LOAD), LOAD)
-        if sort_in_place:
-            sort = ast.Expr(ast.Call(ast.Attribute(fired, "sort", LOAD), [], []))
-            several = [sort, *found(call("_several", fired))]
-        else:
-            several = found(call("_several", call("_sorted", fired)))
+        sort = ast.Expr(ast.Call(ast.Attribute(fired, "sort", LOAD), [], []))
+        several = [sort, *found(call("_several", fired))]
         out: list[ast.stmt] = [
             ast.If(
                 ast.UnaryOp(ast.Not(), fired),
@@ -621,53 +617,6 @@ def ir_walk(e: ir.Expr) -> list[ir.Expr]:
     for c in ir.ir_children(e):
         found.extend(ir_walk(c))
     return found
-
-
-def _fire_once(body: list[ast.stmt]) -> bool:
-    """Where one statement alone adds fired rules, outside any loop (`_fired += rules[:n]`
-    under a key: a tier table), it runs once at most: `_fired` starts as `()` and that
-    statement assigns it, without building a list (then `_fired` may be a table's own
-    sequence, and the answer is True). `_fired` is only read after it."""
-    adds: list[ast.AugAssign] = []
-    for node in ast.walk(ast.Module(body, [])):  # (most policies stop at their first rules)
-        if isinstance(node, ast.AugAssign) and _is_fired(node.target):
-            adds.append(node)
-            if len(adds) > 1:
-                return False
-        elif isinstance(node, ast.Attribute) and _is_fired(node.value):
-            return False  # `_fired.append(r)`
-    if not adds:
-        return False
-    loops = (ast.For, ast.While, ast.comprehension, ast.Lambda)
-    for node in ast.walk(ast.Module(body, [])):
-        if isinstance(node, loops) and any(n is adds[0] for n in ast.walk(node)):
-            return False
-    (add,) = adds
-    for stmt in body:
-        if isinstance(stmt, ast.Assign) and any(_is_fired(t) for t in stmt.targets):
-            stmt.value = ast.Tuple([], LOAD)
-            break
-    else:  # pragma: no cover
-        raise AssertionError("no `_fired = []`")
-    _replace_stmt(body, add, assign("_fired", add.value))
-    return True
-
-
-def _is_fired(e: ast.expr) -> bool:
-    return isinstance(e, ast.Name) and e.id == "_fired"
-
-
-def _replace_stmt(body: list[ast.stmt], old: ast.stmt, new: ast.stmt) -> None:
-    """Put `new` where `old` stands, in `body` or a block nested in it."""
-    for node in ast.walk(ast.Module(body, [])):
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(node, field, None)
-            if isinstance(block, list):
-                for i, stmt in enumerate(block):
-                    if stmt is old:
-                        block[i] = new
-                        return
-    raise AssertionError("statement not found")  # pragma: no cover
 
 
 def _reads_request(e: ir.Expr) -> bool:

@@ -185,7 +185,6 @@ BUILTINS: Mapping[str, Any] = {
     "_prod": math.prod,
     "_frozenset": frozenset,
     "_tuple": tuple,
-    "_sorted": sorted,  # fired rules in a sequence the code did not build, for `_several`
     "_bisect_left": bisect.bisect_left,  # the place of a value among an ordered index's bounds
     "_bisect_right": bisect.bisect_right,
     "_SEQS": frozenset({list, tuple}),  # what the validator takes for a list or a set
