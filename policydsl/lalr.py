@@ -8,17 +8,20 @@ does; one regex serves every state, see `parse`), shapes children as Lark's tree
 (filtered tokens, inlined `_` rules, `?` rules, `[x]` placeholders) and gives each tree the
 positions `propagate_positions` would. A top-level item (a declaration) whose terminals repeat
 those of one parsed before is built without the tables, by the same builder calls (`_Plan`):
-10,000 rules of one form are parsed once and built 9,999 times more. It never reports an
-error: on anything it does not expect it answers None, and the caller asks Lark, whose
-diagnostics are the reference. It imports nothing from Lark.
+10,000 rules of one form are parsed once and built 9,999 times more, most of them lexed by one
+regex match each (`item_regex`). It never reports an error: on anything it does not expect it
+answers None, and the caller asks Lark, whose diagnostics are the reference. It imports nothing
+from Lark.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from itertools import pairwise
+from itertools import pairwise, repeat
 from typing import Any, NamedTuple
+
+from policydsl.item_regex import ItemRegex, for_reading
 
 FORMAT = 3  # bump when the shape of `Tables.data` changes
 
@@ -99,6 +102,8 @@ class Tables:
         self.passes: dict[int, int] = {}  # (state below, state, token) as one int -> state after
         self._reads: dict[tuple[int, frozenset[tuple[int, frozenset[str]]]], dict[int, _Read]] = {}
         self._words: dict[tuple[int, frozenset[tuple[int, frozenset[str]]]], dict[int, _Words]] = {}
+        # each plan's `ItemRegex` by its reading (`_item_regex`), or None where it has none
+        self.item_regexes: dict[Any, ItemRegex | None] = {}
 
     def root(self) -> _Lexer:
         """The lexer of every terminal (Lark's root lexer), compiled on first use."""
@@ -159,6 +164,10 @@ class _Lexer:
         if skip_ignored and skipped:
             named = [(tid, pattern) for tid, pattern in named if tid not in self.ignore]
         alternatives = "|".join(f"(?P<t{tid}>{pattern})" for tid, pattern in named)
+        # what `ItemRegex` rebuilds: the alternatives in order, and the ignored text skipped
+        self.order = [tid for tid, _ in named]
+        self.patterns = [pattern for _, pattern in named]
+        self.skipped = skipped if skip_ignored else None
         if skip_ignored and skipped:  # ignored text, then a token if any (None at the end)
             ignored = "|".join(f"(?:{pattern})" for pattern in skipped)
             alternatives = f"(?>(?:{ignored})*)(?:{alternatives})?"
@@ -238,7 +247,7 @@ def parse(
     # being parsed when it is to be learned, `log` its builds. Learning costs about what
     # parsing does: a text of a few items, or of items that seldom repeat, is parsed alone.
     plans: _Node | None = None
-    recorded: list[tuple[int, int, Token]] | None = None
+    recorded: list[tuple[int, int, Token, int]] | None = None
     log: list[tuple[Build, int, int, list[Any], Any]] = []
     plain_info = logged_info = reduce_info
     at_item = False  # the parse is between two top-level items, the next not yet lexed
@@ -288,6 +297,7 @@ def parse(
                 if lexed is None:
                     return None
                 tid, start, end, value, wary_of = lexed
+                group = -1  # not read through the root lexer: no `ItemRegex` for its item
                 if tid < 0:
                     tid = end_tid
                     pos = length
@@ -309,7 +319,7 @@ def parse(
             before_previous, previous = previous, tid
             entry = (_new_token(Token, (value, start, end)), start, end, 0)
             if recorded is not None:
-                recorded.append((tid, index, entry[0]))
+                recorded.append((tid, index, entry[0], group))
             if tid in brackets:
                 depth += brackets[tid]
                 deepest = max(deepest, depth)
@@ -436,18 +446,33 @@ _PLANS_AFTER = 64  # items parsed before any is learned: a short text is parsed 
 _MISSES = 8
 
 
-class _Plan(NamedTuple):
+class _Plan:
     """How an item is built from its tokens, as the parse of one with the same terminals built
     it: the same builders called on the same children, from the same tokens (LALR's actions
     depend on the terminals alone, and every item starts from the same stack)."""
 
-    # (builder, index of the token that starts its tree or -1, that ends it, its children):
-    # a child is 0 for a placeholder (None), 1 + i for token i, 1 + n + j for step j's node
-    steps: tuple[tuple[Build, int, int, tuple[int, ...]], ...]
-    item: int  # the child number of the item's node
-    last: int  # the token that ends the item
-    height: int  # of the item's tree
-    depth: int  # the most brackets open at once in the item (none are open around it)
+    __slots__ = ("depth", "height", "item", "last", "reading", "regex", "steps", "walked")
+
+    def __init__(
+        self,
+        steps: tuple[tuple[Build, int, int, tuple[int, ...]], ...],
+        item: int,
+        last: int,
+        height: int,
+        depth: int,
+        reading: tuple[tuple[int, int, int], ...],
+    ):
+        # (builder, index of the token that starts its tree or -1, that ends it, its children):
+        # a child is 0 for a placeholder (None), 1 + i for token i, 1 + n + j for step j's node
+        self.steps = steps
+        self.item = item  # the child number of the item's node
+        self.last = last  # the token that ends the item
+        self.height = height  # of the item's tree
+        self.depth = depth  # the most brackets open at once in the item (none around it)
+        # each token's (terminal, lexer, root lexer group or -1), and the next item's first
+        self.reading = reading
+        self.walked = 0  # items built by this plan after a token-by-token walk
+        self.regex: ItemRegex | None = None  # made after `_REGEX_AFTER` walks, where it can be
 
 
 class _Node:
@@ -478,7 +503,7 @@ def _logged(build: Build, log: list[tuple[Build, int, int, list[Any], Any]]) -> 
 
 def _learn(
     plans: _Node,
-    recorded: list[tuple[int, int, Token]],
+    recorded: list[tuple[int, int, Token, int]],
     log: list[tuple[Build, int, int, list[Any], Any]],
     item: tuple[Any, int, int, int],
     reads: dict[int, dict[int, _Read]],
@@ -489,7 +514,7 @@ def _learn(
     Nothing is kept of an item whose children are not all tokens, nodes and placeholders."""
     if len(recorded) < 2 or recorded[0][2].start != item[1]:  # not this item's tokens alone
         return
-    tokens = [token for _, _, token in recorded[:-1]]
+    tokens = [token for _, _, token, _ in recorded[:-1]]
     child = {id(token): 1 + i for i, token in enumerate(tokens)}
     starts = {token.start: i for i, token in enumerate(tokens)}
     ends = {token.end: i for i, token in enumerate(tokens)}
@@ -508,7 +533,7 @@ def _learn(
     if item_ref is None or item_last is None:
         return
     node = plans
-    for (tid, index, _), (_, next_index, _) in pairwise(recorded):
+    for (tid, index, _, _), (_, next_index, _, _) in pairwise(recorded):
         if node.index != index or tid in node.ends:
             return
         found = node.next.get(tid)
@@ -516,12 +541,14 @@ def _learn(
             found = node.next[tid] = _Node(next_index, reads[next_index])
         node = found
     depth = deepest = 0
-    for tid, _, _ in recorded[:-1]:
+    for tid, _, _, _ in recorded[:-1]:
         depth += brackets.get(tid, 0)
         deepest = max(deepest, depth)
     after = recorded[-1][0]
     if node.index == recorded[-1][1] and after not in node.next:
-        node.ends.setdefault(after, _Plan(tuple(steps), item_ref, item_last, item[3], deepest))
+        reading = tuple((tid, index, group) for tid, index, _, group in recorded)
+        plan = _Plan(tuple(steps), item_ref, item_last, item[3], deepest, reading)
+        node.ends.setdefault(after, plan)
 
 
 def _replayed(
@@ -537,13 +564,25 @@ def _replayed(
     """Build the items at `pos` whose terminals a plan has, appending them to the top-level
     list `listed` (a stack entry): (the position after them, the terminal before it, the list
     entry, the most brackets open at once in them). Each item is lexed as the parse would lex
-    it, and stops at the first token no plan expects, for the parse to take it from its start."""
+    it (by its plan's `ItemRegex` when the last item's plan has one and it matches), and stops
+    at the first token no plan expects, for the parse to take it from its start."""
     root = tables.root()
     root_match = root.regex.match
     deepest = 0
+    hot: _Plan | None = None  # the plan of the item before, whose regex is tried first
     while True:
+        if hot is not None and hot.regex is not None:
+            matched = hot.regex.match(text, pos)
+            if matched is not None:
+                texts, starts, ends = matched
+                tokens = list(map(_new_token, repeat(Token), zip(texts, starts, ends, strict=True)))
+                tokens.pop()  # the next item's first token
+                listed = _built(hot, tokens, listed)
+                pos, previous = starts[-1], hot.reading[-2][0]
+                deepest = max(deepest, hot.depth)
+                continue
         node = plans
-        tokens: list[Token] = []
+        tokens = []
         at, last_tid = pos, previous
         while True:  # the item's tokens, then the first token of the next item
             match = root_match(text, at)
@@ -581,19 +620,58 @@ def _replayed(
             tokens.append(_new_token(Token, (value, start, end)))
             last_tid = tid
             at = end
-        values: list[Any] = [None, *tokens]
-        for build, first, last, children in plan.steps:
-            values.append(
-                build(
-                    tokens[first][1] if first >= 0 else -1,
-                    tokens[last][2] if last >= 0 else -1,
-                    [values[i] for i in children],
-                )
-            )
-        items, items_start, _, height = listed
-        items.append(values[plan.item])
-        listed = (items, items_start, tokens[plan.last][2], max(height, plan.height))
+        listed = _built(plan, tokens, listed)
         pos, previous, deepest = start, last_tid, max(deepest, plan.depth)
+        hot = plan
+        plan.walked += 1
+        if plan.walked == _REGEX_AFTER:
+            plan.regex = _item_regex(tables, plan.reading, wary, wary_after)
+
+
+_REGEX_AFTER = 16  # items a plan builds token by token before its `ItemRegex` is made
+
+
+def _built(
+    plan: _Plan, tokens: list[Token], listed: tuple[Any, int, int, int]
+) -> tuple[Any, int, int, int]:
+    """The top-level list entry `listed` with the item `plan` builds from `tokens` appended."""
+    values: list[Any] = [None, *tokens]
+    for build, first, last, children in plan.steps:
+        values.append(
+            build(
+                tokens[first][1] if first >= 0 else -1,
+                tokens[last][2] if last >= 0 else -1,
+                [values[i] for i in children],
+            )
+        )
+    items, items_start, _, height = listed
+    items.append(values[plan.item])
+    return (items, items_start, tokens[plan.last][2], max(height, plan.height))
+
+
+def _item_regex(
+    tables: Tables,
+    reading: tuple[tuple[int, int, int], ...],
+    wary: dict[int, frozenset[str]],
+    wary_after: frozenset[int],
+) -> ItemRegex | None:
+    """`item_regex.for_reading`, kept on `tables` for later parses."""
+    key = (reading, frozenset(wary.items()), wary_after)
+    kept = tables.item_regexes
+    if key not in kept:
+        if len(kept) >= _KEPT_REGEXES:
+            kept.clear()
+        kept[key] = for_reading(
+            reading,
+            tables.root(),
+            tables.lexer,
+            lambda index: tables.words(index, wary),
+            wary_after,
+        )
+    return kept[key]
+
+
+_KEPT_REGEXES = 64  # item regexes kept per grammar, across parses; then they are made afresh
 
 
 def _lex(
