@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain
 from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
@@ -42,16 +41,15 @@ def _getter(groups: Sequence[int]) -> Any:
 class ItemRegex:
     """The regex of one plan's items, and the checks on what it matched."""
 
-    __slots__ = ("_ends", "_keywords", "_refusals", "_starts", "_texts", "regex")
+    __slots__ = ("_groups", "_keywords", "_refusals", "_texts", "regex")
 
     def __init__(self, tokens: Sequence[Expected], after: Expected):
         self.regex = re.compile("".join(e.pattern for e in tokens) + f"(?={after.pattern})")
         everything = [*tokens, after]
         groups = [self.regex.groupindex[e.name] for e in everything]
-        # read off a match by C calls alone: `groups()` is numbered from 1, `regs` flattened
+        # read off a match by C calls alone (`groups()` is numbered from 1)
+        self._groups = groups
         self._texts = itemgetter(*[g - 1 for g in groups])
-        self._starts = itemgetter(*[2 * g for g in groups])
-        self._ends = itemgetter(*[2 * g + 1 for g in groups])
         keyword_groups = [g for g, e in zip(groups, everything, strict=True) if e.keyword]
         self._keywords = (
             (_getter(keyword_groups), tuple(e.keyword for e in everything if e.keyword))
@@ -80,8 +78,8 @@ class ItemRegex:
         for get, words in self._refusals:
             if not words.isdisjoint(get(values)):
                 return None
-        regs = tuple(chain.from_iterable(match.regs))
-        return self._texts(values), self._starts(regs), self._ends(regs)
+        groups = self._groups
+        return self._texts(values), list(map(match.start, groups)), list(map(match.end, groups))
 
 
 class Lexer(Protocol):
