@@ -296,7 +296,7 @@ class _Gen:
         the decision.
 
         No rule and one rule, the common cases, read what the evaluator prepared when it compiled
-        (`_ONE[-1]`, `_ONE[rule]`): the decision itself when no output reads the request, else an
+        (`_NONE`, `_ONE[rule]`): the decision itself when no output reads the request, else an
         entry keeping a decision per output values. Several rules are combined by `_several`
         (repeats do not matter; it takes them sorted, by `_fired.sort()`: the list is this
         call's own): into the decision, or into its parts (a tuple: flags, decision,
@@ -316,7 +316,7 @@ class _Gen:
         out: list[ast.stmt] = [
             ast.If(
                 ast.UnaryOp(ast.Not(), fired),
-                found(ast.Subscript(ref("_ONE"), ast.Constant(-1), LOAD)),
+                found(ref("_NONE")),
                 [
                     ast.If(
                         ast.Compare(call("_len", fired), [ast.Eq()], [ast.Constant(1)]),

@@ -110,6 +110,7 @@ class CompiledEvaluator:
             "_finish": self._finish,
             "_make_decision": _new_decision,
             "_ONE": [],
+            "_NONE": None,  # bound by `_prepare`, with `_ONE`
             "_STORE": {},
         }
         self.generated = generate(self.program, bound, filename)
@@ -154,7 +155,8 @@ class CompiledEvaluator:
             return None
 
     def _prepare(self) -> None:
-        """The entries for each rule fired alone (`_ONE[rule]`) and for none (`_ONE[-1]`).
+        """The entries for each rule fired alone (`_ONE[rule]`) and for none (`_ONE[-1]`, also
+        bound as `_NONE`).
 
         Should combining one of them fail (a flag that fails for it), it is left out and
         requests that reach it fail when they decide, as they did before anything was prepared.
@@ -169,7 +171,12 @@ class CompiledEvaluator:
             self._one = [entries[n] for n in range(len(self._rules))] + [entries[-1]]
         else:
             self._one = entries
-        self.generated.namespace["_ONE"] = self._one
+        namespace = self.generated.namespace
+        namespace["_ONE"] = self._one
+        if -1 in entries:  # `_ONE[-1]` as a name of its own: a global read, not a subscript
+            namespace["_NONE"] = entries[-1]
+        else:  # left unbound: reading it fails into the fallback, as `_ONE[-1]` would
+            namespace.pop("_NONE", None)
 
     # ---- combining ----------------------------------------------------------------------------
 

@@ -674,7 +674,10 @@ def _fires_outright(ix: ir.Index) -> bool:
 
 
 def decision_of(number: ast.expr) -> ast.Return:
-    """`return _ONE[number]`: the prepared decision of one rule fired alone (of none for -1)."""
+    """`return _ONE[number]`: the prepared decision of one rule fired alone (of none for -1,
+    then `return _NONE` where the -1 is written in the code)."""
+    if isinstance(number, ast.Constant) and number.value == -1:
+        return ast.Return(ref("_NONE"))
     return ast.Return(ast.Subscript(ref("_ONE"), number, LOAD))
 
 

@@ -217,11 +217,12 @@ HELPERS: Mapping[str, Any] = {
 }
 
 # Bound by each evaluator: what it prepares at compile time, the entry for each rule fired alone
-# (`_ONE[rule]`) and for none (`_ONE[-1]`); `_several`, which combines several fired rules;
+# (`_ONE[rule]`) and for none (`_ONE[-1]`, and `_NONE`: the commonest answer, read the
+# quickest); `_several`, which combines several fired rules;
 # `_finish`, which builds a prepared entry's decision with output values; `_make_decision`, which
 # builds a decision from its seven fields. `_STORE`: the entity data, by type and id, which
 # `Policy.use_entities` replaces whole.
-BOUND = frozenset({"_several", "_finish", "_make_decision", "_ONE", "_STORE"})
+BOUND = frozenset({"_several", "_finish", "_make_decision", "_ONE", "_NONE", "_STORE"})
 
 NAMES = frozenset(BUILTINS) | frozenset(HELPERS) | BOUND
 

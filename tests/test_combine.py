@@ -64,6 +64,31 @@ def test_no_rule_and_one_rule_are_prepared_and_shared() -> None:
     ]
 
 
+@pytest.mark.parametrize("text", [LABELS, LABELS + 'output o: string { otherwise => "x" }'])
+def test_an_entry_that_cannot_be_prepared_fails_the_requests_that_need_it(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    """No rule's entry is also a name of its own (`_NONE`); where it could not be prepared the
+    name is unbound, and a request firing no rule fails into the fallback, which refuses it,
+    as reading `_ONE[-1]` did. Requests firing rules decide as before."""
+    prepared = CompiledEvaluator._prepared
+
+    def failing(self: CompiledEvaluator, number: int) -> Any:
+        if number == -1:
+            raise RuntimeError("cannot prepare")
+        return prepared(self, number)
+
+    monkeypatch.setattr(CompiledEvaluator, "_prepared", failing)
+    policy = load(text)
+    assert "_NONE" not in evaluator_of(policy).generated.namespace
+    with pytest.raises(evaluator_module.CompiledEvaluatorError):
+        policy.decide({"labels": []})
+    monkeypatch.setattr(CompiledEvaluator, "_prepared", prepared)
+    fresh = load(text)
+    assert policy.decide({"labels": ["a", "b"]}) == fresh.decide({"labels": ["a", "b"]})
+    assert evaluator_of(fresh).generated.namespace["_NONE"] is fresh.decide({})
+
+
 def test_several_rules_combine_the_same_whatever_their_order_and_repeats() -> None:
     """The rules are combined as a set: firing order and repeats change nothing, and nothing is
     kept per set (varied traffic brings new sets all the time)."""

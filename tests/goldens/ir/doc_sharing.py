@@ -79,7 +79,7 @@ def _decide(ctx, _fallback=None, _given=None):
             if not (_s9 is not None and _s9 <= 30):
                 _fired.append(2)
         if not _fired:
-            return _ONE[-1]
+            return _NONE
         elif _len(_fired) == 1:
             return _ONE[_fired[0]]
         else:

@@ -163,7 +163,7 @@ def _decide(ctx, _fallback=None, _given=None):
         for _e36 in _K50.hits(_s13):
             _fired += _IA51.get(_e36, _K3)
         if not _fired:
-            return _ONE[-1]
+            return _NONE
         elif _len(_fired) == 1:
             return _ONE[_fired[0]]
         else:

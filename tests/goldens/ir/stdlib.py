@@ -156,7 +156,7 @@ def _decide(ctx, _fallback=None, _given=None):
                 if not _s3:
                     _fired.append(26)
         if not _fired:
-            _entry = _ONE[-1]
+            _entry = _NONE
         elif _len(_fired) == 1:
             _entry = _ONE[_fired[0]]
         else:
