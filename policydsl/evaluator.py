@@ -227,7 +227,9 @@ class CompiledEvaluator:
 
         Repeats are rare, and a set to drop them costs more than the rest of the OR: two or
         three sorted numbers are compared with their neighbours, and for more, where the packed
-        ints hold a bit per rule, the OR's count of rules tells whether there were any."""
+        ints hold a bit per rule, the OR's count of rules tells whether there were any. A repeat
+        found, or a policy too large for a bit per rule, drops them with a set (`deduplicated`),
+        then combines the same way."""
         one, packed, ids, reasons = self._one, self._packed, self._ids, self._reasons
         heads, head_of = self._contributions.heads, self._contributions.head
         rules_at = self._contributions.rules_at
@@ -235,33 +237,14 @@ class CompiledEvaluator:
         flags_of = self._flags_of if self._flags_apart else None
         itemgetter = operator.itemgetter
 
-        def combined(numbers: list[int], get: Callable[..., Any], summary: int) -> Parts:
-            head = heads.get(summary)
-            if head is None:
-                head = head_of(summary)
-            decision, obligations, citations, flags = head
-            if flags_of is not None:
-                flags = flags_of(decision, numbers)
-            return (flags, decision, obligations, citations, get(ids), get(reasons))
-
         def deduplicated(fired: list[int]) -> Parts | Entry:
             numbers = sorted(set(fired))
-            if len(numbers) == 1:
-                return one[numbers[0]]
-            get = itemgetter(*numbers)  # with two numbers or more, tuples
-            summary = 0
-            for bits in get(packed):
-                summary |= bits
-            return combined(numbers, get, summary & contribution_bits)
-
-        if rules_at is None:
-            return deduplicated
+            return one[numbers[0]] if len(numbers) == 1 else several(numbers)
 
         def several(fired: list[int]) -> Parts | Entry:
             # two or more, sorted by the caller: rule numbers follow ids, sorted numbers sort ids.
             # Two and three (most requests that fire several) are read by index, which costs
-            # less than making an itemgetter. `combined`'s lines are repeated here: a call costs
-            # a tenth of this path.
+            # less than making an itemgetter.
             n = len(fired)
             rule_ids: tuple[str, ...]
             rule_reasons: tuple[str, ...]
@@ -283,8 +266,10 @@ class CompiledEvaluator:
                 summary = 0
                 for bits in get(packed):
                     summary |= bits
-                if (summary >> rules_at).bit_count() != n:  # some rule fired twice
-                    return deduplicated(fired)
+                # with no bit per rule (`rules_at` None) only `deduplicated` calls this, with
+                # distinct numbers
+                if rules_at is not None and (summary >> rules_at).bit_count() != n:
+                    return deduplicated(fired)  # some rule fired twice
                 rule_ids, rule_reasons = get(ids), get(reasons)
             summary &= contribution_bits
             head = heads.get(summary)
@@ -295,7 +280,7 @@ class CompiledEvaluator:
                 flags = flags_of(decision, fired)
             return (flags, decision, obligations, citations, rule_ids, rule_reasons)
 
-        return several
+        return several if rules_at is not None else deduplicated
 
     def _several_decision(self, fired: list[int]) -> Decision:
         """`_several`'s decision, when no output reads the request."""
